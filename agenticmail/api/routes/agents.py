@@ -1,0 +1,59 @@
+"""/v1/agents: create, list, show, delete, rotate key, metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ...services import agents as svc
+from ...services.auth import resolve_agent
+from ..auth import Caller, Ctx, Owner
+from ..schemas import AgentCreate, MetadataPatch
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"])
+
+
+@router.post("", status_code=201)
+def create_agent(body: AgentCreate, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    created = svc.create_agent(ctx, body.name, role=body.role, display_name=body.display_name,
+                               metadata=body.metadata)
+    endpoints = ctx.host.endpoints()
+    return {
+        "agent": created.agent.to_dict(),
+        "api_key": created.api_key,
+        "mail": {
+            "username": created.credentials.username,
+            "password": created.credentials.password,
+            "imap_host": endpoints.imap_host, "imap_port": endpoints.imap_port,
+            "smtp_host": endpoints.submission_host, "smtp_port": endpoints.submission_port,
+        },
+    }
+
+
+@router.get("")
+def list_agents(ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    agents = [caller.agent] if caller.agent else svc.list_agents(ctx)
+    return {"agents": [a.to_dict() for a in agents]}
+
+
+@router.get("/{name}")
+def show_agent(name: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    return {"agent": resolve_agent(ctx, caller, name).to_dict()}
+
+
+@router.patch("/{name}/metadata")
+def update_metadata(name: str, body: MetadataPatch, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    agent = resolve_agent(ctx, caller, name)
+    return {"agent": svc.update_metadata(ctx, agent.name, body.metadata).to_dict()}
+
+
+@router.delete("/{name}")
+def delete_agent(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    return svc.delete_agent(ctx, name)
+
+
+@router.post("/{name}/rotate-key")
+def rotate_key(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    agent, key = svc.rotate_key(ctx, name)
+    return {"agent": agent.to_dict(), "api_key": key}

@@ -1,0 +1,113 @@
+"""/v1/mail: send, list, read, attachments, search, flags, move, delete, folders, batch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from ...errors import InvalidRequest
+from ...models import SearchQuery
+from ...services import mailbox, sending
+from ...services.auth import resolve_agent
+from ...services.reading import agent_view
+from ..auth import Caller, Ctx
+from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, SendBody
+
+router = APIRouter(prefix="/v1/mail", tags=["mail"])
+
+AgentQ = Annotated[str | None, Query(description="agent name (master key only)")]
+FolderQ = Annotated[str, Query(max_length=200)]
+
+
+@router.post("/send")
+def send(body: SendBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    agent = resolve_agent(ctx, caller, body.agent)
+    return sending.send(ctx, agent, body.to_mail()).to_dict()
+
+
+@router.get("/messages")
+def list_messages(ctx: Ctx, caller: Caller, agent: AgentQ = None, folder: FolderQ = "INBOX",
+                  limit: int = mailbox.DEFAULT_LIMIT, offset: int = 0) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, agent)
+    return mailbox.list_messages(ctx, who, folder, limit, offset).to_dict()
+
+
+@router.get("/messages/{uid}")
+def read_message(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
+                 folder: FolderQ = "INBOX") -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, agent)
+    return agent_view(ctx, who, uid, folder)
+
+
+@router.get("/messages/{uid}/attachments/{index}")
+def download_attachment(uid: int, index: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
+                        folder: FolderQ = "INBOX") -> Response:
+    who = resolve_agent(ctx, caller, agent)
+    att = mailbox.get_attachment(ctx, who, uid, index, folder)
+    safe_name = att.filename.replace('"', "").replace("\r", "").replace("\n", "")
+    return Response(att.content, media_type=att.content_type or "application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{safe_name}"'})
+
+
+def _date(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be a date like 2026-01-31") from None
+
+
+@router.get("/search")
+def search(ctx: Ctx, caller: Caller, agent: AgentQ = None, folder: FolderQ = "INBOX",
+           from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
+           subject: str | None = None, body: str | None = None, since: str | None = None,
+           before: str | None = None, seen: bool | None = None, limit: int = 100
+           ) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, agent)
+    query = SearchQuery(from_=from_, to=to, subject=subject, body=body,
+                        since=_date(since, "since"), before=_date(before, "before"), seen=seen)
+    uids, summaries = mailbox.search(ctx, who, query, folder, limit)
+    return {"folder": folder, "uids": uids, "messages": [m.to_dict() for m in summaries]}
+
+
+@router.post("/messages/{uid}/move")
+def move(uid: int, body: MoveBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, body.agent)
+    mailbox.move(ctx, who, body.folder, [uid], body.to)
+    return {"uid": uid, "folder": body.folder, "moved_to": body.to}
+
+
+@router.post("/messages/{uid}/flags")
+def set_flags(uid: int, body: FlagsBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, body.agent)
+    add, remove = body.changes()
+    flags = mailbox.set_flags(ctx, who, body.folder, [uid], add, remove)
+    return {"uid": uid, "folder": body.folder, "flags": list(flags.get(uid, ()))}
+
+
+@router.delete("/messages/{uid}")
+def delete(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
+           folder: FolderQ = "INBOX") -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, agent)
+    mailbox.delete(ctx, who, folder, [uid])
+    return {"uid": uid, "folder": folder, "deleted": True}
+
+
+@router.post("/batch")
+def batch(body: BatchBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, body.agent)
+    return mailbox.batch(ctx, who, body.action, body.folder, body.uids, body.to)
+
+
+@router.get("/folders")
+def list_folders(ctx: Ctx, caller: Caller, agent: AgentQ = None) -> dict[str, Any]:
+    return {"folders": mailbox.list_folders(ctx, resolve_agent(ctx, caller, agent))}
+
+
+@router.post("/folders", status_code=201)
+def create_folder(body: FolderBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    mailbox.create_folder(ctx, resolve_agent(ctx, caller, body.agent), body.name)
+    return {"created": body.name}

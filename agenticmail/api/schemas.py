@@ -1,0 +1,106 @@
+"""Request bodies (pydantic) and their conversion to the shared models."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from ..errors import InvalidRequest
+from ..models import Attachment, OutgoingMail
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return value
+
+
+class AgentCreate(BaseModel):
+    name: str = Field(max_length=64)
+    role: str = "secretary"
+    display_name: str | None = Field(default=None, max_length=200)
+    metadata: dict[str, Any] | None = None
+
+
+class MetadataPatch(BaseModel):
+    metadata: dict[str, Any]
+
+
+class AttachmentBody(BaseModel):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = "application/octet-stream"
+    content_base64: str
+
+
+class SendBody(BaseModel):
+    agent: str | None = None
+    to: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    subject: str = Field(default="", max_length=998)
+    text: str | None = None
+    html: str | None = None
+    reply_to: str | None = None
+    from_name: str | None = Field(default=None, max_length=200)
+    headers: dict[str, str] = Field(default_factory=dict)
+    attachments: list[AttachmentBody] = Field(default_factory=list)
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+
+    _split = field_validator("to", "cc", "bcc", "references", mode="before")(_as_list)
+
+    def to_mail(self) -> OutgoingMail:
+        attachments = []
+        for att in self.attachments:
+            try:
+                content = base64.b64decode(att.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidRequest(
+                    f"attachment {att.filename!r}: content_base64 is not valid base64") from None
+            attachments.append(Attachment(att.filename, att.content_type, content))
+        return OutgoingMail(
+            to=tuple(self.to), cc=tuple(self.cc), bcc=tuple(self.bcc), subject=self.subject,
+            text=self.text, html=self.html, reply_to=self.reply_to, from_name=self.from_name,
+            headers=tuple(self.headers.items()), attachments=tuple(attachments),
+            in_reply_to=self.in_reply_to, references=tuple(self.references),
+        )
+
+
+class MoveBody(BaseModel):
+    agent: str | None = None
+    folder: str = "INBOX"
+    to: str
+
+
+class FlagsBody(BaseModel):
+    agent: str | None = None
+    folder: str = "INBOX"
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    seen: bool | None = None
+
+    def changes(self) -> tuple[list[str], list[str]]:
+        add, remove = list(self.add), list(self.remove)
+        if self.seen is True:
+            add.append("seen")
+        elif self.seen is False:
+            remove.append("seen")
+        return add, remove
+
+
+class BatchBody(BaseModel):
+    agent: str | None = None
+    action: str
+    folder: str = "INBOX"
+    uids: list[int]
+    to: str | None = None
+
+
+class FolderBody(BaseModel):
+    agent: str | None = None
+    name: str = Field(min_length=1, max_length=200)

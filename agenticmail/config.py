@@ -1,0 +1,170 @@
+"""Settings: defaults < config file (``config.toml``, 0600) < ``AGENTICMAIL_*`` environment.
+
+All paths live under ``AGENTICMAIL_HOME`` (default ``~/.agenticmail``). The config file holds
+the owner's master key (the CLI needs it to talk to the daemon), so it is always written 0600
+and atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigError
+
+CONFIG_FILE = "config.toml"
+DEFAULT_API_PORT = 3829
+MAIL_HOSTS = ("local", "stalwart")
+
+
+def default_home(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    raw = env.get("AGENTICMAIL_HOME")
+    return Path(raw).expanduser() if raw else Path.home() / ".agenticmail"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    api_host: str = "127.0.0.1"
+    api_port: int = DEFAULT_API_PORT
+    mail_host: str = "local"
+    domain: str = "localhost"
+    imap_port: int = 3143
+    lmtp_port: int = 3024
+    submission_port: int = 3587
+    owner_email: str | None = None
+    master_key: str | None = field(default=None, repr=False)
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_message_bytes: int = 35 * 1024 * 1024
+    log_level: str = "INFO"
+    idle_renew_seconds: int = 540  # re-IDLE well inside the 10-minute bound
+
+    # -- derived paths -------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "agenticmail.db"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.home / "secret.key"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def deletions_dir(self) -> Path:
+        return self.home / "deletions"
+
+    @property
+    def dovecot_dir(self) -> Path:
+        return self.home / "dovecot"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.home / "daemon.pid"
+
+    @property
+    def api_url(self) -> str:
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "") else self.api_host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def is_configured(self) -> bool:
+        return self.config_path.exists() and self.master_key is not None
+
+
+# Keys the config file and environment may set (everything but ``home``).
+_FIELDS = {f.name: f for f in fields(Settings) if f.name != "home"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELDS[name].type
+    try:
+        if kind == "int":
+            return int(value)
+        if kind in ("str", "str | None"):
+            return None if value in (None, "") else str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r} must be a whole number, got {value!r}") from exc
+    return value
+
+
+def load_settings(
+    home: Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Read settings for ``home`` (default: ``$AGENTICMAIL_HOME`` or ``~/.agenticmail``)."""
+    env = os.environ if env is None else env
+    home = (home or default_home(env)).expanduser().resolve()
+    values: dict[str, Any] = {}
+    path = home / CONFIG_FILE
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        for key, value in data.items():
+            if key in _FIELDS:
+                values[key] = _coerce(key, value)
+    for name in _FIELDS:
+        raw = env.get(f"AGENTICMAIL_{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("mail_host", "local") not in MAIL_HOSTS:
+        raise ConfigError(
+            f"unknown mail host {values['mail_host']!r}; choose one of {', '.join(MAIL_HOSTS)}"
+        )
+    return Settings(home=home, **values)
+
+
+def ensure_home(settings: Settings) -> None:
+    """Create the data dir (0700) and its sub-directories."""
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(settings.home, 0o700)
+    for sub in (settings.logs_dir, settings.deletions_dir):
+        sub.mkdir(exist_ok=True, mode=0o700)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` atomically to ``path`` with mode 0600."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def save_settings(settings: Settings) -> None:
+    """Persist every non-default setting (and the master key) to ``config.toml`` (0600)."""
+    ensure_home(settings)
+    defaults = Settings(home=settings.home)
+    data = {
+        name: getattr(settings, name)
+        for name in _FIELDS
+        if getattr(settings, name) is not None
+        and (getattr(settings, name) != getattr(defaults, name) or name == "mail_host")
+    }
+    write_private(settings.config_path, tomli_w.dumps(data).encode())
+
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)

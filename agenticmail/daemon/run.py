@@ -1,0 +1,133 @@
+"""The composition root: one asyncio process with the API, SMTP submission, the mail host
+and its supervisor, and an IDLE watcher per agent.
+
+``serve(settings)`` runs it in the foreground until SIGINT/SIGTERM; ``Daemon`` is the same
+thing as an object tests can start and stop in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from typing import Any
+
+import uvicorn
+
+from ..config import Settings, write_private
+from ..errors import Conflict, NotConfigured
+from ..events import AGENT_CREATED, AGENT_DELETED
+from ..log import setup_logging
+from ..models import Event
+from ..services.context import ServiceContext, build_context
+from ..store import agents as agent_store
+from .submission import SubmissionServer
+from .supervisor import HostSupervisor
+from .watchers import WatcherManager
+
+log = logging.getLogger(__name__)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Daemon:
+    def __init__(self, settings: Settings, ctx: ServiceContext | None = None) -> None:
+        if not settings.is_configured:
+            raise NotConfigured("agenticmail is not set up yet", hint="run: agenticmail setup")
+        self.settings = settings
+        self.ctx = ctx or build_context(settings)
+        self.watchers = WatcherManager(self.ctx)
+        self.supervisor = HostSupervisor(self.ctx.host)
+        self.submission = SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port)
+        self.started_at = time.time()
+        self._server: uvicorn.Server | None = None
+        self.ready = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _claim_pidfile(self) -> None:
+        path = self.settings.pid_path
+        if path.exists():
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise Conflict(f"the daemon is already running (pid {pid})",
+                               hint="stop it with: agenticmail stop")
+        write_private(path, f"{os.getpid()}\n".encode())
+
+    def _on_event(self, event: Event) -> None:
+        if event.type == AGENT_CREATED and event.agent:
+            agent = agent_store.find_agent(self.ctx.db, event.agent)
+            if agent is not None:
+                self.watchers.add(agent)
+        elif event.type == AGENT_DELETED and event.agent:
+            self.watchers.remove(event.agent)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+            "api_url": self.settings.api_url,
+            "submission": {"host": "127.0.0.1", "port": self.settings.submission_port},
+            "watchers": self.watchers.status(),
+            "host_restarts": self.supervisor.restarts,
+        }
+
+    async def run(self) -> None:
+        from ..api.app import create_app
+
+        self._claim_pidfile()
+        try:
+            await asyncio.to_thread(self.ctx.host.start)
+            self.supervisor.start()
+            self.ctx.bus.add_listener(self._on_event)
+            self.watchers.start_all(agent_store.list_agents(self.ctx.db))
+            await self.submission.start()
+            app = create_app(self.ctx, self.status)
+            config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
+                                    log_level="warning", access_log=False, lifespan="off")
+            self._server = uvicorn.Server(config)
+            serve = asyncio.create_task(self._server.serve())
+            while not self._server.started and not serve.done():
+                await asyncio.sleep(0.02)
+            if serve.done():
+                await serve  # re-raises the bind error
+                raise Conflict(f"cannot listen on {self.settings.api_url}: the port is in use",
+                               hint="change api_port in config.toml or stop the other process")
+            self.ready.set()
+            log.info("agenticmail daemon ready on %s", self.settings.api_url)
+            await serve
+        finally:
+            await self._shutdown()
+
+    def request_stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+    async def _shutdown(self) -> None:
+        await self.submission.stop()
+        await self.supervisor.stop()
+        await asyncio.to_thread(self.watchers.stop_all)
+        await asyncio.to_thread(self.ctx.host.stop)
+        with contextlib.suppress(OSError, ValueError):
+            if int(self.settings.pid_path.read_text().strip()) == os.getpid():
+                self.settings.pid_path.unlink()
+        self.ctx.db.close()
+
+
+def serve(settings: Settings) -> None:
+    """Run the daemon in the foreground until SIGINT/SIGTERM."""
+    setup_logging(settings.log_level, settings.logs_dir)
+    daemon = Daemon(settings)
+    asyncio.run(daemon.run())

@@ -1,0 +1,125 @@
+"""SMTP submission on loopback (aiosmtpd): any SMTP client can send as an agent.
+
+AUTH PLAIN/LOGIN with the agent's address (or name) and its mail password or API key. The
+envelope sender must be the authenticated agent; recipients are routed like API sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from ..errors import AgenticMailError, InvalidRequest, TransientDeliveryError
+from ..mail.addresses import validate_address
+from ..models import Agent
+from ..security.keys import hash_key, same_secret
+from ..services import sending
+from ..services.agents import credentials
+from ..services.context import ServiceContext
+from ..store import agents as agent_store
+
+log = logging.getLogger(__name__)
+
+
+class _Authenticator:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    def __call__(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                 auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        agent = self.check(auth_data.login.decode(errors="replace"),
+                           auth_data.password.decode(errors="replace"))
+        if agent is None:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=agent)
+
+    def check(self, login: str, password: str) -> Agent | None:
+        login = login.strip().lower()
+        agent = agent_store.find_agent_by_address(self.ctx.db, login) or (
+            agent_store.find_agent(self.ctx.db, login) if "@" not in login else None)
+        if agent is None:
+            return None
+        try:
+            if same_secret(credentials(self.ctx, agent).password, password):
+                return agent
+        except AgenticMailError:
+            return None
+        row = agent_store.key_by_hash(self.ctx.db, hash_key(password))
+        if row is not None and row["kind"] == "agent" and row["agent_id"] == agent.id:
+            return agent
+        return None
+
+
+class _Handler:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        agent: Agent | None = session.auth_data
+        if agent is None:
+            return "530 5.7.0 Authentication required"
+        if address.lower() != agent.address:
+            return f"553 5.7.1 Sender must be {agent.address} for this login"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        try:
+            validate_address(address)
+            await asyncio.to_thread(sending.check_recipients, self.ctx, [address])
+        except InvalidRequest as exc:
+            return f"550 5.1.1 {exc.message}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        agent: Agent = session.auth_data
+        raw = envelope.original_content or b""
+        if not isinstance(raw, bytes):
+            raw = str(raw).encode()
+        try:
+            result = await asyncio.to_thread(
+                sending.submit_raw, self.ctx, agent, list(envelope.rcpt_tos), raw)
+        except TransientDeliveryError as exc:
+            return f"451 4.3.0 {exc.message}"
+        except AgenticMailError as exc:
+            return f"554 5.0.0 {exc.message}"
+        return f"250 OK {result.message_id}"
+
+
+class SubmissionServer:
+    def __init__(self, ctx: ServiceContext, host: str = "127.0.0.1", port: int = 3587) -> None:
+        self.ctx, self.host, self.port = ctx, host, port
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        handler, auth = _Handler(self.ctx), _Authenticator(self.ctx)
+
+        def factory() -> SMTP:
+            return SMTP(handler, hostname=self.ctx.settings.domain, authenticator=auth,
+                        auth_required=True, auth_require_tls=False,
+                        data_size_limit=self.ctx.settings.max_message_bytes,
+                        enable_SMTPUTF8=True, decode_data=False)
+
+        try:
+            self._server = await loop.create_server(factory, self.host, self.port)
+        except OSError as exc:
+            raise AgenticMailError(
+                f"cannot listen for SMTP submission on {self.host}:{self.port}: {exc.strerror}",
+                code="port_in_use", hint="change submission_port in config.toml") from exc
+        log.info("SMTP submission listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None

@@ -1,0 +1,123 @@
+"""The whole agenticmail exception tree.
+
+Every adapter (hosts/, gateway/, providers/, mail/) converts foreign exceptions into these
+types at its edge, so nothing above an adapter catches a third-party exception. The API maps
+each class to an HTTP status and a stable ``code``; the CLI maps each to a one-line message
+and an exit code.
+
+    AgenticMailError                    code              HTTP
+    ├── ConfigError                     config_error      500
+    │   └── NotConfigured               not_configured    503
+    ├── DependencyMissing               dependency_missing 503
+    ├── InvalidRequest                  invalid_request   400
+    │   └── PayloadTooLarge             payload_too_large 413
+    ├── AuthenticationFailed            unauthorized      401
+    ├── PermissionDenied                forbidden         403
+    ├── NotFound                        not_found         404
+    ├── Conflict                        conflict          409
+    ├── RateLimited                     rate_limited      429
+    ├── MailHostError                   mail_host_error   502
+    │   └── MailHostUnavailable         mail_host_unavailable 503
+    ├── DeliveryError                   delivery_failed   502
+    │   ├── TransientDeliveryError      delivery_deferred 503
+    │   └── PermanentDeliveryError      delivery_rejected 502
+    └── DaemonUnavailable               daemon_unavailable (CLI only: exit 2)
+"""
+
+from __future__ import annotations
+
+
+class AgenticMailError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(AgenticMailError):
+    code = "config_error"
+
+
+class NotConfigured(ConfigError):
+    code = "not_configured"
+
+
+class DependencyMissing(AgenticMailError):
+    """A required program (e.g. Dovecot) is not installed; ``hint`` says how to install it."""
+
+    code = "dependency_missing"
+
+
+class InvalidRequest(AgenticMailError):
+    code = "invalid_request"
+
+
+class PayloadTooLarge(InvalidRequest):
+    code = "payload_too_large"
+
+
+class AuthenticationFailed(AgenticMailError):
+    code = "unauthorized"
+
+
+class PermissionDenied(AgenticMailError):
+    code = "forbidden"
+
+
+class NotFound(AgenticMailError):
+    code = "not_found"
+
+
+class Conflict(AgenticMailError):
+    code = "conflict"
+
+
+class RateLimited(AgenticMailError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class MailHostError(AgenticMailError):
+    """The mail host (Dovecot, Stalwart) refused or failed an operation."""
+
+    code = "mail_host_error"
+
+
+class MailHostUnavailable(MailHostError):
+    """The mail host cannot be reached at all (not running, connection refused)."""
+
+    code = "mail_host_unavailable"
+
+
+class DeliveryError(AgenticMailError):
+    code = "delivery_failed"
+
+
+class TransientDeliveryError(DeliveryError):
+    """4xx or network failure: retrying later may succeed."""
+
+    code = "delivery_deferred"
+
+
+class PermanentDeliveryError(DeliveryError):
+    """5xx: the server refused the message; retrying will not help."""
+
+    code = "delivery_rejected"
+
+
+class DaemonUnavailable(AgenticMailError):
+    """The CLI could not reach the daemon's API."""
+
+    code = "daemon_unavailable"

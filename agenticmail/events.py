@@ -1,0 +1,103 @@
+"""In-process event fan-out: any thread publishes, asyncio subscribers consume.
+
+Persisting events (for replay after a reconnect) is the store's job; the bus only delivers
+already-recorded events to live subscribers. A slow subscriber never blocks a producer: when
+its queue is full it is marked overflowed and closed, and the client reconnects with
+``Last-Event-ID`` to replay what it missed from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+
+from .models import Event
+
+EventFilter = Callable[[Event], bool]
+
+MESSAGE_NEW = "message.new"
+MESSAGE_FLAGS = "message.flags"
+MESSAGE_EXPUNGED = "message.expunged"
+AGENT_CREATED = "agent.created"
+AGENT_DELETED = "agent.deleted"
+
+
+class Subscription:
+    def __init__(self, bus: EventBus, loop: asyncio.AbstractEventLoop, accept: EventFilter,
+                 maxsize: int) -> None:
+        self._bus = bus
+        self._loop = loop
+        self._accept = accept
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.overflowed = False
+
+    def _offer(self, event: Event) -> None:  # runs in the subscriber's loop
+        if self.overflowed or not self._accept(event):
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self._bus.unsubscribe(self)
+            self._queue.get_nowait()
+            self._queue.put_nowait(None)
+
+    async def get(self, timeout: float | None = None) -> Event | None:
+        """The next event, or None on overflow/close (or when ``timeout`` passes)."""
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            event = await self._queue.get()
+            if event is None:
+                return
+            yield event
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: list[Subscription] = []
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def subscribe(self, accept: EventFilter = lambda e: True, maxsize: int = 10_000
+                  ) -> Subscription:
+        """Subscribe from inside a running event loop."""
+        sub = Subscription(self, asyncio.get_running_loop(), accept, maxsize)
+        with self._lock:
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """A synchronous callback run in the publishing thread (keep it quick, never raise)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def publish(self, event: Event) -> None:
+        """Deliver a recorded event to every subscriber; safe from any thread."""
+        with self._lock:
+            subs = list(self._subs)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(event)
+        for sub in subs:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is sub._loop:
+                sub._offer(event)
+            elif not sub._loop.is_closed():
+                sub._loop.call_soon_threadsafe(sub._offer, event)

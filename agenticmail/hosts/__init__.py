@@ -1,0 +1,21 @@
+"""Mail hosts: where agent mailboxes live. ``build_host`` picks the configured one."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from ..errors import ConfigError
+from .base import MailHost
+
+
+def build_host(settings: Settings) -> MailHost:
+    if settings.mail_host == "local":
+        from .local import LocalHost
+
+        return LocalHost(
+            settings.dovecot_dir, domain=settings.domain, imap_port=settings.imap_port,
+            lmtp_port=settings.lmtp_port, submission_port=settings.submission_port,
+        )
+    raise ConfigError(f"mail host {settings.mail_host!r} is not available in this version")
+
+
+__all__ = ["MailHost", "build_host"]

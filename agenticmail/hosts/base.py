@@ -1,0 +1,42 @@
+"""The MailHost protocol: where agent mailboxes live (a private Dovecot, or Stalwart).
+
+Implementations are synchronous (account operations are quick local calls); the daemon calls
+them from worker threads. Each converts its foreign errors into ``errors.py`` types.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from ..models import Endpoints, HostHealth
+
+
+@runtime_checkable
+class MailHost(Protocol):
+    kind: str  # "local" | "stalwart"
+    domain: str
+
+    def start(self) -> None:
+        """Start (or adopt) the mail server; idempotent. Raises DependencyMissing/MailHostError."""
+
+    def stop(self) -> None:
+        """Stop the mail server; idempotent."""
+
+    def is_running(self) -> bool: ...
+
+    def health(self) -> HostHealth: ...
+
+    def endpoints(self) -> Endpoints: ...
+
+    def create_account(self, address: str, password: str) -> None:
+        """Create a mailbox account. Raises Conflict if it exists, MailHostError on failure."""
+
+    def delete_account(self, address: str) -> None:
+        """Remove the account and its mail; no error if it does not exist."""
+
+    def change_password(self, address: str, password: str) -> None:
+        """Raises NotFound if the account does not exist."""
+
+    def account_exists(self, address: str) -> bool: ...
+
+    def list_accounts(self) -> list[str]: ...

@@ -1,0 +1,55 @@
+"""Logging setup with a filter that redacts secrets from every record."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+from pathlib import Path
+
+# ak_/mk_ keys, "password=..." style pairs, AUTH PLAIN blobs, bearer tokens.
+_SECRET_PATTERNS = (
+    (re.compile(r"\b(ak|mk)_[0-9a-f]{8}[0-9a-f]{40}\b"), r"\1_***"),
+    (re.compile(r"(?i)(password|passwd|pass|secret|token)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
+     r"\1\2***"),
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1***"),
+    (re.compile(r"(?i)(AUTH\s+(PLAIN|LOGIN)\s+)\S+"), r"\1***"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, repl in _SECRET_PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
+    """Log to stderr (and ``log_dir/agenticmail.log``, rotated) through the redacting filter."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in list(root.handlers):
+        if getattr(handler, "_agenticmail", False):
+            root.removeHandler(handler)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_dir / "agenticmail.log", maxBytes=5_000_000, backupCount=3
+            )
+        )
+    for handler in handlers:
+        handler.setFormatter(fmt)
+        handler.addFilter(RedactingFilter())
+        handler._agenticmail = True  # type: ignore[attr-defined]
+        root.addHandler(handler)

@@ -1,0 +1,119 @@
+"""One long-lived IMAP connection that watches a folder with IDLE (an adapter over imapclient).
+
+``FolderWatch.wait`` reports which kinds of change the server announced; the caller decides
+what to fetch. IDLE is renewed before ``renew_seconds`` (RFC 2177 asks for < 29 minutes; we
+stay under 10). Every foreign error becomes a ``MailHostError``/``MailHostUnavailable``.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from ..errors import MailHostError, MailHostUnavailable
+from ..models import Credentials, Endpoints
+
+T = TypeVar("T")
+_NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort)
+
+
+def _flag_names(flags: Any) -> tuple[str, ...]:
+    return tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags or ())
+
+
+class FolderWatch:
+    def __init__(self, endpoints: Endpoints, creds: Credentials, folder: str = "INBOX",
+                 *, renew_seconds: float = 540, timeout: float = 30) -> None:
+        self._endpoints, self._creds, self.folder = endpoints, creds, folder
+        self._renew, self._timeout = renew_seconds, timeout
+        self._client: IMAPClient | None = None
+        self._idle_since: float | None = None
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except LoginError as exc:
+            raise MailHostError(f"IMAP login failed for {self._creds.username}") from exc
+        except _NETWORK_ERRORS as exc:
+            raise MailHostUnavailable(f"IMAP connection lost while {what}: {exc}") from exc
+        except (IMAPClientError, imaplib.IMAP4.error) as exc:
+            raise MailHostError(f"IMAP error while {what}: {exc}") from exc
+
+    def _call(self, what: str, fn: Callable[[IMAPClient], T]) -> T:
+        if self._client is None:
+            raise MailHostUnavailable("not connected")
+        with self._errors(what):
+            return fn(self._client)
+
+    def connect(self) -> int:
+        """Log in, select the folder and return its UIDVALIDITY."""
+        with self._errors("connecting"):
+            client = IMAPClient(self._endpoints.imap_host, port=self._endpoints.imap_port,
+                                ssl=self._endpoints.imap_tls, timeout=self._timeout)
+            self._client = client
+            client.login(self._creds.username, self._creds.password)
+            info = client.select_folder(self.folder)
+        return int(info[b"UIDVALIDITY"])
+
+    def uids_after(self, last_uid: int) -> list[int]:
+        uids = self._call("searching", lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
+        return sorted(u for u in uids if u > last_uid)
+
+    def fetch(self, uid: int) -> tuple[bytes, tuple[str, ...]] | None:
+        """The raw message (without setting \\Seen) and its flags; None if it is gone."""
+        data = self._call("fetching", lambda c: c.fetch([uid], ["BODY.PEEK[]", "FLAGS"]))
+        item = data.get(uid)
+        if not item or b"BODY[]" not in item:
+            return None
+        return bytes(item[b"BODY[]"]), _flag_names(item.get(b"FLAGS"))
+
+    def all_flags(self) -> dict[int, tuple[str, ...]]:
+        data = self._call("reading flags", lambda c: c.fetch("1:*", ["FLAGS"]))
+        return {uid: _flag_names(v.get(b"FLAGS")) for uid, v in data.items()}
+
+    def wait(self, timeout: float) -> set[str]:
+        """IDLE up to ``timeout`` s; the kinds of change seen: 'exists', 'expunge', 'fetch'."""
+        client = self._client
+        if client is None:
+            raise MailHostUnavailable("not connected")
+        with self._errors("waiting for mail"):
+            now = time.monotonic()
+            if self._idle_since is not None and now - self._idle_since > self._renew:
+                client.idle_done()
+                self._idle_since = None
+            if self._idle_since is None:
+                client.idle()
+                self._idle_since = time.monotonic()
+            responses = client.idle_check(timeout=timeout)
+            kinds: set[str] = set()
+            for response in responses:
+                if len(response) >= 2 and isinstance(response[1], bytes):
+                    kind = response[1].decode().lower()
+                    if kind in ("exists", "expunge", "fetch"):
+                        kinds.add(kind)
+            if kinds:
+                client.idle_done()
+                self._idle_since = None
+            return kinds
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            if self._idle_since is not None:
+                client.idle_done()
+            client.logout()
+        except Exception:  # closing a dead connection: nothing left to report
+            with suppress(Exception):
+                client.shutdown()
+        self._idle_since = None

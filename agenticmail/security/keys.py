@@ -1,0 +1,83 @@
+"""Key and password material: generation, hashing, constant-time checks, encryption at rest.
+
+Pure functions (the encryption key is passed in; loading it from disk is the store's job).
+API keys are 192-bit random tokens, so a single SHA-256 is an adequate at-rest hash; lookups
+go by hash and the final comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from ..errors import ConfigError
+
+MASTER_PREFIX = "mk_"
+AGENT_PREFIX = "ak_"
+_KEY_HEX_LEN = 48
+
+
+def generate_master_key() -> str:
+    return MASTER_PREFIX + secrets.token_hex(_KEY_HEX_LEN // 2)
+
+
+def generate_api_key() -> str:
+    return AGENT_PREFIX + secrets.token_hex(_KEY_HEX_LEN // 2)
+
+
+def generate_password() -> str:
+    """A random mail password (URL-safe: no ':' or whitespace that passwd files dislike)."""
+    return secrets.token_urlsafe(24)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_prefix(key: str) -> str:
+    """The part of a key safe to display (``ak_1a2b3c4d``)."""
+    return key[: len(AGENT_PREFIX) + 8]
+
+
+def looks_like_key(key: str) -> bool:
+    body = key[3:]
+    return (
+        key[:3] in (MASTER_PREFIX, AGENT_PREFIX)
+        and len(body) == _KEY_HEX_LEN
+        and all(c in "0123456789abcdef" for c in body)
+    )
+
+
+def same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_encryption_key() -> bytes:
+    return Fernet.generate_key()
+
+
+class SecretBox:
+    """Symmetric encryption for secrets the daemon must read back (mail passwords)."""
+
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except ValueError as exc:
+            raise ConfigError("the secret key file is corrupt") from exc
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigError(
+                "cannot decrypt a stored secret: secret.key does not match this database"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return "SecretBox(***)"

@@ -1,0 +1,66 @@
+"""What every service function works with, and the one way to write rows and emit events.
+
+Events are recorded in the same transaction as the state change they describe and handed to
+the in-process bus only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..config import Settings
+from ..events import EventBus
+from ..hosts.base import MailHost
+from ..models import Event
+from ..security.keys import SecretBox
+from ..store import events as event_log
+from ..store.db import Database
+from ..store.migrations import migrate
+from ..store.secret_key import load_or_create
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    db: Database
+    host: MailHost
+    bus: EventBus
+    secrets: SecretBox
+
+
+@dataclass
+class Tx:
+    conn: sqlite3.Connection
+    events: list[Event] = field(default_factory=list)
+
+    def emit(self, type_: str, agent: str | None, data: dict[str, Any]) -> Event:
+        event = event_log.append(self.conn, type_, agent, data)
+        self.events.append(event)
+        return event
+
+
+@contextmanager
+def transaction(ctx: ServiceContext) -> Iterator[Tx]:
+    """A write transaction whose emitted events are published once it has committed."""
+    with ctx.db.write() as conn:
+        tx = Tx(conn)
+        yield tx
+    for event in tx.events:
+        ctx.bus.publish(event)
+
+
+def build_context(settings: Settings, host: MailHost | None = None,
+                  bus: EventBus | None = None) -> ServiceContext:
+    """Open the database (migrating it) and the secret box for ``settings``."""
+    from ..hosts import build_host
+
+    db = Database(settings.db_path)
+    migrate(db)
+    return ServiceContext(
+        settings=settings, db=db, host=host or build_host(settings), bus=bus or EventBus(),
+        secrets=load_or_create(settings.secret_key_path),
+    )

@@ -1,0 +1,92 @@
+"""The message index (one row per message seen in an agent's folder) and watcher checkpoints."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from ._time import now_iso
+from .db import Database
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    agent_id: int
+    folder: str
+    uidvalidity: int
+    uid: int
+    message_id: str | None
+    thread_id: str | None
+    from_addr: str
+    to_addrs: tuple[str, ...]
+    subject: str
+    date: str | None
+    flags: tuple[str, ...]
+
+
+def upsert(conn: sqlite3.Connection, entry: IndexEntry) -> bool:
+    """Index a message; returns False if it was already indexed (same folder/uidvalidity/uid)."""
+    cur = conn.execute(
+        "INSERT INTO messages (agent_id, folder, uidvalidity, uid, message_id, thread_id, "
+        "from_addr, to_addrs, subject, date, flags, indexed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (agent_id, folder, uidvalidity, uid) DO NOTHING",
+        (entry.agent_id, entry.folder, entry.uidvalidity, entry.uid, entry.message_id,
+         entry.thread_id, entry.from_addr, json.dumps(entry.to_addrs), entry.subject,
+         entry.date, json.dumps(entry.flags), now_iso()),
+    )
+    return cur.rowcount == 1
+
+
+def set_flags(conn: sqlite3.Connection, agent_id: int, folder: str, uid: int,
+              flags: tuple[str, ...]) -> None:
+    conn.execute(
+        "UPDATE messages SET flags = ? WHERE agent_id = ? AND folder = ? AND uid = ?",
+        (json.dumps(flags), agent_id, folder, uid),
+    )
+
+
+def remove(conn: sqlite3.Connection, agent_id: int, folder: str, uids: list[int]) -> None:
+    conn.executemany(
+        "DELETE FROM messages WHERE agent_id = ? AND folder = ? AND uid = ?",
+        [(agent_id, folder, uid) for uid in uids],
+    )
+
+
+def thread_of(db: Database, message_ids: list[str]) -> str | None:
+    """The thread id already recorded for any of ``message_ids`` (for threading replies)."""
+    for mid in message_ids:
+        row = db.one("SELECT thread_id FROM messages WHERE message_id = ? LIMIT 1", (mid,))
+        if row is not None and row["thread_id"]:
+            return str(row["thread_id"])
+    return None
+
+
+def count(db: Database, agent_id: int, folder: str | None = None) -> int:
+    if folder is None:
+        row = db.one("SELECT count(*) AS n FROM messages WHERE agent_id = ?", (agent_id,))
+    else:
+        row = db.one("SELECT count(*) AS n FROM messages WHERE agent_id = ? AND folder = ?",
+                     (agent_id, folder))
+    return int(row["n"]) if row else 0
+
+
+# -- watcher checkpoints ----------------------------------------------------------------------
+
+def checkpoint(db: Database, agent_id: int, folder: str) -> tuple[int, int] | None:
+    """(uidvalidity, last_uid) last recorded for a watched folder."""
+    row = db.one("SELECT uidvalidity, last_uid FROM watch_state WHERE agent_id = ? AND folder = ?",
+                 (agent_id, folder))
+    return None if row is None else (int(row["uidvalidity"]), int(row["last_uid"]))
+
+
+def save_checkpoint(conn: sqlite3.Connection, agent_id: int, folder: str, uidvalidity: int,
+                    last_uid: int) -> None:
+    conn.execute(
+        "INSERT INTO watch_state (agent_id, folder, uidvalidity, last_uid, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (agent_id, folder) DO UPDATE SET "
+        "uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
+        "updated_at = excluded.updated_at",
+        (agent_id, folder, uidvalidity, last_uid, now_iso()),
+    )

@@ -1,0 +1,124 @@
+"""Bad input gets a clear 4xx JSON error, and nothing is left half-made."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+
+import pytest
+
+from agenticmail.store.db import Database
+from tests.support.daemon import DaemonHandle, unique
+
+
+def _error(response) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    return response.status_code, body["error"]["code"], body["error"]["message"]
+
+
+@pytest.mark.parametrize("name", ["", "bad name", "x" * 65, "-dash", "a..b", "ünï", "a/b",
+                                  "postmaster"])
+def test_invalid_agent_names(daemon: DaemonHandle, name: str) -> None:
+    with daemon.client() as owner:
+        status, code, message = _error(owner.post("/v1/agents", json={"name": name}))
+    assert status == 400 and code == "invalid_request" and message
+
+
+def test_duplicate_agent_is_409_case_insensitive(daemon: DaemonHandle) -> None:
+    name = unique("dup")
+    daemon.create_agent(name)
+    with daemon.client() as owner:
+        status, code, _ = _error(owner.post("/v1/agents", json={"name": name.upper()}))
+    assert (status, code) == (409, "conflict")
+
+
+def test_reserved_metadata_and_unknown_role(daemon: DaemonHandle) -> None:
+    with daemon.client() as owner:
+        assert _error(owner.post("/v1/agents", json={"name": unique("m"),
+                                                     "metadata": {"_x": 1}}))[0] == 400
+        assert _error(owner.post("/v1/agents", json={"name": unique("r"),
+                                                     "role": "overlord"}))[0] == 400
+
+
+def test_mail_errors(daemon: DaemonHandle, agent_pair: tuple) -> None:
+    alice, bob = agent_pair
+    to = bob["agent"]["address"]
+    with daemon.client(alice["api_key"]) as api:
+        assert _error(api.get("/v1/mail/messages/999999"))[:2] == (404, "not_found")
+        assert _error(api.get("/v1/mail/messages", params={"folder": "Nope"}))[:2] == \
+            (404, "not_found")
+        assert _error(api.get("/v1/mail/messages", params={"limit": 1001}))[0] == 400
+        assert _error(api.post("/v1/mail/send", json={"to": to, "subject": "s"}))[0] == 400
+        for bad in ("not-an-address", "a@@b", "bob@", "<x>"):
+            status, code, message = _error(api.post("/v1/mail/send", json={
+                "to": bad, "text": "x"}))
+            assert status == 400, (bad, message)
+        assert _error(api.post("/v1/mail/send", json={"to": "ghost@localhost",
+                                                      "text": "x"}))[1] == "unknown_recipient"
+        assert _error(api.post("/v1/mail/send", json={"to": "someone@example.com",
+                                                      "text": "x"}))[1] == "no_route"
+        assert _error(api.post("/v1/mail/send", json={"to": to, "text": "x", "attachments": [
+            {"filename": "a.bin", "content_base64": "%%%"}]}))[0] == 400
+        big = base64.b64encode(b"\0" * (daemon.settings.max_attachment_bytes + 1)).decode()
+        status, code, _ = _error(api.post("/v1/mail/send", json={
+            "to": to, "text": "x", "attachments": [{"filename": "big.bin",
+                                                    "content_base64": big}]}))
+        assert (status, code) == (413, "payload_too_large")
+        assert _error(api.post("/v1/mail/send", content=b"{not json",
+                               headers={"content-type": "application/json"}))[0] == 400
+
+
+def test_failed_account_creation_leaves_no_agent_row(daemon: DaemonHandle) -> None:
+    assert daemon.daemon is not None
+    host = daemon.daemon.ctx.host
+    name = unique("drift")
+    host.create_account(f"{name}@localhost", "some-password-123")  # the account already exists
+    try:
+        with daemon.client() as owner:
+            status, code, _ = _error(owner.post("/v1/agents", json={"name": name}))
+            assert status == 409
+            assert _error(owner.get(f"/v1/agents/{name}"))[0] == 404
+    finally:
+        host.delete_account(f"{name}@localhost")
+
+
+def test_failed_row_insert_removes_the_account(daemon: DaemonHandle) -> None:
+    assert daemon.daemon is not None
+    host = daemon.daemon.ctx.host
+    name = unique("norow")
+    db = Database(daemon.settings.db_path)
+    db.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON agents "
+                    "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    try:
+        with daemon.client() as owner:
+            status, code, message = _error(owner.post("/v1/agents", json={"name": name}))
+        assert status == 500 and "disk says no" not in message
+        assert not host.account_exists(f"{name}@localhost")
+    finally:
+        db.conn.execute("DROP TRIGGER refuse")
+        db.close()
+
+
+def test_secrets_never_in_listings_logs_or_database(daemon: DaemonHandle,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = daemon.create_agent(unique("sec"))
+    key, password = created["api_key"], created["mail"]["password"]
+    assert key.startswith("ak_") and len(key) == 51
+    with daemon.client() as owner:
+        listing = owner.get("/v1/agents").text + owner.get(
+            f"/v1/agents/{created['agent']['name']}").text
+    assert key not in listing and password not in listing
+    assert created["agent"]["key_prefix"] == key[:11] and key[:11] in listing
+    assert key not in caplog.text and password not in caplog.text
+    raw_db = b"".join(p.read_bytes() for p in daemon.home.glob("agenticmail.db*"))
+    assert key.encode() not in raw_db and password.encode() not in raw_db
+    assert daemon.master_key.encode() not in raw_db
+    db = Database(daemon.settings.db_path)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    assert db.one("SELECT 1 FROM api_keys WHERE key_hash = ?", (digest,)) is not None
+    db.close()
+    mode = daemon.settings.config_path.stat().st_mode & 0o777
+    assert mode == 0o600

@@ -1,0 +1,72 @@
+"""Restarting the daemon while mail arrives: nothing is missed and nothing is reported twice."""
+
+from __future__ import annotations
+
+import collections
+import smtplib
+
+from agenticmail.hosts import build_host
+from tests.support.daemon import DaemonHandle
+from tests.support.sse import EventStream
+
+
+def _subjects(events: list[dict]) -> list[str]:
+    return [e["data"]["message"]["subject"] for e in events if e["type"] == "message.new"]
+
+
+def test_restart_while_mail_arrives() -> None:
+    handle = DaemonHandle().start()
+    try:
+        alice, bob = handle.create_agent("alice"), handle.create_agent("bob")
+        bob_addr = bob["agent"]["address"]
+        seen: list[dict] = []
+        stream = EventStream(handle.api_url, bob["api_key"]).open()
+        with handle.client(alice["api_key"]) as api:
+            for i in range(10):
+                r = api.post("/v1/mail/send", json={"to": bob_addr, "subject": f"before {i}",
+                                                    "text": "x"})
+                assert r.status_code == 200, r.text
+        # the last sends are delivered but most likely not yet reported when we stop
+        seen.append(stream.next("message.new"))
+        handle.stop()
+        stream.close()
+        seen.extend(stream.drain())
+
+        # mail keeps arriving at the mail host while the daemon is down
+        host = build_host(handle.settings)
+        host.start()
+        try:
+            with smtplib.LMTP("127.0.0.1", handle.settings.lmtp_port) as lmtp:
+                for i in range(10):
+                    lmtp.sendmail("outside@example.org", [bob_addr],
+                                  f"Subject: during {i}\r\nMessage-ID: <d{i}@example.org>\r\n"
+                                  f"\r\nx\r\n".encode())
+        finally:
+            host.stop()
+
+        handle.start()
+        last_id = max(e["id"] for e in seen)
+        with EventStream(handle.api_url, bob["api_key"], last_event_id=last_id) as again, \
+                handle.client(alice["api_key"]) as api:
+            for i in range(10):
+                assert api.post("/v1/mail/send", json={"to": bob_addr, "subject": f"after {i}",
+                                                       "text": "x"}).status_code == 200
+            expected = {f"{phase} {i}" for phase in ("before", "during", "after")
+                        for i in range(10)}
+            while not expected <= set(_subjects(seen)):
+                seen.append(again.next("message.new", timeout=15))
+
+        counts = collections.Counter(_subjects(seen))
+        assert set(counts) == expected
+        assert max(counts.values()) == 1, counts
+        # the persistent log agrees: each message reported exactly once
+        with handle.client() as owner:
+            assert owner.get("/v1/health").json()["agents"] == 2
+        from agenticmail.store.db import Database
+
+        db = Database(handle.settings.db_path)
+        rows = db.query("SELECT data FROM events WHERE type = 'message.new' AND agent = 'bob'")
+        assert len(rows) == 30
+        db.close()
+    finally:
+        handle.close()

@@ -1,0 +1,119 @@
+"""Agents mail each other over the API and over SMTP submission; events arrive live."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import pytest
+
+from tests.support.daemon import DaemonHandle
+from tests.support.sse import EventStream
+
+
+def _new_for(stream: EventStream, subject: str, timeout: float = 10) -> dict[str, Any]:
+    return stream.next("message.new", timeout,
+                       where=lambda e: e["data"]["message"]["subject"] == subject)
+
+
+async def test_api_and_smtp_sends_reach_bob_live(daemon: DaemonHandle,
+                                                 agent_pair: tuple[dict, dict]) -> None:
+    alice, bob = agent_pair
+    a_name, b_addr = alice["agent"]["name"], bob["agent"]["address"]
+    with EventStream(daemon.api_url, bob["api_key"]) as stream:
+        with daemon.client(alice["api_key"]) as api:
+            r = api.post("/v1/mail/send", json={
+                "to": [b_addr], "subject": "hello over the API", "text": "body one",
+                "html": "<p>body <b>one</b></p>",
+            })
+            assert r.status_code == 200, r.text
+            api_mid = r.json()["message_id"]
+            assert r.json()["delivered"] == [b_addr]
+
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = alice["agent"]["address"], b_addr, "hello over SMTP"
+        msg.set_content("body two")
+        creds = alice["mail"]
+        await aiosmtplib.send(msg, hostname=creds["smtp_host"], port=creds["smtp_port"],
+                              username=creds["username"], password=creds["password"],
+                              start_tls=False, use_tls=False)
+
+        first = _new_for(stream, "hello over the API")
+        second = _new_for(stream, "hello over SMTP")
+    assert first["agent"] == bob["agent"]["name"]
+    assert first["data"]["message"]["text"].strip() == "body one"
+    assert first["data"]["message"]["message_id"] == api_mid
+    assert second["data"]["message"]["text"].strip() == "body two"
+    assert second["data"]["message"]["from"].endswith(alice["agent"]["address"]) or \
+        alice["agent"]["address"] in second["data"]["message"]["from"]
+
+    with daemon.client(bob["api_key"]) as api:
+        listing = api.get("/v1/mail/messages").json()
+        assert {m["subject"] for m in listing["messages"]} >= {"hello over the API",
+                                                                "hello over SMTP"}
+        assert listing["total"] == 2
+        uid = next(m["uid"] for m in listing["messages"] if m["subject"] == "hello over the API")
+        read = api.get(f"/v1/mail/messages/{uid}").json()["message"]
+        assert read["text"].strip() == "body one" and "<b>one</b>" in read["html"]
+
+    with daemon.client() as owner:
+        sent = owner.get("/v1/mail/messages", params={"agent": a_name, "folder": "Sent"}).json()
+    assert {m["subject"] for m in sent["messages"]} == {"hello over the API", "hello over SMTP"}
+
+
+def test_smtp_submission_accepts_api_key_and_refuses_spoofing(
+        daemon: DaemonHandle, agent_pair: tuple[dict, dict]) -> None:
+    alice, bob = agent_pair
+    creds = alice["mail"]
+    with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp:
+        smtp.login(creds["username"], alice["api_key"])
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            smtp.sendmail(bob["agent"]["address"], [bob["agent"]["address"]],
+                          b"Subject: spoof\r\n\r\nx\r\n")
+    with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp, \
+            pytest.raises(smtplib.SMTPAuthenticationError):
+        smtp.login(creds["username"], "wrong-password")
+    with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp, \
+            pytest.raises(smtplib.SMTPSenderRefused):
+        smtp.sendmail(alice["agent"]["address"], [bob["agent"]["address"]], b"Subject: x\r\n\r\nx")
+
+
+def test_threading_headers_flags_move_delete(daemon: DaemonHandle,
+                                             agent_pair: tuple[dict, dict]) -> None:
+    alice, bob = agent_pair
+    with EventStream(daemon.api_url, bob["api_key"]) as stream, \
+            daemon.client(alice["api_key"]) as a_api, daemon.client(bob["api_key"]) as b_api:
+        first = a_api.post("/v1/mail/send", json={
+            "to": bob["agent"]["address"], "subject": "thread start", "text": "1"}).json()
+        a_api.post("/v1/mail/send", json={
+            "to": bob["agent"]["address"], "subject": "Re: thread start", "text": "2",
+            "in_reply_to": first["message_id"], "references": [first["message_id"]]})
+        e1 = _new_for(stream, "thread start")
+        e2 = _new_for(stream, "Re: thread start")
+        assert e2["data"]["message"]["in_reply_to"] == first["message_id"]
+        assert e1["data"]["thread_id"] == e2["data"]["thread_id"]
+
+        uid = e1["data"]["uid"]
+        r = b_api.post(f"/v1/mail/messages/{uid}/flags", json={"add": ["seen", "$agent-done"]})
+        assert r.status_code == 200 and "\\Seen" in r.json()["flags"]
+        flags_event = stream.next("message.flags", where=lambda e: e["data"]["uid"] == uid)
+        assert "$agent-done" in flags_event["data"]["flags"]
+
+        r = b_api.post(f"/v1/mail/messages/{uid}/move", json={"to": "Archive"})
+        assert r.status_code == 200
+        stream.next("message.expunged", where=lambda e: e["data"]["uid"] == uid)
+        archived = b_api.get("/v1/mail/messages", params={"folder": "Archive"}).json()
+        assert [m["subject"] for m in archived["messages"]] == ["thread start"]
+
+        uid2 = e2["data"]["uid"]
+        assert b_api.delete(f"/v1/mail/messages/{uid2}").status_code == 200
+        stream.next("message.expunged", where=lambda e: e["data"]["uid"] == uid2)
+        assert b_api.get(f"/v1/mail/messages/{uid2}").json()["error"]["code"] == "not_found"
+
+        found = b_api.get("/v1/mail/search", params={"folder": "Archive",
+                                                     "subject": "thread"}).json()
+        assert len(found["uids"]) == 1
+        folders = {f["name"] for f in b_api.get("/v1/mail/folders").json()["folders"]}
+        assert {"INBOX", "Sent", "Spam", "Archive", "Drafts", "Trash"} <= folders
