@@ -38,10 +38,14 @@ class Subscription:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
-            self.overflowed = True
             self._bus.unsubscribe(self)
+            self._end()
+
+    def _end(self) -> None:  # runs in the subscriber's loop
+        self.overflowed = True
+        while not self._queue.empty():
             self._queue.get_nowait()
-            self._queue.put_nowait(None)
+        self._queue.put_nowait(None)
 
     async def get(self, timeout: float | None = None) -> Event | None:
         """The next event, or None on overflow/close (or when ``timeout`` passes)."""
@@ -84,6 +88,14 @@ class EventBus:
         """A synchronous callback run in the publishing thread (keep it quick, never raise)."""
         with self._lock:
             self._listeners.append(listener)
+
+    def close_all(self) -> None:
+        """End every live subscription (their streams finish); used at shutdown."""
+        with self._lock:
+            subs, self._subs = list(self._subs), []
+        for sub in subs:
+            if not sub._loop.is_closed():
+                sub._loop.call_soon_threadsafe(sub._end)
 
     def publish(self, event: Event) -> None:
         """Deliver a recorded event to every subscriber; safe from any thread."""

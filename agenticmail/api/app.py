@@ -22,6 +22,7 @@ def create_app(ctx: ServiceContext,
         title="agenticmail", version=__version__,
         description="Email for AI agents: each agent a real mailbox, a local daemon around them.",
         openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None,
+        swagger_ui_oauth2_redirect_url="/v1/docs/oauth2-redirect",
     )
     app.state.ctx = ctx
     app.state.runtime_status = runtime_status

@@ -40,6 +40,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, but an exit request (signal or ``request_stop``) also ends open event streams,
+    which graceful shutdown would otherwise wait on forever."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Any) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
+
+
 class Daemon:
     def __init__(self, settings: Settings, ctx: ServiceContext | None = None) -> None:
         if not settings.is_configured:
@@ -96,8 +109,9 @@ class Daemon:
             await self.submission.start()
             app = create_app(self.ctx, self.status)
             config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
-                                    log_level="warning", access_log=False, lifespan="off")
-            self._server = uvicorn.Server(config)
+                                    log_level="warning", access_log=False, lifespan="off",
+                                    timeout_graceful_shutdown=5)
+            self._server = _Server(config, self.ctx.bus.close_all)
             serve = asyncio.create_task(self._server.serve())
             while not self._server.started and not serve.done():
                 await asyncio.sleep(0.02)
@@ -112,6 +126,7 @@ class Daemon:
             await self._shutdown()
 
     def request_stop(self) -> None:
+        self.ctx.bus.close_all()
         if self._server is not None:
             self._server.should_exit = True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -105,6 +106,12 @@ class SubmissionServer:
         handler, auth = _Handler(self.ctx), _Authenticator(self.ctx)
 
         def factory() -> SMTP:
+            # AUTH without TLS is deliberate: the listener is bound to loopback only.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                return _smtp(handler, auth)
+
+        def _smtp(handler: _Handler, auth: _Authenticator) -> SMTP:
             return SMTP(handler, hostname=self.ctx.settings.domain, authenticator=auth,
                         auth_required=True, auth_require_tls=False,
                         data_size_limit=self.ctx.settings.max_message_bytes,

@@ -77,7 +77,11 @@ class FolderWatch:
         return bytes(item[b"BODY[]"]), _flag_names(item.get(b"FLAGS"))
 
     def all_flags(self) -> dict[int, tuple[str, ...]]:
-        data = self._call("reading flags", lambda c: c.fetch("1:*", ["FLAGS"]))
+        def read(c: IMAPClient) -> dict[int, Any]:
+            uids = c.search(["ALL"])
+            return c.fetch(uids, ["FLAGS"]) if uids else {}
+
+        data = self._call("reading flags", read)
         return {uid: _flag_names(v.get(b"FLAGS")) for uid, v in data.items()}
 
     def wait(self, timeout: float) -> set[str]:

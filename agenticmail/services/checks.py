@@ -29,10 +29,10 @@ def python_check() -> Check:
 
 def dovecot_check() -> Check:
     from ..errors import DependencyMissing
-    from ..hosts.local import LocalHost
+    from ..hosts.local import find_dovecot
 
     try:
-        path = LocalHost.find_dovecot()
+        path = find_dovecot()
     except DependencyMissing as exc:
         return Check("dovecot", False, exc.message, exc.hint)
     return Check("dovecot", True, path)

@@ -1,0 +1,317 @@
+"""Helpers for the private Dovecot behind :mod:`agenticmail.hosts.local`.
+
+Config rendering (``templates/dovecot.conf``), passwd-file lines ({SSHA512}), address rules,
+the store layout, and small process/socket/auth-protocol helpers. :class:`LocalHost` owns the
+lifecycle; everything here is a stateless function.
+
+Identity: Dovecot never grants mail access as root. When the daemon runs as root, mail is
+accessed as ``nobody:nogroup`` (``first_valid_uid = 1``) and Dovecot's internal/login users are
+the packaged ``dovecot``/``dovenull`` accounts. When it runs as a normal user, the whole
+instance runs as that user ("rootless": internal and login user = me, no chroots).
+"""
+
+from __future__ import annotations
+
+import base64
+import grp
+import hashlib
+import os
+import pwd
+import re
+import secrets
+import signal
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from ..errors import InvalidRequest, MailHostError, MailHostUnavailable
+
+# Dovecot's default auth_username_chars, lowercased (auth_username_format = %Lu lowercases).
+_ADDRESS_RE = re.compile(r"[a-z0-9_-][a-z0-9._-]*@[a-z0-9_-][a-z0-9.-]*")
+MAX_ADDRESS_LEN = 254
+SALT_BYTES = 16
+POLL = 0.02  # seconds between polls
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which OS users the Dovecot processes run as."""
+
+    rootless: bool
+    mail_uid: int  # owner of the mail store
+    mail_gid: int
+    auth_uid: int  # Dovecot's auth process (reads the passwd files)
+    lines: str  # the identity block of dovecot.conf
+
+    @property
+    def mode(self) -> str:
+        return "rootless" if self.rootless else "root-launched"
+
+
+def _user(name: str, fallback: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return pwd.getpwnam(fallback)
+
+
+def current_identity() -> Identity:
+    """The identity block for the current effective user (root vs rootless)."""
+    if os.geteuid() != 0:
+        me = pwd.getpwuid(os.geteuid())
+        group = grp.getgrgid(os.getegid()).gr_name
+        lines = (
+            f"default_internal_user = {me.pw_name}\n"
+            f"default_internal_group = {group}\n"
+            f"default_login_user = {me.pw_name}"
+        )
+        return Identity(True, me.pw_uid, os.getegid(), me.pw_uid, lines)
+    nobody = pwd.getpwnam("nobody")
+    try:
+        mail_group = grp.getgrnam("nogroup").gr_name
+    except KeyError:  # BSD / macOS
+        mail_group = grp.getgrgid(nobody.pw_gid).gr_name
+    internal = _user("dovecot", "nobody")
+    login = _user("dovenull", "nobody")
+    lines = (
+        f"default_internal_user = {internal.pw_name}\n"
+        f"default_login_user = {login.pw_name}\n"
+        f"mail_uid = {nobody.pw_name}\n"
+        f"mail_gid = {mail_group}\n"
+        "first_valid_uid = 1"
+    )
+    return Identity(False, nobody.pw_uid, grp.getgrnam(mail_group).gr_gid, internal.pw_uid, lines)
+
+
+def render_config(
+    *,
+    identity: Identity,
+    instance_name: str,
+    base_dir: Path,
+    state_dir: Path,
+    log_path: Path,
+    users_dir: Path,
+    mail_dir: Path,
+    hostname: str,
+    imap_port: int,
+    lmtp_port: int,
+) -> str:
+    """Render ``templates/dovecot.conf`` for one private instance."""
+    for path in (base_dir, state_dir, log_path, users_dir, mail_dir):
+        if any(c in str(path) for c in ' "\n#%$'):
+            raise InvalidRequest(f"unsupported character in Dovecot path: {path}")
+    text = (resources.files("agenticmail") / "templates" / "dovecot.conf").read_text("utf-8")
+    return Template(text).substitute(
+        instance_name=instance_name,
+        base_dir=base_dir,
+        state_dir=state_dir,
+        log_path=log_path,
+        users_dir=users_dir,
+        mail_dir=mail_dir,
+        hostname=hostname,
+        imap_port=imap_port,
+        lmtp_port=lmtp_port,
+        mode=identity.mode,
+        identity=identity.lines,
+        login_chroot="chroot =" if identity.rootless else "# chroot: packaged default",
+    )
+
+
+def normalize_address(address: str) -> str:
+    """Lower-case and validate a mailbox address (it becomes a file name). Raises InvalidRequest."""
+    addr = address.lower() if isinstance(address, str) else ""
+    if not addr or len(addr) > MAX_ADDRESS_LEN or not _ADDRESS_RE.fullmatch(addr) or ".." in addr:
+        raise InvalidRequest(
+            f"invalid mailbox address {address!r}",
+            hint="use letters, digits, '.', '_' or '-' and exactly one '@' (no '/', ':', spaces)",
+        )
+    return addr
+
+
+def ssha512(password: str, salt: bytes | None = None) -> str:
+    """Dovecot ``{SSHA512}``: base64(sha512(password + salt) + salt)."""
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    digest = hashlib.sha512(password.encode("utf-8") + salt).digest()
+    return "{SSHA512}" + base64.b64encode(digest + salt).decode("ascii")
+
+
+def check_password(password: str) -> None:
+    if not isinstance(password, str) or not password:
+        raise InvalidRequest("password must be a non-empty string")
+    if "\x00" in password or "\n" in password or "\r" in password:
+        raise InvalidRequest("password must not contain NUL or line breaks")
+
+
+def passwd_line(address: str, password: str) -> str:
+    """One passwd-file line (uid/gid/home come from the config's defaults)."""
+    check_password(password)
+    return f"{address}:{ssha512(password)}::::::\n"
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """Where accounts, mail and Dovecot's sockets live."""
+
+    root: Path
+    base_dir: Path
+
+    @property
+    def users_dir(self) -> Path:
+        return self.root / "users.d"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.root / "mail"
+
+
+# -- low-level helpers used by local.py ---------------------------------------------------
+def poll(check: Callable[[], bool], timeout: float) -> bool:
+    """Call ``check()`` until it returns true or ``timeout`` passes. Returns the last result."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
+def mkdir(path: Path, mode: int, owner: tuple[int, int] | None = None) -> None:
+    try:
+        path.mkdir(mode=mode, parents=True)
+    except FileExistsError:
+        return
+    os.chmod(path, mode)  # mkdir's mode is filtered by the umask
+    if owner is not None and os.geteuid() == 0:
+        os.chown(path, *owner)
+
+
+def atomic_write(path: Path, text: str, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def can_traverse(path: Path, uid: int) -> bool:
+    """Whether ``uid`` (with its groups) can reach ``path`` through every ancestor."""
+    try:
+        pw = pwd.getpwuid(uid)
+        gids = set(os.getgrouplist(pw.pw_name, pw.pw_gid))
+    except KeyError:
+        gids = set()
+    for p in (path, *path.parents):
+        try:
+            st = p.stat()
+        except OSError:
+            return False
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in gids:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def killpg(pid: int, sig: signal.Signals) -> None:
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (its parent was killed and nobody reaps it) is not alive
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return "Z" not in ps(pid, "stat=")
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ps(pid, "command=")
+
+
+def ps(pid: int, fmt: str) -> str:
+    try:
+        res = subprocess.run(["ps", "-p", str(pid), "-o", fmt], capture_output=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return res.stdout.decode("utf-8", "replace").strip()
+
+
+def connectable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def probe(port: int, greeting: bytes) -> str:
+    """Connect and read the server's greeting: "ok" or what went wrong."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.settimeout(2)
+            banner = s.recv(512)
+    except OSError as exc:
+        return f"port {port}: {exc.strerror or exc}"
+    if banner.startswith(greeting):
+        return "ok"
+    return f"port {port}: unexpected greeting {banner[:40]!r}"
+
+
+def auth_plain(socket_path: Path, addr: str, password: str) -> bool:
+    """One PLAIN authentication over Dovecot's auth-client socket (auth protocol 1.2)."""
+    resp = base64.b64encode(b"\0" + addr.encode() + b"\0" + password.encode()).decode()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(str(socket_path))
+            sock.sendall(f"VERSION\t1\t2\nCPID\t{os.getpid()}\n".encode())
+            reader = sock.makefile("rb")
+            while (line := reader.readline()) and not line.startswith(b"DONE"):
+                pass
+            sock.sendall(
+                f"AUTH\t1\tPLAIN\tservice=agenticmail\tsecured\tno-penalty\tresp={resp}\n".encode()
+            )
+            answer = reader.readline()
+    except OSError as exc:
+        raise MailHostUnavailable(f"Dovecot auth is unreachable: {exc}") from exc
+    if answer.startswith(b"OK\t1"):
+        return True
+    if answer.startswith(b"FAIL\t1"):
+        return False
+    raise MailHostError(f"unexpected Dovecot auth answer {answer[:40]!r}")

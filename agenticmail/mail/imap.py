@@ -1,0 +1,516 @@
+"""One agent's IMAP mailbox session, on imapclient.
+
+A :class:`MailboxSession` is a logged-in IMAP connection. It is synchronous and **not**
+thread-safe: open one per worker thread (``with MailboxSession.open(endpoints, creds) as s:``).
+All methods address messages by UID. Every imaplib/imapclient/socket error is converted at
+this edge:
+
+* cannot connect, connection lost, timeout -> :class:`MailHostUnavailable`
+* unknown folder -> :class:`NotFound` (``folder 'X' not found``)
+* unknown UID -> :class:`NotFound` (``message 42 not found in INBOX``)
+* bad folder name, flag, UID or search term -> :class:`InvalidRequest`
+* anything else the server refuses (including a failed login) -> :class:`MailHostError`
+
+Passwords are never logged, repr'd or put in an error message.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import ssl
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from ..errors import (
+    AgenticMailError,
+    Conflict,
+    InvalidRequest,
+    MailHostError,
+    MailHostUnavailable,
+    NotFound,
+)
+from ..models import Credentials, Endpoints, MessageSummary, SearchQuery
+from .mime import decode_header_value, display_address, normalize_message_id
+
+__all__ = ["SPECIAL_USES", "SYSTEM_FLAGS", "MailboxSession"]
+
+SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
+SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
+MAX_FOLDER_LENGTH = 200
+MAX_PAGE = 1000
+
+_SUMMARY_ITEMS = ["ENVELOPE", "FLAGS", "RFC822.SIZE", "BODYSTRUCTURE"]
+_NONEXISTENT_RE = re.compile(r"NONEXISTENT|TRYCREATE|doesn't exist|does not exist", re.I)
+_KEYWORD_RE = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|}~]{1,100}$")  # IMAP atom chars
+_APPENDUID_RE = re.compile(rb"APPENDUID\s+\d+\s+(\d+)", re.I)
+_FOLDER_BAD_RE = re.compile(r"[\x00-\x1f\x7f*%]")
+
+
+def _check_folder(name: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest("a folder name is required")
+    if len(name) > MAX_FOLDER_LENGTH:
+        raise InvalidRequest(f"folder name is longer than {MAX_FOLDER_LENGTH} characters")
+    if _FOLDER_BAD_RE.search(name):
+        raise InvalidRequest(
+            f"invalid folder name {name[:80]!r}: no control characters, '*' or '%'"
+        )
+    if name != name.strip() or name.startswith("/") or name.endswith("/") or "//" in name:
+        raise InvalidRequest(
+            f"invalid folder name {name[:80]!r}: no surrounding spaces or empty path parts"
+        )
+    return name
+
+
+def _check_uids(uids: Iterable[int] | int) -> list[int]:
+    items = [uids] if isinstance(uids, int) else list(uids)
+    if not items:
+        raise InvalidRequest("at least one message UID is required")
+    for uid in items:
+        if not isinstance(uid, int) or isinstance(uid, bool) or not 0 < uid < 2**32:
+            raise InvalidRequest(f"invalid message UID {uid!r}: expected a positive integer")
+    return list(dict.fromkeys(items))
+
+
+def _check_flag(flag: str) -> str:
+    if not isinstance(flag, str) or not flag:
+        raise InvalidRequest("a flag must be a non-empty string")
+    if flag.startswith("\\"):
+        for system in SYSTEM_FLAGS:
+            if flag.lower() == system.lower():
+                return system
+        raise InvalidRequest(f"unknown system flag {flag!r}; allowed: {', '.join(SYSTEM_FLAGS)}")
+    if not _KEYWORD_RE.match(flag):
+        raise InvalidRequest(
+            f"invalid flag keyword {flag[:80]!r}: use letters, digits and $-_.: (no spaces)"
+        )
+    return flag
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _flags(values: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(_text(v) for v in values)
+
+
+def _env_address(addr: Any) -> str:
+    mailbox, host = _text(addr.mailbox), _text(addr.host)
+    email = f"{mailbox}@{host}" if mailbox and host else mailbox
+    return display_address(decode_header_value(_text(addr.name)), email)
+
+
+def _env_addresses(values: Any) -> tuple[str, ...]:
+    if not values:
+        return ()
+    return tuple(a for a in (_env_address(v) for v in values if v.mailbox) if a)
+
+
+def _iso(value: Any) -> str | None:
+    if not isinstance(value, datetime):
+        return None
+    try:  # imapclient gives naive local time; astimezone() reads naive as local
+        return value.astimezone(UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _leaf_is_attachment(part: Sequence[Any]) -> bool:
+    mtype = _text(part[0]).lower() if part else ""
+    subtype = _text(part[1]).lower() if len(part) > 1 else ""
+    if (mtype, subtype) == ("message", "rfc822"):
+        return True
+    params = part[2] if len(part) > 2 and isinstance(part[2], tuple | list) else ()
+    if any(_text(p).lower() in ("name", "filename") for p in params[::2]):
+        return True
+    for item in part[7:]:  # the disposition sits at a type-dependent index after the basics
+        if isinstance(item, tuple | list) and item and isinstance(item[0], bytes):
+            disposition = item[0].lower()
+            dparams = item[1] if len(item) > 1 and isinstance(item[1], tuple | list) else ()
+            if disposition == b"attachment" or any(
+                _text(p).lower() == "filename" for p in dparams[::2]
+            ):
+                return True
+    return False
+
+
+def _has_attachments(structure: Any) -> bool:
+    if not structure:
+        return False
+    if isinstance(structure[0], list):  # multipart: ([parts...], subtype, ...)
+        return any(_has_attachments(part) for part in structure[0])
+    return _leaf_is_attachment(structure)
+
+
+def _expand_uid_set(text: str) -> list[int]:
+    out: list[int] = []
+    for chunk in text.split(","):
+        low, _, high = chunk.partition(":")
+        a, b = int(low), int(high or low)
+        step = 1 if b >= a else -1
+        out.extend(range(a, b + step, step))
+    return out
+
+
+class MailboxSession:
+    """A logged-in IMAP session for one mailbox; use :meth:`open`."""
+
+    def __init__(self, client: IMAPClient, username: str) -> None:
+        self._client = client
+        self.username = username
+        self._selected: str | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MailboxSession(username={self.username!r}, selected={self._selected!r})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        endpoints: Endpoints,
+        creds: Credentials,
+        timeout: float = 15,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> MailboxSession:
+        """Connect and log in. MailHostUnavailable if unreachable, MailHostError on bad login."""
+        where = f"{endpoints.imap_host}:{endpoints.imap_port}"
+        try:
+            client = IMAPClient(
+                endpoints.imap_host,
+                port=endpoints.imap_port,
+                ssl=endpoints.imap_tls,
+                ssl_context=ssl_context,
+                timeout=timeout,
+            )
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise MailHostUnavailable(f"cannot connect to IMAP server at {where}: {exc}") from exc
+        except Exception as exc:
+            raise MailHostUnavailable(
+                f"cannot connect to IMAP server at {where}: {type(exc).__name__}"
+            ) from exc
+        try:
+            client.login(creds.username, creds.password)
+        except LoginError:
+            _quiet_logout(client)
+            raise MailHostError(f"IMAP login failed for {creds.username}") from None
+        except (OSError, imaplib.IMAP4.abort):
+            _quiet_logout(client)
+            raise MailHostUnavailable(
+                f"IMAP connection to {where} lost while logging in {creds.username}"
+            ) from None
+        except Exception:
+            _quiet_logout(client)
+            raise MailHostError(f"IMAP login failed for {creds.username}") from None
+        return cls(client, creds.username)
+
+    def close(self) -> None:
+        """Log out; never raises, safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            _quiet_logout(self._client)
+
+    def __enter__(self) -> MailboxSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self, action: str, folder: str | None = None) -> Iterator[None]:
+        if self._closed:
+            raise MailHostError(f"IMAP session for {self.username} is closed")
+        try:
+            yield
+        except AgenticMailError:
+            raise
+        except (imaplib.IMAP4.abort, OSError) as exc:
+            self._selected = None
+            raise MailHostUnavailable(f"IMAP connection lost during {action}: {exc}") from exc
+        except imaplib.IMAP4.error as exc:
+            self._selected = None
+            if folder is not None and _NONEXISTENT_RE.search(str(exc)):
+                raise NotFound(f"folder {folder!r} not found") from exc
+            raise MailHostError(f"IMAP {action} failed: {exc}") from exc
+        except Exception as exc:  # a parser error etc.: still never leak a foreign type
+            raise MailHostError(f"IMAP {action} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _select(self, folder: str) -> None:
+        if self._selected != folder:
+            self._selected = None
+            self._client.select_folder(folder)
+            self._selected = folder
+
+    def _existing(self, folder: str, uids: list[int]) -> dict[int, tuple[str, ...]]:
+        """Flags of ``uids`` (which must be in the selected folder); NotFound for any missing."""
+        found = self._client.fetch(uids, ["FLAGS"])
+        missing = [u for u in uids if u not in found]
+        if missing:
+            what = (
+                f"message {missing[0]}"
+                if len(missing) == 1
+                else ("messages " + ", ".join(map(str, missing[:10])))
+            )
+            raise NotFound(f"{what} not found in {folder}")
+        return {u: _flags(found[u].get(b"FLAGS", ())) for u in uids}
+
+    def noop(self) -> None:
+        """A round trip to check the connection is alive (MailHostUnavailable if not)."""
+        with self._errors("NOOP"):
+            self._client.noop()
+
+    # ------------------------------------------------------------------ folders
+
+    def list_folders(self) -> list[dict[str, Any]]:
+        """``[{"name", "flags", "special_use"}]``; special_use is e.g. ``"\\Sent"`` or None."""
+        with self._errors("LIST"):
+            rows = self._client.list_folders()
+        out: list[dict[str, Any]] = []
+        for flags, _delim, name in rows:
+            flag_list = list(_flags(flags))
+            special = next((f for f in flag_list if f in SPECIAL_USES), None)
+            out.append({"name": _text(name), "flags": flag_list, "special_use": special})
+        return out
+
+    def folder_exists(self, name: str) -> bool:
+        name = _check_folder(name)
+        with self._errors("LIST"):
+            return bool(self._client.folder_exists(name))
+
+    def create_folder(self, name: str) -> None:
+        """Create a folder; Conflict if it already exists."""
+        name = _check_folder(name)
+        if self.folder_exists(name):
+            raise Conflict(f"folder {name!r} already exists")
+        with self._errors("CREATE"):
+            self._client.create_folder(name)
+
+    def folder_status(self, name: str) -> dict[str, int]:
+        """``{"messages", "unseen", "recent", "uidnext", "uidvalidity"}``; NotFound if missing."""
+        name = _check_folder(name)
+        with self._errors("STATUS", name):
+            status = self._client.folder_status(name)
+        return {_text(k).lower(): int(v) for k, v in status.items()}
+
+    def uidvalidity(self, folder: str) -> int:
+        return self.folder_status(folder)["uidvalidity"]
+
+    def special_folder(self, use: str) -> str:
+        """Name of the folder with special-use ``use`` (``"\\Sent"``, ``"Junk"``, ...)."""
+        wanted = use if use.startswith("\\") else "\\" + use
+        canonical = next((s for s in SPECIAL_USES if s.lower() == wanted.lower()), None)
+        if canonical is None:
+            raise InvalidRequest(f"unknown special-use {use!r}; one of {', '.join(SPECIAL_USES)}")
+        with self._errors("LIST"):
+            name = self._client.find_special_folder(canonical.encode())
+        if not name:
+            raise NotFound(f"this mailbox has no {canonical} folder")
+        return _text(name)
+
+    # ------------------------------------------------------------------ reading
+
+    def list_messages(
+        self, folder: str, limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[MessageSummary]]:
+        """``(total, page)`` newest first (by UID, descending)."""
+        folder = _check_folder(folder)
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidRequest("offset must be zero or positive")
+        with self._errors("SEARCH", folder):
+            self._select(folder)
+            uids = sorted(self._client.search(["ALL"]), reverse=True)
+        return len(uids), self.summaries(folder, uids[offset : offset + limit])
+
+    def summaries(self, folder: str, uids: Sequence[int]) -> list[MessageSummary]:
+        """Summaries of ``uids`` in the order given (UIDs no longer there are skipped)."""
+        folder = _check_folder(folder)
+        if not uids:
+            return []
+        with self._errors("FETCH", folder):
+            self._select(folder)
+            data = self._client.fetch(list(uids), _SUMMARY_ITEMS)
+        return [self._summary(folder, uid, data[uid]) for uid in uids if uid in data]
+
+    @staticmethod
+    def _summary(folder: str, uid: int, item: dict[bytes, Any]) -> MessageSummary:
+        env = item.get(b"ENVELOPE")
+        from_ = _env_addresses(env.from_) if env is not None else ()
+        try:
+            has_attachments = _has_attachments(item.get(b"BODYSTRUCTURE"))
+        except Exception:  # an odd BODYSTRUCTURE must not break a listing
+            has_attachments = False
+        return MessageSummary(
+            uid=uid,
+            folder=folder,
+            message_id=normalize_message_id(_text(env.message_id)) if env is not None else None,
+            subject=decode_header_value(_text(env.subject)) if env is not None else "",
+            from_=from_[0] if from_ else "",
+            to=_env_addresses(env.to) if env is not None else (),
+            date=_iso(env.date) if env is not None else None,
+            flags=_flags(item.get(b"FLAGS", ())),
+            size=int(item.get(b"RFC822.SIZE", 0)),
+            has_attachments=has_attachments,
+        )
+
+    def fetch_raw(self, folder: str, uid: int) -> tuple[bytes, tuple[str, ...]]:
+        """The full message and its flags, via BODY.PEEK[] (does not set \\Seen)."""
+        folder = _check_folder(folder)
+        (uid,) = _check_uids(uid)
+        with self._errors("FETCH", folder):
+            self._select(folder)
+            data = self._client.fetch([uid], ["BODY.PEEK[]", "FLAGS"])
+        item = data.get(uid)
+        if item is None or b"BODY[]" not in item:
+            raise NotFound(f"message {uid} not found in {folder}")
+        return bytes(item[b"BODY[]"]), _flags(item.get(b"FLAGS", ()))
+
+    def search(self, folder: str, query: SearchQuery) -> list[int]:
+        """UIDs matching every given criterion, newest first. SINCE/BEFORE use whole days."""
+        folder = _check_folder(folder)
+        criteria: list[Any] = []
+        for key, value in (
+            ("FROM", query.from_),
+            ("TO", query.to),
+            ("SUBJECT", query.subject),
+            ("BODY", query.body),
+        ):
+            if value:
+                if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
+                    raise InvalidRequest(f"search {key.lower()} must be text without line breaks")
+                criteria += [key, value]
+        if query.since is not None:
+            criteria += ["SINCE", query.since.date()]
+        if query.before is not None:
+            criteria += ["BEFORE", query.before.date()]
+        if query.seen is not None:
+            criteria.append("SEEN" if query.seen else "UNSEEN")
+        charset = "UTF-8" if any(isinstance(c, str) and not c.isascii() for c in criteria) else None
+        with self._errors("SEARCH", folder):
+            self._select(folder)
+            uids = self._client.search(criteria or ["ALL"], charset=charset)
+        return sorted((int(u) for u in uids), reverse=True)
+
+    # ------------------------------------------------------------------ writing
+
+    def set_flags(
+        self,
+        folder: str,
+        uids: Iterable[int] | int,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+    ) -> dict[int, tuple[str, ...]]:
+        """Add then remove flags/keywords; returns each message's flags afterwards."""
+        folder = _check_folder(folder)
+        ids = _check_uids(uids)
+        to_add = [_check_flag(f) for f in add]
+        to_remove = [_check_flag(f) for f in remove]
+        with self._errors("STORE", folder):
+            self._select(folder)
+            self._existing(folder, ids)
+            if to_add:
+                self._client.add_flags(ids, to_add, silent=True)
+            if to_remove:
+                self._client.remove_flags(ids, to_remove, silent=True)
+            return self._existing(folder, ids)
+
+    def move(self, folder: str, uids: Iterable[int] | int, dest: str) -> dict[int, int]:
+        """Move messages to ``dest``; returns ``{old_uid: new_uid}`` when the server says so."""
+        folder, dest = _check_folder(folder), _check_folder(dest)
+        ids = _check_uids(uids)
+        if dest == folder:
+            raise InvalidRequest(f"messages are already in {folder!r}")
+        if not self.folder_exists(dest):
+            raise NotFound(f"folder {dest!r} not found")
+        with self._errors("MOVE", folder):
+            self._select(folder)
+            self._existing(folder, ids)
+            untagged = self._untagged()
+            untagged.pop("COPYUID", None)
+            if self._client.has_capability("MOVE"):
+                self._client.move(ids, dest)
+            else:
+                self._require_uidplus()
+                self._client.copy(ids, dest)
+                self._client.add_flags(ids, ["\\Deleted"], silent=True)
+                self._client.uid_expunge(ids)
+            return self._copyuid_map(untagged.pop("COPYUID", None))
+
+    def delete(self, folder: str, uids: Iterable[int] | int) -> None:
+        """Flag ``\\Deleted`` and UID EXPUNGE exactly these messages (nothing else)."""
+        folder = _check_folder(folder)
+        ids = _check_uids(uids)
+        with self._errors("EXPUNGE", folder):
+            self._select(folder)
+            self._require_uidplus()
+            self._existing(folder, ids)
+            self._client.add_flags(ids, ["\\Deleted"], silent=True)
+            self._client.uid_expunge(ids)
+
+    def append(
+        self,
+        folder: str,
+        raw: bytes,
+        flags: Iterable[str] = (),
+        date: datetime | None = None,
+    ) -> int | None:
+        """Store a message in ``folder``; returns its UID (UIDPLUS APPENDUID) or None."""
+        folder = _check_folder(folder)
+        if not isinstance(raw, bytes | bytearray) or not raw:
+            raise InvalidRequest("the message to append must be non-empty bytes")
+        flag_list = [_check_flag(f) for f in flags]
+        with self._errors("APPEND", folder):
+            response = self._client.append(folder, bytes(raw), flag_list, date)
+        match = _APPENDUID_RE.search(response if isinstance(response, bytes) else b"")
+        return int(match.group(1)) if match else None
+
+    # ------------------------------------------------------------------ internals
+
+    def _require_uidplus(self) -> None:
+        if not self._client.has_capability("UIDPLUS"):
+            raise MailHostError("the IMAP server lacks UIDPLUS; cannot expunge single messages")
+
+    def _untagged(self) -> dict[str, Any]:
+        # imaplib keeps response codes such as [COPYUID ...] here; best effort only.
+        untagged = getattr(getattr(self._client, "_imap", None), "untagged_responses", None)
+        return untagged if isinstance(untagged, dict) else {}
+
+    @staticmethod
+    def _copyuid_map(values: Any) -> dict[int, int]:
+        if not values:
+            return {}
+        try:
+            _validity, src, dst = _text(values[-1]).split()
+            return dict(zip(_expand_uid_set(src), _expand_uid_set(dst), strict=True))
+        except (ValueError, IndexError):
+            return {}
+
+
+def _quiet_logout(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # closing a dead connection: nothing to report
+        try:
+            client.shutdown()
+        except Exception:
+            return

@@ -1,0 +1,77 @@
+"""Run a real daemon as a subprocess (``agenticmail setup`` + ``agenticmail start``) under a
+temporary home on free ports, for the benchmark scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class DaemonProcess:
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="agenticmail-bench-"))
+        self.env = {
+            **os.environ, "AGENTICMAIL_HOME": str(self.home),
+            "AGENTICMAIL_API_PORT": str(free_port()), "AGENTICMAIL_IMAP_PORT": str(free_port()),
+            "AGENTICMAIL_LMTP_PORT": str(free_port()),
+            "AGENTICMAIL_SUBMISSION_PORT": str(free_port()), "AGENTICMAIL_LOG_LEVEL": "WARNING",
+        }
+        self.api_url = f"http://127.0.0.1:{self.env['AGENTICMAIL_API_PORT']}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.master_key = ""
+
+    def cli(self, *args: str) -> Any:
+        out = subprocess.run([sys.executable, "-m", "agenticmail", *args, "--json"],
+                             env=self.env, capture_output=True, check=True)
+        return json.loads(out.stdout)
+
+    def start(self) -> DaemonProcess:
+        self.master_key = self.cli("setup", "--yes")["master_key"]
+        self.proc = subprocess.Popen([sys.executable, "-m", "agenticmail", "start"],
+                                     env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api_url}/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("daemon did not start")
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, timeout=60,
+                            headers={"Authorization": f"Bearer {key or self.master_key}"})
+
+    def rss_kib(self) -> int:
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        shutil.rmtree(self.home, ignore_errors=True)

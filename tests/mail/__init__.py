@@ -1,0 +1,1 @@
+"""Tests for the mail/ adapter (addresses, MIME, IMAP, LMTP delivery)."""
