@@ -62,8 +62,8 @@ class _Handler:
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
-        agent: Agent | None = session.auth_data
-        if agent is None:
+        agent = session.auth_data
+        if not isinstance(agent, Agent):
             return "530 5.7.0 Authentication required"
         if address.lower() != agent.address:
             return f"553 5.7.1 Sender must be {agent.address} for this login"
@@ -82,7 +82,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        agent: Agent = session.auth_data
+        agent = session.auth_data
+        if not isinstance(agent, Agent):
+            return "530 5.7.0 Authentication required"
         raw = envelope.original_content or b""
         if not isinstance(raw, bytes):
             raw = str(raw).encode()

@@ -77,7 +77,7 @@ def test_failed_account_creation_leaves_no_agent_row(daemon: DaemonHandle) -> No
     host.create_account(f"{name}@localhost", "some-password-123")  # the account already exists
     try:
         with daemon.client() as owner:
-            status, code, _ = _error(owner.post("/v1/agents", json={"name": name}))
+            status, _code, _ = _error(owner.post("/v1/agents", json={"name": name}))
             assert status == 409
             assert _error(owner.get(f"/v1/agents/{name}"))[0] == 404
     finally:
@@ -93,7 +93,7 @@ def test_failed_row_insert_removes_the_account(daemon: DaemonHandle) -> None:
                     "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
     try:
         with daemon.client() as owner:
-            status, code, message = _error(owner.post("/v1/agents", json={"name": name}))
+            status, _code, message = _error(owner.post("/v1/agents", json={"name": name}))
         assert status == 500 and "disk says no" not in message
         assert not host.account_exists(f"{name}@localhost")
     finally:

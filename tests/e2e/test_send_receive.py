@@ -33,7 +33,8 @@ async def test_api_and_smtp_sends_reach_bob_live(daemon: DaemonHandle,
             assert r.json()["delivered"] == [b_addr]
 
         msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = alice["agent"]["address"], b_addr, "hello over SMTP"
+        msg["From"], msg["To"] = alice["agent"]["address"], b_addr
+        msg["Subject"] = "hello over SMTP"
         msg.set_content("body two")
         creds = alice["mail"]
         await aiosmtplib.send(msg, hostname=creds["smtp_host"], port=creds["smtp_port"],

@@ -1,0 +1,1 @@
+"""The ``agenticmail`` command line: a thin Typer client of the daemon's HTTP API."""

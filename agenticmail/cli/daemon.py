@@ -1,0 +1,328 @@
+"""``agenticmail start | stop | status | doctor``: the daemon's lifecycle and health.
+
+``start`` runs the daemon in the foreground (``daemon.run.serve``) or, with ``--detach``, as a
+detached child whose output goes to ``<home>/logs/daemon.out``, then waits for ``/v1/health``.
+``stop`` signals the pid the daemon wrote to ``daemon.pid`` and waits for it to be gone.
+``status`` shows the health report; ``doctor`` runs local checks and works without a daemon.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import RenderableType
+from rich.text import Text
+
+from ..config import Settings
+from ..errors import AgenticMailError, DaemonUnavailable
+from .client import Client, require_configured, settings_from
+from .output import (
+    JsonFlag,
+    check_dict,
+    checks_table,
+    details,
+    emit,
+    human_duration,
+    note,
+    stderr,
+    stdout,
+    table,
+)
+
+app = typer.Typer()
+PANEL = "Setup and daemon"
+LOG_TAIL_LINES = 25
+POLL_SECONDS = 0.2
+
+
+def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
+    """The daemon's health report, or ``None`` if nothing answers at ``settings.api_url``."""
+    try:
+        with Client(settings, auth=False, timeout=timeout) as client:
+            return client.health()
+    except DaemonUnavailable:
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has exited; only its parent has not reaped it yet
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _is_agenticmail(pid: int) -> bool:
+    """Guard against a stale pid file naming a pid that now belongs to another program."""
+    try:
+        return b"agenticmail" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid file
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _log_tail(path: Path, start: int) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(start)
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-LOG_TAIL_LINES:])
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def _start_detached(settings: Settings, timeout: float) -> None:
+    settings.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_path = settings.logs_dir / "daemon.out"
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    command = [sys.executable, "-m", "agenticmail", "--home", str(settings.home), "start"]
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + timeout
+    failure: str | None = None
+    health: dict[str, Any] | None = None
+    with stderr().status(f"Starting the agenticmail daemon at {settings.api_url}…"):
+        while health is None and failure is None:
+            code = proc.poll()
+            if code is not None:
+                failure = f"the daemon exited with status {code} while starting"
+            elif (health := probe(settings, timeout=1.0)) is None:
+                if time.monotonic() > deadline:
+                    _terminate(proc)
+                    failure = f"the daemon did not answer within {timeout:g}s (stopped it)"
+                else:
+                    time.sleep(POLL_SECONDS)
+    if failure is not None:
+        tail = _log_tail(log_path, offset)
+        if tail:
+            stderr().print(Text(tail, style="dim"))
+        raise AgenticMailError(failure, hint=f"full log: {log_path}")
+    assert health is not None
+    pid = health.get("pid", proc.pid)
+    stdout().print(
+        Text.assemble(
+            ("agenticmail daemon running at ", "green"),
+            (settings.api_url, "bold"),
+            f" (pid {pid})",
+        )
+    )
+    note(f"log: {log_path}")
+
+
+@app.command(rich_help_panel=PANEL)
+def start(
+    ctx: typer.Context,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Run in the background and return.")
+    ] = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=1, help="With --detach: seconds to wait for it to answer."),
+    ] = 30.0,
+) -> None:
+    """Start the daemon (foreground, or in the background with --detach)."""
+    settings = settings_from(ctx)
+    require_configured(settings)
+    running = probe(settings)
+    if running is not None:
+        pid = running.get("pid")
+        stdout().print(
+            f"agenticmail daemon is already running at {settings.api_url}"
+            + (f" (pid {pid})" if pid else "")
+        )
+        return
+    if detach:
+        _start_detached(settings, timeout)
+        return
+    from ..daemon.run import serve  # the composition root; imported only here
+
+    serve(settings)
+
+
+@app.command(rich_help_panel=PANEL)
+def stop(
+    ctx: typer.Context,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for it to exit.")
+    ] = 15.0,
+) -> None:
+    """Stop the background daemon (SIGTERM, then wait for it to exit)."""
+    settings = settings_from(ctx)
+    health = probe(settings)
+    pid = _read_pid(settings.pid_path)
+    if health is not None and isinstance(health.get("pid"), int):
+        pid = health["pid"]
+    if pid is None or not pid_alive(pid) or (health is None and not _is_agenticmail(pid)):
+        if health is not None:
+            raise AgenticMailError(
+                f"a daemon answers at {settings.api_url} but its pid is unknown",
+                hint=f"the daemon should write its pid to {settings.pid_path}",
+            )
+        stdout().print("agenticmail daemon is not running")
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        stdout().print("agenticmail daemon is not running")
+        return
+    except PermissionError:
+        raise AgenticMailError(f"not allowed to stop the daemon (pid {pid})") from None
+    deadline = time.monotonic() + timeout
+    with stderr().status(f"Stopping the agenticmail daemon (pid {pid})…"):
+        while pid_alive(pid) or probe(settings, timeout=1.0) is not None:
+            if time.monotonic() > deadline:
+                raise AgenticMailError(
+                    f"the daemon (pid {pid}) did not stop within {timeout:g}s",
+                    hint=f"force it: kill -9 {pid}",
+                )
+            time.sleep(POLL_SECONDS)
+    stdout().print(f"stopped the agenticmail daemon (pid {pid})")
+
+
+# -- status ------------------------------------------------------------------------------
+_SHOWN = {"url", "api_url", "version", "pid", "uptime_seconds", "status", "ok", "mail_host"}
+_SHOWN |= {"agents", "watchers", "submission"}
+
+
+def _summary(value: Any) -> str:
+    """One line for a nested health value: counts for lists, ``k=v`` pairs for objects."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_summary(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return str(len(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "" if value is None else str(value)
+
+
+def _healthy(health: Mapping[str, Any]) -> bool:
+    status = str(health.get("status", "ok")).lower()
+    return health.get("ok") is not False and status in ("ok", "healthy", "running", "up")
+
+
+def _as_map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _status_rows(data: Mapping[str, Any]) -> list[tuple[str, object]]:
+    host = _as_map(data.get("mail_host"))
+    host_ok = host.get("ok")
+    host_line = " · ".join(
+        str(part)
+        for part in (
+            host.get("kind"),
+            None if host_ok is None else ("healthy" if host_ok else "UNHEALTHY"),
+            host.get("detail"),
+        )
+        if part
+    )
+    watchers = data.get("watchers")
+    if isinstance(watchers, Mapping):
+        up = sum(1 for w in watchers.values() if _as_map(w).get("connected"))
+        watcher_line: object = f"{up} of {len(watchers)} connected"
+    else:
+        watcher_line = None if watchers is None else _summary(watchers)
+    submission = _as_map(data.get("submission"))
+    uptime = data.get("uptime_seconds")
+    return [
+        ("daemon", Text("running", "green") if _healthy(data) else Text("degraded", "bold red")),
+        ("url", data.get("api_url") or data.get("url")),
+        ("version", data.get("version")),
+        ("pid", data.get("pid")),
+        ("uptime", None if uptime is None else human_duration(uptime)),
+        ("mail host", host_line or None),
+        ("agents", None if data.get("agents") is None else _summary(data["agents"])),
+        ("watchers", watcher_line),
+        ("SMTP submission", submission and f"{submission.get('host')}:{submission.get('port')}"),
+        *((k.replace("_", " "), _summary(v)) for k, v in data.items() if k not in _SHOWN),
+    ]
+
+
+def _render_status(data: dict[str, Any]) -> Iterator[RenderableType]:
+    yield details(_status_rows(data))
+    checks = _as_map(_as_map(data.get("mail_host")).get("checks"))
+    if checks:
+        yield table(["mail host check", "result"], checks.items())
+    watchers = _as_map(data.get("watchers"))
+    if watchers:
+        yield table(
+            ["watcher", "connected", "reconnects", "last error"],
+            [
+                (
+                    name,
+                    Text("✓", "green") if _as_map(w).get("connected") else Text("✗", "bold red"),
+                    _as_map(w).get("reconnects"),
+                    _as_map(w).get("last_error") or "",
+                )
+                for name, w in watchers.items()
+            ],
+        )
+
+
+@app.command(rich_help_panel=PANEL)
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Show whether the daemon runs, its version, uptime, mail host and agents."""
+    settings = settings_from(ctx)
+    with Client(settings, auth=False, timeout=5.0) as client:
+        health = client.health()
+    data = {"url": settings.api_url, **health}
+    emit(data, as_json, _render_status)
+    if not _healthy(health):
+        raise typer.Exit(1)
+
+
+@app.command(rich_help_panel=PANEL)
+def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Check the installation (Dovecot, ports, daemon, mailboxes) and say how to fix it."""
+    from ..services.doctor import run_checks  # works without a daemon
+
+    checks = [check_dict(c) for c in run_checks(settings_from(ctx))]
+    failed = [c for c in checks if not c["ok"]]
+    data = {"ok": not failed, "checks": checks}
+
+    def render(d: dict[str, Any]) -> Iterator[RenderableType]:
+        yield checks_table(d["checks"])
+        if failed:
+            yield Text(f"{len(failed)} of {len(checks)} checks failed", style="bold red")
+        else:
+            yield Text(f"all {len(checks)} checks passed", style="green")
+
+    emit(data, as_json, render)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,191 @@
+"""Output for people (Rich tables and panels) and for scripts (``--json``).
+
+Every command prints its result through :func:`emit`: with ``--json`` exactly one JSON document
+goes to stdout and nothing else does (prompts, progress and notes go to stderr); without it a
+``render`` function turns the same data into Rich renderables. Text that came from mail (subjects,
+addresses, bodies) is untrusted: :func:`clean` strips terminal control sequences and every cell
+is a ``rich.text.Text`` so ``[brackets]`` are never read as markup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts).")
+]
+
+# C0 controls except tab/newline, DEL and C1 controls: never let mail drive the terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+Renderer = Callable[[Any], Iterable[RenderableType]]
+
+
+def stdout() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def clean(value: object, *, multiline: bool = False) -> str:
+    """Printable text: control characters removed (newlines kept only if ``multiline``)."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if multiline:
+        return _CONTROL.sub("", text.replace("\r\n", "\n"))
+    return _CONTROL_LINE.sub(" ", text)
+
+
+def cell(value: object, style: str = "") -> Text:
+    """A table cell that shows ``value`` literally (no markup, no control characters)."""
+    if isinstance(value, list | tuple):
+        value = ", ".join(clean(v) for v in value)
+    return Text(clean(value), style=style)
+
+
+def jsonable(value: Any) -> Any:
+    """Convert dataclasses, enums, paths and dates into plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        to_dict = getattr(value, "to_dict", None)
+        raw = to_dict() if callable(to_dict) else dataclasses.asdict(value)
+        return jsonable(raw)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def print_json(data: Any, *, indent: int | None = 2) -> None:
+    """Write ``data`` as JSON to stdout (one document, or one line with ``indent=None``)."""
+    sys.stdout.write(json.dumps(jsonable(data), indent=indent, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def emit(data: Any, as_json: bool, render: Renderer) -> None:
+    """The one way a command prints its result: JSON for scripts, Rich for people."""
+    if as_json:
+        print_json(data)
+        return
+    console = stdout()
+    for renderable in render(data):
+        console.print(renderable)
+
+
+def note(message: str, style: str = "dim") -> None:
+    """A side remark for people; always on stderr so ``--json`` stdout stays clean."""
+    stderr().print(Text(message, style=style))
+
+
+# -- building blocks ---------------------------------------------------------------------
+def table(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
+) -> Table:
+    out = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
+    for name in columns:
+        out.add_column(name, overflow="fold")
+    for row in rows:
+        out.add_row(*(c if isinstance(c, Text) else cell(c) for c in row))
+    return out
+
+
+def details(pairs: Iterable[tuple[str, object]], *, title: str | None = None) -> Table:
+    """A two-column key/value table; rows whose value is ``None`` are left out."""
+    out = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 1))
+    out.add_column(style="bold cyan", no_wrap=True)
+    out.add_column(overflow="fold")
+    for key, value in pairs:
+        if value is not None:
+            out.add_row(key, value if isinstance(value, Text) else cell(value))
+    return out
+
+
+def secrets_panel(title: str, pairs: Iterable[tuple[str, object]], warning: str) -> Panel:
+    """Secrets shown once (keys, passwords), with a clear warning underneath."""
+    body = Table.grid(padding=(0, 2))
+    body.add_column(style="bold")
+    body.add_column()
+    for key, value in pairs:
+        body.add_row(key, cell(value, "bold yellow"))
+    body.add_row("", "")
+    body.add_row("", Text(warning, style="bold red"))
+    return Panel(body, title=title, title_align="left", border_style="yellow", expand=False)
+
+
+def check_dict(check: Any) -> dict[str, Any]:
+    """A ``Check(name, ok, detail, hint)`` (setup and doctor) as a plain dict."""
+    return {
+        "name": str(getattr(check, "name", "")),
+        "ok": bool(getattr(check, "ok", False)),
+        "detail": str(getattr(check, "detail", "") or ""),
+        "hint": getattr(check, "hint", None),
+    }
+
+
+def checks_table(checks: Sequence[Mapping[str, Any]]) -> Table:
+    """✓/✗ rows, with the fix hint of every failed check."""
+    out = Table(header_style="bold", show_edge=False)
+    for name in ("", "check", "detail", "fix"):
+        out.add_column(name, overflow="fold")
+    for check in checks:
+        ok = bool(check.get("ok"))
+        out.add_row(
+            Text("✓", style="green") if ok else Text("✗", style="bold red"),
+            cell(check.get("name")),
+            cell(check.get("detail")),
+            cell("" if ok else check.get("hint") or "", "yellow"),
+        )
+    return out
+
+
+def human_duration(seconds: object) -> str:
+    try:
+        total = int(float(str(seconds)))
+    except ValueError:
+        return clean(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d"] if days else []
+    if hours or days:
+        parts.append(f"{hours}h")
+    if minutes or hours or days:
+        parts.append(f"{minutes}m")
+    parts.append(f"{secs}s")
+    return " ".join(parts)
+
+
+def human_size(size: object) -> str:
+    try:
+        value = float(str(size))
+    except ValueError:
+        return clean(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"  # pragma: no cover
