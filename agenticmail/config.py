@@ -39,12 +39,22 @@ class Settings:
     imap_port: int = 3143
     lmtp_port: int = 3024
     submission_port: int = 3587
+    stalwart_http_port: int = 8080  # the stalwart host's ports, published on 127.0.0.1 only
+    stalwart_smtp_port: int = 25
+    stalwart_submission_port: int = 2587
+    docker_host: str | None = None  # default: DOCKER_HOST, else the usual docker.sock paths
+    gateway_mode: str = "none"  # none | relay | domain (chosen in setup; configured later)
     owner_email: str | None = None
     master_key: str | None = field(default=None, repr=False)
     max_attachment_bytes: int = 25 * 1024 * 1024
     max_message_bytes: int = 35 * 1024 * 1024
     log_level: str = "INFO"
     idle_renew_seconds: int = 540  # re-IDLE well inside the 10-minute bound
+    rate_per_minute: int = 30
+    rate_per_hour: int = 300
+    rate_per_day: int = 2000
+    thread_reply_budget: int = 20  # messages per agent per thread per day
+    send_max_attempts: int = 8
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -70,6 +80,10 @@ class Settings:
     @property
     def dovecot_dir(self) -> Path:
         return self.home / "dovecot"
+
+    @property
+    def stalwart_dir(self) -> Path:
+        return self.home / "stalwart"
 
     @property
     def pid_path(self) -> Path:

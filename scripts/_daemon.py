@@ -43,7 +43,8 @@ class DaemonProcess:
         return json.loads(out.stdout)
 
     def start(self) -> DaemonProcess:
-        self.master_key = self.cli("setup", "--yes")["master_key"]
+        self.master_key = self.cli("setup", "--yes", "--no-start", "--mail-host", "local")[
+            "master_key"]
         self.proc = subprocess.Popen([sys.executable, "-m", "agenticmail", "start"],
                                      env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)

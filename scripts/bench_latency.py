@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _daemon import DaemonProcess  # noqa: E402
+from _daemon import DaemonProcess
 
 
 class Arrivals:

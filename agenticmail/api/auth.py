@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ..services.audit import record_key_use
 from ..services.auth import Principal, authenticate, require_master
 from ..services.context import ServiceContext
 
@@ -25,8 +26,10 @@ def get_principal(
     return authenticate(get_ctx(request), creds.credentials if creds else None)
 
 
-def get_master(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+def get_master(request: Request,
+               principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     require_master(principal, "this (owner only)")
+    record_key_use(get_ctx(request), request.method, request.url.path)
     return principal
 
 

@@ -51,6 +51,8 @@ class SendBody(BaseModel):
     attachments: list[AttachmentBody] = Field(default_factory=list)
     in_reply_to: str | None = None
     references: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    send_at: str | None = Field(default=None, description="ISO 8601 time to send at")
 
     _split = field_validator("to", "cc", "bcc", "references", mode="before")(_as_list)
 
@@ -104,3 +106,13 @@ class BatchBody(BaseModel):
 class FolderBody(BaseModel):
     agent: str | None = None
     name: str = Field(min_length=1, max_length=200)
+
+
+class RouteBody(BaseModel):
+    host: str = Field(min_length=1, max_length=255)
+    port: int = 465
+    tls: str = "implicit"
+    address: str
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None

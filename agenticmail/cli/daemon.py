@@ -100,7 +100,7 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
-def _start_detached(settings: Settings, timeout: float) -> None:
+def _start_detached(settings: Settings, timeout: float, *, quiet: bool = False) -> None:
     settings.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = settings.logs_dir / "daemon.out"
     offset = log_path.stat().st_size if log_path.exists() else 0
@@ -134,6 +134,8 @@ def _start_detached(settings: Settings, timeout: float) -> None:
             stderr().print(Text(tail, style="dim"))
         raise AgenticMailError(failure, hint=f"full log: {log_path}")
     assert health is not None
+    if quiet:  # the caller reports (e.g. the setup wizard's summary)
+        return
     pid = health.get("pid", proc.pid)
     stdout().print(
         Text.assemble(
@@ -307,22 +309,52 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
-@app.command(rich_help_panel=PANEL)
-def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Check the installation (Dovecot, ports, daemon, mailboxes) and say how to fix it."""
-    from ..services.doctor import run_checks  # works without a daemon
-
-    checks = [check_dict(c) for c in run_checks(settings_from(ctx))]
+def _doctor_render(d: dict[str, Any]) -> Iterator[RenderableType]:
+    checks = d["checks"]
     failed = [c for c in checks if not c["ok"]]
-    data = {"ok": not failed, "checks": checks}
-
-    def render(d: dict[str, Any]) -> Iterator[RenderableType]:
-        yield checks_table(d["checks"])
-        if failed:
-            yield Text(f"{len(failed)} of {len(checks)} checks failed", style="bold red")
-        else:
-            yield Text(f"all {len(checks)} checks passed", style="green")
-
-    emit(data, as_json, render)
+    for line in d.get("repaired") or []:
+        yield Text(f"repaired: {line}", style="green")
+    yield checks_table(checks)
     if failed:
+        yield Text(f"{len(failed)} of {len(checks)} checks failed", style="bold red")
+    else:
+        yield Text(f"all {len(checks)} checks passed", style="green")
+    if d.get("drift"):
+        yield Text("The mail host and the agents disagree; fix with: agenticmail doctor "
+                   "--repair", style="yellow")
+
+
+@app.command(rich_help_panel=PANEL)
+def doctor(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix drift between mailboxes and agents.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the installation (mail host, ports, daemon, mailboxes) and say how to fix it.
+
+    Finds drift (a mailbox no agent uses, an agent whose mailbox is missing or whose password
+    no longer logs in) and offers to repair it; --repair does so without asking.
+    """
+    from rich.prompt import Confirm
+
+    from ..services.doctor import diagnose, repair_all  # works without a daemon
+
+    settings = settings_from(ctx)
+    diagnosis = diagnose(settings)
+    repaired: list[str] = []
+    if diagnosis.drift and not repair and not as_json and sys.stdin.isatty():
+        for item in diagnosis.drift:
+            stderr().print(Text(f"  {item.problem}: will {item.fix}"))
+        repair = Confirm.ask(f"Repair {len(diagnosis.drift)} problem(s)?", default=False,
+                             console=stderr())
+    if diagnosis.drift and repair:
+        repaired = repair_all(settings, diagnosis.drift)
+        diagnosis = diagnose(settings)
+    checks = [check_dict(c) for c in diagnosis.checks]
+    data = {"ok": diagnosis.ok, "checks": checks,
+            "drift": [d.to_dict() for d in diagnosis.drift], "repaired": repaired}
+    emit(data, as_json, _doctor_render)
+    if not diagnosis.ok:
         raise typer.Exit(1)

@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import agents, daemon, mail, setup
+from . import agents, audit, daemon, mail, setup
 from .client import CliState
 
 EXIT_ERROR = 1
@@ -91,6 +91,8 @@ app.add_typer(setup.app)
 app.add_typer(daemon.app)
 app.add_typer(agents.app, name="agents", help="Create, list, show, delete agents; rotate keys.")
 app.add_typer(mail.app)
+app.add_typer(audit.app, name="audit",
+              help="List the audit log; verify its hash chain (tamper check).")
 
 try:
     from .filter import app as filter_app

@@ -1,8 +1,19 @@
-"""``agenticmail setup``: the first-run wizard (works without a daemon).
+"""``agenticmail setup``: the first-run wizard. Resumable and idempotent.
 
-Asks for the mail host, the API port and the owner's email (defaults shown; ``--yes`` takes
-the defaults and the options as given), then calls ``services.setup.run_setup``. A newly
-generated master key is shown exactly once; a re-run keeps the existing configuration.
+Every question is asked first (defaults shown; ``--yes`` takes the defaults and the options as
+given), then the steps run in order, each skipping what is already done:
+
+1. system check - Python, Docker engine, Dovecot, disk, free ports - with the reason for the
+   mail host it suggests (stalwart if Docker runs, else local);
+2. mail host; 3. data dir, config (0600) and master key (``services.setup.run_setup``);
+4. start the mail host with progress (stalwart: pull, create, bootstrap) and the daemon,
+   detached, like ``agenticmail start --detach``;
+5. the first agent (default ``secretary``), created through the daemon's API like
+   ``agenticmail agents create``; 6. the internet gateway choice (recorded; configured later);
+7. a summary: the master key shown once, the agent's key, the next commands.
+
+A re-run on a configured machine keeps everything: no new key, no new agent, the daemon and
+the mail host adopted as they run. Prompts and progress go to stderr; the result to stdout.
 """
 
 from __future__ import annotations
@@ -11,24 +22,32 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.prompt import IntPrompt, Prompt
 from rich.text import Text
 
 from ..config import MAIL_HOSTS, Settings
-from .client import settings_from
+from ..errors import ConfigError
+from ..services.checks import Check
+from .client import Client, settings_from
 from .output import JsonFlag, check_dict, checks_table, details, emit, secrets_panel, stderr
 
 app = typer.Typer()
+GATEWAYS = ("none", "relay", "domain")
+DEFAULT_AGENT = "secretary"
+GATEWAY_NEXT = {
+    "relay": "send internet mail through your Gmail/Outlook account: configured later with "
+             "`agenticmail relay setup`",
+    "domain": "your own domain via Cloudflare: configured later with `agenticmail domain setup`",
+}
 
 
 def _ask_email(default: str | None) -> str | None:
     while True:
         answer = Prompt.ask(
             "Owner email (approvals and notifications; empty for none)",
-            default=default or "",
-            show_default=bool(default),
-            console=stderr(),
+            default=default or "", show_default=bool(default), console=stderr(),
         ).strip()
         if not answer or ("@" in answer and " " not in answer):
             return answer or None
@@ -46,42 +65,107 @@ def _ask_port(default: int) -> int:
 def settings_summary(settings: Settings) -> dict[str, Any]:
     """The settings worth showing (never the master key)."""
     return {
-        "home": str(settings.home),
-        "config_path": str(settings.config_path),
-        "api_url": settings.api_url,
-        "mail_host": settings.mail_host,
-        "domain": settings.domain,
-        "owner_email": settings.owner_email,
+        "home": str(settings.home), "config_path": str(settings.config_path),
+        "api_url": settings.api_url, "mail_host": settings.mail_host,
+        "domain": settings.domain, "owner_email": settings.owner_email,
+        "gateway_mode": settings.gateway_mode,
     }
+
+
+class _HostProgress:
+    """Shows the mail host's start-up steps, and the image pull as one download bar."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar = Progress(TextColumn("  {task.description}"), BarColumn(), DownloadColumn(),
+                            console=console, transient=True)
+        self.layers: dict[str, tuple[int, int]] = {}
+        self.task: TaskID | None = None
+        self.last = ""
+
+    def __call__(self, message: str, pull: Any) -> None:
+        if pull is None:
+            if message != self.last:
+                self.console.print(Text(f"  {message}", style="dim"))
+                self.last = message
+            return
+        if pull.layer and pull.total:
+            self.layers[pull.layer] = (pull.current or 0, pull.total)
+        elif pull.layer in self.layers and "complete" in pull.status.lower():
+            self.layers[pull.layer] = (self.layers[pull.layer][1],) * 2
+        if not self.layers:
+            return
+        done = sum(c for c, _ in self.layers.values())
+        total = sum(t for _, t in self.layers.values())
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task(message, total=total)
+        self.bar.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
+def _step(n: int, title: str) -> None:
+    stderr().print(Text(f"[{n}/7] {title}", style="bold cyan"))
+
+
+def _system(settings: Settings, configured: bool) -> tuple[list[Check], str, str]:
+    from ..services.checks import choose_mail_host, system_checks
+
+    checks = system_checks(settings)
+    by_name = {c.name: c for c in checks}
+    if configured:
+        return checks, settings.mail_host, "kept from the existing configuration"
+    host, reason = choose_mail_host(by_name["docker"], by_name["dovecot"])
+    return checks, host, reason
+
+
+def _ports_free(settings: Settings) -> None:
+    from ..services.checks import port_checks
+
+    busy = [c for c in port_checks(settings) if not c.ok]
+    if busy:
+        raise ConfigError("; ".join(c.detail for c in busy),
+                          hint=busy[0].hint or "choose other ports")
 
 
 def _render(data: dict[str, Any]) -> Iterator[RenderableType]:
     summary = data["settings"]
     if data["master_key"]:
-        yield secrets_panel(
-            "Master key",
-            [("master key", data["master_key"])],
-            "Store this now; it will not be shown again. (The CLI reads it from "
-            f"{summary['config_path']}, mode 0600.)",
-        )
+        yield secrets_panel("Master key", [("master key", data["master_key"])],
+                            "Store this now; it will not be shown again. (The CLI reads it "
+                            f"from {summary['config_path']}, mode 0600.)")
     elif data["created"]:
         yield Text("Configuration created.", style="bold green")
     else:
-        yield Text("Existing configuration kept.", style="bold")
-    yield details(
-        [
-            ("data dir", summary["home"]),
-            ("config", summary["config_path"]),
-            ("mail host", summary["mail_host"]),
-            ("domain", summary["domain"]),
-            ("API", summary["api_url"]),
-            ("owner email", summary["owner_email"] or "(none)"),
-        ]
-    )
+        yield Text("Existing configuration kept" + (
+            f" (changed: {', '.join(data['changes'])})." if data["changes"] else "."),
+            style="bold")
+    agent = data.get("agent")
+    if agent:
+        mail = agent.get("mail") or {}
+        yield secrets_panel(
+            f"First agent: {agent['agent']['name']} <{agent['agent']['address']}>",
+            [("API key", agent.get("api_key")), ("mail login", mail.get("username")),
+             ("mail password", mail.get("password"))],
+            "Store these now; they will not be shown again.")
+    yield details([
+        ("data dir", summary["home"]), ("config", summary["config_path"]),
+        ("mail host", f"{summary['mail_host']} - {data['host_reason']}"),
+        ("mail host status", data.get("host")), ("domain", summary["domain"]),
+        ("API", summary["api_url"]), ("daemon", data.get("daemon")),
+        ("agents", ", ".join(data["agents"]) or "(none)"),
+        ("owner email", summary["owner_email"] or "(none)"),
+        ("gateway", summary["gateway_mode"]),
+    ])
     if data["checks"]:
         yield checks_table(data["checks"])
     if data["ok"]:
-        yield Text("Next: agenticmail start --detach", style="green")
+        yield Text("Next:", style="bold green")
+        for line in data["next"]:
+            yield Text(f"  {line}", style="green")
 
 
 @app.command(rich_help_panel="Setup and daemon")
@@ -92,10 +176,8 @@ def setup(
     ] = False,
     mail_host: Annotated[
         str | None,
-        typer.Option(
-            "--mail-host",
-            help=f"Where mailboxes live: {' or '.join(MAIL_HOSTS)} (default: local).",
-        ),
+        typer.Option("--mail-host", help=f"Where mailboxes live: {' or '.join(MAIL_HOSTS)} "
+                     "(default: stalwart if Docker runs, else local)."),
     ] = None,
     api_port: Annotated[
         int | None,
@@ -105,37 +187,128 @@ def setup(
         str | None,
         typer.Option("--owner-email", help="The owner's email, for approvals and notices."),
     ] = None,
+    domain: Annotated[
+        str | None, typer.Option("--domain", help="The agents' mail domain (default localhost).")
+    ] = None,
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", help=f"Name of the first agent (default {DEFAULT_AGENT})."),
+    ] = None,
+    no_agent: Annotated[
+        bool, typer.Option("--no-agent", help="Do not create a first agent.")
+    ] = False,
+    gateway: Annotated[
+        str | None,
+        typer.Option("--gateway", help="Internet mail: none, relay or domain (set up later)."),
+    ] = None,
+    start: Annotated[
+        bool, typer.Option("--start/--no-start", help="Start the mail host and the daemon.")
+    ] = True,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for the daemon.")
+    ] = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Set up agenticmail: data dir, master key, mail host (no daemon needed)."""
-    from ..services.setup import run_setup  # imported when used: keeps --help fast
+    """Set up agenticmail: checks, mail host, master key, daemon, first agent (resumable)."""
+    from ..services import setup as svc  # imported when used: keeps --help fast
+    from .daemon import _start_detached, probe
 
     current = settings_from(ctx)
     if mail_host is not None and mail_host not in MAIL_HOSTS:
         raise typer.BadParameter(f"choose one of {', '.join(MAIL_HOSTS)}", param_hint="--mail-host")
+    if gateway is not None and gateway not in GATEWAYS:
+        raise typer.BadParameter(f"choose one of {', '.join(GATEWAYS)}", param_hint="--gateway")
+    configured = current.is_configured
+    console = stderr()
+
+    _step(1, "System check")
+    system, suggested, reason = _system(current, configured)
+    if not as_json:
+        console.print(checks_table([check_dict(c) for c in system]))
+    if mail_host is not None and mail_host != suggested:
+        reason = "chosen with --mail-host"
+    _step(2, "Mail host")
+    if mail_host is None:
+        console.print(Text(f"  suggested: {suggested} - {reason}", style="dim"))
+        mail_host = suggested if yes else Prompt.ask(
+            "Mail host", choices=list(MAIL_HOSTS), default=suggested, console=console)
+        if mail_host != suggested:
+            reason = "your choice"
+    existing = svc.agent_names(current)
+    _step(3, "Data dir and keys")
     if not yes:
-        if mail_host is None:
-            mail_host = Prompt.ask(
-                "Mail host", choices=list(MAIL_HOSTS), default=current.mail_host, console=stderr()
-            )
-        if api_port is None:
-            api_port = _ask_port(current.api_port)
-        if owner_email is None:
-            owner_email = _ask_email(current.owner_email)
-    result = run_setup(
-        current,
-        mail_host=mail_host or current.mail_host,
-        api_port=api_port,
-        owner_email=owner_email,
-    )
-    checks = list(result.checks)
+        api_port = api_port if api_port is not None else _ask_port(current.api_port)
+        owner_email = owner_email if owner_email is not None else _ask_email(current.owner_email)
+        if start and not existing and not no_agent and agent is None:
+            agent = Prompt.ask("First agent's name", default=DEFAULT_AGENT, console=console)
+        if gateway is None:
+            console.print(Text("  none: agents mail each other only; relay: through your "
+                               "Gmail/Outlook; domain: your own domain", style="dim"))
+            gateway = Prompt.ask("Internet gateway", choices=list(GATEWAYS),
+                                 default=current.gateway_mode, console=console)
+    daemon_up = probe(current) is not None
+    if start and not configured and not daemon_up:
+        from dataclasses import replace
+
+        _ports_free(replace(current, mail_host=mail_host,
+                            api_port=api_port or current.api_port))
+    result = svc.run_setup(current, mail_host=mail_host, api_port=api_port,
+                           owner_email=owner_email, domain=domain, gateway_mode=gateway)
+    settings = result.settings
+    console.print(Text(f"  {settings.config_path} (mode 0600)", style="dim"))
+
+    host_line: str | None = None
+    daemon_line: str | None = None
+    created_agent: dict[str, Any] | None = None
+    agents = list(existing)
+    if start:
+        _step(4, "Start the mail host and the daemon")
+        if daemon_up:
+            host_line, daemon_line = "adopted by the running daemon", "already running"
+        else:
+            progress = _HostProgress(console)
+            try:
+                host_line = svc.start_mail_host(settings, progress)
+            finally:
+                progress.close()
+            _start_detached(settings, timeout, quiet=True)
+            daemon_line = "started"
+        health = probe(settings) or {}
+        daemon_line = f"{daemon_line} at {settings.api_url} (pid {health.get('pid', '?')})"
+        _step(5, "First agent")
+        if not agents and not no_agent:
+            name = agent or DEFAULT_AGENT
+            with Client(settings) as client:
+                created_agent = client.post("/v1/agents", {"name": name})
+            agents.append(created_agent["agent"]["name"])
+        elif agents:
+            console.print(Text(f"  kept: {', '.join(agents)}", style="dim"))
+    _step(6, "Internet gateway")
+    console.print(Text(f"  {settings.gateway_mode}: " + GATEWAY_NEXT.get(
+        settings.gateway_mode, "agents mail each other only"), style="dim"))
+    _step(7, "Summary")
+
+    checks = [check_dict(c) for c in result.checks]
+    first = agents[0] if agents else DEFAULT_AGENT
+    next_steps = ([] if start else ["agenticmail start --detach",
+                                    f"agenticmail agents create {first}"])
+    next_steps += [f"agenticmail send --agent {first} --to {first}@{settings.domain} "
+                   "--subject hello --text 'first mail'",
+                   f"agenticmail inbox --agent {first}", "agenticmail status",
+                   "agenticmail doctor"]
+    if settings.gateway_mode in GATEWAY_NEXT:
+        next_steps.append(f"agenticmail {settings.gateway_mode} setup   (coming soon)")
     data = {
-        "created": bool(result.created),
-        "master_key": result.master_key,
-        "settings": settings_summary(result.settings),
-        "checks": [check_dict(c) for c in checks],
-        "ok": all(c.ok for c in checks),
+        "created": bool(result.created), "master_key": result.master_key,
+        "changes": result.changes, "settings": settings_summary(settings),
+        "host_reason": reason, "host": host_line, "daemon": daemon_line,
+        "agent": created_agent, "agents": agents,
+        "system": [check_dict(c) for c in system], "checks": checks,
+        "ok": all(c["ok"] for c in checks), "next": next_steps,
     }
     emit(data, as_json, _render)
     if not data["ok"]:
         raise typer.Exit(1)
+
+
+__all__ = ["app", "settings_summary"]

@@ -23,6 +23,7 @@ from ..log import setup_logging
 from ..models import Event
 from ..services.context import ServiceContext, build_context
 from ..store import agents as agent_store
+from .sender import SenderWorker
 from .submission import SubmissionServer
 from .supervisor import HostSupervisor
 from .watchers import WatcherManager
@@ -51,6 +52,9 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: Any) -> None:
         self._on_exit()
         super().handle_exit(sig, frame)
+        # uvicorn re-raises a captured signal once serve() returns, which kills the process
+        # before Daemon.run's cleanup (stop the mail host, remove the pid file) can run
+        self._captured_signals.clear()
 
 
 class Daemon:
@@ -61,6 +65,7 @@ class Daemon:
         self.ctx = ctx or build_context(settings)
         self.watchers = WatcherManager(self.ctx)
         self.supervisor = HostSupervisor(self.ctx.host)
+        self.sender = SenderWorker(self.ctx)
         self.submission = SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port)
         self.started_at = time.time()
         self._server: uvicorn.Server | None = None
@@ -107,6 +112,7 @@ class Daemon:
             self.ctx.bus.add_listener(self._on_event)
             self.watchers.start_all(agent_store.list_agents(self.ctx.db))
             await self.submission.start()
+            self.sender.start()
             app = create_app(self.ctx, self.status)
             config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
                                     log_level="warning", access_log=False, lifespan="off",
@@ -132,6 +138,7 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         await self.submission.stop()
+        await self.sender.stop()
         await self.supervisor.stop()
         await asyncio.to_thread(self.watchers.stop_all)
         await asyncio.to_thread(self.ctx.host.stop)

@@ -13,11 +13,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from ..errors import AgenticMailError, InvalidRequest, TransientDeliveryError
+from ..errors import AgenticMailError, InvalidRequest, RateLimited, TransientDeliveryError
 from ..mail.addresses import validate_address
 from ..models import Agent
 from ..security.keys import hash_key, same_secret
-from ..services import sending
+from ..services import outbox
 from ..services.agents import credentials
 from ..services.context import ServiceContext
 from ..store import agents as agent_store
@@ -75,7 +75,7 @@ class _Handler:
                           address: str, rcpt_options: list[str]) -> str:
         try:
             validate_address(address)
-            await asyncio.to_thread(sending.check_recipients, self.ctx, [address])
+            await asyncio.to_thread(outbox.route_recipients, self.ctx, [address])
         except InvalidRequest as exc:
             return f"550 5.1.1 {exc.message}"
         envelope.rcpt_tos.append(address)
@@ -90,12 +90,12 @@ class _Handler:
             raw = str(raw).encode()
         try:
             result = await asyncio.to_thread(
-                sending.submit_raw, self.ctx, agent, list(envelope.rcpt_tos), raw)
-        except TransientDeliveryError as exc:
+                outbox.submit_raw, self.ctx, agent, list(envelope.rcpt_tos), raw)
+        except (TransientDeliveryError, RateLimited) as exc:
             return f"451 4.3.0 {exc.message}"
         except AgenticMailError as exc:
             return f"554 5.0.0 {exc.message}"
-        return f"250 OK {result.message_id}"
+        return f"250 OK {result.status} {result.id} {result.message_id}"
 
 
 class SubmissionServer:

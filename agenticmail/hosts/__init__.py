@@ -15,6 +15,18 @@ def build_host(settings: Settings) -> MailHost:
             settings.dovecot_dir, domain=settings.domain, imap_port=settings.imap_port,
             lmtp_port=settings.lmtp_port, submission_port=settings.submission_port,
         )
+    if settings.mail_host == "stalwart":
+        from ..store.secret_key import load_or_create
+        from .stalwart import StalwartHost
+
+        return StalwartHost(
+            settings.stalwart_dir, secrets_box=load_or_create(settings.secret_key_path),
+            domain=settings.domain, http_port=settings.stalwart_http_port,
+            smtp_port=settings.stalwart_smtp_port,
+            stalwart_submission_port=settings.stalwart_submission_port,
+            imap_port=settings.imap_port, lmtp_port=settings.lmtp_port,
+            submission_port=settings.submission_port, docker_url=settings.docker_host,
+        )
     raise ConfigError(f"mail host {settings.mail_host!r} is not available in this version")
 
 

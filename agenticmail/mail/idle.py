@@ -29,6 +29,22 @@ def _flag_names(flags: Any) -> tuple[str, ...]:
     return tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags or ())
 
 
+def _peer_closed(client: IMAPClient) -> bool:
+    """Whether the server has closed the TCP connection (peeking below any TLS layer)."""
+    try:
+        raw = socket.fromfd(client.socket().fileno(), socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return True
+    try:
+        return raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    finally:
+        raw.close()
+
+
 class FolderWatch:
     def __init__(self, endpoints: Endpoints, creds: Credentials, folder: str = "INBOX",
                  *, renew_seconds: float = 540, timeout: float = 30) -> None:
@@ -97,7 +113,13 @@ class FolderWatch:
             if self._idle_since is None:
                 client.idle()
                 self._idle_since = time.monotonic()
+            started = time.monotonic()
             responses = client.idle_check(timeout=timeout)
+            # imapclient's idle_check swallows EOF and returns []: an early empty return may
+            # mean the server went away, so look at the socket before idling on it again.
+            if not responses and time.monotonic() - started < timeout * 0.9 \
+                    and _peer_closed(client):
+                raise MailHostUnavailable("the IMAP server closed the connection")
             kinds: set[str] = set()
             for response in responses:
                 if len(response) >= 2 and isinstance(response[1], bytes):

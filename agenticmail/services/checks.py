@@ -1,10 +1,16 @@
-"""System checks shared by ``setup`` and ``doctor``: each a named result with a fix hint."""
+"""System checks shared by ``setup`` and ``doctor``: each a named result with a fix hint.
+
+``system_checks`` is the wizard's first step (Python, Docker engine, Dovecot, disk, ports);
+``choose_mail_host`` turns it into the default mail host with the reason for the choice.
+"""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -38,6 +44,53 @@ def dovecot_check() -> Check:
     return Check("dovecot", True, path)
 
 
+def docker_check(settings: Settings) -> Check:
+    """Is a Docker engine reachable (needed by the stalwart mail host)?"""
+    from ..errors import AgenticMailError
+    from ..providers.docker_engine import DockerEngine
+
+    engine = DockerEngine(settings.docker_host)
+    try:
+        info = engine.info()
+    except AgenticMailError as exc:
+        return Check("docker", False, exc.message, exc.hint)
+    finally:
+        engine.close()
+    return Check("docker", True, f"Docker {info.version} (API {info.api_version}) at {info.url}")
+
+
+MIN_FREE_BYTES = {"local": 200 * 1024 * 1024, "stalwart": 2 * 1024 * 1024 * 1024}
+
+
+def disk_check(settings: Settings, mail_host: str | None = None) -> Check:
+    kind = mail_host or settings.mail_host
+    path: Path = settings.home
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    free = shutil.disk_usage(path).free
+    need = MIN_FREE_BYTES.get(kind, MIN_FREE_BYTES["local"])
+    ok = free >= need
+    return Check("disk", ok, f"{free / 2**30:.1f} GiB free at {path}",
+                 None if ok else f"the {kind} mail host needs {need / 2**30:.1f} GiB; free "
+                                 "some space or choose another --home")
+
+
+def choose_mail_host(docker: Check, dovecot: Check) -> tuple[str, str]:
+    """The default mail host and why: stalwart when Docker runs, else local."""
+    if docker.ok:
+        return "stalwart", "a Docker engine is running, so mailboxes live in a pinned " \
+                           "Stalwart container (full mail server: DKIM, domains, relay)"
+    if dovecot.ok:
+        return "local", f"no Docker engine ({docker.detail}), so mailboxes live in a " \
+                        "private Dovecot run by the daemon"
+    return "local", "neither Docker nor Dovecot is available; the local host needs Dovecot"
+
+
+def system_checks(settings: Settings) -> list[Check]:
+    """What the wizard looks at before choosing a mail host (ports come after the choice)."""
+    return [python_check(), docker_check(settings), dovecot_check(), disk_check(settings)]
+
+
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -48,9 +101,13 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def port_checks(settings: Settings) -> list[Check]:
+def port_checks(settings: Settings, mail_host: str | None = None) -> list[Check]:
     wanted = [("api", settings.api_port), ("imap", settings.imap_port),
               ("lmtp", settings.lmtp_port), ("submission", settings.submission_port)]
+    if (mail_host or settings.mail_host) == "stalwart":
+        wanted += [("stalwart_http", settings.stalwart_http_port),
+                   ("stalwart_smtp", settings.stalwart_smtp_port),
+                   ("stalwart_submission", settings.stalwart_submission_port)]
     checks = []
     for name, port in wanted:
         free = port_free("127.0.0.1", port)

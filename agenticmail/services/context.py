@@ -7,7 +7,7 @@ the in-process bus only after that transaction commits.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +30,12 @@ class ServiceContext:
     host: MailHost
     bus: EventBus
     secrets: SecretBox
+    sender_wakeups: list[Callable[[], None]] = field(default_factory=list)
+
+    def wake_sender(self) -> None:
+        """Tell the sender worker (if one runs in this process) that rows are due."""
+        for wake in self.sender_wakeups:
+            wake()
 
 
 @dataclass

@@ -1,16 +1,72 @@
-"""``agenticmail doctor``: is everything in place and working? Each check has a fix hint."""
+"""``agenticmail doctor``: is everything in place and working? Each check has a fix hint.
+
+Checks: Python; the configuration; the daemon; the mail host (local: Dovecot installed and
+running; stalwart: Docker engine, container state, the pinned version tag, ``/healthz/ready``,
+the admin login, DKIM keys); then each agent's IMAP login.
+
+Drift between the mail host and the database is found here too (:func:`find_drift`) and can
+be repaired (:func:`repair`), for both hosts:
+
+* ``orphan_account``  - a mailbox no agent row points at       -> delete the mailbox
+* ``missing_account`` - an agent whose mailbox is gone          -> recreate it (stored password)
+* ``wrong_password``  - an agent whose stored password fails    -> reset it to the stored one
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import httpx
 
 from ..config import Settings
-from ..errors import AgenticMailError
+from ..errors import AgenticMailError, MailHostUnavailable
 from ..hosts import build_host
+from ..hosts.base import MailHost
 from ..mail.imap import MailboxSession
+from ..models import Agent
 from .agents import credentials, list_agents
-from .checks import Check, dovecot_check, port_checks, python_check
-from .context import build_context
+from .checks import Check, docker_check, dovecot_check, port_checks, python_check
+from .context import ServiceContext, build_context
+
+REPAIR_HINT = "repair it: agenticmail doctor --repair"
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: str  # orphan_account | missing_account | wrong_password
+    address: str
+    agent: str | None = None
+
+    @property
+    def problem(self) -> str:
+        return {
+            "orphan_account": f"the mailbox {self.address} belongs to no agent",
+            "missing_account": f"agent {self.agent}'s mailbox {self.address} is missing",
+            "wrong_password": f"agent {self.agent}'s stored password no longer logs in to "
+                              f"{self.address}",
+        }[self.kind]
+
+    @property
+    def fix(self) -> str:
+        return {
+            "orphan_account": f"delete the mailbox {self.address} and its mail",
+            "missing_account": f"recreate the mailbox {self.address} with the stored password",
+            "wrong_password": f"reset the password of {self.address} to the stored one",
+        }[self.kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "problem": self.problem, "fix": self.fix}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    checks: list[Check]
+    drift: list[Drift]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
 
 
 def _daemon_health(settings: Settings) -> dict[str, object] | None:
@@ -22,41 +78,163 @@ def _daemon_health(settings: Settings) -> dict[str, object] | None:
         return None
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    checks = [python_check(), dovecot_check()]
+def _stalwart_checks(host: Any) -> tuple[list[Check], bool]:
+    """Engine, container, version tag, readiness, admin login, DKIM; (checks, usable)."""
+    from ..hosts.stalwart import IMAGE
+
+    name = host.name
+
+    start = "the daemon creates and starts it: agenticmail start --detach"
+    try:
+        state = host.container()
+    except AgenticMailError as exc:
+        return [Check("stalwart container", False, exc.message, exc.hint)], False
+    if state is None:
+        return [Check("stalwart container", False, f"there is no container {name}",
+                      start)], False
+    checks = [Check("stalwart container", state.running, f"{name}: {state.status}"
+                    + ("" if state.running else f" (exit code {state.exit_code})"),
+                    None if state.running else f"{start}; its log: docker logs {name}")]
+    checks.append(Check("stalwart version", state.image == IMAGE, state.image,
+                        None if state.image == IMAGE else
+                        f"restart the daemon: it replaces the container with {IMAGE}"))
+    if not state.running:
+        return checks, False
+    health = host.health()
+    ready = health.checks.get("ready") == "ok"
+    checks.append(Check("stalwart health", ready, f"{host.url}/healthz/ready: "
+                        f"{health.checks.get('ready')}",
+                        None if ready else f"see: docker logs {name}"))
+    if not ready:
+        return checks, False
+    try:
+        user = host.admin_login()
+        checks.append(Check("stalwart admin login", True, f"logged in as {user}"))
+    except AgenticMailError as exc:
+        checks.append(Check("stalwart admin login", False, exc.message, exc.hint))
+        return checks, False
+    try:
+        selectors = host.dkim_selectors()
+        checks.append(Check("dkim", bool(selectors),
+                            f"{len(selectors)} signing key(s) for {host.domain}: "
+                            f"{', '.join(selectors)}" if selectors
+                            else f"no DKIM key for {host.domain} yet",
+                            None if selectors else "Stalwart generates them shortly after the "
+                            "domain is created; restart the daemon if none appear"))
+    except AgenticMailError as exc:
+        checks.append(Check("dkim", False, exc.message, exc.hint))
+    return checks, True
+
+
+def _login(ctx: ServiceContext, agent: Agent) -> bool:
+    """True if the stored password logs in over IMAP; MailHostUnavailable if no IMAP."""
+    try:
+        with MailboxSession.open(ctx.host.endpoints(), credentials(ctx, agent), timeout=5):
+            return True
+    except MailHostUnavailable:
+        raise
+    except AgenticMailError:
+        return False
+
+
+def find_drift(ctx: ServiceContext, *, check_logins: bool = True) -> list[Drift]:
+    """Compare the mail host's accounts with the agent rows (and, optionally, logins)."""
+    agents = list_agents(ctx)
+    accounts = {a.lower() for a in ctx.host.list_accounts()}
+    known = {a.address.lower() for a in agents}
+    drift = [Drift("orphan_account", addr) for addr in sorted(accounts - known)]
+    for agent in agents:
+        if agent.address.lower() not in accounts:
+            drift.append(Drift("missing_account", agent.address, agent.name))
+        elif check_logins and not _login(ctx, agent):
+            drift.append(Drift("wrong_password", agent.address, agent.name))
+    return drift
+
+
+def repair(ctx: ServiceContext, item: Drift) -> str:
+    """Fix one drift item; what was done."""
+    if item.kind == "orphan_account":
+        ctx.host.delete_account(item.address)
+    else:
+        agent = next(a for a in list_agents(ctx) if a.name == item.agent)
+        password = credentials(ctx, agent).password
+        if item.kind == "missing_account":
+            ctx.host.create_account(item.address, password)
+        else:
+            ctx.host.change_password(item.address, password)
+    return item.fix
+
+
+def _host_checks(settings: Settings, host: MailHost, daemon_up: bool) -> tuple[list[Check], bool]:
+    if host.kind == "stalwart":
+        docker = docker_check(settings)
+        if not docker.ok:
+            return [docker], False
+        checks, usable = _stalwart_checks(host)
+        return [docker, *checks], usable
+    status = host.health()
+    check = Check(f"mail host ({host.kind})", status.ok, status.detail,
+                  None if status.ok else "the daemon starts the mail host: agenticmail start "
+                  f"--detach; see {settings.logs_dir}")
+    return [check], status.ok or not daemon_up
+
+
+def diagnose(settings: Settings) -> Diagnosis:
+    checks = [python_check()]
+    if settings.mail_host == "local":
+        checks.append(dovecot_check())
     if not settings.is_configured:
         checks.append(Check("config", False, f"no configuration at {settings.config_path}",
                             "run: agenticmail setup"))
-        return checks
-    checks.append(Check("config", True, str(settings.config_path)))
+        return Diagnosis(checks, [])
+    checks.append(Check("config", True, f"{settings.config_path} ({settings.mail_host} host, "
+                                        f"domain {settings.domain})"))
     health = _daemon_health(settings)
     if health is None:
         checks.append(Check("daemon", False, f"not answering at {settings.api_url}",
                             "start it with: agenticmail start --detach"))
-        checks.extend(port_checks(settings))
+        if settings.mail_host == "local":
+            checks.extend(port_checks(settings))
     else:
         checks.append(Check("daemon", True, f"running at {settings.api_url} "
                                             f"(pid {health.get('pid')})"))
     host = build_host(settings)
-    status = host.health()
-    checks.append(Check(
-        f"mail host ({host.kind})", status.ok, status.detail,
-        None if status.ok else "the daemon starts the mail host: agenticmail start --detach; "
-                               f"see {settings.logs_dir}",
-    ))
-    if not status.ok:
-        return checks
+    host_checks, usable = _host_checks(settings, host, health is not None)
+    checks.extend(host_checks)
+    if not usable:
+        return Diagnosis(checks, [])
     ctx = build_context(settings, host=host)
     try:
+        running = host.is_running()
+        drift = find_drift(ctx, check_logins=running)
+        by_agent = {d.agent: d for d in drift if d.agent}
         for agent in list_agents(ctx):
-            try:
-                with MailboxSession.open(host.endpoints(), credentials(ctx, agent), timeout=5):
-                    pass
-                checks.append(Check(f"agent {agent.name}", True, f"IMAP login as {agent.address}"))
-            except AgenticMailError as exc:
-                checks.append(Check(f"agent {agent.name}", False, str(exc),
-                                    "the mailbox account and the database disagree; "
-                                    "delete and recreate the agent"))
+            item = by_agent.get(agent.name)
+            if item is not None:
+                checks.append(Check(f"agent {agent.name}", False, item.problem, REPAIR_HINT))
+            elif running:
+                checks.append(Check(f"agent {agent.name}", True,
+                                    f"IMAP login as {agent.address}"))
+        for item in drift:
+            if item.kind == "orphan_account":
+                checks.append(Check(f"mailbox {item.address}", False, item.problem,
+                                    REPAIR_HINT))
+    except AgenticMailError as exc:
+        checks.append(Check("mailboxes", False, exc.message, exc.hint))
+        drift = []
     finally:
         ctx.db.close()
-    return checks
+    return Diagnosis(checks, drift)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return diagnose(settings).checks
+
+
+def repair_all(settings: Settings, drift: list[Drift]) -> list[str]:
+    """Repair every item (stops at the first failure, which it raises)."""
+    ctx = build_context(settings)
+    try:
+        return [repair(ctx, item) for item in drift]
+    finally:
+        ctx.db.close()

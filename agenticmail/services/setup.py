@@ -1,11 +1,19 @@
-"""First-run setup (idempotent): data dir, config (0600), keys, database, system checks."""
+"""First-run setup (idempotent): data dir, config (0600), keys, database, system checks.
+
+``run_setup`` writes the configuration and the master key; ``start_mail_host`` brings the
+chosen mail host up (for stalwart: pull, create, bootstrap, with progress) so the daemon only
+adopts it. A re-run with the same answers changes nothing; switching the mail host or the
+domain is refused while agents exist (their mailboxes would be stranded).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..config import Settings, ensure_home, save_settings
+from ..config import MAIL_HOSTS, Settings, ensure_home, save_settings
 from ..errors import ConfigError, DependencyMissing
 from ..mail.addresses import validate_address
 from ..security.keys import generate_master_key, hash_key, key_prefix
@@ -13,7 +21,11 @@ from ..store import agents as agent_store
 from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
-from .checks import Check, dovecot_check, python_check
+from .checks import Check, docker_check, dovecot_check, python_check
+
+GATEWAY_MODES = ("none", "relay", "domain")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+                        r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -22,34 +34,51 @@ class SetupResult:
     master_key: str | None  # the raw key, only when newly generated
     created: bool
     checks: list[Check]
+    changes: list[str] = field(default_factory=list)  # settings this run changed
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "home": str(self.settings.home), "config": str(self.settings.config_path),
             "mail_host": self.settings.mail_host, "domain": self.settings.domain,
             "api_url": self.settings.api_url, "owner_email": self.settings.owner_email,
-            "created": self.created, "master_key": self.master_key,
+            "created": self.created, "master_key": self.master_key, "changes": self.changes,
+            "gateway_mode": self.settings.gateway_mode,
             "checks": [c.to_dict() for c in self.checks],
         }
 
 
-def run_setup(settings: Settings, *, mail_host: str = "local", api_port: int | None = None,
-              owner_email: str | None = None) -> SetupResult:
-    if mail_host != "local":
-        raise ConfigError(f"the {mail_host!r} mail host is not available in this version",
-                          hint="use --mail-host local")
-    if owner_email:
-        owner_email = validate_address(owner_email)
+def _validate(mail_host: str, api_port: int | None, owner_email: str | None,
+              domain: str | None, gateway_mode: str | None) -> tuple[str | None, str | None]:
+    if mail_host not in MAIL_HOSTS:
+        raise ConfigError(f"unknown mail host {mail_host!r}; choose one of "
+                          f"{', '.join(MAIL_HOSTS)}")
+    if gateway_mode is not None and gateway_mode not in GATEWAY_MODES:
+        raise ConfigError(f"unknown gateway {gateway_mode!r}; choose one of "
+                          f"{', '.join(GATEWAY_MODES)}")
     if api_port is not None and not 1 <= api_port <= 65535:
         raise ConfigError(f"invalid API port {api_port}")
-    changes: dict[str, Any] = {"mail_host": mail_host}
-    if api_port is not None:
-        changes["api_port"] = api_port
-    if owner_email:
-        changes["owner_email"] = owner_email
-    settings = replace(settings, **changes)
+    if domain is not None:
+        domain = domain.strip().lower().rstrip(".")
+        if not _DOMAIN_RE.fullmatch(domain):
+            raise ConfigError(f"invalid mail domain {domain!r}")
+    return (validate_address(owner_email) if owner_email else None), domain
 
-    checks = [python_check(), dovecot_check()]
+
+def run_setup(settings: Settings, *, mail_host: str | None = None, api_port: int | None = None,
+              owner_email: str | None = None, domain: str | None = None,
+              gateway_mode: str | None = None) -> SetupResult:
+    mail_host = mail_host or settings.mail_host
+    owner_email, domain = _validate(mail_host, api_port, owner_email, domain, gateway_mode)
+    wanted: dict[str, Any] = {"mail_host": mail_host, "api_port": api_port,
+                              "owner_email": owner_email, "domain": domain,
+                              "gateway_mode": gateway_mode}
+    changes = sorted(k for k, v in wanted.items()
+                     if v is not None and getattr(settings, k) != v)
+    previous = settings
+    settings = replace(settings, **{k: v for k, v in wanted.items() if v is not None})
+
+    checks = [python_check(),
+              dovecot_check() if mail_host == "local" else docker_check(settings)]
     for check in checks:
         if not check.ok:
             raise DependencyMissing(f"{check.detail}", hint=check.hint)
@@ -59,6 +88,12 @@ def run_setup(settings: Settings, *, mail_host: str = "local", api_port: int | N
     db = Database(settings.db_path)
     try:
         migrate(db)
+        moving = [k for k in ("mail_host", "domain") if k in changes]
+        if moving and previous.config_path.exists() and agent_store.count_agents(db):
+            raise ConfigError(
+                f"cannot change {' and '.join(moving)} of an install that has agents "
+                "(their mailboxes would be left behind)",
+                hint="delete the agents first, or set up a new data dir with --home")
         raw_key: str | None = None
         existing = settings.master_key
         if existing and agent_store.key_by_hash(db, hash_key(existing)) is not None:
@@ -72,7 +107,42 @@ def run_setup(settings: Settings, *, mail_host: str = "local", api_port: int | N
                                        prefix=key_prefix(key))
         created = not settings.config_path.exists()
         settings = replace(settings, master_key=key)
-        save_settings(settings)
+        if created or changes or raw_key is not None or settings != previous:
+            save_settings(settings)
     finally:
         db.close()
-    return SetupResult(settings, raw_key, created, checks)
+    return SetupResult(settings, raw_key, created, checks, changes)
+
+
+def start_mail_host(settings: Settings,
+                    progress: Callable[[str, Any], None] | None = None) -> str:
+    """Bring the configured mail host up ahead of the daemon; a line saying what runs.
+
+    For stalwart this pulls the pinned image, creates and bootstraps the container (the
+    daemon adopts it later). The local host's Dovecot is started by the daemon itself.
+    """
+    if settings.mail_host != "stalwart":
+        return "the private Dovecot starts with the daemon"
+    from ..hosts import build_host
+    from ..hosts.stalwart import IMAGE, StalwartHost
+
+    host = build_host(settings)
+    assert isinstance(host, StalwartHost)
+    host.progress = progress
+    try:
+        host.start()
+    finally:
+        host.engine.close()
+    return f"Stalwart ({IMAGE}) is running at {host.url}"
+
+
+def agent_names(settings: Settings) -> list[str]:
+    """The agents that exist already (none before the first setup)."""
+    if not settings.db_path.exists():
+        return []
+    db = Database(settings.db_path)
+    try:
+        migrate(db)
+        return [a.name for a in agent_store.list_agents(db)]
+    finally:
+        db.close()

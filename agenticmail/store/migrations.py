@@ -80,8 +80,41 @@ def _initial(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+_AUDIT_LOG = (
+    """CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)""",
+    "CREATE INDEX audit_log_action ON audit_log(action, id)",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+)
+
+
+def _audit_log(db: sqlite_utils.Database) -> None:
+    """The hash-chained audit log (``store/audit.py``); triggers refuse UPDATE and DELETE."""
+    for statement in _AUDIT_LOG:
+        db.execute(statement)
+
+
+def _outbound(db: sqlite_utils.Database) -> None:
+    from .outbound import DDL
+
+    for statement in DDL:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _initial),
+    ("0002_audit_log", _audit_log),
+    ("0003_outbound", _outbound),
 ]
 
 
@@ -96,7 +129,7 @@ def migrate(database: Database) -> list[str]:
     done_now: list[str] = []
     with database.write():
         if "_migrations" not in database.utils.table_names():
-            database.utils["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+            database.utils.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
     for name, step in MIGRATIONS:
         if name in applied(database):
             continue

@@ -38,13 +38,13 @@ def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.02,
 
 
 class DaemonHandle:
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(self, home: Path | None = None, **overrides: Any) -> None:
         self.home = home or Path(tempfile.mkdtemp(prefix="agenticmail-test-"))
         self._own_home = home is None
         env = {"AGENTICMAIL_HOME": str(self.home)}
         base = load_settings(self.home, env=env, api_port=free_port(), imap_port=free_port(),
                              lmtp_port=free_port(), submission_port=free_port(),
-                             max_attachment_bytes=2_000_000)
+                             max_attachment_bytes=2_000_000, **overrides)
         result = run_setup(base, api_port=base.api_port)
         self.master_key: str = result.master_key or base.master_key or ""
         self.settings: Settings = load_settings(self.home, env=env)

@@ -64,7 +64,7 @@ class EventStream:
         finally:
             self.ready.set()
 
-    def next(self, type_: str | None = None, timeout: float = 10,
+    def next(self, type_: str | None = None, timeout: float = 20,
              where: Any = None) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:

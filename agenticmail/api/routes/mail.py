@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from ...errors import InvalidRequest
 from ...models import SearchQuery
-from ...services import mailbox, sending
+from ...services import mailbox, outbox
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
 from ..auth import Caller, Ctx
@@ -21,10 +21,28 @@ AgentQ = Annotated[str | None, Query(description="agent name (master key only)")
 FolderQ = Annotated[str, Query(max_length=200)]
 
 
-@router.post("/send")
-def send(body: SendBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+@router.post("/send", status_code=202)
+def send(body: SendBody, ctx: Ctx, caller: Caller,
+         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+         ) -> dict[str, Any]:
+    """Accept a message: 202 once it is durable (queued, scheduled, or held for the owner)."""
     agent = resolve_agent(ctx, caller, body.agent)
-    return sending.send(ctx, agent, body.to_mail()).to_dict()
+    return outbox.submit(ctx, agent, body.to_mail(),
+                         idempotency_key=idempotency_key or body.idempotency_key,
+                         send_at=body.send_at).to_dict()
+
+
+@router.get("/outbox")
+def list_outbox(ctx: Ctx, caller: Caller, agent: AgentQ = None, status: str | None = None,
+                limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
+    rows = outbox.list_outbox(ctx, who, status, min(max(limit, 1), 1000), max(offset, 0))
+    return {"outbox": [r.to_dict() for r in rows]}
+
+
+@router.get("/outbox/{outbox_id}")
+def show_outbox(outbox_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    return {"outbox": outbox.get_outbox(ctx, outbox_id, caller.agent).to_dict()}
 
 
 @router.get("/messages")

@@ -1,0 +1,47 @@
+"""/v1/pending: messages the outbound guard held; only the owner approves or rejects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ...errors import PermissionDenied
+from ...services import approvals
+from ...services.auth import resolve_agent
+from ..auth import Caller, Ctx
+
+router = APIRouter(prefix="/v1/pending", tags=["pending"])
+
+
+@router.get("")
+def list_pending(ctx: Ctx, caller: Caller, agent: str | None = None,
+                 status: str | None = None) -> dict[str, Any]:
+    who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
+    rows = approvals.list_pending(ctx, who, status)
+    return {"pending": [r.to_dict(include_request=False) for r in rows]}
+
+
+@router.get("/{pending_id}")
+def show_pending(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    return {"pending": approvals.get_pending(ctx, pending_id, caller.agent).to_dict()}
+
+
+def _owner_only(caller: Any, action: str) -> None:
+    if not caller.is_master:
+        raise PermissionDenied(
+            f"only the owner can {action} a held message",
+            hint="ask your owner to review it: they were notified by email, and can run "
+                 "'agenticmail pending list' or reply to the notification")
+
+
+@router.post("/{pending_id}/approve")
+def approve(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    _owner_only(caller, "approve")
+    return {"pending": approvals.approve(ctx, pending_id).to_dict(include_request=False)}
+
+
+@router.post("/{pending_id}/reject")
+def reject(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    _owner_only(caller, "reject")
+    return {"pending": approvals.reject(ctx, pending_id).to_dict(include_request=False)}

@@ -1,0 +1,1 @@
+"""Thin adapters to foreign APIs (Docker, Cloudflare, ...) that translate their errors."""

@@ -1,0 +1,235 @@
+"""Sender-authentication verdicts (SPF, DKIM, DMARC) for an inbound message.
+
+Two sources:
+
+* :func:`parse_auth_results` reads the ``Authentication-Results`` header (RFC 8601) that the
+  receiving MTA added. Only the topmost header is trusted by default (anything below it
+  may have been written by the sender); pass ``trusted_authserv_ids`` to accept only
+  headers stamped by your own MTA. ``Received-SPF`` is used for SPF when AR has none.
+* :func:`compute_auth` verifies DKIM signatures with ``dkimpy`` and evaluates DMARC
+  alignment itself. It is the only function of the security layer that may touch the
+  network, and only through the injectable ``resolver`` (a TXT lookup); the default one
+  uses dnspython with a hard ``timeout``, and the whole computation is also bounded by a
+  wall-clock deadline. DNS trouble yields ``none``/``temperror``; it never raises or hangs.
+  SPF needs the connecting IP; without it (and without ``pyspf``) SPF is ``none``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from email.message import Message
+
+from agenticmail.security.inbound import domain_of, parse, to_message
+from agenticmail.security.patterns import registrable_domain
+
+Resolver = Callable[[str], "bytes | str | None"]
+"""TXT lookup: fully qualified name -> the record's text, or None when there is none."""
+
+_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
+_COMMENT = re.compile(r"\([^()]*\)")
+_AUTHSERV = re.compile(r"^\s*([^\s;]+)")
+_SPF_HEADER = re.compile(r"^\s*([A-Za-z]+)")
+_RANK = {
+    "pass": 0,
+    "fail": 1,
+    "softfail": 2,
+    "neutral": 3,
+    "policy": 4,
+    "temperror": 5,
+    "permerror": 6,
+    "none": 7,
+}
+_KNOWN = frozenset(_RANK) | {"hardfail", "bestguesspass", "invalid"}
+
+
+@dataclass(frozen=True)
+class AuthVerdicts:
+    """Authentication results: each of ``spf``/``dkim``/``dmarc`` is an RFC 8601 result
+    word (``pass``, ``fail``, ``softfail``, ``neutral``, ``none``, ``temperror``,
+    ``permerror``, ``policy``); ``source`` is ``header``, ``computed`` or ``absent``."""
+
+    spf: str = "none"
+    dkim: str = "none"
+    dmarc: str = "none"
+    source: str = "absent"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+ABSENT = AuthVerdicts()
+
+
+def _normal(word: str) -> str:
+    w = word.lower()
+    if w == "hardfail":
+        return "fail"
+    if w == "invalid":
+        return "permerror"
+    return w if w in _RANK else "none"
+
+
+def _best(results: list[str]) -> str:
+    """Combine several results of one method: any pass wins, then the most severe."""
+    if not results:
+        return "none"
+    return min((_normal(r) for r in results), key=lambda r: _RANK.get(r, 99))
+
+
+def parse_auth_results(
+    msg: bytes | Message, *, trusted_authserv_ids: frozenset[str] | None = None
+) -> AuthVerdicts | None:
+    """Verdicts from the trusted ``Authentication-Results`` header, or None when absent."""
+    try:
+        message = to_message(msg)
+        headers = [str(v) for k, v in message.raw_items() if k.lower() == "authentication-results"]
+        spf_headers = [str(v) for k, v in message.raw_items() if k.lower() == "received-spf"]
+    except Exception:
+        return None
+    chosen: list[str] = []
+    for value in headers:
+        flat = value.replace("\r", " ").replace("\n", " ")
+        m = _AUTHSERV.match(flat)
+        serv = m.group(1).lower() if m else ""
+        if trusted_authserv_ids is None:
+            chosen = [flat]  # topmost only
+            break
+        if serv in {s.lower() for s in trusted_authserv_ids}:
+            chosen.append(flat)
+    if not chosen and not spf_headers:
+        return None
+    found: dict[str, list[str]] = {"spf": [], "dkim": [], "dmarc": []}
+    for value in chosen:
+        text = value
+        for _ in range(3):  # nested comments, bounded
+            text = _COMMENT.sub(" ", text)
+        for method, result in _RESULT.findall(text[:8192]):
+            found[method.lower()].append(result)
+    if not found["spf"] and spf_headers:
+        m = _SPF_HEADER.match(spf_headers[0])
+        if m:
+            found["spf"].append(m.group(1))
+    if not chosen and not found["spf"]:
+        return None
+    return AuthVerdicts(
+        spf=_best(found["spf"]),
+        dkim=_best(found["dkim"]),
+        dmarc=_best(found["dmarc"]),
+        source="header",
+    )
+
+
+def dnspython_resolver(timeout: float) -> Resolver:
+    """Default resolver: dnspython TXT lookup with a total ``lifetime`` of ``timeout``."""
+
+    def lookup(name: str) -> bytes | None:
+        import dns.exception
+        import dns.resolver
+
+        try:
+            answer = dns.resolver.resolve(
+                name.rstrip("."), "TXT", lifetime=timeout, raise_on_no_answer=False
+            )
+        except (dns.exception.DNSException, OSError):
+            return None
+        for rrset in answer.response.answer:
+            for item in rrset:
+                strings = getattr(item, "strings", None)
+                if strings:
+                    return b"".join(strings)
+        return None
+
+    return lookup
+
+
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    if value is None:
+        return None
+    return value if isinstance(value, bytes) else value.encode("utf-8", "replace")
+
+
+def _dkim(raw: bytes, resolver: Resolver, timeout: float) -> tuple[str, list[str]]:
+    """(result, signing domains that verified)."""
+    import dkim
+
+    def dnsfunc(name: str, timeout: float = timeout) -> bytes | None:
+        return _as_bytes(resolver(name))
+
+    try:
+        verifier = dkim.DKIM(raw, timeout=int(max(1, timeout)))
+        sigs = [v for k, v in verifier.headers if k.lower() == b"dkim-signature"]
+    except Exception:
+        return "permerror", []
+    if not sigs:
+        return "none", []
+    results: list[str] = []
+    passed: list[str] = []
+    for idx, sig in enumerate(sigs[:5]):
+        try:
+            ok = verifier.verify(idx=idx, dnsfunc=dnsfunc)
+        except dkim.DnsTimeoutError:
+            results.append("temperror")
+            continue
+        except Exception:
+            results.append("permerror")
+            continue
+        results.append("pass" if ok else "fail")
+        if ok:
+            m = re.search(rb"(?:^|;)\s*d\s*=\s*([^;\s]+)", sig)
+            if m:
+                passed.append(m.group(1).decode("ascii", "replace").lower())
+    return _best(results), passed
+
+
+def _dmarc_policy(domain: str, resolver: Resolver) -> str | None:
+    for candidate in dict.fromkeys([domain, registrable_domain(domain)]):
+        record = _as_bytes(resolver("_dmarc." + candidate))
+        if record and record.lower().startswith(b"v=dmarc1"):
+            return record.decode("ascii", "replace")
+    return None
+
+
+def _compute(raw: bytes, resolver: Resolver, timeout: float, spf: str) -> AuthVerdicts:
+    dkim_result, dkim_domains = _dkim(raw, resolver, timeout)
+    from_domain = parse(raw).from_domain
+    dmarc = "none"
+    if from_domain:
+        policy = _dmarc_policy(from_domain, resolver)
+        if policy is not None:
+            org = registrable_domain(from_domain)
+            aligned = any(registrable_domain(d) == org for d in dkim_domains)
+            dmarc = "pass" if aligned or spf == "pass" else "fail"
+    return AuthVerdicts(spf=spf, dkim=dkim_result, dmarc=dmarc, source="computed")
+
+
+def compute_auth(
+    raw: bytes,
+    *,
+    resolver: Resolver | None = None,
+    timeout: float = 2.0,
+    spf: str = "none",
+) -> AuthVerdicts:
+    """Verify DKIM and evaluate DMARC alignment; never raises, never exceeds ~``timeout``.
+
+    ``spf`` lets a caller that knows the connecting IP pass its own SPF result in (it then
+    counts for DMARC alignment only if it is ``pass`` for the From organisation).
+    """
+    lookup = resolver or dnspython_resolver(timeout)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="auth")
+    try:
+        future = pool.submit(_compute, bytes(raw), lookup, timeout, _normal(spf))
+        return future.result(timeout=max(timeout * 2, 0.1))
+    except concurrent.futures.TimeoutError:
+        return AuthVerdicts(spf=_normal(spf), dkim="temperror", dmarc="none", source="computed")
+    except Exception:
+        return AuthVerdicts(spf=_normal(spf), dkim="permerror", dmarc="none", source="computed")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def from_domain_of(msg: bytes | Message) -> str:
+    """Domain of the From address (helper for callers deciding whether to compute)."""
+    return domain_of(parse(msg).from_addr)

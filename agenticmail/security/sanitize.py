@@ -1,0 +1,558 @@
+"""Make inbound mail safe for a model to read: remove what a human reader would not see.
+
+Two passes, in this order (the order matters):
+
+1. **Hidden-content removal** over a real tokenisation of the HTML (a linear, ``str.find``
+   driven tokenizer with an element stack, see :func:`_strip_hidden`): subtrees hidden by
+   CSS (``display:none``, ``visibility:hidden``, zero font size or opacity, text coloured
+   like its background, off-screen positioning, zero-size clipping), ``hidden`` elements,
+   iframes, scripts, ``javascript:``/``vbscript:``/``data:`` URIs, event-handler attributes
+   and comments that talk to a model are dropped and reported.
+2. **nh3** (ammonia) allowlist cleaning of what is left. nh3 strips ``style`` attributes,
+   which would make CSS-hidden text *visible*; that is why pass 1 runs first.
+
+Invisible Unicode (tag characters, zero-width runs, bidi controls, soft hyphens, word
+joiners, variation-selector runs) is removed from text and from HTML text and attributes.
+Benign look-alikes are kept: emoji ZWJ sequences and subdivision flags, a single ZWNJ in
+Persian, single LRM/RLM marks, white text on an explicitly dark background.
+
+``changed`` is True exactly when something was removed and reported in ``detections``
+(nh3's re-serialisation of harmless markup alone is not a change).
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
+
+import nh3
+
+from agenticmail.security import inbound
+
+_INVISIBLE = re.compile(
+    "(?P<flag>\U0001f3f4[\U000e0020-\U000e007e]{1,12}\U000e007f)"
+    "|(?P<tag_characters>[\U000e0000-\U000e007f]+)"
+    "|(?P<zero_width>[\u200b\u200c\u200d\ufeff\u2060]{3,})"
+    "|(?P<word_joiner>\u2060+)"
+    "|(?P<bidi_control>[\u202a-\u202e\u2066-\u2069]+|[\u200e\u200f\u061c]{3,})"
+    "|(?P<soft_hyphen>\u00ad+)"
+    "|(?P<variation_selectors>[\ufe00-\ufe0f\U000e0100-\U000e01ef]{3,})"
+    "|(?P<invisible_formatting>[\u180e\u2061-\u2064\u206a-\u206f\ufff9-\ufffb\u115f\u1160\u3164\uffa0]+)"
+)
+_DESCRIPTIONS = {
+    "tag_characters": "Unicode tag characters (U+E0000-E007F) can carry invisible instructions",
+    "zero_width": "run of 3+ zero-width characters",
+    "word_joiner": "word joiner (U+2060)",
+    "bidi_control": "bidirectional override/isolate controls",
+    "soft_hyphen": "soft hyphens splitting words",
+    "variation_selectors": "run of 3+ variation selectors (hidden data)",
+    "invisible_formatting": "invisible formatting/filler characters",
+}
+_BLOCK_BREAK = re.compile(r"(?i)<(?:br|/p|/div|/tr|/li|/h[1-6]|/table|/blockquote|hr)\b[^<>]*>")
+_NH3_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "*": {"lang", "dir"},
+}
+_URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
+
+
+HiddenReport = dict[str, tuple[str, int]]
+MAX_DEPTH = 256  # open elements kept; deeper start tags are dropped (their text is kept)
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "keygen",
+    ]
+)
+_DROP_SILENT = frozenset({"title", "style", "template"})  # never rendered as body text
+_EMBEDS = frozenset({"iframe", "frame", "frameset", "object", "embed", "applet"})
+_URI_ATTRS = frozenset(
+    [
+        "href",
+        "src",
+        "action",
+        "formaction",
+        "xlink:href",
+        "background",
+        "poster",
+        "data",
+        "lowsrc",
+        "dynsrc",
+        "cite",
+        "longdesc",
+        "srcset",
+    ]
+)
+_SAFE_DATA_IMAGE = re.compile(r"(?i)^data:image/(?:png|gif|jpe?g|webp|bmp);")
+_URI_NOISE = re.compile(r"[\x00-\x20]+")
+_SUSPICIOUS_COMMENT = re.compile(
+    r"(?i)\b(?:ignore|disregard|system|instructions?|prompts?|inject\w*|assistant|AI|LLM|agent|"
+    r"override|jailbreak|forward|password|credentials?)\b"
+)
+_CSS_COMMENT = re.compile(r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/")
+_NUMBER = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+)\s*([a-z%]*)")
+_RGB = re.compile(
+    r"^rgba?\(\s*([0-9.]+%?)[\s,]+([0-9.]+%?)[\s,]+([0-9.]+%?)(?:[\s,/]+([0-9.]+%?))?\s*\)"
+)
+_NAMED = {
+    "white": (255, 255, 255),
+    "black": (0, 0, 0),
+    "red": (255, 0, 0),
+    "green": (0, 128, 0),
+    "blue": (0, 0, 255),
+    "yellow": (255, 255, 0),
+    "gray": (128, 128, 128),
+    "grey": (128, 128, 128),
+    "silver": (192, 192, 192),
+    "navy": (0, 0, 128),
+    "whitesmoke": (245, 245, 245),
+    "snow": (255, 250, 250),
+    "ivory": (255, 255, 240),
+    "ghostwhite": (248, 248, 255),
+    "lightgray": (211, 211, 211),
+    "lightgrey": (211, 211, 211),
+    "darkgray": (169, 169, 169),
+}
+_INVISIBLE_COLOUR = (-1, -1, -1)
+_BLOCKS_CLOSING_P = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "div",
+        "dl",
+        "fieldset",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "ul",
+    ]
+)
+_SIBLING_CLOSERS = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option"})
+_HIDDEN_WHY = {
+    "display_none": "element hidden with display:none",
+    "visibility_hidden": "element hidden with visibility:hidden/collapse",
+    "zero_font_size": "text with zero or near-zero font size",
+    "zero_opacity": "element with zero opacity",
+    "same_color": "text coloured like its background (or transparent)",
+    "offscreen": "element positioned or indented off-screen",
+    "zero_size": "element clipped to zero size",
+    "hidden_attribute": "element with the hidden attribute",
+    "hidden_iframe": "hidden or zero-size iframe",
+    "iframe": "embedded frame/object (removed)",
+    "script": "script element",
+    "script_uri": "javascript:/vbscript:/data: URI in a link or source attribute",
+    "event_handler": "event-handler attribute (onclick, onerror, ...)",
+    "suspicious_comment": "HTML comment with instructions for a model",
+}
+
+
+def _css(style: str) -> dict[str, str]:
+    """Lower-cased declarations of an inline style (last one wins, !important dropped)."""
+    decls: dict[str, str] = {}
+    style = _CSS_COMMENT.sub("", style[:4096]).lower()
+    for decl in style.split(";"):
+        prop, sep, value = decl.partition(":")
+        if sep:
+            decls[prop.strip()] = value.replace("!important", "").strip()
+    return decls
+
+
+def _length(value: str) -> tuple[float, str] | None:
+    m = _NUMBER.match(value)
+    return (float(m.group(1)), m.group(2)) if m else None
+
+
+def _channel(token: str) -> float:
+    return float(token[:-1]) * 2.55 if token.endswith("%") else float(token)
+
+
+def _colour(value: str | None) -> tuple[int, int, int] | None:
+    """RGB of a CSS colour; _INVISIBLE_COLOUR for transparent; None when unknown."""
+    if not value:
+        return None
+    v = value.strip().lower().split(" !")[0].strip()
+    if v == "transparent":
+        return _INVISIBLE_COLOUR
+    if v in _NAMED:
+        return _NAMED[v]
+    if v.startswith("#"):
+        h = v[1:]
+        if len(h) in (3, 4):
+            h = "".join(c * 2 for c in h[:3])
+        try:
+            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) if len(h) >= 6 else None
+        except ValueError:
+            return None
+    m = _RGB.match(v)
+    if not m:
+        return None
+    try:
+        if m.group(4) is not None and _channel(m.group(4)) <= 0.05:
+            return _INVISIBLE_COLOUR
+        return (int(_channel(m.group(1))), int(_channel(m.group(2))), int(_channel(m.group(3))))
+    except ValueError:
+        return None
+
+
+def _background(decls: dict[str, str], attrs: dict[str, str]) -> tuple[int, int, int] | str | None:
+    """Own background: a colour, "image" (unknown) or None (inherits)."""
+    if (
+        "background-image" in decls
+        or "url(" in decls.get("background", "")
+        or "background" in attrs
+    ):
+        return "image"
+    for key in ("background-color", "background"):
+        if key in decls:
+            colour = _colour(decls[key].split()[0] if decls[key] else "")
+            if colour is not None and colour != _INVISIBLE_COLOUR:
+                return colour
+    return _colour(attrs.get("bgcolor"))
+
+
+def _close(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 16
+
+
+def _hidden_reason(
+    tag: str, attrs: dict[str, str], decls: dict[str, str], bg: object
+) -> str | None:
+    """Why this element is invisible to a human reader, or None."""
+    if "hidden" in attrs:
+        return "hidden_attribute"
+    if not decls and not (tag == "font" and "color" in attrs):
+        return None
+    if decls.get("display", "").startswith("none"):
+        return "display_none"
+    if decls.get("visibility", "").split()[:1] in (["hidden"], ["collapse"]):
+        return "visibility_hidden"
+    size = _length(decls.get("font-size", ""))
+    if size and (
+        size[0] <= 0
+        or (size[1] in ("px", "pt", "") and size[0] < 2)
+        or (size[1] in ("em", "rem") and size[0] < 0.15)
+        or (size[1] == "%" and size[0] < 15)
+    ):
+        return "zero_font_size"
+    opacity = _length(decls.get("opacity", ""))
+    if opacity and opacity[0] <= (5 if opacity[1] == "%" else 0.05):
+        return "zero_opacity"
+    for key in ("left", "top", "text-indent", "margin-left", "margin-top", "right"):
+        offset = _length(decls.get(key, ""))
+        if offset and offset[0] <= -500 and offset[1] in ("px", "pt", "em", "rem", "", "%"):
+            if key in ("text-indent", "margin-left", "margin-top") or decls.get("position") in (
+                "absolute",
+                "fixed",
+                "relative",
+            ):
+                return "offscreen"
+    overflow = decls.get("overflow", "")
+    for key in ("height", "max-height", "width", "max-width"):
+        dim = _length(decls.get(key, ""))
+        if dim and dim[0] <= 0 and overflow.startswith(("hidden", "clip")):
+            return "zero_size"
+    if (
+        decls.get("clip", "").replace(" ", "").startswith("rect(0")
+        or "inset(50%" in decls.get("clip-path", "")
+        or "inset(100%" in decls.get("clip-path", "")
+    ):
+        return "zero_size"
+    if "scale(0)" in decls.get("transform", "").replace(" ", ""):
+        return "zero_size"
+    colour = _colour(decls.get("color") or (attrs.get("color") if tag == "font" else None))
+    if colour == _INVISIBLE_COLOUR:
+        return "same_color"
+    if colour is not None and isinstance(bg, tuple) and _close(colour, bg):
+        return "same_color"
+    return None
+
+
+def _iframe_hidden(attrs: dict[str, str], decls: dict[str, str], reason: str | None) -> bool:
+    if reason:
+        return True
+    for key in ("width", "height"):
+        dim = _length(attrs.get(key, "") or decls.get(key, ""))
+        if dim and dim[0] <= 1:
+            return True
+    return False
+
+
+def _unsafe_uri(tag: str, name: str, value: str) -> bool:
+    v = _URI_NOISE.sub("", html_lib.unescape(value)).lower()
+    if v.startswith(("javascript:", "vbscript:", "livescript:")):
+        return True
+    if v.startswith("data:"):
+        return not (tag == "img" and name == "src" and _SAFE_DATA_IMAGE.match(v))
+    return False
+
+
+def _attr_html(name: str, value: str) -> str:
+    return f' {name}="{html_lib.escape(value, quote=True)}"'
+
+
+def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, HiddenReport]:
+    """Remove hidden subtrees and active content (see module docstring) before nh3."""
+    report: HiddenReport = {}
+
+    def note(kind: str) -> None:
+        _, count = report.get(kind, ("", 0))
+        report[kind] = (_HIDDEN_WHY[kind], count + 1)
+
+    has_stylesheet = "<style" in html.lower() or " class=" in html.lower()
+    default_bg: object = None if has_stylesheet else (255, 255, 255)
+    out: list[str] = []
+    # stack entries: (tag, background); hidden_at: stack depth where a hidden subtree starts
+    stack: list[tuple[str, object]] = []
+    hidden_at: int | None = None
+    for kind, value, attr_list, self_closing in inbound.tokenize(html):
+        if kind in ("text", "rawtext"):
+            parent = stack[-1][0] if stack else ""
+            if (
+                hidden_at is None
+                and parent not in _DROP_SILENT
+                and parent != "script"
+                and parent not in _EMBEDS
+            ):
+                text = clean_text(html_lib.unescape(value))
+                out.append(html_lib.escape(text, quote=False))
+            continue
+        if kind == "comment":
+            if _SUSPICIOUS_COMMENT.search(value[:10000]):
+                note("suspicious_comment")
+            continue
+        if kind == "end":
+            depth = next((k for k in range(len(stack) - 1, -1, -1) if stack[k][0] == value), None)
+            if depth is None:
+                continue
+            del stack[depth:]
+            if hidden_at is not None and depth <= hidden_at:
+                hidden_at = None
+            elif hidden_at is None:
+                out.append(f"</{value}>")
+            continue
+        tag = value
+        if stack and (tag in _BLOCKS_CLOSING_P or tag in _SIBLING_CLOSERS):
+            top = stack[-1][0]
+            if (
+                (top == tag and tag in _SIBLING_CLOSERS)
+                or (top == "p" and tag in _BLOCKS_CLOSING_P)
+                or {top, tag} <= {"td", "th"}
+                or {top, tag} <= {"dt", "dd"}
+            ):
+                stack.pop()
+                if hidden_at is not None and len(stack) <= hidden_at:
+                    hidden_at = None
+        opens = tag not in _VOID and not self_closing
+        if opens and len(stack) >= MAX_DEPTH:
+            continue  # browsers cap nesting too; keeps nh3 (html5ever) linear
+        if hidden_at is not None:  # inside a hidden subtree: only track nesting
+            if opens:
+                stack.append((tag, None))
+            continue
+        attrs = dict(attr_list)
+        style = attrs.get("style", "")
+        decls = _css(style) if style else {}
+        parent_bg = stack[-1][1] if stack else default_bg
+        own_bg = (
+            _background(decls, attrs)
+            if (decls or "bgcolor" in attrs or "background" in attrs)
+            else None
+        )
+        bg = parent_bg if own_bg is None else (None if own_bg == "image" else own_bg)
+        if tag in ("body", "html") and bg is None and own_bg is None:
+            bg = default_bg
+        reason = _hidden_reason(tag, attrs, decls, bg)
+        if tag == "script":
+            note("script")
+        elif tag in _EMBEDS:
+            note("hidden_iframe" if _iframe_hidden(attrs, decls, reason) else "iframe")
+        elif reason:
+            note(reason)
+        if opens:
+            stack.append((tag, bg))
+        if reason or tag == "script" or tag in _EMBEDS or tag in _DROP_SILENT:
+            if opens:
+                hidden_at = len(stack) - 1
+            continue
+        parts = [f"<{tag}"]
+        for name, val in attr_list:
+            if name.startswith("on"):
+                note("event_handler")
+            elif name in _URI_ATTRS and _unsafe_uri(tag, name, val):
+                note("script_uri")
+            else:
+                parts.append(_attr_html(name, clean_text(val)))
+        out.append("".join(parts) + (" />" if not opens else ">"))
+    return "".join(out), report
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One kind of removed content and how many instances were removed."""
+
+    type: str
+    description: str
+    count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": self.type, "description": self.description, "count": self.count}
+
+
+@dataclass(frozen=True)
+class SanitizeResult:
+    """Model-safe text (and HTML when the message had HTML), with what was removed."""
+
+    text: str
+    html: str | None
+    detections: tuple[Detection, ...] = ()
+    changed: bool = False
+    subject: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "html": self.html,
+            "detections": [d.to_dict() for d in self.detections],
+            "changed": self.changed,
+            "subject": self.subject,
+        }
+
+
+class _Tally:
+    """Counts of removed things by type, with descriptions."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.descriptions: dict[str, str] = {}
+
+    def add(self, kind: str, description: str, count: int = 1) -> None:
+        self.counts[kind] += count
+        self.descriptions.setdefault(kind, description)
+
+    def merge(self, report: HiddenReport) -> None:
+        for kind, (description, count) in report.items():
+            self.add(kind, description, count)
+
+    def detections(self) -> tuple[Detection, ...]:
+        return tuple(Detection(k, self.descriptions[k], n) for k, n in sorted(self.counts.items()))
+
+
+def clean_invisible(text: str, tally: _Tally | None = None) -> str:
+    """Remove invisible Unicode from ``text``; count what was removed into ``tally``."""
+    if not text or text.isascii():
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        kind = m.lastgroup or ""
+        if kind == "flag":
+            return m.group(0)
+        if tally is not None:
+            tally.add(kind, _DESCRIPTIONS[kind])
+        return ""
+
+    return _INVISIBLE.sub(repl, text)
+
+
+def _result(
+    text: str, html: str | None, tally: _Tally, subject: str | None = None
+) -> SanitizeResult:
+    detections = tally.detections()
+    return SanitizeResult(text, html, detections, bool(detections), subject)
+
+
+def sanitize_text(text: str) -> SanitizeResult:
+    """Sanitise plain text (invisible Unicode only)."""
+    tally = _Tally()
+    return _result(clean_invisible(text, tally), None, tally)
+
+
+def _unescape_serialized(text: str) -> str:
+    """Decode the few entities an HTML serialiser (nh3) writes, without a callback each."""
+    for entity, char in (
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", '"'),
+        ("&#39;", "'"),
+        ("&nbsp;", "\xa0"),
+    ):
+        text = text.replace(entity, char)
+    text = text.replace("&amp;", "&")
+    return text
+
+
+def visible_text(clean_html: str) -> str:
+    """Readable text of already cleaned HTML (block ends become line breaks)."""
+    body = _BLOCK_BREAK.sub("\n", clean_html)
+    body = inbound.drop_blocks(body)
+    return inbound.tidy_text(_unescape_serialized(inbound.TAG_RE.sub(" ", body)))
+
+
+def _clean_html(html: str, tally: _Tally) -> str:
+    stripped, report = strip_hidden(html, lambda s: clean_invisible(s, tally))
+    tally.merge(report)
+    try:
+        return nh3.clean(
+            stripped,
+            attributes=_NH3_ATTRIBUTES,
+            url_schemes=_URL_SCHEMES,
+            strip_comments=True,
+            link_rel="noopener noreferrer nofollow",
+        )
+    except Exception:
+        return html_lib.escape(visible_text(stripped))
+
+
+def sanitize_html(html: str) -> SanitizeResult:
+    """Sanitise one HTML document: hidden content first, then the nh3 allowlist."""
+    tally = _Tally()
+    clean = _clean_html(html, tally)
+    return _result(visible_text(clean), clean, tally)
+
+
+def sanitize(raw: bytes | Message) -> SanitizeResult:
+    """Sanitise a whole message: text from text/plain (else from the cleaned HTML)."""
+    view = inbound.parse(raw)
+    tally = _Tally()
+    subject = clean_invisible(view.subject, tally)
+    clean = _clean_html(view.html, tally) if view.html else None
+    if view.text.strip():
+        text = clean_invisible(view.text, tally)
+    else:
+        text = visible_text(clean) if clean else ""
+    return _result(text, clean, tally, subject)

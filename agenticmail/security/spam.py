@@ -1,0 +1,615 @@
+"""Inbound threat scorer: rules -> a 0-100 score, a top category and every rule that fired.
+
+:data:`RULES` is the single rule table (id, category, points, description); ``docs/filters.md``
+mirrors it. A message scoring >= :data:`SPAM_THRESHOLD` is spam, >= :data:`WARNING_THRESHOLD`
+a warning. Every rule runs in isolation: an exception inside one rule records nothing for
+that rule and scoring goes on. Phrase rules are matched by one RE2 pass
+(:class:`~agenticmail.security.patterns.PatternSet`), so scoring is linear in the message.
+
+Internal mail (From on a local domain) is exempt, unless a relay rewrote it: a local From
+with an external Reply-To or an ``X-Original-From`` header is external mail and is scored.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import parseaddr
+
+from agenticmail.security import advisory as A
+from agenticmail.security import patterns as P
+from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
+from agenticmail.security.inbound import MessageView, deobfuscate, domain_of, parse, to_message
+
+SPAM_THRESHOLD = 40
+WARNING_THRESHOLD = 20
+MAX_SCORE = 100
+CATEGORY_ORDER = (
+    "prompt_injection",
+    "data_exfiltration",
+    "social_engineering",
+    "phishing",
+    "attachment",
+    "authentication",
+    "content_spam",
+    "header",
+    "links",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the rule table."""
+
+    id: str
+    category: str
+    points: int
+    description: str
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """A rule that fired on a message."""
+
+    id: str
+    category: str
+    points: int
+    description: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "category": self.category,
+            "points": self.points,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Result of :func:`score`."""
+
+    score: int
+    spam: bool
+    warning: bool
+    category: str | None
+    rules: tuple[RuleHit, ...] = ()
+    internal: bool = False
+    auth: AuthVerdicts = field(default_factory=AuthVerdicts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "score": self.score,
+            "spam": self.spam,
+            "warning": self.warning,
+            "category": self.category,
+            "rules": [r.to_dict() for r in self.rules],
+            "internal": self.internal,
+            "auth": self.auth.to_dict(),
+        }
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "PI_IGNORE_INSTRUCTIONS",
+        "prompt_injection",
+        25,
+        "asks to ignore/disregard previous instructions or rules",
+    ),
+    Rule(
+        "PI_ROLE_REASSIGNMENT",
+        "prompt_injection",
+        25,
+        "reassigns the reader's role ('you are now a ...', 'from now on you')",
+    ),
+    Rule(
+        "PI_LLM_DELIMITER",
+        "prompt_injection",
+        20,
+        "chat-template delimiters ([SYSTEM], [INST], <<SYS>>, <|im_start|>)",
+    ),
+    Rule(
+        "PI_NEW_INSTRUCTIONS", "prompt_injection", 20, "announces new/override/system instructions"
+    ),
+    Rule(
+        "PI_ROLEPLAY",
+        "prompt_injection",
+        15,
+        "imperative 'act as' / 'pretend to be' / role-play request",
+    ),
+    Rule(
+        "PI_SECRECY",
+        "prompt_injection",
+        15,
+        "tells the reader not to mention/tell/reveal this to the user or owner",
+    ),
+    Rule(
+        "PI_INVISIBLE_UNICODE",
+        "prompt_injection",
+        20,
+        "Unicode tag characters or dense zero-width/variation-selector runs",
+    ),
+    Rule(
+        "PI_JAILBREAK",
+        "prompt_injection",
+        20,
+        "jailbreak vocabulary (DAN, developer mode, bypass safety/filters)",
+    ),
+    Rule(
+        "PI_BASE64_BLOCK",
+        "prompt_injection",
+        15,
+        "base64 block of 100+ characters in the body text",
+    ),
+    Rule(
+        "PI_CODE_FENCE",
+        "prompt_injection",
+        10,
+        "fenced code injection (```system, code fence with exec/eval/curl)",
+    ),
+    Rule(
+        "PI_ADDRESSES_AI",
+        "prompt_injection",
+        15,
+        "text addressed to an AI/LLM/assistant reading the mail",
+    ),
+    Rule(
+        "PI_PERSISTENCE",
+        "prompt_injection",
+        15,
+        "plants instructions for future replies or the model's memory",
+    ),
+    Rule(
+        "PI_TOOL_CALL",
+        "prompt_injection",
+        20,
+        "tells the reader to call a tool/function (send_email, delete_file ...)",
+    ),
+    Rule(
+        "PI_OBFUSCATED",
+        "prompt_injection",
+        20,
+        "instruction hidden by encoding (base64, hex, URL, leet, reversed, spaced, rot13) or 'decode and follow'",
+    ),
+    Rule(
+        "PI_MULTIPLE_SIGNALS",
+        "prompt_injection",
+        10,
+        "two or more distinct agent-attack rules (injection, exfiltration, social engineering)",
+    ),
+    Rule(
+        "SE_OWNER_REQUEST",
+        "social_engineering",
+        20,
+        "claims the owner/admin asked or told the reader to act",
+    ),
+    Rule(
+        "SE_CREDENTIAL_REQUEST",
+        "social_engineering",
+        15,
+        "asks to share an API key, password, token or other secret",
+    ),
+    Rule(
+        "SE_SYSTEM_MESSAGE_CLAIM",
+        "social_engineering",
+        15,
+        "claims to be a system/security/admin message",
+    ),
+    Rule(
+        "SE_URGENCY_AUTHORITY",
+        "social_engineering",
+        10,
+        "urgency combined with authority or threat",
+    ),
+    Rule(
+        "SE_MONEY_TRANSFER",
+        "social_engineering",
+        15,
+        "money transfer request (wire, Western Union, MoneyGram)",
+    ),
+    Rule("SE_GIFT_CARDS", "social_engineering", 20, "asks to buy or send gift cards / their codes"),
+    Rule(
+        "SE_EXECUTIVE_FRAUD",
+        "social_engineering",
+        15,
+        "CEO/CFO fraud phrasing (I am the CEO, quick favour, keep confidential)",
+    ),
+    Rule(
+        "DX_FORWARD_ALL",
+        "data_exfiltration",
+        20,
+        "asks to forward all/every email or set up forwarding",
+    ),
+    Rule(
+        "DX_SEARCH_SECRETS",
+        "data_exfiltration",
+        20,
+        "asks to search the mailbox for passwords/credentials or collect them",
+    ),
+    Rule(
+        "DX_SEND_TO_EXTERNAL",
+        "data_exfiltration",
+        15,
+        "asks to send the/all ... to an address outside the sender's domain",
+    ),
+    Rule(
+        "DX_REVEAL_PROMPT",
+        "data_exfiltration",
+        20,
+        "asks to reveal the system prompt or dump instructions",
+    ),
+    Rule(
+        "DX_EXFIL_ENDPOINT",
+        "data_exfiltration",
+        15,
+        "webhook/tunnel/request-capture URL (ngrok, pipedream, requestbin ...)",
+    ),
+    Rule(
+        "PH_BRAND_IMPERSONATION",
+        "phishing",
+        10,
+        "brand in the display name but the From domain is not the brand's",
+    ),
+    Rule("PH_VERIFY_ACCOUNT", "phishing", 15, "'verify/confirm your account/password' with links"),
+    Rule("PH_IP_URL", "phishing", 15, "link to a bare IP address"),
+    Rule("PH_URL_SHORTENER", "phishing", 10, "link through a URL shortener"),
+    Rule(
+        "PH_DEEP_SUBDOMAIN",
+        "phishing",
+        10,
+        "link host with 6+ labels or a brand name in a foreign subdomain",
+    ),
+    Rule("PH_SCRIPT_URI", "phishing", 15, "javascript:, vbscript: or data:text/html link"),
+    Rule("PH_IDN_SENDER", "phishing", 15, "punycode or mixed-script From domain"),
+    Rule(
+        "PH_LINK_TEXT_MISMATCH",
+        "phishing",
+        10,
+        "link text shows one domain, the href goes to another",
+    ),
+    Rule("PH_CLICK_URGENCY", "phishing", 10, "'click here' / 'sign in' combined with urgency"),
+    Rule("PH_MANY_LINKS_NO_UNSUB", "phishing", 3, "5+ unique links and no List-Unsubscribe header"),
+    Rule("AUTH_SPF_FAIL", "authentication", 15, "SPF fail"),
+    Rule("AUTH_SPF_SOFTFAIL", "authentication", 5, "SPF softfail"),
+    Rule("AUTH_DKIM_FAIL", "authentication", 15, "DKIM fail"),
+    Rule("AUTH_DMARC_FAIL", "authentication", 20, "DMARC fail"),
+    Rule(
+        "AUTH_NO_RESULTS", "authentication", 3, "no Authentication-Results and no computed verdicts"
+    ),
+    Rule(
+        "ATT_EXECUTABLE",
+        "attachment",
+        25,
+        "executable attachment (.exe .bat .cmd .ps1 .sh .dll .scr .vbs .js .msi .com ...)",
+    ),
+    Rule(
+        "ATT_DOUBLE_EXTENSION",
+        "attachment",
+        20,
+        "double extension or RTL-override file name (invoice.pdf.exe)",
+    ),
+    Rule(
+        "ATT_ARCHIVE", "attachment", 15, "archive or disk image attachment (.zip .rar .7z .iso ...)"
+    ),
+    Rule("ATT_HTML_SVG", "attachment", 10, "HTML or SVG attachment"),
+    Rule("HDR_NO_MESSAGE_ID", "header", 5, "missing Message-ID"),
+    Rule("HDR_EMPTY_FROM", "header", 10, "missing or empty From address"),
+    Rule(
+        "HDR_REPLY_TO_MISMATCH",
+        "header",
+        5,
+        "Reply-To domain differs from From domain (not on mailing lists)",
+    ),
+    Rule("CS_SUBJECT_CAPS", "content_spam", 10, "subject more than 80% capital letters"),
+    Rule(
+        "CS_LOTTERY_419",
+        "content_spam",
+        25,
+        "lottery/prize/inheritance/advance-fee ('Nigerian prince') language",
+    ),
+    Rule("CS_CRYPTO_RETURNS", "content_spam", 10, "crypto 'guaranteed returns' / doubling schemes"),
+    Rule("CS_SUBJECT_PUNCTUATION", "content_spam", 3, "4+ '!' or '?' in the subject"),
+    Rule("CS_PHARMACY", "content_spam", 15, "pharmacy / prescription-drug spam"),
+    Rule("CS_WEIGHT_LOSS", "content_spam", 10, "weight-loss spam"),
+    Rule("CS_HTML_ONLY", "content_spam", 10, "HTML body without a text/plain alternative"),
+    Rule("CS_SPAM_WORDS", "content_spam", 10, "more than 5 spam phrases"),
+    Rule(
+        "CS_SPAM_WORDS_HEAVY",
+        "content_spam",
+        20,
+        "more than 10 spam phrases (replaces CS_SPAM_WORDS)",
+    ),
+    Rule(
+        "CS_BULK_REMOVAL",
+        "content_spam",
+        20,
+        "bulk-mail removal boilerplate ('to be removed', 'this is not spam', S.1618) without a List-Unsubscribe header",
+    ),
+    Rule("CS_MONEY_MAKING", "content_spam", 10, "make-money/work-from-home language"),
+    Rule("CS_FINANCE_OFFER", "content_spam", 10, "mortgage/credit/debt/insurance offers"),
+    Rule("CS_ADULT", "content_spam", 15, "adult content language"),
+    Rule(
+        "CS_STOCK_CASINO_GOODS",
+        "content_spam",
+        15,
+        "stock promotion, casino, replica/OEM goods or diploma spam",
+    ),
+    Rule(
+        "CS_SUBJECT_BULK_TAG",
+        "content_spam",
+        10,
+        "'ADV:' subject or a random tag padded to the end of the subject",
+    ),
+    Rule(
+        "CS_SHORT_HTML_PROMO",
+        "content_spam",
+        10,
+        "HTML-only message with links and under 30 words of text",
+    ),
+    Rule("LINKS_MANY", "links", 5, "10+ unique links"),
+)
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+# Rules that are exactly "this phrase pattern occurs in the text" (subject + all body text).
+_TEXT_PATTERNS: dict[str, str] = {
+    "PI_IGNORE_INSTRUCTIONS": P.PI_IGNORE,
+    "PI_ROLE_REASSIGNMENT": P.PI_ROLE,
+    "PI_NEW_INSTRUCTIONS": P.PI_NEW_INSTRUCTIONS,
+    "PI_ROLEPLAY": P.PI_ROLEPLAY,
+    "PI_SECRECY": P.PI_SECRECY,
+    "PI_JAILBREAK": P.PI_JAILBREAK,
+    "PI_BASE64_BLOCK": P.PI_BASE64,
+    "PI_ADDRESSES_AI": P.PI_ADDRESS_AI,
+    "PI_PERSISTENCE": P.PI_PERSISTENCE,
+    "PI_TOOL_CALL": P.PI_TOOL_CALL,
+    "_DECODE_FOLLOW": P.PI_OBFUSCATION,
+    "SE_OWNER_REQUEST": P.SE_OWNER_ASKED,
+    "SE_CREDENTIAL_REQUEST": P.SE_CREDENTIALS,
+    "SE_SYSTEM_MESSAGE_CLAIM": P.SE_SYSTEM_MESSAGE,
+    "SE_MONEY_TRANSFER": P.SE_MONEY_TRANSFER,
+    "SE_GIFT_CARDS": P.SE_GIFT_CARDS,
+    "SE_EXECUTIVE_FRAUD": P.SE_EXEC_FRAUD,
+    "DX_FORWARD_ALL": P.DX_FORWARD_ALL,
+    "DX_SEARCH_SECRETS": P.DX_SEARCH_SECRETS,
+    "DX_REVEAL_PROMPT": P.PI_REVEAL_PROMPT,
+    "CS_LOTTERY_419": P.CS_LOTTERY,
+    "CS_CRYPTO_RETURNS": P.CS_CRYPTO,
+    "CS_PHARMACY": P.CS_PHARMACY,
+    "CS_WEIGHT_LOSS": P.CS_WEIGHT_LOSS,
+    "CS_BULK_REMOVAL": P.CS_REMOVAL,
+    "CS_MONEY_MAKING": P.CS_MONEY_MAKING,
+    "CS_STOCK_CASINO_GOODS": P.CS_STOCK,
+    "CS_FINANCE_OFFER": P.CS_FINANCE,
+    "CS_ADULT": P.CS_ADULT,
+    # helper patterns used by combined rules (not rules themselves)
+    "_URGENCY": P.SE_URGENCY,
+    "_AUTHORITY": P.SE_AUTHORITY_THREAT,
+    "_CLICK": P.PH_CLICK,
+    "_VERIFY": P.PH_VERIFY,
+    "_SEND_ADDR": P.DX_SEND_TO_ADDRESS,
+}
+# Rules that also look at the HTML source (delimiters and fences can hide in markup).
+_RAW_PATTERNS: dict[str, str] = {
+    "PI_LLM_DELIMITER": P.PI_DELIMITER,
+    "PI_CODE_FENCE": P.PI_CODE_FENCE,
+    "_EXFIL": P.DX_EXFIL_HOST,
+    "_SCRIPT_URI": P.SCRIPT_URI_ATTR.pattern,
+}
+_TEXT_SET = P.PatternSet(_TEXT_PATTERNS)
+_INJECTION_SET = P.PatternSet(
+    {
+        k: _TEXT_PATTERNS[k]
+        for k in (
+            "PI_IGNORE_INSTRUCTIONS",
+            "PI_ROLE_REASSIGNMENT",
+            "PI_JAILBREAK",
+            "DX_REVEAL_PROMPT",
+            "DX_FORWARD_ALL",
+            "PI_NEW_INSTRUCTIONS",
+        )
+    }
+)
+_RAW_SET = P.PatternSet(_RAW_PATTERNS)
+_SPAM_PHRASES = P.compile_re2(P.SPAM_PHRASES)
+_SEND_ADDR = P.compile_re2(P.DX_SEND_TO_ADDRESS)
+_SUBJECT_TAG = P.compile_re2(P.CS_SUBJECT_TAG)
+
+
+@dataclass
+class _Ctx:
+    view: MessageView
+    text: str
+    hits: frozenset[str]
+    auth: AuthVerdicts
+    local_domains: frozenset[str]
+
+
+def _invisible(ctx: _Ctx) -> bool:
+    for text in (ctx.view.subject, ctx.view.text, ctx.view.html):
+        if text.isascii() or not P.INVISIBLE_PAYLOAD.search(text):
+            continue
+        if P.INVISIBLE_PAYLOAD.search(P.TAG_FLAG_SEQUENCE.sub("", text)):
+            return True
+    return False
+
+
+def _send_external(ctx: _Ctx) -> bool:
+    if "_SEND_ADDR" not in ctx.hits:
+        return False
+    own = P.registrable_domain(ctx.view.from_domain) if ctx.view.from_domain else ""
+    for m in itertools.islice(_SEND_ADDR.finditer(ctx.text), 20):
+        target = P.registrable_domain(m.group(1))
+        if target != own and target not in ctx.local_domains:
+            return True
+    return False
+
+
+def _brand(ctx: _Ctx) -> bool:
+    name = " " + "".join(ch if ch.isalnum() else " " for ch in ctx.view.from_name.lower()) + " "
+    domain = ctx.view.from_domain
+    if not name.strip() or not domain:
+        return False
+    return any(
+        f" {brand} " in name and not any(o in domain for o in owned)
+        for brand, owned in P.BRANDS.items()
+    )
+
+
+def _link_reason(ctx: _Ctx, reason: str) -> bool:
+    return any(reason == r for link in ctx.view.links for r, _ in A.link_reasons(link))
+
+
+def _attachment_reason(ctx: _Ctx, reason: str) -> bool:
+    return any(reason == r for att in ctx.view.attachments for r, _ in A.attachment_reasons(att))
+
+
+def _spam_phrase_count(ctx: _Ctx) -> int:
+    return sum(1 for _ in itertools.islice(_SPAM_PHRASES.finditer(ctx.text), 12))
+
+
+def _subject_caps(ctx: _Ctx) -> bool:
+    letters = [c for c in ctx.view.subject if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.8
+
+
+def _unique_links(ctx: _Ctx) -> int:
+    return len({link.href for link in ctx.view.links})
+
+
+def _is_html_only(ctx: _Ctx) -> bool:
+    return bool(ctx.view.html) and not ctx.view.text.strip()
+
+
+def _auth_result(attr: str, value: str) -> Callable[[_Ctx], bool]:
+    return lambda ctx: getattr(ctx.auth, attr) == value
+
+
+# Rule id -> check. Phrase rules (in _TEXT_PATTERNS/_RAW_PATTERNS) need no entry.
+_CHECKS: dict[str, Callable[[_Ctx], bool]] = {
+    "PI_INVISIBLE_UNICODE": _invisible,
+    "PI_OBFUSCATED": lambda c: (
+        "_DECODE_FOLLOW" in c.hits or bool(_INJECTION_SET.match(deobfuscate(c.text)) - c.hits)
+    ),
+    "SE_URGENCY_AUTHORITY": lambda c: "_URGENCY" in c.hits and "_AUTHORITY" in c.hits,
+    "DX_SEND_TO_EXTERNAL": _send_external,
+    "DX_EXFIL_ENDPOINT": lambda c: "_EXFIL" in c.hits or _link_reason(c, "exfiltration_endpoint"),
+    "PH_BRAND_IMPERSONATION": _brand,
+    "PH_VERIFY_ACCOUNT": lambda c: "_VERIFY" in c.hits and bool(c.view.links),
+    "PH_IP_URL": lambda c: _link_reason(c, "ip_address"),
+    "PH_URL_SHORTENER": lambda c: _link_reason(c, "url_shortener"),
+    "PH_DEEP_SUBDOMAIN": lambda c: _link_reason(c, "deep_subdomain"),
+    "PH_SCRIPT_URI": lambda c: "_SCRIPT_URI" in c.hits or _link_reason(c, "script_uri"),
+    "PH_IDN_SENDER": lambda c: A.is_lookalike_domain(c.view.from_domain),
+    "PH_LINK_TEXT_MISMATCH": lambda c: _link_reason(c, "text_href_mismatch"),
+    "PH_CLICK_URGENCY": lambda c: "_CLICK" in c.hits and "_URGENCY" in c.hits,
+    "PH_MANY_LINKS_NO_UNSUB": lambda c: (
+        _unique_links(c) >= 5 and not c.view.has_header("list-unsubscribe")
+    ),
+    "AUTH_SPF_FAIL": _auth_result("spf", "fail"),
+    "AUTH_SPF_SOFTFAIL": _auth_result("spf", "softfail"),
+    "AUTH_DKIM_FAIL": _auth_result("dkim", "fail"),
+    "AUTH_DMARC_FAIL": _auth_result("dmarc", "fail"),
+    "AUTH_NO_RESULTS": lambda c: c.auth.source == "absent",
+    "ATT_EXECUTABLE": lambda c: _attachment_reason(c, "executable"),
+    "ATT_DOUBLE_EXTENSION": lambda c: _attachment_reason(c, "double_extension"),
+    "ATT_ARCHIVE": lambda c: _attachment_reason(c, "archive"),
+    "ATT_HTML_SVG": lambda c: _attachment_reason(c, "html_or_svg"),
+    "HDR_NO_MESSAGE_ID": lambda c: not c.view.header("message-id").strip(),
+    "HDR_EMPTY_FROM": lambda c: "@" not in c.view.from_addr,
+    "HDR_REPLY_TO_MISMATCH": lambda c: (
+        bool(c.view.from_domain)
+        and any(
+            P.registrable_domain(d) != P.registrable_domain(c.view.from_domain)
+            for d in c.view.address_domains("reply-to")
+        )
+    ),
+    "CS_SUBJECT_CAPS": _subject_caps,
+    "CS_SUBJECT_BULK_TAG": lambda c: bool(_SUBJECT_TAG.search(c.view.subject)),
+    "CS_SHORT_HTML_PROMO": lambda c: (
+        _is_html_only(c) and bool(c.view.links) and len(c.view.html_text.split()) < 30
+    ),
+    "CS_BULK_REMOVAL": lambda c: (
+        "CS_BULK_REMOVAL" in c.hits and not c.view.has_header("list-unsubscribe")
+    ),
+    "CS_SUBJECT_PUNCTUATION": lambda c: sum(c.view.subject.count(x) for x in "!?") >= 4,
+    "CS_HTML_ONLY": _is_html_only,
+    "CS_SPAM_WORDS": lambda c: 5 < _spam_phrase_count(c) <= 10,
+    "CS_SPAM_WORDS_HEAVY": lambda c: _spam_phrase_count(c) > 10,
+    "LINKS_MANY": lambda c: _unique_links(c) >= 10,
+}
+
+
+_AGENT_ATTACK = frozenset({"prompt_injection", "data_exfiltration", "social_engineering"})
+
+
+def _check(rule: Rule, ctx: _Ctx) -> bool:
+    fn = _CHECKS.get(rule.id)
+    if fn is not None:
+        return bool(fn(ctx))
+    return rule.id in ctx.hits
+
+
+def is_internal(view: MessageView, local_domains: Iterable[str]) -> bool:
+    """From on a local domain and not a relay-rewritten external message."""
+    local = {d.lower() for d in local_domains}
+    if view.from_domain not in local:
+        return False
+    if any(d not in local for d in view.address_domains("reply-to")):
+        return False
+    original = view.header("x-original-from")
+    return not original or domain_of(parseaddr(original)[1]) in local
+
+
+def score(
+    raw: bytes | Message,
+    *,
+    local_domains: Iterable[str] = frozenset({"localhost"}),
+    auth: AuthVerdicts | None = None,
+) -> Verdict:
+    """Score one inbound message (see module docstring); never raises on bad input."""
+    try:
+        msg: bytes | Message = to_message(raw)
+    except Exception:
+        msg = b""
+    view = parse(msg)
+    local = frozenset(d.lower() for d in local_domains)
+    if auth is None:
+        try:
+            auth = parse_auth_results(msg) or ABSENT
+        except Exception:
+            auth = ABSENT
+    if is_internal(view, local):
+        return Verdict(0, False, False, None, (), True, auth)
+    text = view.subject + "\n" + view.body_text
+    hits = _TEXT_SET.match(text) | _RAW_SET.match(text + "\n" + view.html)
+    ctx = _Ctx(view, text, hits, auth, local)
+    fired: list[RuleHit] = []
+    for rule in RULES:
+        if rule.id == "PI_MULTIPLE_SIGNALS":
+            continue
+        try:
+            if _check(rule, ctx):
+                fired.append(RuleHit(rule.id, rule.category, rule.points, rule.description))
+        except Exception:
+            continue
+    if sum(1 for h in fired if h.category in _AGENT_ATTACK) >= 2:
+        r = RULES_BY_ID["PI_MULTIPLE_SIGNALS"]
+        fired.append(RuleHit(r.id, r.category, r.points, r.description))
+    total = min(MAX_SCORE, sum(h.points for h in fired))
+    per_cat: dict[str, int] = {}
+    for h in fired:
+        per_cat[h.category] = per_cat.get(h.category, 0) + h.points
+    category = (
+        max(per_cat, key=lambda c: (per_cat[c], -CATEGORY_ORDER.index(c))) if per_cat else None
+    )
+    return Verdict(
+        score=total,
+        spam=total >= SPAM_THRESHOLD,
+        warning=WARNING_THRESHOLD <= total < SPAM_THRESHOLD,
+        category=category,
+        rules=tuple(fired),
+        internal=False,
+        auth=auth,
+    )

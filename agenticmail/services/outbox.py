@@ -1,0 +1,329 @@
+"""Accepting mail from an agent: validate, route, guard, and make it durable before answering.
+
+Every accepted send becomes an outbox row (or, when the outbound guard blocks it, a held item
+awaiting the owner) inside one transaction, before the API answers 202. The sender worker
+delivers rows; nothing here talks SMTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import secrets
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from typing import Any
+
+from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..mail.addresses import domain_of, validate_address
+from ..mail.mime import build_message, get_attachment, parse_message, thread_key
+from ..models import Agent, OutgoingMail
+from ..security.outbound import OwnerProfile, scan_outgoing
+from ..store import agents as agent_store
+from ..store import messages as index
+from ..store import outbound as store
+from . import audit
+from .context import ServiceContext, transaction
+from .routes import get_route
+
+IDEMPOTENCY_WINDOW = 24 * 3600
+MAX_RECIPIENTS = 100
+MESSAGE_HELD = "message.held"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    status: str  # queued | held | sending | sent | failed
+    message_id: str
+    pending_id: str | None = None
+    findings: tuple[dict[str, Any], ...] = ()
+    send_at: str | None = None
+    duplicate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "status": self.status,
+                                "message_id": self.message_id}
+        if self.pending_id:
+            data["pending_id"] = self.pending_id
+            data["findings"] = list(self.findings)
+            data["hint"] = ("the owner must approve this message before it leaves; "
+                            "ask them to approve it")
+        if self.send_at:
+            data["send_at"] = self.send_at
+        if self.duplicate:
+            data["duplicate"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class Routed:
+    local: list[str]
+    external: list[str]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
+    """Validate every recipient (to, cc AND bcc) and split local agents from external ones."""
+    if not recipients:
+        raise InvalidRequest("no recipients: give at least one 'to', 'cc' or 'bcc' address")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise InvalidRequest(f"at most {MAX_RECIPIENTS} recipients per message")
+    local: list[str] = []
+    external: list[str] = []
+    for raw in recipients:
+        address = validate_address(raw)
+        if domain_of(address).lower() == ctx.settings.domain.lower():
+            address = address.lower()
+            if agent_store.find_agent_by_address(ctx.db, address) is None:
+                raise InvalidRequest(f"no agent has the address {address}",
+                                     code="unknown_recipient")
+            bucket = local
+        else:
+            bucket = external
+        if address not in bucket:
+            bucket.append(address)
+    if external and get_route(ctx) is None:
+        raise InvalidRequest(
+            f"cannot deliver to {external[0]}: no route to internet mail is configured",
+            code="no_route",
+            hint=f"agents can mail each other at @{ctx.settings.domain}; configure an outbound "
+                 "route (agenticmail route set …) for external mail")
+    return Routed(local, external)
+
+
+def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
+    now = time.time()
+    s = ctx.settings
+    for window, limit, label in ((60, s.rate_per_minute, "minute"),
+                                 (3600, s.rate_per_hour, "hour"),
+                                 (86400, s.rate_per_day, "day")):
+        count, oldest = store.count_since(ctx.db, agent.name, now - window)
+        if count >= limit:
+            retry = int((oldest or now) + window - now) + 1
+            raise RateLimited(f"agent {agent.name} may send {limit} messages per {label}",
+                              retry_after=max(1, retry),
+                              hint="wait before sending more, or raise the limit in config.toml")
+
+
+def _thread_of(ctx: ServiceContext, mail: OutgoingMail, message_id: str) -> str:
+    related = [m for m in (mail.in_reply_to, *mail.references) if m]
+    return index.thread_of(ctx.db, related) or thread_key(message_id, mail.in_reply_to,
+                                                           mail.references)
+
+
+def _check_reply_budget(ctx: ServiceContext, agent: Agent, mail: OutgoingMail,
+                        thread: str) -> None:
+    if not (mail.in_reply_to or mail.references):
+        return
+    sent = store.count_thread(ctx.db, agent.name, thread, time.time() - 86400)
+    if sent >= ctx.settings.thread_reply_budget:
+        raise RateLimited(
+            f"agent {agent.name} already sent {sent} messages in this thread today; "
+            "this looks like a mail loop", retry_after=3600,
+            hint="a per-thread reply budget stops agents answering each other forever")
+
+
+def _with_loop_headers(mail: OutgoingMail) -> OutgoingMail:
+    headers = tuple((k, v) for k, v in mail.headers if k.lower() != "auto-submitted")
+    value = "auto-replied" if mail.in_reply_to else "auto-generated"
+    return dataclasses.replace(mail, headers=(*headers, ("Auto-Submitted", value)))
+
+
+def _check_size(ctx: ServiceContext, mail: OutgoingMail) -> None:
+    for att in mail.attachments:
+        if len(att.content) > ctx.settings.max_attachment_bytes:
+            raise PayloadTooLarge(
+                f"attachment {att.filename!r} is {len(att.content)} bytes; the limit is "
+                f"{ctx.settings.max_attachment_bytes}")
+
+
+def _parse_send_at(send_at: str | None) -> float | None:
+    if not send_at:
+        return None
+    try:
+        when = datetime.fromisoformat(send_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest("send_at must be an ISO 8601 time, e.g. 2026-01-31T09:00:00Z"
+                             ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _existing(ctx: ServiceContext, agent: Agent, key: str) -> Accepted | None:
+    since = time.time() - IDEMPOTENCY_WINDOW
+    row = store.find_by_idempotency(ctx.db, agent.name, key, since)
+    if row is not None:
+        return Accepted(row.id, row.status, row.message_id, send_at=row.send_at, duplicate=True)
+    held = store.find_pending_by_idempotency(ctx.db, agent.name, key, since)
+    if held is not None:
+        return Accepted(held.outbox_id or held.id, "held" if held.status == "pending"
+                        else held.status, held.message_id, pending_id=held.id,
+                        findings=tuple(held.findings), duplicate=True)
+    return None
+
+
+def _owner_profile(ctx: ServiceContext) -> OwnerProfile | None:
+    if not ctx.settings.owner_email:
+        return None
+    return OwnerProfile(email=ctx.settings.owner_email)
+
+
+def mail_summary(mail: OutgoingMail) -> dict[str, Any]:
+    """The held mail's options for review (attachment contents kept apart)."""
+    return {
+        "to": list(mail.to), "cc": list(mail.cc), "bcc": list(mail.bcc),
+        "subject": mail.subject, "text": mail.text, "html": mail.html,
+        "reply_to": mail.reply_to, "from_name": mail.from_name,
+        "headers": [list(h) for h in mail.headers],
+        "in_reply_to": mail.in_reply_to, "references": list(mail.references),
+        "attachments": [{"filename": a.filename, "content_type": a.content_type,
+                         "size": len(a.content)} for a in mail.attachments],
+    }
+
+
+def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
+           idempotency_key: str | None = None, send_at: str | None = None) -> Accepted:
+    """Accept a message from ``agent``: afterwards it is durable (queued or held)."""
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 200:
+            raise InvalidRequest("Idempotency-Key must be 1-200 characters")
+        found = _existing(ctx, agent, idempotency_key)
+        if found is not None:
+            return found
+    if not (mail.text or mail.html):
+        raise InvalidRequest("the message has no body: give 'text' and/or 'html'")
+    _check_size(ctx, mail)
+    due = _parse_send_at(send_at)
+    routed = route_recipients(ctx, list(mail.recipients))
+    _check_rate(ctx, agent)
+    mail = _with_loop_headers(mail)
+    message, message_id = build_message(
+        mail, from_addr=agent.address, from_name=mail.from_name or agent.display_name,
+        domain=ctx.settings.domain)
+    raw = message.as_bytes(policy=policy.SMTP)
+    if len(raw) > ctx.settings.max_message_bytes:
+        raise PayloadTooLarge(f"the message is {len(raw)} bytes; the limit is "
+                              f"{ctx.settings.max_message_bytes}")
+    return _accept(ctx, agent, mail, raw=raw, message_id=message_id, routed=routed,
+                   idempotency_key=idempotency_key, due=due)
+
+
+def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: bytes) -> Accepted:
+    """A message the agent submitted over SMTP: same routing, guard and outbox as the API."""
+    from email import message_from_bytes
+    from email.utils import make_msgid
+
+    routed = route_recipients(ctx, recipients)
+    _check_rate(ctx, agent)
+    message = message_from_bytes(raw, policy=policy.SMTP)
+    if message.get("Message-ID") is None:
+        message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
+    if message.get("Auto-Submitted") is None:
+        message["Auto-Submitted"] = ("auto-replied" if message.get("In-Reply-To")
+                                     else "auto-generated")
+    del message["Bcc"]
+    header_rcpts = {a.lower() for a in _header_addresses(message)}
+    bcc = tuple(r for r in routed.local + routed.external if r.lower() not in header_rcpts)
+    parsed = parse_message(message.as_bytes(), uid=0, folder="", flags=())
+    mail = OutgoingMail(
+        to=tuple(a for a in routed.local + routed.external if a not in bcc), bcc=bcc,
+        subject=parsed.subject, text=parsed.text or None, html=parsed.html,
+        in_reply_to=parsed.in_reply_to, references=parsed.references,
+        attachments=tuple(get_attachment(message.as_bytes(), i.index)
+                          for i in parsed.attachments))
+    return _accept(ctx, agent, mail, raw=message.as_bytes(),
+                   message_id=str(message["Message-ID"]), routed=routed,
+                   idempotency_key=None, due=None)
+
+
+def _header_addresses(message: Any) -> list[str]:
+    from email.utils import getaddresses
+
+    values = [str(v) for name in ("To", "Cc") for v in message.get_all(name, [])]
+    return [addr for _, addr in getaddresses(values) if addr]
+
+
+def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes,
+            message_id: str, routed: Routed, idempotency_key: str | None,
+            due: float | None) -> Accepted:
+    thread = _thread_of(ctx, mail, message_id)
+    _check_reply_budget(ctx, agent, mail, thread)
+    if routed.external:
+        scan = scan_outgoing(mail, owner=_owner_profile(ctx))
+        if scan.blocked:
+            from .approvals import hold
+
+            return hold(ctx, agent, mail, raw=raw, message_id=message_id, routed=routed,
+                        thread=thread, scan=scan, idempotency_key=idempotency_key)
+
+    outbox_id = new_id("ob")
+    try:
+        with transaction(ctx) as tx:
+            store.insert_outbox(
+                tx.conn, id=outbox_id, agent=agent.name, message_id=message_id,
+                envelope_from=agent.address, local_rcpts=routed.local,
+                external_rcpts=routed.external, bcc=list(mail.bcc), raw=raw,
+                thread_id=thread, subject=mail.subject, idempotency_key=idempotency_key,
+                send_at=due)
+            audit.record(tx, f"agent:{agent.name}", audit.SEND, message_id, {
+                "outbox_id": outbox_id, "to": routed.local + routed.external,
+                "subject": mail.subject})
+    except sqlite3.IntegrityError:  # the same key raced us: answer with the first result
+        found = _existing(ctx, agent, idempotency_key) if idempotency_key else None
+        if found is None:
+            raise
+        return found
+    ctx.wake_sender()
+    return Accepted(outbox_id, "queued", message_id,
+                    send_at=None if due is None else store.iso(due))
+
+
+def get_outbox(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> store.OutboxRow:
+    row = store.get_outbox(ctx.db, outbox_id)
+    if agent is not None and row.agent != agent.name:
+        raise PermissionDenied(f"outbox entry {outbox_id} belongs to another agent")
+    return row
+
+
+def list_outbox(ctx: ServiceContext, agent: Agent | None, status: str | None = None,
+                limit: int = 50, offset: int = 0) -> list[store.OutboxRow]:
+    return store.list_outbox(ctx.db, agent.name if agent else None, status, limit, offset)
+
+
+def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, envelope_from: str,
+                routed: Routed, bcc: list[str], raw: bytes, message_id: str,
+                thread: str | None, subject: str, pending_id: str | None = None,
+                filed: bool = False) -> str:
+    """Queue an already-built message (approved holds, owner notifications)."""
+    outbox_id = new_id("ob")
+    store.insert_outbox(
+        tx_conn, id=outbox_id, agent=agent, message_id=message_id,
+        envelope_from=envelope_from, local_rcpts=routed.local, external_rcpts=routed.external,
+        bcc=bcc, raw=raw, thread_id=thread, subject=subject, idempotency_key=None,
+        pending_id=pending_id)
+    if filed:
+        store.mark_progress(tx_conn, outbox_id, filed=True)
+    return outbox_id
+
+
+def encode_raw(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_code() -> str:
+    """The one-time code printed in an owner notification (and required in a reply):
+    8 Crockford base32 characters (40 bits), shown as ``XXXX-XXXX``."""
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"

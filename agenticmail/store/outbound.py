@@ -1,0 +1,373 @@
+"""Outbound state: the durable outbox, held messages awaiting the owner, sent Message-IDs.
+
+Times used for scheduling (next attempt, lease, send_at, created) are epoch seconds (REAL) so
+they compare and index cheaply; display times are ISO strings.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import NotFound
+from ._time import now_iso
+from .db import Database
+
+SENT_IDS_RETAIN = 100_000
+
+DDL = (
+    """CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+        message_id TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        local_rcpts TEXT NOT NULL,
+        external_rcpts TEXT NOT NULL,
+        bcc TEXT NOT NULL DEFAULT '[]',
+        raw BLOB NOT NULL,
+        thread_id TEXT,
+        subject TEXT NOT NULL DEFAULT '',
+        idempotency_key TEXT,
+        pending_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until REAL,
+        delivered_local INTEGER NOT NULL DEFAULT 0,
+        delivered_external INTEGER NOT NULL DEFAULT 0,
+        filed INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        send_at TEXT,
+        created REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT)""",
+    "CREATE UNIQUE INDEX outbox_idempotency ON outbox(agent, idempotency_key)",
+    "CREATE INDEX outbox_due ON outbox(status, next_attempt_at)",
+    "CREATE INDEX outbox_agent_created ON outbox(agent, created)",
+    "CREATE INDEX outbox_thread ON outbox(agent, thread_id, created)",
+    """CREATE TABLE pending_outbound (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        request TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        findings TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        idempotency_key TEXT,
+        code_enc TEXT,
+        notification_message_id TEXT,
+        owner_notified INTEGER NOT NULL DEFAULT 0,
+        resolved_by TEXT,
+        resolved_at TEXT,
+        outbox_id TEXT,
+        created REAL NOT NULL,
+        created_at TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX pending_idempotency ON pending_outbound(agent, idempotency_key)",
+    "CREATE INDEX pending_notification ON pending_outbound(notification_message_id)",
+    """CREATE TABLE sent_messages (
+        message_id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        thread_id TEXT,
+        sent_at TEXT NOT NULL)""",
+)
+
+_JSON_COLS = ("local_rcpts", "external_rcpts", "bcc")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    agent: str
+    status: str
+    message_id: str
+    envelope_from: str
+    local_rcpts: list[str]
+    external_rcpts: list[str]
+    bcc: list[str]
+    raw: bytes
+    thread_id: str | None
+    subject: str
+    idempotency_key: str | None
+    pending_id: str | None
+    attempts: int
+    delivered_local: bool
+    delivered_external: bool
+    filed: bool
+    last_error: str | None
+    send_at: str | None
+    created_at: str
+    updated_at: str
+    sent_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "agent": self.agent, "status": self.status,
+            "message_id": self.message_id, "subject": self.subject,
+            "recipients": self.local_rcpts + self.external_rcpts + self.bcc,
+            "attempts": self.attempts, "last_error": self.last_error, "send_at": self.send_at,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+            "sent_at": self.sent_at, "pending_id": self.pending_id,
+        }
+
+
+def _outbox(row: sqlite3.Row) -> OutboxRow:
+    data = dict(row)
+    for col in _JSON_COLS:
+        data[col] = json.loads(data[col])
+    for col in ("delivered_local", "delivered_external", "filed"):
+        data[col] = bool(data[col])
+    for col in ("next_attempt_at", "lease_until", "created"):
+        data.pop(col)
+    data["raw"] = bytes(data["raw"])
+    return OutboxRow(**data)
+
+
+def insert_outbox(conn: sqlite3.Connection, *, id: str, agent: str, message_id: str,
+                  envelope_from: str, local_rcpts: list[str], external_rcpts: list[str],
+                  bcc: list[str], raw: bytes, thread_id: str | None, subject: str,
+                  idempotency_key: str | None, pending_id: str | None = None,
+                  send_at: float | None = None) -> None:
+    now = time.time()
+    conn.execute(
+        "INSERT INTO outbox (id, agent, status, message_id, envelope_from, local_rcpts, "
+        "external_rcpts, bcc, raw, thread_id, subject, idempotency_key, pending_id, "
+        "next_attempt_at, send_at, created, created_at, updated_at) "
+        "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (id, agent, message_id, envelope_from, json.dumps(local_rcpts),
+         json.dumps(external_rcpts), json.dumps(bcc), raw, thread_id, subject, idempotency_key,
+         pending_id, max(now, send_at or 0),
+         None if send_at is None else iso(send_at), now, now_iso(), now_iso()),
+    )
+
+
+def iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+
+
+def get_outbox(db: Database, id: str) -> OutboxRow:
+    row = db.one("SELECT * FROM outbox WHERE id = ?", (id,))
+    if row is None:
+        raise NotFound(f"no outbox entry {id!r}")
+    return _outbox(row)
+
+
+def list_outbox(db: Database, agent: str | None, status: str | None = None, limit: int = 50,
+                offset: int = 0) -> list[OutboxRow]:
+    clauses, params = [], []
+    if agent is not None:
+        clauses.append("agent = ?")
+        params.append(agent)
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = db.query(f"SELECT * FROM outbox {where} ORDER BY created DESC LIMIT ? OFFSET ?",
+                    (*params, limit, offset))
+    return [_outbox(r) for r in rows]
+
+
+def find_by_idempotency(db: Database, agent: str, key: str, since: float) -> OutboxRow | None:
+    row = db.one("SELECT * FROM outbox WHERE agent = ? AND idempotency_key = ? AND created >= ?",
+                 (agent, key, since))
+    return None if row is None else _outbox(row)
+
+
+def expire_idempotency(conn: sqlite3.Connection, agent: str, key: str, before: float) -> None:
+    """Free a key whose first use is older than the idempotency window."""
+    conn.execute("UPDATE outbox SET idempotency_key = NULL WHERE agent = ? AND "
+                 "idempotency_key = ? AND created < ?", (agent, key, before))
+    conn.execute("UPDATE pending_outbound SET idempotency_key = NULL WHERE agent = ? AND "
+                 "idempotency_key = ? AND created < ?", (agent, key, before))
+
+
+def claim_due(conn: sqlite3.Connection, now: float, lease_seconds: float, limit: int
+              ) -> list[OutboxRow]:
+    """Lease up to ``limit`` due rows: queued ones, and 'sending' ones whose lease ran out
+    (a crashed sender). The caller commits, then works outside the transaction."""
+    rows = conn.execute(
+        "SELECT * FROM outbox WHERE (status = 'queued' AND next_attempt_at <= ?) "
+        "OR (status = 'sending' AND lease_until < ?) ORDER BY next_attempt_at LIMIT ?",
+        (now, now, limit),
+    ).fetchall()
+    for row in rows:
+        conn.execute("UPDATE outbox SET status = 'sending', lease_until = ?, attempts = "
+                     "attempts + 1, updated_at = ? WHERE id = ?",
+                     (now + lease_seconds, now_iso(), row["id"]))
+    return [_outbox(conn.execute("SELECT * FROM outbox WHERE id = ?", (r["id"],)).fetchone())
+            for r in rows]
+
+
+def mark_progress(conn: sqlite3.Connection, id: str, **flags: bool) -> None:
+    allowed = {"delivered_local", "delivered_external", "filed"}
+    for name, value in flags.items():
+        if name not in allowed:
+            raise ValueError(name)
+        conn.execute(f"UPDATE outbox SET {name} = ?, updated_at = ? WHERE id = ?",
+                     (int(value), now_iso(), id))
+
+
+def mark_sent(conn: sqlite3.Connection, id: str) -> None:
+    conn.execute("UPDATE outbox SET status = 'sent', lease_until = NULL, last_error = NULL, "
+                 "sent_at = ?, updated_at = ? WHERE id = ?", (now_iso(), now_iso(), id))
+
+
+def mark_retry(conn: sqlite3.Connection, id: str, next_attempt_at: float, error: str) -> None:
+    conn.execute("UPDATE outbox SET status = 'queued', lease_until = NULL, next_attempt_at = ?, "
+                 "last_error = ?, updated_at = ? WHERE id = ?",
+                 (next_attempt_at, error, now_iso(), id))
+
+
+def mark_failed(conn: sqlite3.Connection, id: str, error: str) -> None:
+    conn.execute("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ?, "
+                 "updated_at = ? WHERE id = ?", (error, now_iso(), id))
+
+
+def count_since(db: Database, agent: str, since: float) -> tuple[int, float | None]:
+    """How many sends (queued or held) ``agent`` made since ``since``, and the oldest's time."""
+    row = db.one(
+        "SELECT count(*) AS n, min(created) AS oldest FROM (SELECT created FROM outbox WHERE "
+        "agent = ? AND created >= ? AND pending_id IS NULL UNION ALL SELECT created FROM "
+        "pending_outbound WHERE agent = ? AND created >= ?)", (agent, since, agent, since))
+    return (int(row["n"]), row["oldest"]) if row else (0, None)
+
+
+def count_thread(db: Database, agent: str, thread_id: str, since: float) -> int:
+    row = db.one("SELECT count(*) AS n FROM outbox WHERE agent = ? AND thread_id = ? "
+                 "AND created >= ?", (agent, thread_id, since))
+    return int(row["n"]) if row else 0
+
+
+# -- sent Message-IDs (reply routing) -----------------------------------------------------------
+
+def remember_sent(conn: sqlite3.Connection, message_id: str, agent: str,
+                  thread_id: str | None) -> None:
+    conn.execute("INSERT OR IGNORE INTO sent_messages (message_id, agent, thread_id, sent_at) "
+                 "VALUES (?, ?, ?, ?)", (message_id.lower(), agent, thread_id, now_iso()))
+    conn.execute("DELETE FROM sent_messages WHERE rowid <= (SELECT max(rowid) FROM "
+                 "sent_messages) - ?", (SENT_IDS_RETAIN,))
+
+
+def agent_for_message_ids(db: Database, message_ids: list[str]) -> str | None:
+    for mid in message_ids:
+        row = db.one("SELECT agent FROM sent_messages WHERE message_id = ?", (mid.lower(),))
+        if row is not None:
+            return str(row["agent"])
+    return None
+
+
+# -- held messages ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PendingRow:
+    id: str
+    agent: str
+    status: str
+    request: dict[str, Any]
+    message_id: str
+    subject: str
+    findings: list[dict[str, Any]]
+    summary: str
+    idempotency_key: str | None
+    code_enc: str | None
+    notification_message_id: str | None
+    owner_notified: bool
+    resolved_by: str | None
+    resolved_at: str | None
+    outbox_id: str | None
+    created_at: str
+
+    def to_dict(self, *, include_request: bool = True) -> dict[str, Any]:
+        data = {
+            "id": self.id, "agent": self.agent, "status": self.status,
+            "message_id": self.message_id, "subject": self.subject, "findings": self.findings,
+            "summary": self.summary, "owner_notified": self.owner_notified,
+            "resolved_by": self.resolved_by, "resolved_at": self.resolved_at,
+            "outbox_id": self.outbox_id, "created_at": self.created_at,
+        }
+        if include_request:
+            req = dict(self.request)
+            req["attachments"] = [{k: v for k, v in a.items() if k != "content_base64"}
+                                  for a in req.get("attachments", [])]
+            data["request"] = req
+        return data
+
+
+def _pending(row: sqlite3.Row) -> PendingRow:
+    data = dict(row)
+    data["request"] = json.loads(data["request"])
+    data["findings"] = json.loads(data["findings"])
+    data["owner_notified"] = bool(data["owner_notified"])
+    data.pop("created")
+    return PendingRow(**data)
+
+
+def insert_pending(conn: sqlite3.Connection, *, id: str, agent: str, request: dict[str, Any],
+                   message_id: str, subject: str, findings: list[dict[str, Any]], summary: str,
+                   idempotency_key: str | None, code_enc: str | None) -> None:
+    conn.execute(
+        "INSERT INTO pending_outbound (id, agent, status, request, message_id, subject, "
+        "findings, summary, idempotency_key, code_enc, created, created_at) "
+        "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (id, agent, json.dumps(request), message_id, subject, json.dumps(findings), summary,
+         idempotency_key, code_enc, time.time(), now_iso()),
+    )
+
+
+def set_notification(conn: sqlite3.Connection, id: str, message_id: str | None) -> None:
+    conn.execute("UPDATE pending_outbound SET notification_message_id = ?, owner_notified = ? "
+                 "WHERE id = ?", (message_id, int(message_id is not None), id))
+
+
+def resolve_pending(conn: sqlite3.Connection, id: str, status: str, by: str,
+                    outbox_id: str | None) -> bool:
+    """Move a pending item to approved/rejected; False if it was no longer pending."""
+    cur = conn.execute(
+        "UPDATE pending_outbound SET status = ?, resolved_by = ?, resolved_at = ?, "
+        "outbox_id = ? WHERE id = ? AND status = 'pending'",
+        (status, by, now_iso(), outbox_id, id))
+    return cur.rowcount == 1
+
+
+def get_pending(db: Database, id: str) -> PendingRow:
+    row = db.one("SELECT * FROM pending_outbound WHERE id = ?", (id,))
+    if row is None:
+        raise NotFound(f"no held message {id!r}")
+    return _pending(row)
+
+
+def pending_by_notification(db: Database, message_ids: list[str]) -> PendingRow | None:
+    for mid in message_ids:
+        row = db.one("SELECT * FROM pending_outbound WHERE lower(notification_message_id) = ?",
+                     (mid.lower(),))
+        if row is not None:
+            return _pending(row)
+    return None
+
+
+def find_pending_by_idempotency(db: Database, agent: str, key: str, since: float
+                                ) -> PendingRow | None:
+    row = db.one("SELECT * FROM pending_outbound WHERE agent = ? AND idempotency_key = ? "
+                 "AND created >= ?", (agent, key, since))
+    return None if row is None else _pending(row)
+
+
+def list_pending(db: Database, agent: str | None, status: str | None = None, limit: int = 50
+                 ) -> list[PendingRow]:
+    clauses, params = [], []
+    if agent is not None:
+        clauses.append("agent = ?")
+        params.append(agent)
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = db.query(f"SELECT * FROM pending_outbound {where} ORDER BY created DESC LIMIT ?",
+                    (*params, limit))
+    return [_pending(r) for r in rows]

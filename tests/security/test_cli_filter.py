@@ -1,0 +1,58 @@
+"""``agenticmail filter`` sub-app, driven through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from agenticmail.cli.filter import app
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml" / "inbound"
+runner = CliRunner()
+
+
+def test_score_directory_recursive_one_json_line_per_message(tmp_path: Path) -> None:
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    for i, name in enumerate(
+        ["rule.PI_IGNORE_INSTRUCTIONS.hit.eml", "rule.AUTH_NO_RESULTS.miss.eml"]
+    ):
+        shutil.copy(FIXTURES / name, (tmp_path if i else nested) / name)
+    (tmp_path / "notes.txt").write_text("not mail")
+    result = runner.invoke(app, ["score", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 2
+    by_name = {Path(str(d["path"])).name: d for d in lines}
+    assert by_name["rule.PI_IGNORE_INSTRUCTIONS.hit.eml"]["score"] >= 20
+    assert {"path", "score", "spam", "warning", "category", "rules", "internal", "auth"} <= set(
+        lines[0]
+    )
+
+
+def test_sanitize_file() -> None:
+    path = FIXTURES / "sanitize.display_none.hit.eml"
+    result = runner.invoke(app, ["sanitize", str(path)])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["path"] == str(path) and data["changed"] and "SECRETPAYLOAD" not in data["text"]
+
+
+def test_unreadable_path_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    good = FIXTURES / "rule.AUTH_NO_RESULTS.miss.eml"
+    result = runner.invoke(app, ["score", str(tmp_path / "missing.eml"), str(good)])
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 1  # the good file was still scored
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:")
+    assert "Traceback" not in result.output
+
+
+def test_many_files_in_one_process(tmp_path: Path) -> None:
+    src = (FIXTURES / "rule.CS_SPAM_WORDS.hit.eml").read_bytes()
+    for i in range(300):
+        (tmp_path / f"m{i:04d}.eml").write_bytes(src)
+    result = runner.invoke(app, ["score", str(tmp_path)])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 300

@@ -1,0 +1,639 @@
+"""A faithful fake of Stalwart v0.16's management surface, served over real HTTP.
+
+What it reproduces (``shared/reference/stalwart-jmap.md``): one ``POST /jmap`` dispatcher for
+``x:<Type>/get|set|query``; Basic auth (recovery admin from ``STALWART_RECOVERY_ADMIN`` and
+internal admin accounts) with 401 ``application/problem+json`` otherwise; non-JSON bodies ->
+400 ``notJSON``; ``unknownMethod``; ``#ids`` back-references; short opaque ids; ``Set<T>`` and
+``List<T>`` as JSON objects (arrays -> ``invalidPatch``); JSON-pointer patches
+(``aliases/N``, ``memberGroupIds/<id>``, ``quotas/<k>``); password strength (8..128 chars and
+a zxcvbn-like score) and hashing, secrets masked on read; ``invalidForeignKey`` for an unknown
+``domainId``; ``primaryKeyViolation`` on a duplicate name/alias; ``objectIsLinked`` when a
+domain in use is destroyed; ``dnsZoneFile`` on Domain get; automatic DKIM keys; bootstrap mode
+(no ``config.json``) with ``x:Bootstrap/set``; ``/healthz/live|ready``; ``/jmap/session``.
+
+It also answers IMAP ``LOGIN`` on an optional port so "can this account log in" can be tested.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import secrets
+import socket
+import socketserver
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+SPECIAL_TLDS = {"test", "localhost", "local", "internal", "lan", "home", "corp", "intranet",
+                "private", "localdomain"}
+PUBLIC_TLDS = {"com", "org", "net", "io", "dev", "de", "uk", "fr", "app", "email"}
+COMMON = {"password", "password1", "12345678", "123456789", "qwertyuiop", "iloveyou1",
+          "letmein1", "admin123", "welcome1", "correcthorse"}
+SET_FIELDS = {"Account": ("memberGroupIds",), "Domain": ("aliases",), "NetworkListener": ("bind",)}
+LIST_FIELDS = {"Account": ("aliases", "credentials")}
+SINGLETONS = ("SystemSettings", "MtaOutboundStrategy", "Bootstrap")
+TYPES = ("Domain", "Account", "DkimSignature", "SystemSettings", "MtaRoute",
+         "MtaOutboundStrategy", "Action", "Bootstrap", "NetworkListener")
+DEFAULT_ROUTE = {"match": {"0": {"if": "is_local_domain(rcpt_domain)", "then": "'local'"}},
+                 "else": "'mx'"}
+
+
+class JmapFail(Exception):
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error.get("type"))
+        self.error = error
+
+
+def valid_domain(name: str) -> bool:
+    if name == "localhost":
+        return True
+    labels = name.split(".")
+    if len(labels) < 2 or not all(re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", x)
+                                  for x in labels):
+        return False
+    return labels[-1] in SPECIAL_TLDS or labels[-1] in PUBLIC_TLDS
+
+
+def password_score(pw: str) -> int:
+    """A small stand-in for zxcvbn: 0..4 from length, character classes and repetition."""
+    if pw.lower() in COMMON or len(set(pw)) <= 3:
+        return 0
+    pool = sum(n for rx, n in ((r"[a-z]", 26), (r"[A-Z]", 26), (r"[0-9]", 10),
+                                (r"[^a-zA-Z0-9]", 33)) if re.search(rx, pw))
+    bits = len(pw) * math.log2(max(pool, 2)) * min(1.0, len(set(pw)) / max(len(pw) * 0.5, 1))
+    return 0 if bits < 28 else 1 if bits < 36 else 2 if bits < 50 else 3 if bits < 70 else 4
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(8)
+    return "$fake$" + salt.hex() + "$" + hashlib.sha256(salt + secret.encode()).hexdigest()
+
+
+def check_secret(stored: str, secret: str) -> bool:
+    if not stored.startswith("$fake$"):
+        return secrets.compare_digest(stored, secret)
+    _, _, salt, digest = stored.split("$")
+    return secrets.compare_digest(
+        hashlib.sha256(bytes.fromhex(salt) + secret.encode()).hexdigest(), digest)
+
+
+class Registry:
+    """The server's objects and rules; thread-safe through one lock."""
+
+    def __init__(self, *, recovery_admin: str | None, config_dir: Path | None,
+                 bootstrap: bool) -> None:
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in TYPES}
+        self.counter = 0
+        self.recovery_admin = recovery_admin
+        self.config_dir = config_dir
+        self.bootstrap_mode = bootstrap
+        self.reloads = 0
+        self.calls: list[str] = []
+        self.objects["SystemSettings"]["singleton"] = {"id": "singleton",
+                                                       "defaultHostname": "localhost"}
+        self.objects["MtaOutboundStrategy"]["singleton"] = {"id": "singleton",
+                                                            "route": DEFAULT_ROUTE}
+
+    def restart(self, *, recovery_admin: str | None) -> None:
+        """What a container restart changes: the mode (config.json present?) and the env."""
+        with self.lock:
+            self.recovery_admin = recovery_admin
+            has_config = self.config_dir is None or (self.config_dir / "config.json").exists()
+            self.bootstrap_mode = not has_config
+            if has_config and not any(self.objects["NetworkListener"].values()):
+                for name, proto, port, tls in (
+                    ("smtp", "smtp", 25, False), ("submissions", "smtp", 465, True),
+                    ("imaps", "imap", 993, True), ("pop3s", "pop3", 995, True),
+                    ("sieve", "managesieve", 4190, False), ("https", "http", 443, True),
+                    ("http", "http", 8080, False),
+                ):
+                    self._store("NetworkListener", {"name": name, "protocol": proto,
+                                                    "bind": {f"[::]:{port}": True},
+                                                    "tlsImplicit": tls})
+
+    # -- ids and storage ------------------------------------------------------------------
+    def new_id(self) -> str:
+        self.counter += 1
+        n, out = self.counter + 40, ""
+        while n:
+            n, r = divmod(n, 32)
+            out = ALPHABET[r] + out
+        return out
+
+    def _store(self, kind: str, obj: dict[str, Any]) -> str:
+        oid = self.new_id()
+        self.objects[kind][oid] = {**obj, "id": oid}
+        return oid
+
+    # -- auth -----------------------------------------------------------------------------
+    def authenticate(self, header: str | None) -> tuple[str, bool] | None:
+        """(username, is_admin) for a valid Basic credential, else None."""
+        if not header or not header.startswith("Basic "):
+            return None
+        try:
+            user, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return None
+        with self.lock:
+            if self.recovery_admin and f"{user}:{secret}" == self.recovery_admin:
+                return user, True
+            if self.bootstrap_mode:
+                return None
+            acct = self.account_by_login(user)
+            if acct and any(check_secret(c.get("secret", ""), secret)
+                            for c in acct["credentials"].values()):
+                return user, acct.get("roles", {}).get("@type") == "Admin"
+        return None
+
+    def account_by_login(self, login: str) -> dict[str, Any] | None:
+        local, _, domain = login.lower().partition("@")
+        for acct in self.objects["Account"].values():
+            dom = self.objects["Domain"].get(acct["domainId"], {}).get("name")
+            if acct["name"] == local and dom == domain:
+                return acct
+        return None
+
+    def email_of(self, acct: dict[str, Any]) -> str:
+        return f"{acct['name']}@{self.objects['Domain'].get(acct['domainId'], {}).get('name')}"
+
+    # -- dispatch -------------------------------------------------------------------------
+    def handle(self, body: dict[str, Any], admin: bool) -> dict[str, Any]:
+        responses: list[list[Any]] = []
+        for call in body.get("methodCalls") or []:
+            name, args, call_id = call
+            self.calls.append(name)
+            try:
+                args = self._resolve_refs(args, responses)
+                m = re.fullmatch(r"x:(\w+)/(get|set|query)", name)
+                if not m or m[1] not in TYPES:
+                    raise JmapFail({"type": "unknownMethod", "description": name})
+                if not admin:
+                    raise JmapFail({"type": "forbidden", "description": "not an administrator"})
+                with self.lock:
+                    result = getattr(self, f"_{m[2]}")(m[1], args)
+                responses.append([name, {"accountId": "d333333", **result}, call_id])
+            except JmapFail as exc:
+                responses.append(["error", exc.error, call_id])
+        return {"methodResponses": responses, "sessionState": f"s{self.counter}"}
+
+    def _resolve_refs(self, args: dict[str, Any], done: list[list[Any]]) -> dict[str, Any]:
+        out = {}
+        for key, value in args.items():
+            if not key.startswith("#"):
+                out[key] = value
+                continue
+            match = [r for r in done if r[2] == value["resultOf"] and r[0] == value["name"]]
+            if not match:
+                raise JmapFail({"type": "invalidResultReference"})
+            node: Any = match[0][1]
+            for part in value["path"].strip("/").split("/"):
+                node = [n.get(part[1:] if part.startswith("*") else part) for n in node] \
+                    if part != "*" and isinstance(node, list) else node if part == "*" \
+                    else node[part]
+            out[key[1:]] = node
+        return out
+
+    # -- get / query ----------------------------------------------------------------------
+    def _view(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
+        view = json.loads(json.dumps(obj))
+        if kind == "Account":
+            for cred in view.get("credentials", {}).values():
+                cred["secret"] = "****"
+            view["emailAddress"] = self.email_of(obj)
+            view.setdefault("usedDiskQuota", 0)
+        if kind == "Domain":
+            view["dnsZoneFile"] = self.zone_file(obj)
+        if kind == "DkimSignature":
+            view["privateKey"] = {"@type": "Text", "secret": "****"}
+        if kind == "MtaRoute" and "authSecret" in view:
+            view["authSecret"] = {"@type": "Value", "secret": "****"}
+        return view
+
+    def _get(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        table = self.objects[kind]
+        ids = args.get("ids")
+        ids = list(table) if ids is None else ids
+        found = [self._view(kind, table[i]) for i in ids if i in table]
+        props = args.get("properties")
+        if props:
+            found = [{"id": o["id"], **{p: o.get(p) for p in props}} for o in found]
+        return {"list": found, "notFound": [i for i in ids if i not in table]}
+
+    def _query(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        flt = args.get("filter") or {}
+        ids = []
+        for oid, obj in self.objects[kind].items():
+            ok = True
+            for key, want in flt.items():
+                if key == "text":
+                    ok = ok and want.lower() in json.dumps(obj).lower()
+                elif key == "memberGroupIds":
+                    ok = ok and want in obj.get("memberGroupIds", {})
+                else:
+                    ok = ok and obj.get(key) == want
+            if ok:
+                ids.append(oid)
+        pos, limit = int(args.get("position") or 0), args.get("limit")
+        page = ids[pos:pos + limit] if limit else ids[pos:]
+        out: dict[str, Any] = {"ids": page, "position": pos, "queryState": "q"}
+        if args.get("calculateTotal"):
+            out["total"] = len(ids)
+        return out
+
+    # -- set ------------------------------------------------------------------------------
+    def _set(self, kind: str, args: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        created, not_created = {}, {}
+        for cid, obj in (args.get("create") or {}).items():
+            try:
+                created[cid] = {"id": self._create(kind, dict(obj))}
+            except JmapFail as exc:
+                not_created[cid] = exc.error
+        updated, not_updated = {}, {}
+        for oid, patch in (args.get("update") or {}).items():
+            try:
+                updated[oid] = self._update(kind, oid, patch)
+            except JmapFail as exc:
+                not_updated[oid] = exc.error
+        destroyed, not_destroyed = [], {}
+        for oid in args.get("destroy") or []:
+            try:
+                self._destroy(kind, oid)
+                destroyed.append(oid)
+            except JmapFail as exc:
+                not_destroyed[oid] = exc.error
+        for key, val in (("created", created), ("notCreated", not_created),
+                         ("updated", updated), ("notUpdated", not_updated),
+                         ("destroyed", destroyed), ("notDestroyed", not_destroyed)):
+            if val:
+                out[key] = val
+        return out
+
+    def _check_encodings(self, kind: str, obj: dict[str, Any]) -> None:
+        for fld in SET_FIELDS.get(kind, ()) + LIST_FIELDS.get(kind, ()):
+            if fld in obj and not isinstance(obj[fld], dict):
+                raise JmapFail({"type": "invalidPatch", "properties": [fld],
+                                "description": f"Invalid value for {fld}: expected an object"})
+        for fld in SET_FIELDS.get(kind, ()):
+            if any(v is not True for v in obj.get(fld, {}).values()):
+                raise JmapFail({"type": "invalidPatch", "properties": [fld]})
+
+    def _check_account(self, obj: dict[str, Any], self_id: str | None) -> None:
+        if obj.get("domainId") not in self.objects["Domain"]:
+            raise JmapFail({"type": "invalidForeignKey", "properties": ["domainId"],
+                            "description": f"Domain {obj.get('domainId')} does not exist"})
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._+-]*", str(obj.get("name", ""))):
+            raise JmapFail({"type": "invalidProperties", "properties": ["name"],
+                            "description": "Invalid account name"})
+        mine = {(obj["name"], obj["domainId"])} | {
+            (a["name"], a["domainId"]) for a in obj.get("aliases", {}).values()}
+        for other in self.objects["Account"].values():
+            if other["id"] == self_id:
+                continue
+            theirs = {(other["name"], other["domainId"])} | {
+                (a["name"], a["domainId"]) for a in other.get("aliases", {}).values()}
+            if mine & theirs:
+                raise JmapFail({"type": "primaryKeyViolation", "properties": ["name"],
+                                "objectId": {"object": "Account", "id": other["id"]},
+                                "description": "An object with this name already exists"})
+        for cred in obj.get("credentials", {}).values():
+            secret = str(cred.get("secret", ""))
+            if secret.startswith(("$", "{")):
+                continue
+            if not 8 <= len(secret) <= 128 or password_score(secret) < 3:
+                raise JmapFail({"type": "invalidProperties", "properties": ["secret"],
+                                "description": "Password is too weak. Add another word or two. "
+                                               "Uncommon words are better."})
+            cred["secret"] = hash_secret(secret)
+
+    def _validate(self, kind: str, obj: dict[str, Any], self_id: str | None) -> None:
+        self._check_encodings(kind, obj)
+        if kind == "Account":
+            self._check_account(obj, self_id)
+        elif kind == "Domain":
+            name = str(obj.get("name", ""))
+            if not valid_domain(name):
+                raise JmapFail({"type": "invalidProperties", "properties": ["name"],
+                                "description": f"Invalid domain name {name!r}"})
+            for other in self.objects["Domain"].values():
+                if other["name"] == name and other["id"] != self_id:
+                    raise JmapFail({"type": "primaryKeyViolation", "properties": ["name"],
+                                    "objectId": {"object": "Domain", "id": other["id"]}})
+        elif kind == "DkimSignature" and obj.get("domainId") not in self.objects["Domain"]:
+            raise JmapFail({"type": "invalidForeignKey", "properties": ["domainId"]})
+        elif kind == "MtaRoute":
+            for other in self.objects["MtaRoute"].values():
+                if other.get("name") == obj.get("name") and other["id"] != self_id:
+                    raise JmapFail({"type": "primaryKeyViolation", "properties": ["name"]})
+
+    def _create(self, kind: str, obj: dict[str, Any]) -> str:
+        if kind in SINGLETONS:
+            raise JmapFail({"type": "singleton", "description": f"{kind} is a singleton"})
+        if kind == "Action":
+            if obj.get("@type") == "ReloadSettings":
+                self.reloads += 1
+            return self.new_id()
+        if kind == "Account":
+            obj.setdefault("aliases", {})
+            obj.setdefault("memberGroupIds", {})
+            obj.setdefault("credentials", {})
+            obj.setdefault("quotas", {})
+        self._validate(kind, obj, None)
+        oid = self._store(kind, obj)
+        if kind == "Domain" and obj.get("dkimManagement", {}).get("@type") == "Automatic":
+            for algo, sel in (("Dkim1Ed25519Sha256", "ed"), ("Dkim1RsaSha256", "rsa")):
+                self._store("DkimSignature", {"@type": algo, "domainId": oid,
+                                              "selector": f"{sel}-{oid}",
+                                              "publicKey": base64.b64encode(
+                                                  secrets.token_bytes(32)).decode()})
+        return oid
+
+    def _update(self, kind: str, oid: str, patch: dict[str, Any]) -> Any:
+        if kind == "Bootstrap":
+            return self._bootstrap(oid, patch)
+        table = self.objects[kind]
+        if oid not in table:
+            raise JmapFail({"type": "notFound"})
+        obj = json.loads(json.dumps(table[oid]))
+        for key, value in patch.items():
+            if "/" in key:
+                prop, _, sub = key.partition("/")
+                container = obj.get(prop)
+                if not isinstance(container, dict) or not sub or "/" in sub:
+                    raise JmapFail({"type": "invalidPatch", "properties": [prop]})
+                if value is None:
+                    container.pop(sub, None)
+                else:
+                    container[sub] = value
+            else:
+                if kind == "MtaRoute" and key == "name":
+                    raise JmapFail({"type": "invalidProperties", "properties": ["name"],
+                                    "description": "name can only be set on create"})
+                obj[key] = value
+        self._validate(kind, obj, oid)
+        table[oid] = obj
+        return None
+
+    def _destroy(self, kind: str, oid: str) -> None:
+        table = self.objects[kind]
+        if oid not in table:
+            raise JmapFail({"type": "notFound"})
+        if kind == "Domain":
+            linked = [{"object": k, "id": o["id"]} for k in ("Account", "DkimSignature")
+                      for o in self.objects[k].values() if o.get("domainId") == oid]
+            if linked:
+                raise JmapFail({"type": "objectIsLinked", "linkedObjects": linked,
+                                "description": "Object is referenced by other objects"})
+        del table[oid]
+
+    def _bootstrap(self, oid: str, patch: dict[str, Any]) -> Any:
+        if oid != "singleton":
+            raise JmapFail({"type": "notFound"})
+        if not self.bootstrap_mode:
+            raise JmapFail({"type": "forbidden", "description": "Server is already configured"})
+        domain = str(patch.get("defaultDomain") or "")
+        if not valid_domain(domain):
+            raise JmapFail({"type": "invalidProperties", "properties": ["defaultDomain"]})
+        if patch.get("tracer", {}).get("@type") not in (None, "Stdout", "Log", "Journal"):
+            raise JmapFail({"type": "invalidProperties", "properties": ["tracer"]})
+        self.objects["SystemSettings"]["singleton"]["defaultHostname"] = patch.get(
+            "serverHostname", domain)
+        dom_id = self._create("Domain", {
+            "name": domain, "aliases": {}, "certificateManagement": {"@type": "Manual"},
+            "dkimManagement": {"@type": "Automatic" if patch.get("generateDkimKeys")
+                               else "Manual"},
+            "dnsManagement": {"@type": "Manual"}, "subAddressing": {"@type": "Enabled"}})
+        secret = secrets.token_urlsafe(12)[:16]
+        self._store("Account", {"@type": "User", "name": "admin", "domainId": dom_id,
+                                "credentials": {"0": {"@type": "Password",
+                                                      "secret": hash_secret(secret)}},
+                                "roles": {"@type": "Admin"}, "aliases": {},
+                                "memberGroupIds": {}, "quotas": {}})
+        if self.config_dir is not None:
+            (self.config_dir / "config.json").write_text(
+                json.dumps({"@type": "RocksDb", "path": "/var/lib/stalwart/"}))
+        return {"username": f"admin@{domain}", "secret": secret}
+
+    def zone_file(self, dom: dict[str, Any]) -> str:
+        name = dom["name"]
+        host = self.objects["SystemSettings"]["singleton"].get("defaultHostname", name)
+        lines = [f"{name}. IN MX 10 {host}.",
+                 f'{name}. IN TXT "v=spf1 mx ra=postmaster -all"',
+                 f'_dmarc.{name}. IN TXT "v=DMARC1; p=reject; rua=mailto:postmaster@{name}"',
+                 f"_imaps._tcp.{name}. IN SRV 0 1 993 {host}."]
+        for sig in self.objects["DkimSignature"].values():
+            if sig["domainId"] == dom["id"]:
+                algo = "ed25519" if "Ed25519" in sig["@type"] else "rsa"
+                lines.append(f'{sig["selector"]}._domainkey.{name}. IN TXT '
+                             f'"v=DKIM1; k={algo}; h=sha256; p={sig.get("publicKey", "")}"')
+        return "\n".join(lines) + "\n"
+
+
+def _problem(status: int, title: str, detail: str, kind: str = "about:blank") -> bytes:
+    return json.dumps({"type": kind, "title": title, "status": status,
+                       "detail": detail}).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HttpServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, ctype: str = "application/json",
+              extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _unauthorized(self) -> None:
+        self._send(401, _problem(401, "Unauthorized", "You have to authenticate first."),
+                   "application/problem+json",
+                   {"WWW-Authenticate": 'Bearer realm="Stalwart Server"'})
+
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        if self.path in ("/healthz/live", "/healthz/ready"):
+            ok = self.path.endswith("live") or fake.ready
+            status = 200 if ok else 503
+            self._send(status, _problem(status, "OK" if ok else "Service Unavailable",
+                                        "OK" if ok else "Data store not available"),
+                       "application/problem+json")
+            return
+        if self.path in ("/jmap/session", "/.well-known/jmap"):
+            who = fake.registry.authenticate(self.headers.get("Authorization"))
+            if who is None:
+                self._unauthorized()
+                return
+            host = fake.registry.objects["SystemSettings"]["singleton"]["defaultHostname"]
+            body = {"capabilities": {"urn:ietf:params:jmap:core": {}, "urn:stalwart:jmap": {}},
+                    "accounts": {"d333333": {"name": who[0], "isPersonal": True}},
+                    "primaryAccounts": {"urn:ietf:params:jmap:core": "d333333",
+                                        "urn:stalwart:jmap": "d333333"},
+                    "username": who[0], "apiUrl": f"https://{host}/jmap/", "state": "s0"}
+            self._send(200, json.dumps(body).encode())
+            return
+        self._send(404, _problem(404, "Not Found", "The requested resource does not exist."),
+                   "application/problem+json")
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path not in ("/jmap", "/jmap/"):
+            self._send(404, _problem(404, "Not Found", "Not found"), "application/problem+json")
+            return
+        who = fake.registry.authenticate(self.headers.get("Authorization"))
+        if who is None:
+            self._unauthorized()
+            return
+        if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+            self._send(400, _problem(400, "Not JSON", "Content-Type must be application/json",
+                                     "urn:ietf:params:jmap:error:notJSON"),
+                       "application/problem+json")
+            return
+        try:
+            body = json.loads(raw)
+            assert isinstance(body.get("methodCalls"), list)
+        except (ValueError, AssertionError, AttributeError):
+            self._send(400, _problem(400, "Not Request", "Invalid JMAP request",
+                                     "urn:ietf:params:jmap:error:notRequest"),
+                       "application/problem+json")
+            return
+        fake.requests.append(body)
+        self._send(200, json.dumps(fake.registry.handle(body, admin=who[1])).encode())
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeStalwart
+
+
+class _ImapHandler(socketserver.StreamRequestHandler):
+    """Just enough IMAP for a login check and an idle watcher: greeting, CAPABILITY, LOGIN,
+    SELECT (an empty INBOX), UID SEARCH, IDLE ... DONE, LOGOUT; anything else: OK."""
+
+    server: Any
+
+    def handle(self) -> None:
+        registry: Registry = self.server.registry
+        self.wfile.write(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Stalwart fake ready\r\n")
+        while line := self.rfile.readline():
+            tag, _, rest = line.decode(errors="replace").strip().partition(" ")
+            cmd, _, arg = rest.partition(" ")
+            cmd = cmd.upper()
+            if cmd == "CAPABILITY":
+                self.wfile.write(b"* CAPABILITY IMAP4rev1 IDLE\r\n" + tag.encode()
+                                 + b" OK done\r\n")
+            elif cmd == "LOGIN":
+                parts = re.findall(r'"((?:[^"\\]|\\.)*)"|(\S+)', arg)
+                user, pw = [(a or b).replace('\\"', '"').replace("\\\\", "\\")
+                            for a, b in parts[:2]]
+                auth = "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+                ok = not registry.bootstrap_mode and registry.authenticate(auth) is not None
+                self.wfile.write(tag.encode() + (b" OK [CAPABILITY IMAP4rev1 IDLE] LOGIN done\r\n"
+                                                 if ok else b" NO [AUTHENTICATIONFAILED] "
+                                                 b"Authentication failed\r\n"))
+            elif cmd in ("SELECT", "EXAMINE"):
+                self.wfile.write(b"* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)\r\n"
+                                 b"* 0 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n"
+                                 b"* OK [UIDNEXT 1] Next UID\r\n" + tag.encode()
+                                 + b" OK [READ-WRITE] SELECT completed\r\n")
+            elif cmd == "UID" and arg.upper().startswith("SEARCH"):
+                self.wfile.write(b"* SEARCH\r\n" + tag.encode() + b" OK SEARCH done\r\n")
+            elif cmd == "IDLE":
+                self.wfile.write(b"+ Idling\r\n")
+                self.wfile.flush()
+                while (done := self.rfile.readline()) and done.strip().upper() != b"DONE":
+                    pass
+                self.wfile.write(tag.encode() + b" OK IDLE terminated\r\n")
+            elif cmd == "LOGOUT":
+                self.wfile.write(b"* BYE\r\n" + tag.encode() + b" OK bye\r\n")
+                return
+            else:
+                self.wfile.write(tag.encode() + b" OK noop\r\n")
+
+
+class _ImapServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    registry: Registry
+
+
+class FakeStalwart:
+    """One fake server: ``start(port)`` serves HTTP (and IMAP on ``imap_port``) on 127.0.0.1."""
+
+    def __init__(self, *, recovery_admin: str | None = None, config_dir: Path | None = None,
+                 bootstrap: bool | None = None) -> None:
+        if bootstrap is None:
+            bootstrap = config_dir is not None and not (config_dir / "config.json").exists()
+        self.registry = Registry(recovery_admin=recovery_admin, config_dir=config_dir,
+                                 bootstrap=bootstrap)
+        if not bootstrap:
+            self.registry.restart(recovery_admin=recovery_admin)
+        self.ready = True
+        self.requests: list[dict[str, Any]] = []
+        self._http: _HttpServer | None = None
+        self._imap: _ImapServer | None = None
+        self._threads: list[threading.Thread] = []
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port: int = 0, imap_port: int | None = None) -> FakeStalwart:
+        self._http = _HttpServer(("127.0.0.1", port), _Handler)
+        self._http.fake = self
+        self.port = self._http.server_address[1]
+        servers: list[Callable[[], None]] = [self._http.serve_forever]
+        if imap_port is not None:
+            self._imap = _ImapServer(("127.0.0.1", imap_port), _ImapHandler)
+            self._imap.registry = self.registry
+            servers.append(self._imap.serve_forever)
+        for target in servers:
+            thread = threading.Thread(target=target, kwargs={"poll_interval": 0.05},
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for srv in (self._http, self._imap):
+            if srv is not None:
+                srv.shutdown()
+                srv.server_close()
+        for thread in self._threads:
+            thread.join(5)
+        self._http = self._imap = None
+        self._threads = []
+
+    def restart(self, *, recovery_admin: str | None) -> None:
+        self.registry.restart(recovery_admin=recovery_admin)
+
+    @property
+    def running(self) -> bool:
+        return self._http is not None
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
