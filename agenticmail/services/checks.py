@@ -81,8 +81,8 @@ def choose_mail_host(docker: Check, dovecot: Check) -> tuple[str, str]:
         return "stalwart", "a Docker engine is running, so mailboxes live in a pinned " \
                            "Stalwart container (full mail server: DKIM, domains, relay)"
     if dovecot.ok:
-        return "local", f"no Docker engine ({docker.detail}), so mailboxes live in a " \
-                        "private Dovecot run by the daemon"
+        return "local", "no Docker engine is running, so mailboxes live in a private " \
+                        "Dovecot run by the daemon"
     return "local", "neither Docker nor Dovecot is available; the local host needs Dovecot"
 
 

@@ -204,6 +204,15 @@ def claim_due(conn: sqlite3.Connection, now: float, lease_seconds: float, limit:
             for r in rows]
 
 
+def release_leases(conn: sqlite3.Connection) -> int:
+    """Requeue rows leased by a sender that is gone (the daemon holds the data dir's pid
+    file, so at start no other sender can be working on them). Progress flags are kept."""
+    cur = conn.execute("UPDATE outbox SET status = 'queued', lease_until = NULL, "
+                       "next_attempt_at = ?, updated_at = ? WHERE status = 'sending'",
+                       (time.time(), now_iso()))
+    return cur.rowcount
+
+
 def mark_progress(conn: sqlite3.Connection, id: str, **flags: bool) -> None:
     allowed = {"delivered_local", "delivered_external", "filed"}
     for name, value in flags.items():

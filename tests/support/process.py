@@ -1,5 +1,5 @@
-"""Run a real daemon as a subprocess (``agenticmail setup`` + ``agenticmail start``) under a
-temporary home on free ports, for the benchmark scripts."""
+"""A real daemon as a subprocess (``agenticmail setup`` + ``agenticmail start``) under a
+temporary home on free ports: for tests that must kill it (SIGKILL) and for benchmarks."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ def free_port() -> int:
 
 
 class DaemonProcess:
-    def __init__(self) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="agenticmail-bench-"))
+    def __init__(self, **settings: str) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="agenticmail-proc-"))
         self.env = {
+            **{f"AGENTICMAIL_{k.upper()}": str(v) for k, v in settings.items()},
             **os.environ, "AGENTICMAIL_HOME": str(self.home),
             "AGENTICMAIL_API_PORT": str(free_port()), "AGENTICMAIL_IMAP_PORT": str(free_port()),
             "AGENTICMAIL_LMTP_PORT": str(free_port()),
@@ -43,8 +44,9 @@ class DaemonProcess:
         return json.loads(out.stdout)
 
     def start(self) -> DaemonProcess:
-        self.master_key = self.cli("setup", "--yes", "--no-start", "--mail-host", "local")[
-            "master_key"]
+        if not self.master_key:
+            self.master_key = self.cli("setup", "--yes", "--no-start", "--mail-host", "local")[
+                "master_key"]
         self.proc = subprocess.Popen([sys.executable, "-m", "agenticmail", "start"],
                                      env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
@@ -68,6 +70,13 @@ class DaemonProcess:
                 return int(line.split()[1])
         return 0
 
+    def kill(self) -> None:
+        """SIGKILL the daemon alone (its Dovecot runs on, as after a real crash)."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+
     def close(self) -> None:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
@@ -75,4 +84,8 @@ class DaemonProcess:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+        from agenticmail.config import load_settings
+        from agenticmail.hosts import build_host
+
+        build_host(load_settings(self.home, env=self.env)).stop()  # a Dovecot left by kill()
         shutil.rmtree(self.home, ignore_errors=True)

@@ -1,0 +1,84 @@
+"""Outbox throughput: accept latency of ``POST /v1/mail/send`` and sustained sends per second.
+
+Runs a real daemon (subprocess) with an outbound route to a local TLS SMTP sink, then
+1. accept latency: p50/p99 of N sequential POSTs (each answered 202 once durable);
+2. sustained rate: N messages accepted as fast as the client can, timed until the sink has
+   them all (external, over TLS with AUTH), and the same for local agent-to-agent delivery.
+
+    python scripts/bench_outbox.py [--messages 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.process import DaemonProcess  # noqa: E402
+from tests.support.smtp_sink import SmtpSink  # noqa: E402
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=500)
+    args = parser.parse_args()
+    n = args.messages
+    sink = SmtpSink().start()
+    big = str(10 * n)
+    daemon = DaemonProcess(rate_per_minute=big, rate_per_hour=big, rate_per_day=big).start()
+    try:
+        with daemon.client() as owner:
+            owner.put("/v1/route", json=sink.route()).raise_for_status()
+            key = owner.post("/v1/agents", json={"name": "bench"}).json()["api_key"]
+            owner.post("/v1/agents", json={"name": "peer"}).raise_for_status()
+        with daemon.client(key) as api:
+            latencies = []
+            start = time.perf_counter()
+            for i in range(n):
+                t0 = time.perf_counter()
+                r = api.post("/v1/mail/send", json={"to": [f"r{i}@example.org"],
+                                                    "subject": f"ext {i}", "text": "hello"})
+                latencies.append(time.perf_counter() - t0)
+                assert r.status_code == 202, r.text
+            accepted = time.perf_counter() - start
+            sink.wait_for(lambda rs: len(rs) >= n, timeout=600)
+            external = time.perf_counter() - start
+
+            def sent_count() -> int:
+                rows = api.get("/v1/mail/outbox", params={"status": "sent",
+                                                          "limit": 1000}).json()["outbox"]
+                return sum(1 for r in rows if r["subject"].startswith("loc "))
+
+            start = time.perf_counter()
+            for i in range(n):
+                api.post("/v1/mail/send", json={"to": ["peer@localhost"],
+                                                "subject": f"loc {i}", "text": "hello"})
+            deadline = time.monotonic() + 600
+            while sent_count() < min(n, 1000) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            local = time.perf_counter() - start
+
+        ms = [x * 1000 for x in latencies]
+        print(f"POST /v1/mail/send accept latency (n={n}, sequential): "
+              f"p50={statistics.median(ms):.1f} ms  p99={pct(ms, 0.99):.1f} ms  "
+              f"max={max(ms):.1f} ms")
+        print(f"accepted {n} in {accepted:.2f} s ({n / accepted:.0f}/s)")
+        print(f"external (SMTP route, implicit TLS + AUTH, new connection per message): "
+              f"{n} delivered in {external:.2f} s = {n / external:.1f} msg/s")
+        print(f"local (LMTP into an agent mailbox + Sent copy): {n} delivered in "
+              f"{local:.2f} s = {n / local:.1f} msg/s")
+    finally:
+        daemon.close()
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()
