@@ -9,8 +9,6 @@ thousands of messages run in one process with flat memory. An unreadable path pr
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,42 +17,12 @@ import typer
 from agenticmail.security import sanitize as sanitize_message
 from agenticmail.security import score as score_message
 
-app = typer.Typer(help="Score or sanitise .eml files with the inbound filters (no daemon needed).")
+from .eml_files import run_each
+
+app = typer.Typer(help="Run the inbound filters (score, sanitize) or the outbound guard (scan) "
+                       "on .eml files; no daemon needed.")
 
 PathsArg = Annotated[list[Path], typer.Argument(help=".eml files or directories (recursive)")]
-
-
-def _files(paths: list[Path]) -> Iterator[Path | OSError]:
-    for path in paths:
-        if path.is_dir():
-            try:
-                found = sorted(p for p in path.rglob("*.eml") if p.is_file())
-            except OSError as exc:
-                yield exc
-                continue
-            yield from found
-        elif path.exists():
-            yield path
-        else:
-            yield FileNotFoundError(2, "No such file or directory", str(path))
-
-
-def _run(paths: list[Path], fn: Callable[[bytes], dict[str, object]]) -> None:
-    failed = False
-    for item in _files(paths):
-        if isinstance(item, OSError):
-            typer.echo(f"error: {item.filename}: {item.strerror or item}", err=True)
-            failed = True
-            continue
-        try:
-            raw = item.read_bytes()
-        except OSError as exc:
-            typer.echo(f"error: {item}: {exc.strerror or exc}", err=True)
-            failed = True
-            continue
-        typer.echo(json.dumps({"path": str(item), **fn(raw)}, ensure_ascii=False))
-    if failed:
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -66,10 +34,19 @@ def score(
 ) -> None:
     """Spam/threat verdict per message."""
     domains = frozenset(local_domain)
-    _run(paths, lambda raw: score_message(raw, local_domains=domains).to_dict())
+    raise typer.Exit(run_each(paths, lambda raw: score_message(raw, local_domains=domains)
+                              .to_dict()))
 
 
 @app.command()
 def sanitize(paths: PathsArg) -> None:
     """Model-safe text/HTML per message, with what was removed."""
-    _run(paths, lambda raw: sanitize_message(raw).to_dict())
+    raise typer.Exit(run_each(paths, lambda raw: sanitize_message(raw).to_dict()))
+
+
+@app.command()
+def scan(paths: PathsArg) -> None:
+    """Outbound guard (secrets, PII) per message: path, blocked, masked findings."""
+    from .scan import scan_command
+
+    raise typer.Exit(scan_command(paths))

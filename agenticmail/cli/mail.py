@@ -12,6 +12,7 @@ import base64
 import json
 import mimetypes
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +24,9 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..config import Settings
-from ..errors import InvalidRequest, PayloadTooLarge
+from ..errors import AgenticMailError, DeliveryError, InvalidRequest, PayloadTooLarge
 from .client import Client, follow, path_part, settings_from
+from .outbox import outbox_rows
 from .output import (
     JsonFlag,
     cell,
@@ -37,6 +39,7 @@ from .output import (
     stdout,
     table,
 )
+from .pending import findings_table
 
 app = typer.Typer()
 PANEL = "Mail"
@@ -77,12 +80,67 @@ def _read_text_file(path: Path) -> str:
 
 
 def _render_sent(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    status = clean(data.get("status"))
+    again = " (an earlier send with this idempotency key)" if data.get("duplicate") else ""
+    if status == "held":
+        yield Text.assemble(
+            ("held for the owner's approval ", "bold yellow"),
+            cell(data.get("pending_id")),
+            "  ",
+            cell(data.get("message_id")),
+            (again, "dim"),
+        )
+        findings = data.get("findings") or []
+        if findings:
+            yield findings_table(findings)
+        if data.get("hint"):
+            yield Text(f"hint: {clean(data['hint'])}", style="yellow")
+        return
+    row = data.get("outbox")  # the final state, with --wait
+    if isinstance(row, Mapping):
+        status = clean(row.get("status"))
     yield Text.assemble(
-        (f"{clean(data.get('status', 'sent'))} ", "bold green"), cell(data.get("message_id"))
+        (f"{status} ", "bold red" if status == "failed" else "bold green"),
+        cell(data.get("id")),
+        "  ",
+        cell(data.get("message_id")),
+        (again, "dim"),
     )
-    delivered = data.get("delivered")
-    if delivered:
-        yield details([("delivered", delivered)])
+    if isinstance(row, Mapping):
+        yield details(outbox_rows(row))
+    elif data.get("send_at"):
+        yield details([("send at", data["send_at"])])
+
+
+def _send_at(value: str) -> str:
+    """An ISO time for the daemon; one without an offset is taken as local time."""
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            "give an ISO 8601 time, e.g. 2026-01-31T09:00 (local) or 2026-01-31T09:00Z",
+            param_hint="--send-at",
+        ) from None
+    return (when if when.tzinfo else when.astimezone()).isoformat()
+
+
+def _wait_until_done(client: Client, outbox_id: str, timeout: float) -> dict[str, Any]:
+    """Poll ``/v1/mail/outbox/{id}`` until the message is sent or failed (or time runs out)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.1
+    while True:
+        row: dict[str, Any] = client.get(f"/v1/mail/outbox/{path_part(outbox_id)}")["outbox"]
+        if row.get("status") in ("sent", "failed"):
+            return row
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AgenticMailError(
+                f"message {outbox_id} is still {row.get('status')} after {timeout:g}s",
+                code="wait_timeout",
+                hint=f"it stays in the outbox; check it with: agenticmail outbox show {outbox_id}",
+            )
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, 1.0)
 
 
 @app.command(rich_help_panel=PANEL)
@@ -110,13 +168,33 @@ def send(
         str | None,
         typer.Option("--in-reply-to", metavar="MESSAGE-ID", help="Message-ID this answers."),
     ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option("--idempotency-key", help="Retrying with the same key sends nothing new."),
+    ] = None,
+    send_at: Annotated[
+        str | None,
+        typer.Option(
+            "--send-at", metavar="ISO-TIME", help="Send later, at this time (no offset: local)."
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until it is sent; exit 1 if delivery fails.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0, help="Seconds --wait waits at most.")
+    ] = 60.0,
     as_json: JsonFlag = False,
 ) -> None:
-    """Send an email as an agent (to other agents or, with a gateway, the internet)."""
+    """Send an email as an agent (to other agents or, with a route, the internet).
+
+    Mail that looks like it leaks secrets is held for the owner's approval (still exit 0).
+    """
     if text is not None and text_file is not None:
         raise typer.BadParameter("give --text or --text-file, not both", param_hint="--text-file")
     if text is None and html is None and text_file is None:
         ctx.fail("a message needs a body: give --text, --html or --text-file")
+    send_at = send_at and _send_at(send_at)
     settings = settings_from(ctx)
     if text_file is not None:
         text = _read_text_file(text_file)
@@ -131,10 +209,22 @@ def send(
         "reply_to": reply_to,
         "in_reply_to": in_reply_to,
         "attachments": [_read_attachment(path, settings) for path in attach or []],
+        "idempotency_key": idempotency_key,
+        "send_at": send_at,
     }
     with Client(settings, timeout=120.0) as client:
         data = client.post("/v1/mail/send", body)
+        if wait and data.get("status") == "held":
+            note("not waiting: a held message leaves only once the owner approves it")
+        elif wait:
+            note(f"waiting up to {timeout:g}s for {data['id']} to be sent…")
+            data = {**data, "outbox": _wait_until_done(client, str(data["id"]), timeout)}
     emit(data, as_json, _render_sent)
+    row = data.get("outbox") or {}
+    if row.get("status") == "failed":
+        raise DeliveryError(
+            f"message {data['id']} was not delivered: {row.get('last_error') or 'no reason given'}"
+        )
 
 
 # -- inbox / search ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import agents, audit, daemon, mail, setup
+from . import agents, audit, daemon, mail, outbox, pending, route, setup
 from .client import CliState
 
 EXIT_ERROR = 1
@@ -91,6 +91,12 @@ app.add_typer(setup.app)
 app.add_typer(daemon.app)
 app.add_typer(agents.app, name="agents", help="Create, list, show, delete agents; rotate keys.")
 app.add_typer(mail.app)
+app.add_typer(pending.app, name="pending",
+              help="Review mail the outbound guard held: list, show, approve, reject.")
+app.add_typer(outbox.app, name="outbox",
+              help="Outgoing mail and its delivery state: list, show.")
+app.add_typer(route.app, name="route",
+              help="The SMTP route for mail to the internet: show, set, clear.")
 app.add_typer(audit.app, name="audit",
               help="List the audit log; verify its hash chain (tamper check).")
 

@@ -19,6 +19,7 @@ the mail host adopted as they run. Prompts and progress go to stderr; the result
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -28,7 +29,7 @@ from rich.prompt import IntPrompt, Prompt
 from rich.text import Text
 
 from ..config import MAIL_HOSTS, Settings
-from ..errors import ConfigError
+from ..errors import AgenticMailError, ConfigError
 from ..services.checks import Check
 from .client import Client, settings_from
 from .output import JsonFlag, check_dict, checks_table, details, emit, secrets_panel, stderr
@@ -41,6 +42,16 @@ GATEWAY_NEXT = {
              "`agenticmail relay setup`",
     "domain": "your own domain via Cloudflare: configured later with `agenticmail domain setup`",
 }
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    """Prompts read standard input: running out of it is a one-line error, not a traceback."""
+    try:
+        yield
+    except EOFError:
+        raise AgenticMailError("setup needs answers but standard input has ended",
+                               hint="for scripts: agenticmail setup --yes [options]") from None
 
 
 def _ask_email(default: str | None) -> str | None:
@@ -160,8 +171,6 @@ def _render(data: dict[str, Any]) -> Iterator[RenderableType]:
         ("owner email", summary["owner_email"] or "(none)"),
         ("gateway", summary["gateway_mode"]),
     ])
-    if data["checks"]:
-        yield checks_table(data["checks"])
     if data["ok"]:
         yield Text("Next:", style="bold green")
         for line in data["next"]:
@@ -230,23 +239,32 @@ def setup(
     _step(2, "Mail host")
     if mail_host is None:
         console.print(Text(f"  suggested: {suggested} - {reason}", style="dim"))
-        mail_host = suggested if yes else Prompt.ask(
-            "Mail host", choices=list(MAIL_HOSTS), default=suggested, console=console)
+        with _answers():
+            mail_host = suggested if yes else Prompt.ask(
+                "Mail host", choices=list(MAIL_HOSTS), default=suggested, console=console)
         if mail_host != suggested:
             reason = "your choice"
     existing = svc.agent_names(current)
     _step(3, "Data dir and keys")
-    if not yes:
-        api_port = api_port if api_port is not None else _ask_port(current.api_port)
-        owner_email = owner_email if owner_email is not None else _ask_email(current.owner_email)
-        if start and not existing and not no_agent and agent is None:
-            agent = Prompt.ask("First agent's name", default=DEFAULT_AGENT, console=console)
-        if gateway is None:
-            console.print(Text("  none: agents mail each other only; relay: through your "
-                               "Gmail/Outlook; domain: your own domain", style="dim"))
-            gateway = Prompt.ask("Internet gateway", choices=list(GATEWAYS),
-                                 default=current.gateway_mode, console=console)
+    with _answers():
+        if not yes:
+            api_port = api_port if api_port is not None else _ask_port(current.api_port)
+            if owner_email is None:
+                owner_email = _ask_email(current.owner_email)
+            if start and not existing and not no_agent and agent is None:
+                agent = Prompt.ask("First agent's name", default=DEFAULT_AGENT, console=console)
+            if gateway is None:
+                console.print(Text("  none: agents mail each other only; relay: through your "
+                                   "Gmail/Outlook; domain: your own domain", style="dim"))
+                gateway = Prompt.ask("Internet gateway", choices=list(GATEWAYS),
+                                     default=current.gateway_mode, console=console)
     daemon_up = probe(current) is not None
+    moving = [name for name, value in (("api_port", api_port), ("mail_host", mail_host),
+                                       ("domain", domain))
+              if value is not None and value != getattr(current, name)]
+    if daemon_up and configured and moving:
+        raise ConfigError(f"the daemon is running; stop it before changing {', '.join(moving)}",
+                          hint="agenticmail stop, then run setup again")
     if start and not configured and not daemon_up:
         from dataclasses import replace
 

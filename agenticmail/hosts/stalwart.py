@@ -13,7 +13,8 @@ data lives in the bind mounts); pull the pinned image with progress; create it w
 container gets ``STALWART_RECOVERY_ADMIN`` (a random one-time password), the server is
 bootstrapped (``x:Bootstrap/set``), and the container is recreated *without* that back door;
 the generated admin credential is kept encrypted. Then, every start: hostname, the agents'
-domain, the extra loopback listeners (restart if added), ReloadSettings.
+domain, IMAP LOGIN on the plain listener, the extra loopback listeners (restart if added),
+ReloadSettings.
 
 A failed first start removes what it made (container, half-bootstrapped data), so a retry
 starts clean; a failed start of an existing install leaves its data alone.
@@ -271,6 +272,7 @@ class StalwartHost:
         self._step("configuring hostname, domain and listeners")
         changed = admin.ensure_hostname(client, self.hostname)
         self._domain_id = admin.ensure_domain(client, self.domain)
+        changed = admin.ensure_imap_plain_login(client) or changed
         added = admin.ensure_listeners(client)
         if changed or added:
             client.action("ReloadSettings")

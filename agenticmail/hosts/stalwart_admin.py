@@ -9,6 +9,8 @@ in order; each is idempotent (reads first, changes only what differs):
 * :func:`ensure_domain` - the agents' domain with sub-addressing on and automatic DKIM.
 * :func:`ensure_listeners` - plain listeners for IMAP (143), submission (587) and LMTP (24),
   which the defaults lack; the caller restarts the container when any was added.
+* :func:`ensure_imap_plain_login` - ``x:Imap.allowPlainTextAuth`` (off by default), so agents
+  can log in on the plain IMAP listener; it is published on 127.0.0.1 only.
 * :func:`dns_records` - the domain's recommended DNS records, parsed from ``dnsZoneFile``.
 * :func:`set_relay` / :func:`clear_relay` - an outbound smarthost (``x:MtaRoute`` +
   ``x:MtaOutboundStrategy``), applied with ``x:Action`` ReloadSettings.
@@ -125,10 +127,21 @@ def ensure_listeners(client: JmapClient) -> list[str]:
         if port in taken:
             continue
         client.create("NetworkListener", {"name": name, "protocol": protocol,
-                                          "bind": {f"[::]:{port}": True}, "tlsImplicit": False},
+                                          "bind": {f"[::]:{port}": True}, "useTls": False,
+                                          "tlsImplicit": False},
                       f"adding the {protocol} listener on port {port}")
         added.append(name)
     return added
+
+
+def ensure_imap_plain_login(client: JmapClient) -> bool:
+    """Allow LOGIN on the plain (loopback-published) IMAP listener; True if it changed."""
+    current = client.get("Imap", ["singleton"])
+    if current and current[0].get("allowPlainTextAuth") is True:
+        return False
+    client.update("Imap", "singleton", {"allowPlainTextAuth": True},
+                  "allowing IMAP logins on the loopback listener")
+    return True
 
 
 def dkim_selectors(client: JmapClient, dom_id: str) -> list[str]:

@@ -111,6 +111,19 @@ def _explain(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _engine_reason(exc: BaseException) -> str:
+    """Why the engine could not be reached, in a few words."""
+    text = _explain(exc)
+    for needle, reason in (("No such file or directory", "no socket there"),
+                           ("Connection refused", "connection refused"),
+                           ("Permission denied", "permission denied: is your user in the "
+                                                 "docker group?"),
+                           ("timed out", "timed out")):
+        if needle in text:
+            return reason
+    return text
+
+
 def _port_in(text: str) -> str | None:
     match = _PORT_NUMBER.search(text)
     return match[1] if match else None
@@ -134,7 +147,7 @@ class DockerEngine:
                 self._client = docker.DockerClient(base_url=self.url, timeout=self._timeout)
             except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
                 raise DependencyMissing(
-                    f"the Docker engine at {self.url} is not answering ({_explain(exc)})",
+                    f"the Docker engine at {self.url} is not answering ({_engine_reason(exc)})",
                     hint=ENGINE_HINT) from exc
         return self._client.api
 
@@ -167,7 +180,8 @@ class DockerEngine:
         except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
             self.close()
             raise DependencyMissing(f"{doing}: the Docker engine at {self.url} is not "
-                                    f"answering ({_explain(exc)})", hint=ENGINE_HINT) from exc
+                                    f"answering ({_engine_reason(exc)})", hint=ENGINE_HINT
+                                    ) from exc
         except requests.exceptions.RequestException as exc:
             raise MailHostError(f"{doing}: {_explain(exc)}") from exc
 

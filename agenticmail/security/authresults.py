@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
 
-from agenticmail.security.inbound import domain_of, parse, to_message
+from agenticmail.security.inbound import parse, to_message
 from agenticmail.security.patterns import registrable_domain
 
 Resolver = Callable[[str], "bytes | str | None"]
@@ -228,8 +228,3 @@ def compute_auth(
         return AuthVerdicts(spf=_normal(spf), dkim="permerror", dmarc="none", source="computed")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-
-
-def from_domain_of(msg: bytes | Message) -> str:
-    """Domain of the From address (helper for callers deciding whether to compute)."""
-    return domain_of(parse(msg).from_addr)

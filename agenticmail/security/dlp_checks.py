@@ -34,68 +34,34 @@ def mask_digits(value: str, keep: int = 4) -> str:
     return "".join(out)
 
 
-PLACEHOLDER_WORDS = (
-    "xxxx",
-    "****",
-    "....",
-    "•••",
-    "<",
-    ">",
-    "{",
-    "}",
-    "${",
-    "%(",
-    "your",
-    "redacted",
-    "placeholder",
-    "changeme",
-    "change_me",
-    "dummy",
-    "example",
-    "sample",
-    "insert_",
-    "replace_",
-    "fake_",
-    "not_a_real",
-    "notreal",
-    "notarealkey",
-    "abcdefgh",
-    "12345678901",
+# fmt: off
+PLACEHOLDER_WORDS = (  # substrings that mark a template value, not a secret
+    "xxxx", "****", "....", "•••", "${", "{{", "your", "redacted", "placeholder", "changeme",
+    "change_me", "dummy", "example", "sample", "insert_", "replace_", "fake_", "not_a_real",
+    "notreal", "notarealkey",
 )
-
-PLACEHOLDER_EXACT = frozenset(
-    (
-        "api_key",
-        "apikey",
-        "bar",
-        "censored",
-        "foo",
-        "foobar",
-        "hidden",
-        "key",
-        "n/a",
-        "none",
-        "null",
-        "pass",
-        "passw0rd",
-        "password",
-        "removed",
-        "secret",
-        "string",
-        "tbd",
-        "test",
-        "testing",
-        "todo",
-        "token",
-        "undefined",
-        "value",
-    )
-)
+# typed-by-hand filler: a placeholder only where no provider prefix vouches for the token
+SEQUENCES = ("abcdefgh", "12345678901")
+PLACEHOLDER_EXACT = frozenset((
+    "api_key", "apikey", "bar", "censored", "foo", "foobar", "hidden", "key", "n/a", "none",
+    "null", "pass", "passw0rd", "password", "removed", "secret", "string", "tbd", "test",
+    "testing", "todo", "token", "undefined", "value",
+))
+_WRAPPERS = {("<", ">"), ("{", "}"), ("[", "]"), ("(", ")")}
+# fmt: on
 
 
-def is_placeholder(value: str) -> bool:
+def is_placeholder(value: str, *, sequences: bool = True) -> bool:
+    """A template value: ``<your-key>``, ``${TOKEN}``, ``%(password)s``, ``xxxx``, ``aaaaaa``...
+
+    ``sequences`` also counts runs like ``abcdefgh``/``12345678901`` as filler.
+    """
     low = value.lower()
     if low in PLACEHOLDER_EXACT or any(w in low for w in PLACEHOLDER_WORDS):
+        return True
+    if sequences and any(w in low for w in SEQUENCES):
+        return True
+    if len(low) >= 2 and ((low[0], low[-1]) in _WRAPPERS or low.startswith(("%(", "$("))):
         return True
     core = [c for c in low if c.isalnum()]
     if not core:
@@ -110,10 +76,14 @@ def entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
 
 
-def looks_random(value: str, min_len: int = 16) -> bool:
-    """A token with the character mix and entropy of a generated secret, not a placeholder."""
+def looks_random(value: str, min_len: int = 16, *, prefixed: bool = False) -> bool:
+    """A token with the character mix and entropy of a generated secret, not a placeholder.
+
+    ``prefixed``: the token starts with a provider prefix (``ghp_``, ``sk-``...), which is
+    evidence enough that hand-typed sequences in it are still meant as a key.
+    """
     body = value.strip("\"'`.,;")
-    if len(body) < min_len or is_placeholder(body):
+    if len(body) < min_len or is_placeholder(body, sequences=not prefixed):
         return False
     has_digit = any(c.isdigit() for c in body)
     mixed = any(c.islower() for c in body) and any(c.isupper() for c in body)

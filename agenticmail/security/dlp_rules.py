@@ -82,11 +82,16 @@ def _drop_placeholder(severity: str) -> Check:
     return check
 
 
-def _random(severity: str, min_len: int = 16) -> Check:
+def _random(severity: str, min_len: int = 16, *, prefixed: bool = False) -> Check:
     def check(v: str, t: str, s: int, e: int) -> str | None:
-        return severity if looks_random(v, min_len) else None
+        return severity if looks_random(v, min_len, prefixed=prefixed) else None
 
     return check
+
+
+def _token(severity: str, min_len: int = 16) -> Check:
+    """A provider-prefixed token (the prefix is part of the match)."""
+    return _random(severity, min_len, prefixed=True)
 
 
 def _has_digit(severity: str, min_digits: int = 1) -> Check:
@@ -256,8 +261,10 @@ def check_password_strong(v: str, t: str, s: int, e: int) -> str | None:
     value = v.strip("\"'`.,;:)(")
     if check_password(value, t, s, e) is None:
         return None
-    strong = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
-    return HIGH if strong or any(not c.isalnum() for c in value) else None
+    if len(value) < 6 or not any(c.isalpha() for c in value):
+        return None  # "$400", "12.50": prices and numbers, not passwords
+    strong = any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)
+    return HIGH if strong else None
 
 
 def check_answer(v: str, t: str, s: int, e: int) -> str | None:
@@ -321,33 +328,33 @@ RULES: tuple[Rule, ...] = (
          1, lambda v, t, s, e: HIGH if entropy(v) >= 3.5 and "xxxx" not in v.lower() else None),
     Rule("github_token", CREDENTIAL, HIGH, "GitHub token",
          r"\b(gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-         1, _random(HIGH)),
+         1, _token(HIGH)),
     Rule("openai_key", CREDENTIAL, HIGH, "OpenAI/Anthropic API key",
          r"\b(sk-(?:proj|svcacct|admin|ant(?:-[a-z]+\d*)?|None)-[A-Za-z0-9_\-]{20,}|sk-[A-Za-z0"
          r"-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{32,64})",
-         1, _random(HIGH)),
+         1, _token(HIGH)),
     Rule("stripe_key", CREDENTIAL, HIGH, "Stripe key",
          r"\b((?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,99}|whsec_[A-Za-z0-9]{20,})\b",
-         1, _random(HIGH, 14)),
+         1, _token(HIGH, 14)),
     Rule("slack_token", CREDENTIAL, HIGH, "Slack token",
          r"\b(xox[abposer]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})",
-         1, _random(HIGH, 14)),
+         1, _token(HIGH, 14)),
     Rule("agenticmail_key", CREDENTIAL, HIGH, "agenticmail master/agent key",
          r"\b((?:mk|ak)_[0-9a-f]{48})\b",
          1, _drop_placeholder(HIGH)),
     Rule("oauth_token", CREDENTIAL, HIGH, "Google OAuth access/refresh token",
          r"\b(ya29\.[\w\-]{20,}|1//0[\w\-]{40,})",
-         1, _random(HIGH)),
+         1, _token(HIGH)),
     Rule("cloud_token", CREDENTIAL, HIGH, "Cloud/SaaS API token",
          r"\b(AIza[0-9A-Za-z_\-]{35}|SG\.[\w\-]{22}\.[\w\-]{43}|glpat-[\w\-]{20,}|npm_[A-Za-z0-"
          r"9]{36}|pypi-AgE[\w\-]{50,}|hf_[A-Za-z]{30,40}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|dop"
          r"_v1_[a-f0-9]{64}|key-[0-9a-f]{32}|SK[0-9a-f]{32}|\d{8,10}:AA[\w\-]{33}|dapi[a-f0-9]{"
          r"32}|AccountKey=[A-Za-z0-9+/=]{80,90}|sq0(?:atp|csp)-[\w\-]{22,43}|EAACEdEose0cBA[0-9"
          r"A-Za-z]+)",
-         1, _random(HIGH)),
+         1, _token(HIGH)),
     Rule("generic_api_key", CREDENTIAL, HIGH, "API key (sk_/pk_/api_key_ style)",
          r"(?i)\b((?:sk|pk|rk|api_?key|apikey|secret_?key|access_?key)_[A-Za-z0-9_\-]{16,})",
-         1, _random(HIGH)),
+         1, _token(HIGH)),
     Rule("jwt", CREDENTIAL, HIGH, "JSON Web Token",
          r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)",
          1, check_jwt),
@@ -404,7 +411,7 @@ RULES: tuple[Rule, ...] = (
          r"was\b)[ \t]*[\"']?(\S{1,80})",
          1, check_password),
     Rule("password", CREDENTIAL, HIGH, "Password value",
-         r"(?i)\b(?:pass|pw|pword|passw)\b[ \t]*[:=][ \t]*[\"']?(\S{4,80})",
+         r"(?i)\b(?:pass|pw|pword|passw)\b[ \t]*(?:[:=]|\bis\b)[ \t]*[\"']?(\S{4,80})",
          1, check_password_strong),
     # --- PII --------------------------------------------------------------------------------
     Rule("ssn", PII, HIGH, "US Social Security number",

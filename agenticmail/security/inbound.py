@@ -107,10 +107,8 @@ def domain_of(address: str) -> str:
 def decode_header_value(value: object) -> str:
     """Decode RFC 2047 words and raw 8-bit bytes into text; never raises."""
     text = str(value)
-    try:
+    with contextlib.suppress(Exception):  # undecodable words stay as they are
         text = str(make_header(decode_header(text)))
-    except Exception:
-        pass
     if any("\udc80" <= ch <= "\udcff" for ch in text):
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return text.replace("\r", "").replace("\n", " ")
@@ -228,10 +226,8 @@ def html_to_text(html: str) -> str:
     body = drop_blocks(html[:MAX_TEXT_CHARS])
     body = body.replace("<!--", " ").replace("-->", " ")
     body = TAG_RE.sub(" ", body)
-    try:
+    with contextlib.suppress(Exception):
         body = html_lib.unescape(body)
-    except Exception:
-        pass
     return tidy_text(body)
 
 
@@ -403,6 +399,16 @@ _B64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _B32 = re.compile(r"[A-Z2-7]{24,}=*")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
 _BINARY = re.compile(r"(?:[01]{8}[ ]?){8,}")
+_ASCII85 = re.compile(r"<~([!-u\s]{10,}?)~>")
+_MORSE = re.compile(r"(?:[.-]{1,7}[ ]{1,3}(?:/[ ]{1,3})?){8,}[.-]{1,7}")
+_MORSE_TABLE = dict(
+    zip(
+        ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
+        ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----.".split(),
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        strict=True,
+    )
+)
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _SPACED = re.compile(r"\b(?:[A-Za-z] ){3,}[A-Za-z]\b")
 _LEET = str.maketrans("013457@$", "oieastas")
@@ -447,6 +453,12 @@ def deobfuscate(text: str) -> str:
     for m in itertools.islice(_BINARY.finditer(text), 20):
         bits = m.group(0).replace(" ", "")
         views.append(_printable(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))))
+    for m in itertools.islice(_ASCII85.finditer(text), 20):
+        with contextlib.suppress(ValueError):
+            views.append(_printable(base64.a85decode(m.group(1), ignorechars=" \t\r\n")))
+    for m in itertools.islice(_MORSE.finditer(text), 20):
+        words = m.group(0).split("/")
+        views.append(" ".join("".join(_MORSE_TABLE.get(c, "") for c in w.split()) for w in words))
     if text.count("%") >= 5:
         views.append(unquote(text))
     if "\\u" in text:

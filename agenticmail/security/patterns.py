@@ -47,9 +47,14 @@ class PatternSet:
         return frozenset(self._names[i] for i in hits) if hits else frozenset()
 
 
+def wordset(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` as a frozenset (compact tables)."""
+    return frozenset(text.split())
+
+
 def words(alternatives: Iterable[str]) -> str:
     """``\\b(?:a|b|c)\\b`` from phrases whose spaces may be any whitespace."""
-    alts = [a.replace(" ", r"\s+") for a in alternatives]
+    alts = [r"\s+".join(a.split()) for a in alternatives]
     return r"\b(?:" + "|".join(alts) + r")\b"
 
 
@@ -96,23 +101,15 @@ PI_IGNORE = (
     rf"(?:above|before|previously|so\s+far|earlier)\b"
     r"|(?i)\b(?:ignore|disregard)\s+(?:the|your)\s+(?:user|owner|human|operator)\b"
     # de / fr / es / it / pt forms of the same override
-    r"|(?i)\b(?:ignorier\w*|vergiss|missacht\w*)\s+"
-    + _W
-    + r"{0,4}?(?:anweisung\w*|befehl\w*|regeln|instruktion\w*|vorgaben|richtlinie\w*)"
-    r"|(?i)\b(?:ignore[rz]?|oublie[rz]?)\s+"
-    + _W
-    + r"{0,4}?(?:instructions?|consignes?|règles|directives)"
-    r"|(?i)\b(?:ignora[r]?|olvida[r]?|ignore|ignorar)\s+"
-    + _W
-    + r"{0,4}?(?:instrucciones|reglas|indicaciones|instruções|regras)"
-    r"|(?i)\b(?:ignora(?:re)?|dimentica(?:re)?)\s+"
-    + _W
-    + r"{0,4}?(?:istruzioni|regole|indicazioni)"
+    r"|(?i)\b(?:ignorier\w*|vergiss|missacht\w*)\s+(?:\S+\s+){0,4}?(?:anweisung\w*|befehl\w*|regeln|instruktion\w*|vorgaben|richtlinie\w*)"
+    r"|(?i)\b(?:ignore[rz]?|oublie[rz]?)\s+(?:\S+\s+){0,4}?(?:instructions?|consignes?|règles|directives)"
+    r"|(?i)\b(?:ignora[r]?|olvida[r]?|ignore|ignorar)\s+(?:\S+\s+){0,4}?(?:instrucciones|reglas|indicaciones|instruções|regras)"
+    r"|(?i)\b(?:ignora(?:re)?|dimentica(?:re)?)\s+(?:\S+\s+){0,4}?(?:istruzioni|regole|indicazioni)"
 )
 PI_ROLE = (
     r"(?i)\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:a|an|the|my|in|acting|operating|"
     r"free|unrestricted|unfiltered|uncensored|jailbroken|DAN|called|named|going\s+to|to)\b"
-    r"\s*" + _W + r"{0,2}?(?:AI|assistant|model|bot|chatbot|agent|character|persona|hacker|"
+    r"\s*(?:\S+\s+){0,2}?(?:AI|assistant|model|bot|chatbot|agent|character|persona|hacker|"
     r"unrestricted|unfiltered|uncensored|evil|different|new|mode|role|free|DAN|called|named|act|"
     r"pretend|no\s+longer)"
     r"|(?i)\bfrom\s+now\s+on,?\s+(?:you\s+(?:are|will|must|shall|should|have|can|answer|respond|act|"
@@ -152,15 +149,11 @@ PI_NEW_INSTRUCTIONS = (
     r"updated|been\s+replaced)\b|(?i)\bsupersedes?\s+(?:all\s+)?(?:prior|previous|earlier)\b"
 )
 PI_PERSISTENCE = (
-    r"(?i)\b(?:save|store|write|add|commit|persist)\s+"
-    + _W
-    + r"{0,4}?(?:to|in|into)\s+(?:your\s+)?"
+    r"(?i)\b(?:save|store|write|add|commit|persist)\s+(?:\S+\s+){0,4}?(?:to|in|into)\s+(?:your\s+)?"
     r"(?:long[\s-]term\s+)?memory\b|(?i)\bremember\s+(?:this\s+)?for\s+(?:all\s+)?future\b"
     r"|(?i)\b(?:in|to|at\s+the\s+end\s+of)\s+(?:every|each|all)\s+(?:future\s+)?(?:replies|reply|"
     r"responses?|summar(?:y|ies)|answers?|reports?|reviews?|outputs?)\b"
-    r"|(?i)\b(?:append|prepend|include|insert|add)\s+"
-    + _W
-    + r"{0,5}?(?:to\s+the\s+end\s+of|at\s+the\s+"
+    r"|(?i)\b(?:append|prepend|include|insert|add)\s+(?:\S+\s+){0,5}?(?:to\s+the\s+end\s+of|at\s+the\s+"
     r"end\s+of|to|in)\s+"
     r"(?:your|the)\s+(?:summary|review|reply|response|answer|output)\b"
     r"|(?i)\bwhen\s+you\s+(?:summari[sz]e|process|read|review|analy[sz]e|parse|handle)\s+this\b"
@@ -199,11 +192,11 @@ PI_SECRECY = (
 PI_JAILBREAK = (
     r"(?i)\bjail-?break(?:s|ing|ed|en)?\b|\bdo\s+anything\s+now\b"
     r"|\bDAN\b\s*(?:mode|prompt|jailbreak|\d+\.\d)|(?i)\bdeveloper\s+mode\b"
-    r"|(?i)\bbypass(?:ing|es)?\s+" + _W + r"{0,3}?(?:safety|filters?|guardrails?|restrictions?|"
+    r"|(?i)\bbypass(?:ing|es)?\s+(?:\S+\s+){0,3}?(?:safety|filters?|guardrails?|restrictions?|"
     r"safeguards?|moderation|content\s+polic(?:y|ies)|alignment|censorship)\b"
     r"|(?i)\b(?:no|without(?:\s+any)?)\s+(?:ethical|moral|content|safety|openai)\s+(?:restrictions|"
     r"limitations|filters|guidelines|boundaries|constraints|polic(?:y|ies))\b"
-    r"|(?i)\b(?:freed?|liberated|released|break(?:ing)?\s+free)\s+(?:from|of)\s+" + _W + r"{0,3}?"
+    r"|(?i)\b(?:freed?|liberated|released|break(?:ing)?\s+free)\s+(?:from|of)\s+(?:\S+\s+){0,3}?"
     r"(?:restrictions|rules|guidelines|constraints|limitations|confines|polic(?:y|ies)|programming|filters)\b"
     r"|(?i)\b(?:AI|assistant|model|chatbot)\s+(?:with|that\s+has)\s+no\s+(?:rules|restrictions|limits|"
     r"filters|ethics|morals)\b|(?i)\b(?:uncensored|unfiltered|amoral)\s+(?:AI|mode|assistant|model|"
@@ -214,9 +207,7 @@ PI_JAILBREAK = (
     r"|(?i)\b(?:skip|disable|turn\s+off|switch\s+off)\s+(?:all\s+)?(?:the\s+)?(?:safety|security)\s+"
     r"(?:checks?|protocols?|filters?|guidelines|confirmations?)"
     r"|(?i)\bexempt\s+from\s+(?:the\s+)?(?:usual\s+)?(?:restrictions|rules|guidelines|policies|safety)"
-    r"|(?i)\b(?:respond|answer|reply|proceed|comply)\s+"
-    + _W
-    + r"{0,3}?without\s+(?:any\s+)?(?:limits|"
+    r"|(?i)\b(?:respond|answer|reply|proceed|comply)\s+(?:\S+\s+){0,3}?without\s+(?:any\s+)?(?:limits|"
     r"restrictions|filters?|censorship|limitations|question)\b|(?i)\bunrestricted\s+(?:response|mode|"
     r"access|output|AI)\b|(?i)\byou\s+(?:now\s+)?have\s+no\s+(?:rules|restrictions|limits|filters)\b"
     r"|(?i)\b(?:sin\s+(?:restricciones|filtros?|reglas)|senza\s+(?:restrizioni|filtri|regole)|sans\s+"
@@ -246,9 +237,7 @@ PI_ADDRESS_AI = (
 PI_REVEAL_PROMPT = (
     r"(?i)\b(?:reveal|show|print|output|display|repeat|dump|leak|share|disclose|tell\s+me|give\s+me|"
     r"write\s+out|spell\s+out|recite|list|return|paste|provide|send|translate|summari[sz]e|encode)"
-    r"(?:s|ing|ed)?\s+"
-    + _W
-    + r"{0,3}?(?:system\s+prompts?|(?:initial|original|hidden|secret|internal|system|starting|"
+    r"(?:s|ing|ed)?\s+(?:\S+\s+){0,3}?(?:system\s+prompts?|(?:initial|original|hidden|secret|internal|system|starting|"
     r"full|complete|pre-?prompt|underlying)\s+(?:prompts?|instructions|configuration|directives|rules|"
     r"guidelines)|(?:your|the)\s+(?:instructions|prompt|directives|guidelines|rules)\s+(?:above|"
     r"verbatim|word\s+for\s+word|in\s+full|exactly)|(?:everything|all|the\s+text|text|the\s+words)\s+"
@@ -257,7 +246,7 @@ PI_REVEAL_PROMPT = (
     r"(?:instructions|rules|directives|system\s+prompt|prompt)\b"
     r"|(?i)\b(?:what|everything)\s+(?:were\s+you|you\s+were)\s+told\s+(?:before|at\s+the\s+(?:start|"
     r"beginning))|(?i)\byour\s+system\s+prompt\b"
-    r"|(?i)\b(?:output|print|show|dump)\s+" + _W + r"{0,3}?(?:context\s+window|system\s+message)\b"
+    r"|(?i)\b(?:output|print|show|dump)\s+(?:\S+\s+){0,3}?(?:context\s+window|system\s+message)\b"
     r"|(?i)\b(?:exact|original|initial)\s+instructions\s+you\s+(?:were|have\s+been)\s+given\b"
     r"|(?i)\b(?:systemanweisung\w*|systemprompt|instructions?\s+(?:du\s+)?syst[eè]me|instrucciones\s+"
     r"del\s+sistema|istruzioni\s+di\s+sistema)\b"
@@ -266,9 +255,9 @@ PI_REVEAL_PROMPT = (
 # --- social engineering --------------------------------------------------------------------
 SE_OWNER_ASKED = (
     r"(?i)\b(?:your|the)\s+(?:owner|admin|administrator|boss|manager|creator|developer|operator|"
-    r"principal|human|master|supervisor|user)\s+" + _W + r"{0,2}?(?:asked|told|wants|instructed|"
+    r"principal|human|master|supervisor|user)\s+(?:\S+\s+){0,2}?(?:asked|told|wants|instructed|"
     r"requested|authori[sz]ed|needs|would\s+like|said|approved|directed|ordered|has\s+asked|"
-    r"has\s+authori[sz]ed|has\s+instructed|has\s+requested)\s+" + _W + r"{0,2}?(?:you|that\s+you)\b"
+    r"has\s+authori[sz]ed|has\s+instructed|has\s+requested)\s+(?:\S+\s+){0,2}?(?:you|that\s+you)\b"
     r"|(?i)\b(?:on\s+behalf\s+of|as\s+requested\s+by|per\s+the\s+request\s+of)\s+your\s+"
     r"(?:owner|admin|administrator|principal|user|human)\b"
     r"|(?i)\bgrant\s+(?:this\s+user\s+|the\s+user\s+|all\s+|me\s+)?(?:admin|root|full|elevated)\s+"
@@ -277,7 +266,7 @@ SE_OWNER_ASKED = (
 )
 SE_CREDENTIALS = (
     r"(?i)\b(?:share|send|give|provide|forward|reply\s+with|respond\s+with|tell\s+me|include|paste|"
-    r"post|email|e-mail|reveal|disclose|hand\s+over|output|print|leak)\s+" + _W + r"{0,3}?"
+    r"post|email|e-mail|reveal|disclose|hand\s+over|output|print|leak)\s+(?:\S+\s+){0,3}?"
     r"(?:api[\s_-]?keys?|passwords?|passcodes?|passphrases?|secret\s+keys?|secrets|credentials|"
     r"access\s+tokens?|auth(?:entication)?\s+tokens?|bearer\s+tokens?|private\s+keys?|ssh\s+keys?|"
     r"login\s+details|pin\s+(?:code|number)|2fa\s+codes?|mfa\s+codes?|one[\s-]time\s+(?:code|passcode|"
@@ -307,9 +296,9 @@ SE_MONEY_TRANSFER = (
 )
 SE_GIFT_CARDS = (
     r"(?i)\b(?:buy|purchase|get|pick\s+up|send|scratch|codes?\s+(?:on|from|of)|photos?\s+of|"
-    r"pictures?\s+of)\s+" + _W + r"{0,5}?(?:gift\s*cards?|itunes\s+cards?|google\s+play\s+cards?|"
+    r"pictures?\s+of)\s+(?:\S+\s+){0,5}?(?:gift\s*cards?|itunes\s+cards?|google\s+play\s+cards?|"
     r"steam\s+(?:gift\s+)?cards?)\b"
-    r"|(?i)\bgift\s*cards?\s+" + _W + r"{0,5}?(?:codes?|scratch|pictures?|photos?|urgently|asap|"
+    r"|(?i)\bgift\s*cards?\s+(?:\S+\s+){0,5}?(?:codes?|scratch|pictures?|photos?|urgently|asap|"
     r"immediately)\b"
 )
 SE_EXEC_FRAUD = (
@@ -323,38 +312,24 @@ SE_EXEC_FRAUD = (
 # --- data exfiltration ---------------------------------------------------------------------
 DX_FORWARD_ALL = (
     r"(?i)\bforward\s+(?:a\s+copy\s+of\s+|copies\s+of\s+)?(?:all|every|each|any|the\s+(?:entire|whole|"
-    r"complete|last\s+\d+)|your\s+(?:entire|whole|complete))\s+"
-    + _W
-    + r"{0,3}?(?:e-?mails?|messages?|"
+    r"complete|last\s+\d+)|your\s+(?:entire|whole|complete))\s+(?:\S+\s+){0,3}?(?:e-?mails?|messages?|"
     r"mails?|correspondence|inbox|conversations?|threads?|attachments?|invoices?|documents?|contacts|"
     r"records)\b"
     r"|(?i)\b(?:set\s+up|create|add)\s+(?:an?\s+)?(?:auto(?:matic)?[\s-]?)?forward(?:ing)?\s+"
     r"(?:rule\s+)?(?:to|for)\b"
-    r"|(?i)\b(?:bcc|cc)\s+"
-    + _W
-    + r"{0,4}?on\s+(?:all|every)\s+"
-    + _W
-    + r"{0,2}?(?:e-?mails?|messages?|replies)\b"
+    r"|(?i)\b(?:bcc|cc)\s+(?:\S+\s+){0,4}?on\s+(?:all|every)\s+(?:\S+\s+){0,2}?(?:e-?mails?|messages?|replies)\b"
 )
 DX_SEARCH_SECRETS = (
     r"(?i)\b(?:search|scan|look\s+through|go\s+through|check|browse|dig\s+through|grep|comb\s+through|"
-    r"look\s+in)\s+"
-    + _W
-    + r"{0,3}?(?:inbox|mailbox|e-?mails?|messages|folders?|files|documents|drive|"
-    r"history|archives?)\s+"
-    + _W
-    + r"{0,3}?(?:for|containing|with|that\s+(?:mention|contain))\s+"
-    + _W
-    + r"{0,2}?(?:passwords?|credentials?|api|keys?|secrets?|tokens?|logins?|bank|ssn|credit)"
-    r"|(?i)\b(?:find|locate|collect|gather|extract|retrieve|harvest|compile)\s+(?:all|every|any|the)\s+"
-    + _W
-    + r"{0,3}?(?:passwords|credentials|api\s+keys|secrets|private\s+keys|ssh\s+keys|tokens|"
+    r"look\s+in)\s+(?:\S+\s+){0,3}?(?:inbox|mailbox|e-?mails?|messages|folders?|files|documents|drive|"
+    r"history|archives?)\s+(?:\S+\s+){0,3}?(?:for|containing|with|that\s+(?:mention|contain))\s+(?:\S+\s+){0,2}?(?:passwords?|credentials?|api|keys?|secrets?|tokens?|logins?|bank|ssn|credit)"
+    r"|(?i)\b(?:find|locate|collect|gather|extract|retrieve|harvest|compile)\s+(?:all|every|any|the)\s+(?:\S+\s+){0,3}?(?:passwords|credentials|api\s+keys|secrets|private\s+keys|ssh\s+keys|tokens|"
     r"login\s+details)\b"
 )
 DX_SEND_TO_ADDRESS = (
     r"(?i)\b(?:send|forward|email|e-mail|mail|upload|post|transmit|exfiltrate|copy|bcc|cc|deliver|"
     r"share|reply)\s+(?:all|every|the|these|those|your|any|a\s+copy\s+of|copies\s+of|it|them|this|"
-    r"everything)\b\s*" + _W + r"{0,6}?(?:to|at)\s+[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})"
+    r"everything)\b\s*(?:\S+\s+){0,6}?(?:to|at)\s+[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})"
 )
 DX_EXFIL_HOST = (
     r"(?i)(?:[a-z0-9-]+\.)*(?:ngrok\.io|ngrok-free\.app|ngrok\.app|ngrok\.dev|pipedream\.net|"
@@ -369,10 +344,13 @@ EXFIL_HOST_RE = compile_re2(DX_EXFIL_HOST)
 # --- phishing ------------------------------------------------------------------------------
 PH_VERIFY = (
     r"(?i)\b(?:verify|confirm|validate|update|re-?activate|unlock|restore|secure|reconfirm|"
-    r"re-?enter)\s+" + _W + r"{0,2}?(?:account|password|identity|login|credentials|billing|"
+    r"re-?enter)\s+(?:\S+\s+){0,2}?(?:account|password|identity|login|credentials|billing|"
     r"payment\s+(?:details|information|method)|card\s+details|banking\s+details|mailbox)\b"
 )
-PH_CLICK = r"(?i)\b(?:click\s+(?:here|below|the\s+link|this\s+link|now)|sign\s+in|log\s*in\s+now|login\s+now|update\s+now|verify\s+now)\b"
+PH_CLICK = (
+    r"(?i)\b(?:click\s+(?:here|below|the\s+link|this\s+link|now)|sign\s+in|log\s*in\s+now|"
+    r"login\s+now|update\s+now|verify\s+now)\b"
+)
 
 # --- content spam --------------------------------------------------------------------------
 CS_LOTTERY = (
@@ -383,10 +361,8 @@ CS_LOTTERY = (
     r"\s*(?:million|m\b)|beneficiary\s+of|"
     r"(?:late|deceased)\s+(?:client|husband|father)|foreign\s+(?:partner|account)|(?:strictly|very|highly)\s+"
     r"confidential\s+(?:request|business|transaction|proposal|matter)|business\s+(?:proposal|"
-    r"transaction)\s+" + _W + r"{0,8}?(?:transfer|fund|funds|account)|private\s+e-?mail\s+address|"
-    r"(?:bank|ministry|central\s+bank|petroleum|contract)\s+"
-    + _W
-    + r"{0,4}?(?:nigeria|africa|lagos|"
+    r"transaction)\s+(?:\S+\s+){0,8}?(?:transfer|fund|funds|account)|private\s+e-?mail\s+address|"
+    r"(?:bank|ministry|central\s+bank|petroleum|contract)\s+(?:\S+\s+){0,4}?(?:nigeria|africa|lagos|"
     r"ghana|sierra\s+leone|ivory\s+coast|zimbabwe|congo))"
 )
 CS_STOCK = (
@@ -396,7 +372,11 @@ CS_STOCK = (
     r"oem\s+software|(?:cheap|discount)\s+(?:software|cigarettes|smokes|tobacco)|(?:university|"
     r"college)\s+diplomas?|(?:get|obtain)\s+(?:a|your)\s+(?:degree|diploma)\b)"
 )
-CS_SUBJECT_TAG = r"[ \t]{10,}[A-Za-z0-9_-]{3,12}\s*$|(?i)^\s*ADV\s*:"
+CS_LOUD_HTML = (
+    r"(?i)<font\b[^>]*\bsize\s*=\s*[\"']?\s*(?:\+\s*[2-9]|[5-9])\b"
+    r"|(?i)font-size\s*:\s*(?:[3-9][0-9]|[1-9][0-9]{2,})\s*px"
+)
+CS_SUBJECT_TAG = r"[ \t]{10,}[A-Za-z0-9_-]{0,12}\s*$|[a-z?!.,][A-Z]{5,12}\s*$|(?i)^\s*ADV\s*:"
 CS_CRYPTO = (
     r"(?i)\b(?:guaranteed\s+(?:returns?|profits?|income|roi)|double\s+your\s+(?:bitcoin|crypto|"
     r"money|investment)|crypto(?:currency)?\s+(?:investment|opportunity|trading\s+bot)|"
@@ -420,9 +400,7 @@ CS_REMOVAL = (
     r"mailing)\s+is\s+(?:not\s+spam|sent\s+in\s+compliance)|this\s+is\s+not\s+(?:a\s+)?spam|"
     r"s\.?\s*1618|title\s+iii|one[\s-]time\s+(?:e-?mail|mailing)|you(?:'ve|\s+have|\s+are)?\s+receiv\w+\s+"
     r"this\s+"
-    r"(?:e-?mail|message)\s+because\s+you\s+(?:have\s+)?(?:opted|expressed|visited|"
-    + _W
-    + r"{0,3}?"
+    r"(?:e-?mail|message)\s+because\s+you\s+(?:have\s+)?(?:opted|expressed|visited|(?:\S+\s+){0,3}?"
     r"(?:through|via|from|with)\s+(?:one\s+of\s+)?our\s+(?:marketing\s+)?(?:partners?|affiliates?|"
     r"sponsors?))|(?:opt|opted)[\s-]?in\s+(?:list|e-?mail)|if\s+you\s+(?:wish|want|"
     r"would\s+like)\s+to\s+be\s+removed|no\s+longer\s+(?:wish|want|like)\s+(?:us\s+)?to\s+(?:receive|"
@@ -451,271 +429,46 @@ CS_ADULT = (
     r"naughty|lonely|sexy)\s+(?:wives|women|singles|teens|girls|housewives|moms)|adult\s+(?:match|"
     r"dating|personals|classifieds?))\b"
 )
-SPAM_PHRASES = words(
-    [
-        "100% free",
-        "100% guaranteed",
-        "100% satisfied",
-        "act now",
-        "action required",
-        "all natural",
-        "amazing offer",
-        "apply now",
-        "as seen on",
-        "bargain",
-        "best price",
-        "big bucks",
-        "billion dollars",
-        "buy direct",
-        "buy now",
-        "call free",
-        "call now",
-        "cancel at any time",
-        "cash bonus",
-        "cheap",
-        "click below",
-        "click here",
-        "congratulations",
-        "dear friend",
-        "dear sir",
-        "dear madam",
-        "discount",
-        "don't delete",
-        "don't hesitate",
-        "double your",
-        "earn money",
-        "easy money",
-        "exclusive deal",
-        "expect to earn",
-        "extra cash",
-        "fast cash",
-        "financial freedom",
-        "for free",
-        "free access",
-        "free consultation",
-        "free gift",
-        "free info",
-        "free membership",
-        "free money",
-        "free offer",
-        "free preview",
-        "free quote",
-        "free sample",
-        "free trial",
-        "full refund",
-        "get it now",
-        "get paid",
-        "get started now",
-        "great offer",
-        "guarantee",
-        "guaranteed",
-        "have you been turned down",
-        "incredible deal",
-        "increase sales",
-        "increase your",
-        "info you requested",
-        "insurance",
-        "investment",
-        "join millions",
-        "limited offer",
-        "limited time",
-        "lowest price",
-        "luxury",
-        "mass email",
-        "miracle",
-        "money back",
-        "no catch",
-        "no cost",
-        "no credit check",
-        "no fees",
-        "no gimmick",
-        "no hidden",
-        "no obligation",
-        "no purchase necessary",
-        "no questions asked",
-        "no risk",
-        "not spam",
-        "offer expires",
-        "once in a lifetime",
-        "one time",
-        "opportunity",
-        "order now",
-        "order today",
-        "special promotion",
-        "promise you",
-        "pure profit",
-        "risk free",
-        "risk-free",
-        "satisfaction guaranteed",
-        "save big",
-        "save up to",
-        "special offer",
-        "still on the list",
-        "take action",
-        "this won't last",
-        "unlimited",
-        "unsecured",
-        "urgent",
-        "what are you waiting for",
-        "while supplies last",
-        "winner",
-        "you are a winner",
-        "you have been selected",
-        "your income",
-        "wholesale",
-        "remove",
-        "removed",
-        "opt in",
-        "opt-in",
-        "opt out",
-        "bulk email",
-        "direct email",
-        "email marketing",
-        "marketing solution",
-        "web traffic",
-        "search engine",
-        "top rankings",
-        "credit card",
-        "cards accepted",
-        "money order",
-        "order form",
-        "toll free",
-        "toll-free",
-        "dollars",
-        "profit",
-        "profits",
-        "sales",
-        "income",
-        "offer",
-        "\\$\\$\\$",
-        "free!",
-        "visit our website",
-        "new customers only",
-        "multi-level marketing",
-        "mlm",
-        "home based",
-        "work at home",
-    ]
-).replace(r"\b(?:", r"(?i)\b(?:", 1)
+_SPAM_PHRASE_LIST = r"""
+    100% free|100% guaranteed|100% satisfied|act now|action required|all natural|amazing
+    offer|apply now|as seen on|bargain|best price|big bucks|billion dollars|buy direct|buy
+    now|call free|call now|cancel at any time|cash bonus|cheap|click below|click
+    here|congratulations|dear friend|dear sir|dear madam|discount|don't delete|don't
+    hesitate|double your|earn money|easy money|exclusive deal|expect to earn|extra cash|fast
+    cash|financial freedom|for free|free access|free consultation|free gift|free info|free
+    membership|free money|free offer|free preview|free quote|free sample|free trial|full
+    refund|get it now|get paid|get started now|great offer|guarantee|guaranteed|have you been
+    turned down|incredible deal|increase sales|increase your|info you
+    requested|insurance|investment|join millions|limited offer|limited time|lowest
+    price|luxury|mass email|miracle|money back|no catch|no cost|no credit check|no fees|no
+    gimmick|no hidden|no obligation|no purchase necessary|no questions asked|no risk|not
+    spam|offer expires|once in a lifetime|one time|opportunity|order now|order today|special
+    promotion|promise you|pure profit|risk free|risk-free|satisfaction guaranteed|save big|save
+    up to|special offer|still on the list|take action|this won't
+    last|unlimited|unsecured|urgent|what are you waiting for|while supplies last|winner|you are
+    a winner|you have been selected|your income|wholesale|remove|removed|opt in|opt-in|opt
+    out|bulk email|direct email|email marketing|marketing solution|web traffic|search engine|top
+    rankings|credit card|cards accepted|money order|order form|toll
+    free|toll-free|dollars|profit|profits|sales|income|offer|\$\$\$|free!|visit our website|new
+    customers only|multi-level marketing|mlm|home based|work at home
+"""
+SPAM_PHRASES = "(?i)" + words(x.strip() for x in _SPAM_PHRASE_LIST.replace("\n", "").split("|"))
 
-EXECUTABLE_EXT = frozenset(
-    [
-        "exe",
-        "bat",
-        "cmd",
-        "ps1",
-        "psm1",
-        "sh",
-        "dll",
-        "scr",
-        "vbs",
-        "vbe",
-        "js",
-        "jse",
-        "msi",
-        "com",
-        "pif",
-        "cpl",
-        "hta",
-        "jar",
-        "lnk",
-        "wsf",
-        "wsh",
-        "reg",
-        "msp",
-        "scf",
-        "appx",
-        "appxbundle",
-        "msix",
-        "gadget",
-    ]
+EXECUTABLE_EXT = wordset(
+    "exe bat cmd ps1 psm1 sh dll scr vbs vbe js jse msi com pif cpl hta jar lnk wsf wsh reg "
+    "msp scf appx appxbundle msix gadget"
 )
-ARCHIVE_EXT = frozenset(
-    [
-        "zip",
-        "rar",
-        "7z",
-        "tar",
-        "gz",
-        "tgz",
-        "bz2",
-        "xz",
-        "cab",
-        "ace",
-        "arj",
-        "iso",
-        "img",
-        "lz",
-        "lzh",
-        "z",
-        "zst",
-    ]
-)
+ARCHIVE_EXT = wordset("zip rar 7z tar gz tgz bz2 xz cab ace arj iso img lz lzh z zst")
 HTML_EXT = frozenset(["html", "htm", "xhtml", "shtml", "svg", "svgz", "mht", "mhtml"])
-DOCUMENT_EXT = frozenset(
-    [
-        "pdf",
-        "doc",
-        "docx",
-        "xls",
-        "xlsx",
-        "xlsm",
-        "ppt",
-        "pptx",
-        "txt",
-        "rtf",
-        "csv",
-        "jpg",
-        "jpeg",
-        "png",
-        "gif",
-        "bmp",
-        "tif",
-        "tiff",
-        "odt",
-        "ods",
-        "mp3",
-        "mp4",
-        "wav",
-        "avi",
-        "mov",
-        "html",
-        "htm",
-    ]
+DOCUMENT_EXT = wordset(
+    "pdf doc docx xls xlsx xlsm ppt pptx txt rtf csv jpg jpeg png gif bmp tif tiff odt ods "
+    "mp3 mp4 wav avi mov html htm"
 )
 
-URL_SHORTENERS = frozenset(
-    [
-        "bit.ly",
-        "tinyurl.com",
-        "goo.gl",
-        "t.co",
-        "ow.ly",
-        "is.gd",
-        "buff.ly",
-        "rebrand.ly",
-        "cutt.ly",
-        "shorturl.at",
-        "tiny.cc",
-        "bl.ink",
-        "rb.gy",
-        "t.ly",
-        "v.gd",
-        "s.id",
-        "qrco.de",
-        "lnkd.in",
-        "shorte.st",
-        "adf.ly",
-        "bitly.com",
-        "tr.im",
-        "x.co",
-        "clck.ru",
-        "u.to",
-        "soo.gd",
-        "t2m.io",
-        "short.io",
-        "snip.ly",
-    ]
+URL_SHORTENERS = wordset(
+    "bit.ly tinyurl.com goo.gl t.co ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at "
+    "tiny.cc bl.ink rb.gy t.ly v.gd s.id qrco.de lnkd.in shorte.st adf.ly bitly.com tr.im "
+    "x.co clck.ru u.to soo.gd t2m.io short.io snip.ly"
 )
 BRANDS: dict[str, tuple[str, ...]] = {
     "paypal": ("paypal",),
@@ -755,32 +508,9 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "whatsapp": ("whatsapp",),
     "steam": ("steampowered", "steam"),
 }
-SECOND_LEVEL_SUFFIXES = frozenset(
-    [
-        "co.uk",
-        "org.uk",
-        "ac.uk",
-        "gov.uk",
-        "com.au",
-        "net.au",
-        "org.au",
-        "co.jp",
-        "ne.jp",
-        "or.jp",
-        "com.br",
-        "com.cn",
-        "com.mx",
-        "co.nz",
-        "co.za",
-        "co.in",
-        "com.tr",
-        "com.ar",
-        "com.sg",
-        "com.hk",
-        "co.kr",
-        "co.il",
-        "com.tw",
-    ]
+SECOND_LEVEL_SUFFIXES = wordset(
+    "co.uk org.uk ac.uk gov.uk com.au net.au org.au co.jp ne.jp or.jp com.br com.cn com.mx "
+    "co.nz co.za co.in com.tr com.ar com.sg com.hk co.kr co.il com.tw"
 )
 
 

@@ -32,6 +32,7 @@ from email.message import Message
 import nh3
 
 from agenticmail.security import inbound
+from agenticmail.security.patterns import wordset
 
 _INVISIBLE = re.compile(
     "(?P<flag>\U0001f3f4[\U000e0020-\U000e007e]{1,12}\U000e007f)"
@@ -65,43 +66,12 @@ _URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
 
 HiddenReport = dict[str, tuple[str, int]]
 MAX_DEPTH = 256  # open elements kept; deeper start tags are dropped (their text is kept)
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-        "keygen",
-    ]
-)
+_VOID = wordset("area base br col embed hr img input link meta param source track wbr keygen")
 _DROP_SILENT = frozenset({"title", "style", "template"})  # never rendered as body text
 _EMBEDS = frozenset({"iframe", "frame", "frameset", "object", "embed", "applet"})
-_URI_ATTRS = frozenset(
-    [
-        "href",
-        "src",
-        "action",
-        "formaction",
-        "xlink:href",
-        "background",
-        "poster",
-        "data",
-        "lowsrc",
-        "dynsrc",
-        "cite",
-        "longdesc",
-        "srcset",
-    ]
+_URI_ATTRS = wordset(
+    "href src action formaction xlink:href background poster data lowsrc dynsrc cite longdesc "
+    "srcset"
 )
 _SAFE_DATA_IMAGE = re.compile(r"(?i)^data:image/(?:png|gif|jpe?g|webp|bmp);")
 _URI_NOISE = re.compile(r"[\x00-\x20]+")
@@ -114,55 +84,22 @@ _NUMBER = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+)\s*([a-z%]*)")
 _RGB = re.compile(
     r"^rgba?\(\s*([0-9.]+%?)[\s,]+([0-9.]+%?)[\s,]+([0-9.]+%?)(?:[\s,/]+([0-9.]+%?))?\s*\)"
 )
+_NAMED_TABLE = (
+    "white 255 255 255, black 0 0 0, red 255 0 0, green 0 128 0, blue 0 0 255, yellow 255 255 "
+    "0, gray 128 128 128, grey 128 128 128, silver 192 192 192, navy 0 0 128, whitesmoke 245 "
+    "245 245, snow 255 250 250, ivory 255 255 240, ghostwhite 248 248 255, lightgray 211 211 "
+    "211, lightgrey 211 211 211, darkgray 169 169 169"
+)
 _NAMED = {
-    "white": (255, 255, 255),
-    "black": (0, 0, 0),
-    "red": (255, 0, 0),
-    "green": (0, 128, 0),
-    "blue": (0, 0, 255),
-    "yellow": (255, 255, 0),
-    "gray": (128, 128, 128),
-    "grey": (128, 128, 128),
-    "silver": (192, 192, 192),
-    "navy": (0, 0, 128),
-    "whitesmoke": (245, 245, 245),
-    "snow": (255, 250, 250),
-    "ivory": (255, 255, 240),
-    "ghostwhite": (248, 248, 255),
-    "lightgray": (211, 211, 211),
-    "lightgrey": (211, 211, 211),
-    "darkgray": (169, 169, 169),
+    name: (int(r), int(g), int(b))
+    for name, r, g, b in (entry.split() for entry in _NAMED_TABLE.split(", "))
 }
 _INVISIBLE_COLOUR = (-1, -1, -1)
-_BLOCKS_CLOSING_P = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "div",
-        "dl",
-        "fieldset",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "ul",
-    ]
+_BLOCKS_CLOSING_P = wordset(
+    "address article aside blockquote div dl fieldset footer form h1 h2 h3 h4 h5 h6 header hr "
+    "main nav ol p pre section table ul"
 )
+_OFFSET_UNITS = frozenset({"px", "pt", "em", "rem", "", "%"})
 _SIBLING_CLOSERS = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option"})
 _HIDDEN_WHY = {
     "display_none": "element hidden with display:none",
@@ -273,15 +210,12 @@ def _hidden_reason(
     opacity = _length(decls.get("opacity", ""))
     if opacity and opacity[0] <= (5 if opacity[1] == "%" else 0.05):
         return "zero_opacity"
+    positioned = decls.get("position") in ("absolute", "fixed", "relative")
     for key in ("left", "top", "text-indent", "margin-left", "margin-top", "right"):
         offset = _length(decls.get(key, ""))
-        if offset and offset[0] <= -500 and offset[1] in ("px", "pt", "em", "rem", "", "%"):
-            if key in ("text-indent", "margin-left", "margin-top") or decls.get("position") in (
-                "absolute",
-                "fixed",
-                "relative",
-            ):
-                return "offscreen"
+        far = offset is not None and offset[0] <= -500 and offset[1] in _OFFSET_UNITS
+        if far and (key in ("text-indent", "margin-left", "margin-top") or positioned):
+            return "offscreen"
     overflow = decls.get("overflow", "")
     for key in ("height", "max-height", "width", "max-width"):
         dim = _length(decls.get(key, ""))

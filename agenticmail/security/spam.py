@@ -91,265 +91,103 @@ class Verdict:
         }
 
 
-RULES: tuple[Rule, ...] = (
-    Rule(
-        "PI_IGNORE_INSTRUCTIONS",
-        "prompt_injection",
-        25,
-        "asks to ignore/disregard previous instructions or rules",
-    ),
-    Rule(
-        "PI_ROLE_REASSIGNMENT",
-        "prompt_injection",
-        25,
-        "reassigns the reader's role ('you are now a ...', 'from now on you')",
-    ),
-    Rule(
-        "PI_LLM_DELIMITER",
-        "prompt_injection",
-        20,
-        "chat-template delimiters ([SYSTEM], [INST], <<SYS>>, <|im_start|>)",
-    ),
-    Rule(
-        "PI_NEW_INSTRUCTIONS", "prompt_injection", 20, "announces new/override/system instructions"
-    ),
-    Rule(
-        "PI_ROLEPLAY",
-        "prompt_injection",
-        15,
-        "imperative 'act as' / 'pretend to be' / role-play request",
-    ),
-    Rule(
-        "PI_SECRECY",
-        "prompt_injection",
-        15,
-        "tells the reader not to mention/tell/reveal this to the user or owner",
-    ),
-    Rule(
-        "PI_INVISIBLE_UNICODE",
-        "prompt_injection",
-        20,
-        "Unicode tag characters or dense zero-width/variation-selector runs",
-    ),
-    Rule(
-        "PI_JAILBREAK",
-        "prompt_injection",
-        20,
-        "jailbreak vocabulary (DAN, developer mode, bypass safety/filters)",
-    ),
-    Rule(
-        "PI_BASE64_BLOCK",
-        "prompt_injection",
-        15,
-        "base64 block of 100+ characters in the body text",
-    ),
-    Rule(
-        "PI_CODE_FENCE",
-        "prompt_injection",
-        10,
-        "fenced code injection (```system, code fence with exec/eval/curl)",
-    ),
-    Rule(
-        "PI_ADDRESSES_AI",
-        "prompt_injection",
-        15,
-        "text addressed to an AI/LLM/assistant reading the mail",
-    ),
-    Rule(
-        "PI_PERSISTENCE",
-        "prompt_injection",
-        15,
-        "plants instructions for future replies or the model's memory",
-    ),
-    Rule(
-        "PI_TOOL_CALL",
-        "prompt_injection",
-        20,
-        "tells the reader to call a tool/function (send_email, delete_file ...)",
-    ),
-    Rule(
-        "PI_OBFUSCATED",
-        "prompt_injection",
-        20,
-        "instruction hidden by encoding (base64, hex, URL, leet, reversed, spaced, rot13) or 'decode and follow'",
-    ),
-    Rule(
-        "PI_MULTIPLE_SIGNALS",
-        "prompt_injection",
-        10,
-        "two or more distinct agent-attack rules (injection, exfiltration, social engineering)",
-    ),
-    Rule(
-        "SE_OWNER_REQUEST",
-        "social_engineering",
-        20,
-        "claims the owner/admin asked or told the reader to act",
-    ),
-    Rule(
-        "SE_CREDENTIAL_REQUEST",
-        "social_engineering",
-        15,
-        "asks to share an API key, password, token or other secret",
-    ),
-    Rule(
-        "SE_SYSTEM_MESSAGE_CLAIM",
-        "social_engineering",
-        15,
-        "claims to be a system/security/admin message",
-    ),
-    Rule(
-        "SE_URGENCY_AUTHORITY",
-        "social_engineering",
-        10,
-        "urgency combined with authority or threat",
-    ),
-    Rule(
-        "SE_MONEY_TRANSFER",
-        "social_engineering",
-        15,
-        "money transfer request (wire, Western Union, MoneyGram)",
-    ),
-    Rule("SE_GIFT_CARDS", "social_engineering", 20, "asks to buy or send gift cards / their codes"),
-    Rule(
-        "SE_EXECUTIVE_FRAUD",
-        "social_engineering",
-        15,
-        "CEO/CFO fraud phrasing (I am the CEO, quick favour, keep confidential)",
-    ),
-    Rule(
-        "DX_FORWARD_ALL",
-        "data_exfiltration",
-        20,
-        "asks to forward all/every email or set up forwarding",
-    ),
-    Rule(
-        "DX_SEARCH_SECRETS",
-        "data_exfiltration",
-        20,
-        "asks to search the mailbox for passwords/credentials or collect them",
-    ),
-    Rule(
-        "DX_SEND_TO_EXTERNAL",
-        "data_exfiltration",
-        15,
-        "asks to send the/all ... to an address outside the sender's domain",
-    ),
-    Rule(
-        "DX_REVEAL_PROMPT",
-        "data_exfiltration",
-        20,
-        "asks to reveal the system prompt or dump instructions",
-    ),
-    Rule(
-        "DX_EXFIL_ENDPOINT",
-        "data_exfiltration",
-        15,
-        "webhook/tunnel/request-capture URL (ngrok, pipedream, requestbin ...)",
-    ),
-    Rule(
-        "PH_BRAND_IMPERSONATION",
-        "phishing",
-        10,
-        "brand in the display name but the From domain is not the brand's",
-    ),
-    Rule("PH_VERIFY_ACCOUNT", "phishing", 15, "'verify/confirm your account/password' with links"),
-    Rule("PH_IP_URL", "phishing", 15, "link to a bare IP address"),
-    Rule("PH_URL_SHORTENER", "phishing", 10, "link through a URL shortener"),
-    Rule(
-        "PH_DEEP_SUBDOMAIN",
-        "phishing",
-        10,
-        "link host with 6+ labels or a brand name in a foreign subdomain",
-    ),
-    Rule("PH_SCRIPT_URI", "phishing", 15, "javascript:, vbscript: or data:text/html link"),
-    Rule("PH_IDN_SENDER", "phishing", 15, "punycode or mixed-script From domain"),
-    Rule(
-        "PH_LINK_TEXT_MISMATCH",
-        "phishing",
-        10,
-        "link text shows one domain, the href goes to another",
-    ),
-    Rule("PH_CLICK_URGENCY", "phishing", 10, "'click here' / 'sign in' combined with urgency"),
-    Rule("PH_MANY_LINKS_NO_UNSUB", "phishing", 3, "5+ unique links and no List-Unsubscribe header"),
-    Rule("AUTH_SPF_FAIL", "authentication", 15, "SPF fail"),
-    Rule("AUTH_SPF_SOFTFAIL", "authentication", 5, "SPF softfail"),
-    Rule("AUTH_DKIM_FAIL", "authentication", 15, "DKIM fail"),
-    Rule("AUTH_DMARC_FAIL", "authentication", 20, "DMARC fail"),
-    Rule(
-        "AUTH_NO_RESULTS", "authentication", 3, "no Authentication-Results and no computed verdicts"
-    ),
-    Rule(
-        "ATT_EXECUTABLE",
-        "attachment",
-        25,
-        "executable attachment (.exe .bat .cmd .ps1 .sh .dll .scr .vbs .js .msi .com ...)",
-    ),
-    Rule(
-        "ATT_DOUBLE_EXTENSION",
-        "attachment",
-        20,
-        "double extension or RTL-override file name (invoice.pdf.exe)",
-    ),
-    Rule(
-        "ATT_ARCHIVE", "attachment", 15, "archive or disk image attachment (.zip .rar .7z .iso ...)"
-    ),
-    Rule("ATT_HTML_SVG", "attachment", 10, "HTML or SVG attachment"),
-    Rule("HDR_NO_MESSAGE_ID", "header", 5, "missing Message-ID"),
-    Rule("HDR_EMPTY_FROM", "header", 10, "missing or empty From address"),
-    Rule(
-        "HDR_REPLY_TO_MISMATCH",
-        "header",
-        5,
-        "Reply-To domain differs from From domain (not on mailing lists)",
-    ),
-    Rule("CS_SUBJECT_CAPS", "content_spam", 10, "subject more than 80% capital letters"),
-    Rule(
-        "CS_LOTTERY_419",
-        "content_spam",
-        25,
-        "lottery/prize/inheritance/advance-fee ('Nigerian prince') language",
-    ),
-    Rule("CS_CRYPTO_RETURNS", "content_spam", 10, "crypto 'guaranteed returns' / doubling schemes"),
-    Rule("CS_SUBJECT_PUNCTUATION", "content_spam", 3, "4+ '!' or '?' in the subject"),
-    Rule("CS_PHARMACY", "content_spam", 15, "pharmacy / prescription-drug spam"),
-    Rule("CS_WEIGHT_LOSS", "content_spam", 10, "weight-loss spam"),
-    Rule("CS_HTML_ONLY", "content_spam", 10, "HTML body without a text/plain alternative"),
-    Rule("CS_SPAM_WORDS", "content_spam", 10, "more than 5 spam phrases"),
-    Rule(
-        "CS_SPAM_WORDS_HEAVY",
-        "content_spam",
-        20,
-        "more than 10 spam phrases (replaces CS_SPAM_WORDS)",
-    ),
-    Rule(
-        "CS_BULK_REMOVAL",
-        "content_spam",
-        20,
-        "bulk-mail removal boilerplate ('to be removed', 'this is not spam', S.1618) without a List-Unsubscribe header",
-    ),
-    Rule("CS_MONEY_MAKING", "content_spam", 10, "make-money/work-from-home language"),
-    Rule("CS_FINANCE_OFFER", "content_spam", 10, "mortgage/credit/debt/insurance offers"),
-    Rule("CS_ADULT", "content_spam", 15, "adult content language"),
-    Rule(
-        "CS_STOCK_CASINO_GOODS",
-        "content_spam",
-        15,
-        "stock promotion, casino, replica/OEM goods or diploma spam",
-    ),
-    Rule(
-        "CS_SUBJECT_BULK_TAG",
-        "content_spam",
-        10,
-        "'ADV:' subject or a random tag padded to the end of the subject",
-    ),
-    Rule(
-        "CS_SHORT_HTML_PROMO",
-        "content_spam",
-        10,
-        "HTML-only message with links and under 30 words of text",
-    ),
-    Rule("LINKS_MANY", "links", 5, "10+ unique links"),
-)
+# The rule table (docs/filters.md mirrors it): id, points, description; the id prefix is the
+# category. Reference points come from the issue; changes are justified in docs/filters.md.
+_RULE_TABLE = """
+PI_IGNORE_INSTRUCTIONS  25  asks to ignore/disregard previous instructions or rules
+PI_ROLE_REASSIGNMENT    25  reassigns the reader's role ('you are now a ...', 'from now on you')
+PI_LLM_DELIMITER        20  chat-template delimiters ([SYSTEM], [INST], <<SYS>>, <|im_start|>)
+PI_NEW_INSTRUCTIONS     20  announces new/override/system instructions
+PI_ROLEPLAY             15  imperative 'act as' / 'pretend to be' / role-play request
+PI_SECRECY              15  tells the reader not to mention/tell/reveal this to the user or owner
+PI_INVISIBLE_UNICODE    20  Unicode tag characters or dense zero-width/variation-selector runs
+PI_JAILBREAK            20  jailbreak vocabulary (DAN, developer mode, bypass safety/filters)
+PI_BASE64_BLOCK         15  base64 block of 100+ characters in the body text
+PI_CODE_FENCE           10  fenced code injection (```system, code fence with exec/eval/curl)
+PI_ADDRESSES_AI         20  text addressed to an AI/LLM/assistant reading the mail
+PI_PERSISTENCE          20  plants instructions for future replies or the model's memory
+PI_TOOL_CALL            20  tells the reader to call a tool/function (send_email, delete_file ...)
+PI_OBFUSCATED           20  encoded instruction (base64, hex, leet, rot13 ...) or 'decode and obey'
+PI_MULTIPLE_SIGNALS     10  2+ distinct injection/exfiltration/social-engineering rules fired
+SE_OWNER_REQUEST        20  claims the owner/admin asked or told the reader to act
+SE_CREDENTIAL_REQUEST   15  asks to share an API key, password, token or other secret
+SE_SYSTEM_MESSAGE_CLAIM 15  claims to be a system/security/admin message
+SE_URGENCY_AUTHORITY    10  urgency combined with authority or threat
+SE_MONEY_TRANSFER       15  money transfer request (wire, Western Union, MoneyGram)
+SE_GIFT_CARDS           20  asks to buy or send gift cards / their codes
+SE_EXECUTIVE_FRAUD      15  CEO/CFO fraud phrasing (I am the CEO, quick favour, keep confidential)
+DX_FORWARD_ALL          20  asks to forward all/every email or set up forwarding
+DX_SEARCH_SECRETS       20  asks to search the mailbox for passwords/credentials or collect them
+DX_SEND_TO_EXTERNAL     15  asks to send the/all ... to an address outside the sender's domain
+DX_REVEAL_PROMPT        20  asks to reveal the system prompt or dump instructions
+DX_EXFIL_ENDPOINT       15  webhook/tunnel/request-capture URL (ngrok, pipedream, requestbin ...)
+PH_BRAND_IMPERSONATION  10  brand in the display name but the From domain is not the brand's
+PH_VERIFY_ACCOUNT       15  'verify/confirm your account/password' with links
+PH_IP_URL               15  link to a bare IP address
+PH_URL_SHORTENER        10  link through a URL shortener
+PH_DEEP_SUBDOMAIN       10  link host with 6+ labels or a brand name in a foreign subdomain
+PH_SCRIPT_URI           15  javascript:, vbscript: or data:text/html link
+PH_IDN_SENDER           15  punycode or mixed-script From domain
+PH_LINK_TEXT_MISMATCH   10  link text shows one domain, the href goes to another
+PH_CLICK_URGENCY        10  'click here' / 'sign in' combined with urgency
+PH_MANY_LINKS_NO_UNSUB   3  5+ unique links and no List-Unsubscribe header
+AUTH_SPF_FAIL           15  SPF fail
+AUTH_SPF_SOFTFAIL        5  SPF softfail
+AUTH_DKIM_FAIL          15  DKIM fail
+AUTH_DMARC_FAIL         20  DMARC fail
+AUTH_NO_RESULTS          3  no Authentication-Results and no computed verdicts
+ATT_EXECUTABLE          25  executable attachment (.exe .bat .cmd .ps1 .sh .dll .scr .vbs .js ...)
+ATT_DOUBLE_EXTENSION    20  double extension or RTL-override file name (invoice.pdf.exe)
+ATT_ARCHIVE             15  archive or disk image attachment (.zip .rar .7z .iso ...)
+ATT_HTML_SVG            10  HTML or SVG attachment
+HDR_NO_MESSAGE_ID        5  missing Message-ID
+HDR_EMPTY_FROM          10  missing or empty From address
+HDR_REPLY_TO_MISMATCH    5  Reply-To domain differs from From domain (not on mailing lists)
+CS_SUBJECT_CAPS         10  subject more than 80% capital letters
+CS_LOTTERY_419          25  lottery/prize/inheritance/advance-fee ('Nigerian prince') language
+CS_CRYPTO_RETURNS       10  crypto 'guaranteed returns' / doubling schemes
+CS_SUBJECT_PUNCTUATION   3  4+ '!' or '?' in the subject
+CS_PHARMACY             15  pharmacy / prescription-drug spam
+CS_WEIGHT_LOSS          10  weight-loss spam
+CS_HTML_ONLY             5  HTML body without a text/plain alternative
+CS_SPAM_WORDS_FEW        5  3 to 5 spam phrases
+CS_SPAM_WORDS           10  more than 5 spam phrases
+CS_SPAM_WORDS_HEAVY     20  more than 10 spam phrases (replaces CS_SPAM_WORDS)
+CS_BULK_REMOVAL         20  bulk removal boilerplate ('to be removed', S.1618), no List-Unsubscribe
+CS_MONEY_MAKING         10  make-money/work-from-home language
+CS_FINANCE_OFFER        10  mortgage/credit/debt/insurance offers
+CS_ADULT                15  adult content language
+CS_STOCK_CASINO_GOODS   15  stock promotion, casino, replica/OEM goods or diploma spam
+CS_SUBJECT_BULK_TAG     10  'ADV:' subject or a random tag padded to the end of the subject
+CS_SHORT_HTML_PROMO     10  HTML-only message with links and under 30 words of text
+CS_LOUD_HTML             5  very large fonts in HTML (<font size=5+ or +2>, font-size 30px+)
+CS_EXCLAMATIONS          5  5+ exclamation marks, at least one per 300 characters of text
+CS_SHOUTING_BODY         5  more than 20% of the body's words in capitals (20+ words)
+LINKS_MANY               5  10+ unique links
+"""
+_CATEGORY_BY_PREFIX = {
+    "PI": "prompt_injection",
+    "SE": "social_engineering",
+    "DX": "data_exfiltration",
+    "PH": "phishing",
+    "AUTH": "authentication",
+    "ATT": "attachment",
+    "HDR": "header",
+    "CS": "content_spam",
+    "LINKS": "links",
+}
+
+
+def _parse_table(table: str) -> tuple[Rule, ...]:
+    rules = []
+    for line in table.strip().splitlines():
+        rule_id, points, description = line.split(None, 2)
+        category = _CATEGORY_BY_PREFIX[rule_id.split("_", 1)[0]]
+        rules.append(Rule(rule_id, category, int(points), description))
+    return tuple(rules)
+
+
+RULES: tuple[Rule, ...] = _parse_table(_RULE_TABLE)
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 
 # Rules that are exactly "this phrase pattern occurs in the text" (subject + all body text).
@@ -415,6 +253,7 @@ _RAW_SET = P.PatternSet(_RAW_PATTERNS)
 _SPAM_PHRASES = P.compile_re2(P.SPAM_PHRASES)
 _SEND_ADDR = P.compile_re2(P.DX_SEND_TO_ADDRESS)
 _SUBJECT_TAG = P.compile_re2(P.CS_SUBJECT_TAG)
+_LOUD_HTML = P.compile_re2(P.CS_LOUD_HTML)
 
 
 @dataclass
@@ -474,6 +313,17 @@ def _subject_caps(ctx: _Ctx) -> bool:
     return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.8
 
 
+def _exclamations(ctx: _Ctx) -> bool:
+    body = ctx.view.body_text
+    count = body.count("!")
+    return count >= 5 and count * 300 >= len(body)
+
+
+def _shouting(ctx: _Ctx) -> bool:
+    words = [w for w in ctx.view.body_text[:20000].split() if len(w) >= 3 and w.isalpha()]
+    return len(words) >= 20 and sum(w.isupper() for w in words) * 5 > len(words)
+
+
 def _unique_links(ctx: _Ctx) -> int:
     return len({link.href for link in ctx.view.links})
 
@@ -526,6 +376,9 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
         )
     ),
     "CS_SUBJECT_CAPS": _subject_caps,
+    "CS_LOUD_HTML": lambda c: bool(c.view.html) and bool(_LOUD_HTML.search(c.view.html)),
+    "CS_EXCLAMATIONS": _exclamations,
+    "CS_SHOUTING_BODY": _shouting,
     "CS_SUBJECT_BULK_TAG": lambda c: bool(_SUBJECT_TAG.search(c.view.subject)),
     "CS_SHORT_HTML_PROMO": lambda c: (
         _is_html_only(c) and bool(c.view.links) and len(c.view.html_text.split()) < 30
@@ -535,6 +388,7 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     ),
     "CS_SUBJECT_PUNCTUATION": lambda c: sum(c.view.subject.count(x) for x in "!?") >= 4,
     "CS_HTML_ONLY": _is_html_only,
+    "CS_SPAM_WORDS_FEW": lambda c: 3 <= _spam_phrase_count(c) <= 5,
     "CS_SPAM_WORDS": lambda c: 5 < _spam_phrase_count(c) <= 10,
     "CS_SPAM_WORDS_HEAVY": lambda c: _spam_phrase_count(c) > 10,
     "LINKS_MANY": lambda c: _unique_links(c) >= 10,

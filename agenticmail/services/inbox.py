@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW
+from ..mail.loops import automated_reason
 from ..mail.mime import parse_message, thread_key
 from ..models import Agent, ParsedMessage
 from ..store import messages as index
@@ -18,8 +19,11 @@ EVENT_BODY_LIMIT = 64 * 1024
 
 
 def message_payload(message: ParsedMessage) -> dict[str, Any]:
-    """The agent-facing JSON of a message (bodies capped for events)."""
+    """The agent-facing JSON of a message (bodies capped for events), with the loop-safety
+    flag: automated mail (auto-replies, bounces, no-reply senders) should not be answered."""
     data = message.to_dict()
+    reason = automated_reason(message.headers, message.from_)
+    data["automated"] = {"flag": reason is not None, "reason": reason}
     data["text"] = (message.text or "")[:EVENT_BODY_LIMIT]
     data["html"] = message.html[:EVENT_BODY_LIMIT] if message.html else None
     return data

@@ -300,11 +300,8 @@ class PendingRow:
             "resolved_by": self.resolved_by, "resolved_at": self.resolved_at,
             "outbox_id": self.outbox_id, "created_at": self.created_at,
         }
-        if include_request:
-            req = dict(self.request)
-            req["attachments"] = [{k: v for k, v in a.items() if k != "content_base64"}
-                                  for a in req.get("attachments", [])]
-            data["request"] = req
+        if include_request:  # the message for review; never the raw bytes held for sending
+            data["request"] = {"mail": self.request.get("mail", {})}
         return data
 
 

@@ -224,3 +224,25 @@ def test_scheduled_send_waits_until_due(outbound: DaemonHandle, agent: dict[str,
         event = events.next("message.new", timeout=20)
     arrived = datetime.fromisoformat(event["created_at"])
     assert arrived >= datetime.fromisoformat(due)
+
+
+def test_loop_safety_headers_flag_and_thread_budget() -> None:
+    handle = DaemonHandle(thread_reply_budget=3).start()
+    try:
+        a, b = handle.create_agent("ping"), handle.create_agent("pong")
+        with EventStream(handle.api_url, b["api_key"]) as events:
+            first = _send(handle, a["api_key"], to=["pong@localhost"], subject="loop").json()
+            got = events.next("message.new")["data"]["message"]
+        assert got["headers"]["Auto-Submitted"] == "auto-generated"
+        assert got["automated"] == {"flag": True, "reason": "Auto-Submitted: auto-generated"}
+        codes = []
+        for _ in range(4):
+            r = _send(handle, a["api_key"], to=["pong@localhost"], subject="Re: loop",
+                      in_reply_to=first["message_id"], references=[first["message_id"]])
+            codes.append(r.status_code)
+        assert codes == [202, 202, 429, 429], codes
+        assert "loop" in r.json()["error"]["message"]
+        fresh = _send(handle, a["api_key"], to=["pong@localhost"], subject="new topic")
+        assert fresh.status_code == 202
+    finally:
+        handle.close()

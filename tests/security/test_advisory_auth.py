@@ -33,7 +33,8 @@ def test_link_warnings() -> None:
 
 def test_parse_auth_results_trusts_topmost_header_only() -> None:
     raw = (
-        b"Authentication-Results: mx.local; spf=fail smtp.mailfrom=x.example; dkim=none; dmarc=fail\r\n"
+        b"Authentication-Results: mx.local; spf=fail smtp.mailfrom=x.example; dkim=none;"
+        b" dmarc=fail\r\n"
         b"Authentication-Results: forged; spf=pass; dkim=pass; dmarc=pass\r\n"
         b"From: a@x.example\r\n\r\nhi\r\n"
     )

@@ -119,6 +119,20 @@ HITS: list[tuple[str, str, str, str]] = [
     ("password", "Your p@ssw0rd = S3cure!Pass", "high", "S3cure!Pass"),
     ("password", "the wifi passphrase is Bl4ckC@t99", "high", "Bl4ckC@t99"),
     ("password", "pw: x7Rt!9qa", "high", "x7Rt!9qa"),
+    ("password", "PASSWORD=@6ZBPXz3In%(F", "high", "@6ZBPXz3In%(F"),
+    ("password", "my pass is Summer2023!", "high", "Summer2023!"),
+    (
+        "openai_key",
+        "OPENAI_API_KEY=sk-" + "abcdefghijklmnopqrstuvwxyz1234567890ABCD",
+        "high",
+        "ABCD",
+    ),
+    (
+        "slack_token",
+        "xo" + "xb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+        "high",
+        "QrStUvWx",
+    ),
     ("credential_pair", "username: alice.w\npassword: Gr33nTea!", "high", "Gr33nTea!"),
     (
         "db_connection_string",
@@ -262,9 +276,11 @@ MISSES: list[tuple[str, str]] = [
     ("jwt", "eyJub3RKU09OaGVhZGVy.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefgh"),
     ("bearer_token", "send it with a Bearer <token> header"),
     ("password", "password: ********"),
+    ("password", "password: %(password)s and pwd = <PASSWORD>"),
     ("password", "Your password is incorrect, please reset it"),
     ("password", "the password was changed yesterday"),
     ("password", "Boarding pass: Gate 12"),
+    ("password", "The cost of the one day pass is $400."),
     ("password", "Password:\nThanks for asking"),
     ("password", "Password: provided separately by phone"),
     ("password", "Reset password: https://accounts.acme.io/reset"),
@@ -281,6 +297,7 @@ MISSES: list[tuple[str, str]] = [
     ),
     ("backup_codes", "Save your backup codes somewhere safe."),
     ("generic_secret", "the secret is out: everyone knows"),
+    ("generic_secret", "secret: abcdefgh12345678901 (a typed filler, no provider prefix)"),
     ("ssn", "call 555-123-4567 today"),
     ("ssn", "invalid 000-12-3456 and 666-12-3456 and 123-00-4567"),
     ("ssn", "part number 1536-22-84510"),
@@ -657,6 +674,21 @@ def test_scan_message_accepts_parsed_messages() -> None:
     raw = (FIXTURES / "block.aws_key_obfuscated_html.eml").read_bytes()
     assert scan_message(email.message_from_bytes(raw, policy=policy.default)).blocked
     assert not scan_message(b"\xff\xfe garbage without headers").blocked
+
+
+def test_scan_message_decodes_transfer_encodings() -> None:
+    raw = (
+        b"From: a@agents.example\r\nTo: b@example.org\r\n"
+        b"Subject: =?utf-8?b?U1NOIDUzNi0yMi04NDUx?=\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"key AKIAIOSF=\r\nODNN7EXAMPLE=20ok\r\n"
+    )
+    result = scan_message(raw)
+    assert {(f.rule_id, f.where) for f in result.findings} == {
+        ("ssn", "subject"),
+        ("aws_access_key", "text"),
+    }
 
 
 def test_scan_command_streams_json_lines(

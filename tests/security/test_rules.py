@@ -39,7 +39,7 @@ def test_verdict_shape_and_thresholds() -> None:
     assert v.category == "prompt_injection"
     d = v.to_dict()
     assert set(d) == {"score", "spam", "warning", "category", "rules", "internal", "auth"}
-    assert d["auth"]["source"] == "header"
+    assert d["auth"] == v.auth.to_dict() and v.auth.source == "header"
     clean = score((FIXTURES / "rule.AUTH_NO_RESULTS.miss.eml").read_bytes())
     assert clean.score == 0 and clean.category is None and not clean.spam and not clean.warning
 

@@ -36,7 +36,8 @@ def test_benign_look_alike_untouched(technique: str, path: Path) -> None:
 
 def test_benign_unicode_is_preserved_exactly() -> None:
     for text in (
-        "Family \U0001f468\u200d\U0001f469\u200d\U0001f467 and \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+        "Family \U0001f468\u200d\U0001f469\u200d\U0001f467 and "
+        "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
         "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
         "\u05e9\u05dc\u05d5\u05dd \u200fworld\u200e",
         "I \u2764\ufe0f keycap 1\ufe0f\u20e3",
@@ -88,7 +89,10 @@ def test_implicitly_closed_paragraph_does_not_hide_following_text() -> None:
 
 
 def test_plain_text_message_keeps_text_and_reports_subject() -> None:
-    raw = b"From: a@b.example\r\nSubject: hi\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b there\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
+    raw = (
+        b"From: a@b.example\r\nSubject: hi\xe2\x80\x8b\xe2\x80\x8b\xe2\x80\x8b there\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n"
+    )
     result = sanitize(raw)
     assert result.text.strip() == "hello" and result.html is None
     assert result.subject == "hi there" and result.changed

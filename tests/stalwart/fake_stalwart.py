@@ -38,9 +38,9 @@ COMMON = {"password", "password1", "12345678", "123456789", "qwertyuiop", "ilove
           "letmein1", "admin123", "welcome1", "correcthorse"}
 SET_FIELDS = {"Account": ("memberGroupIds",), "Domain": ("aliases",), "NetworkListener": ("bind",)}
 LIST_FIELDS = {"Account": ("aliases", "credentials")}
-SINGLETONS = ("SystemSettings", "MtaOutboundStrategy", "Bootstrap")
+SINGLETONS = ("SystemSettings", "MtaOutboundStrategy", "Bootstrap", "Imap")
 TYPES = ("Domain", "Account", "DkimSignature", "SystemSettings", "MtaRoute",
-         "MtaOutboundStrategy", "Action", "Bootstrap", "NetworkListener")
+         "MtaOutboundStrategy", "Action", "Bootstrap", "NetworkListener", "Imap")
 DEFAULT_ROUTE = {"match": {"0": {"if": "is_local_domain(rcpt_domain)", "then": "'local'"}},
                  "else": "'mx'"}
 
@@ -101,6 +101,8 @@ class Registry:
                                                        "defaultHostname": "localhost"}
         self.objects["MtaOutboundStrategy"]["singleton"] = {"id": "singleton",
                                                             "route": DEFAULT_ROUTE}
+        # like the server: no LOGIN on a connection without TLS until this is turned on
+        self.objects["Imap"]["singleton"] = {"id": "singleton", "allowPlainTextAuth": False}
 
     def restart(self, *, recovery_admin: str | None) -> None:
         """What a container restart changes: the mode (config.json present?) and the env."""
@@ -543,6 +545,11 @@ class _ImapHandler(socketserver.StreamRequestHandler):
                 user, pw = [(a or b).replace('\\"', '"').replace("\\\\", "\\")
                             for a, b in parts[:2]]
                 auth = "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+                plain_ok = registry.objects["Imap"]["singleton"]["allowPlainTextAuth"]
+                if not plain_ok:
+                    self.wfile.write(tag.encode() + b" NO [PRIVACYREQUIRED] Plain text "
+                                     b"authentication is not allowed\r\n")
+                    continue
                 ok = not registry.bootstrap_mode and registry.authenticate(auth) is not None
                 self.wfile.write(tag.encode() + (b" OK [CAPABILITY IMAP4rev1 IDLE] LOGIN done\r\n"
                                                  if ok else b" NO [AUTHENTICATIONFAILED] "

@@ -5,7 +5,9 @@ repairs it; ``agenticmail doctor`` reports the stalwart host's checks and failur
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -199,3 +201,28 @@ def test_doctor_reports_each_stalwart_failure(stalwart_home: Settings,
     checks = _by_name(data)
     assert code == 1 and not checks["docker"]["ok"]
     assert "local mail host" in str(checks["docker"]["hint"])
+
+
+def test_doctor_offers_the_repair_in_a_terminal(stalwart_home: Settings) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    ctx = build_context(stalwart_home)
+    ctx.host.create_account("stray@agents.test", PW)
+    ctx.db.close()
+    env = {**os.environ, "TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "120"}
+    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home",
+                                           str(stalwart_home.home), "doctor"],
+                          env=env, encoding="utf-8", timeout=30)
+    try:
+        child.expect(r"the mailbox stray@agents.test belongs to no agent: will delete\s+the"
+                     r"\s+mailbox\s+stray@agents.test\s+and its mail")
+        child.expect(r"Repair 1 problem\(s\)\? \[y/n\] \(n\)")
+        child.sendline("y")
+        child.expect("repaired: delete the mailbox stray@agents.test")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    ctx = build_context(stalwart_home)
+    try:
+        assert not ctx.host.account_exists("stray@agents.test")
+    finally:
+        ctx.db.close()

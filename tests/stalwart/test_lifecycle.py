@@ -75,6 +75,7 @@ def test_first_start_pulls_bootstraps_and_drops_the_back_door(
     listeners = {n["name"] for n in client.get("NetworkListener")}
     assert {"agenticmail-imap", "agenticmail-submission", "agenticmail-lmtp"} <= listeners
     assert fake.registry.reloads >= 1
+    assert client.get("Imap", ["singleton"])[0]["allowPlainTextAuth"] is True
     assert host.is_running() and host.health().ok
     assert host.list_accounts() == []  # the admin account is not an agent's
 

@@ -99,9 +99,25 @@ def test_refuses_to_switch_the_mail_host_of_an_install_with_agents(home: Path) -
     switch = _run(env, "setup", "--yes", "--domain", "other.test")
     assert switch.returncode == 1
     last = switch.stderr.strip().splitlines()[-2:]
+    assert last[0] == "error: the daemon is running; stop it before changing domain"
+    assert last[1] == "hint: agenticmail stop, then run setup again"
+    assert _run(env, "stop").returncode == 0
+    switch = _run(env, "setup", "--yes", "--domain", "other.test")
+    assert switch.returncode == 1
+    last = switch.stderr.strip().splitlines()[-2:]
     assert last[0].startswith("error: cannot change domain of an install that has agents")
     assert last[1].startswith("hint: delete the agents first")
+    assert 'domain = "other.test"' not in (home / "config.toml").read_text()
     assert "Traceback" not in switch.stderr
+
+
+def test_closed_stdin_is_a_one_line_error(home: Path) -> None:
+    env = _env(home, "unix:///nonexistent/docker.sock")
+    result = subprocess.run([sys.executable, "-m", "agenticmail", "setup"], env=env,
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: setup needs answers but standard input has ended" in result.stderr
+    assert not (home / "config.toml").exists()
 
 
 def test_interactive_wizard_through_a_pty(home: Path) -> None:
