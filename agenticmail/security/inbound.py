@@ -401,14 +401,11 @@ _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){12,}")
 _BINARY = re.compile(r"(?:[01]{8}[ ]?){8,}")
 _ASCII85 = re.compile(r"<~([!-u\s]{10,}?)~>")
 _MORSE = re.compile(r"(?:[.-]{1,7}[ ]{1,3}(?:/[ ]{1,3})?){8,}[.-]{1,7}")
-_MORSE_TABLE = dict(
-    zip(
-        ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
-        ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----.".split(),
-        "abcdefghijklmnopqrstuvwxyz0123456789",
-        strict=True,
-    )
+_MORSE_CODES = (
+    ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- "
+    ".-- -..- -.-- --.. ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----."
 )
+_MORSE_TABLE = dict(zip(_MORSE_CODES.split(), "abcdefghijklmnopqrstuvwxyz0123456789", strict=True))
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _SPACED = re.compile(r"\b(?:[A-Za-z] ){3,}[A-Za-z]\b")
 _LEET = str.maketrans("013457@$", "oieastas")
@@ -455,7 +452,7 @@ def deobfuscate(text: str) -> str:
         views.append(_printable(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))))
     for m in itertools.islice(_ASCII85.finditer(text), 20):
         with contextlib.suppress(ValueError):
-            views.append(_printable(base64.a85decode(m.group(1), ignorechars=" \t\r\n")))
+            views.append(_printable(base64.a85decode(m.group(1), ignorechars=b" \t\r\n")))
     for m in itertools.islice(_MORSE.finditer(text), 20):
         words = m.group(0).split("/")
         views.append(" ".join("".join(_MORSE_TABLE.get(c, "") for c in w.split()) for w in words))

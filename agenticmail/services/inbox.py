@@ -6,50 +6,89 @@ restart resumes exactly after the last message reported: nothing missed, nothing
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from ..errors import AgenticMailError
 from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW
 from ..mail.loops import automated_reason
 from ..mail.mime import parse_message, thread_key
 from ..models import Agent, ParsedMessage
 from ..store import messages as index
+from ..store import spam as spam_store
 from .context import ServiceContext, transaction
+from .protection import Assessment, assess
+
+log = logging.getLogger(__name__)
 
 EVENT_BODY_LIMIT = 64 * 1024
 
 
-def message_payload(message: ParsedMessage) -> dict[str, Any]:
-    """The agent-facing JSON of a message (bodies capped for events), with the loop-safety
-    flag: automated mail (auto-replies, bounces, no-reply senders) should not be answered."""
+NOT_JUNK = "$NotJunk"  # set on a message the agent marked not-spam: never moved again
+MESSAGE_SPAM = "message.spam"
+
+
+def message_payload(message: ParsedMessage, assessment: Assessment | None = None,
+                    limit: int | None = EVENT_BODY_LIMIT) -> dict[str, Any]:
+    """The agent-facing JSON of a message: sanitised bodies (capped for events), the security
+    block, and the loop-safety flag (automated mail should not be answered)."""
     data = message.to_dict()
+    text = assessment.text if assessment else (message.text or "")
+    html = assessment.html if assessment else message.html
+    data["text"] = text[:limit] if limit else text
+    data["html"] = (html[:limit] if limit else html) if html else None
+    data["security"] = assessment.security if assessment else None
     reason = automated_reason(message.headers, message.from_)
     data["automated"] = {"flag": reason is not None, "reason": reason}
-    data["text"] = (message.text or "")[:EVENT_BODY_LIMIT]
-    data["html"] = message.html[:EVENT_BODY_LIMIT] if message.html else None
     return data
 
 
 def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid: int,
-           raw: bytes, flags: tuple[str, ...]) -> bool:
-    """Index one new message and emit ``message.new``; False if it was already indexed."""
+           raw: bytes, flags: tuple[str, ...]) -> str:
+    """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved to Spam) or
+    ``"seen"`` (already indexed). The index row, the checkpoint and the event commit together,
+    so a restart resumes right after the last message reported."""
     parsed = parse_message(raw, uid=uid, folder=folder, flags=flags)
+    assessment = assess(ctx, raw)
+    spam = assessment.spam and folder == "INBOX" and NOT_JUNK not in flags
+    if spam:
+        _move_to_spam(ctx, agent, folder, uid)
     related = [m for m in (parsed.in_reply_to, *parsed.references) if m]
     thread = index.thread_of(ctx.db, related) or thread_key(
         parsed.message_id, parsed.in_reply_to, parsed.references)
     entry = index.IndexEntry(
-        agent_id=agent.id, folder=folder, uidvalidity=uidvalidity, uid=uid,
-        message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
+        agent_id=agent.id, folder="Spam" if spam else folder, uidvalidity=uidvalidity,
+        uid=uid, message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
         to_addrs=parsed.to, subject=parsed.subject, date=parsed.date, flags=parsed.flags,
     )
     with transaction(ctx) as tx:
         new = index.upsert(tx.conn, entry)
+        spam_store.save_security(tx.conn, agent.id, parsed.message_id, assessment.security)
         index.save_checkpoint(tx.conn, agent.id, folder, uidvalidity, uid)
-        if new:
-            tx.emit(MESSAGE_NEW, agent.name, {
-                "agent": agent.name, "folder": folder, "uid": uid, "thread_id": thread,
-                "message": message_payload(parsed),
-            })
-    return new
+        if not new:
+            return "seen"
+        payload = {"agent": agent.name, "folder": entry.folder, "uid": uid,
+                   "thread_id": thread, "message": message_payload(parsed, assessment)}
+        if spam:
+            sec = assessment.security
+            spam_store.log_spam(tx.conn, agent=agent.name, message_id=parsed.message_id,
+                                from_addr=parsed.from_, subject=parsed.subject,
+                                score=sec["score"], category=sec.get("category"),
+                                rules=sec.get("rules", []))
+            tx.emit(MESSAGE_SPAM, agent.name, payload)
+        else:
+            tx.emit(MESSAGE_NEW, agent.name, payload)
+    return "spam" if spam else "new"
+
+
+def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int) -> None:
+    from .mailbox import open_session
+
+    try:
+        with open_session(ctx, agent) as session:
+            session.move(folder, [uid], session.special_folder("\\Junk"))
+    except AgenticMailError as exc:  # still reported as spam; the move is retried never
+        log.warning("could not move spam %s/%d for %s: %s", folder, uid, agent.name, exc)
 
 
 def flags_changed(ctx: ServiceContext, agent: Agent, folder: str,
@@ -67,3 +106,8 @@ def expunged(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) ->
         for uid in sorted(uids):
             tx.emit(MESSAGE_EXPUNGED, agent.name, {"agent": agent.name, "folder": folder,
                                                    "uid": uid})
+
+
+def spam_log(ctx: ServiceContext, agent: Agent | None, limit: int = 100) -> list[dict[str, Any]]:
+    """Why messages were moved to Spam (all agents' entries when ``agent`` is None)."""
+    return spam_store.list_spam(ctx.db, agent.name if agent else None, limit)

@@ -131,6 +131,21 @@ def create_folder(ctx: ServiceContext, agent: Agent, name: str) -> None:
         session.create_folder(name)
 
 
+def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") -> None:
+    """The agent says a message is not spam: back to INBOX, never filtered again."""
+    from ..store import spam as spam_store
+    from .context import transaction
+    from .inbox import NOT_JUNK
+
+    with open_session(ctx, agent) as session:
+        raw, _ = session.fetch_raw(folder, uid)
+        session.set_flags(folder, [uid], add=[NOT_JUNK])
+        session.move(folder, [uid], "INBOX")
+    message_id = parse_message(raw, uid=uid, folder=folder, flags=()).message_id
+    with transaction(ctx) as tx:
+        spam_store.mark_not_spam(tx.conn, agent.name, message_id)
+
+
 BATCH_ACTIONS = ("read", "unread", "move", "delete")
 
 

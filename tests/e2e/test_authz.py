@@ -28,6 +28,8 @@ AGENT_SCOPED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/events?agent={other}", None),
     ("GET", "/v1/mail/outbox?agent={other}", None),
     ("GET", "/v1/pending?agent={other}", None),
+    ("POST", "/v1/mail/messages/1/not-spam?agent={other}", None),
+    ("GET", "/v1/mail/spam-log?agent={other}", None),
 ]
 MASTER_ONLY: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/agents", {"name": "intruder"}),
@@ -36,6 +38,8 @@ MASTER_ONLY: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/route", None),
     ("PUT", "/v1/route", {"host": "smtp.example.com", "address": "o@example.com"}),
     ("DELETE", "/v1/route", None),
+    ("GET", "/v1/audit", None),
+    ("GET", "/v1/audit/verify", None),
     ("POST", "/v1/pending/pm_x/approve", None),
     ("POST", "/v1/pending/pm_x/reject", None),
 ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from ...errors import InvalidRequest
 from ...models import SearchQuery
-from ...services import mailbox, outbox
+from ...services import inbox, mailbox, outbox
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
 from ..auth import Caller, Ctx
@@ -96,6 +96,23 @@ def move(uid: int, body: MoveBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, body.agent)
     mailbox.move(ctx, who, body.folder, [uid], body.to)
     return {"uid": uid, "folder": body.folder, "moved_to": body.to}
+
+
+@router.post("/messages/{uid}/not-spam")
+def not_spam(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
+             folder: FolderQ = "Spam") -> dict[str, Any]:
+    """Move a message the filter put in Spam back to INBOX; it is not filtered again."""
+    who = resolve_agent(ctx, caller, agent)
+    mailbox.not_spam(ctx, who, uid, folder)
+    return {"uid": uid, "folder": folder, "moved_to": "INBOX"}
+
+
+@router.get("/spam-log")
+def spam_log(ctx: Ctx, caller: Caller, agent: AgentQ = None, limit: int = 100
+             ) -> dict[str, Any]:
+    """Why messages were moved to Spam (an agent sees its own entries)."""
+    who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
+    return {"spam": inbox.spam_log(ctx, who, min(max(limit, 1), 1000))}
 
 
 @router.post("/messages/{uid}/flags")

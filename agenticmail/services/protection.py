@@ -1,0 +1,55 @@
+"""Inbound protection for what agents read: authentication verdicts, spam/threat score,
+security advisory and sanitised bodies, as one ``security`` block.
+
+Mail between the host's own agents is internal and not scored (it is still sanitised);
+everything else is. Authentication-Results headers count only from a configured trusted
+authserv-id (the mail host in front of us); otherwise the verdicts are computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from typing import Any
+
+from ..security import advise, compute_auth, parse_auth_results, sanitize, score
+from .context import ServiceContext
+
+DNS_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class Assessment:
+    security: dict[str, Any]
+    spam: bool
+    text: str
+    html: str | None
+
+
+def _auth(ctx: ServiceContext, raw: bytes) -> Any:
+    trusted = {s.strip().lower() for s in ctx.settings.trusted_authserv_ids.split(",")
+               if s.strip()}
+    if trusted:
+        message = message_from_bytes(raw, policy=policy.default)
+        headers = message.get_all("Authentication-Results") or []
+        if headers and str(headers[0]).split(";", 1)[0].strip().lower() in trusted:
+            found = parse_auth_results(message)
+            if found is not None:
+                return found
+    return compute_auth(raw, timeout=DNS_TIMEOUT)
+
+
+def assess(ctx: ServiceContext, raw: bytes) -> Assessment:
+    local = frozenset({ctx.settings.domain.lower()})
+    cleaned = sanitize(raw)
+    verdict = score(raw, local_domains=local)
+    if not verdict.internal:
+        verdict = score(raw, local_domains=local, auth=_auth(ctx, raw))
+    block = {
+        **verdict.to_dict(),
+        "advisory": None if verdict.internal else advise(raw).to_dict(),
+        "sanitizer": {"changed": cleaned.changed,
+                      "detections": [d.to_dict() for d in cleaned.detections]},
+    }
+    return Assessment(block, bool(verdict.spam) and not verdict.internal, cleaned.text,
+                      cleaned.html)

@@ -1,0 +1,63 @@
+"""The spam log (what the inbound filter moved to Spam, and why) and stored security blocks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ._time import now_iso
+from .db import Database
+
+DDL = (
+    """CREATE TABLE spam_log (
+        id INTEGER PRIMARY KEY,
+        agent TEXT NOT NULL,
+        message_id TEXT,
+        from_addr TEXT,
+        subject TEXT,
+        score INTEGER NOT NULL,
+        category TEXT,
+        rules TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'spam' CHECK (status IN ('spam', 'not_spam')),
+        created_at TEXT NOT NULL)""",
+    "CREATE INDEX spam_log_agent ON spam_log(agent, id)",
+    "ALTER TABLE messages ADD COLUMN security TEXT",
+)
+
+
+def log_spam(conn: sqlite3.Connection, *, agent: str, message_id: str | None, from_addr: str,
+             subject: str, score: int, category: str | None, rules: list[dict[str, Any]]
+             ) -> None:
+    conn.execute(
+        "INSERT INTO spam_log (agent, message_id, from_addr, subject, score, category, rules, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (agent, message_id, from_addr, subject, score, category, json.dumps(rules), now_iso()))
+
+
+def mark_not_spam(conn: sqlite3.Connection, agent: str, message_id: str | None) -> None:
+    conn.execute("UPDATE spam_log SET status = 'not_spam' WHERE agent = ? AND message_id IS ?",
+                 (agent, message_id))
+
+
+def list_spam(db: Database, agent: str | None, limit: int = 100) -> list[dict[str, Any]]:
+    if agent is None:
+        rows = db.query("SELECT * FROM spam_log ORDER BY id DESC LIMIT ?", (limit,))
+    else:
+        rows = db.query("SELECT * FROM spam_log WHERE agent = ? ORDER BY id DESC LIMIT ?",
+                        (agent, limit))
+    return [{**dict(r), "rules": json.loads(r["rules"])} for r in rows]
+
+
+def save_security(conn: sqlite3.Connection, agent_id: int, message_id: str | None,
+                  security: dict[str, Any]) -> None:
+    conn.execute("UPDATE messages SET security = ? WHERE agent_id = ? AND message_id IS ?",
+                 (json.dumps(security), agent_id, message_id))
+
+
+def security_for(db: Database, agent_id: int, message_id: str | None) -> dict[str, Any] | None:
+    if not message_id:
+        return None
+    row = db.one("SELECT security FROM messages WHERE agent_id = ? AND message_id = ? AND "
+                 "security IS NOT NULL ORDER BY id DESC LIMIT 1", (agent_id, message_id))
+    return json.loads(row["security"]) if row else None
