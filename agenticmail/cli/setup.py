@@ -29,7 +29,7 @@ from rich.prompt import IntPrompt, Prompt
 from rich.text import Text
 
 from ..config import MAIL_HOSTS, Settings
-from ..errors import AgenticMailError, ConfigError
+from ..errors import AgenticMailError, ConfigError, Conflict
 from ..services.checks import Check
 from .client import Client, settings_from
 from .output import JsonFlag, check_dict, checks_table, details, emit, secrets_panel, stderr
@@ -296,8 +296,13 @@ def setup(
         _step(5, "First agent")
         if not agents and not no_agent:
             name = agent or DEFAULT_AGENT
-            with Client(settings) as client:
-                created_agent = client.post("/v1/agents", {"name": name})
+            try:
+                with Client(settings) as client:
+                    created_agent = client.post("/v1/agents", {"name": name})
+            except Conflict as exc:  # e.g. a mailbox left over from an earlier install
+                raise Conflict(f"cannot create the first agent: {exc.message}",
+                               hint="agenticmail doctor --repair removes a mailbox no agent "
+                                    "uses; then run setup again (it resumes)") from None
             agents.append(created_agent["agent"]["name"])
         elif agents:
             console.print(Text(f"  kept: {', '.join(agents)}", style="dim"))

@@ -60,9 +60,11 @@ class SenderWorker:
 
     def start(self) -> None:
         with self.ctx.db.write() as conn:
-            released = store.release_leases(conn)
+            released, in_doubt = store.release_leases(conn)
         if released:
-            log.warning("resuming %d sends interrupted by a crash", released)
+            log.warning("resuming %d sends interrupted by a crash (%d in doubt: their SMTP "
+                        "transaction was cut off, so a recipient may get them twice)",
+                        released, in_doubt)
         self._loop = asyncio.get_running_loop()
         self.ctx.sender_wakeups.append(self.wake)
         self._task = asyncio.create_task(self._run(), name="sender")
@@ -136,6 +138,7 @@ class SenderWorker:
                 raw = _external_variant(row.raw, agent.display_name, sender)
             else:  # system mail (owner notifications) goes out as the route's own address
                 sender, raw = row.envelope_from, row.raw
+            await asyncio.to_thread(self._external_started, row.id)
             await smtp.send(route, sender, row.external_rcpts, raw)
             await asyncio.to_thread(self._progress, row.id, delivered_external=True)
         if not row.filed:
@@ -145,6 +148,10 @@ class SenderWorker:
     def _progress(self, outbox_id: str, **flags: bool) -> None:
         with self.ctx.db.write() as conn:
             store.mark_progress(conn, outbox_id, **flags)
+
+    def _external_started(self, outbox_id: str) -> None:
+        with self.ctx.db.write() as conn:
+            store.mark_external_started(conn, outbox_id)
 
     def _file_sent_copy(self, row: store.OutboxRow) -> None:
         agent = agent_store.find_agent(self.ctx.db, row.agent)

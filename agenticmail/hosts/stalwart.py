@@ -186,6 +186,12 @@ class StalwartHost:
                 self.engine.remove(self.name)
                 existing = None
             fresh = not self.bootstrapped
+            if fresh and (self.data_dir / "etc" / "config.json").exists():
+                raise MailHostError(
+                    f"Stalwart's data in {self.data_dir} exists but its admin credential "
+                    f"({self.state_path.name}) is missing",
+                    hint=f"restore {self.state_path}, or remove {self.data_dir} to start over "
+                         "(this deletes every mailbox)")
             made = existing is None
             try:
                 if existing is None:
@@ -193,9 +199,10 @@ class StalwartHost:
                 if existing is None or not existing.running:
                     self._step(f"starting {self.name}")
                     self.engine.start(self.name)
-                self._wait_ready()
                 if fresh:
                     self._bootstrap()
+                else:
+                    self._wait_ready()
                 self._provision()
             except BaseException:
                 if made or fresh:
@@ -228,20 +235,24 @@ class StalwartHost:
 
     def _wait_ready(self) -> None:
         probe = JmapClient(self.url, timeout=3.0)
-        deadline = time.monotonic() + self.start_timeout
-        self._step("waiting for Stalwart to be ready")
         try:
-            while not probe.healthz("ready"):
-                state = self.engine.inspect(self.name)
-                if state is None or (not state.running and state.status != "restarting"):
-                    raise self._failure(f"the Stalwart container stopped while starting "
-                                        f"(status {state.status if state else 'gone'})")
-                if time.monotonic() > deadline:
-                    raise self._failure(f"Stalwart did not become ready within "
-                                        f"{self.start_timeout:g}s ({self.url}/healthz/ready)")
-                time.sleep(POLL)
+            self._wait("ready", f"{self.url}/healthz/ready", lambda: probe.healthz("ready"))
         finally:
             probe.close()
+
+    def _wait(self, what: str, where: str, check: Callable[[], bool]) -> None:
+        """Poll ``check`` until it holds; fail early if the container stops, or at the deadline."""
+        deadline = time.monotonic() + self.start_timeout
+        self._step(f"waiting for Stalwart to be {what}")
+        while not check():
+            state = self.engine.inspect(self.name)
+            if state is None or (not state.running and state.status != "restarting"):
+                raise self._failure(f"the Stalwart container stopped while starting "
+                                    f"(status {state.status if state else 'gone'})")
+            if time.monotonic() > deadline:
+                raise self._failure(f"Stalwart did not become {what} within "
+                                    f"{self.start_timeout:g}s ({where})")
+            time.sleep(POLL)
 
     def _failure(self, message: str) -> MailHostError:
         tail = self.engine.logs(self.name, tail=20).strip()
@@ -253,7 +264,16 @@ class StalwartHost:
         if not token:
             raise MailHostError("the one-time recovery credential is missing; cannot bootstrap")
         client = JmapClient(self.url, username=RECOVERY_USER, secret=self._box.decrypt(token))
+
+        def answers() -> bool:  # bootstrap mode has no data store: /healthz/ready stays 503
+            try:
+                client.session()
+            except MailHostUnavailable:
+                return False
+            return True
+
         try:
+            self._wait("reachable for bootstrap", f"{self.url}/jmap/session", answers)
             self._step("bootstrapping Stalwart (first run)")
             cred = admin.bootstrap(client, hostname=self.hostname, domain=self.domain)
         finally:

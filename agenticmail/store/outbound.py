@@ -38,6 +38,8 @@ DDL = (
         lease_until REAL,
         delivered_local INTEGER NOT NULL DEFAULT 0,
         delivered_external INTEGER NOT NULL DEFAULT 0,
+        external_started REAL,
+        in_doubt INTEGER NOT NULL DEFAULT 0,
         filed INTEGER NOT NULL DEFAULT 0,
         last_error TEXT,
         send_at TEXT,
@@ -97,6 +99,7 @@ class OutboxRow:
     attempts: int
     delivered_local: bool
     delivered_external: bool
+    in_doubt: bool
     filed: bool
     last_error: str | None
     send_at: str | None
@@ -112,6 +115,7 @@ class OutboxRow:
             "attempts": self.attempts, "last_error": self.last_error, "send_at": self.send_at,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "sent_at": self.sent_at, "pending_id": self.pending_id,
+            "in_doubt": self.in_doubt,
         }
 
 
@@ -119,9 +123,9 @@ def _outbox(row: sqlite3.Row) -> OutboxRow:
     data = dict(row)
     for col in _JSON_COLS:
         data[col] = json.loads(data[col])
-    for col in ("delivered_local", "delivered_external", "filed"):
+    for col in ("delivered_local", "delivered_external", "filed", "in_doubt"):
         data[col] = bool(data[col])
-    for col in ("next_attempt_at", "lease_until", "created"):
+    for col in ("next_attempt_at", "lease_until", "created", "external_started"):
         data.pop(col)
     data["raw"] = bytes(data["raw"])
     return OutboxRow(**data)
@@ -204,13 +208,23 @@ def claim_due(conn: sqlite3.Connection, now: float, lease_seconds: float, limit:
             for r in rows]
 
 
-def release_leases(conn: sqlite3.Connection) -> int:
+def release_leases(conn: sqlite3.Connection) -> tuple[int, int]:
     """Requeue rows leased by a sender that is gone (the daemon holds the data dir's pid
-    file, so at start no other sender can be working on them). Progress flags are kept."""
+    file, so at start no other sender can be working on them). Progress flags are kept.
+
+    A row whose SMTP transaction had started but not been confirmed is *in doubt*: the
+    server may have accepted it before the crash (RFC 5321 §6.1). It is sent again
+    (at-least-once beats losing mail) and flagged. Returns (requeued, in doubt)."""
+    doubt = conn.execute("UPDATE outbox SET in_doubt = 1 WHERE status = 'sending' AND "
+                         "external_started IS NOT NULL AND delivered_external = 0").rowcount
     cur = conn.execute("UPDATE outbox SET status = 'queued', lease_until = NULL, "
-                       "next_attempt_at = ?, updated_at = ? WHERE status = 'sending'",
-                       (time.time(), now_iso()))
-    return cur.rowcount
+                       "external_started = NULL, next_attempt_at = ?, updated_at = ? "
+                       "WHERE status = 'sending'", (time.time(), now_iso()))
+    return cur.rowcount, doubt
+
+
+def mark_external_started(conn: sqlite3.Connection, id: str) -> None:
+    conn.execute("UPDATE outbox SET external_started = ? WHERE id = ?", (time.time(), id))
 
 
 def mark_progress(conn: sqlite3.Connection, id: str, **flags: bool) -> None:

@@ -122,7 +122,7 @@ def _doctor(settings: Settings, *args: str) -> tuple[int, dict[str, object], str
 
 
 def _by_name(data: dict[str, object]) -> dict[str, dict[str, object]]:
-    return {str(c["name"]): c for c in data["checks"]}  # type: ignore[attr-defined,index]
+    return {str(c["name"]): c for c in data["checks"]}  # type: ignore[attr-defined]
 
 
 def test_doctor_healthy_stalwart_and_repair(stalwart_home: Settings) -> None:

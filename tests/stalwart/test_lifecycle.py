@@ -287,3 +287,27 @@ def test_compose_file_matches_what_the_sdk_created(make_host: MakeHost,
         b.rsplit(":", 1)[0] for b in hc["Binds"]}  # type: ignore[index]
     assert "environment" not in service  # no recovery back door in steady state
     assert (host.data_dir / "docker-compose.yml").stat().st_mode & 0o077 == 0
+
+
+def test_lost_admin_credential_never_wipes_the_data(make_host: MakeHost,
+                                                    docker_server: FakeDockerServer) -> None:
+    host = make_host()
+    host.start()
+    host.create_account("keep@agents.test", PW)
+    host.stop()
+    host.state_path.unlink()  # e.g. deleted by hand
+    again = make_host()
+    with pytest.raises(MailHostError, match=r"admin credential .* is missing") as err:
+        again.start()
+    assert err.value.hint and "restore" in err.value.hint
+    assert (host.data_dir / "etc" / "config.json").exists()
+    assert docker_server.engine.find(CONTAINER) is not None
+
+
+def test_bootstrap_waits_for_the_session_not_readiness(make_host: MakeHost,
+                                                       docker_server: FakeDockerServer) -> None:
+    host = make_host()
+    host.start()
+    ready_polls = [c for c in host.events if "ready" in c[0]]  # type: ignore[attr-defined]
+    assert any("reachable for bootstrap" in m for m, _ in host.events)  # type: ignore
+    assert ready_polls  # readiness is awaited after the bootstrap restart
