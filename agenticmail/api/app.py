@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from .. import __version__
 from ..services.context import ServiceContext
 from . import errors
-from .routes import agents, audit, events, health, mail, pending, route
+from .routes import agents, audit, events, health, mail, pending, relay, route
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
 _BODY_OVERHEAD = 1.4
@@ -38,6 +38,6 @@ def create_app(ctx: ServiceContext,
                                          f"request body over {limit} bytes")
         return await call_next(request)
 
-    for module in (health, agents, mail, pending, route, audit, events):
+    for module in (health, agents, mail, pending, route, relay, audit, events):
         app.include_router(module.router)
     return app

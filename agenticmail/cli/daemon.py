@@ -23,6 +23,7 @@ from rich.text import Text
 
 from ..config import Settings
 from ..errors import AgenticMailError, DaemonUnavailable
+from ..processes import pid_alive
 from .client import Client, require_configured, settings_from
 from .output import (
     JsonFlag,
@@ -50,20 +51,6 @@ def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
             return client.health()
     except DaemonUnavailable:
         return None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited; only its parent has not reaped it yet
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _is_agenticmail(pid: int) -> bool:

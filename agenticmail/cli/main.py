@@ -17,7 +17,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import agents, audit, daemon, mail, outbox, pending, route, setup
+from . import agents, audit, daemon, mail, outbox, pending, relay, route, setup
 from .client import CliState
 
 EXIT_ERROR = 1
@@ -97,6 +97,8 @@ app.add_typer(outbox.app, name="outbox",
               help="Outgoing mail and its delivery state: list, show.")
 app.add_typer(route.app, name="route",
               help="The SMTP route for mail to the internet: show, set, clear.")
+app.add_typer(relay.app, name="relay",
+              help="Internet mail through your own Gmail/Outlook account: setup, status.")
 app.add_typer(audit.app, name="audit",
               help="List the audit log; verify its hash chain (tamper check).")
 

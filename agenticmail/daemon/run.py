@@ -21,24 +21,16 @@ from ..errors import Conflict, NotConfigured
 from ..events import AGENT_CREATED, AGENT_DELETED
 from ..log import setup_logging
 from ..models import Event
+from ..processes import pid_alive
 from ..services.context import ServiceContext, build_context
 from ..store import agents as agent_store
+from .relay import RelayWorker
 from .sender import SenderWorker
 from .submission import SubmissionServer
 from .supervisor import HostSupervisor
 from .watchers import WatcherManager
 
 log = logging.getLogger(__name__)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Server(uvicorn.Server):
@@ -66,6 +58,7 @@ class Daemon:
         self.watchers = WatcherManager(self.ctx)
         self.supervisor = HostSupervisor(self.ctx.host)
         self.sender = SenderWorker(self.ctx)
+        self.relay = RelayWorker(self.ctx)
         self.submission = SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port)
         self.started_at = time.time()
         self._server: uvicorn.Server | None = None
@@ -79,7 +72,7 @@ class Daemon:
                 pid = int(path.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
+            if pid and pid != os.getpid() and pid_alive(pid):
                 raise Conflict(f"the daemon is already running (pid {pid})",
                                hint="stop it with: agenticmail stop")
         write_private(path, f"{os.getpid()}\n".encode())
@@ -113,6 +106,7 @@ class Daemon:
             self.watchers.start_all(agent_store.list_agents(self.ctx.db))
             await self.submission.start()
             self.sender.start()
+            self.relay.start()
             app = create_app(self.ctx, self.status)
             config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
                                     log_level="warning", access_log=False, lifespan="off",
@@ -139,6 +133,7 @@ class Daemon:
     async def _shutdown(self) -> None:
         await self.submission.stop()
         await self.sender.stop()
+        await self.relay.stop()
         await self.supervisor.stop()
         await asyncio.to_thread(self.watchers.stop_all)
         await asyncio.to_thread(self.ctx.host.stop)

@@ -22,7 +22,6 @@ import secrets
 import signal
 import socket
 import stat
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,36 +229,6 @@ def killpg(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (its parent was killed and nobody reaps it) is not alive
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return "Z" not in ps(pid, "stat=")
-
-
-def cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return ps(pid, "command=")
-
-
-def ps(pid: int, fmt: str) -> str:
-    try:
-        res = subprocess.run(["ps", "-p", str(pid), "-o", fmt], capture_output=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return res.stdout.decode("utf-8", "replace").strip()
 
 
 def connectable(port: int) -> bool:

@@ -49,6 +49,7 @@ from ..errors import (
     NotFound,
 )
 from ..models import Endpoints, HostHealth
+from ..processes import cmdline, pid_alive
 from . import dovecot_config as dc
 
 log = logging.getLogger(__name__)
@@ -475,9 +476,9 @@ class LocalHost:
             return None
 
     def _is_our_dovecot(self, pid: int) -> bool:
-        if not dc.alive(pid):
+        if not pid_alive(pid):
             return False
-        cmd = dc.cmdline(pid)
+        cmd = cmdline(pid)
         return "dovecot" in cmd and str(self.config_path) in cmd
 
     def _stop_stale(self) -> bool:
@@ -491,7 +492,7 @@ class LocalHost:
         log.warning("stopping a stale dovecot (pid %d) left by a previous run", pid)
         for sig in (signal.SIGTERM, signal.SIGKILL):
             dc.killpg(pid, sig)
-            if dc.poll(lambda: not dc.alive(pid), STOP_TIMEOUT):
+            if dc.poll(lambda: not pid_alive(pid), STOP_TIMEOUT):
                 break
         dc.killpg(pid, signal.SIGKILL)
         # if nobody reaps the orphan it stays a zombie, which Dovecot would take for "running"

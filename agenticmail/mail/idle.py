@@ -47,9 +47,11 @@ def _peer_closed(client: IMAPClient) -> bool:
 
 class FolderWatch:
     def __init__(self, endpoints: Endpoints, creds: Credentials, folder: str = "INBOX",
-                 *, renew_seconds: float = 540, timeout: float = 30) -> None:
+                 *, renew_seconds: float = 540, timeout: float = 30,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._endpoints, self._creds, self.folder = endpoints, creds, folder
         self._renew, self._timeout = renew_seconds, timeout
+        self._ssl_context = ssl_context  # for IMAPS: e.g. an extra CA (relay accounts, tests)
         self._client: IMAPClient | None = None
         self._idle_since: float | None = None
 
@@ -68,17 +70,24 @@ class FolderWatch:
         if self._client is None:
             raise MailHostUnavailable("not connected")
         with self._errors(what):
+            if self._idle_since is not None:  # a command cannot be sent while idling
+                self._client.idle_done()
+                self._idle_since = None
             return fn(self._client)
 
     def connect(self) -> int:
         """Log in, select the folder and return its UIDVALIDITY."""
         with self._errors("connecting"):
             client = IMAPClient(self._endpoints.imap_host, port=self._endpoints.imap_port,
-                                ssl=self._endpoints.imap_tls, timeout=self._timeout)
+                                ssl=self._endpoints.imap_tls, ssl_context=self._ssl_context,
+                                timeout=self._timeout)
             self._client = client
             client.login(self._creds.username, self._creds.password)
             info = client.select_folder(self.folder)
         return int(info[b"UIDVALIDITY"])
+
+    def has_capability(self, name: str) -> bool:
+        return bool(self._call("reading capabilities", lambda c: c.has_capability(name)))
 
     def uids_after(self, last_uid: int) -> list[int]:
         uids = self._call("searching", lambda c: c.search(["UID", f"{last_uid + 1}:*"]))

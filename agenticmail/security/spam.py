@@ -6,6 +6,10 @@ a warning. Every rule runs in isolation: an exception inside one rule records no
 that rule and scoring goes on. Phrase rules are matched by one RE2 pass
 (:class:`~agenticmail.security.patterns.PatternSet`), so scoring is linear in the message.
 
+The ``CS_BAYES_*`` rules read the statistical token model of :mod:`.bayes` (package data
+trained on the training split of the SpamAssassin corpus); ``CS_BAYES_HAM`` is the one rule
+with negative points and only takes back points of content-level rules.
+
 Internal mail (From on a local domain) is exempt, unless a relay rewrote it: a local From
 with an external Reply-To or an ``X-Original-From`` header is external mail and is scored.
 """
@@ -19,6 +23,7 @@ from email.message import Message
 from email.utils import parseaddr
 
 from agenticmail.security import advisory as A
+from agenticmail.security import bayes
 from agenticmail.security import patterns as P
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
 from agenticmail.security.inbound import MessageView, deobfuscate, domain_of, parse, to_message
@@ -163,6 +168,9 @@ CS_SHORT_HTML_PROMO     10  HTML-only message with links and under 30 words of t
 CS_LOUD_HTML             5  very large fonts in HTML (<font size=5+ or +2>, font-size 30px+)
 CS_EXCLAMATIONS          5  5+ exclamation marks, at least one per 300 characters of text
 CS_SHOUTING_BODY         5  more than 20% of the body's words in capitals (20+ words)
+CS_BAYES_SPAM           40  token model (security/bayes.py): spam probability >= 0.95
+CS_BAYES_LIKELY         25  token model: spam probability 0.80 to 0.95
+CS_BAYES_HAM           -20  token model: spam probability < 0.05; takes back up to 20 content points
 LINKS_MANY               5  10+ unique links
 """
 _CATEGORY_BY_PREFIX = {
@@ -263,6 +271,7 @@ class _Ctx:
     hits: frozenset[str]
     auth: AuthVerdicts
     local_domains: frozenset[str]
+    bayes_p: float | None = None
 
 
 def _invisible(ctx: _Ctx) -> bool:
@@ -332,6 +341,19 @@ def _is_html_only(ctx: _Ctx) -> bool:
     return bool(ctx.view.html) and not ctx.view.text.strip()
 
 
+BAYES_SPAM = 0.95
+BAYES_LIKELY = 0.80
+BAYES_HAM = 0.05
+# Points CS_BAYES_HAM may take back: content-level rules only, never the rules that flag an
+# attack on the agent (injection, exfiltration, social engineering), phishing, attachments
+# or authentication failures, so hammy-looking text cannot launder an attack.
+_SOFT_PREFIXES = ("CS_", "LINKS_", "HDR_", "AUTH_NO_RESULTS", "PH_MANY_LINKS_NO_UNSUB")
+
+
+def _bayes_band(ctx: _Ctx, low: float, high: float) -> bool:
+    return ctx.bayes_p is not None and low <= ctx.bayes_p < high
+
+
 def _auth_result(attr: str, value: str) -> Callable[[_Ctx], bool]:
     return lambda ctx: getattr(ctx.auth, attr) == value
 
@@ -392,7 +414,10 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     "CS_SPAM_WORDS": lambda c: 5 < _spam_phrase_count(c) <= 10,
     "CS_SPAM_WORDS_HEAVY": lambda c: _spam_phrase_count(c) > 10,
     "LINKS_MANY": lambda c: _unique_links(c) >= 10,
+    "CS_BAYES_SPAM": lambda c: _bayes_band(c, BAYES_SPAM, 2.0),
+    "CS_BAYES_LIKELY": lambda c: _bayes_band(c, BAYES_LIKELY, BAYES_SPAM),
 }
+_AFTER_LOOP = frozenset({"PI_MULTIPLE_SIGNALS", "CS_BAYES_HAM"})
 
 
 _AGENT_ATTACK = frozenset({"prompt_injection", "data_exfiltration", "social_engineering"})
@@ -438,10 +463,10 @@ def score(
         return Verdict(0, False, False, None, (), True, auth)
     text = view.subject + "\n" + view.body_text
     hits = _TEXT_SET.match(text) | _RAW_SET.match(text + "\n" + view.html)
-    ctx = _Ctx(view, text, hits, auth, local)
+    ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view))
     fired: list[RuleHit] = []
     for rule in RULES:
-        if rule.id == "PI_MULTIPLE_SIGNALS":
+        if rule.id in _AFTER_LOOP:
             continue
         try:
             if _check(rule, ctx):
@@ -451,12 +476,20 @@ def score(
     if sum(1 for h in fired if h.category in _AGENT_ATTACK) >= 2:
         r = RULES_BY_ID["PI_MULTIPLE_SIGNALS"]
         fired.append(RuleHit(r.id, r.category, r.points, r.description))
-    total = min(MAX_SCORE, sum(h.points for h in fired))
+    if ctx.bayes_p is not None and ctx.bayes_p < BAYES_HAM:
+        r = RULES_BY_ID["CS_BAYES_HAM"]
+        soft = sum(h.points for h in fired if h.id.startswith(_SOFT_PREFIXES))
+        back = min(-r.points, soft)
+        if back > 0:
+            fired.append(RuleHit(r.id, r.category, -back, r.description))
+    total = max(0, min(MAX_SCORE, sum(h.points for h in fired)))
     per_cat: dict[str, int] = {}
     for h in fired:
         per_cat[h.category] = per_cat.get(h.category, 0) + h.points
     category = (
-        max(per_cat, key=lambda c: (per_cat[c], -CATEGORY_ORDER.index(c))) if per_cat else None
+        max(per_cat, key=lambda c: (per_cat[c], -CATEGORY_ORDER.index(c)))
+        if per_cat and total > 0
+        else None
     )
     return Verdict(
         score=total,

@@ -49,7 +49,7 @@ def docker_check(settings: Settings) -> Check:
     from ..errors import AgenticMailError
     from ..providers.docker_engine import DockerEngine
 
-    engine = DockerEngine(settings.docker_host)
+    engine = DockerEngine(settings.docker_host, timeout=5)  # a check must not hang
     try:
         info = engine.info()
     except AgenticMailError as exc:

@@ -51,5 +51,5 @@ def assess(ctx: ServiceContext, raw: bytes) -> Assessment:
         "sanitizer": {"changed": cleaned.changed,
                       "detections": [d.to_dict() for d in cleaned.detections]},
     }
-    return Assessment(block, bool(verdict.spam) and not verdict.internal, cleaned.text,
-                      cleaned.html)
+    text = cleaned.text.replace("\r\n", "\n")  # as the parser gives it: plain newlines
+    return Assessment(block, bool(verdict.spam) and not verdict.internal, text, cleaned.html)

@@ -118,11 +118,19 @@ def _inbound_protection(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _relay(db: sqlite_utils.Database) -> None:
+    from .relay import DDL
+
+    for statement in DDL:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _initial),
     ("0002_audit_log", _audit_log),
     ("0003_outbound", _outbound),
     ("0004_inbound_protection", _inbound_protection),
+    ("0005_relay", _relay),
 ]
 
 

@@ -119,6 +119,13 @@ class OutboxRow:
         }
 
 
+def _where(**filters: str | None) -> tuple[str, list[Any]]:
+    """A WHERE clause matching every filter that is set (column names are ours, not input)."""
+    set_ = {k: v for k, v in filters.items() if v is not None}
+    clause = " AND ".join(f"{column} = ?" for column in set_)
+    return (f"WHERE {clause}" if clause else ""), list(set_.values())
+
+
 def _outbox(row: sqlite3.Row) -> OutboxRow:
     data = dict(row)
     for col in _JSON_COLS:
@@ -164,14 +171,7 @@ def get_outbox(db: Database, id: str) -> OutboxRow:
 
 def list_outbox(db: Database, agent: str | None, status: str | None = None, limit: int = 50,
                 offset: int = 0) -> list[OutboxRow]:
-    clauses, params = [], []
-    if agent is not None:
-        clauses.append("agent = ?")
-        params.append(agent)
-    if status is not None:
-        clauses.append("status = ?")
-        params.append(status)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = _where(agent=agent, status=status)
     rows = db.query(f"SELECT * FROM outbox {where} ORDER BY created DESC LIMIT ? OFFSET ?",
                     (*params, limit, offset))
     return [_outbox(r) for r in rows]
@@ -380,14 +380,7 @@ def find_pending_by_idempotency(db: Database, agent: str, key: str, since: float
 
 def list_pending(db: Database, agent: str | None, status: str | None = None, limit: int = 50
                  ) -> list[PendingRow]:
-    clauses, params = [], []
-    if agent is not None:
-        clauses.append("agent = ?")
-        params.append(agent)
-    if status is not None:
-        clauses.append("status = ?")
-        params.append(status)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    where, params = _where(agent=agent, status=status)
     rows = db.query(f"SELECT * FROM pending_outbound {where} ORDER BY created DESC LIMIT ?",
                     (*params, limit))
     return [_pending(r) for r in rows]

@@ -118,8 +118,9 @@ class _HttpServer(ThreadingHTTPServer):
 
 
 class _ImapHandler(socketserver.StreamRequestHandler):
-    """Just enough IMAP for a login check and an idle watcher: greeting, CAPABILITY, LOGIN,
-    SELECT (an empty INBOX), UID SEARCH, IDLE ... DONE, LOGOUT; anything else: OK."""
+    """Just enough IMAP for a login check, an idle watcher and an archive of an empty
+    mailbox: greeting, CAPABILITY, LOGIN, LIST (INBOX), SELECT/EXAMINE (empty), UID SEARCH,
+    IDLE ... DONE, LOGOUT; anything else: OK."""
 
     server: Any
 
@@ -147,6 +148,9 @@ class _ImapHandler(socketserver.StreamRequestHandler):
                 self.wfile.write(tag.encode() + (b" OK [CAPABILITY IMAP4rev1 IDLE] LOGIN done\r\n"
                                                  if ok else b" NO [AUTHENTICATIONFAILED] "
                                                  b"Authentication failed\r\n"))
+            elif cmd in ("LIST", "LSUB"):
+                self.wfile.write(b'* LIST (\\HasNoChildren) "/" "INBOX"\r\n' + tag.encode()
+                                 + b" OK LIST done\r\n")
             elif cmd in ("SELECT", "EXAMINE"):
                 self.wfile.write(b"* FLAGS (\\Seen \\Answered \\Flagged \\Deleted \\Draft)\r\n"
                                  b"* 0 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n"

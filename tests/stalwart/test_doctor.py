@@ -226,3 +226,39 @@ def test_doctor_offers_the_repair_in_a_terminal(stalwart_home: Settings) -> None
         assert not ctx.host.account_exists("stray@agents.test")
     finally:
         ctx.db.close()
+
+
+def test_stalwart_delete_agent_and_rollback(tmp_path: Path, make_host: MakeHost,
+                                            docker_server: FakeDockerServer) -> None:
+    from agenticmail.errors import MailHostError
+    from agenticmail.services.agents import delete_agent
+
+    from .fake_registry import JmapFail
+
+    host = make_host()
+    host.start()
+    ctx = _context(tmp_path, host, "agents.test")
+    try:
+        create_agent(ctx, "keeper")
+        create_agent(ctx, "leaver")
+        create_agent(ctx, "stuck")
+        result = delete_agent(ctx, "leaver")
+        assert Path(result["archive"]).exists()
+        assert not host.account_exists("leaver@agents.test")
+        assert [a.name for a in list_agents(ctx)] == ["keeper", "stuck"]
+
+        container = docker_server.engine.find("agenticmail-stalwart")
+        assert container is not None and container.fake is not None
+        registry = container.fake.registry
+
+        def refuse(kind: str, oid: str) -> None:
+            raise JmapFail({"type": "forbidden", "description": "read-only mode"})
+
+        registry._destroy = refuse  # type: ignore[method-assign]
+        with pytest.raises(MailHostError, match="read-only mode"):
+            delete_agent(ctx, "stuck")
+        assert [a.name for a in list_agents(ctx)] == ["keeper", "stuck"]  # the row is back
+        assert host.account_exists("stuck@agents.test")
+        assert not list(ctx.settings.deletions_dir.glob("stuck-*"))  # no archive left
+    finally:
+        ctx.db.close()

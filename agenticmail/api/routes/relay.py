@@ -1,0 +1,55 @@
+"""/v1/relay: the relay gateway (the owner's own Gmail/Outlook/any account); owner only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from ...services import relay
+from ..auth import Ctx, Owner
+
+router = APIRouter(prefix="/v1/relay", tags=["relay"])
+
+
+class RelayBody(BaseModel):
+    provider: str = Field(pattern="^(gmail|outlook|other)$")
+    address: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    username: str | None = Field(default=None, max_length=254)
+    smtp_host: str | None = Field(default=None, max_length=255)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_tls: str | None = None
+    imap_host: str | None = Field(default=None, max_length=255)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_tls: bool = True
+    ca_file: str | None = Field(default=None, max_length=4096)
+    default_agent: str | None = Field(default=None, max_length=200)
+    default_scope: str = Field(default="tagged", pattern="^(tagged|all)$")
+    authserv_ids: list[str] | None = Field(default=None, max_length=20)
+
+
+@router.get("")
+def relay_status(ctx: Ctx, _: Owner) -> dict[str, Any]:
+    return {"relay": relay.status(ctx)}
+
+
+@router.get("/presets")
+def relay_presets(ctx: Ctx, _: Owner) -> dict[str, Any]:
+    return {"presets": relay.presets()}
+
+
+@router.put("")
+def relay_setup(body: RelayBody, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    data = body.model_dump()
+    if data["authserv_ids"] is not None:
+        data["authserv_ids"] = tuple(data["authserv_ids"])
+    saved = relay.setup(ctx, relay.RelayInput(**data))  # both logins are tested first
+    return {"relay": saved}
+
+
+@router.delete("")
+def relay_disable(ctx: Ctx, _: Owner) -> dict[str, Any]:
+    relay.disable(ctx)
+    return {"relay": None}

@@ -1,0 +1,175 @@
+"""The relay worker: watches the relay account's INBOX and hands each new message to
+:func:`agenticmail.services.relay.handle`.
+
+One thread with one IMAP connection (IMAPS). IDLE where the server supports it (Gmail and
+Outlook do), with a check every ``relay_poll_seconds`` that also proves the connection is
+alive; otherwise a poll every ``relay_poll_seconds``. Messages are fetched with BODY.PEEK (the
+owner's mail is never marked read). Any failure (network loss, server restart, revoked app
+password, the agents' mail host down) is recorded in plain words in the relay status and
+retried after 30 s, 1 m, 2 m, 4 m, then every 5 m, for as long as the daemon runs. Setup and
+disable (``relay.configured`` / ``relay.disabled`` events) make it reconnect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+from ..errors import AgenticMailError
+from ..gateway import relay as gw
+from ..mail.idle import FolderWatch
+from ..models import Event
+from ..services import relay as service
+from ..services.context import ServiceContext
+from ..store import relay as store
+from ..store._time import now_iso
+
+log = logging.getLogger(__name__)
+
+WAIT_SLICE = 1.0  # how often the loop checks for stop/reconfigure while idling
+UNCONFIGURED_RECHECK = 10.0
+ACTIVITY_WRITE_EVERY = 10.0
+
+
+class _Reconfigure(Exception):
+    """Setup changed the account: reconnect now (not a failure)."""
+
+
+class RelayWorker:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.failures = 0
+        self._stop = threading.Event()
+        self._kick = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._activity_written = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.ctx.bus.add_listener(self._on_event)
+        self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._kick.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 15)
+
+    def _on_event(self, event: Event) -> None:
+        if event.type in (service.RELAY_CONFIGURED, service.RELAY_DISABLED):
+            self._kick.set()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._kick.clear()
+            try:
+                account = service.get_account(self.ctx)
+            except Exception:
+                log.exception("relay: cannot read the relay account")
+                account = None
+            if account is None:
+                self._kick.wait(UNCONFIGURED_RECHECK)
+                continue
+            watch = FolderWatch(account.endpoints(), account.credentials(), "INBOX",
+                                renew_seconds=min(self.ctx.settings.idle_renew_seconds,
+                                                  max(self.ctx.settings.relay_poll_seconds, 1)),
+                                ssl_context=account.ssl_context() if account.imap_tls else None)
+            try:
+                self._session(watch, account)
+            except _Reconfigure:
+                self.failures = 0
+            except AgenticMailError as exc:
+                self._failed(account, exc)
+            except Exception as exc:  # a bug must not stop the relay for good
+                log.exception("relay worker crashed; retrying")
+                self._failed(account, exc)
+            finally:
+                watch.close()
+
+    def _failed(self, account: gw.RelayAccount, exc: BaseException) -> None:
+        if self._stop.is_set():
+            return
+        self.failures += 1
+        delay = gw.backoff_delay(self.failures, self.ctx.settings.relay_backoff_seconds)
+        why = gw.explain(exc, account)
+        retry_at = datetime.now(UTC) + timedelta(seconds=delay)
+        log.warning("relay %s: %s; retry %d in %.0f s", account.address, why, self.failures,
+                    delay)
+        try:
+            service.note(self.ctx, mode="retrying", connected=0, last_error=why,
+                         last_error_at=now_iso(), failures=self.failures,
+                         next_retry_at=retry_at.isoformat())
+        except Exception:
+            log.exception("relay: cannot record status")
+        self._kick.wait(delay)
+
+    def _session(self, watch: FolderWatch, account: gw.RelayAccount) -> None:
+        uidvalidity = watch.connect()
+        idle = watch.has_capability("IDLE")
+        mode = "idle" if idle else "poll"
+        service.note(self.ctx, mode=mode, connected=1, last_activity_at=now_iso(),
+                     next_retry_at=None)
+        saved = store.checkpoint(self.ctx.db, account.address)
+        last_uid = saved[1] if saved is not None and saved[0] == uidvalidity else None
+        if saved is not None and last_uid is None:
+            log.warning("relay %s: UIDVALIDITY changed (%d -> %d); rescanning the newest %d "
+                        "messages (duplicates are skipped)", account.address, saved[0],
+                        uidvalidity, gw.FIRST_RUN_NEWEST)
+        last_uid = self._sync(watch, account, uidvalidity, last_uid)
+        if self.failures:
+            log.info("relay %s: connected again (%s) after %d failed attempts",
+                     account.address, mode, self.failures)
+        self.failures = 0
+        service.note(self.ctx, failures=0)
+        poll = max(float(self.ctx.settings.relay_poll_seconds), 1.0)
+        last_sync = time.monotonic()
+        while not self._stop.is_set():
+            if self._kick.is_set():
+                raise _Reconfigure
+            due = time.monotonic() - last_sync >= poll
+            if idle:
+                kinds = watch.wait(WAIT_SLICE)
+                if kinds:
+                    self._activity(force=True)
+                if "exists" in kinds or due:
+                    last_uid = self._sync(watch, account, uidvalidity, last_uid)
+                    last_sync = time.monotonic()
+            elif due:
+                last_uid = self._sync(watch, account, uidvalidity, last_uid)
+                last_sync = time.monotonic()
+            else:
+                self._kick.wait(min(WAIT_SLICE, poll))
+
+    def _activity(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._activity_written >= ACTIVITY_WRITE_EVERY:
+            self._activity_written = now
+            service.note(self.ctx, last_activity_at=now_iso())
+
+    def _sync(self, watch: FolderWatch, account: gw.RelayAccount, uidvalidity: int,
+              last_uid: int | None) -> int:
+        """Handle every message after the checkpoint, in UID order; stop at the first
+        failure (it raises), leaving the checkpoint on the last message handled."""
+        if last_uid is None:  # first run (or a new UIDVALIDITY): the newest 50 only
+            uids = watch.uids_after(0)[-gw.FIRST_RUN_NEWEST:]
+            last_uid = uids[0] - 1 if uids else 0
+            service.advance(self.ctx, account, uidvalidity, last_uid)
+        else:
+            uids = watch.uids_after(last_uid)
+        self._activity()
+        for uid in uids:
+            if self._stop.is_set():
+                break
+            fetched = watch.fetch(uid)  # BODY.PEEK[]: \Seen stays as the owner left it
+            if fetched is None:  # expunged meanwhile
+                service.advance(self.ctx, account, uidvalidity, uid)
+            else:
+                outcome = service.handle(self.ctx, account, uidvalidity, uid, fetched[0])
+                log.debug("relay uid %d: %s", uid, outcome)
+            last_uid = uid
+        return last_uid

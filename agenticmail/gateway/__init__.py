@@ -1,0 +1,1 @@
+"""Gateways to internet mail: the relay (a person's own SMTP+IMAP account)."""

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Train the statistical content model ``agenticmail/security/data/spam_tokens.json.gz``.
+
+Training data: the *training* ("dev") split of the SpamAssassin public corpus cached by
+``scripts/eval_filters.py`` (see its docstring for the one-time fetch): easy-ham-1 + the first
+half of hard-ham-1 (ham) and spam-1 (spam). The held-out split (easy-ham-2, the second half
+of hard-ham-1, spam-2) is never read here. Deterministic: the same corpus gives a
+byte-identical file (sorted keys, gzip mtime 0).
+
+    .venv/bin/python scripts/train_spam_model.py              # write the package data file
+    .venv/bin/python scripts/train_spam_model.py --cv 5       # out-of-fold probabilities on dev
+                                                              # (used to choose the rule points)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from eval_filters import DEFAULT_CACHE, sa_messages  # noqa: E402
+
+from agenticmail.security import bayes  # noqa: E402
+from agenticmail.security.inbound import parse  # noqa: E402
+
+TRAIN_HAM = ("easy-ham-1", "hard-ham-1a")
+TRAIN_SPAM = ("spam-1",)
+OUT = Path(__file__).resolve().parents[1] / "agenticmail" / "security" / "data"
+MIN_DOCS = 4  # a token must occur in at least this many training messages
+MAX_TOKENS = 40_000
+
+
+def corpus(cache: Path) -> list[tuple[str, bool, set[str]]]:
+    out = []
+    for groups, label in ((TRAIN_HAM, False), (TRAIN_SPAM, True)):
+        for name, raw in sa_messages(cache, groups, 0):
+            out.append((name, label, bayes.tokens(parse(raw))))
+    return out
+
+
+def build(docs: list[tuple[str, bool, set[str]]]) -> dict[str, object]:
+    ham: Counter[str] = Counter()
+    spam: Counter[str] = Counter()
+    n_ham = n_spam = 0
+    for _, is_spam, toks in docs:
+        if is_spam:
+            spam.update(toks)
+            n_spam += 1
+        else:
+            ham.update(toks)
+            n_ham += 1
+    model = bayes.Model(n_ham, n_spam, {})
+    kept = []
+    for tok in set(ham) | set(spam):
+        h, s = ham[tok], spam[tok]
+        if h + s < MIN_DOCS:
+            continue
+        p = model.token_prob(h, s)
+        if abs(p - 0.5) < bayes.MIN_STRENGTH:
+            continue
+        kept.append((h + s, tok, h, s))
+    kept.sort(key=lambda x: (-x[0], x[1]))
+    tokens = {tok: [h, s] for _, tok, h, s in kept[:MAX_TOKENS]}
+    return {
+        "format": 1,
+        "trained_on": "SpamAssassin public corpus: " + ", ".join(TRAIN_HAM + TRAIN_SPAM),
+        "n_ham": n_ham,
+        "n_spam": n_spam,
+        "tokens": dict(sorted(tokens.items())),
+    }
+
+
+def to_model(obj: dict[str, object]) -> bayes.Model:
+    return bayes.load_model(json.dumps(obj).encode())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    ap.add_argument("--cv", type=int, default=0, help="k-fold out-of-fold probabilities on dev")
+    ap.add_argument("--cv-out", type=Path, default=Path("/tmp/bayes_oof.json"))
+    args = ap.parse_args()
+    docs = corpus(args.cache)
+    if args.cv:
+        oof: dict[str, float] = {}
+        # contiguous blocks of each corpus group (files are in corpus order), so a fold's
+        # messages come from other senders/periods than the rest: closer to a held-out set
+        fold: dict[str, int] = {}
+        for group in {n.split("/")[0] for n, _, _ in docs}:
+            names = [n for n, _, _ in docs if n.startswith(group + "/")]
+            for j, n in enumerate(names):
+                fold[n] = j * args.cv // len(names)
+        for k in range(args.cv):
+            model = to_model(build([d for d in docs if fold[d[0]] != k]))
+            for name, _, toks in docs:
+                if fold[name] == k:
+                    oof[name] = model.probability(toks)
+        args.cv_out.write_text(json.dumps(oof))
+        print(f"out-of-fold probabilities of {len(oof)} dev messages -> {args.cv_out}")
+        return
+    obj = build(docs)
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    path = OUT / bayes.MODEL_RESOURCE
+    with path.open("wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz:
+        gz.write(data)
+    n_tok = len(obj["tokens"])  # type: ignore[arg-type]
+    print(f"{path}: {n_tok} tokens, {path.stat().st_size} bytes (ham {obj['n_ham']}, spam {obj['n_spam']})")
+
+
+if __name__ == "__main__":
+    main()
