@@ -53,3 +53,5 @@ def setup_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
         handler.addFilter(RedactingFilter())
         handler._agenticmail = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    for chatty in ("httpx", "httpcore", "mail.log"):  # one line per request or SMTP command
+        logging.getLogger(chatty).setLevel(logging.WARNING)

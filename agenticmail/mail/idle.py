@@ -84,6 +84,8 @@ class FolderWatch:
             self._client = client
             client.login(self._creds.username, self._creds.password)
             info = client.select_folder(self.folder)
+        if b"UIDVALIDITY" not in info:
+            raise MailHostError(f"the IMAP server sent no UIDVALIDITY for {self.folder}")
         return int(info[b"UIDVALIDITY"])
 
     def has_capability(self, name: str) -> bool:

@@ -76,8 +76,9 @@ def test_injection_lands_in_spam_with_verdict_and_sanitised_read(
 def test_hidden_text_in_benign_mail_is_removed_but_not_spam(
         daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     _, bob = agent_pair
+    preheader = "Your weekly minutes digest is inside"  # hidden preheader: common, benign
     html = ("<p>Minutes from Tuesday's meeting are attached below.</p>"
-            f"<span style=\"font-size:0\">{HIDDEN}</span>")
+            f"<span style=\"font-size:0\">{preheader}</span>")
     with EventStream(daemon.api_url, bob["api_key"]) as events:
         _deliver(daemon, bob["agent"]["address"],
                  _external("minutes", "Minutes from Tuesday's meeting.", html,
@@ -85,7 +86,7 @@ def test_hidden_text_in_benign_mail_is_removed_but_not_spam(
         event = events.next("message.new")
     message = event["data"]["message"]
     assert message["security"]["spam"] is False and message["security"]["internal"] is False
-    assert HIDDEN not in message["html"] and "Minutes from Tuesday" in message["html"]
+    assert preheader not in message["html"] and "Minutes from Tuesday" in message["html"]
     assert any(d["type"] for d in message["security"]["sanitizer"]["detections"])
 
 

@@ -92,6 +92,7 @@ class DaemonHandle:
     def close(self) -> None:
         self.stop()
         if self._own_home:
+            purge_mail_store(self.settings)
             shutil.rmtree(self.home, ignore_errors=True)
 
     def client(self, key: str | None = "master", **kw: Any) -> httpx.Client:
@@ -108,6 +109,16 @@ class DaemonHandle:
         assert response.status_code == 201, response.text
         data: dict[str, Any] = response.json()
         return data
+
+
+def purge_mail_store(settings: Settings) -> None:
+    """Remove the mail store too: as root it lives outside the home (/var/lib/agenticmail)."""
+    from agenticmail.hosts import build_host
+
+    host = build_host(settings)
+    purge = getattr(host, "purge", None)
+    if purge is not None:
+        purge()
 
 
 def unique(prefix: str) -> str:

@@ -85,7 +85,7 @@ class DaemonProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         from agenticmail.config import load_settings
-        from agenticmail.hosts import build_host
+        from tests.support.daemon import purge_mail_store
 
-        build_host(load_settings(self.home, env=self.env)).stop()  # a Dovecot left by kill()
+        purge_mail_store(load_settings(self.home, env=self.env))  # also a Dovecot left by kill()
         shutil.rmtree(self.home, ignore_errors=True)
