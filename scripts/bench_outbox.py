@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.process import DaemonProcess  # noqa: E402
-from tests.support.smtp_sink import SmtpSink  # noqa: E402
+from tests.support.process import DaemonProcess
+from tests.support.smtp_sink import SmtpSink
 
 
 def pct(samples: list[float], q: float) -> float:
