@@ -360,6 +360,17 @@ def timed(fn: Callable[[bytes], object], raws: list[bytes]) -> tuple[list[object
     return results, len(raws) / elapsed if elapsed else float("inf")
 
 
+def model_info() -> str:
+    from agenticmail.security import bayes
+
+    m = bayes.default_model()
+    if m is None:
+        return "token model: MISSING (CS_BAYES_* rules inactive)"
+    return (
+        f"token model: {len(m.prob)} tokens, trained on {m.n_ham} ham + {m.n_spam} spam (dev split)"
+    )
+
+
 def eval_spam(
     cache: Path, split: str, groups: dict[str, bool], limit: int, sa: SpamAssassin | None
 ) -> None:
@@ -368,7 +379,8 @@ def eval_spam(
     verdicts, rate = timed(score, [raw for _, raw in msgs])
     scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
     print(
-        f"\n### spam/ham ({split}: {', '.join(groups)}) — {len(msgs)} messages, {rate:.0f} msg/s\n"
+        f"\n### spam/ham ({split}: {', '.join(groups)}) — {len(msgs)} messages, {rate:.0f} msg/s"
+        f"\n\n{model_info()}\n"
     )
     print(HEADER)
     for t in THRESHOLDS:
@@ -387,6 +399,17 @@ def eval_spam(
             f"| {group}: flagged >=20 / >=40 | {len(idx)} | {pct(flagged[20], len(idx))} | "
             f"{pct(flagged[40], len(idx))} | | |"
         )
+    attack_prefixes = ("PI_", "DX_", "SE_")
+    for group in groups:
+        if groups[group]:
+            continue
+        idx = [i for i, (name, _) in enumerate(msgs) if name.startswith(group + "/")]
+        hit = sum(
+            any(h.id.startswith(attack_prefixes) for h in verdicts[i].rules)  # type: ignore[attr-defined]
+            for i in idx
+        )
+        label = f"{group}: any injection/exfiltration/SE rule fired"
+        print(f"| {label} | {len(idx)} | {pct(hit, len(idx))} | | | |")
     if sa is not None:
         sa_scores = sa.score_all(msgs)
         print(

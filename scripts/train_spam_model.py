@@ -24,10 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_filters import DEFAULT_CACHE, sa_messages  # noqa: E402
+from eval_filters import DEFAULT_CACHE, sa_messages
 
-from agenticmail.security import bayes  # noqa: E402
-from agenticmail.security.inbound import parse  # noqa: E402
+from agenticmail.security import bayes
+from agenticmail.security.inbound import parse
 
 TRAIN_HAM = ("easy-ham-1", "hard-ham-1a")
 TRAIN_SPAM = ("spam-1",)
@@ -111,7 +111,8 @@ def main() -> None:
     with path.open("wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz:
         gz.write(data)
     n_tok = len(obj["tokens"])  # type: ignore[arg-type]
-    print(f"{path}: {n_tok} tokens, {path.stat().st_size} bytes (ham {obj['n_ham']}, spam {obj['n_spam']})")
+    size = path.stat().st_size
+    print(f"{path}: {n_tok} tokens, {size} bytes (ham {obj['n_ham']}, spam {obj['n_spam']})")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,16 @@ training ham and spam messages that contained it (tokens seen in fewer than a ha
 messages, or whose spam probability is close to 0.5, are left out to keep the file small).
 
 :func:`spam_probability` tokenises a :class:`~agenticmail.security.inbound.MessageView`
-(subject words, body words, link hosts; deliberately no structural or header facts such as
-HTML-vs-plain, charset or mailer, which describe the 2002 corpus rather than spam), turns each token's counts
-into Robinson's smoothed probability f(w), keeps the :data:`MAX_DISCRIMINATORS` tokens
-farthest from 0.5, and combines them with Fisher's chi-squared method into one number in
-[0, 1] (0 = ham-like, 1 = spam-like, ~0.5 = unsure; exactly 0.5 when fewer than
-:data:`MIN_CLUES` tokens carry evidence, so short messages are not judged). Pure and linear: tokenising uses one
-stdlib pattern with a single negated-class-free repeat over at most :data:`MAX_CHARS`
-characters; nothing here raises (a missing or broken model file gives ``None``).
+(subject and body words, all-capital words, sender display-name words, whether the sender's
+local part has digits, link hosts and link path pieces; deliberately no structural or header
+facts such as HTML-vs-plain, charset or mailer, which describe the 2002 corpus rather than
+spam), turns each token's counts into Robinson's smoothed probability f(w), keeps the
+:data:`MAX_DISCRIMINATORS` tokens farthest from 0.5, and combines them with Fisher's
+chi-squared method into one number in [0, 1] (0 = ham-like, 1 = spam-like, ~0.5 = unsure;
+exactly 0.5 when fewer than :data:`MIN_CLUES` tokens carry evidence, so short messages are
+not judged). Pure and linear: tokenising is stdlib patterns with a single repeat over a
+character class, run on at most :data:`MAX_CHARS` characters; nothing here raises (a
+missing or broken model file gives ``None``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from importlib import resources
 from agenticmail.security.inbound import MessageView
 
 MODEL_RESOURCE = "spam_tokens.json.gz"
-MAX_CHARS = 100_000  # characters of subject + body text tokenised per message
+MAX_CHARS = 50_000  # characters of subject + body text tokenised per message
 MAX_DISCRIMINATORS = 150
 MIN_STRENGTH = 0.1  # |f(w) - 0.5| below this carries no evidence
 MIN_CLUES = 12  # fewer discriminating tokens than this: too little text to judge (0.5)
@@ -38,6 +40,7 @@ ROBINSON_S = 0.45  # strength of the 0.5 prior (SpamBayes default)
 ROBINSON_X = 0.5
 
 _WORD = re.compile(r"[A-Za-z$][A-Za-z0-9$'_-]*")
+_URL_SPLIT = re.compile(r"[/?&=.#:_-]+")
 _HOST = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://([^/?#:\s]+)|^www\.([^/?#:\s]+)")
 
 
@@ -53,8 +56,18 @@ def tokens(view: MessageView) -> set[str]:
         n = len(w)
         if 3 <= n <= 20:
             out.add(w.lower().strip("'-_"))
+            if w.isupper():
+                out.add("caps:" + w.lower())
         elif n > 20:
             out.add(f"skip:{w[0].lower()}{n // 10 * 10}")
+    for w in _WORD.findall(subject):
+        if 3 <= len(w) <= 20 and w.isupper():
+            out.add("caps:" + w.lower())
+    for w in _WORD.findall(view.from_name[:200]):
+        if len(w) >= 2:
+            out.add("fromname:" + w.lower()[:20])
+    local = view.from_addr.partition("@")[0]
+    out.add("fromlocal:" + ("digits" if any(c.isdigit() for c in local) else "alpha"))
     for link in view.links[:200]:
         m = _HOST.match(link.href.strip())
         if not m:
@@ -62,6 +75,9 @@ def tokens(view: MessageView) -> set[str]:
             if scheme in ("mailto", "javascript", "data", "vbscript"):
                 out.add("url-scheme:" + scheme)
             continue
+        for part in _URL_SPLIT.split(link.href.lower()[:300])[:20]:
+            if 3 <= len(part) <= 20:
+                out.add("urlp:" + part)
         host = (m.group(1) or m.group(2) or "").lower().rstrip(".")
         labels = [x for x in host.split(".") if x]
         if labels:

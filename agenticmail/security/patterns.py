@@ -105,6 +105,21 @@ PI_IGNORE = (
     r"|(?i)\b(?:ignore[rz]?|oublie[rz]?)\s+(?:\S+\s+){0,4}?(?:instructions?|consignes?|règles|directives)"
     r"|(?i)\b(?:ignora[r]?|olvida[r]?|ignore|ignorar)\s+(?:\S+\s+){0,4}?(?:instrucciones|reglas|indicaciones|instruções|regras)"
     r"|(?i)\b(?:ignora(?:re)?|dimentica(?:re)?)\s+(?:\S+\s+){0,4}?(?:istruzioni|regole|indicazioni)"
+    # paraphrases: the earlier text is declared void, or the reader is told to stop and do X
+    r"|(?i)\b(?:previous|prior|preceding|above|earlier|original|initial|old|all)\s+(?:\S+\s+){0,2}?"
+    r"(?:instructions?|rules|directives?|prompts?|guidelines|commands?|context)\s+(?:\S+\s+){0,2}?"
+    r"(?:are|is|were|was|have\s+been|has\s+been)\s+(?:now\s+)?(?:void|null|cancel+ed|revoked|"
+    r"obsolete|invalid|irrelevant|overridden|superseded|deprecated|no\s+longer\s+(?:valid|apply|"
+    r"applicable|relevant|in\s+effect))"
+    r"|(?i)\b(?:never\s*mind|nevermind|scratch|cancel|drop)\s+(?:all\s+)?(?:the|that|those|these|your|"
+    r"my)?\s*(?:previous|prior|above|earlier|original)\s+(?:instructions?|prompts?|tasks?|"
+    r"directions?|commands?|rules)"
+    r"|(?i)\bstop\s+(?:everything|what(?:ever)?\s+you(?:'re|\s+are)\s+doing|all\s+(?:previous|"
+    r"current|other)\s+tasks?|following\s+(?:your|the|those|these)\s+(?:\S+\s+)?(?:instructions|"
+    r"rules))\b.{0,60}?\b(?:print|say|output|write|type|respond|reply|answer|repeat|do\s+this)\b"
+    r"|(?i)\binstead\s*,?\s+(?:just\s+|only\s+|simply\s+)?(?:print|output|say|write|type|"
+    r"respond\s+with|reply\s+with|answer\s+with|repeat)\s+(?:\S+\s+){0,2}?(?:[\"'“‘]|the\s+"
+    r"(?:word|phrase|text|following|sentence|string))"
 )
 PI_ROLE = (
     r"(?i)\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:a|an|the|my|in|acting|operating|"
@@ -157,6 +172,19 @@ PI_PERSISTENCE = (
     r"end\s+of|to|in)\s+"
     r"(?:your|the)\s+(?:summary|review|reply|response|answer|output)\b"
     r"|(?i)\bwhen\s+you\s+(?:summari[sz]e|process|read|review|analy[sz]e|parse|handle)\s+this\b"
+)
+PI_OUTPUT_CONTROL = (
+    r"(?i)\b(?:respond|reply|answer|output|return)\s+(?:\S+\s+){0,2}?(?:only|solely|exclusively|"
+    r"nothing\s+(?:but|except|other\s+than))\s+(?:with\s+)?(?:the\s+(?:word|words|phrase|text|"
+    r"string|sentence|following)|[\"'“‘]|yes\b|ok\b|true\b|\d)"
+    r"|(?i)\b(?:just|only|simply)\s+(?:print|output|say|echo)\s+(?:the\s+(?:word|words|"
+    r"phrase|text|string|sentence|following)\s*:?\s*)?[\"'“‘]"
+    r"|(?i)\b(?:print|output|say|write|type|echo)\s+(?:exactly|verbatim|only|literally)\s*:?\s+"
+    r"(?:this|the\s+following|[\"'“‘])"
+    r"|(?i)\b(?:your|the)\s+(?:only|sole|entire|whole)\s+(?:output|response|reply|answer)\s+"
+    r"(?:must|should|will|shall)\s+be\b"
+    r"|(?i)\bdo\s+not\s+(?:say|output|write|print|add)\s+anything\s+(?:else|other\s+than|"
+    r"except|more)\b"
 )
 PI_TOOL_CALL = (
     r"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?`?(?:send|delete|remove|write|read|"
@@ -250,6 +278,33 @@ PI_REVEAL_PROMPT = (
     r"|(?i)\b(?:exact|original|initial)\s+instructions\s+you\s+(?:were|have\s+been)\s+given\b"
     r"|(?i)\b(?:systemanweisung\w*|systemprompt|instructions?\s+(?:du\s+)?syst[eè]me|instrucciones\s+"
     r"del\s+sistema|istruzioni\s+di\s+sistema)\b"
+    # the model's own set-up, asked for in other words
+    r"|(?i)\b(?:instructions?|directions|rules|guidelines|text|prompt|words|messages?)\s+(?:that\s+)?you\s+"
+    r"(?:were|have\s+been|had\s+been|got)\s+(?:given|told|provided|fed|programmed\s+with|"
+    r"instructed\s+with|configured\s+with|shown)\b"
+    r"|(?i)\b(?:what|which)\s+(?:\S+\s+){0,2}?(?:were|are|have|had)\s+you\s+(?:been\s+)?"
+    r"(?:told|instructed|programmed|configured|trained|asked)\s+(?:not\s+)?to\b"
+    r"|(?i)\b(?:what|things|anything|everything)\s+(?:are|were|is)\s+you\s+(?:not\s+)?"
+    r"(?:supposed|allowed|permitted|forbidden)\s+to\s+(?:tell|say|reveal|share|disclose)\b"
+    r"|(?i)\b(?:initiali[sz]ation|bootstrap|setup|set-up|hidden|pre-?conversation|developer|"
+    r"operator)\s+(?:string|prompt|text|message|instructions)\b"
+    r"|(?i)\b(?:i\s+was|you\s+were|you\s+are|my\s+instructions\s+(?:are|were))\s+"
+    r"(?:instructed|programmed|told|configured)\s+to\b.{0,3}?[\"'’”]"
+    r"|(?i)\b(?:begin|start|prefix|open|preface)\s+(?:your|the)\s+(?:answer|response|reply|output)\s+"
+    r"with\s+[\"'“‘]?(?:my|your|the)\s+(?:instructions|prompt|rules|system)"
+    r"|(?i)\b(?:the|my|your)\s+(?:system\s+prompt|instructions|initial\s+prompt)\s+(?:is|are|was|"
+    r"were|says?)\s*:?\s*[\"'’”]"
+    r"|(?i)\b(?:beginning|start|top)\s+of\s+(?:this|the|our)\s+(?:conversation|chat|session|"
+    r"context|prompt)\b"
+    # a possessive mention of the model's own set-up is a request for it, whatever the verb
+    r"|(?i)\b(?:your|its)\s+(?:own\s+|full\s+|exact\s+|complete\s+)?(?:system|initial|original|"
+    r"hidden|secret|internal|starting|base|pre-?)[\s-]*(?:prompts?|instructions|directives|"
+    r"guidelines\s+verbatim)\b"
+    r"|(?i)\b(?:the|this|that)\s+system\s+prompts?\b"
+    r"|(?i)\brepeat\s+(?:back\s+)?(?:the\s+|all\s+|everything\s+)?(?:above|previous|preceding|"
+    r"prior|earlier)\s+(?:text|words|prompt|instructions|messages?|conversation)\b"
+    r"|(?i)\brepeat\s+(?:back\s+)?(?:this|the|our)\s+(?:entire\s+|whole\s+|full\s+)?"
+    r"(?:conversation|chat|session|context)\b"
 )
 
 # --- social engineering --------------------------------------------------------------------

@@ -99,20 +99,21 @@ class Verdict:
 # The rule table (docs/filters.md mirrors it): id, points, description; the id prefix is the
 # category. Reference points come from the issue; changes are justified in docs/filters.md.
 _RULE_TABLE = """
-PI_IGNORE_INSTRUCTIONS  25  asks to ignore/disregard previous instructions or rules
-PI_ROLE_REASSIGNMENT    25  reassigns the reader's role ('you are now a ...', 'from now on you')
-PI_LLM_DELIMITER        20  chat-template delimiters ([SYSTEM], [INST], <<SYS>>, <|im_start|>)
-PI_NEW_INSTRUCTIONS     20  announces new/override/system instructions
+PI_IGNORE_INSTRUCTIONS  40  asks to ignore/disregard previous instructions or rules
+PI_ROLE_REASSIGNMENT    40  reassigns the reader's role ('you are now a ...', 'from now on you')
+PI_LLM_DELIMITER        40  chat-template delimiters ([SYSTEM], [INST], <<SYS>>, <|im_start|>)
+PI_NEW_INSTRUCTIONS     30  announces new/override/system instructions
 PI_ROLEPLAY             15  imperative 'act as' / 'pretend to be' / role-play request
 PI_SECRECY              15  tells the reader not to mention/tell/reveal this to the user or owner
 PI_INVISIBLE_UNICODE    20  Unicode tag characters or dense zero-width/variation-selector runs
-PI_JAILBREAK            20  jailbreak vocabulary (DAN, developer mode, bypass safety/filters)
+PI_JAILBREAK            40  jailbreak vocabulary (DAN, developer mode, bypass safety/filters)
 PI_BASE64_BLOCK         15  base64 block of 100+ characters in the body text
 PI_CODE_FENCE           10  fenced code injection (```system, code fence with exec/eval/curl)
-PI_ADDRESSES_AI         20  text addressed to an AI/LLM/assistant reading the mail
-PI_PERSISTENCE          20  plants instructions for future replies or the model's memory
-PI_TOOL_CALL            20  tells the reader to call a tool/function (send_email, delete_file ...)
-PI_OBFUSCATED           20  encoded instruction (base64, hex, leet, rot13 ...) or 'decode and obey'
+PI_ADDRESSES_AI         40  text addressed to an AI/LLM/assistant reading the mail
+PI_PERSISTENCE          30  plants instructions for future replies or the model's memory
+PI_OUTPUT_CONTROL       40  dictates the exact output ('respond only with', 'just print "..."')
+PI_TOOL_CALL            40  tells the reader to call a tool/function (send_email, delete_file ...)
+PI_OBFUSCATED           40  encoded instruction (base64, hex, leet, rot13 ...) or 'decode and obey'
 PI_MULTIPLE_SIGNALS     10  2+ distinct injection/exfiltration/social-engineering rules fired
 SE_OWNER_REQUEST        20  claims the owner/admin asked or told the reader to act
 SE_CREDENTIAL_REQUEST   15  asks to share an API key, password, token or other secret
@@ -124,7 +125,7 @@ SE_EXECUTIVE_FRAUD      15  CEO/CFO fraud phrasing (I am the CEO, quick favour, 
 DX_FORWARD_ALL          20  asks to forward all/every email or set up forwarding
 DX_SEARCH_SECRETS       20  asks to search the mailbox for passwords/credentials or collect them
 DX_SEND_TO_EXTERNAL     15  asks to send the/all ... to an address outside the sender's domain
-DX_REVEAL_PROMPT        20  asks to reveal the system prompt or dump instructions
+DX_REVEAL_PROMPT        40  asks to reveal the system prompt or dump instructions
 DX_EXFIL_ENDPOINT       15  webhook/tunnel/request-capture URL (ngrok, pipedream, requestbin ...)
 PH_BRAND_IMPERSONATION  10  brand in the display name but the From domain is not the brand's
 PH_VERIFY_ACCOUNT       15  'verify/confirm your account/password' with links
@@ -168,7 +169,7 @@ CS_SHORT_HTML_PROMO     10  HTML-only message with links and under 30 words of t
 CS_LOUD_HTML             5  very large fonts in HTML (<font size=5+ or +2>, font-size 30px+)
 CS_EXCLAMATIONS          5  5+ exclamation marks, at least one per 300 characters of text
 CS_SHOUTING_BODY         5  more than 20% of the body's words in capitals (20+ words)
-CS_BAYES_SPAM           40  token model (security/bayes.py): spam probability >= 0.95
+CS_BAYES_SPAM           37  token model (security/bayes.py): spam probability >= 0.95
 CS_BAYES_LIKELY         25  token model: spam probability 0.80 to 0.95
 CS_BAYES_HAM           -20  token model: spam probability < 0.05; takes back up to 20 content points
 LINKS_MANY               5  10+ unique links
@@ -210,6 +211,7 @@ _TEXT_PATTERNS: dict[str, str] = {
     "PI_ADDRESSES_AI": P.PI_ADDRESS_AI,
     "PI_PERSISTENCE": P.PI_PERSISTENCE,
     "PI_TOOL_CALL": P.PI_TOOL_CALL,
+    "PI_OUTPUT_CONTROL": P.PI_OUTPUT_CONTROL,
     "_DECODE_FOLLOW": P.PI_OBFUSCATION,
     "SE_OWNER_REQUEST": P.SE_OWNER_ASKED,
     "SE_CREDENTIAL_REQUEST": P.SE_CREDENTIALS,
@@ -254,6 +256,7 @@ _INJECTION_SET = P.PatternSet(
             "DX_REVEAL_PROMPT",
             "DX_FORWARD_ALL",
             "PI_NEW_INSTRUCTIONS",
+            "PI_OUTPUT_CONTROL",
         )
     }
 )

@@ -14,13 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.daemon import unique, wait_until
 
 from .support import Invoke, Watcher, free_port, run_json
-
-pytest.importorskip("agenticmail.daemon.run")
 
 
 def test_agents_send_inbox_read(cli: Invoke, daemon: Any) -> None:

@@ -6,11 +6,7 @@ import json
 import stat
 from pathlib import Path
 
-import pytest
-
 from .support import Invoke, free_port
-
-pytest.importorskip("agenticmail.services.setup")
 
 
 def test_interactive_setup_then_rerun(cli: Invoke, tmp_path: Path) -> None:
