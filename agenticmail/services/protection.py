@@ -13,6 +13,8 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
+from ..security.inbound import parse
+from ..security.spam import is_internal
 from .context import ServiceContext
 
 DNS_TIMEOUT = 2.0
@@ -39,17 +41,22 @@ def _auth(ctx: ServiceContext, raw: bytes) -> Any:
     return compute_auth(raw, timeout=DNS_TIMEOUT)
 
 
-def assess(ctx: ServiceContext, raw: bytes) -> Assessment:
-    local = frozenset({ctx.settings.domain.lower()})
+def assess(ctx: ServiceContext, raw: bytes,
+           stored: dict[str, Any] | None = None) -> Assessment:
+    """Sanitise ``raw`` and give its security block: ``stored`` (the verdict given at
+    delivery) when there is one, else a fresh one (authentication computed for external
+    mail only)."""
     cleaned = sanitize(raw)
-    verdict = score(raw, local_domains=local)
-    if not verdict.internal:
-        verdict = score(raw, local_domains=local, auth=_auth(ctx, raw))
+    text = cleaned.text.replace("\r\n", "\n")  # as the parser gives it: plain newlines
+    if stored is not None:
+        return Assessment(stored, bool(stored.get("spam")), text, cleaned.html)
+    local = frozenset({ctx.settings.domain.lower()})
+    internal = is_internal(parse(raw), local)
+    verdict = score(raw, local_domains=local, auth=None if internal else _auth(ctx, raw))
     block = {
         **verdict.to_dict(),
         "advisory": None if verdict.internal else advise(raw).to_dict(),
         "sanitizer": {"changed": cleaned.changed,
                       "detections": [d.to_dict() for d in cleaned.detections]},
     }
-    text = cleaned.text.replace("\r\n", "\n")  # as the parser gives it: plain newlines
     return Assessment(block, bool(verdict.spam) and not verdict.internal, text, cleaned.html)

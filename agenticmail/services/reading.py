@@ -13,15 +13,13 @@ from ..store import spam as spam_store
 from .context import ServiceContext
 from .inbox import message_payload
 from .mailbox import read_message
-from .protection import Assessment, assess
+from .protection import assess
 
 
 def agent_view(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX"
                ) -> dict[str, Any]:
     parsed, raw = read_message(ctx, agent, uid, folder)
-    assessment = assess(ctx, raw)
+    # the verdict given at delivery when there is one (its DNS checks are not redone)
     stored = spam_store.security_for(ctx.db, agent.id, parsed.message_id)
-    if stored is not None:  # the verdict given at delivery (its auth checks are not redone)
-        assessment = Assessment(stored, assessment.spam, assessment.text, assessment.html)
-    data = message_payload(parsed, assessment, limit=None)
+    data = message_payload(parsed, assess(ctx, raw, stored), limit=None)
     return {"message": data, "security": data.pop("security")}
