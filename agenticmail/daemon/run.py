@@ -24,6 +24,7 @@ from ..models import Event
 from ..processes import pid_alive
 from ..services.context import ServiceContext, build_context
 from ..store import agents as agent_store
+from .maintenance import Maintenance
 from .relay import RelayWorker
 from .sender import SenderWorker
 from .submission import SubmissionServer
@@ -58,6 +59,7 @@ class Daemon:
         self.watchers = WatcherManager(self.ctx)
         self.supervisor = HostSupervisor(self.ctx.host)
         self.sender = SenderWorker(self.ctx)
+        self.maintenance = Maintenance(self.ctx)
         self.relay = RelayWorker(self.ctx)
         self.submission = SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port)
         self.started_at = time.time()
@@ -102,6 +104,7 @@ class Daemon:
         try:
             await asyncio.to_thread(self.ctx.host.start)
             self.supervisor.start()
+            self.maintenance.start()
             self.ctx.bus.add_listener(self._on_event)
             self.watchers.start_all(agent_store.list_agents(self.ctx.db))
             await self.submission.start()
@@ -135,6 +138,7 @@ class Daemon:
         await self.sender.stop()
         await self.relay.stop()
         await self.supervisor.stop()
+        await self.maintenance.stop()
         await asyncio.to_thread(self.watchers.stop_all)
         await asyncio.to_thread(self.ctx.host.stop)
         with contextlib.suppress(OSError, ValueError):

@@ -6,6 +6,7 @@ import collections
 import smtplib
 
 from agenticmail.hosts import build_host
+from agenticmail.store import events as event_log
 from tests.support.daemon import DaemonHandle
 from tests.support.sse import EventStream
 
@@ -70,3 +71,15 @@ def test_restart_while_mail_arrives() -> None:
         db.close()
     finally:
         handle.close()
+
+
+def test_event_log_stays_bounded(daemon: DaemonHandle) -> None:
+    from agenticmail.daemon.maintenance import Maintenance
+
+    assert daemon.daemon is not None
+    ctx = daemon.daemon.ctx
+    daemon.create_agent("prune-a"), daemon.create_agent("prune-b")
+    maintenance = Maintenance(ctx, keep_events=1)
+    maintenance.run_once()
+    rows = ctx.db.query("SELECT id FROM events")
+    assert len(rows) == 1 and rows[0]["id"] == event_log.last_id(ctx.db)

@@ -1,0 +1,41 @@
+"""Periodic housekeeping: keep the event log bounded (SSE replay needs recent events only)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ..services.context import ServiceContext
+from ..store import events as event_log
+
+log = logging.getLogger(__name__)
+
+
+class Maintenance:
+    def __init__(self, ctx: ServiceContext, interval: float = 3600.0,
+                 keep_events: int = event_log.RETAIN_EVENTS) -> None:
+        self.ctx, self.interval, self.keep_events = ctx, interval, keep_events
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="maintenance")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def run_once(self) -> None:
+        with self.ctx.db.write() as conn:
+            event_log.prune(conn, self.keep_events)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception:  # housekeeping must never take the daemon down
+                log.exception("maintenance failed")
+            await asyncio.sleep(self.interval)
