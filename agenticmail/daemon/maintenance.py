@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from ..services.context import ServiceContext
 from ..store import events as event_log
+from .task import BackgroundTask
 
 log = logging.getLogger(__name__)
 
 
-class Maintenance:
+class Maintenance(BackgroundTask):
+    name = "maintenance"
+
     def __init__(self, ctx: ServiceContext, interval: float = 3600.0,
                  keep_events: int = event_log.RETAIN_EVENTS) -> None:
+        super().__init__()
         self.ctx, self.interval, self.keep_events = ctx, interval, keep_events
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="maintenance")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def run_once(self) -> None:
         with self.ctx.db.write() as conn:

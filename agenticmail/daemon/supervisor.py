@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from ..errors import AgenticMailError
 from ..hosts.base import MailHost
+from .task import BackgroundTask
 
 log = logging.getLogger(__name__)
 
 
-class HostSupervisor:
+class HostSupervisor(BackgroundTask):
+    name = "host-supervisor"
+
     def __init__(self, host: MailHost, interval: float = 2.0, max_backoff: float = 60.0) -> None:
+        super().__init__()
         self.host, self.interval, self.max_backoff = host, interval, max_backoff
         self.restarts = 0
         self.last_error: str | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="host-supervisor")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         backoff = self.interval
