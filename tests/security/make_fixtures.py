@@ -115,6 +115,10 @@ CASES = {
  "CS_BAYES_SPAM": (msg(BAYES_SPAM), msg(BAYES_LIKELY)),  # 0.99 / 0.93
  "CS_BAYES_LIKELY": (msg(BAYES_LIKELY), msg(BAYES_HAM)),  # 0.93 / 0.00
  "CS_BAYES_HAM": (msg(BAYES_HAM, mid=False), msg(mid=False)),  # 0.00 with 5 header points / 0.5 (too short)
+ # legitimate bulk: List-Unsubscribe + DMARC pass (consistent sender) and 5 content points; the
+ # near miss has the same text and header but its Return-Path is elsewhere and nothing is authenticated
+ "CS_LEGIT_BULK": (msg("Special offer: order now, risk free.\n", headers={"List-Unsubscribe": "<https://partner.example/unsub?u=1>"}),
+                   msg("Special offer: order now, risk free.\n", ar=None, headers={"List-Unsubscribe": "<https://partner.example/unsub?u=1>", "Return-Path": "<bounce@mailer.example>"})),
  "CS_SHORT_HTML_PROMO": (msg(html='<p><a href="https://promo.example/x">Click Here</a></p>', html_only=True), msg(html='<p>' + "word " * 40 + '<a href="https://example.com/doc">doc</a></p>', html_only=True)),
 }
 for rule, (hit, miss) in CASES.items():
