@@ -52,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agenticmail.security import sanitize, score
 from agenticmail.security.spam import SPAM_THRESHOLD, WARNING_THRESHOLD
+from tests.support.adversarial import adversarial_messages
 
 DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
@@ -509,30 +510,6 @@ def eval_hidden(payloads: list[str], ham: list[tuple[str, bytes]]) -> None:
         for d in r.detections:  # type: ignore[attr-defined]
             kinds[d.type] = kinds.get(d.type, 0) + 1
     print(f"  detections on ham by type: {kinds}")
-
-
-def adversarial_messages() -> dict[str, bytes]:
-    """1 MB messages aimed at regex backtracking and parser blow-ups."""
-    mb = 1_000_000
-    bodies = {
-        "repeated trigger words": "ignore previous " * (mb // 16),
-        "1 MB base64-alphabet run": "A" * mb,
-        "1 MB of spaces between words": "ignore" + " " * mb + "x",
-        "500k one-letter words": "forward " + "x " * (mb // 2),
-        "200k nested <div>": "<div>" * (mb // 5),
-        "333k '<a ' (one endless tag)": "<a " * (mb // 3),
-        "250k unclosed '<!--'": "<!--" * (mb // 4),
-        "1 MB of '<'": "<" * mb,
-        "100k style declarations": '<p style="' + "color:red;" * (mb // 10),
-        "333k zero-width spaces": "\u200b" * (mb // 3),
-        "anchors without end": '<a href="http://x.example/">' * (mb // 28),
-    }
-    out = {}
-    for name, body in bodies.items():
-        ctype = "text/html" if body.startswith("<") else "text/plain"
-        head = f"From: a@b.example\r\nSubject: x\r\nContent-Type: {ctype}; charset=utf-8\r\n\r\n"
-        out[name] = head.encode() + body.encode()
-    return out
 
 
 def bench() -> None:

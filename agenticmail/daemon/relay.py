@@ -18,7 +18,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from ..errors import AgenticMailError
+from ..errors import AgenticMailError, DeliveryError, MailHostUnavailable
 from ..gateway import relay as gw
 from ..mail.idle import FolderWatch
 from ..models import Event
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 WAIT_SLICE = 1.0  # how often the loop checks for stop/reconfigure while idling
 UNCONFIGURED_RECHECK = 10.0
 ACTIVITY_WRITE_EVERY = 10.0
+POISON_LIMIT = 5  # a message that crashes the handler this often is skipped, not retried
 
 
 class _Reconfigure(Exception):
@@ -46,9 +47,14 @@ class RelayWorker:
         self._kick = threading.Event()
         self._thread: threading.Thread | None = None
         self._activity_written = 0.0
+        self._poison: dict[int, int] = {}  # uid -> consecutive unexpected failures
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
+        try:  # whatever a previous run left behind is stale now
+            service.note(self.ctx, mode="starting", connected=0, failures=0, next_retry_at=None)
+        except AgenticMailError as exc:
+            log.warning("relay: cannot reset its status: %s", exc)
         self.ctx.bus.add_listener(self._on_event)
         self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
         self._thread.start()
@@ -145,6 +151,24 @@ class RelayWorker:
             else:
                 self._kick.wait(min(WAIT_SLICE, poll))
 
+    def _handle(self, account: gw.RelayAccount, uidvalidity: int, uid: int, raw: bytes
+                ) -> None:
+        try:
+            outcome = service.handle(self.ctx, account, uidvalidity, uid, raw)
+        except (DeliveryError, MailHostUnavailable):
+            raise  # the agents' mail host: retried for as long as it takes
+        except Exception as exc:
+            count = self._poison.get(uid, 0) + 1
+            if count < POISON_LIMIT:
+                self._poison[uid] = count
+                raise
+            self._poison.pop(uid, None)
+            log.error("relay uid %d failed %d times (%s); skipping it", uid, count, exc)
+            service.advance(self.ctx, account, uidvalidity, uid, "failed")
+            return
+        self._poison.pop(uid, None)
+        log.debug("relay uid %d: %s", uid, outcome)
+
     def _activity(self, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._activity_written >= ACTIVITY_WRITE_EVERY:
@@ -169,7 +193,6 @@ class RelayWorker:
             if fetched is None:  # expunged meanwhile
                 service.advance(self.ctx, account, uidvalidity, uid)
             else:
-                outcome = service.handle(self.ctx, account, uidvalidity, uid, fetched[0])
-                log.debug("relay uid %d: %s", uid, outcome)
+                self._handle(account, uidvalidity, uid, fetched[0])
             last_uid = uid
         return last_uid

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agenticmail.security import advise, sanitize, sanitize_html, score
+from tests.support.adversarial import adversarial_messages
 
 _HTML_BITS = st.sampled_from(
     [
@@ -85,30 +86,8 @@ def test_malformed_html_never_crashes(parts: list[str]) -> None:
     assert "<script" not in out and "<iframe" not in out
 
 
-def _adversarial_messages() -> dict[str, bytes]:
-    mb = 1_000_000
-    bodies = {
-        "repeated_trigger_words": "ignore previous " * (mb // 16),
-        "long_base64_run": "A" * mb,
-        "many_spaces": "ignore" + " " * mb + "x",
-        "word_gaps": "forward " + "x " * (mb // 2),
-        "nested_tags": "<div>" * (mb // 5),
-        "unclosed_tags": "<a " * (mb // 3),
-        "unclosed_comment": "<!--" * (mb // 4),
-        "lt_only": "<" * mb,
-        "style_blocks": '<p style="' + "color:red;" * (mb // 10),
-        "zero_width": "\u200b" * (mb // 3),
-    }
-    out = {}
-    for name, body in bodies.items():
-        ctype = "text/html" if body.startswith("<") else "text/plain"
-        head = f"From: a@b.example\r\nSubject: x\r\nContent-Type: {ctype}; charset=utf-8\r\n\r\n"
-        out[name] = head.encode() + body.encode()
-    return out
-
-
 def test_adversarial_one_megabyte_messages_finish_quickly() -> None:
-    for name, raw in _adversarial_messages().items():
+    for name, raw in adversarial_messages().items():
         start = time.perf_counter()
         score(raw)
         elapsed = time.perf_counter() - start

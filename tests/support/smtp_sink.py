@@ -79,7 +79,7 @@ class SmtpSink:
             ok = (isinstance(auth_data, LoginPassword)
                   and auth_data.login.decode() == username
                   and auth_data.password.decode() == password)
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # handled=True would send no 535
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
