@@ -40,7 +40,8 @@ DEFAULT_AGENT = "secretary"
 GATEWAY_NEXT = {
     "relay": "send internet mail through your Gmail/Outlook account: configured later with "
              "`agenticmail relay setup`",
-    "domain": "your own domain via Cloudflare: configured later with `agenticmail domain setup`",
+    "domain": "your own domain via Cloudflare: not available in this version yet (the relay "
+              "works today: `agenticmail relay setup`)",
 }
 
 
@@ -319,8 +320,8 @@ def setup(
                    "--subject hello --text 'first mail'",
                    f"agenticmail inbox --agent {first}", "agenticmail status",
                    "agenticmail doctor"]
-    if settings.gateway_mode in GATEWAY_NEXT:
-        next_steps.append(f"agenticmail {settings.gateway_mode} setup   (coming soon)")
+    if settings.gateway_mode == "relay":
+        next_steps.append("agenticmail relay setup")
     data = {
         "created": bool(result.created), "master_key": result.master_key,
         "changes": result.changes, "settings": settings_summary(settings),

@@ -28,9 +28,20 @@ class Assessment:
     html: str | None
 
 
-def _auth(ctx: ServiceContext, raw: bytes) -> Any:
+def _trusted_ids(ctx: ServiceContext) -> set[str]:
+    """Configured authserv-ids, plus the relay provider's own (e.g. mx.google.com)."""
+    from . import relay  # the relay service imports the ingest pipeline, which imports us
+
     trusted = {s.strip().lower() for s in ctx.settings.trusted_authserv_ids.split(",")
                if s.strip()}
+    account = relay.get_account(ctx)
+    if account is not None:
+        trusted.update(account.authserv_ids)
+    return trusted
+
+
+def _auth(ctx: ServiceContext, raw: bytes) -> Any:
+    trusted = _trusted_ids(ctx)
     if trusted:
         message = message_from_bytes(raw, policy=policy.default)
         headers = message.get_all("Authentication-Results") or []
