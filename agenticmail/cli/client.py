@@ -41,6 +41,10 @@ class CliState:
             self._settings = load_settings(self.home)
         return self._settings
 
+    def reload(self) -> None:
+        """Forget the cached settings (after ``setup`` wrote a new config)."""
+        self._settings = None
+
 
 def settings_from(ctx: typer.Context) -> Settings:
     """The settings selected by the global ``--home`` option (or ``AGENTICMAIL_HOME``)."""

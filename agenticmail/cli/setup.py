@@ -25,7 +25,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
-from rich.prompt import IntPrompt, Prompt
+from rich.prompt import Confirm, IntPrompt, Prompt
 from rich.text import Text
 
 from ..config import MAIL_HOSTS, Settings
@@ -178,6 +178,23 @@ def _render(data: dict[str, Any]) -> Iterator[RenderableType]:
             yield Text(f"  {line}", style="green")
 
 
+def _relay_step(ctx: typer.Context) -> bool:
+    """Run ``agenticmail relay setup`` inside the wizard; a failure leaves it for later."""
+    from . import relay as relay_cli
+    from .client import CliState
+
+    state = ctx.find_root().obj
+    if isinstance(state, CliState):
+        state.reload()  # the config (and master key) this run of setup just wrote
+    try:
+        relay_cli.setup(ctx)
+    except AgenticMailError as exc:
+        stderr().print(Text(f"  relay not set up: {exc.message}", style="yellow"))
+        stderr().print(Text("  run `agenticmail relay setup` when ready", style="dim"))
+        return False
+    return True
+
+
 @app.command(rich_help_panel="Setup and daemon")
 def setup(
     ctx: typer.Context,
@@ -310,6 +327,10 @@ def setup(
     _step(6, "Internet gateway")
     console.print(Text(f"  {settings.gateway_mode}: " + GATEWAY_NEXT.get(
         settings.gateway_mode, "agents mail each other only"), style="dim"))
+    relay_configured = False
+    if settings.gateway_mode == "relay" and not yes and start and Confirm.ask(
+            "  Set up the relay account now?", default=True, console=console):
+        relay_configured = _relay_step(ctx)
     _step(7, "Summary")
 
     checks = [check_dict(c) for c in result.checks]
@@ -320,7 +341,7 @@ def setup(
                    "--subject hello --text 'first mail'",
                    f"agenticmail inbox --agent {first}", "agenticmail status",
                    "agenticmail doctor"]
-    if settings.gateway_mode == "relay":
+    if settings.gateway_mode == "relay" and not relay_configured:
         next_steps.append("agenticmail relay setup")
     data = {
         "created": bool(result.created), "master_key": result.master_key,

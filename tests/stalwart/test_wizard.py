@@ -139,6 +139,8 @@ def test_interactive_wizard_through_a_pty(home: Path) -> None:
         child.sendline("helper")
         child.expect(r"Internet gateway \[none/relay/domain\] \(none\)")
         child.sendline("relay")
+        child.expect(r"Set up the relay account now\? \[y/n\] \(y\)")
+        child.sendline("n")
         child.expect("Master key")
         child.expect("First agent: helper <helper@localhost>")
         child.expect("agenticmail relay setup")
@@ -180,3 +182,33 @@ def test_stalwart_host_through_the_wizard(docker_server: FakeDockerServer, home:
     again = json.loads(restarted.stdout)
     assert again["master_key"] is None and again["agent"] is None
     assert docker_server.engine.find("agenticmail-stalwart") is container and container.running
+
+
+def test_wizard_runs_relay_setup_and_survives_a_bad_answer(home: Path) -> None:
+    """Choosing the relay gateway runs `relay setup` in place; its error does not end setup."""
+    pexpect = pytest.importorskip("pexpect")
+    env = {**_env(home, "unix:///nonexistent/docker.sock"), "NO_COLOR": "1", "TERM": "dumb"}
+    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup", "--mail-host", "local",
+                                           "--owner-email", "owner@example.com", "--agent",
+                                           "helper"], env=env, encoding="utf-8", timeout=30,
+                          dimensions=(50, 200))
+    try:
+        child.expect(r"API port")
+        child.sendline("")
+        child.expect(r"Internet gateway \[none/relay/domain\]")
+        child.sendline("relay")
+        child.expect(r"Set up the relay account now\?")
+        child.sendline("y")
+        child.expect(r"Provider")
+        child.sendline("gmail")
+        child.expect(r"(?i)address")
+        child.sendline("not an address")
+        child.expect("App password")
+        child.sendline("xxxx xxxx xxxx xxxx")
+        child.expect("relay not set up")
+        child.expect("Master key")
+        child.expect("agenticmail relay setup")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
