@@ -59,10 +59,7 @@ clock or draws random numbers: the caller generates the code and passes it in.
 
 from __future__ import annotations
 
-import contextlib
 import email
-import functools
-import html as html_lib
 import re
 from dataclasses import dataclass
 from email import policy
@@ -73,9 +70,15 @@ from typing import Literal
 from agenticmail.errors import InvalidRequest
 from agenticmail.mail.addresses import validate_address
 from agenticmail.mail.mime import normalize_message_id, parse_message_ids
+from agenticmail.security.auth_alignment import (
+    AuthResult,
+    aligned,
+    auth_result_details,
+    organizational_domain,
+)
 from agenticmail.security.authresults import parse_auth_results
-from agenticmail.security.inbound import decode_header_value, part_text, to_message, tokenize
-from agenticmail.security.patterns import registrable_domain
+from agenticmail.security.inbound import decode_header_value, to_message
+from agenticmail.security.reply_text import body_parts, html_reply_text, owner_lines
 
 __all__ = [
     "APPROVE_WORDS",
@@ -123,11 +126,6 @@ MIN_CODE_CHARS = 6
 """A code with fewer letters/digits than this is refused: it could be guessed or typed by
 accident."""
 
-MAX_TEXT_CHARS = 256 * 1024  # owner text examined (a reply is short; the rest is quotes)
-MAX_LINES = 5000
-MAX_PARTS = 200
-MAX_AR_HEADERS = 50
-MAX_AR_CHARS = 8192
 
 
 @dataclass(frozen=True)
@@ -153,355 +151,6 @@ class ReplyDecision:
 
 def _ignore(reason: str) -> ReplyDecision:
     return ReplyDecision(None, reason)
-
-
-# --------------------------------------------------------------------------- domains
-
-
-@functools.lru_cache(maxsize=1024)
-def organizational_domain(domain: str) -> str | None:
-    """The organisational domain (public suffix + one label), ``None`` when there is none.
-
-    ``mail.example.co.uk`` -> ``example.co.uk``; ``owner.test`` -> ``owner.test`` (unknown
-    TLDs fall under the default ``*`` rule); ``co.uk`` -> ``None`` (a public suffix itself).
-    """
-    d = domain.strip().strip(".").lower()
-    if not d or ".." in d or any(ch.isspace() for ch in d):
-        return None
-    with contextlib.suppress(UnicodeError):
-        d = d.encode("idna").decode("ascii")
-    labels = d.split(".")
-    try:
-        from publicsuffix2 import get_tld
-
-        suffix = get_tld(d, strict=True)
-    except ImportError:
-        org = registrable_domain(d)
-        return org if "." in org else None
-    except Exception:
-        suffix = None
-    if not suffix:
-        suffix = labels[-1]  # RFC 7489 §3.2: the default rule "*"
-    n = str(suffix).count(".") + 1
-    if len(labels) <= n:
-        return None
-    return ".".join(labels[-(n + 1) :])
-
-
-def _aligned(domain: str | None, owner_org: str | None) -> bool:
-    return bool(domain and owner_org and organizational_domain(domain) == owner_org)
-
-
-# --------------------------------------------------------------------------- A-R details
-
-
-@dataclass(frozen=True)
-class AuthResult:
-    """One ``method=result`` of an ``Authentication-Results`` header with its properties
-    (``("header.d", "example.com")``, ``("header.from", "example.com")`` ...)."""
-
-    authserv_id: str
-    method: str
-    result: str
-    properties: tuple[tuple[str, str], ...] = ()
-    position: int = 0  # index of the header among the message's A-R headers, 0 = topmost
-
-    def prop(self, name: str) -> str | None:
-        for key, value in self.properties:
-            if key == name:
-                return value
-        return None
-
-    @property
-    def domain(self) -> str | None:
-        """The domain the result is about: DKIM ``header.d`` (else ``header.i``'s domain),
-        DMARC ``header.from``; lower-case, ``None`` when unnamed."""
-        if self.method == "dkim":
-            value = self.prop("header.d") or self.prop("header.i")
-        elif self.method == "dmarc":
-            value = self.prop("header.from")
-        else:
-            value = self.prop("smtp.mailfrom") or self.prop("header.from")
-        if not value:
-            return None
-        value = value.rpartition("@")[2].strip().strip(".").lower()
-        return value or None
-
-
-_RESINFO = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9_.-]*)\s*=\s*([A-Za-z]+)")
-_PROP = re.compile(
-    r"""([A-Za-z][A-Za-z0-9_-]*)\.([A-Za-z][A-Za-z0-9_.-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;"]*)"""
-)
-
-
-def _segments(value: str) -> list[str]:
-    """Split on ``;`` outside quoted strings, dropping (nested) comments; linear time."""
-    out: list[str] = []
-    buf: list[str] = []
-    depth = 0
-    quoted = False
-    escaped = False
-    for ch in value:
-        if escaped:
-            if depth == 0:
-                buf.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-            if depth == 0:
-                buf.append(ch)
-        elif quoted:
-            buf.append(ch)
-            if ch == '"':
-                quoted = False
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                buf.append(" ")
-        elif depth:
-            continue
-        elif ch == '"':
-            quoted = True
-            buf.append(ch)
-        elif ch == ";":
-            out.append("".join(buf))
-            buf = []
-        else:
-            buf.append(ch)
-    out.append("".join(buf))
-    return out
-
-
-def _parse_ar(value: str, position: int) -> tuple[str, list[AuthResult]]:
-    flat = value.replace("\r", " ").replace("\n", " ")[:MAX_AR_CHARS]
-    segments = _segments(flat)
-    head = segments[0].strip()
-    results: list[AuthResult] = []
-    if _RESINFO.match(head) and "=" in head.split()[0]:
-        serv = ""  # no authserv-id (Microsoft style): the first segment is a result
-    else:
-        serv = head.split()[0].lower() if head.split() else ""
-        segments = segments[1:]
-    for seg in segments:
-        m = _RESINFO.match(seg)
-        if not m:
-            continue
-        props = tuple(
-            (f"{p.group(1).lower()}.{p.group(2).lower()}", p.group(3).strip('"'))
-            for p in _PROP.finditer(seg, m.end())
-        )
-        results.append(AuthResult(serv, m.group(1).lower(), m.group(2).lower(), props, position))
-    return serv, results
-
-
-def auth_result_details(
-    msg: bytes | Message, *, trusted_authserv_ids: frozenset[str] | None = None
-) -> tuple[AuthResult, ...] | None:
-    """Every result of the ``Authentication-Results`` headers the caller trusts.
-
-    Same header choice as :func:`parse_auth_results`: the topmost header when
-    ``trusted_authserv_ids`` is ``None``, otherwise every header whose authserv-id is in it
-    (:attr:`AuthResult.position` tells them apart). ``None`` when no header qualifies.
-    Never raises.
-    """
-    try:
-        message = to_message(msg)
-        values = [
-            str(v) for k, v in message.raw_items() if str(k).lower() == "authentication-results"
-        ][:MAX_AR_HEADERS]
-    except Exception:
-        return None
-    trusted = None if trusted_authserv_ids is None else {s.lower() for s in trusted_authserv_ids}
-    chosen: list[AuthResult] = []
-    found = False
-    for position, value in enumerate(values):
-        try:
-            serv, results = _parse_ar(value, position)
-        except Exception:
-            continue
-        if trusted is None:
-            return tuple(results)  # topmost only
-        if serv in trusted:
-            found = True
-            chosen.extend(results)
-    return tuple(chosen) if found else None
-
-
-# --------------------------------------------------------------------------- body
-
-
-_BREAK_TAGS = frozenset(
-    {
-        "br",
-        "p",
-        "div",
-        "li",
-        "tr",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "pre",
-        "ul",
-        "ol",
-        "section",
-        "article",
-        "header",
-        "footer",
-    }
-)
-_SKIP_TAGS = frozenset({"script", "style", "head", "title", "template"})
-_QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix", "protonmail_quote")
-_CUT_IDS = frozenset(
-    {"appendonsend", "divrplyfwdmsg", "x_divrplyfwdmsg", "mail-editor-reference-message-container"}
-)
-_VOID = frozenset(
-    {
-        "br",
-        "hr",
-        "img",
-        "meta",
-        "link",
-        "input",
-        "wbr",
-        "col",
-        "area",
-        "base",
-        "embed",
-        "source",
-        "track",
-        "param",
-    }
-)
-
-
-def _html_reply_text(html: str) -> str:
-    """Text of an HTML reply: block tags break lines; quote blocks (``<blockquote>``, Gmail,
-    Yahoo, Thunderbird, ProtonMail) and scripts dropped; stops at Outlook's reply-header
-    container (the unquoted original follows it). Linear time: uses the security layer's
-    browser-like tokenizer, not :class:`html.parser.HTMLParser` (quadratic on unclosed tags).
-    """
-    parts: list[str] = []
-    size = 0
-    skip_tag = ""
-    skip_depth = 0
-    try:
-        for kind, name, attrs, self_closing in tokenize(html[: MAX_TEXT_CHARS * 4]):
-            if kind == "start":
-                if skip_depth:
-                    if name == skip_tag and not self_closing and name not in _VOID:
-                        skip_depth += 1
-                    continue
-                values = dict(attrs)
-                if values.get("id", "").lower() in _CUT_IDS:
-                    break
-                classes = values.get("class", "").lower()
-                quote = name == "blockquote" or any(c in classes for c in _QUOTE_CLASSES)
-                if (quote or name in _SKIP_TAGS) and not self_closing and name not in _VOID:
-                    skip_tag, skip_depth = name, 1
-                elif name in _BREAK_TAGS:
-                    parts.append("\n")
-            elif kind == "end":
-                if skip_depth:
-                    if name == skip_tag:
-                        skip_depth -= 1
-                elif name in _BREAK_TAGS:
-                    parts.append("\n")
-            elif kind == "text" and not skip_depth:
-                with contextlib.suppress(Exception):
-                    name = html_lib.unescape(name)
-                parts.append(name)
-                size += len(name)
-                if size > MAX_TEXT_CHARS:
-                    break
-    except Exception:
-        pass
-    return "".join(parts).replace("\xa0", " ")
-
-
-def _body_parts(msg: Message) -> tuple[list[str], list[str]]:
-    """Decoded text/plain and text/html body parts, not descending into ``message/*``."""
-    plain: list[str] = []
-    html: list[str] = []
-    stack: list[tuple[Message, int]] = [(msg, 0)]
-    seen = 0
-    while stack and seen < MAX_PARTS:
-        part, depth = stack.pop()
-        seen += 1
-        try:
-            ctype = part.get_content_type()
-        except Exception:
-            continue
-        if part.is_multipart():
-            if ctype.startswith("message/") or depth > 20:
-                continue
-            try:
-                children = part.get_payload()
-            except Exception:
-                continue
-            if isinstance(children, list):
-                stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
-            continue
-        if ctype not in ("text/plain", "text/html"):
-            continue
-        try:
-            disposition = part.get_content_disposition() or ""
-            filename = part.get_filename() or part.get_param("name")
-        except Exception:
-            continue
-        if disposition == "attachment" or filename:
-            continue
-        (html if ctype == "text/html" else plain).append(part_text(part))
-    return plain, html
-
-
-_SIGNATURE = re.compile(r"^--\s*$")
-_CUT_LINE = re.compile(
-    r"^\s*(?:-{2,}\s*(?:original message|forwarded message)\s*-{2,}"
-    r"|_{10,}\s*$|begin forwarded message\s*:)",
-    re.IGNORECASE,
-)
-_HEADER_FROM = re.compile(r"^\s*\*?from\s*:", re.IGNORECASE)
-_HEADER_SENT = re.compile(r"^\s*\*?(?:sent|date)\s*:", re.IGNORECASE)
-_ATTRIB_START = re.compile(r"^\s*(?:on|am|le|el|il|op)\s", re.IGNORECASE)
-_ATTRIB_END = re.compile(
-    r"(?:wrote|writes|schrieb|a\s+écrit|escribió|ha\s+scritto|schreef)\s*:\s*$", re.IGNORECASE
-)
-
-
-def owner_lines(text: str) -> list[str]:
-    """The lines the replier wrote: quoted lines, attribution lines, Outlook-style quoted
-    originals and the signature removed."""
-    lines = text[:MAX_TEXT_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    lines = lines[:MAX_LINES]
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if _SIGNATURE.match(line) or _CUT_LINE.match(line):
-            break
-        if _HEADER_FROM.match(line) and any(_HEADER_SENT.match(x) for x in lines[i + 1 : i + 5]):
-            break  # Outlook "From: / Sent: / To: / Subject:" block: the original follows
-        if stripped.startswith(">"):
-            i += 1
-            continue
-        if _ATTRIB_START.match(line):
-            if _ATTRIB_END.search(line):
-                i += 1
-                continue
-            if i + 1 < len(lines) and _ATTRIB_END.search(lines[i + 1]) and len(line) < 300:
-                i += 2
-                continue
-        out.append(line)
-        i += 1
-    return out
 
 
 # --------------------------------------------------------------------------- code, words
@@ -621,14 +270,14 @@ def _auth_check(
         if (
             r.method == "dkim"
             and r.result in ("fail", "hardfail")
-            and (r.domain is None or _aligned(r.domain, owner_org))
+            and (r.domain is None or aligned(r.domain, owner_org))
         ):
             return False, f"forged: dkim={r.result} for {r.domain or 'an unnamed domain'}"
     top = min((r.position for r in details), default=0)
     for r in details:  # passes count from the topmost trusted header only
         if r.position != top or r.result != "pass":
             continue
-        if r.method == "dkim" and _aligned(r.domain, owner_org):
+        if r.method == "dkim" and aligned(r.domain, owner_org):
             return True, f"dkim=pass header.d={r.domain}"
         if r.method == "dmarc" and (r.domain is None or r.domain == owner_domain):
             return True, f"dmarc=pass header.from={r.domain or owner_domain}"
@@ -713,10 +362,10 @@ def _decide(
     auth_note = why
 
     # 4. code (owner's own text or Subject)
-    plain, html = _body_parts(msg)
+    plain, html = body_parts(msg)
     text = "\n".join(plain)
     if not text.strip():
-        text = "\n".join(_html_reply_text(h) for h in html)
+        text = "\n".join(html_reply_text(h) for h in html)
     lines = owner_lines(text)
     subject = " ".join(decode_header_value(v) for v in _headers(msg, "subject")[:1])
     if not code_re.search("\n".join(lines)) and not code_re.search(subject):
