@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _daemon import DaemonProcess
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.process import DaemonProcess
 
 
 class Arrivals:
@@ -71,7 +71,8 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100)
     args = parser.parse_args()
 
-    daemon = DaemonProcess().start()
+    big = str(10 * args.messages)  # the default per-agent rate limits would throttle this
+    daemon = DaemonProcess(rate_per_minute=big, rate_per_hour=big, rate_per_day=big).start()
     try:
         with daemon.client() as owner:
             alice = owner.post("/v1/agents", json={"name": "alice"}).json()
