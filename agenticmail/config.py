@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,3 @@ def save_settings(settings: Settings) -> None:
         and (getattr(settings, name) != getattr(defaults, name) or name == "mail_host")
     }
     write_private(settings.config_path, tomli_w.dumps(data).encode())
-
-
-def with_changes(settings: Settings, **changes: Any) -> Settings:
-    return replace(settings, **changes)

@@ -19,6 +19,12 @@ EventFilter = Callable[[Event], bool]
 MESSAGE_NEW = "message.new"
 MESSAGE_FLAGS = "message.flags"
 MESSAGE_EXPUNGED = "message.expunged"
+MESSAGE_SPAM = "message.spam"
+MESSAGE_SENT = "message.sent"
+MESSAGE_FAILED = "message.failed"
+MESSAGE_HELD = "message.held"
+MESSAGE_APPROVED = "message.approved"
+MESSAGE_REJECTED = "message.rejected"
 AGENT_CREATED = "agent.created"
 AGENT_DELETED = "agent.deleted"
 

@@ -18,6 +18,7 @@ from email import policy
 from email.headerregistry import Address
 
 from ..errors import AgenticMailError, PermanentDeliveryError, TransientDeliveryError
+from ..events import MESSAGE_FAILED, MESSAGE_SENT
 from ..mail import smtp
 from ..mail.delivery import deliver_lmtp
 from ..services.context import ServiceContext, transaction
@@ -28,8 +29,6 @@ from ..store import outbound as store
 
 log = logging.getLogger(__name__)
 
-MESSAGE_SENT = "message.sent"
-MESSAGE_FAILED = "message.failed"
 LEASE_SECONDS = 120.0
 BASE_DELAY = 2.0
 MAX_DELAY = 600.0

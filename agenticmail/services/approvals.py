@@ -14,6 +14,7 @@ from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, PermissionDenied
+from ..events import MESSAGE_APPROVED, MESSAGE_HELD, MESSAGE_REJECTED
 from ..mail.mime import parse_message_ids
 from ..models import Agent, OutgoingMail
 from ..security.approval import Notification, ReplyDecision, decide, format_code_instructions
@@ -26,9 +27,6 @@ from .routes import get_route
 if TYPE_CHECKING:
     from ..security.outbound import ScanResult
 
-MESSAGE_HELD = "message.held"
-MESSAGE_APPROVED = "message.approved"
-MESSAGE_REJECTED = "message.rejected"
 SYSTEM = "_system"
 
 

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from ..errors import AgenticMailError
-from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW
+from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW, MESSAGE_SPAM
 from ..mail.loops import automated_reason
 from ..mail.mime import parse_message, thread_key
 from ..models import Agent, ParsedMessage
@@ -25,7 +25,6 @@ EVENT_BODY_LIMIT = 64 * 1024
 
 
 NOT_JUNK = "$NotJunk"  # set on a message the agent marked not-spam: never moved again
-MESSAGE_SPAM = "message.spam"
 
 
 def message_payload(message: ParsedMessage, assessment: Assessment | None = None,

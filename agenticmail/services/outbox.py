@@ -7,7 +7,6 @@ delivers rows; nothing here talks SMTP.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import secrets
 import sqlite3
@@ -32,7 +31,6 @@ from .routes import get_route
 
 IDEMPOTENCY_WINDOW = 24 * 3600
 MAX_RECIPIENTS = 100
-MESSAGE_HELD = "message.held"
 
 
 @dataclass(frozen=True)
@@ -313,10 +311,6 @@ def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, envelope_from:
     if filed:
         store.mark_progress(tx_conn, outbox_id, filed=True)
     return outbox_id
-
-
-def encode_raw(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
