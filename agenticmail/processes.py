@@ -1,8 +1,9 @@
-"""Small facts about other processes (is a pid alive, what is its command line)."""
+"""Small facts about other processes (is a pid alive, its command line, is a port taken)."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 
 
@@ -37,3 +38,14 @@ def cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
     except OSError:
         return ps(pid, "command=")
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether nothing listens on ``host:port`` (a bind test, as the server would do it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -239,16 +239,6 @@ def connectable(port: int) -> bool:
         return False
 
 
-def bindable(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def probe(port: int, greeting: bytes) -> str:
     """Connect and read the server's greeting: "ok" or what went wrong."""
     try:

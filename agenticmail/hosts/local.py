@@ -49,7 +49,7 @@ from ..errors import (
     NotFound,
 )
 from ..models import Endpoints, HostHealth
-from ..processes import cmdline, pid_alive
+from ..processes import cmdline, pid_alive, port_free
 from . import dovecot_config as dc
 
 log = logging.getLogger(__name__)
@@ -448,7 +448,7 @@ class LocalHost:
     def _check_ports_free(self, settle: float) -> None:
         deadline = time.monotonic() + settle
         for port in self._ports():
-            while not dc.bindable(port):
+            while not port_free(port):
                 if time.monotonic() > deadline:
                     raise MailHostError(
                         f"port {port} on 127.0.0.1 is already in use by another program",

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import Settings
+from ..processes import port_free
 
 
 @dataclass(frozen=True)
@@ -91,16 +91,6 @@ def system_checks(settings: Settings) -> list[Check]:
     return [python_check(), docker_check(settings), dovecot_check(), disk_check(settings)]
 
 
-def port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def port_checks(settings: Settings, mail_host: str | None = None) -> list[Check]:
     wanted = [("api", settings.api_port), ("imap", settings.imap_port),
               ("lmtp", settings.lmtp_port), ("submission", settings.submission_port)]
@@ -110,7 +100,7 @@ def port_checks(settings: Settings, mail_host: str | None = None) -> list[Check]
                    ("stalwart_submission", settings.stalwart_submission_port)]
     checks = []
     for name, port in wanted:
-        free = port_free("127.0.0.1", port)
+        free = port_free(port)
         checks.append(Check(
             f"port {name}", free, f"127.0.0.1:{port} is {'free' if free else 'in use'}",
             None if free else f"stop what listens on {port} or set {name}_port in "

@@ -6,7 +6,7 @@ ever reaches its own mail; the API's principal check decides which agent that is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +97,7 @@ def search(ctx: ServiceContext, agent: Agent, query: SearchQuery, folder: str = 
 
 
 def set_flags(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int],
-              add: list[str] = (), remove: list[str] = ()  # type: ignore[assignment]
+              add: Sequence[str] = (), remove: Sequence[str] = ()
               ) -> dict[int, tuple[str, ...]]:
     _check_uids(uids)
     add_n, remove_n = [normalize_flag(f) for f in add], [normalize_flag(f) for f in remove]
