@@ -11,12 +11,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import RenderableType
-from rich.prompt import Confirm
 from rich.text import Text
 
 from ..models import Role
 from .client import Client, path_part, settings_from
-from .output import JsonFlag, details, emit, secrets_panel, stderr, table
+from .output import (
+    ConfirmFlag,
+    JsonFlag,
+    confirm_or_exit,
+    details,
+    emit,
+    secrets_panel,
+    table,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -147,17 +154,12 @@ def show(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
 def delete(
     ctx: typer.Context,
     name: NameArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: ConfirmFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Delete an agent and its mailbox (its mail is archived first)."""
-    if not yes and not Confirm.ask(
-        f"Delete agent {name!r} and its mailbox? Its mail is archived first.",
-        default=False,
-        console=stderr(),
-    ):
-        stderr().print("Nothing deleted.")
-        raise typer.Exit(1)
+    confirm_or_exit(f"Delete agent {name!r} and its mailbox? Its mail is archived first.",
+                    yes, "Nothing deleted.")
     with Client(settings_from(ctx), timeout=120.0) as client:
         data = client.delete(f"/v1/agents/{path_part(name)}")
     emit(data, as_json, _render_deleted)

@@ -22,12 +22,24 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console, RenderableType
 from rich.panel import Panel
+from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
 
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts).")
 ]
+ConfirmFlag = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+]
+
+
+def confirm_or_exit(question: str | Text, yes: bool, declined: str) -> None:
+    """Ask (on stderr, default no) unless ``--yes``; a no prints ``declined`` and exits 1."""
+    if yes or Confirm.ask(question, default=False, console=stderr()):
+        return
+    stderr().print(declined)
+    raise typer.Exit(1)
 
 # C0 controls except tab/newline, DEL and C1 controls: never let mail drive the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

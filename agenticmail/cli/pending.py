@@ -14,12 +14,21 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import RenderableType
-from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
 
 from .client import Client, path_part, settings_from
-from .output import JsonFlag, cell, clean, details, emit, human_size, stderr, table
+from .output import (
+    ConfirmFlag,
+    JsonFlag,
+    cell,
+    clean,
+    confirm_or_exit,
+    details,
+    emit,
+    human_size,
+    table,
+)
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -233,17 +242,12 @@ def approve(ctx: typer.Context, pending_id: IdArg, as_json: JsonFlag = False) ->
 def reject(
     ctx: typer.Context,
     pending_id: IdArg,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: ConfirmFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Reject a held message: it is discarded and never sent (owner only)."""
-    if not yes and not Confirm.ask(
-        Text(f"Reject held message {clean(pending_id)}? It will never be sent."),
-        default=False,
-        console=stderr(),
-    ):
-        stderr().print("Nothing rejected.")
-        raise typer.Exit(1)
+    confirm_or_exit(Text(f"Reject held message {clean(pending_id)}? It will never be sent."),
+                    yes, "Nothing rejected.")
     with Client(settings_from(ctx)) as client:
         data = client.post(f"/v1/pending/{path_part(pending_id)}/reject")
     emit(data, as_json, _render_decision)

@@ -126,6 +126,7 @@ def test_agent_listings_never_show_secrets(cli: Invoke, daemon: DaemonHandle) ->
 
 
 def test_delete_asks_first(cli: Invoke, daemon: DaemonHandle) -> None:
+    make_agent(cli, daemon, "keeper")  # the last remaining agent may never be deleted
     name = make_agent(cli, daemon, "alice")["agent"]["name"]
     declined = cli(daemon.home, "agents", "delete", name, input="n\n")
     assert declined.exit_code == 1
