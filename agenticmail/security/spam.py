@@ -7,7 +7,8 @@ that rule and scoring goes on. Phrase rules are matched by one RE2 pass
 (:class:`~agenticmail.security.patterns.PatternSet`), so scoring is linear in the message.
 
 The ``CS_BAYES_*`` rules read the statistical token model of :mod:`.bayes` (package data
-trained on the training split of the SpamAssassin corpus). ``CS_BAYES_HAM`` and
+trained on the training split of the SpamAssassin corpus); ``PI_CLASSIFIER`` reads the learned
+prompt-injection model of :mod:`.injection_model`. ``CS_BAYES_HAM`` and
 ``CS_LEGIT_BULK`` are the rules with negative points; they only take back points of
 content-level rules, never injection, exfiltration, phishing, attachment or auth points.
 
@@ -24,7 +25,7 @@ from email.message import Message
 from email.utils import parseaddr
 
 from agenticmail.security import advisory as A
-from agenticmail.security import bayes
+from agenticmail.security import bayes, injection_model
 from agenticmail.security import patterns as P
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
 from agenticmail.security.inbound import MessageView, deobfuscate, domain_of, parse, to_message
@@ -115,6 +116,7 @@ PI_PERSISTENCE          30  plants instructions for future replies or the model'
 PI_OUTPUT_CONTROL       40  dictates the exact output ('respond only with', 'just print "..."')
 PI_TOOL_CALL            40  tells the reader to call a tool/function (send_email, delete_file ...)
 PI_OBFUSCATED           40  encoded instruction (base64, hex, leet, rot13 ...) or 'decode and obey'
+PI_CLASSIFIER           40  learned model (injection_model.py): some window reads as an injection
 PI_MULTIPLE_SIGNALS     10  2+ distinct injection/exfiltration/social-engineering rules fired
 SE_OWNER_REQUEST        20  claims the owner/admin asked or told the reader to act
 SE_CREDENTIAL_REQUEST   15  asks to share an API key, password, token or other secret
@@ -405,6 +407,7 @@ def _auth_result(attr: str, value: str) -> Callable[[_Ctx], bool]:
 # Rule id -> check. Phrase rules (in _TEXT_PATTERNS/_RAW_PATTERNS) need no entry.
 _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     "PI_INVISIBLE_UNICODE": _invisible,
+    "PI_CLASSIFIER": lambda c: injection_model.is_injection(c.text),
     "PI_OBFUSCATED": lambda c: (
         "_DECODE_FOLLOW" in c.hits
         or bool(_INJECTION_SET.match(deobfuscate(c.text) + "\n" + _tag_decoded(c)) - c.hits)

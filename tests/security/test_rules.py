@@ -224,3 +224,15 @@ def test_tag_character_encoded_instruction_is_decoded() -> None:
     ).encode()
     v = score(raw)
     assert "PI_OBFUSCATED" in {h.id for h in v.rules} and v.spam
+
+
+def test_docs_rule_table_matches_the_code() -> None:
+    """docs/filters.md carries the rule table; it must list every rule with its points."""
+    import re
+
+    from agenticmail.security import RULES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "filters.md").read_text()
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \| (\w+) \| \**([−-]?\d+)\** \|", doc, re.M)
+    documented = {rid: (cat, int(pts.replace("−", "-"))) for rid, cat, pts in rows}
+    assert documented == {r.id: (r.category, r.points) for r in RULES}

