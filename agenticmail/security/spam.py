@@ -159,9 +159,9 @@ CS_SUBJECT_PUNCTUATION   3  4+ '!' or '?' in the subject
 CS_PHARMACY             15  pharmacy / prescription-drug spam
 CS_WEIGHT_LOSS          10  weight-loss spam
 CS_HTML_ONLY             5  HTML body without a text/plain alternative
-CS_SPAM_WORDS_FEW        5  3 to 5 spam phrases
-CS_SPAM_WORDS           10  more than 5 spam phrases
-CS_SPAM_WORDS_HEAVY     20  more than 10 spam phrases (replaces CS_SPAM_WORDS)
+CS_SPAM_WORDS_FEW        5  3 to 5 distinct spam phrases per 3000 characters
+CS_SPAM_WORDS           10  more than 5 distinct spam phrases per 3000 characters
+CS_SPAM_WORDS_HEAVY     20  more than 10 distinct spam phrases per 3000 characters
 CS_BULK_REMOVAL         20  bulk removal boilerplate ('to be removed', S.1618), no List-Unsubscribe
 CS_MONEY_MAKING         10  make-money/work-from-home language
 CS_FINANCE_OFFER        10  mortgage/credit/debt/insurance offers
@@ -279,6 +279,7 @@ class _Ctx:
     auth: AuthVerdicts
     local_domains: frozenset[str]
     bayes_p: float | None = None
+    phrase_density: int = -1  # computed on first use by _spam_phrase_count
 
 
 def _invisible(ctx: _Ctx) -> bool:
@@ -335,8 +336,19 @@ def _attachment_reason(ctx: _Ctx, reason: str) -> bool:
     return any(reason == r for att in ctx.view.attachments for r, _ in A.attachment_reasons(att))
 
 
+PHRASE_SPAN = 3000  # characters per which distinct spam phrases are counted
+MAX_PHRASE_MATCHES = 200
+
+
 def _spam_phrase_count(ctx: _Ctx) -> int:
-    return sum(1 for _ in itertools.islice(_SPAM_PHRASES.finditer(ctx.text), 12))
+    """Distinct spam phrases per :data:`PHRASE_SPAN` characters (shorter texts count as one
+    span): a density, so a long, honest document that happens to say "free" and "offer" a
+    few times is not judged like a short sales pitch saying them all at once."""
+    if ctx.phrase_density < 0:
+        found = itertools.islice(_SPAM_PHRASES.finditer(ctx.text), MAX_PHRASE_MATCHES)
+        distinct = len({" ".join(m.group().lower().split()) for m in found})
+        ctx.phrase_density = round(distinct * PHRASE_SPAN / max(PHRASE_SPAN, len(ctx.text)))
+    return ctx.phrase_density
 
 
 def _subject_caps(ctx: _Ctx) -> bool:

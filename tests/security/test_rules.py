@@ -236,3 +236,17 @@ def test_docs_rule_table_matches_the_code() -> None:
     rows = re.findall(r"^\| `([A-Z0-9_]+)` \| (\w+) \| \**([−-]?\d+)\** \|", doc, re.M)
     documented = {rid: (cat, int(pts.replace("−", "-"))) for rid, cat, pts in rows}
     assert documented == {r.id: (r.category, r.points) for r in RULES}
+
+
+def test_spam_words_are_a_density_of_distinct_phrases() -> None:
+    """Repeating one phrase, or spreading a few over a long document, is not a sales pitch."""
+    pitch = "Act now! Free gift. Limited time offer. Order now. Risk free. No obligation.\n"
+    ids = {h.id for h in score(f"From: a@b.example\r\nSubject: x\r\n\r\n{pitch}".encode()).rules}
+    assert ids & {"CS_SPAM_WORDS_FEW", "CS_SPAM_WORDS", "CS_SPAM_WORDS_HEAVY"}
+    repeated = "Free gift. " * 40
+    ids = {h.id for h in score(f"From: a@b.example\r\nSubject: x\r\n\r\n{repeated}".encode()).rules}
+    assert not ids & {"CS_SPAM_WORDS_FEW", "CS_SPAM_WORDS", "CS_SPAM_WORDS_HEAVY"}
+    report = ("The committee reviewed the annual budget and the building plans in detail. " * 60)
+    long_doc = report + pitch + report
+    ids = {h.id for h in score(f"From: a@b.example\r\nSubject: x\r\n\r\n{long_doc}".encode()).rules}
+    assert not ids & {"CS_SPAM_WORDS", "CS_SPAM_WORDS_HEAVY"}
