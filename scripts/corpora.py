@@ -1,4 +1,4 @@
-"""Prompt-injection corpora for ``train_injection_model.py`` and ``eval_filters.py``.
+"""Evaluation and training corpora for ``eval_filters.py`` and ``train_injection_model.py``.
 
 Every set is data shipped inside a public package (PyPI), cached outside the repository
 (default ``~/.cache/agenticmail-eval``, see :data:`FETCH`); nothing here is committed.
@@ -34,6 +34,7 @@ import json
 import random
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -408,20 +409,29 @@ def writingbench_texts(cache: Path, half: str) -> list[str]:
     return [q for i, q in enumerate(english) if (i % 2 == 1) == (half == "test")]
 
 
-def sa_texts(cache: Path, groups: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(group, subject + decoded body text) of SpamAssassin corpus messages."""
-    from agenticmail.security.inbound import parse
-
+def sa_messages(cache: Path, groups: Iterable[str], limit: int = 0) -> list[tuple[str, bytes]]:
+    """(group/file name, raw bytes) of SpamAssassin corpus groups; ``hard-ham-1a`` and
+    ``hard-ham-1b`` are the two halves of hard-ham-1."""
     base = _need(cache / "sa" / "package" / "data")
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, bytes]] = []
     for group in groups:
         half = group[-1] if group.startswith("hard-ham-1") and group[-1] in "ab" else ""
         files = sorted((base / group.rstrip("ab") if half else base / group).glob("*.txt"))
         if half:
             files = files[: len(files) // 2] if half == "a" else files[len(files) // 2 :]
-        for f in files:
-            view = parse(f.read_bytes())
-            out.append((group, view.subject + "\n" + view.body_text))
+        files = files[: limit or None]
+        out.extend((f"{group}/{f.name}", f.read_bytes()) for f in files)
+    return out
+
+
+def sa_texts(cache: Path, groups: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(group, subject + decoded body text) of SpamAssassin corpus messages."""
+    from agenticmail.security.inbound import parse
+
+    out: list[tuple[str, str]] = []
+    for name, raw in sa_messages(cache, groups):
+        view = parse(raw)
+        out.append((name.split("/")[0], view.subject + "\n" + view.body_text))
     return out
 
 
@@ -449,6 +459,7 @@ __all__ = [
     "die_missing",
     "garak_latent_strings",
     "garak_strings",
+    "sa_messages",
     "spikee_strings",
     "writingbench_texts",
 ]
