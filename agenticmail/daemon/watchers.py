@@ -52,7 +52,6 @@ class AgentWatcher(threading.Thread):
                                 self.folder, renew_seconds=self.ctx.settings.idle_renew_seconds)
             try:
                 self._watch(watch)
-                backoff = 1.0
             except AgenticMailError as exc:
                 self._note_failure(exc)
             except Exception as exc:  # a bug must not kill the watcher for good
@@ -60,11 +59,12 @@ class AgentWatcher(threading.Thread):
                 self._note_failure(exc)
             finally:
                 watch.close()
-                self.status.connected = False
+                was_connected, self.status.connected = self.status.connected, False
             if self._stop_event.is_set():
                 break
-            delay = backoff * random.uniform(0.5, 1.5)
-            self._stop_event.wait(delay)
+            if was_connected:  # a drop after a good connection starts the schedule afresh
+                backoff = 1.0
+            self._stop_event.wait(backoff * random.uniform(0.5, 1.5))
             backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _note_failure(self, exc: BaseException) -> None:
