@@ -26,6 +26,8 @@ from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
 
+from ..errors import InvalidRequest
+
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout (for scripts).")
 ]
@@ -40,6 +42,22 @@ def confirm_or_exit(question: str | Text, yes: bool, declined: str) -> None:
         return
     stderr().print(declined)
     raise typer.Exit(1)
+
+
+def read_secret(from_stdin: bool, prompt: str, what: str, *, yes: bool = False) -> str:
+    """A password from stdin (``--password-stdin``; one trailing line ending is dropped) or
+    asked for on stderr without echo; with ``--yes`` it must come from stdin."""
+    if from_stdin:
+        value = sys.stdin.read()
+        value = value[:-1] if value.endswith("\n") else value
+        value = value[:-1] if value.endswith("\r") else value
+        if not value:
+            raise InvalidRequest(f"--password-stdin: stdin was empty; pipe the {what} in")
+        return value
+    if yes:
+        raise InvalidRequest("with --yes the password comes from --password-stdin")
+    password: str = typer.prompt(prompt, hide_input=True, err=True)
+    return password
 
 # C0 controls except tab/newline, DEL and C1 controls: never let mail drive the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

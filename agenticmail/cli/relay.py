@@ -9,7 +9,6 @@ the last error in plain words and the delivered/sent counts. ``disable`` stops t
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +21,7 @@ from rich.text import Text
 from ..errors import InvalidRequest
 from ..services.relay import PRESETS
 from .client import Client, require_configured, settings_from
-from .output import JsonFlag, details, emit, note
+from .output import JsonFlag, details, emit, note, read_secret
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -50,18 +49,6 @@ def _ask(value: Any, question: str, yes: bool, option: str, **prompt: Any) -> An
     if yes:
         raise InvalidRequest(f"{option} is required with --yes")
     return typer.prompt(question, err=True, **prompt)
-
-
-def _password(from_stdin: bool, yes: bool, who: str) -> str:
-    if from_stdin:
-        value = sys.stdin.read().rstrip("\r\n")
-        if not value:
-            raise InvalidRequest("--password-stdin: stdin was empty; pipe the app password in")
-        return value
-    if yes:
-        raise InvalidRequest("with --yes the password comes from --password-stdin")
-    password: str = typer.prompt(f"App password for {who}", hide_input=True, err=True)
-    return password
 
 
 def _when(value: object) -> str:
@@ -160,7 +147,9 @@ def setup(
     address = _ask(address, "Account address", yes, "--address")
     body = {
         "provider": chosen.value, "address": address, "username": username,
-        "password": _password(password_stdin, yes, username or str(address)),
+        "password": read_secret(
+            password_stdin, f"App password for {username or address}", "app password", yes=yes
+        ),
         "smtp_host": smtp_host, "smtp_port": smtp_port,
         "smtp_tls": smtp_tls.value if smtp_tls is not None else None,
         "imap_host": imap_host, "imap_port": imap_port,

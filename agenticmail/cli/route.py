@@ -8,7 +8,6 @@ it encrypted and never returns it; ``show`` only says whether one is stored.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -18,9 +17,8 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
-from ..errors import InvalidRequest
 from .client import Client, require_configured, settings_from
-from .output import JsonFlag, details, emit
+from .output import JsonFlag, details, emit, read_secret
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -64,18 +62,6 @@ def _render_saved(data: Mapping[str, Any]) -> Iterator[RenderableType]:
 
 def _render_cleared(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     yield Text("Outbound route cleared: mail to external addresses is now refused.")
-
-
-def _password(from_stdin: bool, username: str) -> str:
-    if from_stdin:
-        value = sys.stdin.read()
-        value = value[:-1] if value.endswith("\n") else value
-        value = value[:-1] if value.endswith("\r") else value
-        if not value:
-            raise InvalidRequest("--password-stdin: stdin was empty; pipe the password in")
-        return value
-    password: str = typer.prompt(f"SMTP password for {username}", hide_input=True, err=True)
-    return password
 
 
 @app.command()
@@ -153,7 +139,9 @@ def set_route(
         "tls": tls.value,
         "address": address,
         "username": login,
-        "password": None if login is None else _password(password_stdin, login),
+        "password": None
+        if login is None
+        else read_secret(password_stdin, f"SMTP password for {login}", "password"),
         "ca_file": str(ca_file) if ca_file is not None else None,
     }
     with Client(settings) as client:
