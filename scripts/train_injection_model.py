@@ -53,9 +53,8 @@ from corpora import (  # noqa: E402
 
 from agenticmail.security.injection_model import (  # noqa: E402
     InjectionModel,
-    features,
     tokenize,
-    windows,
+    window_features,
 )
 
 OUT = ROOT / "agenticmail" / "security" / "data" / "injection_model.json.gz"
@@ -72,13 +71,11 @@ class Windowed:
         self.feats: list[set[str]] = []
         self.owner: list[int] = []
         for i, s in enumerate(samples):
-            ws = windows(tokenize(s.text))
+            ws = window_features(tokenize(s.text))
             if s.label == 0:
                 ws = ws[:MAX_WINDOWS]
-            for w in ws:
-                self.feats.append(features(w))
-                self.owner.append(i)
-        self.owner_arr = np.array(self.owner)
+            self.feats.extend(ws)
+            self.owner.extend([i] * len(ws))
 
 
 def _group(sample: Sample) -> str:
@@ -133,8 +130,7 @@ def message_scores(model: InjectionModel, data: Windowed, which: np.ndarray) -> 
     best = np.zeros(len(data.samples))
     for f, o in zip(data.feats, data.owner, strict=True):
         if which[o]:
-            z = model.bias + sum(model.weights.get(x, 0.0) for x in f)
-            best[o] = max(best[o], 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
+            best[o] = max(best[o], model.window_probability(f))
     return best
 
 
@@ -181,7 +177,6 @@ def main() -> None:
     threshold = oof_threshold(data, args.c, args.max_fp)
     print(f"threshold (out-of-fold benign FP <= {args.max_fp:.2%}): {threshold:.4f}")
     if args.loso:
-        everything = np.ones(len(samples), dtype=bool)
         for source in ATTACK_SOURCES:
             mask = np.array([s.uses(source) for s in samples])
             scored = np.array([s.source == source and not s.payload_source for s in samples])
@@ -191,7 +186,6 @@ def main() -> None:
                 f"  leave-one-source-out {source:14s} n={scored.sum():5d} "
                 f"recall@threshold {np.mean(p >= threshold):6.1%}  @0.5 {np.mean(p >= 0.5):6.1%}"
             )
-        del everything
     model = fit(data, np.ones(len(samples), dtype=bool), args.c)
     print(f"{len(model.weights)} weights, bias {model.bias:.3f}, {time.monotonic() - t0:.0f} s")
     if args.no_write:

@@ -12,9 +12,9 @@ The model is package data (``data/injection_model.json.gz``): a bias, a threshol
 weight per feature (lower-cased word unigrams, word bigrams and a few symbol tokens such as
 ``<``, ``[`` or ``|``). :func:`injection_probability` tokenises the text once (linear: one
 stdlib pattern over a character class), slides a window of :data:`WINDOW` tokens with stride
-:data:`STEP` over it, and returns the highest logistic probability of any window, so one
-injected paragraph inside a long, benign message is still seen. Pure; never raises (a missing
-or broken model file gives ``None``).
+:data:`STEP` over it (:func:`window_features`), and returns the highest logistic probability
+of any window, so one injected paragraph inside a long, benign message is still seen. Pure;
+never raises (a missing or broken model file gives ``None``).
 """
 
 from __future__ import annotations
@@ -53,20 +53,22 @@ def _starts(n: int) -> list[int]:
     return starts
 
 
-def windows(tokens: list[str]) -> list[list[str]]:
-    """Overlapping windows of :data:`WINDOW` tokens (one window for short texts)."""
-    return [tokens[s : s + WINDOW] for s in _starts(len(tokens))]
+def window_features(tokens: list[str]) -> list[set[str]]:
+    """The binary features of each overlapping window of :data:`WINDOW` tokens (one window for
+    short texts): its unigrams and its bigrams (``a b``), each bigram built once per text.
+    Training and scoring both call this, so they cannot disagree on what a feature is."""
+    bigrams = [""] + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+    out = []
+    for start in _starts(len(tokens)):
+        end = start + WINDOW
+        feats = set(tokens[start:end])
+        feats.update(bigrams[start + 1 : end])
+        out.append(feats)
+    return out
 
 
 def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
-
-
-def features(window: list[str]) -> set[str]:
-    """Binary features of one window: unigrams and bigrams (``a b``)."""
-    out = set(window)
-    out.update(f"{a} {b}" for a, b in itertools.pairwise(window))
-    return out
 
 
 @dataclass(frozen=True)
@@ -77,24 +79,17 @@ class InjectionModel:
     bias: float
     threshold: float
 
-    def window_probability(self, window: list[str]) -> float:
-        return _sigmoid(self.bias + sum(self.weights.get(f, 0.0) for f in features(window)))
+    def window_probability(self, features: set[str]) -> float:
+        """Probability of one window, given its features (:func:`window_features`)."""
+        get = self.weights.get
+        return _sigmoid(self.bias + sum(get(f, 0.0) for f in features))
 
     def probability(self, text: str) -> float:
         """Highest window probability of ``text`` (0.0 for text without words)."""
         tokens = tokenize(text)
         if not tokens:
             return 0.0
-        # The same features as features(window) per window, with each bigram built once.
-        bigrams = [""] + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
-        get = self.weights.get
-        best = -math.inf
-        for start in _starts(len(tokens)):
-            end = start + WINDOW
-            feats = set(tokens[start:end])
-            feats.update(bigrams[start + 1 : end])
-            best = max(best, sum(get(f, 0.0) for f in feats))
-        return _sigmoid(self.bias + best)
+        return max(self.window_probability(f) for f in window_features(tokens))
 
 
 @lru_cache(maxsize=1)
@@ -127,4 +122,4 @@ def is_injection(text: str) -> bool:
     """Whether the packaged model calls ``text`` an injection at its calibrated threshold."""
     model = load_model()
     p = injection_probability(text)
-    return model is not None and p is not None and p >= model.threshold
+    return p is not None and model is not None and p >= model.threshold
