@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parseaddr
+from functools import cached_property
 
 from agenticmail.security import advisory as A
 from agenticmail.security import bayes, injection_model
@@ -271,6 +272,10 @@ _SUBJECT_TAG = P.compile_re2(P.CS_SUBJECT_TAG)
 _LOUD_HTML = P.compile_re2(P.CS_LOUD_HTML)
 
 
+PHRASE_SPAN = 3000  # characters per which distinct spam phrases are counted
+MAX_PHRASE_MATCHES = 200
+
+
 @dataclass
 class _Ctx:
     view: MessageView
@@ -279,7 +284,15 @@ class _Ctx:
     auth: AuthVerdicts
     local_domains: frozenset[str]
     bayes_p: float | None = None
-    phrase_density: int = -1  # computed on first use by _spam_phrase_count
+
+    @cached_property
+    def phrase_density(self) -> int:
+        """Distinct spam phrases per :data:`PHRASE_SPAN` characters (shorter texts count as
+        one span): a density, so a long, honest document that happens to say "free" and
+        "offer" a few times is not judged like a short sales pitch saying them all at once."""
+        found = itertools.islice(_SPAM_PHRASES.finditer(self.text), MAX_PHRASE_MATCHES)
+        distinct = len({" ".join(m.group().lower().split()) for m in found})
+        return round(distinct * PHRASE_SPAN / max(PHRASE_SPAN, len(self.text)))
 
 
 def _invisible(ctx: _Ctx) -> bool:
@@ -334,21 +347,6 @@ def _link_reason(ctx: _Ctx, reason: str) -> bool:
 
 def _attachment_reason(ctx: _Ctx, reason: str) -> bool:
     return any(reason == r for att in ctx.view.attachments for r, _ in A.attachment_reasons(att))
-
-
-PHRASE_SPAN = 3000  # characters per which distinct spam phrases are counted
-MAX_PHRASE_MATCHES = 200
-
-
-def _spam_phrase_count(ctx: _Ctx) -> int:
-    """Distinct spam phrases per :data:`PHRASE_SPAN` characters (shorter texts count as one
-    span): a density, so a long, honest document that happens to say "free" and "offer" a
-    few times is not judged like a short sales pitch saying them all at once."""
-    if ctx.phrase_density < 0:
-        found = itertools.islice(_SPAM_PHRASES.finditer(ctx.text), MAX_PHRASE_MATCHES)
-        distinct = len({" ".join(m.group().lower().split()) for m in found})
-        ctx.phrase_density = round(distinct * PHRASE_SPAN / max(PHRASE_SPAN, len(ctx.text)))
-    return ctx.phrase_density
 
 
 def _subject_caps(ctx: _Ctx) -> bool:
@@ -470,9 +468,9 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     ),
     "CS_SUBJECT_PUNCTUATION": lambda c: sum(c.view.subject.count(x) for x in "!?") >= 4,
     "CS_HTML_ONLY": _is_html_only,
-    "CS_SPAM_WORDS_FEW": lambda c: 3 <= _spam_phrase_count(c) <= 5,
-    "CS_SPAM_WORDS": lambda c: 5 < _spam_phrase_count(c) <= 10,
-    "CS_SPAM_WORDS_HEAVY": lambda c: _spam_phrase_count(c) > 10,
+    "CS_SPAM_WORDS_FEW": lambda c: 3 <= c.phrase_density <= 5,
+    "CS_SPAM_WORDS": lambda c: 5 < c.phrase_density <= 10,
+    "CS_SPAM_WORDS_HEAVY": lambda c: c.phrase_density > 10,
     "LINKS_MANY": lambda c: _unique_links(c) >= 10,
     "CS_BAYES_SPAM": lambda c: _bayes_band(c, BAYES_SPAM, 2.0),
     "CS_BAYES_LIKELY": lambda c: _bayes_band(c, BAYES_LIKELY, BAYES_SPAM),
