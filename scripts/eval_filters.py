@@ -57,7 +57,7 @@ from corpora import (
 )
 
 from agenticmail.security import sanitize, score
-from agenticmail.security.spam import SPAM_THRESHOLD, WARNING_THRESHOLD
+from agenticmail.security.rule_table import SPAM_THRESHOLD, WARNING_THRESHOLD
 from tests.support.adversarial import adversarial_messages
 
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)

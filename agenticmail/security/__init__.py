@@ -1,6 +1,6 @@
 """Inbound protection for mail that agents read: pure functions, no I/O, no clock.
 
-* :func:`score` rates a message 0-100 against the rule table in :mod:`.spam`
+* :func:`score` rates a message 0-100 against the rule table in :mod:`.rule_table`
   (spam at >= 40, warning at 20-39) and names the top threat category.
 * :func:`sanitize` removes invisible Unicode and hidden HTML before a model sees the text
   and reports what it removed.
@@ -14,6 +14,7 @@ with ``to_dict()`` for JSON.
 
 from agenticmail.security.advisory import Advisory, advise
 from agenticmail.security.authresults import AuthVerdicts, compute_auth, parse_auth_results
+from agenticmail.security.rule_table import RULES
 from agenticmail.security.sanitize import (
     Detection,
     SanitizeResult,
@@ -21,7 +22,7 @@ from agenticmail.security.sanitize import (
     sanitize_html,
     sanitize_text,
 )
-from agenticmail.security.spam import RULES, RuleHit, Verdict, score
+from agenticmail.security.spam import RuleHit, Verdict, score
 
 __all__ = [
     "RULES",
