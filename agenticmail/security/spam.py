@@ -28,6 +28,7 @@ from functools import cached_property
 
 from agenticmail.security import advisory as A
 from agenticmail.security import bayes, injection_model
+from agenticmail.security import injection_patterns as IP
 from agenticmail.security import patterns as P
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
 from agenticmail.security.inbound import MessageView, deobfuscate, domain_of, parse, to_message
@@ -87,18 +88,18 @@ class Verdict:
 
 # Rules that are exactly "this phrase pattern occurs in the text" (subject + all body text).
 _TEXT_PATTERNS: dict[str, str] = {
-    "PI_IGNORE_INSTRUCTIONS": P.PI_IGNORE,
-    "PI_ROLE_REASSIGNMENT": P.PI_ROLE,
-    "PI_NEW_INSTRUCTIONS": P.PI_NEW_INSTRUCTIONS,
-    "PI_ROLEPLAY": P.PI_ROLEPLAY,
-    "PI_SECRECY": P.PI_SECRECY,
-    "PI_JAILBREAK": P.PI_JAILBREAK,
-    "PI_BASE64_BLOCK": P.PI_BASE64,
-    "PI_ADDRESSES_AI": P.PI_ADDRESS_AI,
-    "PI_PERSISTENCE": P.PI_PERSISTENCE,
-    "PI_TOOL_CALL": P.PI_TOOL_CALL,
-    "PI_OUTPUT_CONTROL": P.PI_OUTPUT_CONTROL,
-    "_DECODE_FOLLOW": P.PI_OBFUSCATION,
+    "PI_IGNORE_INSTRUCTIONS": IP.PI_IGNORE,
+    "PI_ROLE_REASSIGNMENT": IP.PI_ROLE,
+    "PI_NEW_INSTRUCTIONS": IP.PI_NEW_INSTRUCTIONS,
+    "PI_ROLEPLAY": IP.PI_ROLEPLAY,
+    "PI_SECRECY": IP.PI_SECRECY,
+    "PI_JAILBREAK": IP.PI_JAILBREAK,
+    "PI_BASE64_BLOCK": IP.PI_BASE64,
+    "PI_ADDRESSES_AI": IP.PI_ADDRESS_AI,
+    "PI_PERSISTENCE": IP.PI_PERSISTENCE,
+    "PI_TOOL_CALL": IP.PI_TOOL_CALL,
+    "PI_OUTPUT_CONTROL": IP.PI_OUTPUT_CONTROL,
+    "_DECODE_FOLLOW": IP.PI_OBFUSCATION,
     "SE_OWNER_REQUEST": P.SE_OWNER_ASKED,
     "SE_CREDENTIAL_REQUEST": P.SE_CREDENTIALS,
     "SE_SYSTEM_MESSAGE_CLAIM": P.SE_SYSTEM_MESSAGE,
@@ -107,7 +108,7 @@ _TEXT_PATTERNS: dict[str, str] = {
     "SE_EXECUTIVE_FRAUD": P.SE_EXEC_FRAUD,
     "DX_FORWARD_ALL": P.DX_FORWARD_ALL,
     "DX_SEARCH_SECRETS": P.DX_SEARCH_SECRETS,
-    "DX_REVEAL_PROMPT": P.PI_REVEAL_PROMPT,
+    "DX_REVEAL_PROMPT": IP.PI_REVEAL_PROMPT,
     "CS_LOTTERY_419": P.CS_LOTTERY,
     "CS_CRYPTO_RETURNS": P.CS_CRYPTO,
     "CS_PHARMACY": P.CS_PHARMACY,
@@ -126,8 +127,8 @@ _TEXT_PATTERNS: dict[str, str] = {
 }
 # Rules that also look at the HTML source (delimiters and fences can hide in markup).
 _RAW_PATTERNS: dict[str, str] = {
-    "PI_LLM_DELIMITER": P.PI_DELIMITER,
-    "PI_CODE_FENCE": P.PI_CODE_FENCE,
+    "PI_LLM_DELIMITER": IP.PI_DELIMITER,
+    "PI_CODE_FENCE": IP.PI_CODE_FENCE,
     "_EXFIL": P.DX_EXFIL_HOST,
     "_SCRIPT_URI": P.SCRIPT_URI_ATTR.pattern,
 }
