@@ -81,29 +81,25 @@ class AgentWatcher(threading.Thread):
         self._flags = watch.all_flags()
         last_uid = self._sync_new(watch, uidvalidity, last_uid)
         while not self._stop_event.is_set():
-            kinds = watch.wait(WAIT_SLICE)
+            kinds = watch.wait(WAIT_SLICE)  # includes what replies to our own commands announced
             if kinds & {"expunge", "fetch"}:
                 self._sync_changes(watch)
             if kinds:
-                # Searched last, right before IDLE resumes: mail whose EXISTS the server sent
-                # in reply to one of our own commands (a FETCH, a MOVE) is not lost.
                 last_uid = self._sync_new(watch, uidvalidity, last_uid)
 
     def _sync_new(self, watch: FolderWatch, uidvalidity: int, last_uid: int) -> int:
-        """Ingest every UID after ``last_uid``, searching again until nothing new is found:
-        mail that arrives while earlier mail is being ingested is announced in the replies to
-        our FETCH commands, which imapclient drops, so only a fresh SEARCH sees it."""
-        while uids := watch.uids_after(last_uid):
-            for uid in uids:
-                fetched = watch.fetch(uid)
-                if fetched is not None:
-                    raw, flags = fetched
-                    outcome = inbox.ingest(self.ctx, self.agent, self.folder, uidvalidity, uid,
-                                           raw, flags)
-                    if outcome != "spam":  # spam was moved out: its expunge is not news
-                        self._flags[uid] = flags
-                last_uid = uid
-                self.status.last_uid = uid
+        """Ingest every UID after ``last_uid``. Mail arriving meanwhile is announced in the
+        replies to these commands, and the next ``wait`` reports it at once."""
+        for uid in watch.uids_after(last_uid):
+            fetched = watch.fetch(uid)
+            if fetched is not None:
+                raw, flags = fetched
+                outcome = inbox.ingest(self.ctx, self.agent, self.folder, uidvalidity, uid,
+                                       raw, flags)
+                if outcome != "spam":  # spam was moved out: its expunge is not news
+                    self._flags[uid] = flags
+            last_uid = uid
+            self.status.last_uid = uid
         return last_uid
 
     def _sync_changes(self, watch: FolderWatch) -> None:

@@ -1,13 +1,24 @@
 """One long-lived IMAP connection that watches a folder with IDLE (an adapter over imapclient).
 
 ``FolderWatch.wait`` reports which kinds of change the server announced; the caller decides
-what to fetch. IDLE is renewed before ``renew_seconds`` (RFC 2177 asks for < 29 minutes; we
-stay under 10). Every foreign error becomes a ``MailHostError``/``MailHostUnavailable``.
+what to fetch. Every foreign error becomes a ``MailHostError``/``MailHostUnavailable``.
+
+Nothing the server announces may be lost; two places where imapclient alone would lose it:
+
+* A change that lands while one of our commands runs is announced in that command's reply
+  (``* 2 EXISTS`` before the tagged OK of a FETCH or SEARCH). imapclient hands back only what
+  the command asked for, so ``wait`` first reports what imaplib kept aside.
+* Dovecot reports changes made before IDLE right after ``+ idling``. imaplib's buffered reader
+  usually takes those lines in with ``+ idling``, and imapclient's ``idle_check`` polls the
+  socket only, so they would sit in the buffer until the next change. ``wait`` reads them.
+
+IDLE is renewed after ``renew_seconds`` (RFC 2177 asks for < 29 minutes).
 """
 
 from __future__ import annotations
 
 import imaplib
+import re
 import socket
 import ssl
 import time
@@ -22,6 +33,8 @@ from ..errors import MailHostError, MailHostUnavailable
 from ..models import Credentials, Endpoints
 
 T = TypeVar("T")
+_CHANGES = {"EXISTS": "exists", "EXPUNGE": "expunge", "FETCH": "fetch", "RECENT": None}
+_UNTAGGED = re.compile(rb"\* (\d+) ([A-Za-z]+)")
 _NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort)
 
 
@@ -43,6 +56,31 @@ def _peer_closed(client: IMAPClient) -> bool:
         return True
     finally:
         raw.close()
+
+
+def _buffered_responses(client: IMAPClient, read_timeout: float) -> list[tuple[bytes, ...]]:
+    """The whole lines imaplib has already read off the socket into its buffer, as
+    ``(number, TYPE)`` pairs; without blocking."""
+    imap = client._imap  # imapclient offers no public access to the reader
+    sock = client.socket()
+    sock.setblocking(False)
+    try:
+        try:
+            if not imap.file.peek(1):
+                return []
+        except OSError:  # nothing buffered and nothing to read (a TLS socket says so)
+            return []
+        responses: list[tuple[bytes, ...]] = []
+        while True:
+            try:
+                line = imap._get_line()
+            except (OSError, imaplib.IMAP4.abort):  # drained: imaplib calls that "EOF"
+                break
+            if match := _UNTAGGED.match(line):
+                responses.append((match.group(1), match.group(2)))
+        return responses
+    finally:
+        sock.settimeout(read_timeout)
 
 
 class FolderWatch:
@@ -71,9 +109,22 @@ class FolderWatch:
             raise MailHostUnavailable("not connected")
         with self._errors(what):
             if self._idle_since is not None:  # a command cannot be sent while idling
-                self._client.idle_done()
-                self._idle_since = None
+                self._end_idle(self._client)
             return fn(self._client)
+
+    def _end_idle(self, client: IMAPClient) -> None:
+        client.idle_done()  # what its reply announces is kept aside by imaplib, as for commands
+        self._idle_since = None
+
+    def _announced(self, client: IMAPClient) -> set[str]:
+        """The kinds of change announced in replies to our commands (and to IDLE's DONE),
+        taken from where imaplib keeps untagged responses nobody asked for."""
+        pending: dict[str, Any] = client._imap.untagged_responses  # no public accessor
+        kinds = set()
+        for name, kind in _CHANGES.items():
+            if pending.pop(name, None) and kind:
+                kinds.add(kind)
+        return kinds
 
     def connect(self) -> int:
         """Log in, select the folder and return its UIDVALIDITY."""
@@ -84,6 +135,7 @@ class FolderWatch:
             self._client = client
             client.login(self._creds.username, self._creds.password)
             info = client.select_folder(self.folder)
+            self._announced(client)  # SELECT's counts: the caller reads the folder afresh
         if b"UIDVALIDITY" not in info:
             raise MailHostError(f"the IMAP server sent no UIDVALIDITY for {self.folder}")
         return int(info[b"UIDVALIDITY"])
@@ -112,34 +164,39 @@ class FolderWatch:
         return {uid: _flag_names(v.get(b"FLAGS")) for uid, v in data.items()}
 
     def wait(self, timeout: float) -> set[str]:
-        """IDLE up to ``timeout`` s; the kinds of change seen: 'exists', 'expunge', 'fetch'."""
+        """IDLE up to ``timeout`` s; the kinds of change announced since the last call:
+        'exists', 'expunge', 'fetch'. IDLE has ended whenever the answer is not empty."""
         client = self._client
         if client is None:
             raise MailHostUnavailable("not connected")
         with self._errors("waiting for mail"):
-            now = time.monotonic()
-            if self._idle_since is not None and now - self._idle_since > self._renew:
-                client.idle_done()
-                self._idle_since = None
+            if kinds := self._announced(client):
+                return kinds
+            if self._idle_since is not None \
+                    and time.monotonic() - self._idle_since > self._renew:
+                self._end_idle(client)
+                if kinds := self._announced(client):
+                    return kinds
             if self._idle_since is None:
                 client.idle()
                 self._idle_since = time.monotonic()
             started = time.monotonic()
-            responses = client.idle_check(timeout=timeout)
+            responses = (_buffered_responses(client, self._timeout)
+                         or client.idle_check(timeout=timeout))
             # imapclient's idle_check swallows EOF and returns []: an early empty return may
             # mean the server went away, so look at the socket before idling on it again.
             if not responses and time.monotonic() - started < timeout * 0.9 \
                     and _peer_closed(client):
                 raise MailHostUnavailable("the IMAP server closed the connection")
-            kinds: set[str] = set()
+            kinds = set()
             for response in responses:
                 if len(response) >= 2 and isinstance(response[1], bytes):
-                    kind = response[1].decode().lower()
-                    if kind in ("exists", "expunge", "fetch"):
+                    kind = _CHANGES.get(response[1].decode().upper())
+                    if kind:
                         kinds.add(kind)
             if kinds:
-                client.idle_done()
-                self._idle_since = None
+                self._end_idle(client)
+                kinds |= self._announced(client)
             return kinds
 
     def close(self) -> None:

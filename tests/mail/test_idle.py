@@ -1,0 +1,73 @@
+"""FolderWatch against a real private Dovecot: what the server announces is never lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from agenticmail.mail.idle import FolderWatch
+from agenticmail.mail.imap import MailboxSession
+from agenticmail.models import Credentials
+
+from .conftest import Dovecot
+
+MAIL = b"From: a@example.test\r\nTo: b@example.test\r\nSubject: s\r\n\r\nbody\r\n"
+
+
+@pytest.fixture
+def watch(dovecot: Dovecot, account: Credentials) -> Iterator[FolderWatch]:
+    w = FolderWatch(dovecot.endpoints(), account, timeout=5)
+    w.connect()
+    yield w
+    w.close()
+
+
+def _wait_for(watch: FolderWatch, kind: str, deadline_s: float = 10) -> set[str]:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if kind in (kinds := watch.wait(0.5)):
+            return kinds
+    raise AssertionError(f"no {kind} announced within {deadline_s}s")
+
+
+def test_idle_reports_new_mail(dovecot: Dovecot, account: Credentials,
+                               watch: FolderWatch) -> None:
+    assert watch.wait(0.2) == set()
+    dovecot.deliver(account.username, MAIL)
+    _wait_for(watch, "exists")
+    assert watch.uids_after(0) == [1]
+
+
+def test_exists_in_the_reply_to_our_own_command_is_reported(
+        dovecot: Dovecot, account: Credentials, watch: FolderWatch) -> None:
+    """Mail that arrives while a command runs is announced in that command's reply (here a
+    FETCH of a UID that does not exist). The server will not announce it again in IDLE, so
+    wait() must report it at once rather than idle on and miss it."""
+    dovecot.deliver(account.username, MAIL)
+    assert watch.fetch(999) is None  # its reply carries "* 1 EXISTS"
+    assert watch.wait(5) == {"exists"}
+    assert watch.uids_after(0) == [1]
+    assert watch.wait(0.2) == set()  # reported once, not again
+
+
+def test_mail_delivered_before_idle_starts_is_reported(
+        dovecot: Dovecot, account: Credentials, watch: FolderWatch) -> None:
+    """Dovecot announces such mail neither when IDLE starts nor during it: the watch must end
+    its first IDLE after a command of its own to look."""
+    assert watch.uids_after(0) == []  # our last command before idling
+    dovecot.deliver(account.username, MAIL)
+    assert "exists" in _wait_for(watch, "exists", deadline_s=5)
+    assert watch.uids_after(0) == [1]
+
+
+def test_flag_change_by_another_session_is_reported(dovecot: Dovecot, account: Credentials,
+                                                    watch: FolderWatch) -> None:
+    dovecot.deliver(account.username, MAIL)
+    _wait_for(watch, "exists")
+    assert "\\Flagged" not in watch.all_flags()[1]
+    with MailboxSession.open(dovecot.endpoints(), account, timeout=5) as other:
+        other.set_flags("INBOX", [1], add=["\\Flagged"])
+    _wait_for(watch, "fetch")
+    assert "\\Flagged" in watch.all_flags()[1]
