@@ -44,20 +44,22 @@ def message_payload(message: ParsedMessage, assessment: Assessment | None = None
 
 def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid: int,
            raw: bytes, flags: tuple[str, ...]) -> str:
-    """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved to Spam) or
+    """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved out to Spam) or
     ``"seen"`` (already indexed). The index row, the checkpoint and the event commit together,
     so a restart resumes right after the last message reported."""
     parsed = parse_message(raw, uid=uid, folder=folder, flags=flags)
     assessment = assess(ctx, raw)
     spam = assessment.spam and folder == "INBOX" and NOT_JUNK not in flags
-    if spam:
-        _move_to_spam(ctx, agent, folder, uid)
+    # Where the message now is: spam is indexed and announced under its UID in Spam, so an
+    # agent acting on the event reads that message (the INBOX UID names nothing there).
+    where = _move_to_spam(ctx, agent, folder, uid) if spam else None
+    at_folder, at_validity, at_uid = where or (folder, uidvalidity, uid)
     related = [m for m in (parsed.in_reply_to, *parsed.references) if m]
     thread = index.thread_of(ctx.db, related) or thread_key(
         parsed.message_id, parsed.in_reply_to, parsed.references)
     entry = index.IndexEntry(
-        agent_id=agent.id, folder="Spam" if spam else folder, uidvalidity=uidvalidity,
-        uid=uid, message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
+        agent_id=agent.id, folder=at_folder, uidvalidity=at_validity,
+        uid=at_uid, message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
         to_addrs=parsed.to, subject=parsed.subject, date=parsed.date, flags=parsed.flags,
     )
     with transaction(ctx) as tx:
@@ -66,7 +68,7 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
         index.save_checkpoint(tx.conn, agent.id, folder, uidvalidity, uid)
         if not new:
             return "seen"
-        payload = {"agent": agent.name, "folder": entry.folder, "uid": uid,
+        payload = {"agent": agent.name, "folder": entry.folder, "uid": entry.uid,
                    "thread_id": thread, "message": message_payload(parsed, assessment)}
         if spam:
             sec = assessment.security
@@ -77,17 +79,30 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
             tx.emit(MESSAGE_SPAM, agent.name, payload)
         else:
             tx.emit(MESSAGE_NEW, agent.name, payload)
-    return "spam" if spam else "new"
+    return "spam" if where else "new"
 
 
-def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int) -> None:
+def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int
+                  ) -> tuple[str, int, int] | None:
+    """Move one message to the agent's Junk folder; its new ``(folder, uidvalidity, uid)``, or
+    None when it stays where it is (the move failed; it is still reported as spam).
+
+    The move precedes the commit of the event. Should the daemon die in between, the message
+    is safe in Spam, only its announcement is missing."""
     from .mailbox import open_session
 
     try:
         with open_session(ctx, agent) as session:
-            session.move(folder, [uid], session.special_folder("\\Junk"))
-    except AgenticMailError as exc:  # still reported as spam; the move is retried never
+            junk = session.special_folder("\\Junk")
+            moved = session.move(folder, [uid], junk)
+            if uid in moved:
+                return junk, session.uidvalidity(junk), moved[uid]
+            log.warning("moved spam %s/%d for %s, but the server did not say its new UID",
+                        folder, uid, agent.name)
+            return None
+    except AgenticMailError as exc:
         log.warning("could not move spam %s/%d for %s: %s", folder, uid, agent.name, exc)
+        return None
 
 
 def flags_changed(ctx: ServiceContext, agent: Agent, folder: str,

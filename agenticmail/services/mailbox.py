@@ -133,6 +133,7 @@ def create_folder(ctx: ServiceContext, agent: Agent, name: str) -> None:
 
 def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") -> None:
     """The agent says a message is not spam: back to INBOX, never filtered again."""
+    from ..store import messages as index
     from ..store import spam as spam_store
     from .context import transaction
     from .inbox import NOT_JUNK
@@ -144,6 +145,7 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
     message_id = parse_message(raw, uid=uid, folder=folder, flags=()).message_id
     with transaction(ctx) as tx:
         spam_store.mark_not_spam(tx.conn, agent.name, message_id)
+        index.remove(tx.conn, agent.id, folder, [uid])  # indexed afresh when seen in INBOX
 
 
 BATCH_ACTIONS = ("read", "unread", "move", "delete")

