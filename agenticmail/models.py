@@ -159,6 +159,7 @@ class SearchQuery:
     since: datetime | None = None
     before: datetime | None = None
     seen: bool | None = None
+    keyword: str | None = None
 
 
 @dataclass(frozen=True)

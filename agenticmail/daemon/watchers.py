@@ -75,11 +75,13 @@ class AgentWatcher(threading.Thread):
 
     def _watch(self, watch: FolderWatch) -> None:
         uidvalidity = watch.connect()
-        self.status.connected, self.status.last_error = True, None
+        if self.folder == "INBOX":
+            inbox.recover_spam(self.ctx, self.agent)
         saved = index.checkpoint(self.ctx.db, self.agent.id, self.folder)
         last_uid = saved[1] if saved and saved[0] == uidvalidity else 0
         self._flags = watch.all_flags()
         last_uid = self._sync_new(watch, uidvalidity, last_uid)
+        self.status.connected, self.status.last_error = True, None
         while not self._stop_event.is_set():
             kinds = watch.wait(WAIT_SLICE)  # includes what replies to our own commands announced
             if kinds & {"expunge", "fetch"}:

@@ -405,6 +405,8 @@ class MailboxSession:
             criteria += ["BEFORE", query.before.date()]
         if query.seen is not None:
             criteria.append("SEEN" if query.seen else "UNSEEN")
+        if query.keyword is not None:
+            criteria += ["KEYWORD", _check_flag(query.keyword)]
         charset = "UTF-8" if any(isinstance(c, str) and not c.isascii() for c in criteria) else None
         with self._errors("SEARCH", folder):
             self._select(folder)

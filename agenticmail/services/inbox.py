@@ -13,7 +13,7 @@ from ..errors import AgenticMailError
 from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW, MESSAGE_SPAM
 from ..mail.loops import automated_reason
 from ..mail.mime import parse_message, thread_key
-from ..models import Agent, ParsedMessage
+from ..models import Agent, ParsedMessage, SearchQuery
 from ..store import messages as index
 from ..store import spam as spam_store
 from .context import ServiceContext, transaction
@@ -25,6 +25,7 @@ EVENT_BODY_LIMIT = 64 * 1024
 
 
 NOT_JUNK = "$NotJunk"  # set on a message the agent marked not-spam: never moved again
+FILTERED = "$agenticmail-spam"  # set on mail the filter moves to Spam (see recover_spam)
 
 
 def message_payload(message: ParsedMessage, assessment: Assessment | None = None,
@@ -53,22 +54,57 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
     # Where the message now is: spam is indexed and announced under its UID in Spam, so an
     # agent acting on the event reads that message (the INBOX UID names nothing there).
     where = _move_to_spam(ctx, agent, folder, uid) if spam else None
-    at_folder, at_validity, at_uid = where or (folder, uidvalidity, uid)
+    if not _record(ctx, agent, parsed, assessment, where or (folder, uidvalidity, uid), spam,
+                   checkpoint=(folder, uidvalidity, uid)):
+        return "seen"
+    return "spam" if where else "new"
+
+
+def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
+    """Announce spam the filter moved whose event never committed (the daemon died between
+    the MOVE and the commit): messages in Spam that carry ``FILTERED`` and are not indexed.
+    Returns how many; a mailbox that cannot be read is logged and left for the next time."""
+    from .mailbox import open_session
+
+    try:
+        with open_session(ctx, agent) as session:
+            junk = session.special_folder("\\Junk")
+            validity = session.uidvalidity(junk)
+            marked = session.search(junk, SearchQuery(keyword=FILTERED))
+            known = index.known_uids(ctx.db, agent.id, junk, validity, marked)
+            missed = [(uid, *session.fetch_raw(junk, uid))
+                      for uid in sorted(set(marked) - known)]
+    except AgenticMailError as exc:
+        log.warning("could not look for unannounced spam of %s: %s", agent.name, exc)
+        return 0
+    for uid, raw, flags in missed:
+        parsed = parse_message(raw, uid=uid, folder=junk, flags=flags)
+        _record(ctx, agent, parsed, assess(ctx, raw), (junk, validity, uid), spam=True)
+    return len(missed)
+
+
+def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, assessment: Assessment,
+            at: tuple[str, int, int], spam: bool,
+            checkpoint: tuple[str, int, int] | None = None) -> bool:
+    """Index the message where it is (``at``: folder, UIDVALIDITY, UID), log spam, save the
+    watcher checkpoint and emit the event, all in one transaction; False if already indexed."""
+    folder, uidvalidity, uid = at
     related = [m for m in (parsed.in_reply_to, *parsed.references) if m]
     thread = index.thread_of(ctx.db, related) or thread_key(
         parsed.message_id, parsed.in_reply_to, parsed.references)
     entry = index.IndexEntry(
-        agent_id=agent.id, folder=at_folder, uidvalidity=at_validity,
-        uid=at_uid, message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
+        agent_id=agent.id, folder=folder, uidvalidity=uidvalidity, uid=uid,
+        message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
         to_addrs=parsed.to, subject=parsed.subject, date=parsed.date, flags=parsed.flags,
     )
     with transaction(ctx) as tx:
         new = index.upsert(tx.conn, entry)
         spam_store.save_security(tx.conn, agent.id, parsed.message_id, assessment.security)
-        index.save_checkpoint(tx.conn, agent.id, folder, uidvalidity, uid)
+        if checkpoint is not None:
+            index.save_checkpoint(tx.conn, agent.id, *checkpoint)
         if not new:
-            return "seen"
-        payload = {"agent": agent.name, "folder": entry.folder, "uid": entry.uid,
+            return False
+        payload = {"agent": agent.name, "folder": folder, "uid": uid,
                    "thread_id": thread, "message": message_payload(parsed, assessment)}
         if spam:
             sec = assessment.security
@@ -79,21 +115,21 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
             tx.emit(MESSAGE_SPAM, agent.name, payload)
         else:
             tx.emit(MESSAGE_NEW, agent.name, payload)
-    return "spam" if where else "new"
+    return True
 
 
 def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int
                   ) -> tuple[str, int, int] | None:
-    """Move one message to the agent's Junk folder; its new ``(folder, uidvalidity, uid)``, or
-    None when it stays where it is (the move failed; it is still reported as spam).
-
-    The move precedes the commit of the event. Should the daemon die in between, the message
-    is safe in Spam, only its announcement is missing."""
+    """Mark one message ``FILTERED`` and move it to the agent's Junk folder; its new
+    ``(folder, uidvalidity, uid)``, or None when it stays where it is (the move failed; it is
+    still reported as spam). The move precedes the commit of the event: should the daemon die
+    in between, :func:`recover_spam` finds the marked message and announces it."""
     from .mailbox import open_session
 
     try:
         with open_session(ctx, agent) as session:
             junk = session.special_folder("\\Junk")
+            session.set_flags(folder, [uid], add=[FILTERED])
             moved = session.move(folder, [uid], junk)
             if uid in moved:
                 return junk, session.uidvalidity(junk), moved[uid]

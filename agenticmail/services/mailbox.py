@@ -136,11 +136,11 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
     from ..store import messages as index
     from ..store import spam as spam_store
     from .context import transaction
-    from .inbox import NOT_JUNK
+    from .inbox import FILTERED, NOT_JUNK
 
     with open_session(ctx, agent) as session:
         raw, _ = session.fetch_raw(folder, uid)
-        session.set_flags(folder, [uid], add=[NOT_JUNK])
+        session.set_flags(folder, [uid], add=[NOT_JUNK], remove=[FILTERED])
         session.move(folder, [uid], "INBOX")
     message_id = parse_message(raw, uid=uid, folder=folder, flags=()).message_id
     with transaction(ctx) as tx:

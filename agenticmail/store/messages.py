@@ -54,6 +54,16 @@ def remove(conn: sqlite3.Connection, agent_id: int, folder: str, uids: list[int]
     )
 
 
+def known_uids(db: Database, agent_id: int, folder: str, uidvalidity: int,
+               uids: list[int]) -> set[int]:
+    """Which of ``uids`` (in ``folder`` at ``uidvalidity``) are indexed."""
+    rows = db.query(
+        "SELECT uid FROM messages WHERE agent_id = ? AND folder = ? AND uidvalidity = ?",
+        (agent_id, folder, uidvalidity),
+    )
+    return {int(r["uid"]) for r in rows} & set(uids)
+
+
 def thread_of(db: Database, message_ids: list[str]) -> str | None:
     """The thread id already recorded for any of ``message_ids`` (for threading replies)."""
     for mid in message_ids:

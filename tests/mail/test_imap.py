@@ -270,6 +270,13 @@ def test_search_rejects_line_breaks(session: MailboxSession) -> None:
         session.search("INBOX", SearchQuery(subject="a\r\nb"))
 
 
+def test_search_by_keyword(session: MailboxSession, inbox3: list[int]) -> None:
+    session.set_flags("INBOX", [inbox3[1]], add=["$agent-done"])
+    assert session.search("INBOX", SearchQuery(keyword="$agent-done")) == [inbox3[1]]
+    with pytest.raises(InvalidRequest):
+        session.search("INBOX", SearchQuery(keyword="bad keyword"))
+
+
 # ----------------------------------------------------------------------------- writing
 
 
