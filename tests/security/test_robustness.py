@@ -92,3 +92,14 @@ def test_adversarial_one_megabyte_messages_finish_quickly() -> None:
         score(raw)
         elapsed = time.perf_counter() - start
         assert elapsed < 5.0, (name, elapsed)  # generous: the bench shows the real numbers
+
+
+def test_html_with_more_tags_than_real_mail_is_withheld_not_read() -> None:
+    from agenticmail.security.sanitize import MAX_HTML_TAGS, sanitize_html
+
+    dense = sanitize_html("<div>" * (MAX_HTML_TAGS + 1) + "<p style='display:none'>x</p>")
+    assert dense.html is None and dense.text == "" and dense.changed
+    assert [d.type for d in dense.detections] == ["html_withheld"]
+    ordinary = sanitize_html("<div>" * (MAX_HTML_TAGS - 10) + "<p>hello</p>")
+    assert ordinary.html is not None and "hello" in ordinary.text
+    assert not ordinary.changed
