@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemon import unique, wait_until
+from agenticmail.config import load_settings
+from tests.support.daemon import purge_mail_store, unique, wait_until
 
 from .support import Invoke, Watcher, free_port, run_json
 
@@ -137,6 +138,7 @@ def test_setup_start_detach_status_stop(tmp_path: Path) -> None:
         assert json.loads(status.stdout)["pid"] > 0
     finally:
         stopped = _agenticmail(home, env, "stop")
+        purge_mail_store(load_settings(home, env=env))  # as root it lives outside the home
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped" in stopped.stdout
     assert _agenticmail(home, env, "status").returncode == 2

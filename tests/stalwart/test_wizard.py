@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from agenticmail.config import load_settings
+from tests.support.daemon import purge_mail_store
 from tests.support.dovecot import dovecot_available, free_ports
 
 from .fake_docker import FakeDockerServer
@@ -41,12 +43,16 @@ def _run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
-    """A data dir whose daemon (if the test started one) is stopped afterwards."""
+    """A data dir whose daemon (if the test started one) is stopped afterwards, and whose
+    local mail store (outside the home when run as root) is removed."""
     path = tmp_path / "home"
     yield path
     if (path / "config.toml").exists():
         subprocess.run([sys.executable, "-m", "agenticmail", "--home", str(path), "stop"],
                        capture_output=True, timeout=60)
+        settings = load_settings(path, env={})
+        if settings.mail_host == "local":
+            purge_mail_store(settings)
 
 
 def _agents(env: dict[str, str], key: str) -> list[str]:
