@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.models import Credentials
+from tests.support.dovecot import wait_for_change
 
 from .conftest import Dovecot
 
@@ -24,19 +24,11 @@ def watch(dovecot: Dovecot, account: Credentials) -> Iterator[FolderWatch]:
     w.close()
 
 
-def _wait_for(watch: FolderWatch, kind: str, deadline_s: float = 10) -> set[str]:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if kind in (kinds := watch.wait(0.5)):
-            return kinds
-    raise AssertionError(f"no {kind} announced within {deadline_s}s")
-
-
 def test_idle_reports_new_mail(dovecot: Dovecot, account: Credentials,
                                watch: FolderWatch) -> None:
     assert watch.wait(0.2) == set()
     dovecot.deliver(account.username, MAIL)
-    _wait_for(watch, "exists")
+    wait_for_change(watch, "exists")
     assert watch.uids_after(0) == [1]
 
 
@@ -58,16 +50,16 @@ def test_mail_delivered_before_idle_starts_is_reported(
     its first IDLE after a command of its own to look."""
     assert watch.uids_after(0) == []  # our last command before idling
     dovecot.deliver(account.username, MAIL)
-    assert "exists" in _wait_for(watch, "exists", deadline_s=5)
+    assert "exists" in wait_for_change(watch, "exists", 5)
     assert watch.uids_after(0) == [1]
 
 
 def test_flag_change_by_another_session_is_reported(dovecot: Dovecot, account: Credentials,
                                                     watch: FolderWatch) -> None:
     dovecot.deliver(account.username, MAIL)
-    _wait_for(watch, "exists")
+    wait_for_change(watch, "exists")
     assert "\\Flagged" not in watch.all_flags()[1]
     with MailboxSession.open(dovecot.endpoints(), account, timeout=5) as other:
         other.set_flags("INBOX", [1], add=["\\Flagged"])
-    _wait_for(watch, "fetch")
+    wait_for_change(watch, "fetch")
     assert "\\Flagged" in watch.all_flags()[1]

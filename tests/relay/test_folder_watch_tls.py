@@ -3,11 +3,10 @@ when it already sits in the TLS and imaplib buffers, where polling the socket ca
 
 from __future__ import annotations
 
-import time
-
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.models import Endpoints
 from tests.relay.provider import Provider
+from tests.support.dovecot import wait_for_change
 
 MAIL = b"From: a@example.org\r\nTo: owner@example.com\r\nSubject: tls\r\n\r\nbody\r\n"
 
@@ -17,14 +16,6 @@ def _endpoints(provider: Provider) -> Endpoints:
                      provider.host.lmtp_port, imap_tls=True)
 
 
-def _wait_for(watch: FolderWatch, kind: str, deadline_s: float = 5) -> set[str]:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if kind in (kinds := watch.wait(0.5)):
-            return kinds
-    raise AssertionError(f"no {kind} announced within {deadline_s}s")
-
-
 def test_mail_delivered_before_idle_and_during_idle_over_tls(provider: Provider) -> None:
     watch = FolderWatch(_endpoints(provider), provider.credentials, timeout=5,
                         ssl_context=provider.ssl_context())
@@ -32,12 +23,12 @@ def test_mail_delivered_before_idle_and_during_idle_over_tls(provider: Provider)
         watch.connect()
         before = watch.uids_after(0)  # our last command before idling
         provider.deliver(MAIL)  # lands before IDLE starts
-        _wait_for(watch, "exists")
+        wait_for_change(watch, "exists", 5)
         first = watch.uids_after(max(before, default=0))
         assert len(first) == 1
         assert watch.wait(0.3) == set()  # nothing else pending: IDLE resumes quietly
         provider.deliver(MAIL)  # lands during IDLE
-        _wait_for(watch, "exists")
+        wait_for_change(watch, "exists", 5)
         assert len(watch.uids_after(first[0])) == 1
     finally:
         watch.close()

@@ -33,6 +33,7 @@ from typing import Any
 from imapclient import IMAPClient
 
 from agenticmail.hosts.local import DOVECOT_PATHS, LocalHost
+from agenticmail.mail.idle import FolderWatch
 from agenticmail.models import Credentials, Endpoints
 
 _SYSTEM_DIR: Path | None = None
@@ -141,6 +142,15 @@ def login_fails(imap_port: int, username: str, password: str) -> bool:
         with contextlib.suppress(imaplib.IMAP4.error, OSError):
             client.logout()
     return False
+
+
+def wait_for_change(watch: FolderWatch, kind: str, timeout: float = 10) -> set[str]:
+    """Call ``watch.wait`` until it reports ``kind`` ('exists', 'fetch' ...) or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if kind in (kinds := watch.wait(0.5)):
+            return kinds
+    raise AssertionError(f"no {kind} announced within {timeout}s")
 
 
 def idle_until_exists(client: IMAPClient, timeout: float = 5.0) -> list[Any]:
