@@ -31,6 +31,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from ..errors import MailHostError, MailHostUnavailable
 from ..models import Credentials, Endpoints
+from .imap import untagged_responses
 
 T = TypeVar("T")
 _CHANGES = {"EXISTS": "exists", "EXPUNGE": "expunge", "FETCH": "fetch", "RECENT": None}
@@ -83,6 +84,17 @@ def _buffered_responses(client: IMAPClient, read_timeout: float) -> list[tuple[b
         sock.settimeout(read_timeout)
 
 
+def _take_announced(client: IMAPClient) -> set[str]:
+    """The kinds of change announced in replies to our commands (and to IDLE's DONE),
+    taken from where imaplib keeps untagged responses nobody asked for."""
+    pending = untagged_responses(client)
+    kinds = set()
+    for name, kind in _CHANGES.items():
+        if pending.pop(name, None) and kind:
+            kinds.add(kind)
+    return kinds
+
+
 class FolderWatch:
     def __init__(self, endpoints: Endpoints, creds: Credentials, folder: str = "INBOX",
                  *, renew_seconds: float = 540, timeout: float = 30,
@@ -116,16 +128,6 @@ class FolderWatch:
         client.idle_done()  # what its reply announces is kept aside by imaplib, as for commands
         self._idle_since = None
 
-    def _announced(self, client: IMAPClient) -> set[str]:
-        """The kinds of change announced in replies to our commands (and to IDLE's DONE),
-        taken from where imaplib keeps untagged responses nobody asked for."""
-        pending: dict[str, Any] = client._imap.untagged_responses  # no public accessor
-        kinds = set()
-        for name, kind in _CHANGES.items():
-            if pending.pop(name, None) and kind:
-                kinds.add(kind)
-        return kinds
-
     def connect(self) -> int:
         """Log in, select the folder and return its UIDVALIDITY."""
         with self._errors("connecting"):
@@ -135,7 +137,7 @@ class FolderWatch:
             self._client = client
             client.login(self._creds.username, self._creds.password)
             info = client.select_folder(self.folder)
-            self._announced(client)  # SELECT's counts: the caller reads the folder afresh
+            _take_announced(client)  # SELECT's counts: the caller reads the folder afresh
         if b"UIDVALIDITY" not in info:
             raise MailHostError(f"the IMAP server sent no UIDVALIDITY for {self.folder}")
         return int(info[b"UIDVALIDITY"])
@@ -170,12 +172,12 @@ class FolderWatch:
         if client is None:
             raise MailHostUnavailable("not connected")
         with self._errors("waiting for mail"):
-            if kinds := self._announced(client):
+            if kinds := _take_announced(client):
                 return kinds
             if self._idle_since is not None \
                     and time.monotonic() - self._idle_since > self._renew:
                 self._end_idle(client)
-                if kinds := self._announced(client):
+                if kinds := _take_announced(client):
                     return kinds
             if self._idle_since is None:
                 client.idle()
@@ -196,7 +198,7 @@ class FolderWatch:
                         kinds.add(kind)
             if kinds:
                 self._end_idle(client)
-                kinds |= self._announced(client)
+                kinds |= _take_announced(client)
             return kinds
 
     def close(self) -> None:

@@ -447,7 +447,7 @@ class MailboxSession:
         with self._errors("MOVE", folder):
             self._select(folder)
             self._existing(folder, ids)
-            untagged = self._untagged()
+            untagged = untagged_responses(self._client)
             untagged.pop("COPYUID", None)
             if self._client.has_capability("MOVE"):
                 self._client.move(ids, dest)
@@ -492,11 +492,6 @@ class MailboxSession:
         if not self._client.has_capability("UIDPLUS"):
             raise MailHostError("the IMAP server lacks UIDPLUS; cannot expunge single messages")
 
-    def _untagged(self) -> dict[str, Any]:
-        # imaplib keeps response codes such as [COPYUID ...] here; best effort only.
-        untagged = getattr(getattr(self._client, "_imap", None), "untagged_responses", None)
-        return untagged if isinstance(untagged, dict) else {}
-
     @staticmethod
     def _copyuid_map(values: Any) -> dict[int, int]:
         if not values:
@@ -506,6 +501,14 @@ class MailboxSession:
             return dict(zip(_expand_uid_set(src), _expand_uid_set(dst), strict=True))
         except (ValueError, IndexError):
             return {}
+
+
+def untagged_responses(client: IMAPClient) -> dict[str, Any]:
+    """Where imaplib keeps untagged responses no command asked for (response codes such as
+    [COPYUID ...], EXISTS announced in a command's reply); imapclient has no public accessor.
+    Empty (a fresh dict) if that ever changes."""
+    untagged = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+    return untagged if isinstance(untagged, dict) else {}
 
 
 def _quiet_logout(client: IMAPClient) -> None:
