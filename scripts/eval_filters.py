@@ -13,6 +13,9 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
   ``easyjailbreak``, ``agentdojo`` (training sources of the learned model only), and
   ``spikee`` (jailbreak templates x instructions of three seed sets; the clean held-out set:
   never trained or tuned on, its misses are never printed).
+* fresh indirect injection (``heldout.py``): Agent Security Bench, agent_threat_bench and
+  ipi_coding_agent (inspect-evals), raginject and agent-injection-bench, with the benign
+  look-alikes they ship; never trained or tuned on, their texts are never printed.
 * hidden content: emails generated here (seeded) that hide an instruction with one of many
   techniques, and benign look-alikes; plus the real ham for the "benign changed" rate.
 
@@ -55,6 +58,7 @@ from corpora import (
     spikee_strings,
     writingbench_texts,
 )
+from heldout import heldout_sets
 
 from agenticmail.security import sanitize, score
 from agenticmail.security.rule_table import SPAM_THRESHOLD, WARNING_THRESHOLD
@@ -432,6 +436,32 @@ def eval_benign(name: str, texts: list[str]) -> None:
     )
 
 
+def eval_heldout(cache: Path) -> None:
+    """The fresh indirect-injection sets (``heldout.py``): recall per set and subset, and how
+    many of their own benign look-alikes are flagged. Never trained or tuned on, so no text of
+    theirs is printed."""
+    sets = heldout_sets(cache)
+    raws = [wrap_email(h.body, 30_000 + i, bool(i % 2), h.subject) for i, h in enumerate(sets)]
+    verdicts, rate = timed(score, raws)
+    groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for h, v in zip(sets, verdicts, strict=True):
+        for key in ((h.source, "all"), (h.source, h.kind)):
+            groups.setdefault(key, []).append((h.label, v.score))  # type: ignore[attr-defined]
+    print(f"\n### prompt injection: fresh held-out sets — {len(sets)} messages, {rate:.0f} msg/s\n")
+    print(
+        "| set | subset | attacks | recall >= 20 | recall >= 40 | benign | benign flagged >= 40 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for (source, kind), rows in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1] != "all")
+    ):
+        pos = [s for label, s in rows if label]
+        neg = [s for label, s in rows if not label]
+        r20, r40 = (pct(sum(s >= t for s in pos), len(pos)) if pos else "—" for t in THRESHOLDS)
+        fp = pct(sum(s >= SPAM_THRESHOLD for s in neg), len(neg)) if neg else "—"
+        print(f"| {source} | {kind} | {len(pos)} | {r20} | {r40} | {len(neg)} | {fp} |")
+
+
 def eval_hidden(payloads: list[str], ham: list[tuple[str, bytes]]) -> None:
     attacks, benign = hidden_sets(payloads)
     results, rate = timed(sanitize, [raw for _, raw, _ in attacks])
@@ -527,6 +557,7 @@ def main() -> None:
         )
         # the clean source: never trained or tuned on, so its misses are not printed
         eval_injection("spikee (held out)", spikee_strings(args.cache), [], show_missed=False)
+        eval_heldout(args.cache)
     ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1b"], args.limit)
     eval_hidden(malicious + garak, ham)
     bench()

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from corpora import (  # noqa: E402
     ATTACK_SOURCES,
     DEFAULT_CACHE,
+    FRESH_SOURCES,
     Sample,
     attack_samples,
     benign_samples,
@@ -162,12 +163,17 @@ def main() -> None:
     ap.add_argument("--loso", action="store_true", help="leave-one-source-out estimates")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-composites", action="store_true", help="collections as shipped only")
+    ap.add_argument(
+        "--fresh",
+        action="store_true",
+        help="experiment: also train on the fresh held-out sets asb and raginject",
+    )
     args = ap.parse_args()
 
     t0 = time.monotonic()
-    attacks = attack_samples(args.cache)
+    attacks = attack_samples(args.cache, args.fresh)
     if not args.no_composites:
-        attacks += composite_samples(args.cache)
+        attacks += composite_samples(args.cache, fresh=args.fresh)
     samples = attacks + benign_samples(args.cache)
     data = Windowed(samples)
     print(
@@ -177,7 +183,7 @@ def main() -> None:
     threshold = oof_threshold(data, args.c, args.max_fp)
     print(f"threshold (out-of-fold benign FP <= {args.max_fp:.2%}): {threshold:.4f}")
     if args.loso:
-        for source in ATTACK_SOURCES:
+        for source in ATTACK_SOURCES + (FRESH_SOURCES if args.fresh else ()):
             mask = np.array([s.uses(source) for s in samples])
             scored = np.array([s.source == source and not s.payload_source for s in samples])
             model = fit(data, ~mask, args.c)
