@@ -129,7 +129,7 @@ def run_dlp_eval(
         else [False] * len(variants)
     )
     print(
-        f"\n### phrasing variants (first run 95.8 %, since tuned on — see VARIANTS) — {len(variants)} messages\n"
+        f"\n### phrasing variants (first run 95.8 %, since tuned on — see VARIANTS in dlp_cases.py) — {len(variants)} messages\n"
     )
     print("| type | agenticmail | detect-secrets |\n|---|---|---|")
     vfound = vds_found = 0
