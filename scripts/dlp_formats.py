@@ -15,7 +15,7 @@ import subprocess
 import uuid
 
 from agenticmail.models import Attachment
-from agenticmail.security.dlp_rules import bech32_ok
+from agenticmail.security.dlp_checks import bech32_ok
 
 ALNUM = string.ascii_letters + string.digits
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

@@ -1,4 +1,4 @@
-"""The outbound DLP rule table: RE2 patterns plus pure validators (checksums, entropy, context).
+"""The outbound DLP rule table: RE2 patterns, each with its validator (:mod:`.dlp_validators`).
 
 Every rule is a linear-time RE2 pattern (see :mod:`agenticmail.security.patterns`) whose
 capture group ``group`` holds the sensitive value, and an optional ``check`` that sees the
@@ -29,32 +29,43 @@ Decisions (documented because they trade recall against precision):
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agenticmail.security.dlp_checks import (
-    aba_ok,
-    base58check_ok,
-    bech32_ok,
-    card_brand_ok,
-    entropy,
-    iban_ok,
-    is_placeholder,
-    isolated,
-    looks_random,
-    luhn_ok,
-    mask_digits,
-    near,
+from agenticmail.security.dlp_checks import entropy, mask_digits
+from agenticmail.security.dlp_validators import (
+    HIGH,
+    LOW,  # noqa: F401  (unused here; re-exported with the table's other severities)
+    MEDIUM,
+    Check,
+    check_answer,
+    check_bank_account,
+    check_bank_account_in_context,
+    check_card,
+    check_conn_string,
+    check_ein,
+    check_env,
+    check_health_id,
+    check_iban,
+    check_itin,
+    check_jwt,
+    check_password,
+    check_password_strong,
+    check_pin,
+    check_private_ip,
+    check_private_key,
+    check_routing,
+    check_sort_code,
+    check_ssn,
+    check_wallet,
+    drop_placeholder,
+    prefixed_token,
+    random_value,
+    with_digits,
 )
 
-HIGH, MEDIUM, LOW = "high", "medium", "low"
 PII, CREDENTIAL, FINANCIAL = "pii", "credential", "financial"
 SYSTEM, OWNER, ATTACHMENT = "system_internal", "owner_privacy", "attachment_risk"
-
-Check = Callable[[str, str, int, int], "str | None"]
-"""(value, text, value start, value end) -> severity or None (not a finding)."""
 
 
 @dataclass(frozen=True)
@@ -67,244 +78,6 @@ class Rule:
     group: int = 0
     check: Check | None = None
     mask: Callable[[str], str] | None = None
-
-
-# --- masking -------------------------------------------------------------------------------
-
-
-# --- generic helpers -----------------------------------------------------------------------
-
-
-def _drop_placeholder(severity: str) -> Check:
-    def check(v: str, t: str, s: int, e: int) -> str | None:
-        return None if is_placeholder(v) else severity
-
-    return check
-
-
-def _random(severity: str, min_len: int = 16, *, prefixed: bool = False) -> Check:
-    def check(v: str, t: str, s: int, e: int) -> str | None:
-        return severity if looks_random(v, min_len, prefixed=prefixed) else None
-
-    return check
-
-
-def _token(severity: str, min_len: int = 16) -> Check:
-    """A provider-prefixed token (the prefix is part of the match)."""
-    return _random(severity, min_len, prefixed=True)
-
-
-def _has_digit(severity: str, min_digits: int = 1) -> Check:
-    def check(v: str, t: str, s: int, e: int) -> str | None:
-        digits = sum(c.isdigit() for c in v)
-        return severity if digits >= min_digits and not is_placeholder(v) else None
-
-    return check
-
-
-# --- checksums -----------------------------------------------------------------------------
-
-
-def check_card(v: str, t: str, s: int, e: int) -> str | None:
-    digits = "".join(c for c in v if c.isdigit())
-    if not (13 <= len(digits) <= 19 and luhn_ok(digits) and card_brand_ok(digits)):
-        return None
-    if not isolated(t, s, e, "/=#&?"):
-        return None
-    if v.isdigit() and len(v) != 16 and not near(t, s, e, _CARD_WORDS, 80):
-        return None  # a bare digit run is an id far more often than a card
-    return HIGH
-
-
-# fmt: off
-_CARD_WORDS = (
-    "card", "visa", "mastercard", "master card", "amex", "american express", "discover", "cc",
-    "credit", "debit", "cvv", "cvc", "exp", "payment", "pay", "jcb", "diners", "maestro",
-    "unionpay",
-)
-# fmt: on
-
-
-def check_ssn(v: str, t: str, s: int, e: int) -> str | None:
-    d = "".join(c for c in v if c.isdigit())
-    if len(d) != 9 or not isolated(t, s, e):
-        return None
-    area, group, serial = int(d[:3]), int(d[3:5]), int(d[5:])
-    if area in (0, 666) or area >= 900 or group == 0 or serial == 0:
-        return None
-    return HIGH
-
-
-def check_itin(v: str, t: str, s: int, e: int) -> str | None:
-    d = "".join(c for c in v if c.isdigit())
-    if len(d) != 9 or d[0] != "9" or not isolated(t, s, e):
-        return None
-    g = int(d[3:5])
-    return HIGH if 50 <= g <= 65 or 70 <= g <= 88 or 90 <= g <= 92 or 94 <= g <= 99 else None
-
-
-def check_routing(v: str, t: str, s: int, e: int) -> str | None:
-    if not aba_ok(v):
-        return None
-    return HIGH if near(t, s, e, ("account", "acct", "a/c"), 200) else MEDIUM
-
-
-def check_iban(v: str, t: str, s: int, e: int) -> str | None:
-    return HIGH if iban_ok(v) and isolated(t, s, e) else None
-
-
-def check_wallet(v: str, t: str, s: int, e: int) -> str | None:
-    if v.lower().startswith(("bc1", "tb1", "ltc1")):
-        return HIGH if bech32_ok(v) else None
-    if v.startswith("0x"):
-        if is_placeholder(v[2:]) or len(set(v[2:].lower())) < 8:
-            return None
-        return HIGH if near(t, s, e, _WALLET_WORDS, 100) else MEDIUM
-    return HIGH if base58check_ok(v) else None
-
-
-# fmt: off
-_WALLET_WORDS = (
-    "wallet", "btc", "bitcoin", "donate", "donation", "receive", "eth", "ether", "usdt", "usdc",
-    "erc20", "erc-20", "metamask", "crypto", "bnb", "polygon", "matic", "send", "pay", "deposit",
-    "transfer", "address", "coin", "token",
-)
-# fmt: on
-
-
-def check_jwt(v: str, t: str, s: int, e: int) -> str | None:
-    head = v.split(".", 1)[0]
-    try:
-        data = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return HIGH if isinstance(data, dict) and ("alg" in data or "typ" in data) else None
-
-
-def check_ein(v: str, t: str, s: int, e: int) -> str | None:
-    d = "".join(c for c in v if c.isdigit())
-    bad = {0, 7, 8, 9, 17, 18, 19, 28, 29, 49, 69, 70, 78, 79, 89, 96, 97}
-    return HIGH if len(d) == 9 and int(d[:2]) not in bad and isolated(t, s, e) else None
-
-
-def check_conn_string(v: str, t: str, s: int, e: int) -> str | None:
-    rest = v.split("://", 1)[1]
-    auth = rest.split("@", 1)[0] if "@" in rest.split("/", 1)[0] else ""
-    password = auth.split(":", 1)[1] if ":" in auth else ""
-    if password and not is_placeholder(password) and password not in ("pass", "pwd", "secret"):
-        return HIGH
-    return MEDIUM
-
-
-def check_bank_account(v: str, t: str, s: int, e: int) -> str | None:
-    d = "".join(c for c in v if c.isdigit())
-    if not 6 <= len(d) <= 17 or is_placeholder(d):
-        return None
-    bank = (
-        "bank",
-        "routing",
-        "aba",
-        "checking",
-        "savings",
-        "iban",
-        "wire",
-        "ach",
-        "sort code",
-        "deposit",
-        "transfer",
-        "beneficiary",
-        "swift",
-    )
-    return HIGH if near(t, s, e, bank, 200) else MEDIUM
-
-
-def check_private_ip(v: str, t: str, s: int, e: int) -> str | None:
-    parts = v.split(".")
-    if any(int(p) > 255 for p in parts) or not isolated(t, s, e):
-        return None
-    return MEDIUM
-
-
-# fmt: off
-_STOP_VALUES = frozenset((
-    "a", "above", "again", "an", "and", "are", "at", "attached", "be", "been", "below", "blank",
-    "by", "can", "cannot", "changed", "empty", "enclosed", "expired", "field", "fields", "for",
-    "forgot", "forgotten", "has", "have", "her", "here", "hint", "his", "in", "incorrect",
-    "invalid", "is", "it", "manager", "must", "my", "n/a", "na", "needed", "nil", "no", "none",
-    "not", "null", "of", "on", "or", "our", "please", "policy", "protected", "required", "reset",
-    "same", "sent", "should", "strength", "that", "the", "their", "there", "these", "this",
-    "those", "to", "unchanged", "was", "were", "will", "with", "without", "wrong", "yes", "your",
-))
-# fmt: on
-
-
-def check_password(v: str, t: str, s: int, e: int) -> str | None:
-    value = v.strip("\"'`.,;:)(")
-    if len(value) < 4 or value.lower() in _STOP_VALUES or is_placeholder(value):
-        return None
-    if value.isalpha() and value.islower() and len(value) < 6:
-        return None
-    if value.lower().startswith(("http://", "https://", "www.")):
-        return None  # a reset/login link, not the password itself
-    rest = t[e : e + 40].split("\n", 1)[0].strip()
-    if value.isalpha() and rest[:1].isalpha():
-        return None  # "Password: provided separately" is prose, not a value
-    if not any(c in ":=" for c in t[max(0, s - 4) : s]):  # "password is X": X must not be a word
-        strong = any(not c.isalpha() for c in value) or any(c.isupper() for c in value[1:])
-        if not strong:
-            return None
-    return HIGH
-
-
-def check_password_strong(v: str, t: str, s: int, e: int) -> str | None:
-    """Short labels (``pass:``, ``pw:``) only count with a password-shaped value."""
-    value = v.strip("\"'`.,;:)(")
-    if check_password(value, t, s, e) is None:
-        return None
-    if len(value) < 6 or not any(c.isalpha() for c in value):
-        return None  # "$400", "12.50": prices and numbers, not passwords
-    strong = any(c.isdigit() for c in value) or any(not c.isalnum() for c in value)
-    return HIGH if strong else None
-
-
-def check_answer(v: str, t: str, s: int, e: int) -> str | None:
-    value = v.strip("\"'`.,;:)(")
-    words = value.split()
-    if not words or words[0].lower() in _STOP_VALUES or is_placeholder(value) or len(value) < 2:
-        return None
-    return HIGH
-
-
-DIGITS_4_8 = r"(\d{4,8})\b"
-# fmt: off
-_HEALTH = (
-    "health", "medical", "medicare", "medicaid", "insurance", "dental", "vision", "bcbs",
-    "aetna", "cigna", "humana", "kaiser", "blue cross", "united healthcare", "unitedhealthcare",
-    "anthem", "hmo", "ppo", "patient", "mbi", "hicn",
-)
-# fmt: on
-
-
-def check_private_key(v: str, t: str, s: int, e: int) -> str | None:
-    body = "".join(v.split())
-    return HIGH if len(body) >= 40 and entropy(body[:400]) >= 4.0 else None
-
-
-def check_bank_account_in_context(v: str, t: str, s: int, e: int) -> str | None:
-    """A loosely labelled account (``Account: 123...``) only counts next to banking words."""
-    return HIGH if check_bank_account(v, t, s, e) == HIGH else None
-
-
-def check_sort_code(v: str, t: str, s: int, e: int) -> str | None:
-    return HIGH if near(t, s, e, ("account", "acct", "a/c"), 200) else MEDIUM
-
-
-def check_health_id(v: str, t: str, s: int, e: int) -> str | None:
-    return _has_digit(HIGH, 3)(v, t, s, e) if near(t, s, e, _HEALTH, 150) else None
-
-
-def check_pin(v: str, t: str, s: int, e: int) -> str | None:
-    return HIGH if isolated(t, s, e) and len(set(v)) > 1 else None
 
 
 LABEL_SEP = r"[ \t]*(?i:\(?(?:number|num|no\.?|#|id|code)\)?[ \t]*)?(?:[:#=]|\bis\b|-)?[ \t]*"
@@ -328,33 +101,33 @@ RULES: tuple[Rule, ...] = (
          1, lambda v, t, s, e: HIGH if entropy(v) >= 3.5 and "xxxx" not in v.lower() else None),
     Rule("github_token", CREDENTIAL, HIGH, "GitHub token",
          r"\b(gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
-         1, _token(HIGH)),
+         1, prefixed_token(HIGH)),
     Rule("openai_key", CREDENTIAL, HIGH, "OpenAI/Anthropic API key",
          r"\b(sk-(?:proj|svcacct|admin|ant(?:-[a-z]+\d*)?|None)-[A-Za-z0-9_\-]{20,}|sk-[A-Za-z0"
          r"-9]{20,}T3BlbkFJ[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{32,64})",
-         1, _token(HIGH)),
+         1, prefixed_token(HIGH)),
     Rule("stripe_key", CREDENTIAL, HIGH, "Stripe key",
          r"\b((?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,99}|whsec_[A-Za-z0-9]{20,})\b",
-         1, _token(HIGH, 14)),
+         1, prefixed_token(HIGH, 14)),
     Rule("slack_token", CREDENTIAL, HIGH, "Slack token",
          r"\b(xox[abposer]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})",
-         1, _token(HIGH, 14)),
+         1, prefixed_token(HIGH, 14)),
     Rule("agenticmail_key", CREDENTIAL, HIGH, "agenticmail master/agent key",
          r"\b((?:mk|ak)_[0-9a-f]{48})\b",
-         1, _drop_placeholder(HIGH)),
+         1, drop_placeholder(HIGH)),
     Rule("oauth_token", CREDENTIAL, HIGH, "Google OAuth access/refresh token",
          r"\b(ya29\.[\w\-]{20,}|1//0[\w\-]{40,})",
-         1, _token(HIGH)),
+         1, prefixed_token(HIGH)),
     Rule("cloud_token", CREDENTIAL, HIGH, "Cloud/SaaS API token",
          r"\b(AIza[0-9A-Za-z_\-]{35}|SG\.[\w\-]{22}\.[\w\-]{43}|glpat-[\w\-]{20,}|npm_[A-Za-z0-"
          r"9]{36}|pypi-AgE[\w\-]{50,}|hf_[A-Za-z]{30,40}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|dop"
          r"_v1_[a-f0-9]{64}|key-[0-9a-f]{32}|SK[0-9a-f]{32}|\d{8,10}:AA[\w\-]{33}|dapi[a-f0-9]{"
          r"32}|AccountKey=[A-Za-z0-9+/=]{80,90}|sq0(?:atp|csp)-[\w\-]{22,43}|EAACEdEose0cBA[0-9"
          r"A-Za-z]+)",
-         1, _token(HIGH)),
+         1, prefixed_token(HIGH)),
     Rule("generic_api_key", CREDENTIAL, HIGH, "API key (sk_/pk_/api_key_ style)",
          r"(?i)\b((?:sk|pk|rk|api_?key|apikey|secret_?key|access_?key)_[A-Za-z0-9_\-]{16,})",
-         1, _token(HIGH)),
+         1, prefixed_token(HIGH)),
     Rule("jwt", CREDENTIAL, HIGH, "JSON Web Token",
          r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)",
          1, check_jwt),
@@ -365,16 +138,16 @@ RULES: tuple[Rule, ...] = (
          0, None),
     Rule("bearer_token", CREDENTIAL, HIGH, "Bearer/Basic authorization credential",
          r"\b(?:[Bb]earer|[Tt]oken|[Bb]asic)\s+([A-Za-z0-9_\-.~+/]{16,}=*)",
-         1, _random(HIGH)),
+         1, random_value(HIGH)),
     Rule("oauth_token", CREDENTIAL, HIGH, "OAuth access/refresh token or client secret",
          r"(?i)\b(?:access_token|refresh_token|id_token|oauth_?token|client_secret|auth_?token)"
          r"[\"']?\s*(?:[:=]|=>)\s*[\"']?([A-Za-z0-9_\-.~+/]{12,}=*)",
-         1, _random(HIGH, 12)),
+         1, random_value(HIGH, 12)),
     Rule("generic_secret", CREDENTIAL, HIGH, "Labelled secret/token value",
          r"(?i)\b(?:secret|token|api[ _\-]?key|apikey|access[ _\-]?key|private[ _\-]?key|signin"
          r"g[ _\-]?key|encryption[ _\-]?key|auth[ _\-]?key|credential)s?\b[\"']?\s*(?:[:=]|=>|\b"
          r"is\b)\s*[\"']?([A-Za-z0-9_\-+/=.]{16,})",
-         1, _random(HIGH)),
+         1, random_value(HIGH)),
     Rule("db_connection_string", CREDENTIAL, HIGH, "Database/broker connection string",
          r"(?i)\b((?:mongodb(?:\+srv)?|postgres(?:ql)?|mysql|mariadb|redis|rediss|amqps?|mssql|"
          r"sqlserver|couchdb|neo4j|cockroachdb)://[^\s'\"<>]{3,})",
@@ -450,15 +223,15 @@ RULES: tuple[Rule, ...] = (
     Rule("drivers_license", PII, HIGH, "Driver's licence number",
          r"(?i:\bdriver'?s?\s*(?:licen[cs]e|lic\.?)|\bdriving\s+licen[cs]e)" + LABEL_SEP
          + r"([A-Z0-9][A-Z0-9\- ]{3,16}[A-Z0-9])\b",
-         1, _has_digit(HIGH, 3)),
+         1, with_digits(HIGH, 3)),
     Rule("drivers_license", PII, HIGH, "Driver's licence number",  # "DL" alone is also Delta
          r"\bDLN?(?:[ \t]*[:#]|[ \t]+(?i:number|no\.?)[ \t]*[:#]?)[ \t]*([A-Z0-9][A-Z0-9\-]{3,16}"
          r"[A-Z0-9])\b",
-         1, _has_digit(HIGH, 3)),
+         1, with_digits(HIGH, 3)),
     Rule("passport", PII, HIGH, "Passport number",
          r"(?i:\bpassport)[ \t]*(?i:\(?(?:number|num|no\.?|#|id|code)\)?[ \t]*)?(?:[:#=]|\bis\b"
          r"|-)?[ \t]*([A-Z0-9]{6,12})\b",
-         1, _has_digit(HIGH, 4)),
+         1, with_digits(HIGH, 4)),
     Rule("tax_id", PII, HIGH, "Tax ID / EIN",
          r"(?i)\b(?:EIN|FEIN|TIN|employer\s+identification|tax\s*(?:payer\s*)?(?:id|identificat"
          r"ion))(?:\s+(?:number|num|no\.?|#))?\s*(?:[:#]|\bis\b)?\s*(\d{2}-?\d{7})\b",
@@ -471,7 +244,7 @@ RULES: tuple[Rule, ...] = (
     Rule("a_number", PII, HIGH, "Immigration A-number",
          r"(?i)\b(?:a[\- ]?(?:number|no\.?|#)|alien\s+(?:registration\s+)?(?:number|no\.?|#)|us"
          r"cis\s*(?:number|no\.?|#)?)\s*[:#]?\s*(A?[\- ]?\d{3}[\- ]?\d{3}[\- ]?\d{2,3})\b",
-         1, _has_digit(HIGH, 8), mask_digits),
+         1, with_digits(HIGH, 8), mask_digits),
     Rule("pin", PII, HIGH, "PIN code",
          r"(?:\bPIN|(?i:\b(?:pin\s*(?:code|number|no)|passcode|atm\s+pin|debit\s+pin|card\s+pin"
          r")))\b(?:\s+(?i:is))?\s*[:=#]?\s*(\d{4,8})\b",
@@ -517,7 +290,7 @@ RULES: tuple[Rule, ...] = (
     Rule("env_assignment", SYSTEM, MEDIUM, "Environment assignment with a sensitive name",
          r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:KEY|SECRET|TOKEN|PASSWORD|PASSWD|PASS|PWD|CREDEN"
          r"TIALS?|AUTH|DSN|URL|URI|HOST|PORT|USER|USERNAME))\s*[=:]\s*[\"']?([^\s\"']{3,})",
-         2, lambda v, t, s, e: check_env(v, t, s, e)),
+         2, check_env),
     # --- owner privacy (phrases; the profile itself is matched in outbound.py) --------------
     Rule("owner_disclosure", OWNER, HIGH, "Reveals the owner's personal details",
          r"(?i)\b((?:my|our)\s+(?:owner|human|principal|operator|boss|creator)'?s?\s+(?:full\s+"
@@ -527,22 +300,5 @@ RULES: tuple[Rule, ...] = (
          r"|principal|operator|creator)\s+(?:lives|lived|resides|was\s+born|is\s+named|is\s+cal"
          r"led|works\s+at)\b|the\s+person\s+who\s+(?:owns|runs|operates)\s+me\s+(?:is|lives))",
          1, None, lambda v: v),
-)
-# fmt: on
-
-
-def check_env(v: str, t: str, s: int, e: int) -> str | None:
-    """Sensitive-suffix assignment: HIGH when a secret-bearing name holds a real-looking value."""
-    if is_placeholder(v) or v.startswith(("$", "%", "<")):
-        return None
-    name = t[max(0, s - 120) : s].rstrip(" \t\"'=:").rsplit(None, 1)[-1].upper()
-    secret = name.rsplit("_", 1)[-1] in SECRET_SUFFIXES
-    return HIGH if secret and len(v) >= 6 else MEDIUM
-
-
-# fmt: off
-SECRET_SUFFIXES = (
-    "KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "PASS", "PWD", "CREDENTIAL", "CREDENTIALS",
-    "AUTH", "DSN",
 )
 # fmt: on
