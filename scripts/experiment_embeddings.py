@@ -44,7 +44,8 @@ from corpora import (
 )
 from heldout import heldout_sets
 
-WORDS, STEP = 48, 24  # words per window, stride
+from agenticmail.security.injection_model import MAX_CHARS, MAX_TOKENS, WINDOW, window_starts
+
 ATTACK_WINDOWS, BENIGN_WINDOWS = 12, 8  # windows embedded per text (the contextual model is slow)
 MAX_FP = 0.001
 _WORD = re.compile(r"\S+")
@@ -53,12 +54,9 @@ Embed = Callable[[list[str]], np.ndarray]
 
 
 def windows(text: str, cap: int) -> list[str]:
-    words = _WORD.findall(text[:40_000])[:6_000] or [""]
-    last = max(0, len(words) - WORDS)
-    starts = list(range(0, last + 1, STEP))
-    if starts[-1] != last:
-        starts.append(last)
-    return [" ".join(words[s : s + WORDS]) for s in starts[:cap]]
+    """The shipped model's windows (48 with stride 24), over words with their punctuation."""
+    words = _WORD.findall(text[:MAX_CHARS])[:MAX_TOKENS] or [""]
+    return [" ".join(words[s : s + WINDOW]) for s in window_starts(len(words))[:cap]]
 
 
 class Windows:

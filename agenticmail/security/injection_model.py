@@ -44,7 +44,7 @@ def tokenize(text: str) -> list[str]:
     return [m.group() for m in itertools.islice(matches, MAX_TOKENS)]
 
 
-def _starts(n: int) -> list[int]:
+def window_starts(n: int) -> list[int]:
     """Start offsets of the windows over ``n`` tokens (the last window ends at the end)."""
     last = max(0, n - WINDOW)
     starts = list(range(0, last + 1, STEP))
@@ -59,7 +59,7 @@ def window_features(tokens: list[str]) -> list[set[str]]:
     Training and scoring both call this, so they cannot disagree on what a feature is."""
     bigrams = [""] + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
     out = []
-    for start in _starts(len(tokens)):
+    for start in window_starts(len(tokens)):
         end = start + WINDOW
         feats = set(tokens[start:end])
         feats.update(bigrams[start + 1 : end])

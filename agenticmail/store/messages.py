@@ -57,6 +57,8 @@ def remove(conn: sqlite3.Connection, agent_id: int, folder: str, uids: list[int]
 def known_uids(db: Database, agent_id: int, folder: str, uidvalidity: int,
                uids: list[int]) -> set[int]:
     """Which of ``uids`` (in ``folder`` at ``uidvalidity``) are indexed."""
+    if not uids:  # the common case at a watcher's start: nothing to look up
+        return set()
     rows = db.query(
         "SELECT uid FROM messages WHERE agent_id = ? AND folder = ? AND uidvalidity = ?",
         (agent_id, folder, uidvalidity),
