@@ -14,7 +14,8 @@ from .db import Database
 # mail index, watcher checkpoints and keys go with the agent row by foreign-key cascade).
 OWNED_TABLES = ("events", "outbox", "pending_outbound", "spam_log", "relay_delivered",
                 "sent_messages")
-_NOT_ARCHIVED = frozenset({"code_enc"})  # a dead approval code is worth nothing but a risk
+# a dead approval code (or its HMAC, from 0006_approval_hardening) is worth nothing but a risk
+_NOT_ARCHIVED = frozenset({"code_enc", "code_hash"})
 
 
 def _archived(row: sqlite3.Row) -> dict[str, Any]:
