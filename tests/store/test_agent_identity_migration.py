@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from agenticmail.models import Role
-from agenticmail.store import agents
+from agenticmail.store import agents, outbound, spam
+from agenticmail.store import events as event_log
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import MIGRATIONS, applied, migrate
 
@@ -83,6 +84,13 @@ def test_rows_get_the_id_of_the_agent_that_wrote_them(legacy: Database) -> None:
         assert keys == [None, "k2"], table
     with legacy.write() as conn:  # so the agent now called x may use it
         conn.execute("UPDATE pending_outbound SET idempotency_key = 'k' WHERE agent_id = 3")
+    # what the agent now called x sees: its own rows only
+    assert [e.created_at for e in event_log.after(legacy, 0, 3)] == [LATER]
+    assert [r.id for r in outbound.list_outbox(legacy, 3)] == ["ob_new"]
+    assert [r.id for r in outbound.list_pending(legacy, 3)] == ["pmob_new"]
+    assert [r["created_at"] for r in spam.list_spam(legacy, 3)] == [LATER]
+    assert outbound.agent_for_message_ids(legacy, ["<ob_old@localhost>"]) is None
+    assert outbound.agent_for_message_ids(legacy, ["<ob_new@localhost>"]) == "x"
 
 
 def test_ids_are_never_handed_out_again(legacy: Database) -> None:
