@@ -169,6 +169,8 @@ class Event:
     agent: str | None
     data: dict[str, Any]
     created_at: str
+    agent_id: int | None = None  # who may see it (ids are never reused); names can be
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"id": self.id, "type": self.type, "agent": self.agent, "data": self.data,
+                "created_at": self.created_at}

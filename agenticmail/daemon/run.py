@@ -81,7 +81,7 @@ class Daemon:
 
     def _on_event(self, event: Event) -> None:
         if event.type == AGENT_CREATED and event.agent:
-            agent = agent_store.find_agent(self.ctx.db, event.agent)
+            agent = agent_store.find_agent_by_id(self.ctx.db, event.agent_id)
             if agent is not None:
                 self.watchers.add(agent)
         elif event.type == AGENT_DELETED and event.agent:

@@ -153,7 +153,7 @@ class SenderWorker:
             store.mark_external_started(conn, outbox_id)
 
     def _file_sent_copy(self, row: store.OutboxRow) -> None:
-        agent = agent_store.find_agent(self.ctx.db, row.agent)
+        agent = agent_store.find_agent_by_id(self.ctx.db, row.agent_id)
         if agent is not None:
             copy = row.raw
             if row.bcc:
@@ -167,10 +167,12 @@ class SenderWorker:
     def _sent(self, row: store.OutboxRow) -> None:
         with transaction(self.ctx) as tx:
             store.mark_sent(tx.conn, row.id)
-            store.remember_sent(tx.conn, row.message_id, row.agent, row.thread_id)
+            store.remember_sent(tx.conn, row.message_id, row.agent, row.thread_id,
+                                agent_id=row.agent_id)
             tx.emit(MESSAGE_SENT, row.agent, {
                 "id": row.id, "agent": row.agent, "message_id": row.message_id,
-                "subject": row.subject, "recipients": row.local_rcpts + row.external_rcpts})
+                "subject": row.subject, "recipients": row.local_rcpts + row.external_rcpts},
+                agent_id=row.agent_id)
 
     def _retry_or_fail(self, row: store.OutboxRow, error: str) -> None:
         if row.attempts >= self.ctx.settings.send_max_attempts:
@@ -185,5 +187,6 @@ class SenderWorker:
             store.mark_failed(tx.conn, row.id, error)
             tx.emit(MESSAGE_FAILED, row.agent, {"id": row.id, "agent": row.agent,
                                                 "message_id": row.message_id,
-                                                "subject": row.subject, "error": error})
+                                                "subject": row.subject, "error": error},
+                    agent_id=row.agent_id)
         log.warning("outbox %s failed: %s", row.id, error)

@@ -40,13 +40,15 @@ def hold(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes, m
                "thread_id": thread, "envelope_from": agent.address}
     code = new_code()
     with transaction(ctx) as tx:
-        store.insert_pending(tx.conn, id=store_id, agent=agent.name, request=request,
+        store.insert_pending(tx.conn, id=store_id, agent=agent.name, agent_id=agent.id,
+                             request=request,
                              message_id=message_id, subject=mail.subject, findings=findings,
                              summary=scan.summary, idempotency_key=idempotency_key,
                              code_enc=ctx.secrets.encrypt(code))
         tx.emit(MESSAGE_HELD, agent.name, {"pending_id": pending_id, "agent": agent.name,
                                            "message_id": message_id, "subject": mail.subject,
-                                           "summary": scan.summary, "findings": findings})
+                                           "summary": scan.summary, "findings": findings},
+                agent_id=agent.id)
         audit.record(tx, f"agent:{agent.name}", audit.HOLD, pending_id,
                      {"message_id": message_id, "summary": scan.summary})
         _notify_owner(ctx, tx, pending_id, agent.name, _held_body(agent, mail, scan, code),
@@ -94,7 +96,7 @@ def _notify_owner(ctx: ServiceContext, tx: Any, pending_id: str | None, agent_na
     message["Auto-Submitted"] = "auto-generated"
     message["X-Agenticmail-Agent"] = agent_name
     message.set_content(body)
-    enqueue_raw(ctx, tx.conn, agent=SYSTEM, envelope_from=route.address,
+    enqueue_raw(ctx, tx.conn, agent=SYSTEM, agent_id=None, envelope_from=route.address,
                 routed=Routed([], [owner]), bcc=[], raw=message.as_bytes(),
                 message_id=message_id, thread=None, subject=subject, filed=True)
     if pending_id is not None:
@@ -105,12 +107,12 @@ def _notify_owner(ctx: ServiceContext, tx: Any, pending_id: str | None, agent_na
 
 def list_pending(ctx: ServiceContext, agent: Agent | None, status: str | None = None
                  ) -> list[store.PendingRow]:
-    return store.list_pending(ctx.db, agent.name if agent else None, status)
+    return store.list_pending(ctx.db, agent.id if agent else None, status)
 
 
 def get_pending(ctx: ServiceContext, pending_id: str, agent: Agent | None) -> store.PendingRow:
     row = store.get_pending(ctx.db, pending_id)
-    if agent is not None and row.agent != agent.name:
+    if agent is not None and row.agent_id != agent.id:
         raise PermissionDenied(f"held message {pending_id} belongs to another agent")
     return row
 
@@ -120,14 +122,16 @@ def approve(ctx: ServiceContext, pending_id: str, by: str = "owner") -> store.Pe
     req = row.request
     with transaction(ctx) as tx:
         outbox_id = enqueue_raw(
-            ctx, tx.conn, agent=row.agent, envelope_from=req["envelope_from"],
+            ctx, tx.conn, agent=row.agent, agent_id=row.agent_id,
+            envelope_from=req["envelope_from"],
             routed=Routed(req["local"], req["external"]), bcc=req["bcc"],
             raw=base64.b64decode(req["raw_b64"]), message_id=row.message_id,
             thread=req.get("thread_id"), subject=row.subject, pending_id=row.id)
         if not store.resolve_pending(tx.conn, pending_id, "approved", by, outbox_id):
             raise Conflict(f"held message {pending_id} was already {row.status}")
         tx.emit(MESSAGE_APPROVED, row.agent, {"pending_id": pending_id, "outbox_id": outbox_id,
-                                              "message_id": row.message_id, "by": by})
+                                              "message_id": row.message_id, "by": by},
+                agent_id=row.agent_id)
         audit.record(tx, by, audit.APPROVE, pending_id, {"outbox_id": outbox_id})
         _notify_owner(ctx, tx, None, row.agent,
                       f"Approved by {by}: the held message \"{row.subject}\" from {row.agent} "
@@ -142,7 +146,8 @@ def reject(ctx: ServiceContext, pending_id: str, by: str = "owner") -> store.Pen
         if not store.resolve_pending(tx.conn, pending_id, "rejected", by, None):
             raise Conflict(f"held message {pending_id} was already {row.status}")
         tx.emit(MESSAGE_REJECTED, row.agent, {"pending_id": pending_id,
-                                              "message_id": row.message_id, "by": by})
+                                              "message_id": row.message_id, "by": by},
+                agent_id=row.agent_id)
         audit.record(tx, by, audit.REJECT, pending_id, {})
         _notify_owner(ctx, tx, None, row.agent,
                       f"Rejected by {by}: the held message \"{row.subject}\" from {row.agent} "

@@ -108,13 +108,14 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, assessment
                    "thread_id": thread, "message": message_payload(parsed, assessment)}
         if spam:
             sec = assessment.security
-            spam_store.log_spam(tx.conn, agent=agent.name, message_id=parsed.message_id,
+            spam_store.log_spam(tx.conn, agent=agent.name, agent_id=agent.id,
+                                message_id=parsed.message_id,
                                 from_addr=parsed.from_, subject=parsed.subject,
                                 score=sec["score"], category=sec.get("category"),
                                 rules=sec.get("rules", []))
-            tx.emit(MESSAGE_SPAM, agent.name, payload)
+            tx.emit(MESSAGE_SPAM, agent.name, payload, agent_id=agent.id)
         else:
-            tx.emit(MESSAGE_NEW, agent.name, payload)
+            tx.emit(MESSAGE_NEW, agent.name, payload, agent_id=agent.id)
     return True
 
 
@@ -147,7 +148,8 @@ def flags_changed(ctx: ServiceContext, agent: Agent, folder: str,
         for uid, flags in sorted(changes.items()):
             index.set_flags(tx.conn, agent.id, folder, uid, flags)
             tx.emit(MESSAGE_FLAGS, agent.name,
-                    {"agent": agent.name, "folder": folder, "uid": uid, "flags": list(flags)})
+                    {"agent": agent.name, "folder": folder, "uid": uid, "flags": list(flags)},
+                    agent_id=agent.id)
 
 
 def expunged(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) -> None:
@@ -155,9 +157,9 @@ def expunged(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) ->
         index.remove(tx.conn, agent.id, folder, uids)
         for uid in sorted(uids):
             tx.emit(MESSAGE_EXPUNGED, agent.name, {"agent": agent.name, "folder": folder,
-                                                   "uid": uid})
+                                                   "uid": uid}, agent_id=agent.id)
 
 
 def spam_log(ctx: ServiceContext, agent: Agent | None, limit: int = 100) -> list[dict[str, Any]]:
     """Why messages were moved to Spam (all agents' entries when ``agent`` is None)."""
-    return spam_store.list_spam(ctx.db, agent.name if agent else None, limit)
+    return spam_store.list_spam(ctx.db, agent.id if agent else None, limit)

@@ -144,7 +144,7 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
         session.move(folder, [uid], "INBOX")
     message_id = parse_message(raw, uid=uid, folder=folder, flags=()).message_id
     with transaction(ctx) as tx:
-        spam_store.mark_not_spam(tx.conn, agent.name, message_id)
+        spam_store.mark_not_spam(tx.conn, agent.id, message_id)
         index.remove(tx.conn, agent.id, folder, [uid])  # indexed afresh when seen in INBOX
 
 

@@ -103,7 +103,7 @@ def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
     for window, limit, label in ((60, s.rate_per_minute, "minute"),
                                  (3600, s.rate_per_hour, "hour"),
                                  (86400, s.rate_per_day, "day")):
-        count, oldest = store.count_since(ctx.db, agent.name, now - window)
+        count, oldest = store.count_since(ctx.db, agent.id, now - window)
         if count >= limit:
             retry = int((oldest or now) + window - now) + 1
             raise RateLimited(f"agent {agent.name} may send {limit} messages per {label}",
@@ -121,7 +121,7 @@ def _check_reply_budget(ctx: ServiceContext, agent: Agent, mail: OutgoingMail,
                         thread: str) -> None:
     if not (mail.in_reply_to or mail.references):
         return
-    sent = store.count_thread(ctx.db, agent.name, thread, time.time() - 86400)
+    sent = store.count_thread(ctx.db, agent.id, thread, time.time() - 86400)
     if sent >= ctx.settings.thread_reply_budget:
         raise RateLimited(
             f"agent {agent.name} already sent {sent} messages in this thread today; "
@@ -158,10 +158,10 @@ def _parse_send_at(send_at: str | None) -> float | None:
 
 def _existing(ctx: ServiceContext, agent: Agent, key: str) -> Accepted | None:
     since = time.time() - IDEMPOTENCY_WINDOW
-    row = store.find_by_idempotency(ctx.db, agent.name, key, since)
+    row = store.find_by_idempotency(ctx.db, agent.id, key, since)
     if row is not None:
         return Accepted(row.id, row.status, row.message_id, send_at=row.send_at, duplicate=True)
-    held = store.find_pending_by_idempotency(ctx.db, agent.name, key, since)
+    held = store.find_pending_by_idempotency(ctx.db, agent.id, key, since)
     if held is not None:
         return Accepted(held.outbox_id or held.id, "held" if held.status == "pending"
                         else held.status, held.message_id, pending_id=held.id,
@@ -267,7 +267,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
     try:
         with transaction(ctx) as tx:
             store.insert_outbox(
-                tx.conn, id=outbox_id, agent=agent.name, message_id=message_id,
+                tx.conn, id=outbox_id, agent=agent.name, agent_id=agent.id, message_id=message_id,
                 envelope_from=agent.address, local_rcpts=routed.local,
                 external_rcpts=routed.external, bcc=list(mail.bcc), raw=raw,
                 thread_id=thread, subject=mail.subject, idempotency_key=idempotency_key,
@@ -287,24 +287,25 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
 
 def get_outbox(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> store.OutboxRow:
     row = store.get_outbox(ctx.db, outbox_id)
-    if agent is not None and row.agent != agent.name:
+    if agent is not None and row.agent_id != agent.id:
         raise PermissionDenied(f"outbox entry {outbox_id} belongs to another agent")
     return row
 
 
 def list_outbox(ctx: ServiceContext, agent: Agent | None, status: str | None = None,
                 limit: int = 50, offset: int = 0) -> list[store.OutboxRow]:
-    return store.list_outbox(ctx.db, agent.name if agent else None, status, limit, offset)
+    return store.list_outbox(ctx.db, agent.id if agent else None, status, limit, offset)
 
 
-def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, envelope_from: str,
-                routed: Routed, bcc: list[str], raw: bytes, message_id: str,
-                thread: str | None, subject: str, pending_id: str | None = None,
-                filed: bool = False) -> str:
-    """Queue an already-built message (approved holds, owner notifications)."""
+def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, agent_id: int | None,
+                envelope_from: str, routed: Routed, bcc: list[str], raw: bytes,
+                message_id: str, thread: str | None, subject: str,
+                pending_id: str | None = None, filed: bool = False) -> str:
+    """Queue an already-built message (approved holds, owner notifications: ``agent_id``
+    None, the system's own)."""
     outbox_id = new_id("ob")
     store.insert_outbox(
-        tx_conn, id=outbox_id, agent=agent, message_id=message_id,
+        tx_conn, id=outbox_id, agent=agent, agent_id=agent_id, message_id=message_id,
         envelope_from=envelope_from, local_rcpts=routed.local, external_rcpts=routed.external,
         bcc=bcc, raw=raw, thread_id=thread, subject=subject, idempotency_key=None,
         pending_id=pending_id)

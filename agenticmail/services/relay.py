@@ -254,9 +254,10 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
                                f"relayed message: {exc}", last_error_at=now_iso())
         return "failed"
     with transaction(ctx) as tx:
-        store.record_delivered(tx.conn, key, agent.name, uid)
+        store.record_delivered(tx.conn, key, agent.name, uid, agent_id=agent.id)
         store.save_checkpoint(tx.conn, account.address, uidvalidity, uid)
         store.bump(tx.conn, "delivered")
         tx.emit(RELAY_DELIVERED, agent.name, {"agent": agent.name, "message_id": key,
-                                              "route": decided.reason, "relay_uid": uid})
+                                              "route": decided.reason, "relay_uid": uid},
+                agent_id=agent.id)
     return "delivered"
