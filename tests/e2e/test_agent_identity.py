@@ -66,15 +66,11 @@ def test_a_recreated_name_inherits_nothing(routed: DaemonHandle) -> None:
     assert new["agent"]["id"] > old["agent"]["id"]
 
     seen: list[dict[str, Any]] = []
-
-    def up_to_marker(event: dict[str, Any]) -> bool:
-        seen.append(event)
-        return (event["type"] == "message.new"
-                and event["data"]["message"]["subject"] == "marker")
-
     with EventStream(routed.api_url, new["api_key"], last_event_id=0) as replay:
         _send(routed, peer["api_key"], to=address, subject="marker", text="hello, new agent")
-        replay.next(where=up_to_marker)
+        while not (seen and seen[-1]["type"] == "message.new"
+                   and seen[-1]["data"]["message"]["subject"] == "marker"):
+            seen.append(replay.next())  # every event, in order, up to the marker
     shown = json.dumps(seen)
     assert PRIVATE not in shown and sent["id"] not in shown and held["pending_id"] not in shown
     assert [e["type"] for e in seen] == ["agent.created", "message.new"]
