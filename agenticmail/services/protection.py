@@ -13,6 +13,7 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
+from ..security.authresults import dnspython_resolver
 from ..security.inbound import parse
 from ..security.spam import is_internal
 from .context import ServiceContext
@@ -49,7 +50,8 @@ def _auth(ctx: ServiceContext, raw: bytes) -> Any:
             found = parse_auth_results(message)
             if found is not None:
                 return found
-    return compute_auth(raw, timeout=DNS_TIMEOUT)
+    return compute_auth(raw, timeout=DNS_TIMEOUT, resolver=dnspython_resolver(
+        DNS_TIMEOUT, ctx.settings.dns_nameservers or ""))
 
 
 def assess(ctx: ServiceContext, raw: bytes,

@@ -125,12 +125,21 @@ def _relay(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _approval_hardening(db: sqlite_utils.Database) -> None:
+    """Codes kept as HMACs only, notifications queued encrypted, the owner-mail ids."""
+    from .outbound import APPROVAL_HARDENING
+
+    for statement in APPROVAL_HARDENING:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _initial),
     ("0002_audit_log", _audit_log),
     ("0003_outbound", _outbound),
     ("0004_inbound_protection", _inbound_protection),
     ("0005_relay", _relay),
+    ("0006_approval_hardening", _approval_hardening),
 ]
 
 

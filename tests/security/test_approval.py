@@ -138,17 +138,6 @@ ACCEPTED: dict[str, tuple[Case, str]] = {
         Case(in_reply_to="held-42@agenticmail.example.net"),
         "approve",
     ),
-    "no authserv-id (Microsoft style), topmost trusted by default": (
-        Case(
-            ar=(
-                "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=example.com; dkim=pass "
-                "(signature was verified) header.d=example.com;dmarc=pass action=none "
-                "header.from=example.com;compauth=pass reason=100",
-            ),
-            trusted=None,
-        ),
-        "approve",
-    ),
     "second trusted header (separate milters) may add a failure but is not needed": (
         Case(ar=(GOOD_AR, f"{MX}; dkim=pass header.d=example.com")),
         "approve",
@@ -258,7 +247,22 @@ IGNORED: dict[str, tuple[Case, str]] = {
     ),
     "forged A-R below the topmost (no trusted ids given)": (
         Case(ar=("mx.receiver.test; dkim=none; dmarc=none", GOOD_AR), trusted=None),
-        "aligned",
+        "nothing attributable",
+    ),
+    "no trusted ids: even a perfect topmost header proves nothing": (
+        Case(
+            ar=(
+                "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=example.com; dkim=pass "
+                "(signature was verified) header.d=example.com;dmarc=pass action=none "
+                "header.from=example.com;compauth=pass reason=100",
+            ),
+            trusted=None,
+        ),
+        "nothing attributable",
+    ),
+    "a passing trusted header below an untrusted topmost one": (
+        Case(ar=("mx.receiver.test; dkim=none", GOOD_AR)),
+        "topmost Authentication-Results header is not from a trusted",
     ),
     "wrong In-Reply-To": (Case(in_reply_to="<other@agenticmail.example.net>"), "not a reply"),
     "no In-Reply-To or References": (Case(in_reply_to=None), "not a reply"),
