@@ -3,7 +3,8 @@ security advisory and sanitised bodies, as one ``security`` block.
 
 Mail between the host's own agents is internal and not scored (it is still sanitised);
 everything else is. Authentication-Results headers count only from a configured trusted
-authserv-id (the mail host in front of us); otherwise the verdicts are computed here.
+authserv-id (the mail host in front of us), or the relay provider's own on a copy the relay
+sealed; otherwise the verdicts are computed here.
 """
 
 from __future__ import annotations
@@ -29,20 +30,22 @@ class Assessment:
     html: str | None
 
 
-def _trusted_ids(ctx: ServiceContext) -> set[str]:
-    """Configured authserv-ids, plus the relay provider's own (e.g. mx.google.com)."""
+def _trusted_ids(ctx: ServiceContext, raw: bytes) -> set[str]:
+    """Configured authserv-ids (the mail host in front of us), plus the relay provider's
+    own (e.g. mx.google.com) for a copy the relay delivered, proven by its seal: on mail
+    that arrived any other way, a header with the provider's id was not written by it."""
     from . import relay  # the relay service imports the ingest pipeline, which imports us
 
-    trusted = {s.strip().lower() for s in ctx.settings.trusted_authserv_ids.split(",")
+    trusted = {s.strip().lower() for s in (ctx.settings.trusted_authserv_ids or "").split(",")
                if s.strip()}
     account = relay.get_account(ctx)
-    if account is not None:
+    if account is not None and account.authserv_ids and relay.sealed_by_relay(ctx, raw):
         trusted.update(account.authserv_ids)
     return trusted
 
 
 def _auth(ctx: ServiceContext, raw: bytes) -> Any:
-    trusted = _trusted_ids(ctx)
+    trusted = _trusted_ids(ctx, raw)
     if trusted:
         message = message_from_bytes(raw, policy=policy.default)
         headers = message.get_all("Authentication-Results") or []

@@ -25,6 +25,7 @@ from ..errors import InvalidRequest, PermanentDeliveryError
 from ..gateway import relay as gw
 from ..mail.addresses import is_valid_address, validate_address
 from ..mail.delivery import deliver_lmtp
+from ..security.keys import same_secret
 from ..store import agents as agent_store
 from ..store import kv
 from ..store import outbound as outbound_store
@@ -39,6 +40,7 @@ RELAY_KEY = "relay.account"
 RELAY_CONFIGURED = "relay.configured"
 RELAY_DISABLED = "relay.disabled"
 RELAY_DELIVERED = "relay.delivered"
+RELAY_SEAL = "relay-seal"  # MAC purpose: the provider's A-R on a copy the relay delivered
 PROVIDERS = ("gmail", "outlook", "other")
 PRESETS = gw.PRESETS
 
@@ -189,6 +191,18 @@ def status(ctx: ServiceContext) -> dict[str, Any]:
     return data
 
 
+def sealed_by_relay(ctx: ServiceContext, raw: bytes) -> bool:
+    """Whether ``raw`` is a copy this daemon's relay delivered, unchanged in what the seal
+    binds (its topmost Authentication-Results, Message-ID, From, body)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    message = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
+    seals = message.get_all(gw.SEAL_HEADER) or []
+    if len(seals) != 1:
+        return False
+    return same_secret(" ".join(str(seals[0]).split()),
+                       ctx.secrets.mac(RELAY_SEAL, gw.seal_input(raw)))
+
+
 def trusted_ids(ctx: ServiceContext, account: gw.RelayAccount) -> frozenset[str] | None:
     """The relay provider's own authserv-ids (the only ones that can stamp mail fetched from
     its mailbox), or None when it has none: then the daemon verifies DKIM itself."""
@@ -262,7 +276,8 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
                            local_domains=[ctx.settings.domain],
                            trusted_authserv_ids=trusted_ids(ctx, account) or frozenset(),
                            foreign_authserv_ids=(ctx.settings.trusted_authserv_ids or ""
-                                                 ).split(","))
+                                                 ).split(","),
+                           seal=lambda text: ctx.secrets.mac(RELAY_SEAL, text))
     endpoints = ctx.host.endpoints()
     try:
         deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port, _envelope_sender(raw),

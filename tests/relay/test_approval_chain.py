@@ -110,7 +110,7 @@ def _db_text(handle: DaemonHandle) -> str:
 
 def test_forged_owner_reply_approves_nothing_and_notifications_never_reach_an_agent(
         chain: tuple[DaemonHandle, str, str], provider: Provider, owner_key: DkimKey) -> None:
-    handle, name, key = chain
+    handle, _, key = chain
     with handle.client(key) as api:
         r = api.post("/v1/mail/send", json={"to": ["partner@example.org"],
                                             "subject": "deploy keys",
