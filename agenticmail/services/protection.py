@@ -39,8 +39,11 @@ def _trusted_ids(ctx: ServiceContext, raw: bytes) -> set[str]:
     trusted = {s.strip().lower() for s in (ctx.settings.trusted_authserv_ids or "").split(",")
                if s.strip()}
     account = relay.get_account(ctx)
-    if account is not None and account.authserv_ids and relay.sealed_by_relay(ctx, raw):
-        trusted.update(account.authserv_ids)
+    if account is not None and account.authserv_ids:
+        provider = {i.lower() for i in account.authserv_ids}
+        trusted -= provider  # even when also configured above: only on a sealed relay copy
+        if relay.sealed_by_relay(ctx, raw):
+            trusted |= provider
     return trusted
 
 
