@@ -191,3 +191,21 @@ def test_relay_status_says_how_owner_replies_are_authenticated(
     handle, _, _ = chain
     assert "verifies the reply's DKIM signature itself" in \
         relay_status(handle)["account"]["reply_approval"]
+
+
+def test_a_secret_in_the_subject_is_withheld_from_notification_and_confirmation(
+        chain: tuple[DaemonHandle, str, str], provider: Provider) -> None:
+    handle, _, key = chain
+    with handle.client(key) as api:
+        r = api.post("/v1/mail/send", json={"to": ["partner@example.org"],
+                                            "subject": f"key {AWS_KEY}", "text": "attached"})
+    held = r.json()
+    assert r.status_code == 202 and held["status"] == "held", r.text
+    with handle.client() as owner:
+        r = owner.post(f"/v1/pending/{held['pending_id']}/reject")
+        assert r.status_code == 200, r.text
+    provider.sink.wait_for(lambda rs: any("[agenticmail] Rejected" in str(x.message["Subject"])
+                                          for x in rs), timeout=20)
+    to_owner = [x for x in provider.sink.received if OWNER in x.rcpt_tos]
+    assert any("withheld" in str(x.message["Subject"]) for x in to_owner)
+    assert all(AWS_KEY.encode() not in x.data for x in to_owner)
