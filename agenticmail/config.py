@@ -56,6 +56,7 @@ class Settings:
     thread_reply_budget: int = 20  # messages per agent per thread per day
     send_max_attempts: int = 8
     trusted_authserv_ids: str = ""  # comma-separated; whose Authentication-Results to believe
+    dns_nameservers: str = ""  # DKIM/DMARC key lookups: "ip[:port],..." (default: the system's)
     relay_default_agent: str | None = None  # gets relay mail sub-addressed to an unknown tag
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)

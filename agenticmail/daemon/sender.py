@@ -21,6 +21,7 @@ from ..errors import AgenticMailError, PermanentDeliveryError, TransientDelivery
 from ..events import MESSAGE_FAILED, MESSAGE_SENT
 from ..mail import smtp
 from ..mail.delivery import deliver_lmtp
+from ..services import approvals
 from ..services.context import ServiceContext, transaction
 from ..services.mailbox import open_session
 from ..services.routes import external_sender, get_route
@@ -136,7 +137,7 @@ class SenderWorker:
                 sender = external_sender(route, agent.name)
                 raw = _external_variant(row.raw, agent.display_name, sender)
             else:  # system mail (owner notifications) goes out as the route's own address
-                sender, raw = row.envelope_from, row.raw
+                sender, raw = row.envelope_from, approvals.sealed_raw(ctx, row)
             await asyncio.to_thread(self._external_started, row.id)
             await smtp.send(route, sender, row.external_rcpts, raw)
             await asyncio.to_thread(self._progress, row.id, delivered_external=True)

@@ -65,11 +65,30 @@ class SecretBox:
     def __init__(self, key: bytes) -> None:
         try:
             self._fernet = Fernet(key)
+            self._key = bytes(key)
         except ValueError as exc:
             raise ConfigError("the secret key file is corrupt") from exc
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        return self._fernet.encrypt(plaintext)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ConfigError(
+                "cannot decrypt stored data: secret.key does not match this database"
+            ) from exc
+
+    def mac(self, purpose: str, text: str) -> str:
+        """HMAC-SHA256 of ``text`` under a key derived from this box's key for ``purpose``
+        (hex): for values that need only be compared, never read back (one-time codes).
+        Compare with :func:`same_secret`."""
+        derived = hmac.new(self._key, f"agenticmail:{purpose}".encode(), "sha256").digest()
+        return hmac.new(derived, text.encode(), "sha256").hexdigest()
 
     def decrypt(self, token: str) -> str:
         try:

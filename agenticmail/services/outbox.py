@@ -300,15 +300,15 @@ def list_outbox(ctx: ServiceContext, agent: Agent | None, status: str | None = N
 def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, agent_id: int | None,
                 envelope_from: str, routed: Routed, bcc: list[str], raw: bytes,
                 message_id: str, thread: str | None, subject: str,
-                pending_id: str | None = None, filed: bool = False) -> str:
+                pending_id: str | None = None, filed: bool = False, sealed: bool = False) -> str:
     """Queue an already-built message (approved holds, owner notifications: ``agent_id``
-    None, the system's own)."""
+    None, the system's own; ``sealed``: ``raw`` is encrypted with the daemon's key)."""
     outbox_id = new_id("ob")
     store.insert_outbox(
         tx_conn, id=outbox_id, agent=agent, agent_id=agent_id, message_id=message_id,
         envelope_from=envelope_from, local_rcpts=routed.local, external_rcpts=routed.external,
         bcc=bcc, raw=raw, thread_id=thread, subject=subject, idempotency_key=None,
-        pending_id=pending_id)
+        pending_id=pending_id, sealed=sealed)
     if filed:
         store.mark_progress(tx_conn, outbox_id, filed=True)
     return outbox_id

@@ -125,6 +125,14 @@ def _relay(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _approval_hardening(db: sqlite_utils.Database) -> None:
+    """Codes kept as HMACs only, notifications queued encrypted, the owner-mail ids."""
+    from .outbound import APPROVAL_HARDENING
+
+    for statement in APPROVAL_HARDENING:
+        db.execute(statement)
+
+
 # Tables whose rows belong to one agent but were keyed by its name, with the column giving
 # each row's time (to tell a row of an earlier agent of the same name from the current one's).
 _OWNED_BY_NAME = (  # (table, time column, index on agent_id)
@@ -182,6 +190,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0003_outbound", _outbound),
     ("0004_inbound_protection", _inbound_protection),
     ("0005_relay", _relay),
+    ("0006_approval_hardening", _approval_hardening),
     ("0008_agent_identity", _agent_identity),
 ]
 

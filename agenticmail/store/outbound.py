@@ -1,4 +1,5 @@
-"""Outbound state: the durable outbox, held messages awaiting the owner, sent Message-IDs.
+"""Outbound state: the durable outbox, held messages awaiting the owner, sent Message-IDs,
+and the Message-IDs of the daemon's own mail to the owner (notifications, confirmations).
 
 Times used for scheduling (next attempt, lease, send_at, created) are epoch seconds (REAL) so
 they compare and index cheaply; display times are ISO strings.
@@ -78,6 +79,26 @@ DDL = (
         sent_at TEXT NOT NULL)""",
 )
 
+APPROVAL_HARDENING = (
+    # the one-time code is kept only as an HMAC (``code_hash``); old clear-ish codes go
+    "ALTER TABLE pending_outbound ADD COLUMN code_hash TEXT",
+    "UPDATE pending_outbound SET code_enc = NULL",
+    # owner notifications are queued encrypted (``sealed``); sent ones are not needed any more
+    "ALTER TABLE outbox ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0",
+    "UPDATE outbox SET raw = X'' WHERE agent = '_system' AND status IN ('sent', 'failed')",
+    "CREATE INDEX outbox_message_id ON outbox(message_id)",
+    """CREATE TABLE owner_mail (
+        message_id TEXT PRIMARY KEY,
+        pending_id TEXT,
+        created_at TEXT NOT NULL)""",
+    "INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+    "SELECT lower(notification_message_id), id, created_at FROM pending_outbound "
+    "WHERE notification_message_id IS NOT NULL",
+    "INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+    "SELECT lower(message_id), NULL, created_at FROM outbox WHERE agent = '_system'",
+)
+"""Migration ``0006_approval_hardening``."""
+
 _JSON_COLS = ("local_rcpts", "external_rcpts", "bcc")
 
 
@@ -107,6 +128,7 @@ class OutboxRow:
     created_at: str
     updated_at: str
     sent_at: str | None
+    sealed: bool = False  # raw is encrypted with the daemon's key (owner notifications)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,8 +153,8 @@ def _outbox(row: sqlite3.Row) -> OutboxRow:
     data = dict(row)
     for col in _JSON_COLS:
         data[col] = json.loads(data[col])
-    for col in ("delivered_local", "delivered_external", "filed", "in_doubt"):
-        data[col] = bool(data[col])
+    for col in ("delivered_local", "delivered_external", "filed", "in_doubt", "sealed"):
+        data[col] = bool(data.get(col, 0))
     for col in ("next_attempt_at", "lease_until", "created", "external_started"):
         data.pop(col)
     data["raw"] = bytes(data["raw"])
@@ -143,17 +165,18 @@ def insert_outbox(conn: sqlite3.Connection, *, id: str, agent: str, agent_id: in
                   message_id: str, envelope_from: str, local_rcpts: list[str],
                   external_rcpts: list[str], bcc: list[str], raw: bytes,
                   thread_id: str | None, subject: str, idempotency_key: str | None,
-                  pending_id: str | None = None, send_at: float | None = None) -> None:
+                  pending_id: str | None = None, send_at: float | None = None,
+                  sealed: bool = False) -> None:
     now = time.time()
     conn.execute(
         "INSERT INTO outbox (id, agent, agent_id, status, message_id, envelope_from, "
         "local_rcpts, external_rcpts, bcc, raw, thread_id, subject, idempotency_key, "
-        "pending_id, next_attempt_at, send_at, created, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "pending_id, next_attempt_at, send_at, created, created_at, updated_at, sealed) "
+        "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (id, agent, agent_id, message_id, envelope_from, json.dumps(local_rcpts),
          json.dumps(external_rcpts), json.dumps(bcc), raw, thread_id, subject, idempotency_key,
          pending_id, max(now, send_at or 0),
-         None if send_at is None else iso(send_at), now, now_iso(), now_iso()),
+         None if send_at is None else iso(send_at), now, now_iso(), now_iso(), int(sealed)),
     )
 
 
@@ -282,6 +305,14 @@ def remember_sent(conn: sqlite3.Connection, message_id: str, agent: str,
                  "sent_messages) - ?", (SENT_IDS_RETAIN,))
 
 
+def queued_by_us(db: Database, message_id: str) -> bool:
+    """Whether the daemon itself queued a message with this Message-ID (any agent's mail or
+    its own): such a message coming back through the relay is our own echo, never the
+    owner's answer."""
+    return db.one("SELECT 1 FROM outbox WHERE message_id = ? LIMIT 1",
+                  (message_id,)) is not None
+
+
 def agent_for_message_ids(db: Database, message_ids: list[str]) -> str | None:
     """The name of the live agent that sent one of ``message_ids`` (a deleted agent's mail
     routes to nobody, even when its name was given to a new agent)."""
@@ -307,7 +338,7 @@ class PendingRow:
     findings: list[dict[str, Any]]
     summary: str
     idempotency_key: str | None
-    code_enc: str | None
+    code_hash: str | None  # HMAC of the one-time code under the daemon's key, never the code
     notification_message_id: str | None
     owner_notified: bool
     resolved_by: str | None
@@ -334,25 +365,41 @@ def _pending(row: sqlite3.Row) -> PendingRow:
     data["findings"] = json.loads(data["findings"])
     data["owner_notified"] = bool(data["owner_notified"])
     data.pop("created")
+    data.pop("code_enc", None)  # always NULL since 0006_approval_hardening
     return PendingRow(**data)
 
 
 def insert_pending(conn: sqlite3.Connection, *, id: str, agent: str, agent_id: int,
                    request: dict[str, Any], message_id: str, subject: str,
                    findings: list[dict[str, Any]], summary: str,
-                   idempotency_key: str | None, code_enc: str | None) -> None:
+                   idempotency_key: str | None, code_hash: str | None) -> None:
     conn.execute(
         "INSERT INTO pending_outbound (id, agent, agent_id, status, request, message_id, "
-        "subject, findings, summary, idempotency_key, code_enc, created, created_at) "
+        "subject, findings, summary, idempotency_key, code_hash, created, created_at) "
         "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (id, agent, agent_id, json.dumps(request), message_id, subject, json.dumps(findings),
-         summary, idempotency_key, code_enc, time.time(), now_iso()),
+         summary, idempotency_key, code_hash, time.time(), now_iso()),
     )
 
 
 def set_notification(conn: sqlite3.Connection, id: str, message_id: str | None) -> None:
     conn.execute("UPDATE pending_outbound SET notification_message_id = ?, owner_notified = ? "
                  "WHERE id = ?", (message_id, int(message_id is not None), id))
+
+
+def remember_owner_mail(conn: sqlite3.Connection, message_id: str,
+                        pending_id: str | None) -> None:
+    """Record the Message-ID of a mail the daemon wrote to the owner (a notification or a
+    confirmation): the proof, held only here, that lets the relay recognise it and every
+    reply to it, whatever their headers claim."""
+    conn.execute("INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+                 "VALUES (?, ?, ?)", (message_id.lower(), pending_id, now_iso()))
+
+
+def is_owner_mail(db: Database, message_ids: list[str]) -> bool:
+    """Whether any of ``message_ids`` is one of the daemon's mails to the owner."""
+    return any(db.one("SELECT 1 FROM owner_mail WHERE message_id = ?", (mid.lower(),))
+               is not None for mid in message_ids[:200])
 
 
 def resolve_pending(conn: sqlite3.Connection, id: str, status: str, by: str,
