@@ -43,7 +43,7 @@ def test_0006_drops_stored_codes_and_sent_notification_bodies(tmp_path: Path) ->
                 "updated_at) VALUES (?, '_system', ?, ?, 'o@x', '[]', '[]', ?, 0, 0, 'n', 'n')",
                 (oid, status, f"<{oid}@x>", f"APPROVE {CODE}".encode()))
 
-    assert migrate(database) == ["0006_approval_hardening"]
+    assert migrate(database)[0] == "0006_approval_hardening"
     row = store.get_pending(database, "pm_1")
     assert row.code_hash is None  # email approval off for it; the CLI still decides
     assert database.one("SELECT code_enc FROM pending_outbound")["code_enc"] is None
