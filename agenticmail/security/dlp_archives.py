@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import IO
 
 MIB = 1024 * 1024
-MAX_EXPANDED_BYTES = 64 * MIB  # decompressed bytes read from all archives of one message
+MAX_EXPANDED_BYTES = 32 * MIB  # decompressed bytes read from all archives of one message
 MAX_MEMBERS = 2000  # archive members opened in one message
 MAX_DEPTH = 4  # containers inside containers (a .tar.gz inside a zip is 3)
 
@@ -110,7 +110,7 @@ def expand(data: bytes, fmt: str, name: str, budget: Budget) -> Iterator[Member 
         yield Unreadable("", f"corrupt or unsupported {fmt} data ({type(e).__name__})")
 
 
-def _read(fh: IO[bytes], budget: Budget) -> bytes | None:
+def _read(fh: IO[bytes] | io.BufferedIOBase, budget: Budget) -> bytes | None:
     """All of ``fh`` within the budget, or ``None`` when it holds more than the budget left."""
     content = fh.read(budget.bytes + 1)
     if len(content) > budget.bytes:
@@ -179,7 +179,7 @@ def _tar(data: bytes, budget: Budget) -> Iterator[Member | Unreadable]:
             yield Member(info.name, content)
 
 
-_OPENERS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
+_OPENERS: dict[str, Callable[[io.BytesIO], io.BufferedIOBase]] = {
     "gzip": lambda f: gzip.GzipFile(fileobj=f),
     "bzip2": bz2.BZ2File,
     "xz": lzma.LZMAFile,
