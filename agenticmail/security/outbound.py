@@ -474,9 +474,9 @@ def _summary(findings: tuple[Finding, ...], blocked: bool) -> str:
 
 
 def _result(findings: Iterable[Finding]) -> ScanResult:
-    unique = list(dict.fromkeys(findings))[:MAX_FINDINGS]
-    unique.sort(key=lambda f: _SEVERITY_RANK.get(f.severity, 3))
-    found = tuple(unique)
+    unique = list(dict.fromkeys(findings))
+    unique.sort(key=lambda f: _SEVERITY_RANK.get(f.severity, 3))  # the cap never drops a HIGH
+    found = tuple(unique[:MAX_FINDINGS])
     blocked = any(f.severity == R.HIGH for f in found)
     return ScanResult(blocked, found, _summary(found, blocked))
 

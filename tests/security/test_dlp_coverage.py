@@ -300,6 +300,18 @@ def test_scan_outgoing_opens_archives_and_scans_reply_fields() -> None:
     assert where(scan_outgoing(mail), "aws_access_key") == ["header:In-Reply-To"]
 
 
+def test_many_medium_findings_never_crowd_out_a_high_one() -> None:
+    hosts = tuple(
+        Attachment(f"hosts{k}.txt", "text/plain",
+                   "\n".join(f"node {k}{i} at 10.{i}.{k}.7" for i in range(100)).encode())
+        for k in range(3)
+    )  # fmt: skip
+    secret = Attachment("z.txt", "text/plain", SECRET_FILE)
+    mail = OutgoingMail(to=("b@example.org",), subject="s", text="hi", attachments=(*hosts, secret))
+    result = scan_outgoing(mail)
+    assert result.blocked and "aws_access_key" in {f.rule_id for f in result.findings}
+
+
 # --- ordinary mail stays clean ------------------------------------------------------------
 def _docx() -> bytes:
     return zipped(
