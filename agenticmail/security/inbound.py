@@ -133,8 +133,8 @@ def _charset_text(payload: bytes, charset: str | None) -> str:
         return payload.decode("latin-1")
 
 
-def part_text(part: Message) -> str:
-    """Decoded text of a leaf part (capped); "" when unreadable."""
+def part_text(part: Message, limit: int = MAX_PART_BYTES) -> str:
+    """Decoded text of a leaf part (its first ``limit`` bytes); "" when unreadable."""
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -145,7 +145,7 @@ def part_text(part: Message) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return _charset_text(payload[:MAX_PART_BYTES], charset)
+    return _charset_text(payload[:limit], charset)
 
 
 def _filename(part: Message) -> str:

@@ -21,7 +21,7 @@ from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimi
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
 from ..models import Agent, OutgoingMail
-from ..security.outbound import OwnerProfile, scan_outgoing
+from ..security.outbound import OwnerProfile, scan_message
 from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbound as store
@@ -256,7 +256,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
     thread = _thread_of(ctx, mail, message_id)
     _check_reply_budget(ctx, agent, mail, thread)
     if routed.external:
-        scan = scan_outgoing(mail, owner=_owner_profile(ctx))
+        scan = scan_message(raw, owner=_owner_profile(ctx))  # exactly what leaves
         if scan.blocked:
             from .approvals import hold
 
