@@ -36,6 +36,7 @@ _ADDRESS_RE = re.compile(r"[a-z0-9_-][a-z0-9._-]*@[a-z0-9_-][a-z0-9.-]*")
 MAX_ADDRESS_LEN = 254
 SALT_BYTES = 16
 POLL = 0.02  # seconds between polls
+DAEMON_IMAP_SOCKET = "agenticmail-imap"  # imap-login's unix listener for the daemon, in base_dir
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ def render_config(
         imap_port=imap_port,
         lmtp_port=lmtp_port,
         mode=identity.mode,
+        daemon_imap_socket=DAEMON_IMAP_SOCKET,
         identity=identity.lines,
         login_chroot="chroot =" if identity.rootless else "# chroot: packaged default",
     )

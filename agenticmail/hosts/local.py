@@ -9,6 +9,8 @@ Layout (``data_dir`` is e.g. ``~/.agenticmail/dovecot``)::
     <root>/users.d/<address>  one passwd-file per account, password as {SSHA512}
     <root>/mail/<address>/    the account's home; mail in Maildir/
     <root>/run/               Dovecot base_dir (sockets, master.pid)
+    <root>/run/agenticmail-imap  IMAP for the daemon's own sessions (0600: the daemon's user only;
+                              no remote IP, so failed logins of others never delay it)
 
 ``<root>`` is ``data_dir`` itself, except when running as root and ``data_dir`` is not
 traversable by the unprivileged users Dovecot switches to (``nobody`` for mail access,
@@ -217,6 +219,7 @@ class LocalHost:
             delivery_port=self.lmtp_port,
             imap_tls=False,
             delivery_protocol="lmtp",
+            imap_socket=str(self.layout.base_dir / dc.DAEMON_IMAP_SOCKET),
         )
 
     def log_tail(self, lines: int = 20) -> str:

@@ -23,11 +23,14 @@ import pytest
 from agenticmail.errors import Conflict, DependencyMissing, InvalidRequest, MailHostError, NotFound
 from agenticmail.hosts.base import MailHost
 from agenticmail.hosts.local import INSTALL_HINT, LocalHost
+from agenticmail.mail.idle import FolderWatch
+from agenticmail.mail.imap import MailboxSession
 from tests.support.dovecot import (
     DovecotServer,
     dovecot_available,
     idle_until_exists,
     make_local_host,
+    wait_for_change,
     wait_until,
 )
 
@@ -175,6 +178,26 @@ def test_idle_push_after_lmtp_delivery(server: DovecotServer) -> None:
         client.idle_done()
         client.logout()
     assert any(len(r) > 1 and r[1] == b"EXISTS" for r in seen), seen
+
+
+def test_daemon_sessions_use_a_private_unix_socket(server: DovecotServer) -> None:
+    """The daemon's own sessions (MailboxSession, FolderWatch) log in over a unix socket that
+    only the daemon's user may open: no remote IP, so no per-IP auth penalty applies to them
+    (end to end: tests/e2e/test_imap_penalty.py)."""
+    ep = server.endpoints()
+    st = os.stat(ep.imap_socket)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == os.geteuid()
+    creds = server.add_user()
+    watch = FolderWatch(ep, creds)
+    watch.connect()
+    try:
+        assert server.deliver(creds.username, b"Subject: via the socket\r\n\r\nx\r\n") == {}
+        wait_for_change(watch, "exists")
+    finally:
+        watch.close()
+    with MailboxSession.open(ep, creds) as session:
+        assert session.folder_status("INBOX")["messages"] == 1
 
 
 # -- own instances ----------------------------------------------------------------------------
