@@ -389,3 +389,20 @@ def test_store_of_an_older_version_is_handed_to_the_mail_user(tmp_path: Path) ->
         with MailboxSession.open(host.endpoints(), creds) as session:
             assert session.folder_status("INBOX")["messages"] == 1
 
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="root on Linux only")
+def test_a_foreign_user_of_the_same_name_is_never_taken_over(host: LocalHost) -> None:
+    """A user named like the mail user but not created by agenticmail is neither used for mail
+    nor deleted by purge."""
+    name = host.mail_user
+    assert name is not None
+    subprocess.run(["useradd", "--system", "--no-create-home", "--comment", "someone", name],
+                   check=True)
+    try:
+        with pytest.raises(MailHostError, match="not created by agenticmail"):
+            host.start()
+        host.purge()
+        assert pwd.getpwnam(name).pw_gecos == "someone"
+    finally:
+        subprocess.run(["userdel", name], check=False)
