@@ -190,6 +190,12 @@ def test_daemon_sessions_use_a_private_unix_socket(server: DovecotServer) -> Non
     st = os.stat(ep.imap_socket)
     assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
     assert st.st_uid == os.geteuid()
+    if os.geteuid() == 0 and os.path.exists("/usr/bin/python3"):  # another local user: refused
+        probe = "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])"
+        other = subprocess.run(["/usr/bin/python3", "-c", probe, ep.imap_socket],
+                               user="nobody", group=pwd.getpwnam("nobody").pw_gid,
+                               extra_groups=[], capture_output=True, check=False)
+        assert other.returncode != 0 and b"PermissionError" in other.stderr, other.stderr
     creds = server.add_user()
     watch = FolderWatch(ep, creds)
     watch.connect()
