@@ -45,6 +45,9 @@ class Endpoints:
     delivery_port: int
     imap_tls: bool = False
     delivery_protocol: str = "lmtp"  # "lmtp" | "smtp"
+    # a unix socket for the daemon's own IMAP sessions ("" = use imap_host:imap_port): it has
+    # no remote IP, so the host's per-IP penalty for failed logins of others never slows them
+    imap_socket: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import imaplib
 import re
+import socket
 import ssl
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ from ..errors import (
 from ..models import Credentials, Endpoints, MessageSummary, SearchQuery
 from .mime import decode_header_value, display_address, normalize_message_id
 
-__all__ = ["SPECIAL_USES", "SYSTEM_FLAGS", "MailboxSession"]
+__all__ = ["SPECIAL_USES", "SYSTEM_FLAGS", "MailboxSession", "connect"]
 
 SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
@@ -164,6 +165,47 @@ def _expand_uid_set(text: str) -> list[int]:
     return out
 
 
+class _UnixIMAP4(imaplib.IMAP4):
+    """imaplib over a unix stream socket (``host`` is the socket's path)."""
+
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__(path, 0, timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(self.host)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+
+class _UnixIMAPClient(IMAPClient):
+    """IMAPClient on a unix socket: imapclient connects only by host and port, so the one
+    factory it calls for its imaplib connection is replaced."""
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        return _UnixIMAP4(self.host, self._timeout.connect)
+
+
+def connect(
+    endpoints: Endpoints, timeout: float, ssl_context: ssl.SSLContext | None = None
+) -> IMAPClient:
+    """An IMAPClient (not logged in) for ``endpoints``: over ``imap_socket`` when the host
+    offers one for the daemon, else TCP (TLS if ``imap_tls``). Raises what imapclient raises."""
+    if endpoints.imap_socket:
+        return _UnixIMAPClient(endpoints.imap_socket, ssl=False, timeout=timeout)
+    return IMAPClient(
+        endpoints.imap_host,
+        port=endpoints.imap_port,
+        ssl=endpoints.imap_tls,
+        ssl_context=ssl_context,
+        timeout=timeout,
+    )
+
+
 class MailboxSession:
     """A logged-in IMAP session for one mailbox; use :meth:`open`."""
 
@@ -188,15 +230,9 @@ class MailboxSession:
         ssl_context: ssl.SSLContext | None = None,
     ) -> MailboxSession:
         """Connect and log in. MailHostUnavailable if unreachable, MailHostError on bad login."""
-        where = f"{endpoints.imap_host}:{endpoints.imap_port}"
+        where = endpoints.imap_socket or f"{endpoints.imap_host}:{endpoints.imap_port}"
         try:
-            client = IMAPClient(
-                endpoints.imap_host,
-                port=endpoints.imap_port,
-                ssl=endpoints.imap_tls,
-                ssl_context=ssl_context,
-                timeout=timeout,
-            )
+            client = connect(endpoints, timeout, ssl_context)
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailHostUnavailable(f"cannot connect to IMAP server at {where}: {exc}") from exc
         except Exception as exc:
