@@ -125,12 +125,22 @@ def _relay(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _verdicts_by_message(db: sqlite_utils.Database) -> None:
+    """Verdicts keyed by the message's bytes (``store/verdicts.py``). The Message-ID keyed
+    ``messages.security`` column is no longer read: any sender can reuse a Message-ID."""
+    from .verdicts import DDL
+
+    for statement in DDL:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _initial),
     ("0002_audit_log", _audit_log),
     ("0003_outbound", _outbound),
     ("0004_inbound_protection", _inbound_protection),
     ("0005_relay", _relay),
+    ("0007_verdicts_by_message", _verdicts_by_message),
 ]
 
 
