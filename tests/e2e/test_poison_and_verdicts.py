@@ -1,0 +1,87 @@
+"""Issue 18 #7 and #8 end to end on the real daemon: a poison message (300,000 RFC 2047 words
+in a 5 MB Subject) is quarantined as too_complex within seconds while the agent's other mail
+keeps flowing, and reading it answers at once; a verdict stays with its message when another
+message reuses the Message-ID."""
+
+from __future__ import annotations
+
+import smtplib
+from typing import Any
+
+from tests.e2e.test_inbound_protection import INJECTION_TEXT, _deliver, _external
+from tests.mail.test_bounds import poison
+from tests.support.daemon import DaemonHandle
+from tests.support.sse import EventStream
+
+WITHIN_SECONDS = 20  # the watcher used to spend 13 minutes on the poison message
+
+
+def _deliver_raw(handle: DaemonHandle, rcpt: str, raw: bytes) -> None:
+    """As ``_deliver``, for bytes the stdlib should not re-serialise (the 5 MB Subject)."""
+    with smtplib.LMTP("127.0.0.1", handle.settings.lmtp_port) as lmtp:
+        lmtp.sendmail("mallory@evil-exfil.example", [rcpt], raw)
+
+
+def test_poison_message_is_quarantined_as_too_complex_and_mail_keeps_flowing(
+        daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, bob = agent_pair
+    addr = bob["agent"]["address"]
+    raw = poison()
+    assert len(raw) > 5_000_000 and len(raw) < daemon.settings.max_message_bytes
+    with EventStream(daemon.api_url, bob["api_key"]) as events:
+        _deliver_raw(daemon, addr, raw)
+        _deliver(daemon, addr, _external("after the poison", "Shall we meet at noon?",
+                                         sender="Carol <carol@example.org>"))
+        # every event in order, none skipped: the poison first, then the ordinary message
+        quarantined = events.next(timeout=WITHIN_SECONDS)
+        ordinary = events.next(timeout=WITHIN_SECONDS)
+    assert quarantined["type"] == "message.spam" and quarantined["data"]["folder"] == "Spam"
+    sec = quarantined["data"]["message"]["security"]
+    assert sec["category"] == "too_complex" and sec["spam"] is True and sec["score"] >= 40
+    assert sec["too_complex"]["limit"] == "header_bytes"
+    assert [r["id"] for r in sec["rules"]] == ["TOO_COMPLEX"]
+    assert quarantined["data"]["message"]["subject"].startswith("abab")
+    assert ordinary["type"] == "message.new"
+    assert ordinary["data"]["message"]["subject"] == "after the poison"
+
+    uid = quarantined["data"]["uid"]
+    with daemon.client(bob["api_key"]) as api:  # its 30 s timeout: "answers in seconds"
+        listed = api.get("/v1/mail/messages", params={"folder": "Spam"})
+        read = api.get(f"/v1/mail/messages/{uid}", params={"folder": "Spam"})
+    assert listed.status_code == 200 and uid in [m["uid"] for m in listed.json()["messages"]]
+    assert read.status_code == 200, read.text
+    body = read.json()
+    assert body["security"] == sec  # the stored verdict, not a second reading
+    assert body["message"]["text"] == "" and body["message"]["html"] is None
+
+
+def test_a_reused_message_id_does_not_launder_a_verdict(
+        daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, bob = agent_pair
+    addr = bob["agent"]["address"]
+    injection = _external("launder me", INJECTION_TEXT)
+    reuse = _external("quarterly numbers", "The quarterly numbers are attached as agreed.",
+                      sender="Carol <carol@example.org>")
+    del reuse["Message-ID"]
+    reuse["Message-ID"] = injection["Message-ID"]
+    with EventStream(daemon.api_url, bob["api_key"]) as events:
+        _deliver(daemon, addr, injection)
+        first = events.next()
+        _deliver(daemon, addr, reuse)
+        second = events.next()
+    assert first["type"] == "message.spam" and second["type"] == "message.new"
+    assert first["data"]["message"]["message_id"] == second["data"]["message"]["message_id"]
+    verdict = first["data"]["message"]["security"]
+    assert verdict["score"] >= 40 and verdict["category"] == "prompt_injection"
+
+    with daemon.client(bob["api_key"]) as api:
+        spam = api.get(f"/v1/mail/messages/{first['data']['uid']}",
+                       params={"folder": first["data"]["folder"]}).json()
+        clean = api.get(f"/v1/mail/messages/{second['data']['uid']}").json()
+    assert spam["message"]["subject"] == "launder me"
+    assert spam["security"]["score"] == verdict["score"] >= 40
+    assert spam["security"]["category"] == "prompt_injection"
+    assert spam["security"]["internal"] is False
+    assert clean["message"]["subject"] == "quarterly numbers"
+    assert clean["security"] == second["data"]["message"]["security"]
+    assert clean["security"]["score"] < 40 and clean["security"]["spam"] is False
