@@ -9,7 +9,7 @@ import smtplib
 from typing import Any
 
 from tests.e2e.test_inbound_protection import INJECTION_TEXT, _deliver, _external
-from tests.mail.test_bounds import poison
+from tests.support.adversarial import poison
 from tests.support.daemon import DaemonHandle
 from tests.support.sse import EventStream
 

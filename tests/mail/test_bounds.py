@@ -16,34 +16,9 @@ from agenticmail.mail.mime import decode_header_value, get_attachment, parse_mes
 from agenticmail.mail.rfc2047 import MAX_ENCODED_WORDS, decode_words
 from agenticmail.security.inbound import decode_header_value as security_decode
 from agenticmail.security.sanitize import MAX_DEPTH, sanitize, sanitize_html
+from tests.support.adversarial import many_parts, message, nested, poison
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"
-
-
-def _message(headers: str, body: str = "hello\r\n") -> bytes:
-    return (f"From: x@evil.example\r\nTo: b@localhost\r\nMessage-ID: <m@evil.example>\r\n"
-            f"{headers}\r\n{body}").encode()
-
-
-def poison(words: int = 300_000) -> bytes:
-    """The reported poison message: a Subject of ``words`` RFC 2047 words (5 MB for 300,000)."""
-    subject = "\r\n ".join("=?utf-8?q?ab?=" for _ in range(words))
-    return _message(f"Subject: {subject}\r\n")
-
-
-def _nested(depth: int) -> bytes:
-    body = "innermost\r\n"
-    for level in range(depth, 0, -1):
-        body = (f"--b{level}\r\nContent-Type: multipart/mixed; boundary=\"b{level + 1}\"\r\n\r\n"
-                f"{body}--b{level}--\r\n") if level < depth else \
-            f"--b{level}\r\nContent-Type: text/plain\r\n\r\n{body}--b{level}--\r\n"
-    return _message('Subject: deep\r\nContent-Type: multipart/mixed; boundary="b1"\r\n', body)
-
-
-def _many_parts(parts: int) -> bytes:
-    body = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n" for i in range(parts))
-    return _message('Subject: parts\r\nContent-Type: multipart/mixed; boundary="b"\r\n',
-                    body + "--b--\r\n")
 
 
 def test_real_mail_is_within_every_bound() -> None:
@@ -53,16 +28,16 @@ def test_real_mail_is_within_every_bound() -> None:
 
 
 @pytest.mark.parametrize(("raw", "limit"), [
-    (_message("Subject: x\r\nX-Big: " + "a" * (bounds.MAX_HEADER_BYTES + 1) + "\r\n"),
+    (message("Subject: x\r\nX-Big: " + "a" * (bounds.MAX_HEADER_BYTES + 1) + "\r\n"),
      "header_bytes"),
-    (_message("Subject: x\r\n" + "X-N: 1\r\n" * bounds.MAX_HEADERS), "header_count"),
-    (_message("Subject: " + " ".join(["=?utf-8?q?a?="] * (bounds.MAX_ENCODED_WORDS + 1))
+    (message("Subject: x\r\n" + "X-N: 1\r\n" * bounds.MAX_HEADERS), "header_count"),
+    (message("Subject: " + " ".join(["=?utf-8?q?a?="] * (bounds.MAX_ENCODED_WORDS + 1))
               + "\r\n"), "encoded_words"),
-    (_message("Subject: x\r\n", "=?utf-8?b?YQ==?= " * (bounds.MAX_ENCODED_WORDS + 1)),
+    (message("Subject: x\r\n", "=?utf-8?b?YQ==?= " * (bounds.MAX_ENCODED_WORDS + 1)),
      "encoded_words"),
-    (_nested(bounds.MAX_MIME_DEPTH + 1), "mime_depth"),
-    (_many_parts(bounds.MAX_MIME_PARTS + 1), "mime_parts"),
-    (_message("Subject: x\r\n", "--\r\n" * (bounds.MAX_BOUNDARY_LINES + 1)), "mime_parts"),
+    (nested(bounds.MAX_MIME_DEPTH + 1), "mime_depth"),
+    (many_parts(bounds.MAX_MIME_PARTS + 1), "mime_parts"),
+    (message("Subject: x\r\n", "--\r\n" * (bounds.MAX_BOUNDARY_LINES + 1)), "mime_parts"),
     (poison(), "header_bytes"),
 ])
 def test_each_bound_is_named(raw: bytes, limit: str) -> None:
@@ -71,11 +46,11 @@ def test_each_bound_is_named(raw: bytes, limit: str) -> None:
 
 
 @pytest.mark.parametrize("raw", [
-    _message("Subject: x\r\n" + "X-N: 1\r\n" * (bounds.MAX_HEADERS - 10)),
-    _message("Subject: " + " ".join(["=?utf-8?q?a?="] * 100) + "\r\n"),
-    _nested(bounds.MAX_MIME_DEPTH - 1),
-    _many_parts(bounds.MAX_MIME_PARTS - 1),
-    _message("Subject: x\r\n", "-- \r\nsignature\r\n---\r\n" * 100),
+    message("Subject: x\r\n" + "X-N: 1\r\n" * (bounds.MAX_HEADERS - 10)),
+    message("Subject: " + " ".join(["=?utf-8?q?a?="] * 100) + "\r\n"),
+    nested(bounds.MAX_MIME_DEPTH - 1),
+    many_parts(bounds.MAX_MIME_PARTS - 1),
+    message("Subject: x\r\n", "-- \r\nsignature\r\n---\r\n" * 100),
 ])
 def test_just_under_each_bound_is_read_whole(raw: bytes) -> None:
     assert bounds.check(raw) is None
@@ -96,7 +71,7 @@ def test_sibling_parts_and_forwarded_messages_do_not_count_as_depth() -> None:
 
 
 def test_a_message_over_a_bound_is_parsed_from_its_stand_in() -> None:
-    raw = _many_parts(bounds.MAX_MIME_PARTS + 1)
+    raw = many_parts(bounds.MAX_MIME_PARTS + 1)
     parsed = parse_message(raw, uid=7, folder="INBOX")
     assert parsed.subject == "parts" and parsed.message_id == "<m@evil.example>"
     assert parsed.text == "" and parsed.attachments == () and parsed.size == len(raw)
@@ -139,6 +114,6 @@ def test_html_nested_deeper_than_the_sanitiser_reads_is_reported() -> None:
     assert "html_too_deep" in [d.type for d in deep.detections]
     ordinary = sanitize_html("<div>" * (MAX_DEPTH - 1) + "text")
     assert "html_too_deep" not in [d.type for d in ordinary.detections]
-    message = _message("Subject: x\r\nContent-Type: text/html\r\n",
-                       "<div>" * (MAX_DEPTH + 5) + "hi")
-    assert "html_too_deep" in [d.type for d in sanitize(message).detections]
+    html_mail = message("Subject: x\r\nContent-Type: text/html\r\n",
+                         "<div>" * (MAX_DEPTH + 5) + "hi")
+    assert "html_too_deep" in [d.type for d in sanitize(html_mail).detections]

@@ -14,7 +14,7 @@ from agenticmail.security.rule_table import SPAM_THRESHOLD
 from agenticmail.security.sanitize import MAX_DEPTH
 from agenticmail.services.context import ServiceContext, build_context
 from agenticmail.services.screening import screen
-from tests.mail.test_bounds import _many_parts, _message, _nested, poison
+from tests.support.adversarial import many_parts, message, nested, poison
 
 
 def _local(raw: bytes) -> bytes:  # a local sender: no DNS lookups for authentication here
@@ -38,14 +38,14 @@ def _assert_too_complex(security: dict[str, object], limit: str) -> None:
 
 @pytest.mark.parametrize(("raw", "limit"), [
     (poison(), "header_bytes"),
-    (_message("Subject: x\r\n" + "X-N: 1\r\n" * bounds.MAX_HEADERS), "header_count"),
-    (_message("Subject: " + " ".join(["=?utf-8?q?a?="] * (bounds.MAX_ENCODED_WORDS + 1))
+    (message("Subject: x\r\n" + "X-N: 1\r\n" * bounds.MAX_HEADERS), "header_count"),
+    (message("Subject: " + " ".join(["=?utf-8?q?a?="] * (bounds.MAX_ENCODED_WORDS + 1))
               + "\r\n"), "encoded_words"),
-    (_nested(bounds.MAX_MIME_DEPTH + 1), "mime_depth"),
-    (_many_parts(bounds.MAX_MIME_PARTS + 1), "mime_parts"),
-    (_local(_message("Subject: x\r\nContent-Type: text/html\r\n",
+    (nested(bounds.MAX_MIME_DEPTH + 1), "mime_depth"),
+    (many_parts(bounds.MAX_MIME_PARTS + 1), "mime_parts"),
+    (_local(message("Subject: x\r\nContent-Type: text/html\r\n",
                      "<div>" * (MAX_DEPTH + 5) + "hi")), "html_depth"),
-    (_local(_message("Subject: x\r\nContent-Type: text/html\r\n", "<b>x</b>" * 20_001)),
+    (_local(message("Subject: x\r\nContent-Type: text/html\r\n", "<b>x</b>" * 20_001)),
      "html_tags"),
 ])
 def test_a_message_over_a_bound_is_too_complex(ctx: ServiceContext, raw: bytes,
@@ -57,12 +57,12 @@ def test_a_message_over_a_bound_is_too_complex(ctx: ServiceContext, raw: bytes,
 
 def test_a_message_over_its_time_budget_is_too_complex(tmp_path: Path) -> None:
     no_time = build_context(Settings(home=tmp_path, message_time_budget_seconds=0))
-    assessment = screen(no_time, _local(_message("Subject: hello\r\n")))
+    assessment = screen(no_time, _local(message("Subject: hello\r\n")))
     _assert_too_complex(assessment.security, "time_budget")
 
 
 def test_ordinary_mail_is_assessed_as_before(ctx: ServiceContext) -> None:
-    assessment = screen(ctx, _local(_message("Subject: lunch\r\n", "Noon on Friday?\r\n")))
+    assessment = screen(ctx, _local(message("Subject: lunch\r\n", "Noon on Friday?\r\n")))
     assert assessment.security["category"] != "too_complex" and not assessment.spam
     assert "Noon on Friday?" in assessment.text
 
@@ -70,5 +70,5 @@ def test_ordinary_mail_is_assessed_as_before(ctx: ServiceContext) -> None:
 def test_a_stored_too_complex_verdict_is_reused_unread(ctx: ServiceContext) -> None:
     stored = screen(ctx, poison()).security
     # the bytes are not even looked at: an ordinary message with that verdict stays withheld
-    again = screen(ctx, _local(_message("Subject: lunch\r\n")), stored)
+    again = screen(ctx, _local(message("Subject: lunch\r\n")), stored)
     assert again.security == stored and again.spam and again.text == ""
