@@ -85,3 +85,15 @@ def test_a_reused_message_id_does_not_launder_a_verdict(
     assert clean["message"]["subject"] == "quarterly numbers"
     assert clean["security"] == second["data"]["message"]["security"]
     assert clean["security"]["score"] < 40 and clean["security"]["spam"] is False
+
+    # a move keeps the bytes, so the message keeps its verdict in its new folder
+    with daemon.client(bob["api_key"]) as api:
+        assert api.post("/v1/mail/folders", json={"name": "Evidence"}).status_code == 201
+        moved = api.post(f"/v1/mail/messages/{first['data']['uid']}/move",
+                         json={"folder": first["data"]["folder"], "to": "Evidence"})
+        assert moved.status_code == 200, moved.text
+        kept = api.get("/v1/mail/messages", params={"folder": "Evidence"}).json()["messages"]
+        assert [m["subject"] for m in kept] == ["launder me"]
+        again = api.get(f"/v1/mail/messages/{kept[0]['uid']}",
+                        params={"folder": "Evidence"}).json()
+    assert again["security"] == spam["security"]
