@@ -18,6 +18,7 @@ from email import policy
 from typing import Any
 
 from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..mail import bounds
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
 from ..models import Agent, OutgoingMail
@@ -222,6 +223,10 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
 
     routed = route_recipients(ctx, recipients)
     _check_rate(ctx, agent)
+    exceeded = bounds.check(raw)  # what the parsers cannot read whole, the guard cannot check
+    if exceeded is not None:
+        raise InvalidRequest(f"the message is too complex to check before sending: "
+                             f"{exceeded.detail}")
     message = message_from_bytes(raw, policy=policy.SMTP)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)

@@ -1,15 +1,19 @@
 """Issue 18 #7 and #8 end to end on the real daemon: a poison message (300,000 RFC 2047 words
 in a 5 MB Subject) is quarantined as too_complex within seconds while the agent's other mail
-keeps flowing, and reading it answers at once; a verdict stays with its message when another
-message reuses the Message-ID."""
+keeps flowing, and reading it answers at once; an agent's submission the outbound guard
+could not read whole is refused; a verdict stays with its message when another message reuses
+the Message-ID."""
 
 from __future__ import annotations
 
 import smtplib
 from typing import Any
 
+import pytest
+
+from agenticmail.mail import bounds
 from tests.e2e.test_inbound_protection import INJECTION_TEXT, _deliver, _external
-from tests.support.adversarial import poison
+from tests.support.adversarial import many_parts, poison
 from tests.support.daemon import DaemonHandle
 from tests.support.sse import EventStream
 
@@ -97,3 +101,19 @@ def test_a_reused_message_id_does_not_launder_a_verdict(
         again = api.get(f"/v1/mail/messages/{kept[0]['uid']}",
                         params={"folder": "Evidence"}).json()
     assert again["security"] == spam["security"]
+
+
+def test_a_submission_the_guard_cannot_read_whole_is_refused(
+        daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    alice, bob = agent_pair
+    creds, sender = alice["mail"], alice["agent"]["address"]
+    raw = many_parts(bounds.MAX_MIME_PARTS + 1).replace(
+        b"From: x@evil.example", f"From: {sender}".encode()).replace(
+        b"part 500", b"AWS secret: aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=WITHIN_SECONDS) as smtp:
+        smtp.login(creds["username"], alice["api_key"])
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail(sender, [bob["agent"]["address"]], raw)
+    assert refused.value.smtp_code == 554 and b"too complex" in refused.value.smtp_error
+    with daemon.client(alice["api_key"]) as api:
+        assert api.get("/v1/mail/outbox").json()["outbox"] == []
