@@ -38,13 +38,13 @@ LIMITS = {
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _ENCODED_WORD = re.compile(ENCODED_WORD.pattern.encode())
-_CONTAINER = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?(multipart|message)/")
+_CONTENT_TYPE = re.compile(rb"(?im)^content-type:")
 _FIELD_END = re.compile(rb"\n(?![ \t])")
 _FIELD_SPLIT = re.compile(rb"\r?\n(?![ \t])")
 _UNFOLD = re.compile(rb"\r?\n[ \t]*")
 _BOUNDARY = re.compile(rb"""(?i)\bboundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""")
 _DASH_LINE = re.compile(rb"(?m)^--([^\r\n]{1,200})")
-_CONTAINER_FIELD_BYTES = 8 * 1024  # how far into a Content-Type field the boundary is sought
+_CONTAINER_FIELD_BYTES = 8 * 1024  # how much of a Content-Type field is looked at
 
 
 @dataclass(frozen=True)
@@ -71,32 +71,32 @@ def _count(pattern: re.Pattern[bytes], data: bytes, cap: int) -> int:
 def _mime_shape(raw: bytes) -> tuple[int, int] | Exceeded:
     """(depth, parts) of the MIME tree as the feed parser would build it, or the limit over.
 
-    Events in message order: a container declaration (multipart with its boundary, or
-    message/*) opens a level; a delimiter line of an open boundary closes the levels opened
-    inside it (and, for its close delimiter, that boundary too) and counts a part.
+    Events in message order: a container declaration (a Content-Type field mentioning
+    multipart, with its boundary, or message) opens a level; a delimiter line of an open
+    boundary closes the levels opened inside it (and, for its close delimiter, that boundary
+    too) and counts a part.
     """
     dash_lines = raw.count(b"\n--") + raw.startswith(b"--")
     if dash_lines > MAX_BOUNDARY_LINES:
         return Exceeded("mime_parts", f"over {MAX_BOUNDARY_LINES} lines starting with '--'")
     events: list[tuple[int, bytes | None, bool]] = []  # (position, boundary, is_declaration)
-    declared = 0
-    for match in _CONTAINER.finditer(raw):
-        declared += 1
-        if declared > MAX_MIME_PARTS:
-            return Exceeded("mime_parts", f"over {MAX_MIME_PARTS} multipart/message parts")
-        boundary: bytes | None = None
-        if match.group(1).lower() == b"multipart":
-            end = _FIELD_END.search(raw, match.end(), match.end() + _CONTAINER_FIELD_BYTES)
-            field = raw[match.end():end.start() if end else match.end() + _CONTAINER_FIELD_BYTES]
-            found = _BOUNDARY.search(field)
-            if found is None:
-                continue  # no boundary: the parser reads the body as one part
-            boundary = (found.group(1) or found.group(2)).rstrip()
-        events.append((match.start(), boundary, True))
+    for count, match in enumerate(_CONTENT_TYPE.finditer(raw)):
+        if count >= 2 * MAX_MIME_PARTS:
+            return Exceeded("mime_parts", f"over {2 * MAX_MIME_PARTS} Content-Type fields")
+        end = _FIELD_END.search(raw, match.end(), match.end() + _CONTAINER_FIELD_BYTES)
+        field = raw[match.end():end.start() if end else match.end() + _CONTAINER_FIELD_BYTES]
+        lowered = field.lower()
+        if b"multipart" not in lowered and b"message" not in lowered:
+            continue  # a leaf (text, image, application ...)
+        # Any field that mentions a container counts as one, however it is spelled (comments,
+        # folding, RFC 2231 parameters): its level then ends only with an enclosing boundary.
+        found = _BOUNDARY.search(field) if b"multipart" in lowered else None
+        events.append((match.start(), (found.group(1) or found.group(2)).rstrip()
+                       if found else None, True))
     for match in _DASH_LINE.finditer(raw):  # at most MAX_BOUNDARY_LINES
         events.append((match.start(), match.group(1).rstrip(), False))
     events.sort(key=lambda e: e[0])
-    stack: list[bytes | None] = []  # open levels; None for message/*
+    stack: list[bytes | None] = []  # open levels; None: no boundary known (message/* ...)
     depth = parts = 0
     for _, token, is_declaration in events:
         if is_declaration:
