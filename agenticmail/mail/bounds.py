@@ -16,13 +16,12 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from .rfc2047 import ENCODED_WORD
+from .rfc2047 import ENCODED_WORD, MAX_ENCODED_WORDS  # no header of a message within is cut
 
 __all__ = ["LIMITS", "Exceeded", "check", "safe_copy"]
 
 MAX_HEADER_BYTES = 256 * 1024  # the top-level header block (Postfix stops at 100 KiB)
 MAX_HEADERS = 1000  # header fields in the top-level header block
-MAX_ENCODED_WORDS = 2000  # RFC 2047 words anywhere in the message
 MAX_MIME_DEPTH = 16  # nesting of multipart and message/* parts
 MAX_MIME_PARTS = 500  # MIME parts (boundary delimiter lines and container declarations)
 MAX_BOUNDARY_LINES = 5000  # lines starting with "--", before boundaries are matched

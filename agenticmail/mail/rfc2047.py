@@ -16,7 +16,7 @@ import re
 
 __all__ = ["ENCODED_WORD", "MAX_ENCODED_WORDS", "decode_words"]
 
-MAX_ENCODED_WORDS = 1000  # per header value (the whole message is capped by mail.bounds)
+MAX_ENCODED_WORDS = 2000  # per header value; mail.bounds allows no more in a whole message
 ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _BLANK = re.compile(r"[ \t\r\n]*")
