@@ -150,6 +150,26 @@ def _expand_uid_set(text: str) -> list[int]:
     return out
 
 
+# A BODYSTRUCTURE carries an attached message's ENVELOPE, each header value one quoted string
+# on the response line: allow lines as long as the largest message, not imaplib's 1 MB (a 5 MB
+# Subject in an attached message broke every listing of its folder). The parse stays linear.
+MAX_RESPONSE_LINE = 64 * 1024 * 1024
+
+
+def _allow_long_lines(client: IMAPClient) -> None:
+    """Raise this connection's response-line limit to :data:`MAX_RESPONSE_LINE` (imaplib has
+    only a module-wide one, which this leaves alone)."""
+    imap = client._imap
+
+    def readline() -> bytes:
+        line: bytes = imap.file.readline(MAX_RESPONSE_LINE + 1)
+        if len(line) > MAX_RESPONSE_LINE:
+            raise imap.error(f"got more than {MAX_RESPONSE_LINE} bytes")
+        return line
+
+    imap.readline = readline
+
+
 class MailboxSession:
     """A logged-in IMAP session for one mailbox; use :meth:`open`."""
 
@@ -189,6 +209,7 @@ class MailboxSession:
             raise MailHostUnavailable(
                 f"cannot connect to IMAP server at {where}: {type(exc).__name__}"
             ) from exc
+        _allow_long_lines(client)
         try:
             client.login(creds.username, creds.password)
         except LoginError:

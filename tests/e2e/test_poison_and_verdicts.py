@@ -60,6 +60,26 @@ def test_poison_message_is_quarantined_as_too_complex_and_mail_keeps_flowing(
     assert body["message"]["text"] == "" and body["message"]["html"] is None
 
 
+def test_an_attached_poison_message_is_quarantined_and_listed(
+        daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    _, bob = agent_pair
+    # the attached message's 5 MB Subject travels in the BODYSTRUCTURE of a listing
+    raw = (b'Subject: fwd\r\nMessage-ID: <fwd@evil.example>\r\nFrom: x@evil.example\r\n'
+           b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+           b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+           b"--b\r\nContent-Type: message/rfc822\r\n\r\n" + poison() + b"\r\n--b--\r\n")
+    with EventStream(daemon.api_url, bob["api_key"]) as events:
+        _deliver_raw(daemon, bob["agent"]["address"], raw)
+        quarantined = events.next(timeout=WITHIN_SECONDS)
+    assert quarantined["type"] == "message.spam"
+    assert quarantined["data"]["message"]["security"]["too_complex"]["limit"] == "encoded_words"
+    with daemon.client(bob["api_key"]) as api:
+        listed = api.get("/v1/mail/messages", params={"folder": "Spam"})
+    assert listed.status_code == 200, listed.text
+    assert [(m["uid"], m["subject"], m["has_attachments"]) for m in listed.json()["messages"]] \
+        == [(quarantined["data"]["uid"], "fwd", True)]
+
+
 def test_a_reused_message_id_does_not_launder_a_verdict(
         daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     _, bob = agent_pair
