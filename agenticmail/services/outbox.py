@@ -18,6 +18,7 @@ from email import policy
 from typing import Any
 
 from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..mail import bounds
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
 from ..models import Agent, OutgoingMail
@@ -215,6 +216,14 @@ def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
                    idempotency_key=idempotency_key, due=due)
 
 
+def _require_readable(raw: bytes) -> None:
+    """What the parsers would not read whole (mail.bounds), the guard could not check."""
+    exceeded = bounds.check(raw)
+    if exceeded is not None:
+        raise InvalidRequest(f"the message is too complex to check before sending: "
+                             f"{exceeded.detail}")
+
+
 def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: bytes) -> Accepted:
     """A message the agent submitted over SMTP: same routing, guard and outbox as the API."""
     from email import message_from_bytes
@@ -222,6 +231,7 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
 
     routed = route_recipients(ctx, recipients)
     _check_rate(ctx, agent)
+    _require_readable(raw)
     message = message_from_bytes(raw, policy=policy.SMTP)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
@@ -231,6 +241,7 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     del message["Bcc"]
     header_rcpts = {a.lower() for a in _header_addresses(message)}
     bcc = tuple(r for r in routed.local + routed.external if r.lower() not in header_rcpts)
+    _require_readable(message.as_bytes())  # as parsed below, with the headers added above
     parsed = parse_message(message.as_bytes(), uid=0, folder="", flags=())
     mail = OutgoingMail(
         to=tuple(a for a in routed.local + routed.external if a not in bcc), bcc=bcc,

@@ -184,6 +184,15 @@ def _agent_identity(db: sqlite_utils.Database) -> None:
         db.execute(f"UPDATE {table} SET idempotency_key = NULL WHERE agent_id IS NULL")
 
 
+def _verdicts_by_message(db: sqlite_utils.Database) -> None:
+    """Verdicts keyed by the message's bytes (``store/verdicts.py``). The Message-ID keyed
+    ``messages.security`` column is no longer read: any sender can reuse a Message-ID."""
+    from .verdicts import DDL
+
+    for statement in DDL:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _initial),
     ("0002_audit_log", _audit_log),
@@ -191,6 +200,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0004_inbound_protection", _inbound_protection),
     ("0005_relay", _relay),
     ("0006_approval_hardening", _approval_hardening),
+    ("0007_verdicts_by_message", _verdicts_by_message),
     ("0008_agent_identity", _agent_identity),
 ]
 

@@ -1,4 +1,8 @@
-"""The spam log (what the inbound filter moved to Spam, and why) and stored security blocks."""
+"""The spam log (what the inbound filter moved to Spam, and why).
+
+Verdicts themselves are stored by :mod:`.verdicts` (keyed by the message's bytes); the
+``messages.security`` column added here was keyed by Message-ID and is no longer used.
+"""
 
 from __future__ import annotations
 
@@ -53,16 +57,3 @@ def list_spam(db: Database, agent_id: int | None, limit: int = 100) -> list[dict
         del entry["agent_id"]  # the API shows names
     return shown
 
-
-def save_security(conn: sqlite3.Connection, agent_id: int, message_id: str | None,
-                  security: dict[str, Any]) -> None:
-    conn.execute("UPDATE messages SET security = ? WHERE agent_id = ? AND message_id IS ?",
-                 (json.dumps(security), agent_id, message_id))
-
-
-def security_for(db: Database, agent_id: int, message_id: str | None) -> dict[str, Any] | None:
-    if not message_id:
-        return None
-    row = db.one("SELECT security FROM messages WHERE agent_id = ? AND message_id = ? AND "
-                 "security IS NOT NULL ORDER BY id DESC LIMIT 1", (agent_id, message_id))
-    return json.loads(row["security"]) if row else None
