@@ -46,3 +46,12 @@ def test_version(cli: Invoke) -> None:
     result = cli(None, "--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"agenticmail {__version__}"
+
+
+@pytest.mark.parametrize("command", [("send",), ("agents", "delete"), ("status",)], ids=" ".join)
+def test_flags_show_no_type(cli: Invoke, command: tuple[str, ...]) -> None:
+    """A flag takes no value: its help row has no ``<bool>``/``BOOLEAN`` type column."""
+    result = cli(None, *command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.stdout
+    assert "<bool>" not in result.stdout and "BOOLEAN" not in result.stdout
