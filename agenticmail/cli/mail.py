@@ -218,7 +218,8 @@ def send(
             note("not waiting: a held message leaves only once the owner approves it")
         elif wait:
             note(f"waiting up to {timeout:g}s for {data['id']} to be sent…")
-            data = {**data, "outbox": _wait_until_done(client, str(data["id"]), timeout)}
+            row = _wait_until_done(client, str(data["id"]), timeout)
+            data = {**data, "status": row.get("status"), "outbox": row}  # the final state
     emit(data, as_json, _render_sent)
     row = data.get("outbox") or {}
     if row.get("status") == "failed":

@@ -66,8 +66,16 @@ _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 Renderer = Callable[[Any], Iterable[RenderableType]]
 
 
+UNWRAPPED_WIDTH = 1_000_000
+
+
 def stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """The console for results: a terminal wraps at its width; a file or a pipe never wraps
+    (Rich would cut at 80 columns and split a ``watch`` line in two)."""
+    console = Console(highlight=False, soft_wrap=False)
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, soft_wrap=True, width=UNWRAPPED_WIDTH)
 
 
 def stderr() -> Console:
