@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import agents, audit, daemon, mail, outbox, pending, relay, route, setup
+from . import agents, audit, daemon, mail, manage, outbox, pending, relay, route, setup
 from .client import CliState
 from .output import print_json
 
@@ -134,6 +134,8 @@ app.add_typer(setup.app)
 app.add_typer(daemon.app)
 app.add_typer(agents.app, name="agents", help="Create, list, show, delete agents; rotate keys.")
 app.add_typer(mail.app)
+app.add_typer(manage.app)
+app.add_typer(manage.attachment_app, name="attachment", rich_help_panel="Mail")
 app.add_typer(pending.app, name="pending",
               help="Review mail the outbound guard held: list, show, approve, reject.")
 app.add_typer(outbox.app, name="outbox",
