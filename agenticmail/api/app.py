@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from .. import __version__
 from ..services.context import ServiceContext
-from . import errors
+from . import audit_trail, errors
 from .routes import agents, audit, events, health, mail, pending, relay, route
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
@@ -27,6 +27,7 @@ def create_app(ctx: ServiceContext,
     app.state.ctx = ctx
     app.state.runtime_status = runtime_status
     errors.install(app)
+    audit_trail.install(app)
     limit = int(ctx.settings.max_message_bytes * _BODY_OVERHEAD)
 
     @app.middleware("http")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from ...services import agents as svc
 from ...services.auth import resolve_agent
+from ..audit_trail import note_target
 from ..auth import Caller, Ctx, Owner
 from ..schemas import AgentCreate, MetadataPatch
 
@@ -15,7 +16,8 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 
 @router.post("", status_code=201)
-def create_agent(body: AgentCreate, ctx: Ctx, _: Owner) -> dict[str, Any]:
+def create_agent(body: AgentCreate, ctx: Ctx, _: Owner, request: Request) -> dict[str, Any]:
+    note_target(request, body.name)
     created = svc.create_agent(ctx, body.name, role=body.role, display_name=body.display_name,
                                metadata=body.metadata)
     endpoints = ctx.host.endpoints()
