@@ -1,4 +1,4 @@
-"""/v1/agents: create, list, show, delete, rotate key, metadata."""
+"""/v1/agents: create, list, show, delete, rotate key or mail password, metadata."""
 
 from __future__ import annotations
 
@@ -59,3 +59,11 @@ def delete_agent(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
 def rotate_key(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
     agent, key = svc.rotate_key(ctx, name)
     return {"agent": agent.to_dict(), "api_key": key}
+
+
+@router.post("/{name}/rotate-password")
+def rotate_password(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    """A new mail password for IMAP/SMTP logins (master key); shown once."""
+    agent, creds = svc.rotate_password(ctx, name)
+    return {"agent": agent.to_dict(),
+            "mail": {"username": creds.username, "password": creds.password}}
