@@ -79,7 +79,11 @@ def stdout() -> Console:
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    """Prompts, progress and notes; like :func:`stdout`, never wrapped when not a terminal."""
+    console = Console(stderr=True, highlight=False)
+    if console.is_terminal:
+        return console
+    return Console(stderr=True, highlight=False, soft_wrap=True, width=UNWRAPPED_WIDTH)
 
 
 def clean(value: object, *, multiline: bool = False) -> str:
@@ -181,16 +185,23 @@ def check_dict(check: Any) -> dict[str, Any]:
         "ok": bool(getattr(check, "ok", False)),
         "detail": str(getattr(check, "detail", "") or ""),
         "hint": getattr(check, "hint", None),
+        "optional": bool(getattr(check, "optional", False)),
     }
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> Table:
-    """✓/✗ rows, with the fix hint of every failed check."""
+    """✓/✗ rows, with the fix hint of every failed check; a failed optional check is an
+    information row (``-``, dim), not a red failure."""
     out = Table(header_style="bold", show_edge=False)
     for name in ("", "check", "detail", "fix"):
         out.add_column(name, overflow="fold")
     for check in checks:
         ok = bool(check.get("ok"))
+        optional = not ok and bool(check.get("optional"))
+        if optional:
+            out.add_row(Text("-", style="dim"), cell(check.get("name"), "dim"),
+                        cell(f"{check.get('detail')} (optional)", "dim"), cell(""))
+            continue
         out.add_row(
             Text("✓", style="green") if ok else Text("✗", style="bold red"),
             cell(check.get("name")),
