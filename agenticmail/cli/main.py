@@ -7,7 +7,9 @@ reached, 1 otherwise. Usage errors exit 2 (Typer), Ctrl-C exits 130.
 
 With ``--json`` a failure is also one JSON document on stdout, the API's error shape:
 ``{"error": {"code": ..., "message": ..., "hint"?: ...}}`` (usage errors: code ``usage_error``),
-on one line, so a script that reads stdout always gets JSON, with the same non-zero exit code.
+on one line, so a script that reads stdout always gets JSON, with the same non-zero exit code
+(unless the command printed its result document before failing, as ``send --wait`` does when
+delivery fails: stdout still holds one document).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
 from . import agents, audit, daemon, mail, manage, outbox, pending, relay, route, setup
 from .client import CliState
-from .output import print_json
+from .output import json_printed, print_json
 
 EXIT_ERROR = 1
 EXIT_DAEMON_UNAVAILABLE = 2
@@ -69,6 +71,7 @@ class AgenticMailGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta[JSON_META] = wants_json(args)
+        json_printed(reset=True)
         parsed: list[str] = super().parse_args(ctx, args)
         return parsed
 
@@ -78,7 +81,7 @@ class AgenticMailGroup(TyperGroup):
             return super().invoke(ctx)
         except AgenticMailError as exc:
             report(exc)
-            if as_json:
+            if as_json and not json_printed():  # e.g. send --wait: its result says "failed"
                 print_json(error_document(exc.code, str(exc.message), exc.hint), indent=None)
             raise typer.Exit(exit_code_for(exc)) from None
         except UsageError as exc:

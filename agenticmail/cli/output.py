@@ -122,10 +122,22 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_json_printed = False
+
+
+def json_printed(reset: bool = False) -> bool:
+    """Whether this run has printed a JSON document already (``reset``: start a new run)."""
+    global _json_printed
+    printed, _json_printed = _json_printed, (False if reset else _json_printed)
+    return printed
+
+
 def print_json(data: Any, *, indent: int | None = 2) -> None:
     """Write ``data`` as JSON to stdout (one document, or one line with ``indent=None``)."""
+    global _json_printed
     sys.stdout.write(json.dumps(jsonable(data), indent=indent, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+    _json_printed = True
 
 
 def emit(data: Any, as_json: bool, render: Renderer) -> None:

@@ -395,8 +395,8 @@ def setup(
     next_steps += [f"{cmd} send --agent {first} --to {first}@{settings.domain} "
                    "--subject hello --text 'first mail'",
                    f"{cmd} inbox --agent {first}", f"{cmd} status", f"{cmd} doctor"]
-    if settings.gateway_mode == "relay" and not relay_configured and not in_use.startswith(
-            "relay"):
+    if settings.gateway_mode == "relay" and not relay_configured \
+            and in_use == settings.gateway_mode:  # no relay account (or route) yet
         next_steps.append(f"{cmd} relay setup")
     data = {
         "created": bool(result.created), "master_key": result.master_key,

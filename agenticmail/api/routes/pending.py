@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ...errors import PermissionDenied
+from ...errors import NotFound, PermissionDenied
 from ...services import approvals
 from ...services.auth import resolve_agent
 from ..auth import Caller, Ctx
@@ -31,8 +31,11 @@ def _owner_only(ctx: Any, caller: Any, pending_id: str, action: str) -> None:
     """An agent may not decide; its hint says whether the owner was actually emailed."""
     if caller.is_master:
         return
-    row = approvals.get_pending(ctx, pending_id, caller.agent)
-    if row.owner_notified:
+    try:
+        notified = approvals.get_pending(ctx, pending_id, caller.agent).owner_notified
+    except (NotFound, PermissionDenied):  # still a 403: an agent decides nothing
+        notified = bool(ctx.settings.owner_email)
+    if notified:
         hint = ("ask your owner to review it: they were notified by email, and can run "
                 "'agenticmail pending list' or reply to the notification")
     else:
