@@ -167,6 +167,7 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
     from .inbox import FILTERED, NOT_JUNK
 
     with open_session(ctx, agent) as session:
+        folder = resolve_folder(session, folder)
         raw, _ = session.fetch_raw(folder, uid)
         session.set_flags(folder, [uid], add=[NOT_JUNK], remove=[FILTERED])
         session.move(folder, [uid], "INBOX")
