@@ -147,8 +147,9 @@ class Daemon:
         self.ctx.db.close()
 
 
-def serve(settings: Settings) -> None:
-    """Run the daemon in the foreground until SIGINT/SIGTERM."""
-    setup_logging(settings.log_level, settings.logs_dir)
+def serve(settings: Settings, *, console_log: bool = True) -> None:
+    """Run the daemon in the foreground until SIGINT/SIGTERM (``console_log=False``: log to
+    ``logs/agenticmail.log`` only, as the detached daemon does)."""
+    setup_logging(settings.log_level, settings.logs_dir, console=console_log)
     daemon = Daemon(settings)
     asyncio.run(daemon.run())

@@ -119,6 +119,26 @@ def rotate_key(ctx: ServiceContext, name: str) -> tuple[Agent, str]:
     return get_agent(ctx, name), api_key
 
 
+def rotate_password(ctx: ServiceContext, name: str) -> tuple[Agent, Credentials]:
+    """Give an agent a new mail password (IMAP and SMTP logins; the API key is unchanged).
+
+    The mail host takes it first, then the encrypted copy the daemon logs in with; if storing
+    it fails the host gets the old password back. Sessions already logged in stay open; every
+    new login (the daemon's watchers reconnect with the stored copy) needs the new one.
+    """
+    agent = get_agent(ctx, name)
+    old = credentials(ctx, agent).password
+    password = generate_password()
+    ctx.host.change_password(agent.address, password)
+    try:
+        with transaction(ctx) as tx:
+            agent_store.set_password_enc(tx.conn, agent.id, ctx.secrets.encrypt(password))
+    except BaseException:
+        ctx.host.change_password(agent.address, old)
+        raise
+    return get_agent(ctx, name), Credentials(agent.address, password)
+
+
 def update_metadata(ctx: ServiceContext, name: str, patch: dict[str, Any]) -> Agent:
     agent = get_agent(ctx, name)
     patch = _user_metadata(patch)

@@ -92,6 +92,10 @@ def password_enc(db: Database, agent_id: int) -> str:
     return str(row["mail_password_enc"])
 
 
+def set_password_enc(conn: sqlite3.Connection, agent_id: int, password_enc: str) -> None:
+    conn.execute("UPDATE agents SET mail_password_enc = ? WHERE id = ?", (password_enc, agent_id))
+
+
 def update_metadata(conn: sqlite3.Connection, agent_id: int, metadata: dict[str, Any]) -> None:
     conn.execute("UPDATE agents SET metadata = ? WHERE id = ?", (json.dumps(metadata), agent_id))
 

@@ -134,7 +134,9 @@ class OutboxRow:
         return {
             "id": self.id, "agent": self.agent, "status": self.status,
             "message_id": self.message_id, "subject": self.subject,
-            "recipients": self.local_rcpts + self.external_rcpts + self.bcc,
+            # the routed lists already hold the bcc recipients: each address once
+            "recipients": list(dict.fromkeys(self.local_rcpts + self.external_rcpts)),
+            "bcc": list(self.bcc),
             "attempts": self.attempts, "last_error": self.last_error, "send_at": self.send_at,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "sent_at": self.sent_at, "pending_id": self.pending_id,
