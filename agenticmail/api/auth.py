@@ -10,8 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..services.audit import record_key_use
 from ..services.auth import Principal, authenticate, require_master
 from ..services.context import ServiceContext
+from .admission import scope_principal
 
-_bearer = HTTPBearer(auto_error=False, description="master key (mk_…) or agent key (ak_…)")
+bearer = HTTPBearer(auto_error=False, description="master key (mk_…) or agent key (ak_…)")
 
 
 def get_ctx(request: Request) -> ServiceContext:
@@ -21,8 +22,11 @@ def get_ctx(request: Request) -> ServiceContext:
 
 def get_principal(
     request: Request,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    admitted = scope_principal(request.scope)  # authenticated before the body was read
+    if admitted is not None:
+        return admitted
     return authenticate(get_ctx(request), creds.credentials if creds else None)
 
 

@@ -47,16 +47,24 @@ def error_response(status: int, code: str, message: str, hint: str | None = None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def response_for(exc: e.AgenticMailError, headers: dict[str, str] | None = None
+                 ) -> JSONResponse:
+    """The error response for a domain exception (with its WWW-Authenticate/Retry-After)."""
+    status = status_for(exc)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, e.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return error_response(status, exc.code, exc.message, exc.hint, headers or None)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.AgenticMailError)
     async def _domain(request: Request, exc: e.AgenticMailError) -> JSONResponse:
-        status = status_for(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if isinstance(exc, e.RateLimited):
-            headers = {"Retry-After": str(exc.retry_after)}
-        if status >= 500:
+        if status_for(exc) >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-        return error_response(status, exc.code, exc.message, exc.hint, headers)
+        return response_for(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

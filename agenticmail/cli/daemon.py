@@ -45,9 +45,11 @@ POLL_SECONDS = 0.2
 
 
 def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The daemon's health report, or ``None`` if nothing answers at ``settings.api_url``."""
+    """The daemon's health report, or ``None`` if nothing answers at ``settings.api_url``.
+
+    With the master key when one is configured: without a key the report is up/down only."""
     try:
-        with Client(settings, auth=False, timeout=timeout) as client:
+        with Client(settings, auth=settings.is_configured, timeout=timeout) as client:
             return client.health()
     except DaemonUnavailable:
         return None
@@ -288,7 +290,7 @@ def _render_status(data: dict[str, Any]) -> Iterator[RenderableType]:
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show whether the daemon runs, its version, uptime, mail host and agents."""
     settings = settings_from(ctx)
-    with Client(settings, auth=False, timeout=5.0) as client:
+    with Client(settings, auth=settings.is_configured, timeout=5.0) as client:
         health = client.health()
     data = {"url": settings.api_url, **health}
     emit(data, as_json, _render_status)
