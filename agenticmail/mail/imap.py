@@ -27,6 +27,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
+from imapclient.imapclient import _literal
 
 from ..errors import (
     AgenticMailError,
@@ -92,6 +93,14 @@ def _check_flag(flag: str) -> str:
             f"invalid flag keyword {flag[:80]!r}: use letters, digits and $-_.: (no spaces)"
         )
     return flag
+
+
+def _search_string(value: str) -> bytes:
+    """A user's search text as an IMAP string, never as bare atoms: imapclient quotes only
+    text with a space, quote or backslash, so ``(``, ``)`` or ``{5}`` (a literal announcement
+    the server would wait on) went out as protocol syntax. A literal is always safe; imapclient
+    sends one for ``_literal`` bytes (and a quoted string when it needs quoting anyway)."""
+    return _literal(value.encode("utf-8"))
 
 
 def _text(value: Any) -> str:
@@ -398,7 +407,7 @@ class MailboxSession:
             if value:
                 if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
                     raise InvalidRequest(f"search {key.lower()} must be text without line breaks")
-                criteria += [key, value]
+                criteria += [key, _search_string(value)]
         if query.since is not None:
             criteria += ["SINCE", query.since.date()]
         if query.before is not None:
@@ -407,7 +416,8 @@ class MailboxSession:
             criteria.append("SEEN" if query.seen else "UNSEEN")
         if query.keyword is not None:
             criteria += ["KEYWORD", _check_flag(query.keyword)]
-        charset = "UTF-8" if any(isinstance(c, str) and not c.isascii() for c in criteria) else None
+        charset = "UTF-8" if any(isinstance(c, bytes) and not c.isascii() for c in criteria) \
+            else None
         with self._errors("SEARCH", folder):
             self._select(folder)
             uids = self._client.search(criteria or ["ALL"], charset=charset)

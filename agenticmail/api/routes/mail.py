@@ -12,6 +12,7 @@ from ...models import SearchQuery
 from ...services import inbox, mailbox, outbox
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
+from .. import download
 from ..auth import Caller, Ctx
 from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, SendBody
 
@@ -64,9 +65,9 @@ def download_attachment(uid: int, index: int, ctx: Ctx, caller: Caller, agent: A
                         folder: FolderQ = "INBOX") -> Response:
     who = resolve_agent(ctx, caller, agent)
     att = mailbox.get_attachment(ctx, who, uid, index, folder)
-    safe_name = att.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    return Response(att.content, media_type=att.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{safe_name}"'})
+    return Response(att.content, media_type=download.media_type(att.content_type),
+                    headers={"Content-Disposition": download.content_disposition(att.filename),
+                             "X-Content-Type-Options": "nosniff"})
 
 
 def _date(value: str | None, name: str) -> datetime | None:
