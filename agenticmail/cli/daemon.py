@@ -23,6 +23,7 @@ from rich.text import Text
 
 from ..config import Settings
 from ..errors import AgenticMailError, DaemonUnavailable
+from ..log import open_private
 from ..processes import pid_alive
 from .client import Client, require_configured, settings_from
 from .output import (
@@ -94,7 +95,7 @@ def _start_detached(settings: Settings, timeout: float, *, quiet: bool = False) 
     log_path = settings.logs_dir / "daemon.out"
     offset = log_path.stat().st_size if log_path.exists() else 0
     command = [sys.executable, "-m", "agenticmail", "--home", str(settings.home), "start"]
-    with log_path.open("ab") as log:
+    with open_private(log_path) as log:
         proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
