@@ -34,5 +34,5 @@ def create_app(ctx: ServiceContext,
     app.add_middleware(Admission, ctx=ctx, max_body=limit,
                        public_paths={p for p in public if p})
     for module in (health, agents, mail, pending, route, relay, audit, events):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     return app

@@ -8,7 +8,9 @@ this edge:
 * cannot connect, connection lost, timeout -> :class:`MailHostUnavailable`
 * unknown folder -> :class:`NotFound` (``folder 'X' not found``)
 * unknown UID -> :class:`NotFound` (``message 42 not found in INBOX``)
-* bad folder name, flag, UID or search term -> :class:`InvalidRequest`
+* bad folder name, flag, UID or search term -> :class:`InvalidRequest` (also whatever the
+  server refuses with ``[CANNOT]``: a request that can never succeed, such as a name with a
+  character this server does not allow)
 * anything else the server refuses (including a failed login) -> :class:`MailHostError`
 
 Passwords are never logged, repr'd or put in an error message.
@@ -52,6 +54,9 @@ _NONEXISTENT_RE = re.compile(r"NONEXISTENT|TRYCREATE|doesn't exist|does not exis
 _KEYWORD_RE = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|}~]{1,100}$")  # IMAP atom chars
 _APPENDUID_RE = re.compile(rb"APPENDUID\s+\d+\s+(\d+)", re.I)
 _FOLDER_BAD_RE = re.compile(r"[\x00-\x1f\x7f*%]")
+# "[CANNOT] Character not allowed in mailbox name: '.' (0.001 + 0.000 secs)." -> the reason
+_CANNOT_RE = re.compile(
+    r"\[CANNOT\]\s*(.*?)\s*(?:\([\d.]+ \+ [\d.]+(?: \+ [\d.]+)? secs\))?\.?[\"']?$")
 
 
 def _check_folder(name: str) -> str:
@@ -259,6 +264,10 @@ class MailboxSession:
             self._selected = None
             if folder is not None and _NONEXISTENT_RE.search(str(exc)):
                 raise NotFound(f"folder {folder!r} not found") from exc
+            cannot = _CANNOT_RE.search(str(exc))
+            if cannot:  # RFC 5530: the request itself can never succeed (e.g. a bad name)
+                what = f"folder {folder!r}" if folder is not None else action
+                raise InvalidRequest(f"the mail host refused {what}: {cannot.group(1)}") from exc
             raise MailHostError(f"IMAP {action} failed: {exc}") from exc
         except Exception as exc:  # a parser error etc.: still never leak a foreign type
             raise MailHostError(f"IMAP {action} failed: {type(exc).__name__}: {exc}") from exc
@@ -310,7 +319,7 @@ class MailboxSession:
         name = _check_folder(name)
         if self.folder_exists(name):
             raise Conflict(f"folder {name!r} already exists")
-        with self._errors("CREATE"):
+        with self._errors("CREATE", name):
             self._client.create_folder(name)
 
     def folder_status(self, name: str) -> dict[str, int]:

@@ -12,11 +12,12 @@ from ...models import SearchQuery
 from ...services import inbox, mailbox, outbox
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
-from .. import download
+from .. import download, errors
 from ..auth import Caller, Ctx
-from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, SendBody
+from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, Offset, SendBody
 
-router = APIRouter(prefix="/v1/mail", tags=["mail"])
+router = APIRouter(prefix="/v1/mail", tags=["mail"],
+                   responses=errors.documented(403, 404, 409, 429, 502, 503))
 
 AgentQ = Annotated[str | None, Query(description="agent name (master key only)")]
 FolderQ = Annotated[str, Query(max_length=200)]
@@ -35,9 +36,9 @@ def send(body: SendBody, ctx: Ctx, caller: Caller,
 
 @router.get("/outbox")
 def list_outbox(ctx: Ctx, caller: Caller, agent: AgentQ = None, status: str | None = None,
-                limit: int = 50, offset: int = 0) -> dict[str, Any]:
+                limit: int = 50, offset: Offset = 0) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
-    rows = outbox.list_outbox(ctx, who, status, min(max(limit, 1), 1000), max(offset, 0))
+    rows = outbox.list_outbox(ctx, who, status, min(max(limit, 1), 1000), offset)
     return {"outbox": [r.to_dict() for r in rows]}
 
 
