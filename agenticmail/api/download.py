@@ -42,12 +42,13 @@ def safe_filename(name: str | None) -> str:
 def ascii_filename(name: str) -> str:
     """An ASCII stand-in for a safe name, for clients that ignore ``filename*``."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    text = re.sub(r'["\\;%]', "_", text).strip().lstrip(".")
-    stem = text.rsplit(".", 1)[0] if "." in text else text
-    if not stem.strip(" ._-"):  # nothing of the name survived (e.g. all CJK)
-        ext = name.rsplit(".", 1)[1] if "." in name else ""
-        text = FALLBACK_NAME + ("." + ext if ext.isascii() and ext.isalnum() else "")
-    return text
+    text = re.sub(r'["\\;%]', "_", text).strip()
+    stem, dot, ext = text.rpartition(".")
+    if not dot:
+        stem, ext = text, ""
+    if not re.search(r"[A-Za-z0-9]", stem):  # nothing of the name survived (e.g. all CJK)
+        return FALLBACK_NAME + ("." + ext if ext.isalnum() else "")
+    return text.lstrip(".")
 
 
 def content_disposition(filename: str | None) -> str:
