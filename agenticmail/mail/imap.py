@@ -54,6 +54,7 @@ _NONEXISTENT_RE = re.compile(r"NONEXISTENT|TRYCREATE|doesn't exist|does not exis
 _KEYWORD_RE = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|}~]{1,100}$")  # IMAP atom chars
 _APPENDUID_RE = re.compile(rb"APPENDUID\s+\d+\s+(\d+)", re.I)
 _FOLDER_BAD_RE = re.compile(r"[\x00-\x1f\x7f*%]")
+_UNCLOSED_BRACKET_RE = re.compile(r"\[[^\]]*$")
 # "[CANNOT] Character not allowed in mailbox name: '.' (0.001 + 0.000 secs)." -> the reason
 _CANNOT_RE = re.compile(
     r"\[CANNOT\]\s*(.*?)\s*(?:\([\d.]+ \+ [\d.]+(?: \+ [\d.]+)? secs\))?\.?[\"']?$")
@@ -68,6 +69,8 @@ def _check_folder(name: str) -> str:
         raise InvalidRequest(
             f"invalid folder name {name[:80]!r}: no control characters, '*' or '%'"
         )
+    if _UNCLOSED_BRACKET_RE.search(name):  # imapclient cannot parse it back from a LIST
+        raise InvalidRequest(f"invalid folder name {name[:80]!r}: a '[' without its ']'")
     if name != name.strip() or name.startswith("/") or name.endswith("/") or "//" in name:
         raise InvalidRequest(
             f"invalid folder name {name[:80]!r}: no surrounding spaces or empty path parts"

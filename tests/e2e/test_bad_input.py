@@ -142,15 +142,17 @@ def test_huge_numbers_are_400_not_500(daemon: DaemonHandle, path: str, params: d
     assert (status, code) == (400, "invalid_request"), message
 
 
-@pytest.mark.parametrize("name", ["a.b", ".hidden", "x.", "~tilde"])
+@pytest.mark.parametrize("name", ["a.b", ".hidden", "x.", "~tilde", "a[b", "ü[x]y[z"])
 def test_folder_names_the_mail_host_refuses_are_400(daemon: DaemonHandle, agent_pair: tuple,
                                                     name: str) -> None:
     alice, _ = agent_pair
     with daemon.client(alice["api_key"]) as api:
-        status, code, message = _error(api.post("/v1/mail/folders", json={"name": name}))
-        assert (status, code) == (400, "invalid_request") and repr(name) in message, message
+        for _ in range(2):  # the second time too (a folder made the first time broke LIST)
+            status, code, message = _error(api.post("/v1/mail/folders", json={"name": name}))
+            assert (status, code) == (400, "invalid_request") and repr(name) in message, message
         status, code, _ = _error(api.get("/v1/mail/messages", params={"folder": name}))
         assert (status, code) == (400, "invalid_request")
+        assert api.get("/v1/mail/folders").status_code == 200
 
 
 def test_the_schema_documents_what_the_app_answers(daemon: DaemonHandle) -> None:

@@ -18,7 +18,10 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.support.daemon import DaemonHandle
 
@@ -56,7 +59,8 @@ def test_schema_fuzz(fuzz_daemon: DaemonHandle, fuzz_keys: dict[str, str], who: 
             @given(case=operation.as_strategy(mode))
             def fuzz(case: Any) -> None:
                 case.call_and_validate(headers=headers, timeout=30,
-                                       checks=[not_a_server_error, status_code_conformance])
+                                       checks=[not_a_server_error, status_code_conformance,
+                                               response_schema_conformance])
 
             try:
                 fuzz()
