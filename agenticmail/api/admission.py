@@ -47,6 +47,8 @@ def scope_principal(scope: Scope) -> Principal | None:
 
 
 class Admission:
+    """The middleware: authenticate (unless public), then pass on a size-bounded body."""
+
     def __init__(self, app: ASGIApp, ctx: ServiceContext, max_body: int,
                  public_paths: Collection[str]) -> None:
         self.app = app
@@ -68,11 +70,13 @@ class Admission:
                 return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body:
-            await self._too_large()(scope, receive, send)
+            await self.too_large()(scope, receive, send)
             return
-        await _BoundedBody(self, receive, send).run(scope)
+        bounded = _BoundedBody(self, scope, receive, send)
+        await self.app(scope, bounded.receive, bounded.send)
 
-    def _too_large(self) -> JSONResponse:
+    def too_large(self) -> JSONResponse:
+        """413 in the standard error shape, closing the connection."""
         return errors.response_for(
             PayloadTooLarge(f"request body over {self.max_body} bytes"), _CLOSE)
 
@@ -80,17 +84,15 @@ class Admission:
 class _BoundedBody:
     """One request's body counted as it arrives; refused with 413 once over the limit."""
 
-    def __init__(self, admission: Admission, receive: Receive, send: Send) -> None:
+    def __init__(self, admission: Admission, scope: Scope, receive: Receive, send: Send
+                 ) -> None:
         self.admission = admission
+        self.scope = scope
         self._receive = receive
         self._send = send
         self.received = 0
         self.started = False
         self.refused = False
-
-    async def run(self, scope: Scope) -> None:
-        self.scope = scope
-        await self.admission.app(scope, self.receive, self.send)
 
     async def receive(self) -> Message:
         if self.refused:
@@ -102,7 +104,7 @@ class _BoundedBody:
                 self.refused = True
                 if not self.started:
                     self.started = True
-                    await self.admission._too_large()(self.scope, self._receive, self._send)
+                    await self.admission.too_large()(self.scope, self._receive, self._send)
                 return {"type": "http.disconnect"}
         return message
 
