@@ -1,11 +1,16 @@
-"""Logging setup with a filter that redacts secrets from every record."""
+"""Logging setup with a filter that redacts secrets from every record; log files are 0600."""
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
+from typing import IO, Any
+
+LOG_MODE = 0o600
 
 # ak_/mk_ keys, "password=..." style pairs, AUTH PLAIN blobs, bearer tokens.
 _SECRET_PATTERNS = (
@@ -30,6 +35,32 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def open_private(path: Path, mode: str = "ab", **kw: Any) -> IO[Any]:
+    """Open ``path`` for appending as a 0600 file (created so, or narrowed if it was wider)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_MODE)
+    try:
+        os.fchmod(fd, LOG_MODE)
+        return open(fd, mode, **kw)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files, the current one and every rotated one, are 0600."""
+
+    def __init__(self, filename: Path, **kw: Any) -> None:
+        for old in filename.parent.glob(filename.name + ".*"):  # left by an older version
+            old.chmod(LOG_MODE)
+        super().__init__(filename, **kw)
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = open_private(Path(self.baseFilename), self.mode, encoding=self.encoding,
+                              errors=self.errors)
+        assert isinstance(stream, io.TextIOWrapper)
+        return stream
 
 
 # aiosmtpd warns on every SMTP session about a choice made on purpose (AUTH without TLS on a
@@ -65,7 +96,7 @@ def setup_logging(level: str = "INFO", log_dir: Path | None = None, *,
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            PrivateRotatingFileHandler(
                 log_dir / "agenticmail.log", maxBytes=5_000_000, backupCount=3
             )
         )

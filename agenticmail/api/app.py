@@ -1,15 +1,16 @@
-"""The FastAPI application: routes, the error mapping, a request size limit."""
+"""The FastAPI application: routes, the error mapping, admission (key first, bounded body)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from .. import __version__
 from ..services.context import ServiceContext
 from . import audit_trail, docs, errors
+from .admission import Admission
 from .routes import agents, audit, events, health, mail, pending, relay, route
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
@@ -29,16 +30,11 @@ def create_app(ctx: ServiceContext,
     audit_trail.install(app)
     limit = int(ctx.settings.max_message_bytes * _BODY_OVERHEAD)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request,
-                          call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            return errors.error_response(413, "payload_too_large",
-                                         f"request body over {limit} bytes")
-        return await call_next(request)
-
+    public = {"/v1/health", app.openapi_url, docs.DOCS_URL, docs.OAUTH2_REDIRECT_URL}
+    app.add_middleware(Admission, ctx=ctx, max_body=limit,
+                       public_paths={p for p in public if p},
+                       public_prefixes=(f"{docs.ASSETS_URL}/",))
     for module in (health, agents, mail, pending, route, relay, audit, events):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)
     return app

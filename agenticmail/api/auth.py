@@ -10,9 +10,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..services.audit import record_key_use
 from ..services.auth import Principal, authenticate, require_master
 from ..services.context import ServiceContext
+from .admission import scope_principal
 from .audit_trail import MUTATIONS, note_principal
 
-_bearer = HTTPBearer(auto_error=False, description="master key (mk_…) or agent key (ak_…)")
+bearer = HTTPBearer(auto_error=False, description="master key (mk_…) or agent key (ak_…)")
 
 
 def get_ctx(request: Request) -> ServiceContext:
@@ -22,9 +23,11 @@ def get_ctx(request: Request) -> ServiceContext:
 
 def get_principal(
     request: Request,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    principal = authenticate(get_ctx(request), creds.credentials if creds else None)
+    admitted = scope_principal(request.scope)  # authenticated before the body was read
+    principal = admitted if admitted is not None else authenticate(
+        get_ctx(request), creds.credentials if creds else None)
     note_principal(request, principal)
     return principal
 

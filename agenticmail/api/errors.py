@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors as e
@@ -33,6 +35,38 @@ STATUS: dict[type[e.AgenticMailError], int] = {
 }
 
 
+DESCRIPTIONS = {
+    400: "Invalid request: a parameter or the body is malformed or out of range",
+    401: "Missing or invalid API key",
+    403: "The key may not do this (another agent's data, or owner only)",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body over the size limit",
+    429: "Rate limited; retry after the Retry-After seconds",
+    502: "The mail host or a remote server refused the operation",
+    503: "The mail host or a remote server is unavailable",
+}
+# Every request: a bad parameter (400), no or a wrong key (401), an oversized body (413).
+COMMON = (400, 401, 413)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    hint: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape: ``{"error": {"code", "message", "hint"?}}``."""
+
+    error: ErrorDetail
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, all with :class:`ErrorResponse`."""
+    return {s: {"model": ErrorResponse, "description": DESCRIPTIONS[s]} for s in statuses}
+
+
 def status_for(exc: e.AgenticMailError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
@@ -48,17 +82,27 @@ def error_response(status: int, code: str, message: str, hint: str | None = None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def response_for(exc: e.AgenticMailError, headers: dict[str, str] | None = None
+                 ) -> JSONResponse:
+    """The error response for a domain exception (with its WWW-Authenticate/Retry-After)."""
+    status = status_for(exc)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, e.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    return error_response(status, exc.code, exc.message, exc.hint, headers or None)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(e.AgenticMailError)
     async def _domain(request: Request, exc: e.AgenticMailError) -> JSONResponse:
-        status = status_for(exc)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        if isinstance(exc, e.RateLimited):
-            headers = {"Retry-After": str(exc.retry_after)}
         note_error(request, exc.code)
-        if status >= 500:
+        if status_for(exc) >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-        return error_response(status, exc.code, exc.message, exc.hint, headers)
+        return response_for(exc)
+
+    _document_400_not_422(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,3 +124,23 @@ def install(app: FastAPI) -> None:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         note_error(request, "internal_error")
         return error_response(500, "internal_error", "internal error; see the daemon log")
+
+
+def _document_400_not_422(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every operation with parameters; this app answers a
+    validation error 400 ``invalid_request`` in the one error shape, so the schema says so."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            models = schema.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                models.pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, Field, field_validator
 
 from ..errors import InvalidRequest
 from ..models import Attachment, OutgoingMail
+
+# SQLite's INTEGER is 64-bit: a larger number cannot even be bound as a parameter.
+SQL_INT_MAX = 2**63 - 1
+Offset = Annotated[int, Query(ge=0, le=SQL_INT_MAX, description="entries to skip")]
 
 
 def _as_list(value: Any) -> Any:

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from ..config import Settings
 from ..errors import AgenticMailError, DaemonUnavailable
+from ..log import open_private
 from ..processes import pid_alive
 from .client import Client, require_configured, settings_from
 from .output import (
@@ -48,9 +49,11 @@ LOG_FILE_ONLY = "--log-file-only"  # how start --detach runs the daemon (see _st
 
 
 def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
-    """The daemon's health report, or ``None`` if nothing answers at ``settings.api_url``."""
+    """The daemon's health report, or ``None`` if nothing answers at ``settings.api_url``.
+
+    With the master key when one is configured: without a key the report is up/down only."""
     try:
-        with Client(settings, auth=False, timeout=timeout) as client:
+        with Client(settings, auth=settings.is_configured, timeout=timeout) as client:
             return client.health()
     except DaemonUnavailable:
         return None
@@ -96,7 +99,7 @@ def _start_detached(settings: Settings, timeout: float, *, quiet: bool = False) 
     offset = log_path.stat().st_size if log_path.exists() else 0
     command = [sys.executable, "-m", "agenticmail", "--home", str(settings.home), "start",
                LOG_FILE_ONLY]  # daemon.out keeps only what is not in logs/agenticmail.log
-    with log_path.open("ab") as log:
+    with open_private(log_path) as log:
         proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -296,7 +299,7 @@ def _render_status(data: dict[str, Any]) -> Iterator[RenderableType]:
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show whether the daemon runs, its version, uptime, mail host and agents."""
     settings = settings_from(ctx)
-    with Client(settings, auth=False, timeout=5.0) as client:
+    with Client(settings, auth=settings.is_configured, timeout=5.0) as client:
         health = client.health()
     data = {"url": settings.api_url, **health}
     emit(data, as_json, _render_status)

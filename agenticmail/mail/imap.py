@@ -8,7 +8,9 @@ this edge:
 * cannot connect, connection lost, timeout -> :class:`MailHostUnavailable`
 * unknown folder -> :class:`NotFound` (``folder 'X' not found``)
 * unknown UID -> :class:`NotFound` (``message 42 not found in INBOX``)
-* bad folder name, flag, UID or search term -> :class:`InvalidRequest`
+* bad folder name, flag, UID or search term -> :class:`InvalidRequest` (also whatever the
+  server refuses with ``[CANNOT]``: a request that can never succeed, such as a name with a
+  character this server does not allow)
 * anything else the server refuses (including a failed login) -> :class:`MailHostError`
 
 Passwords are never logged, repr'd or put in an error message.
@@ -28,6 +30,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
+from imapclient.imapclient import _literal
 
 from ..errors import (
     AgenticMailError,
@@ -59,6 +62,10 @@ _NONEXISTENT_RE = re.compile(r"NONEXISTENT|TRYCREATE|doesn't exist|does not exis
 _KEYWORD_RE = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|}~]{1,100}$")  # IMAP atom chars
 _APPENDUID_RE = re.compile(rb"APPENDUID\s+\d+\s+(\d+)", re.I)
 _FOLDER_BAD_RE = re.compile(r"[\x00-\x1f\x7f*%]")
+_UNCLOSED_BRACKET_RE = re.compile(r"\[[^\]]*$")
+# "[CANNOT] Character not allowed in mailbox name: '.' (0.001 + 0.000 secs)." -> the reason
+_CANNOT_RE = re.compile(
+    r"\[CANNOT\]\s*(.*?)\s*(?:\([\d.]+ \+ [\d.]+(?: \+ [\d.]+)? secs\))?\.?[\"']?$")
 
 
 def _check_folder(name: str) -> str:
@@ -70,6 +77,8 @@ def _check_folder(name: str) -> str:
         raise InvalidRequest(
             f"invalid folder name {name[:80]!r}: no control characters, '*' or '%'"
         )
+    if _UNCLOSED_BRACKET_RE.search(name):  # imapclient cannot parse it back from a LIST
+        raise InvalidRequest(f"invalid folder name {name[:80]!r}: a '[' without its ']'")
     if name != name.strip() or name.startswith("/") or name.endswith("/") or "//" in name:
         raise InvalidRequest(
             f"invalid folder name {name[:80]!r}: no surrounding spaces or empty path parts"
@@ -100,6 +109,14 @@ def _check_flag(flag: str) -> str:
             f"invalid flag keyword {flag[:80]!r}: use letters, digits and $-_.: (no spaces)"
         )
     return flag
+
+
+def _search_string(value: str) -> bytes:
+    """A user's search text as an IMAP string, never as bare atoms: imapclient quotes only
+    text with a space, quote or backslash, so ``(``, ``)`` or ``{5}`` (a literal announcement
+    the server would wait on) went out as protocol syntax. A literal is always safe; imapclient
+    sends one for ``_literal`` bytes (and a quoted string when it needs quoting anyway)."""
+    return _literal(value.encode("utf-8"))
 
 
 def _text(value: Any) -> str:
@@ -293,6 +310,10 @@ class MailboxSession:
             self._selected = None
             if folder is not None and _NONEXISTENT_RE.search(str(exc)):
                 raise NotFound(f"folder {folder!r} not found") from exc
+            cannot = _CANNOT_RE.search(str(exc))
+            if cannot:  # RFC 5530: the request itself can never succeed (e.g. a bad name)
+                what = f"folder {folder!r}" if folder is not None else action
+                raise InvalidRequest(f"the mail host refused {what}: {cannot.group(1)}") from exc
             raise MailHostError(f"IMAP {action} failed: {exc}") from exc
         except Exception as exc:  # a parser error etc.: still never leak a foreign type
             raise MailHostError(f"IMAP {action} failed: {type(exc).__name__}: {exc}") from exc
@@ -344,7 +365,7 @@ class MailboxSession:
         name = _check_folder(name)
         if self.folder_exists(name):
             raise Conflict(f"folder {name!r} already exists")
-        with self._errors("CREATE"):
+        with self._errors("CREATE", name):
             self._client.create_folder(name)
 
     def folder_status(self, name: str) -> dict[str, int]:
@@ -442,7 +463,7 @@ class MailboxSession:
             if value:
                 if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
                     raise InvalidRequest(f"search {key.lower()} must be text without line breaks")
-                criteria += [key, value]
+                criteria += [key, _search_string(value)]
         if query.since is not None:
             criteria += ["SINCE", query.since.date()]
         if query.before is not None:
@@ -451,7 +472,8 @@ class MailboxSession:
             criteria.append("SEEN" if query.seen else "UNSEEN")
         if query.keyword is not None:
             criteria += ["KEYWORD", _check_flag(query.keyword)]
-        charset = "UTF-8" if any(isinstance(c, str) and not c.isascii() for c in criteria) else None
+        charset = "UTF-8" if any(isinstance(c, bytes) and not c.isascii() for c in criteria) \
+            else None
         with self._errors("SEARCH", folder):
             self._select(folder)
             uids = self._client.search(criteria or ["ALL"], charset=charset)

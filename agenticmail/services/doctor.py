@@ -71,7 +71,9 @@ class Diagnosis:
 
 def _daemon_health(settings: Settings) -> dict[str, object] | None:
     try:
-        response = httpx.get(f"{settings.api_url}/v1/health", timeout=3)
+        headers = ({"Authorization": f"Bearer {settings.master_key}"}
+                   if settings.master_key else {})  # without a key: up/down only
+        response = httpx.get(f"{settings.api_url}/v1/health", headers=headers, timeout=3)
         data: dict[str, object] = response.json()
         return data
     except (httpx.HTTPError, ValueError):

@@ -122,3 +122,56 @@ def test_secrets_never_in_listings_logs_or_database(daemon: DaemonHandle,
     db.close()
     mode = daemon.settings.config_path.stat().st_mode & 0o777
     assert mode == 0o600
+
+
+HUGE = str(2**63)  # one past SQLite's INTEGER
+
+
+@pytest.mark.parametrize(("path", "params", "headers"), [
+    ("/v1/mail/outbox", {"offset": HUGE}, {}),
+    ("/v1/audit", {"offset": HUGE}, {}),
+    ("/v1/audit", {"offset": "9" * 40}, {}),
+    ("/v1/events", {"since": HUGE}, {}),
+    ("/v1/events", {}, {"Last-Event-ID": HUGE}),
+    ("/v1/events", {}, {"Last-Event-ID": "-5"}),
+])
+def test_huge_numbers_are_400_not_500(daemon: DaemonHandle, path: str, params: dict,
+                                      headers: dict) -> None:
+    with daemon.client() as owner:
+        status, code, message = _error(owner.get(path, params=params, headers=headers))
+    assert (status, code) == (400, "invalid_request"), message
+
+
+@pytest.mark.parametrize("name", ["a.b", ".hidden", "x.", "~tilde", "a[b", "ü[x]y[z"])
+def test_folder_names_the_mail_host_refuses_are_400(daemon: DaemonHandle, agent_pair: tuple,
+                                                    name: str) -> None:
+    alice, _ = agent_pair
+    with daemon.client(alice["api_key"]) as api:
+        for _ in range(2):  # the second time too (a folder made the first time broke LIST)
+            status, code, message = _error(api.post("/v1/mail/folders", json={"name": name}))
+            assert (status, code) == (400, "invalid_request") and repr(name) in message, message
+        status, code, _ = _error(api.get("/v1/mail/messages", params={"folder": name}))
+        assert (status, code) == (400, "invalid_request")
+        assert api.get("/v1/mail/folders").status_code == 200
+
+
+def test_the_schema_documents_what_the_app_answers(daemon: DaemonHandle) -> None:
+    """Validation errors are 400 invalid_request, so the schema says 400 (not FastAPI's 422),
+    with the one error shape, on every operation."""
+    with daemon.client(None) as anon:
+        doc = anon.get("/v1/openapi.json").json()
+        answered = anon.get("/v1/mail/outbox", params={"offset": "x"},
+                            headers={"Authorization": f"Bearer {daemon.master_key}"})
+    assert answered.status_code == 400
+    assert answered.json()["error"]["code"] == "invalid_request"
+    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            for status in ("400", "401", "413"):
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == error_ref, (method, path, status)
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    error = doc["components"]["schemas"]["ErrorDetail"]
+    assert set(error["required"]) == {"code", "message"}

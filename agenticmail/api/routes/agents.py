@@ -8,11 +8,13 @@ from fastapi import APIRouter, Request
 
 from ...services import agents as svc
 from ...services.auth import resolve_agent
+from .. import errors
 from ..audit_trail import note_target
 from ..auth import Caller, Ctx, Owner
 from ..schemas import AgentCreate, MetadataPatch
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = APIRouter(prefix="/v1/agents", tags=["agents"],
+                   responses=errors.documented(403, 404, 409, 502, 503))
 
 
 @router.post("", status_code=201)

@@ -8,16 +8,19 @@ from fastapi import APIRouter, Query
 
 from ...errors import InvalidRequest
 from ...services import audit as svc
+from .. import errors
 from ..auth import Ctx, Owner
+from ..schemas import Offset
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/v1/audit", tags=["audit"],
+                   responses=errors.documented(403))
 
 
 @router.get("")
 def list_audit(
     ctx: Ctx, _: Owner,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     action: Annotated[str | None, Query(max_length=100, description="e.g. mail.send")] = None,
     actor: Annotated[str | None, Query(max_length=200,
                                        description="owner, system or agent:<name>")] = None,

@@ -18,9 +18,12 @@ from ...errors import InvalidRequest
 from ...models import Event
 from ...services.auth import resolve_agent
 from ...store import events as event_log
+from .. import errors
 from ..auth import Caller, Ctx
+from ..schemas import SQL_INT_MAX
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"],
+                   responses=errors.documented(403, 404))
 REPLAY_BATCH = 1000
 
 
@@ -32,7 +35,8 @@ def _sse(event: Event) -> dict[str, Any]:
 async def events(
     ctx: Ctx, caller: Caller,
     agent: Annotated[str | None, Query(description="agent name (master key only)")] = None,
-    since: Annotated[int | None, Query(description="replay events after this id")] = None,
+    since: Annotated[int | None, Query(ge=0, le=SQL_INT_MAX,
+                                       description="replay events after this id")] = None,
     types: Annotated[str | None, Query(description="comma-separated event types")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
@@ -43,7 +47,9 @@ async def events(
         try:
             since = int(last_event_id)
         except ValueError:
-            raise InvalidRequest("Last-Event-ID must be an event id") from None
+            since = -1
+        if not 0 <= since <= SQL_INT_MAX:
+            raise InvalidRequest("Last-Event-ID must be an event id")
     wanted = {t.strip() for t in types.split(",")} if types else None
 
     def accept(event: Event) -> bool:

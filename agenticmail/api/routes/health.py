@@ -1,27 +1,47 @@
-"""/v1/health: liveness and a summary of the daemon's parts (no authentication)."""
+"""/v1/health: liveness for anyone; the daemon's parts only for a valid key.
+
+Without a key the answer is up/degraded and the version, nothing about agents or mail. The
+master key sees everything (mail host checks, agent count, every watcher, pid); an agent key
+sees the mail host's state and its own watcher.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
 from ... import __version__
+from ...services.auth import authenticate
 from ...store import agents as agent_store
-from ..auth import Ctx
+from ..auth import Ctx, bearer
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
 @router.get("/health")
-async def health(request: Request, ctx: Ctx) -> dict[str, Any]:
+async def health(
+    request: Request, ctx: Ctx,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> dict[str, Any]:
+    """``{status, version}``; with a key also the mail host and watchers (an invalid key: 401)."""
+    principal = (await asyncio.to_thread(authenticate, ctx, creds.credentials)
+                 if creds else None)
     host = await asyncio.to_thread(ctx.host.health)
+    report: dict[str, Any] = {"status": "ok" if host.ok else "degraded", "version": __version__}
+    if principal is None:
+        return report
     runtime = getattr(request.app.state, "runtime_status", None)
     extra: dict[str, Any] = runtime() if runtime else {}
+    if principal.agent is not None:
+        watchers = extra.get("watchers") or {}
+        own = principal.agent.name
+        return {**report, "mail_host": {"kind": ctx.host.kind, "ok": host.ok},
+                "watchers": {own: watchers[own]} if own in watchers else {}}
     return {
-        "status": "ok" if host.ok else "degraded",
-        "version": __version__,
+        **report,
         "mail_host": {"kind": ctx.host.kind, "ok": host.ok, "detail": host.detail,
                       "checks": host.checks},
         "agents": await asyncio.to_thread(agent_store.count_agents, ctx.db),

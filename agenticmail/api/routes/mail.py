@@ -12,10 +12,12 @@ from ...models import SearchQuery
 from ...services import inbox, mailbox, outbox
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
+from .. import download, errors
 from ..auth import Caller, Ctx
-from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, SendBody
+from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, Offset, SendBody
 
-router = APIRouter(prefix="/v1/mail", tags=["mail"])
+router = APIRouter(prefix="/v1/mail", tags=["mail"],
+                   responses=errors.documented(403, 404, 409, 429, 502, 503))
 
 AgentQ = Annotated[str | None, Query(description="agent name (master key only)")]
 FolderQ = Annotated[str, Query(max_length=200)]
@@ -34,9 +36,9 @@ def send(body: SendBody, ctx: Ctx, caller: Caller,
 
 @router.get("/outbox")
 def list_outbox(ctx: Ctx, caller: Caller, agent: AgentQ = None, status: str | None = None,
-                limit: int = 50, offset: int = 0) -> dict[str, Any]:
+                limit: int = 50, offset: Offset = 0) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
-    rows = outbox.list_outbox(ctx, who, status, min(max(limit, 1), 1000), max(offset, 0))
+    rows = outbox.list_outbox(ctx, who, status, min(max(limit, 1), 1000), offset)
     return {"outbox": [r.to_dict() for r in rows]}
 
 
@@ -64,9 +66,9 @@ def download_attachment(uid: int, index: int, ctx: Ctx, caller: Caller, agent: A
                         folder: FolderQ = "INBOX") -> Response:
     who = resolve_agent(ctx, caller, agent)
     att = mailbox.get_attachment(ctx, who, uid, index, folder)
-    safe_name = att.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    return Response(att.content, media_type=att.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": f'attachment; filename="{safe_name}"'})
+    return Response(att.content, media_type=download.media_type(att.content_type),
+                    headers={"Content-Disposition": download.content_disposition(att.filename),
+                             "X-Content-Type-Options": "nosniff"})
 
 
 def _date(value: str | None, name: str) -> datetime | None:

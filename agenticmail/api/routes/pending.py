@@ -9,9 +9,11 @@ from fastapi import APIRouter
 from ...errors import NotFound, PermissionDenied
 from ...services import approvals
 from ...services.auth import resolve_agent
+from .. import errors
 from ..auth import Caller, Ctx
 
-router = APIRouter(prefix="/v1/pending", tags=["pending"])
+router = APIRouter(prefix="/v1/pending", tags=["pending"],
+                   responses=errors.documented(403, 404, 409, 502, 503))
 
 
 @router.get("")

@@ -8,9 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ...services import relay
+from .. import errors
 from ..auth import Ctx, Owner
 
-router = APIRouter(prefix="/v1/relay", tags=["relay"])
+router = APIRouter(prefix="/v1/relay", tags=["relay"],
+                   responses=errors.documented(403, 404, 502, 503))
 
 
 class RelayBody(BaseModel):

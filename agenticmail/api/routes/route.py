@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from ...services import routes
+from .. import errors
 from ..auth import Ctx, Owner
 from ..schemas import RouteBody
 
-router = APIRouter(prefix="/v1/route", tags=["route"])
+router = APIRouter(prefix="/v1/route", tags=["route"],
+                   responses=errors.documented(403))
 
 
 @router.get("")
