@@ -1,18 +1,18 @@
 """The only DDL in the project: named, append-only migration steps.
 
-A step, once released, is never edited; schema changes add a new step at the end.
+Each step is data: the SQL statements it runs, in order, in one transaction. A step, once
+released, is never edited (``tests/store/test_migrations.py`` holds a digest of every
+released step and fails when one changes); schema changes add a new step at the end. No other
+module holds DDL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-
-import sqlite_utils
 
 from .db import Database
 
-Step = Callable[[sqlite_utils.Database], None]
+Step = tuple[str, ...]  # SQL statements
 
 
 _INITIAL = (
@@ -75,11 +75,7 @@ _INITIAL = (
 )
 
 
-def _initial(db: sqlite_utils.Database) -> None:
-    for statement in _INITIAL:
-        db.execute(statement)
-
-
+# the hash-chained audit log (store/audit.py); triggers refuse UPDATE and DELETE
 _AUDIT_LOG = (
     """CREATE TABLE audit_log (
         id INTEGER PRIMARY KEY,
@@ -98,39 +94,142 @@ _AUDIT_LOG = (
 )
 
 
-def _audit_log(db: sqlite_utils.Database) -> None:
-    """The hash-chained audit log (``store/audit.py``); triggers refuse UPDATE and DELETE."""
-    for statement in _AUDIT_LOG:
-        db.execute(statement)
+# the outbox, held mail and sent Message-IDs (store/outbound.py)
+_OUTBOUND = (
+    """CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+        message_id TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        local_rcpts TEXT NOT NULL,
+        external_rcpts TEXT NOT NULL,
+        bcc TEXT NOT NULL DEFAULT '[]',
+        raw BLOB NOT NULL,
+        thread_id TEXT,
+        subject TEXT NOT NULL DEFAULT '',
+        idempotency_key TEXT,
+        pending_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        lease_until REAL,
+        delivered_local INTEGER NOT NULL DEFAULT 0,
+        delivered_external INTEGER NOT NULL DEFAULT 0,
+        external_started REAL,
+        in_doubt INTEGER NOT NULL DEFAULT 0,
+        filed INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        send_at TEXT,
+        created REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT)""",
+    "CREATE UNIQUE INDEX outbox_idempotency ON outbox(agent, idempotency_key)",
+    "CREATE INDEX outbox_due ON outbox(status, next_attempt_at)",
+    "CREATE INDEX outbox_agent_created ON outbox(agent, created)",
+    "CREATE INDEX outbox_thread ON outbox(agent, thread_id, created)",
+    """CREATE TABLE pending_outbound (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        request TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        findings TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        idempotency_key TEXT,
+        code_enc TEXT,
+        notification_message_id TEXT,
+        owner_notified INTEGER NOT NULL DEFAULT 0,
+        resolved_by TEXT,
+        resolved_at TEXT,
+        outbox_id TEXT,
+        created REAL NOT NULL,
+        created_at TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX pending_idempotency ON pending_outbound(agent, idempotency_key)",
+    "CREATE INDEX pending_notification ON pending_outbound(notification_message_id)",
+    """CREATE TABLE sent_messages (
+        message_id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        thread_id TEXT,
+        sent_at TEXT NOT NULL)""",
+)
 
+# the spam log (store/spam.py); messages.security is no longer read since 0007
+_INBOUND_PROTECTION = (
+    """CREATE TABLE spam_log (
+        id INTEGER PRIMARY KEY,
+        agent TEXT NOT NULL,
+        message_id TEXT,
+        from_addr TEXT,
+        subject TEXT,
+        score INTEGER NOT NULL,
+        category TEXT,
+        rules TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'spam' CHECK (status IN ('spam', 'not_spam')),
+        created_at TEXT NOT NULL)""",
+    "CREATE INDEX spam_log_agent ON spam_log(agent, id)",
+    "ALTER TABLE messages ADD COLUMN security TEXT",
+)
 
-def _outbound(db: sqlite_utils.Database) -> None:
-    from .outbound import DDL
+# the relay checkpoint, delivered keys and state (store/relay.py)
+_RELAY = (
+    """CREATE TABLE relay_checkpoint (
+        account TEXT PRIMARY KEY,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        updated_at TEXT NOT NULL)""",
+    """CREATE TABLE relay_delivered (
+        message_key TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        uid INTEGER NOT NULL,
+        delivered_at TEXT NOT NULL,
+        PRIMARY KEY (message_key, agent))""",
+    """CREATE TABLE relay_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mode TEXT NOT NULL DEFAULT 'off',
+        connected INTEGER NOT NULL DEFAULT 0,
+        last_activity_at TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_retry_at TEXT,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        approvals INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL)""",
+)
 
-    for statement in DDL:
-        db.execute(statement)
+# codes kept as HMACs only, notifications queued encrypted, the owner-mail ids
+_APPROVAL_HARDENING = (
+    # the one-time code is kept only as an HMAC (``code_hash``); old clear-ish codes go
+    "ALTER TABLE pending_outbound ADD COLUMN code_hash TEXT",
+    "UPDATE pending_outbound SET code_enc = NULL",
+    # owner notifications are queued encrypted (``sealed``); sent ones are not needed any more
+    "ALTER TABLE outbox ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0",
+    "UPDATE outbox SET raw = X'' WHERE agent = '_system' AND status IN ('sent', 'failed')",
+    "CREATE INDEX outbox_message_id ON outbox(message_id)",
+    """CREATE TABLE owner_mail (
+        message_id TEXT PRIMARY KEY,
+        pending_id TEXT,
+        created_at TEXT NOT NULL)""",
+    "INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+    "SELECT lower(notification_message_id), id, created_at FROM pending_outbound "
+    "WHERE notification_message_id IS NOT NULL",
+    "INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+    "SELECT lower(message_id), NULL, created_at FROM outbox WHERE agent = '_system'",
+)
 
-
-def _inbound_protection(db: sqlite_utils.Database) -> None:
-    from .spam import DDL
-
-    for statement in DDL:
-        db.execute(statement)
-
-
-def _relay(db: sqlite_utils.Database) -> None:
-    from .relay import DDL
-
-    for statement in DDL:
-        db.execute(statement)
-
-
-def _approval_hardening(db: sqlite_utils.Database) -> None:
-    """Codes kept as HMACs only, notifications queued encrypted, the owner-mail ids."""
-    from .outbound import APPROVAL_HARDENING
-
-    for statement in APPROVAL_HARDENING:
-        db.execute(statement)
+# verdicts keyed by the message bytes (store/verdicts.py), not its Message-ID
+_VERDICTS_BY_MESSAGE = (
+    """CREATE TABLE verdicts (
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        content_sha256 TEXT NOT NULL,
+        security TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (agent_id, content_sha256))""",
+)
 
 
 # Tables whose rows belong to one agent but were keyed by its name, with the column giving
@@ -165,43 +264,32 @@ _AGENT_IDENTITY = (
 )
 
 
-def _agent_identity(db: sqlite_utils.Database) -> None:
-    """Every row an agent owns carries its never-reused id; reads filter by it.
-
-    Existing rows get the id of the live agent of that name, unless they are older than it
-    (a deleted agent's rows, which a re-created name would otherwise inherit): those keep no
-    id and so are the owner's alone, and give up their idempotency keys (a name-keyed unique
-    index would otherwise refuse the new agent's first use of the same key).
-    """
-    for statement in _AGENT_IDENTITY:
-        db.execute(statement)
-    for table, at, indexed in _OWNED_BY_NAME:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN agent_id INTEGER")
-        db.execute(f"UPDATE {table} SET agent_id = (SELECT a.id FROM agents a WHERE "
-                   f"a.name = {table}.agent AND a.created_at <= {table}.{at})")
-        db.execute(f"CREATE INDEX {table}_agent_id ON {table}({indexed})")
-    for table in ("outbox", "pending_outbound"):
-        db.execute(f"UPDATE {table} SET idempotency_key = NULL WHERE agent_id IS NULL")
-
-
-def _verdicts_by_message(db: sqlite_utils.Database) -> None:
-    """Verdicts keyed by the message's bytes (``store/verdicts.py``). The Message-ID keyed
-    ``messages.security`` column is no longer read: any sender can reuse a Message-ID."""
-    from .verdicts import DDL
-
-    for statement in DDL:
-        db.execute(statement)
+# Every row an agent owns carries its never-reused id; reads filter by it. Existing rows get the
+# id of the live agent of that name, unless they are older than it (a deleted agent's rows,
+# which a re-created name would otherwise inherit): those keep no id and so are the owner's
+# alone, and give up their idempotency keys (a name-keyed unique index would otherwise refuse
+# the new agent's first use of the same key).
+_AGENT_IDENTITY_STEP: Step = (
+    *_AGENT_IDENTITY,
+    *(statement for table, at, indexed in _OWNED_BY_NAME for statement in (
+        f"ALTER TABLE {table} ADD COLUMN agent_id INTEGER",
+        f"UPDATE {table} SET agent_id = (SELECT a.id FROM agents a WHERE "
+        f"a.name = {table}.agent AND a.created_at <= {table}.{at})",
+        f"CREATE INDEX {table}_agent_id ON {table}({indexed})")),
+    *(f"UPDATE {table} SET idempotency_key = NULL WHERE agent_id IS NULL"
+      for table in ("outbox", "pending_outbound")),
+)
 
 
 MIGRATIONS: list[tuple[str, Step]] = [
-    ("0001_initial", _initial),
-    ("0002_audit_log", _audit_log),
-    ("0003_outbound", _outbound),
-    ("0004_inbound_protection", _inbound_protection),
-    ("0005_relay", _relay),
-    ("0006_approval_hardening", _approval_hardening),
-    ("0007_verdicts_by_message", _verdicts_by_message),
-    ("0008_agent_identity", _agent_identity),
+    ("0001_initial", _INITIAL),
+    ("0002_audit_log", _AUDIT_LOG),
+    ("0003_outbound", _OUTBOUND),
+    ("0004_inbound_protection", _INBOUND_PROTECTION),
+    ("0005_relay", _RELAY),
+    ("0006_approval_hardening", _APPROVAL_HARDENING),
+    ("0007_verdicts_by_message", _VERDICTS_BY_MESSAGE),
+    ("0008_agent_identity", _AGENT_IDENTITY_STEP),
 ]
 
 
@@ -211,18 +299,25 @@ def applied(database: Database) -> list[str]:
     return [r["name"] for r in database.query("SELECT name FROM _migrations ORDER BY rowid")]
 
 
-def migrate(database: Database) -> list[str]:
-    """Apply every pending step, each in its own transaction; return the names applied."""
+def migrate(database: Database, *, stop_before: str | None = None) -> list[str]:
+    """Apply every pending step, each in its own transaction; return the names applied.
+    ``stop_before`` stops short of the named step (tests build an older schema with it)."""
+    names = [name for name, _ in MIGRATIONS]
+    if stop_before is not None and stop_before not in names:
+        raise ValueError(f"no migration step named {stop_before!r}")
     done_now: list[str] = []
     with database.write():
         if "_migrations" not in database.utils.table_names():
             database.utils.table("_migrations").create({"name": str, "applied_at": str}, pk="name")
     for name, step in MIGRATIONS:
+        if name == stop_before:
+            break
         if name in applied(database):
             continue
         with database.write() as conn:
             conn.execute("PRAGMA defer_foreign_keys=ON")
-            step(database.utils)
+            for statement in step:
+                conn.execute(statement)
             conn.execute(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                 (name, datetime.now(UTC).isoformat()),

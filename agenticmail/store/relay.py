@@ -16,33 +16,6 @@ from .db import Database
 
 DELIVERED_RETAIN = 100_000
 
-DDL = (
-    """CREATE TABLE relay_checkpoint (
-        account TEXT PRIMARY KEY,
-        uidvalidity INTEGER NOT NULL,
-        last_uid INTEGER NOT NULL,
-        updated_at TEXT NOT NULL)""",
-    """CREATE TABLE relay_delivered (
-        message_key TEXT NOT NULL,
-        agent TEXT NOT NULL,
-        uid INTEGER NOT NULL,
-        delivered_at TEXT NOT NULL,
-        PRIMARY KEY (message_key, agent))""",
-    """CREATE TABLE relay_state (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        mode TEXT NOT NULL DEFAULT 'off',
-        connected INTEGER NOT NULL DEFAULT 0,
-        last_activity_at TEXT,
-        last_error TEXT,
-        last_error_at TEXT,
-        failures INTEGER NOT NULL DEFAULT 0,
-        next_retry_at TEXT,
-        delivered INTEGER NOT NULL DEFAULT 0,
-        skipped INTEGER NOT NULL DEFAULT 0,
-        approvals INTEGER NOT NULL DEFAULT 0,
-        failed INTEGER NOT NULL DEFAULT 0,
-        updated_at TEXT NOT NULL)""",
-)
 
 COUNTERS = ("delivered", "skipped", "approvals", "failed")
 

@@ -13,22 +13,6 @@ from typing import Any
 from ._time import now_iso
 from .db import Database
 
-DDL = (
-    """CREATE TABLE spam_log (
-        id INTEGER PRIMARY KEY,
-        agent TEXT NOT NULL,
-        message_id TEXT,
-        from_addr TEXT,
-        subject TEXT,
-        score INTEGER NOT NULL,
-        category TEXT,
-        rules TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'spam' CHECK (status IN ('spam', 'not_spam')),
-        created_at TEXT NOT NULL)""",
-    "CREATE INDEX spam_log_agent ON spam_log(agent, id)",
-    "ALTER TABLE messages ADD COLUMN security TEXT",
-)
-
 
 def log_spam(conn: sqlite3.Connection, *, agent: str, agent_id: int, message_id: str | None,
              from_addr: str, subject: str, score: int, category: str | None,

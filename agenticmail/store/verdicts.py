@@ -15,15 +15,6 @@ from typing import Any
 from ._time import now_iso
 from .db import Database
 
-DDL = (
-    """CREATE TABLE verdicts (
-        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
-        content_sha256 TEXT NOT NULL,
-        security TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (agent_id, content_sha256))""",
-)
-
 
 def content_key(raw: bytes) -> str:
     """The key of a message's verdict: the SHA-256 of its bytes, hex."""

@@ -3,26 +3,19 @@ kept in a readable form, sent notifications wiped, owner-mail Message-IDs record
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from agenticmail.security.keys import SecretBox, new_encryption_key
 from agenticmail.store import outbound as store
 from agenticmail.store.db import Database
-from agenticmail.store.migrations import MIGRATIONS, applied, migrate
+from agenticmail.store.migrations import applied, migrate
 
 CODE = "K7QF-9M2X"
 
 
 def _at_0005(path: Path) -> Database:
     database = Database(path)
-    with database.write() as conn:
-        conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    for name, step in MIGRATIONS[:5]:
-        with database.write() as conn:
-            step(database.utils)
-            conn.execute("INSERT INTO _migrations VALUES (?, ?)",
-                         (name, datetime.now(UTC).isoformat()))
+    migrate(database, stop_before="0006_approval_hardening")
     assert applied(database)[-1] == "0005_relay"
     return database
 

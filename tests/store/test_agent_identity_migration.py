@@ -14,7 +14,7 @@ from agenticmail.models import Role
 from agenticmail.store import agents, outbound, spam
 from agenticmail.store import events as event_log
 from agenticmail.store.db import Database
-from agenticmail.store.migrations import MIGRATIONS, applied, migrate
+from agenticmail.store.migrations import applied, migrate
 
 STEP = "0008_agent_identity"
 EARLY, CREATED, LATER = "2026-01-01T00:00:00.000+00:00", "2026-02-01T00:00:00.000+00:00", \
@@ -23,15 +23,9 @@ EARLY, CREATED, LATER = "2026-01-01T00:00:00.000+00:00", "2026-02-01T00:00:00.00
 
 def _migrate_before(database: Database, name: str) -> None:
     """Bring a new database to the schema it had just before step ``name``."""
-    names = [step_name for step_name, _ in MIGRATIONS]
-    with database.write():
-        database.utils.table("_migrations").create({"name": str, "applied_at": str},
-                                                   pk="name")
-    for step_name, step in MIGRATIONS[:names.index(name)]:
-        with database.write() as conn:
-            step(database.utils)
-            conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                         (step_name, EARLY))
+    migrate(database, stop_before=name)
+    with database.write() as conn:  # applied long ago
+        conn.execute("UPDATE _migrations SET applied_at = ?", (EARLY,))
 
 
 @pytest.fixture

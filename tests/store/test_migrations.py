@@ -1,0 +1,67 @@
+"""Migrations are frozen: a released step's SQL never changes, and no module but
+``store/migrations.py`` holds DDL."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from pathlib import Path
+
+import agenticmail
+from agenticmail.store.db import Database
+from agenticmail.store.migrations import MIGRATIONS, applied, migrate
+
+# The digest of every released step. A new step gets a new row; an existing row never changes
+# (change the schema with a new step instead). A failure here means a released step was edited.
+RELEASED = {
+    "0001_initial": "35e2476dfb66e77f2132641b1bba482666a09d9fa3a46197b2413c508a914ace",
+    "0002_audit_log": "283127f6019b6d8089198d7c2e025d225fe0e3c3240f76ce5ee0abfd55e61c01",
+    "0003_outbound": "4e2609c49b2e4a685265c3f46dc0de71b386b7555614d1bbde539e6250e69d1c",
+    "0004_inbound_protection": "d4b0b1e139779ec6ed330ca29efe3785ca1506612f844f2ed3d52401888d9261",
+    "0005_relay": "af93565272a68e7b41b463098200246b4084e2dbb4ab55cb68e5e55f78fae3be",
+    "0006_approval_hardening": "35b788224a9a9c7b067d6ad5936d2e12f1f7c6690ff52db6b7a7e96cc9d00f95",
+    "0007_verdicts_by_message": "482e4188282db70cb9ab156ae514eaf5b5990f6a0c247888889035fbe98f6bfc",
+    "0008_agent_identity": "bae75e4b147991c175fe50a2c0809b9134e20572053d51141ca2a65755edba47",
+}
+
+_DDL = re.compile(r"\b(CREATE|ALTER|DROP)\s+(TABLE|INDEX|UNIQUE\s+INDEX|TRIGGER|VIEW)\b",
+                  re.IGNORECASE)
+
+
+def _digest(step: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n;\n".join(step).encode()).hexdigest()
+
+
+def test_released_steps_never_change() -> None:
+    names = [name for name, _ in MIGRATIONS]
+    assert names[:len(RELEASED)] == list(RELEASED), "steps are only ever appended"
+    changed = [name for name, step in MIGRATIONS if name in RELEASED
+               and _digest(step) != RELEASED[name]]
+    assert not changed, f"released migration steps were edited: {changed}; add a new step"
+
+
+def test_step_names_are_numbered_in_order() -> None:
+    numbers = [int(name.split("_", 1)[0]) for name, _ in MIGRATIONS]
+    assert numbers == sorted(set(numbers))
+
+
+def test_no_ddl_outside_the_migrations() -> None:
+    package = Path(agenticmail.__file__).parent
+    found = []
+    for path in package.rglob("*.py"):
+        if path.name == "migrations.py" and path.parent.name == "store":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and _DDL.search(node.value):
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert not found, f"DDL outside store/migrations.py: {found}"
+
+
+def test_a_new_database_gets_every_step(tmp_path: Path) -> None:
+    database = Database(tmp_path / "new.db")
+    assert migrate(database) == [name for name, _ in MIGRATIONS]
+    assert migrate(database) == []
+    assert applied(database) == [name for name, _ in MIGRATIONS]
+    database.close()
