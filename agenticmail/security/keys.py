@@ -67,6 +67,12 @@ class SecretBox:
             self._fernet = Fernet(key)
         except ValueError as exc:
             raise ConfigError("the secret key file is corrupt") from exc
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A 256-bit key for one ``purpose`` (e.g. signing), derived from the secret key."""
+        return hmac.new(self._key, b"agenticmail-derive:" + purpose.encode(),
+                        hashlib.sha256).digest()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

@@ -25,7 +25,7 @@ from ..security.outbound import OwnerProfile, scan_outgoing
 from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbound as store
-from . import audit
+from . import audit, identity, origin
 from .context import ServiceContext, transaction
 from .routes import get_route
 
@@ -199,6 +199,7 @@ def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
             return found
     if not (mail.text or mail.html):
         raise InvalidRequest("the message has no body: give 'text' and/or 'html'")
+    identity.check_outgoing(ctx, agent, mail)
     _check_size(ctx, mail)
     due = _parse_send_at(send_at)
     routed = route_recipients(ctx, list(mail.recipients))
@@ -221,8 +222,9 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     from email.utils import make_msgid
 
     routed = route_recipients(ctx, recipients)
+    identity.check_submitted(ctx, agent, raw)
     _check_rate(ctx, agent)
-    message = message_from_bytes(raw, policy=policy.SMTP)
+    message = message_from_bytes(origin.strip(raw), policy=policy.SMTP)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
     if message.get("Auto-Submitted") is None:

@@ -27,7 +27,7 @@ from ..store import kv
 from ..store import outbound as outbound_store
 from ..store import relay as store
 from ..store._time import now_iso
-from . import approvals, routes
+from . import approvals, origin, routes
 from .context import ServiceContext, transaction
 
 log = logging.getLogger(__name__)
@@ -238,8 +238,8 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
     if agent is None:  # deleted meanwhile
         advance(ctx, account, uidvalidity, uid, "skipped")
         return "skipped"
-    copy = gw.relayed_copy(raw, account=account.address, uid=uid, route=decided,
-                           local_domains=[ctx.settings.domain])
+    copy = origin.strip(gw.relayed_copy(raw, account=account.address, uid=uid, route=decided,
+                                        local_domains=[ctx.settings.domain]))
     endpoints = ctx.host.endpoints()
     try:
         deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port, _envelope_sender(raw),
