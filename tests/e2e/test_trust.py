@@ -71,6 +71,20 @@ def test_smtp_header_from_must_be_the_authenticated_agent(
         assert api.get("/v1/mail/messages").json()["total"] == 0
 
 
+def test_smtp_header_block_is_read_within_bounds(
+        daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    alice, bob = agent_pair
+    a, b = alice["agent"]["address"], bob["agent"]["address"]
+    raw = _raw([("From", b), ("To", a), ("Subject", "many"),
+                *[("X-Pad", str(i)) for i in range(2000)]])
+    creds = bob["mail"]
+    with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp:
+        smtp.login(creds["username"], creds["password"])
+        with pytest.raises(smtplib.SMTPDataError) as info:
+            smtp.sendmail(b, [a], raw)
+    assert info.value.smtp_code == 552 and info.value.smtp_error.startswith(b"5.3.4")
+
+
 def test_smtp_own_from_and_sender_are_accepted_and_internal(
         daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     alice, bob = agent_pair
