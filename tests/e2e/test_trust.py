@@ -225,3 +225,25 @@ def test_smtp_auth_guessing_is_cut_off_after_five_failures(
     # the right password on a new connection still works
     with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=30) as smtp:
         smtp.login(creds["username"], creds["password"])
+
+
+def test_failures_from_one_source_slow_its_next_connections() -> None:
+    """Per source: after SOURCE_FREE recent failures every AUTH waits, doubling, capped."""
+    from agenticmail.daemon.submission import (
+        AUTH_DELAY,
+        MAX_AUTH_DELAY,
+        SOURCE_FREE,
+        LoginThrottle,
+    )
+
+    throttle = LoginThrottle()
+    for _ in range(SOURCE_FREE):
+        throttle.failed("127.0.0.1")
+    assert throttle.delay("127.0.0.1", 0) == 0.0  # a fresh connection, few failures: no wait
+    assert throttle.delay("127.0.0.1", 2) == AUTH_DELAY * 2  # its own failures count
+    delays = []
+    for _ in range(8):
+        throttle.failed("127.0.0.1")
+        delays.append(throttle.delay("127.0.0.1", 0))
+    assert delays[0] == AUTH_DELAY and delays == sorted(delays) and delays[-1] == MAX_AUTH_DELAY
+    assert throttle.delay("127.0.0.2", 0) == 0.0  # another source is not slowed
