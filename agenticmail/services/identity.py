@@ -9,6 +9,7 @@ addresses (its local address and, with an outbound route, its relay sub-address)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from email import policy
 from email.utils import getaddresses
@@ -35,6 +36,19 @@ def own_addresses(ctx: ServiceContext, agent: Agent) -> frozenset[str]:
     if route is not None:
         mine.add(external_sender(route, agent.name).lower())
     return frozenset(mine)
+
+
+_ADDRESS_IN_NAME_RE = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+
+
+def _names_claim_others(value: str, mine: frozenset[str]) -> bool:
+    """Whether the display name in ``value`` shows an address that is not ours
+    (``"alice@localhost" <bob@localhost>`` reads as alice to people and models)."""
+    try:
+        names = [a.display_name for a in policy.default.header_factory("to", value).addresses]
+    except Exception:  # unreadable: _addresses refuses it anyway
+        return True
+    return any(m.lower() not in mine for n in names for m in _ADDRESS_IN_NAME_RE.findall(n))
 
 
 def _addresses(values: Sequence[str]) -> list[str]:
@@ -78,6 +92,10 @@ def check_author(ctx: ServiceContext, agent: Agent, fields: Sequence[tuple[str, 
         raise PermissionDenied(
             f"From must be {agent.address} (the authenticated agent), not {froms[0]!r}",
             code="sender_not_allowed", hint=f"send with From: {agent.address}")
+    if _names_claim_others(froms[0], mine):
+        raise PermissionDenied(
+            f"the From display name may not show another address: {froms[0]!r}",
+            code="sender_not_allowed", hint="use a name without an e-mail address in it")
     senders = values["sender"]
     if senders and (len(senders) > 1 or [a for a in _addresses(senders) if a not in mine]
                     or len(_addresses(senders)) != 1):
@@ -105,7 +123,8 @@ def check_outgoing(ctx: ServiceContext, agent: Agent, mail: OutgoingMail) -> Non
                 f"header {name!r} cannot be set: the daemon writes who a message is from",
                 code="header_not_allowed",
                 hint="use reply_to / from_name for what may be changed")
-    fields = [("From", agent.address)]
+    name = (mail.from_name or "").replace("\\", "\\\\").replace('"', '\\"')
+    fields = [("From", f'"{name}" <{agent.address}>' if name else agent.address)]
     if mail.reply_to:
         fields.append(("Reply-To", mail.reply_to))
     check_author(ctx, agent, fields)

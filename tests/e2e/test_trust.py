@@ -45,7 +45,8 @@ def _event_for(events: EventStream, subject: str) -> dict[str, Any]:
 
 
 # -- #1 agent impersonation -------------------------------------------------------------------
-@pytest.mark.parametrize("case", ["other_agent", "two_from", "foreign_sender", "no_from"])
+@pytest.mark.parametrize("case", ["other_agent", "two_from", "foreign_sender", "no_from",
+                                  "name_shows_other", "parsers_disagree"])
 def test_smtp_header_from_must_be_the_authenticated_agent(
         daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]],
         case: str) -> None:
@@ -58,6 +59,8 @@ def test_smtp_header_from_must_be_the_authenticated_agent(
         "two_from": [("From", b), ("From", f"Alice <{a}>")],
         "foreign_sender": [("From", b), ("Sender", a)],
         "no_from": [],
+        "name_shows_other": [("From", f'"{a}" <{b}>')],
+        "parsers_disagree": [("From", f"{b} <{a}>")],
     }[case]
     raw = _raw([*headers, ("To", c), ("Subject", f"spoof {case}"),
                 ("Message-ID", f"<{unique('spoof')}@localhost>")])
@@ -117,7 +120,7 @@ def test_api_custom_headers_cannot_speak_for_anyone(
     assert header in r.json()["error"]["message"]
 
 
-def test_api_reply_to_must_be_the_agents_own(
+def test_api_reply_to_and_from_name_must_be_the_agents_own(
         daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
     alice, bob = agent_pair
     with daemon.client(bob["api_key"]) as api:
@@ -129,6 +132,11 @@ def test_api_reply_to_must_be_the_agents_own(
             "reply_to": bob["agent"]["address"]})
     assert foreign.status_code == 403, foreign.text
     assert foreign.json()["error"]["code"] == "reply_to_not_allowed"
+    with daemon.client(bob["api_key"]) as api:
+        shown = api.post("/v1/mail/send", json={
+            "to": alice["agent"]["address"], "subject": "x", "text": "x",
+            "from_name": alice["agent"]["address"]})
+    assert shown.status_code == 403 and shown.json()["error"]["code"] == "sender_not_allowed"
     assert "allow_foreign_reply_to" in foreign.json()["error"]["hint"]
     assert own.status_code == 202, own.text
 
