@@ -59,9 +59,11 @@ class Settings:
     # Reply-To on an agent's mail may name only the agent's own addresses (its local address and
     # its relay sub-address) unless the owner allows any address here.
     allow_foreign_reply_to: bool = False
+    dns_nameservers: str = ""  # DKIM/DMARC key lookups: "ip[:port],..." (default: the system's)
     relay_default_agent: str | None = None  # gets relay mail sub-addressed to an unknown tag
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)
+    message_time_budget_seconds: int = 30  # parse + assess of one inbound message; then too_complex
 
     # -- derived paths -------------------------------------------------------------
     @property

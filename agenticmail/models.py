@@ -45,6 +45,9 @@ class Endpoints:
     delivery_port: int
     imap_tls: bool = False
     delivery_protocol: str = "lmtp"  # "lmtp" | "smtp"
+    # a unix socket for the daemon's own IMAP sessions ("" = use imap_host:imap_port): it has
+    # no remote IP, so the host's per-IP penalty for failed logins of others never slows them
+    imap_socket: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,8 @@ class Event:
     agent: str | None
     data: dict[str, Any]
     created_at: str
+    agent_id: int | None = None  # who may see it (ids are never reused); names can be
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"id": self.id, "type": self.type, "agent": self.agent, "data": self.data,
+                "created_at": self.created_at}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install agenticmail from this checkout: Dovecot (apt-get or Homebrew), a virtualenv in .venv
-# with the package, then `agenticmail setup --yes` and `agenticmail start --detach`.
+# with the package, then `agenticmail setup --yes` (which also starts the daemon).
 #   setup/install.sh            install, set up, start the daemon
 #   setup/install.sh --dev      install with the test extras; do not set up or start
 set -euo pipefail
@@ -59,11 +59,10 @@ if [ "$dev" -eq 1 ]; then
 fi
 .venv/bin/python -m pip install -q .
 
-step "Setting up (keys, database, config in \${AGENTICMAIL_HOME:-~/.agenticmail})"
+step "Setting up and starting the daemon (keys, database, config in \${AGENTICMAIL_HOME:-~/.agenticmail})"
+# setup --yes also starts the mail host and the daemon; its summary ends with the next commands
 .venv/bin/agenticmail setup --yes
-step "Starting the daemon"
-.venv/bin/agenticmail start --detach
+bin_dir="$(pwd)/.venv/bin"
 echo
-echo "agenticmail is running. Next:"
-echo "  .venv/bin/agenticmail agents create alice"
-echo "  .venv/bin/agenticmail status"
+echo "agenticmail is running. Its command is $bin_dir/agenticmail; to call it as 'agenticmail':"
+echo "  export PATH=\"$bin_dir:\$PATH\""

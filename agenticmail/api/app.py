@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from .. import __version__
 from ..services.context import ServiceContext
-from . import errors
+from . import audit_trail, docs, errors
 from .routes import agents, audit, events, health, mail, pending, relay, route
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
@@ -21,12 +21,12 @@ def create_app(ctx: ServiceContext,
     app = FastAPI(
         title="agenticmail", version=__version__,
         description="Email for AI agents: each agent a real mailbox, a local daemon around them.",
-        openapi_url="/v1/openapi.json", docs_url="/v1/docs", redoc_url=None,
-        swagger_ui_oauth2_redirect_url="/v1/docs/oauth2-redirect",
+        openapi_url="/v1/openapi.json", docs_url=None, redoc_url=None,  # docs: served offline
     )
     app.state.ctx = ctx
     app.state.runtime_status = runtime_status
     errors.install(app)
+    audit_trail.install(app)
     limit = int(ctx.settings.max_message_bytes * _BODY_OVERHEAD)
 
     @app.middleware("http")
@@ -40,4 +40,5 @@ def create_app(ctx: ServiceContext,
 
     for module in (health, agents, mail, pending, route, relay, audit, events):
         app.include_router(module.router)
+    docs.install(app)
     return app

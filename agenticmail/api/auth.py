@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..services.audit import record_key_use
 from ..services.auth import Principal, authenticate, require_master
 from ..services.context import ServiceContext
+from .audit_trail import MUTATIONS, note_principal
 
 _bearer = HTTPBearer(auto_error=False, description="master key (mk_…) or agent key (ak_…)")
 
@@ -23,13 +24,16 @@ def get_principal(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    return authenticate(get_ctx(request), creds.credentials if creds else None)
+    principal = authenticate(get_ctx(request), creds.credentials if creds else None)
+    note_principal(request, principal)
+    return principal
 
 
 def get_master(request: Request,
                principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     require_master(principal, "this (owner only)")
-    record_key_use(get_ctx(request), request.method, request.url.path)
+    if request.method not in MUTATIONS:  # a change is audited with its outcome (audit_trail)
+        record_key_use(get_ctx(request), request.method, request.url.path)
     return principal
 
 

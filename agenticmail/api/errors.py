@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import errors as e
+from .audit_trail import note_error
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, e.RateLimited):
             headers = {"Retry-After": str(exc.retry_after)}
+        note_error(request, exc.code)
         if status >= 500:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc)
         return error_response(status, exc.code, exc.message, exc.hint, headers)
@@ -64,14 +66,17 @@ def install(app: FastAPI) -> None:
         for err in exc.errors()[:5]:
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        note_error(request, "invalid_request")
         return error_response(400, "invalid_request", "; ".join(problems) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        note_error(request, code)
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
+        note_error(request, "internal_error")
         return error_response(500, "internal_error", "internal error; see the daemon log")

@@ -1,7 +1,9 @@
-"""``agenticmail agents``: create, list, show and delete agents; rotate an agent's API key.
+"""``agenticmail agents``: create, list, show and delete agents; rotate an agent's API key
+or mail password.
 
 Every command is one call to ``/v1/agents`` with the master key. Secrets (an agent's API key
-and mail password) come back only from ``create`` and ``rotate-key`` and are shown once.
+and mail password) come back only from ``create``, ``rotate-key`` and ``rotate-password`` and
+are shown once.
 """
 
 from __future__ import annotations
@@ -171,3 +173,21 @@ def rotate_key(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> 
     with Client(settings_from(ctx)) as client:
         data = client.post(f"/v1/agents/{path_part(name)}/rotate-key")
     emit(data, as_json, _render_rotated)
+
+
+def _render_new_password(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    mail = data.get("mail") or {}
+    yield secrets_panel(
+        f"New mail password for {data['agent'].get('name')}",
+        [("mail login", mail.get("username")), ("mail password", mail.get("password"))],
+        "Store this now; it will not be shown again. The old password no longer works "
+        "for new IMAP/SMTP logins.",
+    )
+
+
+@app.command("rotate-password")
+def rotate_password(ctx: typer.Context, name: NameArg, as_json: JsonFlag = False) -> None:
+    """Issue a new mail password (IMAP/SMTP login) for an agent; the API key is unchanged."""
+    with Client(settings_from(ctx)) as client:
+        data = client.post(f"/v1/agents/{path_part(name)}/rotate-password")
+    emit(data, as_json, _render_new_password)

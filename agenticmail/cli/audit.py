@@ -68,7 +68,8 @@ def list_entries(
         "--actor", help="Only this actor: owner, system or agent:NAME.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List audit entries (sends, holds, approvals, rejections, master-key use)."""
+    """List audit entries (sends, holds, approvals, rejections, master-key use, and every
+    change made with the master key with its outcome: ok or the error code)."""
     with Client(settings_from(ctx)) as client:
         data = client.get("/v1/audit", limit=limit, offset=offset, action=action, actor=actor)
     emit(data, as_json, _render_list)

@@ -215,8 +215,19 @@ class Client:
     def post(self, path: str, body: Any = None) -> dict[str, Any]:
         return self.request("POST", path, json_body=body)
 
-    def delete(self, path: str) -> dict[str, Any]:
-        return self.request("DELETE", path)
+    def delete(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("DELETE", path, params=params)
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """``GET`` a binary body (an attachment); errors as for :meth:`request`."""
+        query = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = self._http.get(path, params=query, headers={"Accept": "*/*"})
+        except httpx.TransportError as exc:
+            raise self.unavailable(exc) from None
+        if not response.is_success:
+            raise error_from_response(response)
+        return response.content
 
     def health(self) -> dict[str, Any]:
         """``GET /v1/health``; a 503 that carries a health report (not an error) is returned."""

@@ -1,7 +1,9 @@
 """``agenticmail start | stop | status | doctor``: the daemon's lifecycle and health.
 
 ``start`` runs the daemon in the foreground (``daemon.run.serve``) or, with ``--detach``, as a
-detached child whose output goes to ``<home>/logs/daemon.out``, then waits for ``/v1/health``.
+detached child, then waits for ``/v1/health``. The detached daemon logs to
+``<home>/logs/agenticmail.log`` only; its own output (a failed start's error, a crash) goes to
+``<home>/logs/daemon.out``.
 ``stop`` signals the pid the daemon wrote to ``daemon.pid`` and waits for it to be gone.
 ``status`` shows the health report; ``doctor`` runs local checks and works without a daemon.
 """
@@ -42,6 +44,7 @@ app = typer.Typer()
 PANEL = "Setup and daemon"
 LOG_TAIL_LINES = 25
 POLL_SECONDS = 0.2
+LOG_FILE_ONLY = "--log-file-only"  # how start --detach runs the daemon (see _start_detached)
 
 
 def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
@@ -91,7 +94,8 @@ def _start_detached(settings: Settings, timeout: float, *, quiet: bool = False) 
     settings.logs_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path = settings.logs_dir / "daemon.out"
     offset = log_path.stat().st_size if log_path.exists() else 0
-    command = [sys.executable, "-m", "agenticmail", "--home", str(settings.home), "start"]
+    command = [sys.executable, "-m", "agenticmail", "--home", str(settings.home), "start",
+               LOG_FILE_ONLY]  # daemon.out keeps only what is not in logs/agenticmail.log
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
             command,
@@ -119,7 +123,8 @@ def _start_detached(settings: Settings, timeout: float, *, quiet: bool = False) 
         tail = _log_tail(log_path, offset)
         if tail:
             stderr().print(Text(tail, style="dim"))
-        raise AgenticMailError(failure, hint=f"full log: {log_path}")
+        raise AgenticMailError(
+            failure, hint=f"output: {log_path}; log: {settings.logs_dir / 'agenticmail.log'}")
     assert health is not None
     if quiet:  # the caller reports (e.g. the setup wizard's summary)
         return
@@ -144,6 +149,9 @@ def start(
         float,
         typer.Option("--timeout", min=1, help="With --detach: seconds to wait for it to answer."),
     ] = 30.0,
+    log_file_only: Annotated[
+        bool, typer.Option(LOG_FILE_ONLY, hidden=True, help="Log to the log file only.")
+    ] = False,
 ) -> None:
     """Start the daemon (foreground, or in the background with --detach)."""
     settings = settings_from(ctx)
@@ -161,7 +169,7 @@ def start(
         return
     from ..daemon.run import serve  # the composition root; imported only here
 
-    serve(settings)
+    serve(settings, console_log=not log_file_only)
 
 
 @app.command(rich_help_panel=PANEL)

@@ -4,7 +4,8 @@
 ``{"path": ..., **sanitiser result}`` for every message. A PATH is an .eml file or a
 directory searched recursively for ``*.eml``. Files are streamed one at a time, so
 thousands of messages run in one process with flat memory. An unreadable path prints one
-``error:`` line on stderr, the run goes on, and the exit code is 1 at the end.
+``error:`` line on stderr, the run goes on, and the exit code is 1 at the end; paths with
+no message at all are an error too (exit 1). ``scan`` exits 3 when a message would be blocked.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def score(
                                      "internal here: that takes the daemon's origin stamp")
     ] = ["localhost"],  # noqa: B006 - Typer needs a list default
 ) -> None:
-    """Spam/threat verdict per message."""
+    """Spam/threat verdict per message (exit 1 if a path fails or holds no .eml message)."""
     domains = frozenset(local_domain)
     raise typer.Exit(run_each(paths, lambda raw: score_message(raw, local_domains=domains)
                               .to_dict()))
@@ -48,7 +49,10 @@ def sanitize(paths: PathsArg) -> None:
 
 @app.command()
 def scan(paths: PathsArg) -> None:
-    """Outbound guard (secrets, PII) per message: path, blocked, masked findings."""
+    """Outbound guard (secrets, PII) per message: path, blocked, masked findings.
+
+    Exit 0: all clean; 3: a message would be held for the owner; 1: a path failed.
+    """
     from .scan import scan_command
 
     raise typer.Exit(scan_command(paths))

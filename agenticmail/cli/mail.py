@@ -26,6 +26,7 @@ from rich.text import Text
 from ..config import Settings
 from ..errors import AgenticMailError, DeliveryError, InvalidRequest, PayloadTooLarge
 from .client import Client, follow, path_part, settings_from
+from .manage import mark_messages
 from .outbox import outbox_rows
 from .output import (
     JsonFlag,
@@ -218,7 +219,8 @@ def send(
             note("not waiting: a held message leaves only once the owner approves it")
         elif wait:
             note(f"waiting up to {timeout:g}s for {data['id']} to be sent…")
-            data = {**data, "outbox": _wait_until_done(client, str(data["id"]), timeout)}
+            row = _wait_until_done(client, str(data["id"]), timeout)
+            data = {**data, "status": row.get("status"), "outbox": row}  # the final state
     emit(data, as_json, _render_sent)
     row = data.get("outbox") or {}
     if row.get("status") == "failed":
@@ -383,11 +385,17 @@ def read(
     uid: Annotated[int, typer.Argument(help="The message's UID (from inbox or search).")],
     agent: AgentOpt,
     folder: FolderOpt = "INBOX",
+    mark_read: Annotated[
+        bool, typer.Option("--mark-read", help="Mark the message read after showing it.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Show one message: headers, attachments, security notes and the text body."""
     with Client(settings_from(ctx)) as client:
         data = client.get(f"/v1/mail/messages/{path_part(uid)}", agent=agent, folder=folder)
+        if mark_read:
+            [marked] = mark_messages(client, agent, folder, [uid], True)
+            data["message"]["flags"] = marked.get("flags", data["message"].get("flags"))
     emit(data, as_json, _render_message)
 
 

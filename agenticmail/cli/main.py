@@ -4,11 +4,18 @@ The CLI is a thin client of the daemon's HTTP API (``setup``, ``start`` and ``do
 without a daemon). Every expected failure is an ``AgenticMailError``: it is printed as one line
 ``error: <message>`` (plus ``hint: <hint>``) on stderr and exits 2 when the daemon cannot be
 reached, 1 otherwise. Usage errors exit 2 (Typer), Ctrl-C exits 130.
+
+With ``--json`` a failure is also one JSON document on stdout, the API's error shape:
+``{"error": {"code": ..., "message": ..., "hint"?: ...}}`` (usage errors: code ``usage_error``),
+on one line, so a script that reads stdout always gets JSON, with the same non-zero exit code
+(unless the command printed its result document before failing, as ``send --wait`` does when
+delivery fails: stdout still holds one document).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -17,11 +24,17 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import agents, audit, daemon, mail, outbox, pending, relay, route, setup
+from . import agents, audit, daemon, mail, manage, outbox, pending, relay, route, setup
 from .client import CliState
+from .output import json_printed, print_json
 
 EXIT_ERROR = 1
 EXIT_DAEMON_UNAVAILABLE = 2
+EXIT_USAGE = 2
+JSON_META = "agenticmail.json_output"
+
+# click's UsageError (Typer re-exports only its subclass BadParameter; newer Typers vendor click)
+UsageError: type[Exception] = typer.BadParameter.__mro__[1]
 
 
 def exit_code_for(exc: AgenticMailError) -> int:
@@ -36,15 +49,48 @@ def report(exc: AgenticMailError) -> None:
         typer.echo(f"hint: {' '.join(exc.hint.split())}", err=True)
 
 
+def error_document(code: str, message: str, hint: str | None = None) -> dict[str, Any]:
+    """The API's error body, for ``--json`` failures."""
+    error: dict[str, Any] = {"code": code, "message": " ".join(message.split()) or code}
+    if hint:
+        error["hint"] = " ".join(hint.split())
+    return {"error": error}
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for ``--json`` (before a ``--`` that ends options)."""
+    options = list(args)
+    if "--" in options:
+        options = options[: options.index("--")]
+    return "--json" in options
+
+
 class AgenticMailGroup(TyperGroup):
-    """Root group: maps ``AgenticMailError`` raised by any command to message + exit code."""
+    """Root group: maps ``AgenticMailError`` raised by any command to message + exit code
+    (and, with ``--json``, to a JSON error document on stdout)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta[JSON_META] = wants_json(args)
+        json_printed(reset=True)
+        parsed: list[str] = super().parse_args(ctx, args)
+        return parsed
 
     def invoke(self, ctx: Any) -> Any:
+        as_json = bool(ctx.meta.get(JSON_META))
         try:
             return super().invoke(ctx)
         except AgenticMailError as exc:
             report(exc)
+            if as_json and not json_printed():  # e.g. send --wait: its result says "failed"
+                print_json(error_document(exc.code, str(exc.message), exc.hint), indent=None)
             raise typer.Exit(exit_code_for(exc)) from None
+        except UsageError as exc:
+            if not as_json:
+                raise
+            message = exc.format_message()  # type: ignore[attr-defined]
+            typer.echo(f"error: {message}", err=True)
+            print_json(error_document("usage_error", message), indent=None)
+            raise typer.Exit(EXIT_USAGE) from None
 
 
 app = typer.Typer(
@@ -91,6 +137,8 @@ app.add_typer(setup.app)
 app.add_typer(daemon.app)
 app.add_typer(agents.app, name="agents", help="Create, list, show, delete agents; rotate keys.")
 app.add_typer(mail.app)
+app.add_typer(manage.app)
+app.add_typer(manage.attachment_app, name="attachment", rich_help_panel="Mail")
 app.add_typer(pending.app, name="pending",
               help="Review mail the outbound guard held: list, show, approve, reject.")
 app.add_typer(outbox.app, name="outbox",

@@ -43,6 +43,7 @@ def outbox_rows(row: Mapping[str, Any]) -> list[tuple[str, object]]:
         ("subject", row.get("subject")),
         ("message-id", row.get("message_id")),
         ("recipients", row.get("recipients") or None),
+        ("bcc", row.get("bcc") or None),
         ("attempts", row.get("attempts")),
         ("last error", cell(row["last_error"], "red") if row.get("last_error") else None),
         ("send at", row.get("send_at")),

@@ -66,12 +66,24 @@ _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 Renderer = Callable[[Any], Iterable[RenderableType]]
 
 
+UNWRAPPED_WIDTH = 1_000_000
+
+
 def stdout() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """The console for results: a terminal wraps at its width; a file or a pipe never wraps
+    (Rich would cut at 80 columns and split a ``watch`` line in two)."""
+    console = Console(highlight=False, soft_wrap=False)
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, soft_wrap=True, width=UNWRAPPED_WIDTH)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    """Prompts, progress and notes; like :func:`stdout`, never wrapped when not a terminal."""
+    console = Console(stderr=True, highlight=False)
+    if console.is_terminal:
+        return console
+    return Console(stderr=True, highlight=False, soft_wrap=True, width=UNWRAPPED_WIDTH)
 
 
 def clean(value: object, *, multiline: bool = False) -> str:
@@ -110,10 +122,22 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_json_printed = False
+
+
+def json_printed(reset: bool = False) -> bool:
+    """Whether this run has printed a JSON document already (``reset``: start a new run)."""
+    global _json_printed
+    printed, _json_printed = _json_printed, (False if reset else _json_printed)
+    return printed
+
+
 def print_json(data: Any, *, indent: int | None = 2) -> None:
     """Write ``data`` as JSON to stdout (one document, or one line with ``indent=None``)."""
+    global _json_printed
     sys.stdout.write(json.dumps(jsonable(data), indent=indent, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+    _json_printed = True
 
 
 def emit(data: Any, as_json: bool, render: Renderer) -> None:
@@ -173,16 +197,23 @@ def check_dict(check: Any) -> dict[str, Any]:
         "ok": bool(getattr(check, "ok", False)),
         "detail": str(getattr(check, "detail", "") or ""),
         "hint": getattr(check, "hint", None),
+        "optional": bool(getattr(check, "optional", False)),
     }
 
 
 def checks_table(checks: Sequence[Mapping[str, Any]]) -> Table:
-    """✓/✗ rows, with the fix hint of every failed check."""
+    """✓/✗ rows, with the fix hint of every failed check; a failed optional check is an
+    information row (``-``, dim), not a red failure."""
     out = Table(header_style="bold", show_edge=False)
     for name in ("", "check", "detail", "fix"):
         out.add_column(name, overflow="fold")
     for check in checks:
         ok = bool(check.get("ok"))
+        optional = not ok and bool(check.get("optional"))
+        if optional:
+            out.add_row(Text("-", style="dim"), cell(check.get("name"), "dim"),
+                        cell(f"{check.get('detail')} (optional)", "dim"), cell(""))
+            continue
         out.add_row(
             Text("✓", style="green") if ok else Text("✗", style="bold red"),
             cell(check.get("name")),

@@ -81,6 +81,7 @@ def _render_status(data: Mapping[str, Any]) -> Iterator[RenderableType]:
         ("approval replies", str(relay.get("approvals", 0))),
         ("left alone (owner's mail)", str(relay.get("skipped", 0))),
         ("default agent", account.get("default_agent") or "none"),
+        ("owner's replies to notifications", account.get("reply_approval")),
     ])
 
 

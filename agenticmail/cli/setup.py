@@ -18,8 +18,13 @@ the mail host adopted as they run. Prompts and progress go to stderr; the result
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -123,18 +128,44 @@ def _step(n: int, title: str) -> None:
     stderr().print(Text(f"[{n}/7] {title}", style="bold cyan"))
 
 
-def _system(settings: Settings, configured: bool) -> tuple[list[Check], str, str]:
+def _system(settings: Settings, configured: bool, chosen: str | None
+            ) -> tuple[list[Check], str, str]:
+    """The system checks, the suggested mail host and why. Docker is optional (an info row,
+    not a failure) unless the stalwart mail host is the one chosen or configured."""
     from ..services.checks import choose_mail_host, system_checks
 
     checks = system_checks(settings)
     by_name = {c.name: c for c in checks}
     if configured:
-        return checks, settings.mail_host, "kept from the existing configuration"
-    host, reason = choose_mail_host(by_name["docker"], by_name["dovecot"])
+        host, reason = settings.mail_host, "kept from the existing configuration"
+    else:
+        host, reason = choose_mail_host(by_name["docker"], by_name["dovecot"])
+    if (chosen or host) != "stalwart":
+        checks = [replace(c, optional=True) if c.name == "docker" else c for c in checks]
     return checks, host, reason
 
 
+def command_name() -> str:
+    """How to call this CLI from a shell: ``agenticmail`` when that name on PATH is this very
+    program, else its full path (a fresh install's ``.venv/bin`` is not on PATH)."""
+    here = Path(sys.executable).parent / "agenticmail"
+    found = shutil.which("agenticmail")
+    if found and (not here.exists() or Path(found).resolve() == here.resolve()):
+        return "agenticmail"
+    if here.exists():
+        return str(here)
+    return f"{sys.executable} -m agenticmail"
+
+
+def path_hint(command: str) -> str | None:
+    """A line saying how to put the CLI on PATH, when the full path has to be used."""
+    if command == "agenticmail" or " " in command:
+        return None
+    return f'or add it to PATH: export PATH="{os.path.dirname(command)}:$PATH"'
+
+
 def _ports_free(settings: Settings) -> None:
+    """Every port the chosen settings need is free (else one error naming the busy ones)."""
     from ..services.checks import port_checks
 
     busy = [c for c in port_checks(settings) if not c.ok]
@@ -170,12 +201,14 @@ def _render(data: dict[str, Any]) -> Iterator[RenderableType]:
         ("API", summary["api_url"]), ("daemon", data.get("daemon")),
         ("agents", ", ".join(data["agents"]) or "(none)"),
         ("owner email", summary["owner_email"] or "(none)"),
-        ("gateway", summary["gateway_mode"]),
+        ("gateway", data.get("gateway") or summary["gateway_mode"]),
     ])
     if data["ok"]:
         yield Text("Next:", style="bold green")
         for line in data["next"]:
             yield Text(f"  {line}", style="green")
+        if data.get("path_hint"):
+            yield Text(f"  ({data['path_hint']})", style="dim")
 
 
 def _relay_step(ctx: typer.Context) -> bool:
@@ -209,6 +242,21 @@ def setup(
     api_port: Annotated[
         int | None,
         typer.Option("--api-port", min=1, max=65535, help="Port of the daemon's HTTP API."),
+    ] = None,
+    imap_port: Annotated[
+        int | None,
+        typer.Option("--imap-port", min=1, max=65535,
+                     help="Port of the agents' IMAP (local host)."),
+    ] = None,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option("--smtp-port", min=1, max=65535,
+                     help="Port of the daemon's SMTP submission (local host)."),
+    ] = None,
+    lmtp_port: Annotated[
+        int | None,
+        typer.Option("--lmtp-port", min=1, max=65535,
+                     help="Port of Dovecot's LMTP delivery (local host)."),
     ] = None,
     owner_email: Annotated[
         str | None,
@@ -249,7 +297,7 @@ def setup(
     console = stderr()
 
     _step(1, "System check")
-    system, suggested, reason = _system(current, configured)
+    system, suggested, reason = _system(current, configured, mail_host)
     if not as_json:
         console.print(checks_table([check_dict(c) for c in system]))
     if mail_host is not None and mail_host != suggested:
@@ -277,19 +325,22 @@ def setup(
                 gateway = Prompt.ask("Internet gateway", choices=list(GATEWAYS),
                                      default=current.gateway_mode, console=console)
     daemon_up = probe(current) is not None
+    ports = {"imap_port": imap_port, "submission_port": smtp_port, "lmtp_port": lmtp_port}
     moving = [name for name, value in (("api_port", api_port), ("mail_host", mail_host),
-                                       ("domain", domain))
+                                       ("domain", domain), *ports.items())
               if value is not None and value != getattr(current, name)]
     if daemon_up and configured and moving:
         raise ConfigError(f"the daemon is running; stop it before changing {', '.join(moving)}",
                           hint="agenticmail stop, then run setup again")
-    if start and not configured and not daemon_up:
-        from dataclasses import replace
-
+    if start and not daemon_up and (not configured or any(m.endswith("_port") for m in moving)):
         _ports_free(replace(current, mail_host=mail_host,
-                            api_port=api_port or current.api_port))
+                            api_port=api_port or current.api_port,
+                            imap_port=imap_port or current.imap_port,
+                            submission_port=smtp_port or current.submission_port,
+                            lmtp_port=lmtp_port or current.lmtp_port))
     result = svc.run_setup(current, mail_host=mail_host, api_port=api_port,
-                           owner_email=owner_email, domain=domain, gateway_mode=gateway)
+                           owner_email=owner_email, domain=domain, gateway_mode=gateway,
+                           ports=ports)
     settings = result.settings
     console.print(Text(f"  {settings.config_path} (mode 0600)", style="dim"))
 
@@ -325,8 +376,12 @@ def setup(
         elif agents:
             console.print(Text(f"  kept: {', '.join(agents)}", style="dim"))
     _step(6, "Internet gateway")
-    console.print(Text(f"  {settings.gateway_mode}: " + GATEWAY_NEXT.get(
-        settings.gateway_mode, "agents mail each other only"), style="dim"))
+    in_use = svc.gateway_in_use(settings)
+    if in_use != settings.gateway_mode:
+        console.print(Text(f"  in use: {in_use}", style="dim"))
+    else:
+        console.print(Text(f"  {settings.gateway_mode}: " + GATEWAY_NEXT.get(
+            settings.gateway_mode, "agents mail each other only"), style="dim"))
     relay_configured = False
     if settings.gateway_mode == "relay" and not yes and start and Confirm.ask(
             "  Set up the relay account now?", default=True, console=console):
@@ -335,14 +390,14 @@ def setup(
 
     checks = [check_dict(c) for c in result.checks]
     first = agents[0] if agents else DEFAULT_AGENT
-    next_steps = ([] if start else ["agenticmail start --detach",
-                                    f"agenticmail agents create {first}"])
-    next_steps += [f"agenticmail send --agent {first} --to {first}@{settings.domain} "
+    cmd = command_name()
+    next_steps = ([] if start else [f"{cmd} start --detach", f"{cmd} agents create {first}"])
+    next_steps += [f"{cmd} send --agent {first} --to {first}@{settings.domain} "
                    "--subject hello --text 'first mail'",
-                   f"agenticmail inbox --agent {first}", "agenticmail status",
-                   "agenticmail doctor"]
-    if settings.gateway_mode == "relay" and not relay_configured:
-        next_steps.append("agenticmail relay setup")
+                   f"{cmd} inbox --agent {first}", f"{cmd} status", f"{cmd} doctor"]
+    if settings.gateway_mode == "relay" and not relay_configured \
+            and in_use == settings.gateway_mode:  # no relay account (or route) yet
+        next_steps.append(f"{cmd} relay setup")
     data = {
         "created": bool(result.created), "master_key": result.master_key,
         "changes": result.changes, "settings": settings_summary(settings),
@@ -350,6 +405,7 @@ def setup(
         "agent": created_agent, "agents": agents,
         "system": [check_dict(c) for c in system], "checks": checks,
         "ok": all(c["ok"] for c in checks), "next": next_steps,
+        "path_hint": path_hint(cmd), "gateway": in_use,
     }
     emit(data, as_json, _render)
     if not data["ok"]:

@@ -81,7 +81,7 @@ class Daemon:
 
     def _on_event(self, event: Event) -> None:
         if event.type == AGENT_CREATED and event.agent:
-            agent = agent_store.find_agent(self.ctx.db, event.agent)
+            agent = agent_store.find_agent_by_id(self.ctx.db, event.agent_id)
             if agent is not None:
                 self.watchers.add(agent)
         elif event.type == AGENT_DELETED and event.agent:
@@ -147,8 +147,9 @@ class Daemon:
         self.ctx.db.close()
 
 
-def serve(settings: Settings) -> None:
-    """Run the daemon in the foreground until SIGINT/SIGTERM."""
-    setup_logging(settings.log_level, settings.logs_dir)
+def serve(settings: Settings, *, console_log: bool = True) -> None:
+    """Run the daemon in the foreground until SIGINT/SIGTERM (``console_log=False``: log to
+    ``logs/agenticmail.log`` only, as the detached daemon does)."""
+    setup_logging(settings.log_level, settings.logs_dir, console=console_log)
     daemon = Daemon(settings)
     asyncio.run(daemon.run())

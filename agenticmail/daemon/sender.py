@@ -23,7 +23,7 @@ from ..errors import AgenticMailError, PermanentDeliveryError, TransientDelivery
 from ..events import MESSAGE_FAILED, MESSAGE_SENT
 from ..mail import smtp
 from ..mail.delivery import deliver_lmtp
-from ..services import identity, origin
+from ..services import approvals, identity, origin
 from ..services.context import ServiceContext, transaction
 from ..services.mailbox import open_session
 from ..services.routes import external_sender, get_route
@@ -149,7 +149,7 @@ class SenderWorker:
                     _external_variant, row.raw, agent.display_name, sender,
                     functools.partial(identity.reply_to_allowed, ctx, agent))
             else:  # system mail (owner notifications) goes out as the route's own address
-                sender, raw = row.envelope_from, origin.strip(row.raw)
+                sender, raw = row.envelope_from, origin.strip(approvals.sealed_raw(ctx, row))
             await asyncio.to_thread(self._external_started, row.id)
             await smtp.send(route, sender, row.external_rcpts, raw)
             await asyncio.to_thread(self._progress, row.id, delivered_external=True)
@@ -168,13 +168,14 @@ class SenderWorker:
     def _stamped(self, row: store.OutboxRow, raw: bytes) -> bytes:
         """``raw`` as it goes into local mailboxes: with the origin stamp when an agent
         submitted it (authenticated, From checked), without any stamp otherwise."""
-        agent = agent_store.find_agent(self.ctx.db, row.agent)
+        agent = (agent_store.find_agent_by_id(self.ctx.db, row.agent_id)
+                 if row.agent_id is not None else None)
         if agent is not None and agent.address.lower() == row.envelope_from.lower():
             return origin.stamp(self.ctx, raw, row.envelope_from)
         return origin.strip(raw)
 
     def _file_sent_copy(self, row: store.OutboxRow) -> None:
-        agent = agent_store.find_agent(self.ctx.db, row.agent)
+        agent = agent_store.find_agent_by_id(self.ctx.db, row.agent_id)
         if agent is not None:
             copy = row.raw
             if row.bcc:
@@ -189,10 +190,12 @@ class SenderWorker:
     def _sent(self, row: store.OutboxRow) -> None:
         with transaction(self.ctx) as tx:
             store.mark_sent(tx.conn, row.id)
-            store.remember_sent(tx.conn, row.message_id, row.agent, row.thread_id)
+            store.remember_sent(tx.conn, row.message_id, row.agent, row.thread_id,
+                                agent_id=row.agent_id)
             tx.emit(MESSAGE_SENT, row.agent, {
                 "id": row.id, "agent": row.agent, "message_id": row.message_id,
-                "subject": row.subject, "recipients": row.local_rcpts + row.external_rcpts})
+                "subject": row.subject, "recipients": row.local_rcpts + row.external_rcpts},
+                agent_id=row.agent_id)
 
     def _retry_or_fail(self, row: store.OutboxRow, error: str) -> None:
         if row.attempts >= self.ctx.settings.send_max_attempts:
@@ -207,5 +210,6 @@ class SenderWorker:
             store.mark_failed(tx.conn, row.id, error)
             tx.emit(MESSAGE_FAILED, row.agent, {"id": row.id, "agent": row.agent,
                                                 "message_id": row.message_id,
-                                                "subject": row.subject, "error": error})
+                                                "subject": row.subject, "error": error},
+                    agent_id=row.agent_id)
         log.warning("outbox %s failed: %s", row.id, error)

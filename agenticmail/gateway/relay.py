@@ -304,13 +304,27 @@ def message_key(raw: bytes) -> str:
 
 
 def relayed_copy(raw: bytes, *, account: str, uid: int, route: RouteDecision,
-                 local_domains: Iterable[str]) -> bytes:
+                 local_domains: Iterable[str],
+                 trusted_authserv_ids: Iterable[str] = (),
+                 foreign_authserv_ids: Iterable[str] = (),
+                 seal: Callable[[str], str] | None = None) -> bytes:
     """The message as delivered to the agent: our trace headers prepended, the rest
-    byte-identical (original From, Authentication-Results and DKIM signatures intact).
+    byte-identical (original From, DKIM signatures and the provider's own
+    Authentication-Results intact).
 
     ``X-Original-From`` carries the original From. A From on one of our own domains cannot
     have come from the internet legitimately; it is replaced by the relay address so the
-    inbound pipeline treats the message as external (and scores it)."""
+    inbound pipeline treats the message as external (and scores it).
+
+    ``Authentication-Results`` headers that claim a trusted server's id but that server did
+    not write are removed (RFC 8601 §5): one claiming the provider's id
+    (``trusted_authserv_ids``) counts only as the message's topmost header, which the
+    provider's MX prepends; one claiming any of ``foreign_authserv_ids`` (the local mail
+    host's, which relayed mail never passed) is always forged. Any :data:`SEAL_HEADER` the
+    message brought is removed too; ``seal`` (a MAC of :func:`seal_input`) adds ours.
+    """
+    raw = strip_forged_auth_results(raw, trusted_authserv_ids, foreign_authserv_ids,
+                                    drop=(SEAL_HEADER.lower(),))
     message = message_from_bytes(raw, policy=policy.compat32)
     original = " ".join(str(message.get("From") or "").split())
     trace = [f"X-Agenticmail-Relay: {account}; uid={uid}; route={route.reason}",
@@ -320,7 +334,73 @@ def relayed_copy(raw: bytes, *, account: str, uid: int, route: RouteDecision,
     body = raw
     if from_domains & local:
         body = _replace_from(raw, f"relay <{account}>")
+    if seal is not None:
+        trace.insert(0, f"{SEAL_HEADER}: {seal(seal_input(body))}")
     return ("\r\n".join(trace) + "\r\n").encode("utf-8", "replace") + body
+
+
+SEAL_HEADER = "X-Agenticmail-Relay-Seal"
+
+
+def seal_input(raw: bytes) -> str:
+    """What the relay's seal binds: the message's topmost ``Authentication-Results`` (the
+    provider's, once :func:`strip_forged_auth_results` ran), its Message-ID, From and a
+    digest of its body (line endings and trailing blanks normalised, as a mail store may
+    change them). The caller MACs it under the daemon's key: a copy delivered by the relay
+    carries the MAC in :data:`SEAL_HEADER`, so the inbound scorer can tell the provider's
+    header from one written by whoever delivered the message some other way."""
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
+    head, _, body = raw.partition(sep)
+    message = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
+
+    def first(name: str) -> str:
+        return " ".join(str(message.get(name) or "").split())
+
+    text = b"\n".join(line.rstrip() for line in body.replace(b"\r\n", b"\n").split(b"\n"))
+    digest = hashlib.sha256(text.rstrip(b"\n")).hexdigest()
+    return "\n".join([first("Authentication-Results"), first("Message-ID"), first("From"),
+                      digest])
+
+
+def _authserv(value: bytes) -> str:
+    flat = value.replace(b"\r", b" ").replace(b"\n", b" ").decode("ascii", "replace")
+    return flat.split(";", 1)[0].strip().lower()
+
+
+def strip_forged_auth_results(raw: bytes, provider_ids: Iterable[str],
+                              foreign_ids: Iterable[str] = (),
+                              drop: Iterable[str] = ()) -> bytes:
+    """``raw`` without the ``Authentication-Results`` headers that claim an id in
+    ``provider_ids`` below the topmost header, nor any claiming an id in ``foreign_ids``,
+    nor any header named in ``drop`` (lower case); everything else byte-identical."""
+    provider = {i.strip().lower() for i in provider_ids if i.strip()}
+    foreign = {i.strip().lower() for i in foreign_ids if i.strip()} - provider
+    dropped = {d.encode() for d in drop}
+    if not provider and not foreign and not any(d in raw.lower() for d in dropped):
+        return raw
+    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
+    eol = sep[: len(sep) // 2]
+    head, found, rest = raw.partition(sep)
+    fields: list[list[bytes]] = []
+    for line in head.split(eol):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1].append(line)
+        else:
+            fields.append([line])
+    out: list[bytes] = []
+    first = True
+    for lines in fields:
+        name, colon, value = b"\n".join(lines).partition(b":")
+        if colon and name.strip().lower() in dropped:
+            continue
+        if colon and name.strip().lower() == b"authentication-results":
+            serv = _authserv(value)
+            forged = serv in foreign or (serv in provider and not first)
+            first = False
+            if forged:
+                continue
+        out.append(eol.join(lines))
+    return eol.join(out) + found + rest
 
 
 def _replace_from(raw: bytes, new_from: str) -> bytes:

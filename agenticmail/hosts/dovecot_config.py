@@ -5,14 +5,16 @@ the store layout, and small process/socket/auth-protocol helpers. :class:`LocalH
 lifecycle; everything here is a stateless function.
 
 Identity: Dovecot never grants mail access as root. When the daemon runs as root, mail is
-accessed as ``nobody:nogroup`` (``first_valid_uid = 1``) and Dovecot's internal/login users are
-the packaged ``dovecot``/``dovenull`` accounts. When it runs as a normal user, the whole
-instance runs as that user ("rootless": internal and login user = me, no chroots).
+accessed as the data dir's own system user (:mod:`.system_user`; the only uid/gid Dovecot then
+accepts for mail access) and Dovecot's internal/login users are the packaged
+``dovecot``/``dovenull`` accounts. When it runs as a normal user, the whole instance runs as
+that user ("rootless": internal and login user = me, no chroots).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import grp
 import hashlib
 import os
@@ -36,6 +38,7 @@ _ADDRESS_RE = re.compile(r"[a-z0-9_-][a-z0-9._-]*@[a-z0-9_-][a-z0-9.-]*")
 MAX_ADDRESS_LEN = 254
 SALT_BYTES = 16
 POLL = 0.02  # seconds between polls
+DAEMON_IMAP_SOCKET = "agenticmail-imap"  # imap-login's unix listener for the daemon, in base_dir
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,17 @@ def _user(name: str, fallback: str) -> pwd.struct_passwd:
         return pwd.getpwnam(fallback)
 
 
-def current_identity() -> Identity:
-    """The identity block for the current effective user (root vs rootless)."""
+def auth_uid() -> int:
+    """The uid of Dovecot's auth process (which reads the passwd files)."""
+    return os.geteuid() if os.geteuid() != 0 else _user("dovecot", "nobody").pw_uid
+
+
+def current_identity(mail_user: pwd.struct_passwd | None = None) -> Identity:
+    """The identity block for the current effective user (root vs rootless).
+
+    As root, ``mail_user`` (required) is the instance's own mail user; Dovecot is told to
+    accept no other uid/gid for mail access.
+    """
     if os.geteuid() != 0:
         me = pwd.getpwuid(os.geteuid())
         group = grp.getgrgid(os.getegid()).gr_name
@@ -71,21 +83,22 @@ def current_identity() -> Identity:
             f"default_login_user = {me.pw_name}"
         )
         return Identity(True, me.pw_uid, os.getegid(), me.pw_uid, lines)
-    nobody = pwd.getpwnam("nobody")
-    try:
-        mail_group = grp.getgrnam("nogroup").gr_name
-    except KeyError:  # BSD / macOS
-        mail_group = grp.getgrgid(nobody.pw_gid).gr_name
+    if mail_user is None or mail_user.pw_uid == 0 or mail_user.pw_gid == 0:
+        raise MailHostError("a root-launched Dovecot needs an unprivileged mail user")
+    uid, gid = mail_user.pw_uid, mail_user.pw_gid
     internal = _user("dovecot", "nobody")
     login = _user("dovenull", "nobody")
     lines = (
         f"default_internal_user = {internal.pw_name}\n"
         f"default_login_user = {login.pw_name}\n"
-        f"mail_uid = {nobody.pw_name}\n"
-        f"mail_gid = {mail_group}\n"
-        "first_valid_uid = 1"
+        f"mail_uid = {uid}\n"
+        f"mail_gid = {gid}\n"
+        f"first_valid_uid = {uid}\n"
+        f"last_valid_uid = {uid}\n"
+        f"first_valid_gid = {gid}\n"
+        f"last_valid_gid = {gid}"
     )
-    return Identity(False, nobody.pw_uid, grp.getgrnam(mail_group).gr_gid, internal.pw_uid, lines)
+    return Identity(False, uid, gid, internal.pw_uid, lines)
 
 
 def render_config(
@@ -118,6 +131,7 @@ def render_config(
         daemon_user=pwd.getpwuid(os.geteuid()).pw_name,
         daemon_group=grp.getgrgid(os.getegid()).gr_name,
         mode=identity.mode,
+        daemon_imap_socket=DAEMON_IMAP_SOCKET,
         identity=identity.lines,
         login_chroot="chroot =" if identity.rootless else "# chroot: packaged default",
     )
@@ -199,13 +213,17 @@ def atomic_write(path: Path, text: str, mode: int) -> None:
     os.replace(tmp, path)
 
 
-def can_traverse(path: Path, uid: int) -> bool:
-    """Whether ``uid`` (with its groups) can reach ``path`` through every ancestor."""
-    try:
-        pw = pwd.getpwuid(uid)
-        gids = set(os.getgrouplist(pw.pw_name, pw.pw_gid))
-    except KeyError:
-        gids = set()
+def can_traverse(path: Path, uid: int | None) -> bool:
+    """Whether ``uid`` (with its groups) can reach ``path`` through every ancestor.
+
+    ``uid`` None: a user who owns nothing on the way and is in none of its groups (a mail user
+    not created yet), who gets through on the "other" bits alone.
+    """
+    gids: set[int] = set()
+    if uid is not None:
+        with contextlib.suppress(KeyError):
+            pw = pwd.getpwuid(uid)
+            gids = set(os.getgrouplist(pw.pw_name, pw.pw_gid))
     for p in (path, *path.parents):
         try:
             st = p.stat()
@@ -220,6 +238,15 @@ def can_traverse(path: Path, uid: int) -> bool:
         if not st.st_mode & bit:
             return False
     return True
+
+
+def chown_tree(path: Path, uid: int, gid: int) -> None:
+    """Give ``path`` and everything below it (symlinks themselves, never their targets) to
+    ``uid:gid``: a store made by an older version for another mail user."""
+    os.lchown(path, uid, gid)
+    for top, dirs, files in os.walk(path):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(top, name), uid, gid)
 
 
 def killpg(pid: int, sig: signal.Signals) -> None:

@@ -9,17 +9,21 @@ Layout (``data_dir`` is e.g. ``~/.agenticmail/dovecot``)::
     <root>/users.d/<address>  one passwd-file per account, password as {SSHA512}
     <root>/mail/<address>/    the account's home; mail in Maildir/
     <root>/run/               Dovecot base_dir (sockets, master.pid)
-    <base_dir>/lmtp           LMTP delivery: a unix socket, 0600, owned by the daemon's user
+    <root>/run/agenticmail-imap  IMAP for the daemon's own sessions (0600: the daemon's user only;
+                              no remote IP, so failed logins of others never delay it)
+    <root>/run/lmtp           LMTP delivery: a unix socket, 0600, owned by the daemon's user
 
 There is no LMTP port: ``lmtp_port`` is accepted for config compatibility (the stalwart host
 uses it) and opens nothing here, so no other local process can deliver into a mailbox.
 
 ``<root>`` is ``data_dir`` itself, except when running as root and ``data_dir`` is not
-traversable by the unprivileged users Dovecot switches to (``nobody`` for mail access,
-``dovecot`` for the auth process) -- the usual case, as ``~/.agenticmail`` and ``/root`` are
-0700. Then the store lives in ``/var/lib/agenticmail/<sha256(data_dir)[:12]>`` (root-owned,
-0755; ``mail/`` owned by nobody, 0700; ``users.d/`` 0711 with each file owned by the auth user,
-0400). When ``root/run`` would make a socket path too long, base_dir moves to a short
+traversable by the unprivileged users Dovecot switches to (the instance's own mail user
+``agenticmail-<sha256(data_dir)[:12]>`` for mail access, see :mod:`.system_user`; ``dovecot``
+for the auth process) -- the usual case, as ``~/.agenticmail`` and ``/root`` are 0700. Then the
+store lives in ``/var/lib/agenticmail/<sha256(data_dir)[:12]>`` (root-owned, 0755; ``mail/``
+owned by the mail user, 0700; ``users.d/`` 0711 with each file owned by the auth user, 0400).
+:meth:`LocalHost.purge` removes the mail user too. Rootless, everything runs as the owner.
+When ``root/run`` would make a socket path too long, base_dir moves to a short
 ``/tmp/agenticmail-<uid>-<hash>`` directory.
 
 Known Dovecot behaviours handled here (see docs on the private Dovecot): the auth process
@@ -55,6 +59,7 @@ from ..errors import (
 from ..models import Endpoints, HostHealth
 from ..processes import cmdline, pid_alive, port_free
 from . import dovecot_config as dc
+from . import system_user
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +108,25 @@ class LocalHost:
         self._dovecot_bin = dovecot_bin
         self._system_dir = Path(system_dir) if system_dir is not None else SYSTEM_STORE_DIR
         self._key = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
-        self._identity = dc.current_identity()
+        self._identity: dc.Identity | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
         self._layout: dc.StoreLayout | None = None
+
+    @property
+    def mail_user(self) -> str | None:
+        """The OS user this instance's mail is accessed as, when run as root (else None)."""
+        return system_user.user_name(self._key) if os.geteuid() == 0 else None
+
+    @property
+    def identity(self) -> dc.Identity:
+        """Which OS users Dovecot runs as (as root, this creates the mail user if missing)."""
+        if self._identity is None:
+            name = self.mail_user
+            self._identity = dc.current_identity(
+                None if name is None else system_user.ensure(name)
+            )
+        return self._identity
 
     # -- paths -----------------------------------------------------------------------
     @property
@@ -133,9 +153,9 @@ class LocalHost:
         return self._layout
 
     def _choose_root(self) -> Path:
-        ident = self._identity
-        if ident.rootless or all(
-            dc.can_traverse(self.data_dir, uid) for uid in (ident.mail_uid, ident.auth_uid)
+        # as root the mail user (maybe not created yet) owns nothing and is in no group here
+        if os.geteuid() != 0 or all(
+            dc.can_traverse(self.data_dir, uid) for uid in (None, dc.auth_uid())
         ):
             return self.data_dir
         return self._system_dir / self._key
@@ -227,6 +247,7 @@ class LocalHost:
             delivery_port=0,
             imap_tls=False,
             delivery_protocol="lmtp",
+            imap_socket=str(self.layout.base_dir / dc.DAEMON_IMAP_SOCKET),
         )
 
     def log_tail(self, lines: int = 20) -> str:
@@ -249,6 +270,9 @@ class LocalHost:
             for path in paths:
                 shutil.rmtree(path, ignore_errors=True)
             self._layout = None
+            if self.mail_user is not None:
+                system_user.remove(self.mail_user)
+                self._identity = None
 
     # -- accounts --------------------------------------------------------------------
     def create_account(self, address: str, password: str) -> None:
@@ -333,7 +357,7 @@ class LocalHost:
     def _prepare(self) -> dc.StoreLayout:
         """Create the directories with their owners and modes; record the store root."""
         layout = self.layout
-        ident = self._identity
+        ident = self.identity
         dc.mkdir(self.data_dir, 0o700)
         dc.mkdir(self.data_dir / "state", 0o700)
         if layout.root != self.data_dir:
@@ -351,6 +375,11 @@ class LocalHost:
             dc.atomic_write(location, f"{layout.root}\n", 0o644)
         dc.mkdir(layout.users_dir, 0o700 if ident.rootless else 0o711)
         dc.mkdir(layout.mail_dir, 0o700, owner=(ident.mail_uid, ident.mail_gid))
+        store = layout.mail_dir.stat()
+        if not ident.rootless and (store.st_uid, store.st_gid) != (ident.mail_uid, ident.mail_gid):
+            dc.chown_tree(layout.mail_dir, ident.mail_uid, ident.mail_gid)  # e.g. was nobody's
+        if stat.S_IMODE(store.st_mode) != 0o700:
+            os.chmod(layout.mail_dir, 0o700)
         if layout.base_dir.parent != layout.root:  # short fallback base_dir in /tmp
             dc.mkdir(layout.base_dir, 0o700 if ident.rootless else 0o755)
             st = layout.base_dir.lstat()
@@ -360,12 +389,12 @@ class LocalHost:
 
     def _write_tmp(self, users: Path, addr: str, text: str) -> Path:
         tmp = users / f".{addr}.{secrets.token_hex(4)}.tmp"
-        mode = 0o600 if self._identity.rootless else 0o400
+        mode = 0o600 if self.identity.rootless else 0o400
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             os.write(fd, text.encode("utf-8"))
-            if not self._identity.rootless:  # readable by the auth process only
-                os.fchown(fd, self._identity.auth_uid, 0)
+            if not self.identity.rootless:  # readable by the auth process only
+                os.fchown(fd, self.identity.auth_uid, 0)
             os.fsync(fd)
         except OSError:
             os.close(fd)
@@ -376,7 +405,7 @@ class LocalHost:
 
     def _write_config(self, layout: dc.StoreLayout) -> None:
         text = dc.render_config(
-            identity=self._identity,
+            identity=self.identity,
             instance_name=f"agenticmail-{self._key}",
             base_dir=layout.base_dir,
             state_dir=self.data_dir / "state",

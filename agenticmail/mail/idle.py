@@ -31,7 +31,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from ..errors import MailHostError, MailHostUnavailable
 from ..models import Credentials, Endpoints
-from .imap import untagged_responses
+from .imap import connect, untagged_responses
 
 T = TypeVar("T")
 _CHANGES = {"EXISTS": "exists", "EXPUNGE": "expunge", "FETCH": "fetch", "RECENT": None}
@@ -131,9 +131,7 @@ class FolderWatch:
     def connect(self) -> int:
         """Log in, select the folder and return its UIDVALIDITY."""
         with self._errors("connecting"):
-            client = IMAPClient(self._endpoints.imap_host, port=self._endpoints.imap_port,
-                                ssl=self._endpoints.imap_tls, ssl_context=self._ssl_context,
-                                timeout=self._timeout)
+            client = connect(self._endpoints, self._timeout, self._ssl_context)
             self._client = client
             client.login(self._creds.username, self._creds.password)
             info = client.select_folder(self.folder)

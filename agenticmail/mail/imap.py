@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import imaplib
 import re
+import socket
 import ssl
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -37,16 +38,23 @@ from ..errors import (
     NotFound,
 )
 from ..models import Credentials, Endpoints, MessageSummary, SearchQuery
-from .mime import decode_header_value, display_address, normalize_message_id
+from .mime import parse_message
 
-__all__ = ["SPECIAL_USES", "SYSTEM_FLAGS", "MailboxSession"]
+__all__ = ["SPECIAL_USES", "SYSTEM_FLAGS", "MailboxSession", "connect"]
 
 SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 MAX_FOLDER_LENGTH = 200
 MAX_PAGE = 1000
 
-_SUMMARY_ITEMS = ["ENVELOPE", "FLAGS", "RFC822.SIZE", "BODYSTRUCTURE"]
+# The summary's headers come from at most 64 KiB of the fields it shows, as a literal: an
+# ENVELOPE sends each value as one quoted line, and a 5 MB Subject overran imaplib's line limit
+# (every listing of that folder failed). What is cut off is not shown.
+_SUMMARY_FIELDS = "HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)"
+_SUMMARY_HEADER_BYTES = 64 * 1024
+_SUMMARY_ITEMS = [f"BODY.PEEK[{_SUMMARY_FIELDS}]<0.{_SUMMARY_HEADER_BYTES}>", "FLAGS",
+                  "RFC822.SIZE", "BODYSTRUCTURE"]
+_SUMMARY_KEY = f"BODY[{_SUMMARY_FIELDS}]<0>".encode()
 _NONEXISTENT_RE = re.compile(r"NONEXISTENT|TRYCREATE|doesn't exist|does not exist", re.I)
 _KEYWORD_RE = re.compile(r"^[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|}~]{1,100}$")  # IMAP atom chars
 _APPENDUID_RE = re.compile(rb"APPENDUID\s+\d+\s+(\d+)", re.I)
@@ -106,27 +114,6 @@ def _flags(values: Iterable[Any]) -> tuple[str, ...]:
     return tuple(_text(v) for v in values)
 
 
-def _env_address(addr: Any) -> str:
-    mailbox, host = _text(addr.mailbox), _text(addr.host)
-    email = f"{mailbox}@{host}" if mailbox and host else mailbox
-    return display_address(decode_header_value(_text(addr.name)), email)
-
-
-def _env_addresses(values: Any) -> tuple[str, ...]:
-    if not values:
-        return ()
-    return tuple(a for a in (_env_address(v) for v in values if v.mailbox) if a)
-
-
-def _iso(value: Any) -> str | None:
-    if not isinstance(value, datetime):
-        return None
-    try:  # imapclient gives naive local time; astimezone() reads naive as local
-        return value.astimezone(UTC).isoformat()
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
 def _leaf_is_attachment(part: Sequence[Any]) -> bool:
     mtype = _text(part[0]).lower() if part else ""
     subtype = _text(part[1]).lower() if len(part) > 1 else ""
@@ -164,6 +151,67 @@ def _expand_uid_set(text: str) -> list[int]:
     return out
 
 
+class _UnixIMAP4(imaplib.IMAP4):
+    """imaplib over a unix stream socket (``host`` is the socket's path)."""
+
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__(path, 0, timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(self.host)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+
+class _UnixIMAPClient(IMAPClient):
+    """IMAPClient on a unix socket: imapclient connects only by host and port, so the one
+    factory it calls for its imaplib connection is replaced."""
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        return _UnixIMAP4(self.host, self._timeout.connect)
+
+
+def connect(
+    endpoints: Endpoints, timeout: float, ssl_context: ssl.SSLContext | None = None
+) -> IMAPClient:
+    """An IMAPClient (not logged in) for ``endpoints``: over ``imap_socket`` when the host
+    offers one for the daemon, else TCP (TLS if ``imap_tls``). Raises what imapclient raises."""
+    if endpoints.imap_socket:
+        return _UnixIMAPClient(endpoints.imap_socket, ssl=False, timeout=timeout)
+    return IMAPClient(
+        endpoints.imap_host,
+        port=endpoints.imap_port,
+        ssl=endpoints.imap_tls,
+        ssl_context=ssl_context,
+        timeout=timeout,
+    )
+
+
+# A BODYSTRUCTURE carries an attached message's ENVELOPE, each header value one quoted string
+# on the response line: allow lines as long as the largest message, not imaplib's 1 MB (a 5 MB
+# Subject in an attached message broke every listing of its folder). The parse stays linear.
+MAX_RESPONSE_LINE = 64 * 1024 * 1024
+
+
+def _allow_long_lines(client: IMAPClient) -> None:
+    """Raise this connection's response-line limit to :data:`MAX_RESPONSE_LINE` (imaplib has
+    only a module-wide one, which this leaves alone)."""
+    imap = client._imap
+
+    def readline() -> bytes:
+        line: bytes = imap.file.readline(MAX_RESPONSE_LINE + 1)
+        if len(line) > MAX_RESPONSE_LINE:
+            raise imap.error(f"got more than {MAX_RESPONSE_LINE} bytes")
+        return line
+
+    imap.readline = readline
+
+
 class MailboxSession:
     """A logged-in IMAP session for one mailbox; use :meth:`open`."""
 
@@ -188,21 +236,16 @@ class MailboxSession:
         ssl_context: ssl.SSLContext | None = None,
     ) -> MailboxSession:
         """Connect and log in. MailHostUnavailable if unreachable, MailHostError on bad login."""
-        where = f"{endpoints.imap_host}:{endpoints.imap_port}"
+        where = endpoints.imap_socket or f"{endpoints.imap_host}:{endpoints.imap_port}"
         try:
-            client = IMAPClient(
-                endpoints.imap_host,
-                port=endpoints.imap_port,
-                ssl=endpoints.imap_tls,
-                ssl_context=ssl_context,
-                timeout=timeout,
-            )
+            client = connect(endpoints, timeout, ssl_context)
         except (OSError, imaplib.IMAP4.error) as exc:
             raise MailHostUnavailable(f"cannot connect to IMAP server at {where}: {exc}") from exc
         except Exception as exc:
             raise MailHostUnavailable(
                 f"cannot connect to IMAP server at {where}: {type(exc).__name__}"
             ) from exc
+        _allow_long_lines(client)
         try:
             client.login(creds.username, creds.password)
         except LoginError:
@@ -354,8 +397,9 @@ class MailboxSession:
 
     @staticmethod
     def _summary(folder: str, uid: int, item: dict[bytes, Any]) -> MessageSummary:
-        env = item.get(b"ENVELOPE")
-        from_ = _env_addresses(env.from_) if env is not None else ()
+        head = item.get(_SUMMARY_KEY)
+        fields = parse_message(bytes(head) if isinstance(head, bytes | bytearray) else b"",
+                               uid=uid, folder=folder)
         try:
             has_attachments = _has_attachments(item.get(b"BODYSTRUCTURE"))
         except Exception:  # an odd BODYSTRUCTURE must not break a listing
@@ -363,11 +407,11 @@ class MailboxSession:
         return MessageSummary(
             uid=uid,
             folder=folder,
-            message_id=normalize_message_id(_text(env.message_id)) if env is not None else None,
-            subject=decode_header_value(_text(env.subject)) if env is not None else "",
-            from_=from_[0] if from_ else "",
-            to=_env_addresses(env.to) if env is not None else (),
-            date=_iso(env.date) if env is not None else None,
+            message_id=fields.message_id,
+            subject=fields.subject,
+            from_=fields.from_,
+            to=fields.to,
+            date=fields.date,
             flags=_flags(item.get(b"FLAGS", ())),
             size=int(item.get(b"RFC822.SIZE", 0)),
             has_attachments=has_attachments,

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import email
 import email.policy
 import logging
@@ -21,7 +20,6 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
@@ -32,7 +30,9 @@ import mailparser
 
 from ..errors import InvalidRequest, NotFound
 from ..models import Attachment, AttachmentInfo, OutgoingMail, ParsedMessage
+from . import bounds
 from .addresses import parse_address, validate_address
+from .rfc2047 import decode_words
 
 __all__ = [
     "build_message",
@@ -67,6 +67,8 @@ _MSGID_RE = re.compile(r"<([^<>\s]+)>")
 _CONTENT_TYPE_RE = re.compile(r"^([a-z0-9][a-z0-9!#$&^_.+-]*)/([a-z0-9][a-z0-9!#$&^_.+-]*)$")
 _FILENAME_BAD_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _MAX_REFERENCES = 50
+_TAG_RE = re.compile(r"<[^<>]*>")  # delimited by a class: linear, unlike <[^>]*>
+_MAX_HTML_TAGS = 20_000  # as security.sanitize.MAX_HTML_TAGS
 
 
 # --------------------------------------------------------------------------- message ids
@@ -298,26 +300,32 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+def _strip_tags(html: str) -> str:
+    return " ".join(_TAG_RE.sub(" ", html).split())
+
+
 def html_to_text(html: str) -> str:
-    """A plain-text rendering of HTML for agents (tags dropped, scripts/styles skipped)."""
+    """A plain-text rendering of HTML for agents (tags dropped, scripts/styles skipped).
+    Markup denser than :data:`_MAX_HTML_TAGS` tags only has its tags stripped (linear):
+    ``HTMLParser`` is not linear on every malformed input."""
+    if html.count("<") > _MAX_HTML_TAGS:
+        return _strip_tags(html)
     parser = _TextExtractor()
     try:
         parser.feed(html)
         parser.close()
     except Exception:  # HTMLParser is lenient; be safe anyway
-        return re.sub(r"<[^>]*>", " ", html)
+        return _strip_tags(html)
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def decode_header_value(value: Any) -> str:
-    """Decode RFC 2047 encoded-words and unfold; never raises."""
+    """Decode RFC 2047 encoded-words (linear time, capped: :mod:`.rfc2047`) and unfold;
+    never raises."""
     if value is None:
         return ""
-    text = str(value)
-    if "=?" in text:
-        with contextlib.suppress(Exception):
-            text = str(make_header(decode_header(text)))
+    text = decode_words(str(value))
     return " ".join(text.replace("\r", " ").replace("\n", " ").split())
 
 
@@ -449,6 +457,8 @@ def _stdlib_parts(source: bytes | Message) -> tuple[str, str | None, list[Attach
 
 
 def _extract(raw: bytes) -> tuple[str, str | None, list[Attachment], Message]:
+    if bounds.check(raw) is not None:  # never hand the parsers a message over a bound
+        raw = bounds.safe_copy(raw)
     try:
         return _mailparser_parts(raw)
     except Exception as exc:
@@ -471,7 +481,9 @@ def parse_message(
 
     ``date`` is ISO 8601 in UTC (``None`` when missing or unparseable); addresses render as
     ``Name <addr>``; ``text`` falls back to a rendering of the HTML part when there is no
-    plain-text part; duplicate headers are joined with newlines in ``headers``.
+    plain-text part; duplicate headers are joined with newlines in ``headers``. A message
+    over a parsing bound (:mod:`.bounds`) is read from its stand-in: its first headers, cut
+    short, and no body or attachments.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise InvalidRequest("raw message must be bytes")

@@ -12,31 +12,36 @@ trivially forged, so here *every* rule below must hold:
    (case-insensitive; the display name is ignored, the raw undecoded header is parsed so an
    RFC 2047 word cannot smuggle an address in). A ``Sender`` other than the owner, and mail
    marked ``Auto-Submitted`` (autoresponders), are refused.
-3. **Authentication** (``Authentication-Results``, RFC 8601, read by
-   :func:`agenticmail.security.authresults.parse_auth_results` plus the domain-aware
-   :func:`auth_result_details` below, because :class:`AuthVerdicts` keeps only the result
-   words, not the DKIM ``header.d`` / DMARC ``header.from`` domains that alignment needs):
+3. **Authentication**: proof the owner's provider, not the sender, vouches for the reply.
+   One of two proofs, chosen by the caller for the relay's provider:
 
-   * required: a ``dkim=pass`` whose signing domain (``header.d``, else the domain of
-     ``header.i``) is *aligned* with the owner's domain (relaxed: same organisational
-     domain), or a ``dmarc=pass`` for the owner's domain (``header.from`` equal to it, or
-     absent: the result then describes this message's single From, which is the owner);
-   * forged: a ``dmarc=fail``, or a ``dkim=fail`` for an aligned (or unnamed) domain, in any
-     trusted header — the reply is ignored even when another result passes.
-   * which headers count: anyone can write ``Authentication-Results`` headers into the
-     message they send, and they end up *below* the one the receiving server prepends. With
-     ``trusted_authserv_ids`` only headers stamped with one of those ids are read: failures
-     from any of them, passes from the topmost of them only (a forged header carrying our
-     own id further down could otherwise add a pass when the MTA does not strip it, as
-     RFC 8601 §5 asks). Without ``trusted_authserv_ids`` only the topmost header is read,
-     which is right only when the receiving MTA always adds one: pass the ids in
-     production.
+   * ``dkim_domains`` (providers without a trusted authserv-id): the signing domains of the
+     DKIM signatures that the caller verified itself (dkimpy against DNS,
+     :func:`agenticmail.security.authresults.verify_dkim`). One of them must be *aligned*
+     with the owner's domain (relaxed: same organisational domain). Every
+     ``Authentication-Results`` header is ignored: anyone can write one.
+   * ``trusted_authserv_ids`` (a provider whose MX stamps every message it receives, e.g.
+     Gmail's ``mx.google.com``): the ``Authentication-Results`` header (RFC 8601), read by
+     :func:`agenticmail.security.authresults.parse_auth_results` plus the domain-aware
+     :func:`auth_result_details` below. Passes count only from the *topmost* header, and
+     only when that header carries a trusted authserv-id (the provider prepends its own
+     above anything the sender wrote); required: a ``dkim=pass`` whose signing domain
+     (``header.d``, else the domain of ``header.i``) is aligned with the owner's domain, or
+     a ``dmarc=pass`` for the owner's domain (``header.from`` equal to it, or absent: the
+     result then describes this message's single From, which is the owner). Forged: a
+     ``dmarc=fail``, or a ``dkim=fail`` for an aligned (or unnamed) domain, in any header
+     carrying a trusted id — the reply is ignored even when another result passes (a
+     failure can only make the decision stricter). The caller must use this proof only for
+     mail fetched from that provider's mailbox: mail that arrived any other way has no
+     stamp of the provider's.
+   * neither: the reply is refused (nothing attributable vouches for it).
 
    The organisational domain uses the Public Suffix List that ``publicsuffix2`` bundles
    (installed offline with the ``authheaders`` dependency; read once, never fetched), with
    RFC 7489's default rule for unknown TLDs (``mail.owner.test`` -> ``owner.test``), and
    :func:`agenticmail.security.patterns.registrable_domain` as fallback if it is missing.
-4. **Code.** The notification's one-time code appears in the owner's own text or in the
+4. **Code.** The notification's one-time code (known to the caller only as a digest:
+   :class:`CodeCheck`) appears in the owner's own text or in the
    Subject, case-insensitively, as a whole token (separators ``-``, ``_``, ``.``, space
    between its characters optional). Quoted text does not count: lines starting with ``>``,
    HTML ``<blockquote>`` / Gmail, Yahoo and Thunderbird quote blocks, and everything after an
@@ -61,6 +66,7 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
@@ -78,6 +84,7 @@ from agenticmail.security.auth_alignment import (
 )
 from agenticmail.security.authresults import parse_auth_results
 from agenticmail.security.inbound import decode_header_value, to_message
+from agenticmail.security.keys import same_secret
 from agenticmail.security.reply_text import body_parts, html_reply_text, owner_lines
 
 __all__ = [
@@ -85,12 +92,14 @@ __all__ = [
     "MIN_CODE_CHARS",
     "REJECT_WORDS",
     "AuthResult",
+    "CodeCheck",
     "Notification",
     "ReplyDecision",
     "auth_result_details",
     "classify_line",
     "decide",
     "format_code_instructions",
+    "normalize_code",
     "organizational_domain",
     "owner_lines",
 ]
@@ -129,11 +138,27 @@ accident."""
 
 
 @dataclass(frozen=True)
+class CodeCheck:
+    """A one-time code known only by a digest: ``length`` letters/digits, and ``matches``
+    telling whether a candidate (as :func:`normalize_code` gives it) is the code (the
+    caller compares digests in constant time)."""
+
+    length: int
+    matches: Callable[[str], bool]
+
+
+def normalize_code(text: str) -> str:
+    """A code's comparable form: its letters and digits, upper case (separators dropped)."""
+    return "".join(ch for ch in text if ch.isalnum()).upper()
+
+
+@dataclass(frozen=True)
 class Notification:
-    """What we sent the owner: its Message-ID, the one-time code printed in it, the owner."""
+    """What we sent the owner: its Message-ID, the one-time code printed in it (the code
+    itself, or a :class:`CodeCheck` when only its digest is kept), the owner."""
 
     message_id: str
-    code: str
+    code: str | CodeCheck
     owner_email: str
 
 
@@ -157,14 +182,38 @@ def _ignore(reason: str) -> ReplyDecision:
 
 
 _CODE_SEP = "[-_.\\s]?"
+MAX_CODE_CANDIDATES = 500
 
 
-def _code_pattern(code: str) -> re.Pattern[str] | None:
-    chars = [ch for ch in code if ch.isalnum()]
-    if len(chars) < MIN_CODE_CHARS:
+def _code_check(code: str | CodeCheck) -> CodeCheck | None:
+    if isinstance(code, CodeCheck):
+        return code if code.length >= MIN_CODE_CHARS else None
+    want = normalize_code(code)
+    if len(want) < MIN_CODE_CHARS:
         return None
-    body = _CODE_SEP.join(re.escape(ch) for ch in chars)
-    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)
+    return CodeCheck(len(want), lambda candidate: same_secret(candidate, want))
+
+
+def _code_spans(text: str, check: CodeCheck) -> list[tuple[int, int]]:
+    """Where the code stands in ``text`` as a whole token (separators ``-``, ``_``, ``.``,
+    space between its characters optional): each window of ``check.length`` letters/digits
+    that starts and ends at a token boundary is a candidate, checked by digest."""
+    pattern = re.compile(
+        rf"(?<![^\W_])(?=([^\W_](?:{_CODE_SEP}[^\W_]){{{check.length - 1}}})(?![^\W_]))"
+    )
+    spans: list[tuple[int, int]] = []
+    for n, m in enumerate(pattern.finditer(text)):
+        if n >= MAX_CODE_CANDIDATES:
+            break
+        if check.matches(normalize_code(m.group(1))):
+            spans.append((m.start(), m.start() + len(m.group(1))))
+    return spans
+
+
+def _without(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return text
 
 
 def _phrase_re(words: tuple[str, ...]) -> re.Pattern[str]:
@@ -255,14 +304,35 @@ def _single_address(values: list[str], what: str) -> tuple[str | None, str]:
         return None, f"malformed {what} address"
 
 
+def _dkim_check(domains: Sequence[str], owner_domain: str) -> tuple[bool, str]:
+    owner_org = organizational_domain(owner_domain)
+    for domain in domains:
+        if aligned(domain.lower(), owner_org):
+            return True, f"dkim=pass d={domain.lower()} (verified by agenticmail)"
+    seen = ", ".join(sorted({d.lower() for d in domains})) or "none"
+    return False, (f"no valid DKIM signature aligned with {owner_domain} "
+                   f"(verified signers: {seen})")
+
+
+def _topmost_authserv(msg: Message) -> str | None:
+    for value in _headers(msg, "authentication-results")[:1]:
+        flat = value.replace("\r", " ").replace("\n", " ").strip()
+        return flat.split(";", 1)[0].strip().lower() or None
+    return None
+
+
 def _auth_check(
     msg: Message, owner_domain: str, trusted: frozenset[str] | None
 ) -> tuple[bool, str]:
+    if not trusted:
+        return False, ("no trusted authserv-id and no verified DKIM signature: nothing "
+                       "attributable vouches for the sender")
+    trusted = frozenset(t.lower() for t in trusted)
+    top_serv = _topmost_authserv(msg)
     verdicts = parse_auth_results(msg, trusted_authserv_ids=trusted)
     details = auth_result_details(msg, trusted_authserv_ids=trusted)
-    where = "from a trusted authserv-id" if trusted is not None else ""
     if verdicts is None or details is None:
-        return False, f"no Authentication-Results header {where}".strip()
+        return False, "no Authentication-Results header from a trusted authserv-id"
     owner_org = organizational_domain(owner_domain)
     for r in details:  # failures count from every trusted header
         if r.method == "dmarc" and r.result in ("fail", "reject", "quarantine"):
@@ -273,8 +343,11 @@ def _auth_check(
             and (r.domain is None or aligned(r.domain, owner_org))
         ):
             return False, f"forged: dkim={r.result} for {r.domain or 'an unnamed domain'}"
-    top = min((r.position for r in details), default=0)
-    for r in details:  # passes count from the topmost trusted header only
+    if top_serv not in trusted:
+        return False, (f"the topmost Authentication-Results header is not from a trusted "
+                       f"authserv-id ({top_serv or 'none'})")
+    top = 0  # the topmost header of the message, which carries a trusted id (checked above)
+    for r in details:  # passes count from the topmost header only
         if r.position != top or r.result != "pass":
             continue
         if r.method == "dkim" and aligned(r.domain, owner_org):
@@ -300,20 +373,27 @@ def decide(
     notification: Notification,
     *,
     trusted_authserv_ids: frozenset[str] | None = None,
+    dkim_domains: Sequence[str] | None = None,
 ) -> ReplyDecision:
     """Decide whether ``raw`` is the owner's genuine answer to ``notification``.
 
+    ``dkim_domains`` (the domains of the DKIM signatures the caller verified itself) or
+    ``trusted_authserv_ids`` (the relay provider's own ids) is the authentication proof;
+    with ``dkim_domains`` given, ``Authentication-Results`` headers are not read at all.
     Returns ``approve``/``reject`` only when every rule of the module docstring holds,
     otherwise ``ReplyDecision(None, reason)``. Never raises.
     """
     try:
-        return _decide(raw, notification, trusted_authserv_ids)
+        return _decide(raw, notification, trusted_authserv_ids, dkim_domains)
     except Exception as exc:  # defensive: malformed input must never escape as an error
         return _ignore(f"unreadable message ({type(exc).__name__})")
 
 
 def _decide(
-    raw: bytes | Message, note: Notification, trusted: frozenset[str] | None
+    raw: bytes | Message,
+    note: Notification,
+    trusted: frozenset[str] | None,
+    dkim_domains: Sequence[str] | None,
 ) -> ReplyDecision:
     want_id = normalize_message_id(note.message_id or "")
     if want_id is None:
@@ -322,8 +402,8 @@ def _decide(
         owner = validate_address(note.owner_email or "").lower()
     except InvalidRequest:
         return _ignore("notification owner address is malformed")
-    code_re = _code_pattern(note.code or "")
-    if code_re is None:
+    code = _code_check(note.code or "")
+    if code is None:
         return _ignore(f"notification code is shorter than {MIN_CODE_CHARS} letters/digits")
     if not isinstance(raw, bytes | bytearray | memoryview | Message):
         return _ignore("not a message")
@@ -356,7 +436,12 @@ def _decide(
             return _ignore(f"sent on the owner's behalf by someone else ({why or on_behalf})")
 
     # 3. authentication
-    ok, why = _auth_check(msg, owner.rpartition("@")[2], trusted)
+    owner_domain = owner.rpartition("@")[2]
+    ok, why = (
+        _dkim_check(dkim_domains, owner_domain)
+        if dkim_domains is not None
+        else _auth_check(msg, owner_domain, trusted)
+    )
     if not ok:
         return _ignore(why)
     auth_note = why
@@ -368,7 +453,7 @@ def _decide(
         text = "\n".join(html_reply_text(h) for h in html)
     lines = owner_lines(text)
     subject = " ".join(decode_header_value(v) for v in _headers(msg, "subject")[:1])
-    if not code_re.search("\n".join(lines)) and not code_re.search(subject):
+    if not _code_spans("\n".join(lines), code) and not _code_spans(subject, code):
         return _ignore(
             "the one-time code is missing from the reply text and subject "
             "(a code inside the quoted notification does not count)"
@@ -376,7 +461,7 @@ def _decide(
 
     # 5. answer
     for line in lines:
-        bare = code_re.sub(" ", line)
+        bare = _without(line, _code_spans(line, code))
         if not any(ch.isalnum() for ch in bare):
             continue
         action = classify_line(bare)

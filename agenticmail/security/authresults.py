@@ -6,6 +6,8 @@ Two sources:
   receiving MTA added. Only the topmost header is trusted by default (anything below it
   may have been written by the sender); pass ``trusted_authserv_ids`` to accept only
   headers stamped by your own MTA. ``Received-SPF`` is used for SPF when AR has none.
+* :func:`verify_dkim` verifies the DKIM signatures alone (the reply-approval proof for a
+  relay provider without a trusted authserv-id).
 * :func:`compute_auth` verifies DKIM signatures with ``dkimpy`` and evaluates DMARC
   alignment itself. It is the only function of the security layer that may touch the
   network, and only through the injectable ``resolver`` (a TXT lookup); the default one
@@ -122,15 +124,30 @@ def parse_auth_results(
     )
 
 
-def dnspython_resolver(timeout: float) -> Resolver:
-    """Default resolver: dnspython TXT lookup with a total ``lifetime`` of ``timeout``."""
+def dnspython_resolver(timeout: float, nameservers: str = "") -> Resolver:
+    """Default resolver: dnspython TXT lookup with a total ``lifetime`` of ``timeout``.
+
+    ``nameservers`` (comma-separated ``ip`` or ``ip:port``, the ``dns_nameservers`` setting)
+    replaces the system's resolvers, e.g. a local validating resolver, or a test server."""
+    import dns.resolver
+
+    resolver = dns.resolver.Resolver(configure=not nameservers.strip())
+    if nameservers.strip():
+        servers: list[str] = []
+        for item in (i.strip() for i in nameservers.split(",") if i.strip()):
+            host, sep, port = item.rpartition(":")
+            if sep and port.isdigit() and host and not host.endswith(":"):
+                servers.append(host.strip("[]"))
+                resolver.port = int(port)
+            else:
+                servers.append(item.strip("[]"))
+        resolver.nameservers = servers
 
     def lookup(name: str) -> bytes | None:
         import dns.exception
-        import dns.resolver
 
         try:
-            answer = dns.resolver.resolve(
+            answer = resolver.resolve(
                 name.rstrip("."), "TXT", lifetime=timeout, raise_on_no_answer=False
             )
         except (dns.exception.DNSException, OSError):
@@ -155,8 +172,10 @@ def _dkim(raw: bytes, resolver: Resolver, timeout: float) -> tuple[str, list[str
     """(result, signing domains that verified)."""
     import dkim
 
-    def dnsfunc(name: str, timeout: float = timeout) -> bytes | None:
-        return _as_bytes(resolver(name))
+    def dnsfunc(name: bytes | str, timeout: float = timeout) -> bytes | None:
+        # dkimpy asks with the name as bytes
+        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+        return _as_bytes(resolver(text))
 
     try:
         verifier = dkim.DKIM(raw, timeout=int(max(1, timeout)))
@@ -182,6 +201,22 @@ def _dkim(raw: bytes, resolver: Resolver, timeout: float) -> tuple[str, list[str
             if m:
                 passed.append(m.group(1).decode("ascii", "replace").lower())
     return _best(results), passed
+
+
+def verify_dkim(raw: bytes, resolver: Resolver, timeout: float = 2.0) -> tuple[str, list[str]]:
+    """Verify the message's DKIM signatures (at most 5) with ``resolver`` for the keys:
+    (combined result word, the signing domains whose signature verified). Bounded by a
+    wall-clock deadline of about ``2 * timeout``; never raises."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim")
+    try:
+        return pool.submit(_dkim, bytes(raw), resolver, timeout).result(
+            timeout=max(timeout * 2, 0.1))
+    except concurrent.futures.TimeoutError:
+        return "temperror", []
+    except Exception:
+        return "permerror", []
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dmarc_policy(domain: str, resolver: Resolver) -> str | None:

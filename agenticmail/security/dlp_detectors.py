@@ -39,6 +39,8 @@ _ENV_LINE = re.compile(
 )
 
 
+MAX_SEED_WORDS = 24  # the longest BIP-39 phrase
+MAX_SEED_HITS = 50  # per text: bounds the work on a long run of word-list words
 _SEED_REGION = compile_re2(r"(?:\b[a-z]{3,8}\b[^a-z]{1,8}){11,}\b[a-z]{3,8}\b")
 
 
@@ -165,6 +167,11 @@ def seed_phrases(text: str) -> list[Hit]:
                 flush(run, base)
                 run = []
             run.append(w)
+            if len(run) == MAX_SEED_WORDS:  # a whole phrase: report it, look for the next
+                flush(run, base)
+                run = []
+            if len(hits) >= MAX_SEED_HITS:  # a wall of word-list words: enough said
+                return hits
         flush(run, base)
     return hits
 

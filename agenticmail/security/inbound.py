@@ -22,10 +22,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
-from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
+from agenticmail.mail.rfc2047 import decode_words
 from agenticmail.security import patterns as P
 
 MAX_PART_BYTES = 2 * 1024 * 1024  # decoded bytes read from one MIME part
@@ -105,10 +105,9 @@ def domain_of(address: str) -> str:
 
 
 def decode_header_value(value: object) -> str:
-    """Decode RFC 2047 words and raw 8-bit bytes into text; never raises."""
-    text = str(value)
-    with contextlib.suppress(Exception):  # undecodable words stay as they are
-        text = str(make_header(decode_header(text)))
+    """Decode RFC 2047 words (linear time, capped) and raw 8-bit bytes into text; never
+    raises. Undecodable words stay as they are."""
+    text = decode_words(str(value))
     if any("\udc80" <= ch <= "\udcff" for ch in text):
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return text.replace("\r", "").replace("\n", " ")
@@ -133,8 +132,8 @@ def _charset_text(payload: bytes, charset: str | None) -> str:
         return payload.decode("latin-1")
 
 
-def part_text(part: Message) -> str:
-    """Decoded text of a leaf part (capped); "" when unreadable."""
+def part_text(part: Message, limit: int = MAX_PART_BYTES) -> str:
+    """Decoded text of a leaf part (its first ``limit`` bytes); "" when unreadable."""
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -145,7 +144,7 @@ def part_text(part: Message) -> str:
         charset = part.get_content_charset()
     except Exception:
         charset = None
-    return _charset_text(payload[:MAX_PART_BYTES], charset)
+    return _charset_text(payload[:limit], charset)
 
 
 def _filename(part: Message) -> str:

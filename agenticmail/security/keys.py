@@ -65,17 +65,33 @@ class SecretBox:
     def __init__(self, key: bytes) -> None:
         try:
             self._fernet = Fernet(key)
+            self._key = bytes(key)
         except ValueError as exc:
             raise ConfigError("the secret key file is corrupt") from exc
-        self._key = key
 
     def derive(self, purpose: str) -> bytes:
-        """A 256-bit key for one ``purpose`` (e.g. signing), derived from the secret key."""
-        return hmac.new(self._key, b"agenticmail-derive:" + purpose.encode(),
-                        hashlib.sha256).digest()
+        """A 256-bit key for one ``purpose`` (MACs, stamps), derived from the secret key."""
+        return hmac.new(self._key, f"agenticmail:{purpose}".encode(), "sha256").digest()
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        return self._fernet.encrypt(plaintext)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ConfigError(
+                "cannot decrypt stored data: secret.key does not match this database"
+            ) from exc
+
+    def mac(self, purpose: str, text: str) -> str:
+        """HMAC-SHA256 of ``text`` under a key derived from this box's key for ``purpose``
+        (hex): for values that need only be compared, never read back (one-time codes).
+        Compare with :func:`same_secret`."""
+        return hmac.new(self.derive(purpose), text.encode(), "sha256").hexdigest()
 
     def decrypt(self, token: str) -> str:
         try:

@@ -1,10 +1,20 @@
 """Outbound guard (DLP): find secrets, PII and the owner's private details in mail an agent sends.
 
-Pure: no I/O, no clock. :func:`scan_outgoing` scans an :class:`~agenticmail.models.OutgoingMail`
-(subject, plain text, HTML, extra headers, attachment names and text-like attachment content,
-including the text members of zip/OOXML archives); :func:`scan_message` does the same for a
-raw or parsed ``.eml``. Any HIGH finding blocks; MEDIUM findings are reported only. Whether a
-message needs scanning at all (every recipient a local agent → no) is the caller's decision.
+Pure: no I/O, no clock. :func:`scan_message` scans a message exactly as it will leave (the raw
+bytes the daemon queues, for mail from the API and from SMTP submission alike): every header of
+the message and of each MIME part (display names, ``X-`` headers, ``References``, filenames
+included), the MIME preamble and epilogue, every decoded body part and every attachment, with
+archives and compressed files opened recursively (:mod:`.dlp_archives`: zip/OOXML, gzip,
+bzip2, xz, tar). :func:`scan_outgoing` scans the fields of an
+:class:`~agenticmail.models.OutgoingMail` the same way (evaluations and tools). Any HIGH
+finding blocks; MEDIUM findings are reported only. Whether a message needs scanning at all
+(every recipient a local agent → no) is the caller's decision.
+
+Nothing is passed unread: long texts are scanned in overlapping windows, and whatever cannot
+be read in full (a message over :data:`MAX_MESSAGE_BYTES`, more than :data:`MAX_PARTS` parts
+or :data:`MAX_HEADERS` headers, archives nested deeper than :data:`~.dlp_archives.MAX_DEPTH`,
+an encrypted member, a corrupt archive, 7z/RAR, an archive expanding past its budget) is a
+HIGH ``unscannable`` finding ("could not be scanned in full: …"), so the owner decides.
 
 Evasion handled before matching: HTML tags are removed *without* inserting spaces inside words
 (``AKI<b>A</b>IOSFODNN7EXAMPLE``), entities are decoded (named and numeric, twice for
@@ -25,17 +35,17 @@ from __future__ import annotations
 
 import base64
 import bisect
+import dataclasses
 import html as html_lib
-import io
 import itertools
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from email.message import Message
 
 from agenticmail.models import Attachment, OutgoingMail
+from agenticmail.security import dlp_archives as A
 from agenticmail.security import dlp_checks as C
 from agenticmail.security import dlp_detectors as D
 from agenticmail.security import dlp_rules as R
@@ -43,13 +53,15 @@ from agenticmail.security import inbound
 from agenticmail.security.dlp_detectors import Hit, OwnerProfile
 from agenticmail.security.patterns import PatternSet, compile_re2
 
-MAX_SCAN_CHARS = 4 * 1024 * 1024  # text scanned per blob
-MAX_MATCHES_PER_RULE = 2000  # candidates validated per rule and blob
-MAX_HITS_PER_RULE = 100  # findings kept per rule and blob (more say nothing new)
+MAX_SCAN_CHARS = 4 * 1024 * 1024  # text scanned in one window (longer text: several windows)
+WINDOW_OVERLAP = 64 * 1024  # windows overlap, so an item across a window edge is seen whole
+MAX_MATCHES_PER_RULE = 2000  # candidates validated per rule and window
+MAX_HITS_PER_RULE = 100  # findings kept per rule and window (more say nothing new)
 MAX_FINDINGS = 200
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_ARCHIVE_MEMBERS = 200
-MAX_ARCHIVE_BYTES = 8 * 1024 * 1024  # decompressed bytes read from one archive
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a larger raw message is not scanned (held)
+MAX_PARTS = inbound.MAX_PARTS  # MIME parts of one message (each a leaf or a container)
+MAX_HEADERS = 2000  # header fields of one message, all parts together
+UNSCANNABLE = "unscannable"
 
 # fmt: off
 HIGH_RISK_EXT = frozenset((
@@ -76,7 +88,6 @@ TEXT_TYPES = (
     "application/javascript", "application/x-sh", "application/sql", "application/toml",
     "application/x-pem-file",
 )
-ARCHIVE_EXT = frozenset(("docx", "jar", "odp", "ods", "odt", "pptx", "xlsx", "zip"))
 INLINE_TAGS = frozenset((  # removed without a break, so a tag inside a word cannot split it
     "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font",
     "i", "ins", "kbd", "label", "mark", "nobr", "o:p", "q", "s", "samp", "small", "span",
@@ -189,7 +200,7 @@ def html_text(html: str) -> str:
     script/style bodies and attribute values, entities decoded."""
     body: list[str] = []
     attrs: list[str] = []
-    for kind, value, attributes, _ in inbound.tokenize(html[:MAX_SCAN_CHARS]):
+    for kind, value, attributes, _ in inbound.tokenize(html):
         if kind == "text":
             body.append(value)
         elif kind in ("start", "end"):
@@ -287,7 +298,18 @@ def _wire_instructions(text: str, hits: list[Hit]) -> Hit | None:
 
 
 def scan_text(text: str, where: str, owner: OwnerProfile | None = None) -> list[Finding]:
-    """Findings for one piece of text (already extracted from HTML where relevant)."""
+    """Findings for one piece of text (already extracted from HTML where relevant); text
+    longer than :data:`MAX_SCAN_CHARS` is scanned whole, in overlapping windows."""
+    if len(text) <= MAX_SCAN_CHARS:
+        return _scan_window(text, where, owner)
+    out: list[Finding] = []
+    step = MAX_SCAN_CHARS - WINDOW_OVERLAP
+    for start in range(0, len(text) - WINDOW_OVERLAP, step):
+        out += _scan_window(text[start : start + MAX_SCAN_CHARS], where, owner)
+    return list(dict.fromkeys(out))
+
+
+def _scan_window(text: str, where: str, owner: OwnerProfile | None) -> list[Finding]:
     if not text:
         return []
     text = normalize(text)
@@ -348,55 +370,91 @@ def _is_text_like(name: str, content_type: str) -> bool:
     return ctype.startswith(TEXT_TYPES) or _ext(name) in TEXT_EXT or name.lower().startswith(".env")
 
 
-def _archive_findings(data: bytes, where: str, owner: OwnerProfile | None) -> list[Finding]:
-    out: list[Finding] = []
-    budget = MAX_ARCHIVE_BYTES
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            for info in zf.infolist()[:MAX_ARCHIVE_MEMBERS]:
-                if info.is_dir():
-                    continue
-                inner = f"{where}/{info.filename}"
-                out += _name_findings(info.filename, inner)
-                if budget <= 0 or info.flag_bits & 0x1:
-                    continue
-                if not (_is_text_like(info.filename, "") or info.filename.endswith(".xml")):
-                    continue
-                with zf.open(info) as fh:
-                    chunk = fh.read(min(budget, MAX_ATTACHMENT_BYTES))
-                budget -= len(chunk)
-                text = _decode(chunk)
-                if text is None:
-                    continue
-                if info.filename.endswith((".xml", ".html", ".htm")):
-                    text = html_text(text)
-                out += scan_text(text, where, owner)
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError, EOFError):
-        pass
-    return out
-
-
-def scan_attachment(att: Attachment, owner: OwnerProfile | None = None) -> list[Finding]:
-    """Findings for one attachment: its name and, when text-like (or an archive), its content."""
-    name = att.filename or "unnamed"
-    where = f"attachment:{name}"
-    out = _name_findings(name, where)
-    data = att.content[:MAX_ATTACHMENT_BYTES]
-    if data.startswith(b"PK\x03\x04") and (_ext(name) in ARCHIVE_EXT or "zip" in att.content_type):
-        return out + _archive_findings(data, where, owner)
-    text = (
-        _decode(data)
-        if _is_text_like(name, att.content_type) or data[:10].startswith(b"-----")
-        else None
+def _unscannable(where: str, reason: str) -> Finding:
+    """A HIGH finding for something the guard could not read in full: it is held, not passed."""
+    return Finding(
+        UNSCANNABLE, UNSCANNABLE, R.HIGH, where, reason, f"Could not be scanned in full: {reason}"
     )
+
+
+def _named(prefix: str, name: str, owner: OwnerProfile | None) -> tuple[str, list[Finding]]:
+    """The ``where`` of a header or file called ``name`` (masked when the name itself holds
+    something sensitive, so a finding never repeats it) and the name's own findings."""
+    found = scan_text(name, "", owner)
+    where = prefix + (C.mask(name) if found else name)
+    return where, [dataclasses.replace(f, where=where) for f in found]
+
+
+def _file_findings(prefix: str, name: str, owner: OwnerProfile | None) -> tuple[str, list[Finding]]:
+    """A file name's findings: its type (:func:`_name_findings`) and any secret written in it."""
+    where, found = _named(prefix, name, owner)
+    shown = where[len(prefix) :]
+    typed = [dataclasses.replace(f, preview=shown) for f in _name_findings(name, where)]
+    return where, found + typed
+
+
+def _blob_findings(
+    name: str,
+    ctype: str,
+    data: bytes,
+    where: str,
+    owner: OwnerProfile | None,
+    budget: A.Budget,
+    depth: int,
+) -> list[Finding]:
+    """Findings in one file's content: text-like content as text, containers opened."""
+    fmt = A.kind(data)
+    if fmt is not None:
+        return _archive_findings(data, fmt, name, where, owner, budget, depth)
+    text = _decode(data) if _is_text_like(name, ctype) or data[:10].startswith(b"-----") else None
     if text is None and b"\x00" not in data[:8192] and data:
         text = _decode(data)  # untyped but textual (octet-stream notes, keys without extension)
-    if text:
-        ctype = att.content_type.lower()
-        if "html" in ctype or _ext(name) in ("html", "htm", "xhtml"):
-            text = html_text(text)
-        out += scan_text(text, where, owner)
+    if not text:
+        return []
+    ext = _ext(name)
+    if "html" in ctype.lower() or ext in ("html", "htm", "xhtml"):
+        text = html_text(text)
+    elif ext == "xml" or ctype.lower().endswith("xml"):  # OOXML splits words across runs
+        text = text + "\n\n" + html_text(text)
+    return scan_text(text, where, owner)
+
+
+def _archive_findings(
+    data: bytes,
+    fmt: str,
+    name: str,
+    where: str,
+    owner: OwnerProfile | None,
+    budget: A.Budget,
+    depth: int,
+) -> list[Finding]:
+    """Every member of a container, recursively; what cannot be read in full is held."""
+    if depth >= A.MAX_DEPTH:
+        return [_unscannable(where, f"archives nested more than {A.MAX_DEPTH} deep")]
+    out: list[Finding] = []
+    for item in A.expand(data, fmt, name, budget):
+        if isinstance(item, A.Unreadable) and not item.name:
+            out.append(_unscannable(where, item.reason))
+            continue
+        inner, found = _file_findings(where + "/", item.name, owner)
+        out += found
+        if isinstance(item, A.Unreadable):
+            out.append(_unscannable(inner, item.reason))
+        else:
+            out += _blob_findings(item.name, "", item.data, inner, owner, budget, depth + 1)
     return out
+
+
+def scan_attachment(
+    att: Attachment, owner: OwnerProfile | None = None, *, budget: A.Budget | None = None
+) -> list[Finding]:
+    """Findings for one attachment: its name and its content when text-like, containers opened
+    recursively within ``budget`` (one per message; a fresh one when not given)."""
+    name = att.filename or "unnamed"
+    where, out = _file_findings("attachment:", name, owner)
+    return out + _blob_findings(
+        name, att.content_type, att.content, where, owner, budget or A.Budget(), 0
+    )
 
 
 # --- entry points --------------------------------------------------------------------------
@@ -416,66 +474,121 @@ def _summary(findings: tuple[Finding, ...], blocked: bool) -> str:
 
 
 def _result(findings: Iterable[Finding]) -> ScanResult:
-    unique = list(dict.fromkeys(findings))[:MAX_FINDINGS]
-    unique.sort(key=lambda f: _SEVERITY_RANK.get(f.severity, 3))
-    found = tuple(unique)
+    unique = list(dict.fromkeys(findings))
+    unique.sort(key=lambda f: _SEVERITY_RANK.get(f.severity, 3))  # the cap never drops a HIGH
+    found = tuple(unique[:MAX_FINDINGS])
     blocked = any(f.severity == R.HIGH for f in found)
     return ScanResult(blocked, found, _summary(found, blocked))
 
 
+_ROUTING_RULES = frozenset(("private_ip",))
+
+
+def _header_findings(
+    prefix: str, name: str, value: str, owner: OwnerProfile | None
+) -> list[Finding]:
+    """One header field, scanned as ``Name: value`` (so a labelled value is recognised). A
+    private address in a header is routing data (``Received``, Message-ID hosts), not a
+    finding."""
+    where, out = _named(prefix + "header:", name, owner)
+    if not prefix and name.lower() == "subject":
+        where = "subject"
+    found = scan_text(f"{name}: {value}", where, owner)
+    return out + [f for f in found if f.rule_id not in _ROUTING_RULES]
+
+
+def _fields_findings(
+    prefix: str, fields: list[tuple[str, str]], owner: OwnerProfile | None
+) -> list[Finding]:
+    """The header fields of one part, scanned together; when anything is found, field by
+    field too, so each finding names its header (what only the whole block shows is kept)."""
+    block = "\n".join(f"{name}: {value}" for name, value in fields)
+    found = [
+        f for f in scan_text(block, prefix + "headers", owner) if f.rule_id not in _ROUTING_RULES
+    ]
+    if not found:
+        return []
+    per_field = [f for name, value in fields for f in _header_findings(prefix, name, value, owner)]
+    seen = {(f.rule_id, f.preview) for f in per_field}
+    return per_field + [f for f in found if (f.rule_id, f.preview) not in seen]
+
+
 def scan_outgoing(mail: OutgoingMail, *, owner: OwnerProfile | None = None) -> ScanResult:
-    """Scan everything an agent is about to send (see module docstring)."""
+    """Scan the fields of a message an agent is about to send (see module docstring)."""
     findings: list[Finding] = []
     findings += scan_text(mail.subject or "", "subject", owner)
     findings += scan_text(mail.text or "", "text", owner)
     if mail.html:
         findings += scan_text(html_text(mail.html), "html", owner)
-    if mail.from_name:
-        findings += scan_text(mail.from_name, "header:From", owner)
-    for name, value in mail.headers:
-        findings += scan_text(value, f"header:{name}", owner)
+    fields = [
+        ("From", mail.from_name),
+        ("Reply-To", mail.reply_to),
+        ("In-Reply-To", mail.in_reply_to),
+        ("References", " ".join(mail.references)),
+    ]
+    findings += _fields_findings("", [*((n, v) for n, v in fields if v), *mail.headers], owner)
+    budget = A.Budget()
     for att in mail.attachments:
-        findings += scan_attachment(att, owner)
+        findings += scan_attachment(att, owner, budget=budget)
     return _result(findings)
 
 
-_SCANNED_HEADERS = ("comments", "keywords", "organization")
+def _body_findings(
+    part: Message,
+    ctype: str,
+    filename: str,
+    is_body: bool,
+    prefix: str,
+    owner: OwnerProfile | None,
+    budget: A.Budget,
+) -> list[Finding]:
+    if is_body:
+        text = inbound.part_text(part, limit=MAX_MESSAGE_BYTES)
+        if ctype == "text/html":
+            return scan_text(html_text(text), prefix + "html", owner)
+        return scan_text(text, prefix + "text", owner)
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        return [_unscannable(prefix + "attachment", "undecodable MIME part")]
+    if not isinstance(payload, bytes):
+        return []
+    return scan_attachment(Attachment(filename or "unnamed", ctype, payload), owner, budget=budget)
 
 
 def scan_message(raw: bytes | Message, *, owner: OwnerProfile | None = None) -> ScanResult:
-    """Scan a raw or parsed ``.eml`` (subject, body parts, X-/free-text headers, attachments)."""
+    """Scan a raw or parsed message as it leaves: every header of every part, the preamble
+    and epilogue, every body part and attachment (see module docstring)."""
+    if not isinstance(raw, Message) and len(raw) > MAX_MESSAGE_BYTES:
+        return _result([_unscannable("message", f"larger than {MAX_MESSAGE_BYTES >> 20} MiB")])
     try:
         msg = inbound.to_message(raw)
+        parts = list(itertools.islice(msg.walk(), MAX_PARTS + 1))
     except Exception:
-        return _result([])
-    subject = inbound.decode_header_value(msg.get("Subject", "") or "")
-    texts: list[str] = []
-    htmls: list[str] = []
-    attachments: list[Attachment] = []
-    headers: list[tuple[str, str]] = []
-    for name, value in itertools.islice(msg.items(), 500):
-        low = name.lower()
-        if low.startswith("x-") or low in _SCANNED_HEADERS:
-            headers.append((name, inbound.decode_header_value(value)))
+        return _result([_unscannable("message", "not a parseable message")])
+    findings: list[Finding] = []
+    if len(parts) > MAX_PARTS:
+        findings.append(_unscannable("message", f"more than {MAX_PARTS} MIME parts"))
+    headers = 0
+    for i, part in enumerate(parts[:MAX_PARTS]):
+        prefix = f"part {i} " if i else ""
+        fields = part.items()
+        if headers + len(fields) > MAX_HEADERS:
+            findings.append(_unscannable("message", f"more than {MAX_HEADERS} header fields"))
+            break
+        headers += len(fields)
+        decoded = [(name, inbound.decode_header_value(value)) for name, value in fields]
+        findings += _fields_findings(prefix, decoded, owner)
+        for label in ("preamble", "epilogue"):
+            extra = getattr(part, label, None)
+            if isinstance(extra, str) and extra.strip():
+                findings += scan_text(extra, prefix + label, owner)
+    budget = A.Budget()
+    leaves = {id(part): i for i, part in enumerate(parts)}
     for part, ctype, filename, is_body in inbound.iter_leaf_parts(msg):
-        if is_body:
-            (htmls if ctype == "text/html" else texts).append(inbound.part_text(part))
-            continue
-        try:
-            payload = part.get_payload(decode=True)
-        except Exception:
-            payload = None
-        if isinstance(payload, bytes):
-            attachments.append(Attachment(filename or "unnamed", ctype, payload))
-    mail = OutgoingMail(
-        to=(),
-        subject=subject,
-        text="\n".join(texts) or None,
-        html="\n".join(htmls) or None,
-        headers=tuple(headers),
-        attachments=tuple(attachments),
-    )
-    return scan_outgoing(mail, owner=owner)
+        prefix = f"part {leaves.get(id(part), 0)} " if part is not msg else ""
+        findings += _body_findings(part, ctype, filename, is_body, prefix, owner, budget)
+    return _result(findings)
 
 
 __all__ = [

@@ -120,6 +120,7 @@ _HIDDEN_WHY = {
     "script_uri": "javascript:/vbscript:/data: URI in a link or source attribute",
     "event_handler": "event-handler attribute (onclick, onerror, ...)",
     "suspicious_comment": "HTML comment with instructions for a model",
+    "html_too_deep": f"HTML nested over {MAX_DEPTH} elements deep (deeper tags dropped)",
 }
 
 
@@ -318,6 +319,7 @@ def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, Hidd
                     hidden_at = None
         opens = tag not in _VOID and not self_closing
         if opens and len(stack) >= MAX_DEPTH:
+            note("html_too_deep")
             continue  # browsers cap nesting too; keeps nh3 (html5ever) linear
         if hidden_at is not None:  # inside a hidden subtree: only track nesting
             if opens:

@@ -1,8 +1,8 @@
 """Agent lifecycle: create, list, show, delete (with an archive), rotate key, metadata.
 
 Consistency with the mail host: create makes the mailbox account first and the database row
-second, undoing the account if the row fails; delete archives the mail, then removes the row
-and the account in one transaction that rolls back if the account removal fails.
+second, undoing the account if the row fails; delete archives the mail, removes the account,
+then in one transaction archives and removes what the agent owned, and the agent row.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import collections
 import json
+import logging
 import re
 from dataclasses import dataclass
 from email.utils import getaddresses, parsedate_to_datetime
@@ -26,6 +27,7 @@ from ..store import deletions
 from ..store._time import now_iso
 from .context import ServiceContext, transaction
 
+log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _ALL = SearchQuery()
 RESERVED_NAMES = frozenset({"postmaster", "abuse", "mailer-daemon", "root", "admin", "owner"})
@@ -85,7 +87,8 @@ def create_agent(ctx: ServiceContext, name: str, *, role: str | Role = Role.SECR
             )
             agent_store.insert_key(tx.conn, kind="agent", agent_id=agent_id,
                                    key_hash=hash_key(api_key), prefix=key_prefix(api_key))
-            tx.emit(AGENT_CREATED, name, {"name": name, "address": address, "role": str(role)})
+            tx.emit(AGENT_CREATED, name, {"name": name, "address": address, "role": str(role)},
+                    agent_id=agent_id)
     except BaseException:
         ctx.host.delete_account(address)
         raise
@@ -114,6 +117,26 @@ def rotate_key(ctx: ServiceContext, name: str) -> tuple[Agent, str]:
         agent_store.insert_key(tx.conn, kind="agent", agent_id=agent.id,
                                key_hash=hash_key(api_key), prefix=key_prefix(api_key))
     return get_agent(ctx, name), api_key
+
+
+def rotate_password(ctx: ServiceContext, name: str) -> tuple[Agent, Credentials]:
+    """Give an agent a new mail password (IMAP and SMTP logins; the API key is unchanged).
+
+    The mail host takes it first, then the encrypted copy the daemon logs in with; if storing
+    it fails the host gets the old password back. Sessions already logged in stay open; every
+    new login (the daemon's watchers reconnect with the stored copy) needs the new one.
+    """
+    agent = get_agent(ctx, name)
+    old = credentials(ctx, agent).password
+    password = generate_password()
+    ctx.host.change_password(agent.address, password)
+    try:
+        with transaction(ctx) as tx:
+            agent_store.set_password_enc(tx.conn, agent.id, ctx.secrets.encrypt(password))
+    except BaseException:
+        ctx.host.change_password(agent.address, old)
+        raise
+    return get_agent(ctx, name), Credentials(agent.address, password)
 
 
 def update_metadata(ctx: ServiceContext, name: str, patch: dict[str, Any]) -> Agent:
@@ -180,7 +203,15 @@ def _archive_mail(ctx: ServiceContext, agent: Agent) -> dict[str, list[dict[str,
 
 
 def delete_agent(ctx: ServiceContext, name: str) -> dict[str, Any]:
-    """Archive the agent's mail to ``deletions/``, then remove the agent and its account."""
+    """Archive the agent's mail and everything it owned to ``deletions/``, then remove them,
+    the agent and its account.
+
+    The mail host is done with before the database is written (no write lock is held while
+    talking to it): the mail is archived, the account removed (nothing else changes if that
+    fails), then one transaction takes the agent's rows (events, outbox, held mail, spam log,
+    relay and sent records) into the archive and removes them with the agent. A name given
+    again later starts empty: a new agent never gets a deleted one's id.
+    """
     agent = get_agent(ctx, name)
     if agent_store.count_agents(ctx.db) <= 1:
         raise Conflict("the last remaining agent cannot be deleted",
@@ -190,18 +221,30 @@ def delete_agent(ctx: ServiceContext, name: str) -> dict[str, Any]:
     stamp = now_iso().replace(":", "").replace("-", "")
     archive: Path = ctx.settings.deletions_dir / f"{agent.name}-{stamp}.json"
     ctx.settings.deletions_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_private(archive, json.dumps({
-        "agent": agent.to_dict(), "deleted_at": now_iso(), "report": report, "folders": folders,
-    }, indent=1).encode())
+    document = {"agent": agent.to_dict(), "deleted_at": now_iso(), "report": report,
+                "folders": folders}
+    write_private(archive, json.dumps(document, indent=1).encode())
+    password = credentials(ctx, agent).password
     try:
-        with transaction(ctx) as tx:
-            agent_store.delete_agent_row(tx.conn, agent.id)
-            deletions.record(tx.conn, agent_name=agent.name, address=agent.address,
-                             archive_path=str(archive), report=report)
-            tx.emit(AGENT_DELETED, agent.name, {"name": agent.name, "address": agent.address})
-            ctx.host.delete_account(agent.address)
+        ctx.host.delete_account(agent.address)
     except AgenticMailError:
         archive.unlink(missing_ok=True)
         raise
+    try:
+        with transaction(ctx) as tx:
+            owned = deletions.take_owned(tx.conn, agent.id)
+            write_private(archive, json.dumps({**document, "rows": owned}, indent=1).encode())
+            agent_store.delete_agent_row(tx.conn, agent.id)
+            deletions.record(tx.conn, agent_name=agent.name, agent_id=agent.id,
+                             address=agent.address, archive_path=str(archive), report=report)
+            tx.emit(AGENT_DELETED, agent.name, {"name": agent.name, "address": agent.address},
+                    agent_id=agent.id)
+    except BaseException:
+        # the agent stays: give it back a (now empty) account, so that a retry can archive
+        # and delete it; its mail is kept in the archive written above
+        try:
+            ctx.host.create_account(agent.address, password)
+        except AgenticMailError as exc:
+            log.error("agent %s stays without a mail account: %s", agent.name, exc)
+        raise
     return {"deleted": agent.name, "archive": str(archive), "report": report}
-

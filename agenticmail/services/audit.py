@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APPROVE", "HOLD", "KEY_USE", "OWNER", "REJECT", "SEND", "SYSTEM", "AuditEntry",
     "ChainHead", "VerifyResult", "actor_of", "agent_actor", "list_entries", "record",
-    "record_key_use", "verify", "verify_database",
+    "record_key_use", "record_outcome", "verify", "verify_database",
 ]
 
 OWNER = "owner"
@@ -45,7 +45,8 @@ SEND = "mail.send"  # a message accepted for delivery (outbox) or delivered loca
 HOLD = "mail.hold"  # outbound mail held for the owner's approval (DLP)
 APPROVE = "mail.approve"  # a held message approved (by the master key or the owner's reply)
 REJECT = "mail.reject"  # a held message rejected
-KEY_USE = "key.master"  # the master key used on an owner-only route
+KEY_USE = "key.master"  # the master key used to read an owner-only route
+OK = "ok"  # the outcome of a change that succeeded (a failed one records its error code)
 
 # A base actor, optionally qualified: "owner (email reply)" is stored as actor "owner" with
 # detail {"via": "email reply"}, so filtering by actor still finds it.
@@ -83,6 +84,15 @@ def record_key_use(ctx: ServiceContext, method: str, path: str) -> AuditEntry:
     """Record one use of the master key on an owner-only route, in its own transaction."""
     with transaction(ctx) as tx:
         return record(tx, OWNER, KEY_USE, subject=f"{method.upper()} {path}")
+
+
+def record_outcome(ctx: ServiceContext, actor: str, action: str, subject: str | None,
+                   outcome: str, detail: Mapping[str, Any] | None = None) -> AuditEntry:
+    """Record a change requested through the API once its outcome is known (``ok`` or the
+    error code), in its own transaction: failed attempts are recorded too."""
+    with transaction(ctx) as tx:
+        return record(tx, actor, action, subject=subject,
+                      detail={**(detail or {}), "outcome": outcome})
 
 
 def verify(ctx: ServiceContext, anchors: Iterable[ChainHead] = ()) -> VerifyResult:

@@ -22,6 +22,7 @@ class Check:
     ok: bool
     detail: str
     hint: str | None = None
+    optional: bool = False  # a failure is information, not a problem (e.g. Docker, local host)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -43,8 +43,10 @@ class Tx:
     conn: sqlite3.Connection
     events: list[Event] = field(default_factory=list)
 
-    def emit(self, type_: str, agent: str | None, data: dict[str, Any]) -> Event:
-        event = event_log.append(self.conn, type_, agent, data)
+    def emit(self, type_: str, agent: str | None, data: dict[str, Any], *,
+             agent_id: int | None = None) -> Event:
+        """Record an event; only the agent with ``agent_id`` (and the owner) will see it."""
+        event = event_log.append(self.conn, type_, agent, data, agent_id)
         self.events.append(event)
         return event
 

@@ -16,8 +16,10 @@ from ..mail.mime import parse_message, thread_key
 from ..models import Agent, ParsedMessage, SearchQuery
 from ..store import messages as index
 from ..store import spam as spam_store
+from ..store import verdicts
 from .context import ServiceContext, transaction
-from .protection import Assessment, assess
+from .protection import Assessment
+from .screening import Deadline, screen
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +50,15 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
     """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved out to Spam) or
     ``"seen"`` (already indexed). The index row, the checkpoint and the event commit together,
     so a restart resumes right after the last message reported."""
+    deadline = Deadline.for_message(ctx)  # one budget for parse and assessment
     parsed = parse_message(raw, uid=uid, folder=folder, flags=flags)
-    assessment = assess(ctx, raw)
+    assessment = screen(ctx, raw, deadline=deadline)
     spam = assessment.spam and folder == "INBOX" and NOT_JUNK not in flags
     # Where the message now is: spam is indexed and announced under its UID in Spam, so an
     # agent acting on the event reads that message (the INBOX UID names nothing there).
     where = _move_to_spam(ctx, agent, folder, uid) if spam else None
-    if not _record(ctx, agent, parsed, assessment, where or (folder, uidvalidity, uid), spam,
-                   checkpoint=(folder, uidvalidity, uid)):
+    if not _record(ctx, agent, parsed, raw, assessment, where or (folder, uidvalidity, uid),
+                   spam, checkpoint=(folder, uidvalidity, uid)):
         return "seen"
     return "spam" if where else "new"
 
@@ -78,16 +81,19 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
         log.warning("could not look for unannounced spam of %s: %s", agent.name, exc)
         return 0
     for uid, raw, flags in missed:
+        deadline = Deadline.for_message(ctx)
         parsed = parse_message(raw, uid=uid, folder=junk, flags=flags)
-        _record(ctx, agent, parsed, assess(ctx, raw), (junk, validity, uid), spam=True)
+        _record(ctx, agent, parsed, raw, screen(ctx, raw, deadline=deadline),
+                (junk, validity, uid), spam=True)
     return len(missed)
 
 
-def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, assessment: Assessment,
-            at: tuple[str, int, int], spam: bool,
+def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes,
+            assessment: Assessment, at: tuple[str, int, int], spam: bool,
             checkpoint: tuple[str, int, int] | None = None) -> bool:
-    """Index the message where it is (``at``: folder, UIDVALIDITY, UID), log spam, save the
-    watcher checkpoint and emit the event, all in one transaction; False if already indexed."""
+    """Index the message where it is (``at``: folder, UIDVALIDITY, UID), store its verdict
+    (keyed by its bytes), log spam, save the watcher checkpoint and emit the event, all in one
+    transaction; False if already indexed."""
     folder, uidvalidity, uid = at
     related = [m for m in (parsed.in_reply_to, *parsed.references) if m]
     thread = index.thread_of(ctx.db, related) or thread_key(
@@ -99,7 +105,7 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, assessment
     )
     with transaction(ctx) as tx:
         new = index.upsert(tx.conn, entry)
-        spam_store.save_security(tx.conn, agent.id, parsed.message_id, assessment.security)
+        verdicts.save(tx.conn, agent.id, raw, assessment.security)
         if checkpoint is not None:
             index.save_checkpoint(tx.conn, agent.id, *checkpoint)
         if not new:
@@ -108,13 +114,14 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, assessment
                    "thread_id": thread, "message": message_payload(parsed, assessment)}
         if spam:
             sec = assessment.security
-            spam_store.log_spam(tx.conn, agent=agent.name, message_id=parsed.message_id,
+            spam_store.log_spam(tx.conn, agent=agent.name, agent_id=agent.id,
+                                message_id=parsed.message_id,
                                 from_addr=parsed.from_, subject=parsed.subject,
                                 score=sec["score"], category=sec.get("category"),
                                 rules=sec.get("rules", []))
-            tx.emit(MESSAGE_SPAM, agent.name, payload)
+            tx.emit(MESSAGE_SPAM, agent.name, payload, agent_id=agent.id)
         else:
-            tx.emit(MESSAGE_NEW, agent.name, payload)
+            tx.emit(MESSAGE_NEW, agent.name, payload, agent_id=agent.id)
     return True
 
 
@@ -147,7 +154,8 @@ def flags_changed(ctx: ServiceContext, agent: Agent, folder: str,
         for uid, flags in sorted(changes.items()):
             index.set_flags(tx.conn, agent.id, folder, uid, flags)
             tx.emit(MESSAGE_FLAGS, agent.name,
-                    {"agent": agent.name, "folder": folder, "uid": uid, "flags": list(flags)})
+                    {"agent": agent.name, "folder": folder, "uid": uid, "flags": list(flags)},
+                    agent_id=agent.id)
 
 
 def expunged(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) -> None:
@@ -155,9 +163,9 @@ def expunged(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) ->
         index.remove(tx.conn, agent.id, folder, uids)
         for uid in sorted(uids):
             tx.emit(MESSAGE_EXPUNGED, agent.name, {"agent": agent.name, "folder": folder,
-                                                   "uid": uid})
+                                                   "uid": uid}, agent_id=agent.id)
 
 
 def spam_log(ctx: ServiceContext, agent: Agent | None, limit: int = 100) -> list[dict[str, Any]]:
     """Why messages were moved to Spam (all agents' entries when ``agent`` is None)."""
-    return spam_store.list_spam(ctx.db, agent.name if agent else None, limit)
+    return spam_store.list_spam(ctx.db, agent.id if agent else None, limit)

@@ -1,7 +1,9 @@
 """An agent's mailbox: list, read, search, flags, move, delete, folders, batch operations.
 
 Each call opens a short IMAP session as the agent (the mail host enforces that an agent only
-ever reaches its own mail; the API's principal check decides which agent that is).
+ever reaches its own mail; the API's principal check decides which agent that is). Folder names
+match case-insensitively (``spam`` is ``Spam``; a special-use name like ``junk`` or ``sent`` finds
+that folder); an unknown folder is ``not_found`` with the mailbox's folders as the hint.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, NotFound
 from ..mail.imap import MailboxSession
 from ..mail.mime import get_attachment as _get_attachment
 from ..mail.mime import parse_message
@@ -47,6 +49,27 @@ def open_session(ctx: ServiceContext, agent: Agent) -> Iterator[MailboxSession]:
         yield session
 
 
+def resolve_folder(session: MailboxSession, folder: str) -> str:
+    """The real name of ``folder``: exact, else the one folder equal ignoring case, else the
+    folder with that special use (``junk``/``spam``, ``sent``, ``trash``, ``drafts``...)."""
+    if folder.upper() == "INBOX":
+        return "INBOX"
+    folders = session.list_folders()
+    names = [str(f["name"]) for f in folders]
+    if folder in names:
+        return folder
+    wanted = folder.lower()
+    same = [n for n in names if n.lower() == wanted]
+    if len(same) == 1:
+        return same[0]
+    use = "\\" + ("junk" if wanted == "spam" else wanted)
+    special = [str(f["name"]) for f in folders if str(f["special_use"] or "").lower() == use]
+    if len(special) == 1:
+        return special[0]
+    raise NotFound(f"no folder {folder!r} in this mailbox",
+                   hint=f"the folders are: {', '.join(sorted(names))}")
+
+
 def normalize_flag(flag: str) -> str:
     flag = flag.strip()
     mapped = SYSTEM_FLAGS.get(flag.lower().lstrip("\\"))
@@ -68,6 +91,7 @@ def list_messages(ctx: ServiceContext, agent: Agent, folder: str = "INBOX",
                   limit: int = DEFAULT_LIMIT, offset: int = 0) -> Page:
     _check_page(limit, offset)
     with open_session(ctx, agent) as session:
+        folder = resolve_folder(session, folder)
         total, messages = session.list_messages(folder, limit, offset)
     return Page(folder, total, limit, offset, messages)
 
@@ -75,6 +99,7 @@ def list_messages(ctx: ServiceContext, agent: Agent, folder: str = "INBOX",
 def read_message(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX"
                  ) -> tuple[ParsedMessage, bytes]:
     with open_session(ctx, agent) as session:
+        folder = resolve_folder(session, folder)
         raw, flags = session.fetch_raw(folder, uid)
     return parse_message(raw, uid=uid, folder=folder, flags=flags), raw
 
@@ -82,7 +107,7 @@ def read_message(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INB
 def get_attachment(ctx: ServiceContext, agent: Agent, uid: int, index: int,
                    folder: str = "INBOX") -> Attachment:
     with open_session(ctx, agent) as session:
-        raw, _ = session.fetch_raw(folder, uid)
+        raw, _ = session.fetch_raw(resolve_folder(session, folder), uid)
     return _get_attachment(raw, index)
 
 
@@ -90,6 +115,7 @@ def search(ctx: ServiceContext, agent: Agent, query: SearchQuery, folder: str = 
            limit: int = 100) -> tuple[list[int], list[MessageSummary]]:
     _check_page(limit, 0)
     with open_session(ctx, agent) as session:
+        folder = resolve_folder(session, folder)
         uids = sorted(session.search(folder, query), reverse=True)
         shown = uids[:limit]
         summaries = session.summaries(folder, shown) if shown else []
@@ -104,21 +130,23 @@ def set_flags(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int],
     if not add_n and not remove_n:
         raise InvalidRequest("nothing to change: give flags to add or remove")
     with open_session(ctx, agent) as session:
+        folder = resolve_folder(session, folder)
         return session.set_flags(folder, uids, add=add_n, remove=remove_n)
 
 
 def move(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int], dest: str) -> None:
     _check_uids(uids)
-    if dest == folder:
-        raise InvalidRequest("source and destination folders are the same")
     with open_session(ctx, agent) as session:
+        folder, dest = resolve_folder(session, folder), resolve_folder(session, dest)
+        if dest == folder:
+            raise InvalidRequest("source and destination folders are the same")
         session.move(folder, uids, dest)
 
 
 def delete(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) -> None:
     _check_uids(uids)
     with open_session(ctx, agent) as session:
-        session.delete(folder, uids)
+        session.delete(resolve_folder(session, folder), uids)
 
 
 def list_folders(ctx: ServiceContext, agent: Agent) -> list[dict[str, Any]]:
@@ -139,12 +167,13 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
     from .inbox import FILTERED, NOT_JUNK
 
     with open_session(ctx, agent) as session:
+        folder = resolve_folder(session, folder)
         raw, _ = session.fetch_raw(folder, uid)
         session.set_flags(folder, [uid], add=[NOT_JUNK], remove=[FILTERED])
         session.move(folder, [uid], "INBOX")
     message_id = parse_message(raw, uid=uid, folder=folder, flags=()).message_id
     with transaction(ctx) as tx:
-        spam_store.mark_not_spam(tx.conn, agent.name, message_id)
+        spam_store.mark_not_spam(tx.conn, agent.id, message_id)
         index.remove(tx.conn, agent.id, folder, [uid])  # indexed afresh when seen in INBOX
 
 

@@ -18,10 +18,11 @@ from email import policy
 from typing import Any
 
 from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..mail import bounds
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
 from ..models import Agent, OutgoingMail
-from ..security.outbound import OwnerProfile, scan_outgoing
+from ..security.outbound import OwnerProfile, scan_message
 from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbound as store
@@ -103,7 +104,7 @@ def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
     for window, limit, label in ((60, s.rate_per_minute, "minute"),
                                  (3600, s.rate_per_hour, "hour"),
                                  (86400, s.rate_per_day, "day")):
-        count, oldest = store.count_since(ctx.db, agent.name, now - window)
+        count, oldest = store.count_since(ctx.db, agent.id, now - window)
         if count >= limit:
             retry = int((oldest or now) + window - now) + 1
             raise RateLimited(f"agent {agent.name} may send {limit} messages per {label}",
@@ -121,7 +122,7 @@ def _check_reply_budget(ctx: ServiceContext, agent: Agent, mail: OutgoingMail,
                         thread: str) -> None:
     if not (mail.in_reply_to or mail.references):
         return
-    sent = store.count_thread(ctx.db, agent.name, thread, time.time() - 86400)
+    sent = store.count_thread(ctx.db, agent.id, thread, time.time() - 86400)
     if sent >= ctx.settings.thread_reply_budget:
         raise RateLimited(
             f"agent {agent.name} already sent {sent} messages in this thread today; "
@@ -158,10 +159,10 @@ def _parse_send_at(send_at: str | None) -> float | None:
 
 def _existing(ctx: ServiceContext, agent: Agent, key: str) -> Accepted | None:
     since = time.time() - IDEMPOTENCY_WINDOW
-    row = store.find_by_idempotency(ctx.db, agent.name, key, since)
+    row = store.find_by_idempotency(ctx.db, agent.id, key, since)
     if row is not None:
         return Accepted(row.id, row.status, row.message_id, send_at=row.send_at, duplicate=True)
-    held = store.find_pending_by_idempotency(ctx.db, agent.name, key, since)
+    held = store.find_pending_by_idempotency(ctx.db, agent.id, key, since)
     if held is not None:
         return Accepted(held.outbox_id or held.id, "held" if held.status == "pending"
                         else held.status, held.message_id, pending_id=held.id,
@@ -216,6 +217,14 @@ def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
                    idempotency_key=idempotency_key, due=due)
 
 
+def _require_readable(raw: bytes) -> None:
+    """What the parsers would not read whole (mail.bounds), the guard could not check."""
+    exceeded = bounds.check(raw)
+    if exceeded is not None:
+        raise InvalidRequest(f"the message is too complex to check before sending: "
+                             f"{exceeded.detail}")
+
+
 def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: bytes) -> Accepted:
     """A message the agent submitted over SMTP: same routing, guard and outbox as the API."""
     from email import message_from_bytes
@@ -224,6 +233,7 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     routed = route_recipients(ctx, recipients)
     identity.check_submitted(ctx, agent, raw)
     _check_rate(ctx, agent)
+    _require_readable(raw)
     message = message_from_bytes(origin.strip(raw), policy=policy.SMTP)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
@@ -233,6 +243,7 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     del message["Bcc"]
     header_rcpts = {a.lower() for a in _header_addresses(message)}
     bcc = tuple(r for r in routed.local + routed.external if r.lower() not in header_rcpts)
+    _require_readable(message.as_bytes())  # as parsed below, with the headers added above
     parsed = parse_message(message.as_bytes(), uid=0, folder="", flags=())
     mail = OutgoingMail(
         to=tuple(a for a in routed.local + routed.external if a not in bcc), bcc=bcc,
@@ -258,7 +269,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
     thread = _thread_of(ctx, mail, message_id)
     _check_reply_budget(ctx, agent, mail, thread)
     if routed.external:
-        scan = scan_outgoing(mail, owner=_owner_profile(ctx))
+        scan = scan_message(raw, owner=_owner_profile(ctx))  # exactly what leaves
         if scan.blocked:
             from .approvals import hold
 
@@ -269,7 +280,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
     try:
         with transaction(ctx) as tx:
             store.insert_outbox(
-                tx.conn, id=outbox_id, agent=agent.name, message_id=message_id,
+                tx.conn, id=outbox_id, agent=agent.name, agent_id=agent.id, message_id=message_id,
                 envelope_from=agent.address, local_rcpts=routed.local,
                 external_rcpts=routed.external, bcc=list(mail.bcc), raw=raw,
                 thread_id=thread, subject=mail.subject, idempotency_key=idempotency_key,
@@ -289,27 +300,28 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
 
 def get_outbox(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> store.OutboxRow:
     row = store.get_outbox(ctx.db, outbox_id)
-    if agent is not None and row.agent != agent.name:
+    if agent is not None and row.agent_id != agent.id:
         raise PermissionDenied(f"outbox entry {outbox_id} belongs to another agent")
     return row
 
 
 def list_outbox(ctx: ServiceContext, agent: Agent | None, status: str | None = None,
                 limit: int = 50, offset: int = 0) -> list[store.OutboxRow]:
-    return store.list_outbox(ctx.db, agent.name if agent else None, status, limit, offset)
+    return store.list_outbox(ctx.db, agent.id if agent else None, status, limit, offset)
 
 
-def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, envelope_from: str,
-                routed: Routed, bcc: list[str], raw: bytes, message_id: str,
-                thread: str | None, subject: str, pending_id: str | None = None,
-                filed: bool = False) -> str:
-    """Queue an already-built message (approved holds, owner notifications)."""
+def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, agent_id: int | None,
+                envelope_from: str, routed: Routed, bcc: list[str], raw: bytes,
+                message_id: str, thread: str | None, subject: str,
+                pending_id: str | None = None, filed: bool = False, sealed: bool = False) -> str:
+    """Queue an already-built message (approved holds, owner notifications: ``agent_id``
+    None, the system's own; ``sealed``: ``raw`` is encrypted with the daemon's key)."""
     outbox_id = new_id("ob")
     store.insert_outbox(
-        tx_conn, id=outbox_id, agent=agent, message_id=message_id,
+        tx_conn, id=outbox_id, agent=agent, agent_id=agent_id, message_id=message_id,
         envelope_from=envelope_from, local_rcpts=routed.local, external_rcpts=routed.external,
         bcc=bcc, raw=raw, thread_id=thread, subject=subject, idempotency_key=None,
-        pending_id=pending_id)
+        pending_id=pending_id, sealed=sealed)
     if filed:
         store.mark_progress(tx_conn, outbox_id, filed=True)
     return outbox_id

@@ -4,8 +4,8 @@ security advisory and sanitised bodies, as one ``security`` block.
 Mail between the host's own agents is internal and not scored (it is still sanitised);
 everything else is. Internal means proven: the daemon's origin stamp verifies
 (:mod:`.origin`); a local From domain proves nothing. Authentication-Results headers count
-only from a configured trusted authserv-id (the mail host in front of us); otherwise the
-verdicts are computed here.
+only from a configured trusted authserv-id (the mail host in front of us), or the relay
+provider's own on a copy the relay sealed; otherwise the verdicts are computed here.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
+from ..security.authresults import dnspython_resolver
 from . import origin
 from .context import ServiceContext
 
@@ -29,20 +30,25 @@ class Assessment:
     html: str | None
 
 
-def _trusted_ids(ctx: ServiceContext) -> set[str]:
-    """Configured authserv-ids, plus the relay provider's own (e.g. mx.google.com)."""
+def _trusted_ids(ctx: ServiceContext, raw: bytes) -> set[str]:
+    """Configured authserv-ids (the mail host in front of us), plus the relay provider's
+    own (e.g. mx.google.com) for a copy the relay delivered, proven by its seal: on mail
+    that arrived any other way, a header with the provider's id was not written by it."""
     from . import relay  # the relay service imports the ingest pipeline, which imports us
 
-    trusted = {s.strip().lower() for s in ctx.settings.trusted_authserv_ids.split(",")
+    trusted = {s.strip().lower() for s in (ctx.settings.trusted_authserv_ids or "").split(",")
                if s.strip()}
     account = relay.get_account(ctx)
-    if account is not None:
-        trusted.update(account.authserv_ids)
+    if account is not None and account.authserv_ids:
+        provider = {i.lower() for i in account.authserv_ids}
+        trusted -= provider  # even when also configured above: only on a sealed relay copy
+        if relay.sealed_by_relay(ctx, raw):
+            trusted |= provider
     return trusted
 
 
 def _auth(ctx: ServiceContext, raw: bytes) -> Any:
-    trusted = _trusted_ids(ctx)
+    trusted = _trusted_ids(ctx, raw)
     if trusted:
         message = message_from_bytes(raw, policy=policy.default)
         headers = message.get_all("Authentication-Results") or []
@@ -50,7 +56,8 @@ def _auth(ctx: ServiceContext, raw: bytes) -> Any:
             found = parse_auth_results(message)
             if found is not None:
                 return found
-    return compute_auth(raw, timeout=DNS_TIMEOUT)
+    return compute_auth(raw, timeout=DNS_TIMEOUT, resolver=dnspython_resolver(
+        DNS_TIMEOUT, ctx.settings.dns_nameservers or ""))
 
 
 def assess(ctx: ServiceContext, raw: bytes,

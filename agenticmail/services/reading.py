@@ -9,17 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Agent
-from ..store import spam as spam_store
+from ..store import verdicts
 from .context import ServiceContext
 from .inbox import message_payload
 from .mailbox import read_message
-from .protection import assess
+from .screening import Deadline, screen
 
 
 def agent_view(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX"
                ) -> dict[str, Any]:
-    parsed, raw = read_message(ctx, agent, uid, folder)
-    # the verdict given at delivery when there is one (its DNS checks are not redone)
-    stored = spam_store.security_for(ctx.db, agent.id, parsed.message_id)
-    data = message_payload(parsed, assess(ctx, raw, stored), limit=None)
+    deadline = Deadline.for_message(ctx)
+    parsed, raw = read_message(ctx, agent, uid, folder)  # bounded: see mail.bounds
+    # the verdict given to these very bytes at delivery, when there is one (its DNS checks
+    # are not redone, a too_complex message is not read again)
+    stored = verdicts.find(ctx.db, agent.id, raw)
+    data = message_payload(parsed, screen(ctx, raw, stored, deadline), limit=None)
     return {"message": data, "security": data.pop("security")}

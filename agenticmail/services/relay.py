@@ -3,10 +3,13 @@
 ``setup`` tests both logins before saving anything; the account is stored in the database
 with its password encrypted, and its SMTP half becomes the outbound route (agents then send
 as ``owner+agent@domain``). ``handle`` is what the relay worker calls for each new message in
-the account's INBOX: an owner's reply to an approval notification goes to the approval
-function and never to an agent; other mail is routed to an agent and delivered into its
-mailbox (deduplicated by (Message-ID, agent)); the owner's own mail is left alone. The
-checkpoint advances only once a message has been handled, so a failed delivery is retried.
+the account's INBOX: the daemon's own mail to the owner (approval notifications,
+confirmations) and every reply to it is recognised by the Message-IDs the daemon recorded,
+goes to the approval function and never to an agent, whatever the routing settings; other
+mail is routed to an agent and delivered into its mailbox (deduplicated by (Message-ID,
+agent)) with ``Authentication-Results`` headers claiming the provider's id stripped unless
+the provider wrote them; the owner's own mail is left alone. The checkpoint advances only
+once a message has been handled, so a failed delivery is retried.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..errors import InvalidRequest, PermanentDeliveryError
 from ..gateway import relay as gw
 from ..mail.addresses import is_valid_address, validate_address
 from ..mail.delivery import deliver_lmtp
+from ..security.keys import same_secret
 from ..store import agents as agent_store
 from ..store import kv
 from ..store import outbound as outbound_store
@@ -36,6 +40,7 @@ RELAY_KEY = "relay.account"
 RELAY_CONFIGURED = "relay.configured"
 RELAY_DISABLED = "relay.disabled"
 RELAY_DELIVERED = "relay.delivered"
+RELAY_SEAL = "relay-seal"  # MAC purpose: the provider's A-R on a copy the relay delivered
 PROVIDERS = ("gmail", "outlook", "other")
 PRESETS = gw.PRESETS
 
@@ -147,7 +152,18 @@ def summary(account: gw.RelayAccount) -> dict[str, Any]:
                      "tls": account.imap_tls},
             "default_agent": default_agent(None, account),
             "default_scope": account.default_scope,
-            "trusted_authserv_ids": list(account.authserv_ids)}
+            "trusted_authserv_ids": list(account.authserv_ids),
+            "reply_approval": reply_approval(account)}
+
+
+def reply_approval(account: gw.RelayAccount) -> str:
+    """How an owner's emailed answer to a notification is authenticated, in plain words."""
+    if account.authserv_ids:
+        return ("the provider's own Authentication-Results header (topmost, from "
+                f"{', '.join(account.authserv_ids)}) must show DKIM or DMARC passing for the "
+                "owner's domain")
+    return ("agenticmail verifies the reply's DKIM signature itself (DNS): it must be valid "
+            "and aligned with the owner's domain; Authentication-Results headers are ignored")
 
 
 def default_agent(ctx: ServiceContext | None, account: gw.RelayAccount) -> str | None:
@@ -175,9 +191,22 @@ def status(ctx: ServiceContext) -> dict[str, Any]:
     return data
 
 
+def sealed_by_relay(ctx: ServiceContext, raw: bytes) -> bool:
+    """Whether ``raw`` is a copy this daemon's relay delivered, unchanged in what the seal
+    binds (its topmost Authentication-Results, Message-ID, From, body)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    message = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
+    seals = message.get_all(gw.SEAL_HEADER) or []
+    if len(seals) != 1:
+        return False
+    return same_secret(" ".join(str(seals[0]).split()),
+                       ctx.secrets.mac(RELAY_SEAL, gw.seal_input(raw)))
+
+
 def trusted_ids(ctx: ServiceContext, account: gw.RelayAccount) -> frozenset[str] | None:
-    ids = {i.strip().lower() for i in ctx.settings.trusted_authserv_ids.split(",") if i.strip()}
-    ids.update(account.authserv_ids)
+    """The relay provider's own authserv-ids (the only ones that can stamp mail fetched from
+    its mailbox), or None when it has none: then the daemon verifies DKIM itself."""
+    ids = {i.strip().lower() for i in account.authserv_ids if i.strip()}
     return frozenset(ids) if ids else None
 
 
@@ -216,8 +245,13 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
     (refused permanently by the agent's mailbox). A transient delivery failure raises
     (TransientDeliveryError / MailHostUnavailable) so the worker retries the same UID later.
     """
-    decision = approvals.handle_owner_reply(ctx, raw, trusted_ids(ctx, account))
-    if decision is not None:
+    if approvals.is_owner_mail(ctx, raw):  # never an agent's, whatever the routing says
+        decision = approvals.handle_owner_reply(ctx, raw, trusted_ids(ctx, account))
+        if decision is None:
+            log.info("relay uid %d is the daemon's own mail to the owner (or a reply to a "
+                     "confirmation): left alone", uid)
+            advance(ctx, account, uidvalidity, uid, "skipped")
+            return "skipped"
         log.info("relay uid %d is a reply to an approval notification: %s (%s)", uid,
                  decision.action or "ignored", decision.reason)
         advance(ctx, account, uidvalidity, uid, "approvals")
@@ -238,8 +272,12 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
     if agent is None:  # deleted meanwhile
         advance(ctx, account, uidvalidity, uid, "skipped")
         return "skipped"
-    copy = origin.strip(gw.relayed_copy(raw, account=account.address, uid=uid, route=decided,
-                                        local_domains=[ctx.settings.domain]))
+    copy = origin.strip(gw.relayed_copy(
+        raw, account=account.address, uid=uid, route=decided,
+        local_domains=[ctx.settings.domain],
+        trusted_authserv_ids=trusted_ids(ctx, account) or frozenset(),
+        foreign_authserv_ids=(ctx.settings.trusted_authserv_ids or "").split(","),
+        seal=lambda text: ctx.secrets.mac(RELAY_SEAL, text)))
     endpoints = ctx.host.endpoints()
     try:
         deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port, _envelope_sender(raw),
@@ -254,9 +292,10 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
                                f"relayed message: {exc}", last_error_at=now_iso())
         return "failed"
     with transaction(ctx) as tx:
-        store.record_delivered(tx.conn, key, agent.name, uid)
+        store.record_delivered(tx.conn, key, agent.name, uid, agent_id=agent.id)
         store.save_checkpoint(tx.conn, account.address, uidvalidity, uid)
         store.bump(tx.conn, "delivered")
         tx.emit(RELAY_DELIVERED, agent.name, {"agent": agent.name, "message_id": key,
-                                              "route": decided.reason, "relay_uid": uid})
+                                              "route": decided.reason, "relay_uid": uid},
+                agent_id=agent.id)
     return "delivered"

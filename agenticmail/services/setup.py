@@ -8,8 +8,9 @@ domain is refused while agents exist (their mailboxes would be stranded).
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..errors import ConfigError, DependencyMissing
 from ..mail.addresses import validate_address
 from ..security.keys import generate_master_key, hash_key, key_prefix
 from ..store import agents as agent_store
+from ..store import kv
 from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
@@ -64,14 +66,60 @@ def _validate(mail_host: str, api_port: int | None, owner_email: str | None,
     return (validate_address(owner_email) if owner_email else None), domain
 
 
+PORT_SETTINGS = ("api_port", "imap_port", "lmtp_port", "submission_port")
+
+
+def _validate_ports(settings: Settings, ports: Mapping[str, int | None]) -> dict[str, int]:
+    """The port settings asked for: known names, 1-65535, and no two services on one port."""
+    given = {k: v for k, v in ports.items() if v is not None}
+    for name, port in given.items():
+        if name not in PORT_SETTINGS:
+            raise ConfigError(f"unknown port setting {name!r}")
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"invalid {name.removesuffix('_port')} port {port}")
+    merged = {name: given.get(name, getattr(settings, name)) for name in PORT_SETTINGS}
+    seen: dict[int, str] = {}
+    for name, port in merged.items():
+        if port in seen:
+            raise ConfigError(f"the {seen[port]} and {name} settings both use port {port}",
+                              hint="give each service its own port")
+        seen[port] = name
+    return given
+
+
+def gateway_in_use(settings: Settings) -> str:
+    """What carries internet mail now: the relay account or the SMTP route when one is set
+    (the ``gateway_mode`` setting only records the wizard's answer), else that setting."""
+    from .relay import RELAY_KEY
+    from .routes import ROUTE_KEY
+
+    if not settings.db_path.exists():
+        return settings.gateway_mode
+    db = Database(settings.db_path)
+    try:
+        relay, route = kv.get(db, RELAY_KEY), kv.get(db, ROUTE_KEY)
+    finally:
+        db.close()
+    if relay is not None:
+        return f"relay ({json.loads(relay).get('address')})"
+    if route is not None:
+        data = json.loads(route)
+        return f"SMTP route via {data.get('host')}:{data.get('port')} as {data.get('address')}"
+    return settings.gateway_mode
+
+
 def run_setup(settings: Settings, *, mail_host: str | None = None, api_port: int | None = None,
               owner_email: str | None = None, domain: str | None = None,
-              gateway_mode: str | None = None) -> SetupResult:
+              gateway_mode: str | None = None,
+              ports: Mapping[str, int | None] | None = None) -> SetupResult:
+    """``ports``: other port settings to change (``imap_port``, ``lmtp_port``,
+    ``submission_port``; ``api_port`` may be given either way)."""
     mail_host = mail_host or settings.mail_host
     owner_email, domain = _validate(mail_host, api_port, owner_email, domain, gateway_mode)
+    port_changes = _validate_ports(settings, {**(ports or {}), "api_port": api_port})
     wanted: dict[str, Any] = {"mail_host": mail_host, "api_port": api_port,
                               "owner_email": owner_email, "domain": domain,
-                              "gateway_mode": gateway_mode}
+                              "gateway_mode": gateway_mode, **port_changes}
     changes = sorted(k for k, v in wanted.items()
                      if v is not None and getattr(settings, k) != v)
     previous = settings

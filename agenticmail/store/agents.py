@@ -28,10 +28,12 @@ def _agent(row: sqlite3.Row) -> Agent:
 
 def insert_agent(conn: sqlite3.Connection, *, name: str, address: str, role: Role,
                  display_name: str, metadata: dict[str, Any], password_enc: str) -> int:
+    """A new agent with an id never given before (not even to a deleted agent)."""
     try:
         cur = conn.execute(
-            "INSERT INTO agents (name, address, role, display_name, metadata, "
-            "mail_password_enc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agents (id, name, address, role, display_name, metadata, "
+            "mail_password_enc, created_at) VALUES ((SELECT last + 1 FROM agent_id_seq), "
+            "?, ?, ?, ?, ?, ?, ?)",
             (name, address, str(role), display_name, json.dumps(metadata), password_enc,
              now_iso()),
         )
@@ -60,6 +62,13 @@ def find_agent_by_address(db: Database, address: str) -> Agent | None:
     return None if row is None else _agent(row)
 
 
+def find_agent_by_id(db: Database, agent_id: int | None) -> Agent | None:
+    if agent_id is None:
+        return None
+    row = db.one(f"SELECT {_AGENT_COLS} FROM agents a WHERE a.id = ?", (agent_id,))
+    return None if row is None else _agent(row)
+
+
 def get_agent_by_id(db: Database, agent_id: int) -> Agent:
     row = db.one(f"SELECT {_AGENT_COLS} FROM agents a WHERE a.id = ?", (agent_id,))
     if row is None:
@@ -81,6 +90,10 @@ def password_enc(db: Database, agent_id: int) -> str:
     if row is None:
         raise NotFound(f"no agent with id {agent_id}")
     return str(row["mail_password_enc"])
+
+
+def set_password_enc(conn: sqlite3.Connection, agent_id: int, password_enc: str) -> None:
+    conn.execute("UPDATE agents SET mail_password_enc = ? WHERE id = ?", (password_enc, agent_id))
 
 
 def update_metadata(conn: sqlite3.Connection, agent_id: int, metadata: dict[str, Any]) -> None:

@@ -13,27 +13,34 @@ from .db import Database
 RETAIN_EVENTS = 100_000
 
 
-def append(conn: sqlite3.Connection, type_: str, agent: str | None, data: dict[str, Any]) -> Event:
+def append(conn: sqlite3.Connection, type_: str, agent: str | None, data: dict[str, Any],
+           agent_id: int | None = None) -> Event:
+    """Record an event; ``agent_id`` (never reused) decides which agent may see it, ``agent``
+    is the name shown. An event without an id is the owner's alone."""
     created = now_iso()
     cur = conn.execute(
-        "INSERT INTO events (type, agent, data, created_at) VALUES (?, ?, ?, ?)",
-        (type_, agent, json.dumps(data, default=str), created),
+        "INSERT INTO events (type, agent, agent_id, data, created_at) VALUES (?, ?, ?, ?, ?)",
+        (type_, agent, agent_id, json.dumps(data, default=str), created),
     )
     assert cur.lastrowid is not None
-    return Event(id=cur.lastrowid, type=type_, agent=agent, data=data, created_at=created)
+    return Event(id=cur.lastrowid, type=type_, agent=agent, data=data, created_at=created,
+                 agent_id=agent_id)
 
 
 def _event(row: sqlite3.Row) -> Event:
     return Event(id=row["id"], type=row["type"], agent=row["agent"],
-                 data=json.loads(row["data"]), created_at=row["created_at"])
+                 data=json.loads(row["data"]), created_at=row["created_at"],
+                 agent_id=row["agent_id"])
 
 
-def after(db: Database, last_id: int, agent: str | None = None, limit: int = 1000) -> list[Event]:
-    if agent is None:
+def after(db: Database, last_id: int, agent_id: int | None = None, limit: int = 1000
+          ) -> list[Event]:
+    """Events after ``last_id``: all of them, or those of the agent with ``agent_id``."""
+    if agent_id is None:
         rows = db.query("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))
     else:
-        rows = db.query("SELECT * FROM events WHERE id > ? AND agent = ? ORDER BY id LIMIT ?",
-                        (last_id, agent, limit))
+        rows = db.query("SELECT * FROM events WHERE id > ? AND agent_id = ? ORDER BY id LIMIT ?",
+                        (last_id, agent_id, limit))
     return [_event(r) for r in rows]
 
 

@@ -125,12 +125,83 @@ def _relay(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _approval_hardening(db: sqlite_utils.Database) -> None:
+    """Codes kept as HMACs only, notifications queued encrypted, the owner-mail ids."""
+    from .outbound import APPROVAL_HARDENING
+
+    for statement in APPROVAL_HARDENING:
+        db.execute(statement)
+
+
+# Tables whose rows belong to one agent but were keyed by its name, with the column giving
+# each row's time (to tell a row of an earlier agent of the same name from the current one's).
+_OWNED_BY_NAME = (  # (table, time column, index on agent_id)
+    ("events", "created_at", "agent_id, id"),
+    ("outbox", "created_at", "agent_id, created"),
+    ("pending_outbound", "created_at", "agent_id, created"),
+    ("spam_log", "created_at", "agent_id, id"),
+    ("relay_delivered", "delivered_at", "agent_id"),
+    ("sent_messages", "sent_at", "agent_id"),
+)
+
+_AGENT_IDENTITY = (
+    # The highest agent id ever given. ``agents.id`` is a plain INTEGER PRIMARY KEY, so SQLite
+    # would hand the newest agent's id to the next one after a delete; rebuilding the table
+    # with AUTOINCREMENT would need foreign keys off (DROP TABLE would cascade-delete keys,
+    # index and checkpoints), which cannot be switched inside a migration's transaction.
+    """CREATE TABLE agent_id_seq (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last INTEGER NOT NULL)""",
+    "INSERT INTO agent_id_seq (id, last) SELECT 1, coalesce(max(id), 0) FROM agents",
+    """CREATE TRIGGER agents_id_never_reused AFTER INSERT ON agents BEGIN
+        SELECT RAISE(ABORT, 'agent ids are never reused')
+            WHERE NEW.id <= (SELECT last FROM agent_id_seq);
+        UPDATE agent_id_seq SET last = NEW.id;
+    END""",
+    """CREATE TRIGGER agents_id_fixed BEFORE UPDATE OF id ON agents BEGIN
+        SELECT RAISE(ABORT, 'an agent id never changes');
+    END""",
+    "ALTER TABLE deletions ADD COLUMN agent_id INTEGER",
+)
+
+
+def _agent_identity(db: sqlite_utils.Database) -> None:
+    """Every row an agent owns carries its never-reused id; reads filter by it.
+
+    Existing rows get the id of the live agent of that name, unless they are older than it
+    (a deleted agent's rows, which a re-created name would otherwise inherit): those keep no
+    id and so are the owner's alone, and give up their idempotency keys (a name-keyed unique
+    index would otherwise refuse the new agent's first use of the same key).
+    """
+    for statement in _AGENT_IDENTITY:
+        db.execute(statement)
+    for table, at, indexed in _OWNED_BY_NAME:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN agent_id INTEGER")
+        db.execute(f"UPDATE {table} SET agent_id = (SELECT a.id FROM agents a WHERE "
+                   f"a.name = {table}.agent AND a.created_at <= {table}.{at})")
+        db.execute(f"CREATE INDEX {table}_agent_id ON {table}({indexed})")
+    for table in ("outbox", "pending_outbound"):
+        db.execute(f"UPDATE {table} SET idempotency_key = NULL WHERE agent_id IS NULL")
+
+
+def _verdicts_by_message(db: sqlite_utils.Database) -> None:
+    """Verdicts keyed by the message's bytes (``store/verdicts.py``). The Message-ID keyed
+    ``messages.security`` column is no longer read: any sender can reuse a Message-ID."""
+    from .verdicts import DDL
+
+    for statement in DDL:
+        db.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _initial),
     ("0002_audit_log", _audit_log),
     ("0003_outbound", _outbound),
     ("0004_inbound_protection", _inbound_protection),
     ("0005_relay", _relay),
+    ("0006_approval_hardening", _approval_hardening),
+    ("0007_verdicts_by_message", _verdicts_by_message),
+    ("0008_agent_identity", _agent_identity),
 ]
 
 

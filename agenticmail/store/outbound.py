@@ -1,4 +1,5 @@
-"""Outbound state: the durable outbox, held messages awaiting the owner, sent Message-IDs.
+"""Outbound state: the durable outbox, held messages awaiting the owner, sent Message-IDs,
+and the Message-IDs of the daemon's own mail to the owner (notifications, confirmations).
 
 Times used for scheduling (next attempt, lease, send_at, created) are epoch seconds (REAL) so
 they compare and index cheaply; display times are ISO strings.
@@ -78,6 +79,26 @@ DDL = (
         sent_at TEXT NOT NULL)""",
 )
 
+APPROVAL_HARDENING = (
+    # the one-time code is kept only as an HMAC (``code_hash``); old clear-ish codes go
+    "ALTER TABLE pending_outbound ADD COLUMN code_hash TEXT",
+    "UPDATE pending_outbound SET code_enc = NULL",
+    # owner notifications are queued encrypted (``sealed``); sent ones are not needed any more
+    "ALTER TABLE outbox ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0",
+    "UPDATE outbox SET raw = X'' WHERE agent = '_system' AND status IN ('sent', 'failed')",
+    "CREATE INDEX outbox_message_id ON outbox(message_id)",
+    """CREATE TABLE owner_mail (
+        message_id TEXT PRIMARY KEY,
+        pending_id TEXT,
+        created_at TEXT NOT NULL)""",
+    "INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+    "SELECT lower(notification_message_id), id, created_at FROM pending_outbound "
+    "WHERE notification_message_id IS NOT NULL",
+    "INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+    "SELECT lower(message_id), NULL, created_at FROM outbox WHERE agent = '_system'",
+)
+"""Migration ``0006_approval_hardening``."""
+
 _JSON_COLS = ("local_rcpts", "external_rcpts", "bcc")
 
 
@@ -85,6 +106,7 @@ _JSON_COLS = ("local_rcpts", "external_rcpts", "bcc")
 class OutboxRow:
     id: str
     agent: str
+    agent_id: int | None  # the owning agent (None: the system's own mail)
     status: str
     message_id: str
     envelope_from: str
@@ -106,12 +128,15 @@ class OutboxRow:
     created_at: str
     updated_at: str
     sent_at: str | None
+    sealed: bool = False  # raw is encrypted with the daemon's key (owner notifications)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "agent": self.agent, "status": self.status,
             "message_id": self.message_id, "subject": self.subject,
-            "recipients": self.local_rcpts + self.external_rcpts + self.bcc,
+            # the routed lists already hold the bcc recipients: each address once
+            "recipients": list(dict.fromkeys(self.local_rcpts + self.external_rcpts)),
+            "bcc": list(self.bcc),
             "attempts": self.attempts, "last_error": self.last_error, "send_at": self.send_at,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "sent_at": self.sent_at, "pending_id": self.pending_id,
@@ -119,7 +144,7 @@ class OutboxRow:
         }
 
 
-def _where(**filters: str | None) -> tuple[str, list[Any]]:
+def _where(**filters: str | int | None) -> tuple[str, list[Any]]:
     """A WHERE clause matching every filter that is set (column names are ours, not input)."""
     set_ = {k: v for k, v in filters.items() if v is not None}
     clause = " AND ".join(f"{column} = ?" for column in set_)
@@ -130,29 +155,30 @@ def _outbox(row: sqlite3.Row) -> OutboxRow:
     data = dict(row)
     for col in _JSON_COLS:
         data[col] = json.loads(data[col])
-    for col in ("delivered_local", "delivered_external", "filed", "in_doubt"):
-        data[col] = bool(data[col])
+    for col in ("delivered_local", "delivered_external", "filed", "in_doubt", "sealed"):
+        data[col] = bool(data.get(col, 0))
     for col in ("next_attempt_at", "lease_until", "created", "external_started"):
         data.pop(col)
     data["raw"] = bytes(data["raw"])
     return OutboxRow(**data)
 
 
-def insert_outbox(conn: sqlite3.Connection, *, id: str, agent: str, message_id: str,
-                  envelope_from: str, local_rcpts: list[str], external_rcpts: list[str],
-                  bcc: list[str], raw: bytes, thread_id: str | None, subject: str,
-                  idempotency_key: str | None, pending_id: str | None = None,
-                  send_at: float | None = None) -> None:
+def insert_outbox(conn: sqlite3.Connection, *, id: str, agent: str, agent_id: int | None,
+                  message_id: str, envelope_from: str, local_rcpts: list[str],
+                  external_rcpts: list[str], bcc: list[str], raw: bytes,
+                  thread_id: str | None, subject: str, idempotency_key: str | None,
+                  pending_id: str | None = None, send_at: float | None = None,
+                  sealed: bool = False) -> None:
     now = time.time()
     conn.execute(
-        "INSERT INTO outbox (id, agent, status, message_id, envelope_from, local_rcpts, "
-        "external_rcpts, bcc, raw, thread_id, subject, idempotency_key, pending_id, "
-        "next_attempt_at, send_at, created, created_at, updated_at) "
-        "VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (id, agent, message_id, envelope_from, json.dumps(local_rcpts),
+        "INSERT INTO outbox (id, agent, agent_id, status, message_id, envelope_from, "
+        "local_rcpts, external_rcpts, bcc, raw, thread_id, subject, idempotency_key, "
+        "pending_id, next_attempt_at, send_at, created, created_at, updated_at, sealed) "
+        "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (id, agent, agent_id, message_id, envelope_from, json.dumps(local_rcpts),
          json.dumps(external_rcpts), json.dumps(bcc), raw, thread_id, subject, idempotency_key,
          pending_id, max(now, send_at or 0),
-         None if send_at is None else iso(send_at), now, now_iso(), now_iso()),
+         None if send_at is None else iso(send_at), now, now_iso(), now_iso(), int(sealed)),
     )
 
 
@@ -169,17 +195,19 @@ def get_outbox(db: Database, id: str) -> OutboxRow:
     return _outbox(row)
 
 
-def list_outbox(db: Database, agent: str | None, status: str | None = None, limit: int = 50,
+def list_outbox(db: Database, agent_id: int | None, status: str | None = None, limit: int = 50,
                 offset: int = 0) -> list[OutboxRow]:
-    where, params = _where(agent=agent, status=status)
+    """The outbox of the agent with ``agent_id`` (everyone's when None), newest first."""
+    where, params = _where(agent_id=agent_id, status=status)
     rows = db.query(f"SELECT * FROM outbox {where} ORDER BY created DESC LIMIT ? OFFSET ?",
                     (*params, limit, offset))
     return [_outbox(r) for r in rows]
 
 
-def find_by_idempotency(db: Database, agent: str, key: str, since: float) -> OutboxRow | None:
-    row = db.one("SELECT * FROM outbox WHERE agent = ? AND idempotency_key = ? AND created >= ?",
-                 (agent, key, since))
+def find_by_idempotency(db: Database, agent_id: int, key: str, since: float
+                        ) -> OutboxRow | None:
+    row = db.one("SELECT * FROM outbox WHERE agent_id = ? AND idempotency_key = ? "
+                 "AND created >= ?", (agent_id, key, since))
     return None if row is None else _outbox(row)
 
 
@@ -252,36 +280,49 @@ def mark_failed(conn: sqlite3.Connection, id: str, error: str) -> None:
                  "updated_at = ? WHERE id = ?", (error, now_iso(), id))
 
 
-def count_since(db: Database, agent: str, since: float) -> tuple[int, float | None]:
-    """How many sends (queued or held) ``agent`` made since ``since``, and the oldest's time."""
+def count_since(db: Database, agent_id: int, since: float) -> tuple[int, float | None]:
+    """How many sends (queued or held) the agent made since ``since``, and the oldest's time."""
     row = db.one(
         "SELECT count(*) AS n, min(created) AS oldest FROM (SELECT created FROM outbox WHERE "
-        "agent = ? AND created >= ? AND pending_id IS NULL UNION ALL SELECT created FROM "
-        "pending_outbound WHERE agent = ? AND created >= ?)", (agent, since, agent, since))
+        "agent_id = ? AND created >= ? AND pending_id IS NULL UNION ALL SELECT created FROM "
+        "pending_outbound WHERE agent_id = ? AND created >= ?)",
+        (agent_id, since, agent_id, since))
     return (int(row["n"]), row["oldest"]) if row else (0, None)
 
 
-def count_thread(db: Database, agent: str, thread_id: str, since: float) -> int:
-    row = db.one("SELECT count(*) AS n FROM outbox WHERE agent = ? AND thread_id = ? "
-                 "AND created >= ?", (agent, thread_id, since))
+def count_thread(db: Database, agent_id: int, thread_id: str, since: float) -> int:
+    row = db.one("SELECT count(*) AS n FROM outbox WHERE agent_id = ? AND thread_id = ? "
+                 "AND created >= ?", (agent_id, thread_id, since))
     return int(row["n"]) if row else 0
 
 
 # -- sent Message-IDs (reply routing) -----------------------------------------------------------
 
 def remember_sent(conn: sqlite3.Connection, message_id: str, agent: str,
-                  thread_id: str | None) -> None:
-    conn.execute("INSERT OR IGNORE INTO sent_messages (message_id, agent, thread_id, sent_at) "
-                 "VALUES (?, ?, ?, ?)", (message_id.lower(), agent, thread_id, now_iso()))
+                  thread_id: str | None, *, agent_id: int | None) -> None:
+    conn.execute("INSERT OR IGNORE INTO sent_messages (message_id, agent, agent_id, thread_id, "
+                 "sent_at) VALUES (?, ?, ?, ?, ?)",
+                 (message_id.lower(), agent, agent_id, thread_id, now_iso()))
     conn.execute("DELETE FROM sent_messages WHERE rowid <= (SELECT max(rowid) FROM "
                  "sent_messages) - ?", (SENT_IDS_RETAIN,))
 
 
+def queued_by_us(db: Database, message_id: str) -> bool:
+    """Whether the daemon itself queued a message with this Message-ID (any agent's mail or
+    its own): such a message coming back through the relay is our own echo, never the
+    owner's answer."""
+    return db.one("SELECT 1 FROM outbox WHERE message_id = ? LIMIT 1",
+                  (message_id,)) is not None
+
+
 def agent_for_message_ids(db: Database, message_ids: list[str]) -> str | None:
+    """The name of the live agent that sent one of ``message_ids`` (a deleted agent's mail
+    routes to nobody, even when its name was given to a new agent)."""
     for mid in message_ids:
-        row = db.one("SELECT agent FROM sent_messages WHERE message_id = ?", (mid.lower(),))
+        row = db.one("SELECT a.name FROM sent_messages s JOIN agents a ON a.id = s.agent_id "
+                     "WHERE s.message_id = ?", (mid.lower(),))
         if row is not None:
-            return str(row["agent"])
+            return str(row["name"])
     return None
 
 
@@ -291,6 +332,7 @@ def agent_for_message_ids(db: Database, message_ids: list[str]) -> str | None:
 class PendingRow:
     id: str
     agent: str
+    agent_id: int | None
     status: str
     request: dict[str, Any]
     message_id: str
@@ -298,7 +340,7 @@ class PendingRow:
     findings: list[dict[str, Any]]
     summary: str
     idempotency_key: str | None
-    code_enc: str | None
+    code_hash: str | None  # HMAC of the one-time code under the daemon's key, never the code
     notification_message_id: str | None
     owner_notified: bool
     resolved_by: str | None
@@ -325,24 +367,41 @@ def _pending(row: sqlite3.Row) -> PendingRow:
     data["findings"] = json.loads(data["findings"])
     data["owner_notified"] = bool(data["owner_notified"])
     data.pop("created")
+    data.pop("code_enc", None)  # always NULL since 0006_approval_hardening
     return PendingRow(**data)
 
 
-def insert_pending(conn: sqlite3.Connection, *, id: str, agent: str, request: dict[str, Any],
-                   message_id: str, subject: str, findings: list[dict[str, Any]], summary: str,
-                   idempotency_key: str | None, code_enc: str | None) -> None:
+def insert_pending(conn: sqlite3.Connection, *, id: str, agent: str, agent_id: int,
+                   request: dict[str, Any], message_id: str, subject: str,
+                   findings: list[dict[str, Any]], summary: str,
+                   idempotency_key: str | None, code_hash: str | None) -> None:
     conn.execute(
-        "INSERT INTO pending_outbound (id, agent, status, request, message_id, subject, "
-        "findings, summary, idempotency_key, code_enc, created, created_at) "
-        "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (id, agent, json.dumps(request), message_id, subject, json.dumps(findings), summary,
-         idempotency_key, code_enc, time.time(), now_iso()),
+        "INSERT INTO pending_outbound (id, agent, agent_id, status, request, message_id, "
+        "subject, findings, summary, idempotency_key, code_hash, created, created_at) "
+        "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (id, agent, agent_id, json.dumps(request), message_id, subject, json.dumps(findings),
+         summary, idempotency_key, code_hash, time.time(), now_iso()),
     )
 
 
 def set_notification(conn: sqlite3.Connection, id: str, message_id: str | None) -> None:
     conn.execute("UPDATE pending_outbound SET notification_message_id = ?, owner_notified = ? "
                  "WHERE id = ?", (message_id, int(message_id is not None), id))
+
+
+def remember_owner_mail(conn: sqlite3.Connection, message_id: str,
+                        pending_id: str | None) -> None:
+    """Record the Message-ID of a mail the daemon wrote to the owner (a notification or a
+    confirmation): the proof, held only here, that lets the relay recognise it and every
+    reply to it, whatever their headers claim."""
+    conn.execute("INSERT OR IGNORE INTO owner_mail (message_id, pending_id, created_at) "
+                 "VALUES (?, ?, ?)", (message_id.lower(), pending_id, now_iso()))
+
+
+def is_owner_mail(db: Database, message_ids: list[str]) -> bool:
+    """Whether any of ``message_ids`` is one of the daemon's mails to the owner."""
+    return any(db.one("SELECT 1 FROM owner_mail WHERE message_id = ?", (mid.lower(),))
+               is not None for mid in message_ids[:200])
 
 
 def resolve_pending(conn: sqlite3.Connection, id: str, status: str, by: str,
@@ -371,16 +430,17 @@ def pending_by_notification(db: Database, message_ids: list[str]) -> PendingRow 
     return None
 
 
-def find_pending_by_idempotency(db: Database, agent: str, key: str, since: float
+def find_pending_by_idempotency(db: Database, agent_id: int, key: str, since: float
                                 ) -> PendingRow | None:
-    row = db.one("SELECT * FROM pending_outbound WHERE agent = ? AND idempotency_key = ? "
-                 "AND created >= ?", (agent, key, since))
+    row = db.one("SELECT * FROM pending_outbound WHERE agent_id = ? AND idempotency_key = ? "
+                 "AND created >= ?", (agent_id, key, since))
     return None if row is None else _pending(row)
 
 
-def list_pending(db: Database, agent: str | None, status: str | None = None, limit: int = 50
-                 ) -> list[PendingRow]:
-    where, params = _where(agent=agent, status=status)
+def list_pending(db: Database, agent_id: int | None, status: str | None = None,
+                 limit: int = 50) -> list[PendingRow]:
+    """The held mail of the agent with ``agent_id`` (everyone's when None), newest first."""
+    where, params = _where(agent_id=agent_id, status=status)
     rows = db.query(f"SELECT * FROM pending_outbound {where} ORDER BY created DESC LIMIT ?",
                     (*params, limit))
     return [_pending(r) for r in rows]

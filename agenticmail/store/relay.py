@@ -84,9 +84,11 @@ def already_delivered(db: Database, message_key: str, agent: str) -> bool:
                   (message_key, agent)) is not None
 
 
-def record_delivered(conn: sqlite3.Connection, message_key: str, agent: str, uid: int) -> None:
-    conn.execute("INSERT OR IGNORE INTO relay_delivered (message_key, agent, uid, delivered_at) "
-                 "VALUES (?, ?, ?, ?)", (message_key, agent, uid, now_iso()))
+def record_delivered(conn: sqlite3.Connection, message_key: str, agent: str, uid: int, *,
+                     agent_id: int) -> None:
+    conn.execute("INSERT OR IGNORE INTO relay_delivered (message_key, agent, agent_id, uid, "
+                 "delivered_at) VALUES (?, ?, ?, ?, ?)",
+                 (message_key, agent, agent_id, uid, now_iso()))
     conn.execute("DELETE FROM relay_delivered WHERE rowid <= (SELECT max(rowid) FROM "
                  "relay_delivered) - ?", (DELIVERED_RETAIN,))
 

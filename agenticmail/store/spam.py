@@ -1,4 +1,8 @@
-"""The spam log (what the inbound filter moved to Spam, and why) and stored security blocks."""
+"""The spam log (what the inbound filter moved to Spam, and why).
+
+Verdicts themselves are stored by :mod:`.verdicts` (keyed by the message's bytes); the
+``messages.security`` column added here was keyed by Message-ID and is no longer used.
+"""
 
 from __future__ import annotations
 
@@ -26,38 +30,30 @@ DDL = (
 )
 
 
-def log_spam(conn: sqlite3.Connection, *, agent: str, message_id: str | None, from_addr: str,
-             subject: str, score: int, category: str | None, rules: list[dict[str, Any]]
-             ) -> None:
+def log_spam(conn: sqlite3.Connection, *, agent: str, agent_id: int, message_id: str | None,
+             from_addr: str, subject: str, score: int, category: str | None,
+             rules: list[dict[str, Any]]) -> None:
     conn.execute(
-        "INSERT INTO spam_log (agent, message_id, from_addr, subject, score, category, rules, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (agent, message_id, from_addr, subject, score, category, json.dumps(rules), now_iso()))
+        "INSERT INTO spam_log (agent, agent_id, message_id, from_addr, subject, score, "
+        "category, rules, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (agent, agent_id, message_id, from_addr, subject, score, category, json.dumps(rules),
+         now_iso()))
 
 
-def mark_not_spam(conn: sqlite3.Connection, agent: str, message_id: str | None) -> None:
-    conn.execute("UPDATE spam_log SET status = 'not_spam' WHERE agent = ? AND message_id IS ?",
-                 (agent, message_id))
+def mark_not_spam(conn: sqlite3.Connection, agent_id: int, message_id: str | None) -> None:
+    conn.execute("UPDATE spam_log SET status = 'not_spam' WHERE agent_id = ? AND "
+                 "message_id IS ?", (agent_id, message_id))
 
 
-def list_spam(db: Database, agent: str | None, limit: int = 100) -> list[dict[str, Any]]:
-    if agent is None:
+def list_spam(db: Database, agent_id: int | None, limit: int = 100) -> list[dict[str, Any]]:
+    """The spam log of the agent with ``agent_id`` (everyone's when None), newest first."""
+    if agent_id is None:
         rows = db.query("SELECT * FROM spam_log ORDER BY id DESC LIMIT ?", (limit,))
     else:
-        rows = db.query("SELECT * FROM spam_log WHERE agent = ? ORDER BY id DESC LIMIT ?",
-                        (agent, limit))
-    return [{**dict(r), "rules": json.loads(r["rules"])} for r in rows]
+        rows = db.query("SELECT * FROM spam_log WHERE agent_id = ? ORDER BY id DESC LIMIT ?",
+                        (agent_id, limit))
+    shown = [{**dict(r), "rules": json.loads(r["rules"])} for r in rows]
+    for entry in shown:
+        del entry["agent_id"]  # the API shows names
+    return shown
 
-
-def save_security(conn: sqlite3.Connection, agent_id: int, message_id: str | None,
-                  security: dict[str, Any]) -> None:
-    conn.execute("UPDATE messages SET security = ? WHERE agent_id = ? AND message_id IS ?",
-                 (json.dumps(security), agent_id, message_id))
-
-
-def security_for(db: Database, agent_id: int, message_id: str | None) -> dict[str, Any] | None:
-    if not message_id:
-        return None
-    row = db.one("SELECT security FROM messages WHERE agent_id = ? AND message_id = ? AND "
-                 "security IS NOT NULL ORDER BY id DESC LIMIT 1", (agent_id, message_id))
-    return json.loads(row["security"]) if row else None

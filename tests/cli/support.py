@@ -47,9 +47,11 @@ def run_json(cli: Invoke, home: Path, *args: str, input: str | None = None) -> A
 class Watcher:
     """``agenticmail watch`` in a subprocess; its stdout and stderr lines arrive in queues."""
 
-    def __init__(self, home: Path, *args: str) -> None:
+    def __init__(self, home: Path, *args: str, columns: int | None = 200) -> None:
         command = [sys.executable, "-m", "agenticmail", "--home", str(home), "watch", *args]
-        env = {**os.environ, "COLUMNS": "200"}
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        if columns is not None:
+            env["COLUMNS"] = str(columns)
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )

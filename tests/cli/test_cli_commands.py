@@ -46,10 +46,17 @@ def secret(label: str, output: str) -> str:
     return found.group(1)
 
 
-def one_error(result: Any, *lines: str, exit_code: int = 1) -> None:
-    """The command failed with exactly these ``error:``/``hint:`` lines and no stdout."""
+def one_error(result: Any, *lines: str, exit_code: int = 1, as_json: bool = False) -> None:
+    """The command failed with exactly these ``error:``/``hint:`` lines and no stdout (with
+    ``--json``: the same error as one JSON document on stdout)."""
     assert result.exit_code == exit_code, result.output
-    assert result.stdout == ""
+    if as_json:
+        error = json.loads(result.stdout)["error"]
+        shown = [f"error: {error['message']}"] + ([f"hint: {error['hint']}"]
+                                                  if "hint" in error else [])
+        assert shown == list(lines)
+    else:
+        assert result.stdout == ""
     assert result.stderr.splitlines() == list(lines)
 
 
@@ -77,7 +84,7 @@ def test_wrong_master_key(cli: Invoke, daemon: DaemonHandle, tmp_path: Path) -> 
     expected = daemon_error(daemon, 401, "GET", "/v1/agents", key="mk_wrong")
     assert expected[0].startswith("error: ") and "key" in expected[0]
     for args in (("agents", "list"), ("inbox", "--agent", "anyone", "--json")):
-        one_error(cli(home, *args), *expected)
+        one_error(cli(home, *args), *expected, as_json="--json" in args)
 
 
 # -- agents ------------------------------------------------------------------------------
@@ -174,7 +181,7 @@ def test_daemon_errors_are_one_line(cli: Invoke, daemon: DaemonHandle) -> None:
     zed = unique("zed")
     missing = daemon_error(daemon, 404, "GET", f"/v1/agents/{zed}")
     assert missing == [f"error: no agent named {zed!r}"]
-    one_error(cli(daemon.home, "agents", "show", zed, "--json"), *missing)
+    one_error(cli(daemon.home, "agents", "show", zed, "--json"), *missing, as_json=True)
     one_error(cli(daemon.home, "agents", "delete", zed, "--yes"), *missing)
     one_error(cli(daemon.home, "inbox", "--agent", zed), *missing)
 

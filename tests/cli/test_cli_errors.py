@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,11 @@ NEEDS_DAEMON = [
     ("agents", "show", "alice"),
     ("agents", "delete", "alice", "--yes"),
     ("agents", "rotate-key", "alice"),
+    ("agents", "rotate-password", "alice"),
+    ("delete", "--agent", "a", "1"),
+    ("move", "--agent", "a", "1", "--to", "Trash"),
+    ("mark", "--agent", "a", "1", "--unread", "--json"),
+    ("attachment", "save", "--agent", "a", "1", "0", "--json"),
     ("send", "--agent", "a", "--to", "b@localhost", "--subject", "s", "--text", "t"),
     ("inbox", "--agent", "a"),
     ("read", "--agent", "a", "1"),
@@ -41,7 +47,45 @@ def test_daemon_down_exits_2_with_one_line(
     assert result.exit_code == 2, result.output
     assert_one_error(result.stderr, "the agenticmail daemon is not running at http://127.0.0.1:")
     assert "hint: start it with: agenticmail start --detach" in result.stderr
-    assert result.stdout == ""
+    if "--json" in command:
+        assert json.loads(result.stdout)["error"]["code"] == "daemon_unavailable"
+    else:
+        assert result.stdout == ""
+
+
+JSON_ERRORS = [
+    (("agents", "list", "--json"), 2, "daemon_unavailable"),
+    (("outbox", "list", "--json"), 2, "daemon_unavailable"),
+    (("pending", "list", "--json"), 2, "daemon_unavailable"),
+    (("send", "-a", "a", "--to", "b", "-s", "s", "--json"), 2, "usage_error"),
+    (("search", "-a", "a", "--since", "last week", "--json"), 2, "usage_error"),
+    (("agents", "create", "--json"), 2, "usage_error"),
+    (("send", "-a", "a", "--to", "b", "-s", "s", "--text", "t", "--attach", "/nonexistent/x",
+      "--json"), 1, "invalid_request"),
+]
+
+
+@pytest.mark.parametrize(("command", "exit_code", "code"), JSON_ERRORS, ids=lambda v: str(v))
+def test_json_errors_are_json(
+    cli: Invoke, closed_home: Path, command: tuple[str, ...], exit_code: int, code: str
+) -> None:
+    """With ``--json`` a failure is one JSON line on stdout (the API's error shape)."""
+    result = cli(closed_home, *command)
+    assert result.exit_code == exit_code, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    error = json.loads(lines[0])["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert "Traceback" not in result.output
+
+
+def test_json_error_when_not_configured(cli: Invoke, tmp_path: Path) -> None:
+    result = cli(tmp_path / "empty", "agents", "list", "--json")
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error == {"code": "not_configured", "message": "agenticmail is not set up yet",
+                     "hint": "run: agenticmail setup"}
 
 
 def test_not_configured(cli: Invoke, tmp_path: Path) -> None:

@@ -19,6 +19,12 @@ HELP = [
     (("agents", "show"), "Show one agent"),
     (("agents", "delete"), "archived"),
     (("agents", "rotate-key"), "new API key"),
+    (("agents", "rotate-password"), "new mail password"),
+    (("delete",), "Delete messages"),
+    (("move",), "Move messages"),
+    (("mark",), "read (default) or unread"),
+    (("attachment", "save"), "Save one attachment"),
+    (("read",), "--mark-read"),
     (("send",), "Send an email"),
     (("inbox",), "unread"),
     (("read",), "text body"),
@@ -46,3 +52,12 @@ def test_version(cli: Invoke) -> None:
     result = cli(None, "--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"agenticmail {__version__}"
+
+
+@pytest.mark.parametrize("command", [("send",), ("agents", "delete"), ("status",)], ids=" ".join)
+def test_flags_show_no_type(cli: Invoke, command: tuple[str, ...]) -> None:
+    """A flag takes no value: its help row has no ``<bool>``/``BOOLEAN`` type column."""
+    result = cli(None, *command, "--help")
+    assert result.exit_code == 0, result.output
+    assert "--help" in result.stdout
+    assert "<bool>" not in result.stdout and "BOOLEAN" not in result.stdout

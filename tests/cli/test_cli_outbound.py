@@ -154,7 +154,7 @@ def test_route_set_usage_errors(outbound: DaemonHandle, sink: SmtpSink,
 def test_send_clean_external_mail_and_wait_until_sent(outbound: DaemonHandle, sink: SmtpSink,
                                                       agent: str) -> None:
     data = send_json(outbound.home, agent, "clean and waited", "--wait")
-    assert data["status"] == "queued" and data["id"].startswith("ob_")
+    assert data["status"] == "sent" and data["id"].startswith("ob_")  # the final state
     assert data["outbox"]["status"] == "sent" and data["outbox"]["attempts"] == 1
     assert data["outbox"]["id"] == data["id"]
     delivered = sink.with_id(data["message_id"])
@@ -274,7 +274,8 @@ def test_approve_sends_exactly_the_held_message(outbound: DaemonHandle, sink: Sm
     assert delivered.rcpt_tos == ["leak@example.org"] and AWS_KEY in delivered.data.decode()
 
     again = invoke(outbound.home, "pending", "approve", pending_id, "--json")
-    one_error(again, f"error: held message {pending_id} was already approved")
+    assert again.exit_code == 1 and json.loads(again.stdout)["error"]["code"] == "conflict"
+    assert error_lines(again)[0] == f"error: held message {pending_id} was already approved"
     decided = run_json(outbound.home, "pending", "show", pending_id)["pending"]
     assert decided["status"] == "approved" and decided["resolved_by"] == "owner"
     row = run_json(outbound.home, "outbox", "show", decided["outbox_id"])["outbox"]

@@ -6,7 +6,9 @@ addresses (tests/support/dovecot.py) so Dovecot's per-IP auth penalty never appl
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import signal
 import smtplib
 import socket
@@ -23,11 +25,14 @@ import pytest
 from agenticmail.errors import Conflict, DependencyMissing, InvalidRequest, MailHostError, NotFound
 from agenticmail.hosts.base import MailHost
 from agenticmail.hosts.local import INSTALL_HINT, LocalHost
+from agenticmail.mail.idle import FolderWatch
+from agenticmail.mail.imap import MailboxSession
 from tests.support.dovecot import (
     DovecotServer,
     dovecot_available,
     idle_until_exists,
     make_local_host,
+    wait_for_change,
     wait_until,
 )
 
@@ -122,7 +127,7 @@ def test_account_lifecycle(server: DovecotServer) -> None:
     st = pw_file.stat()
     assert not st.st_mode & (stat.S_IRWXG | stat.S_IRWXO)
     if os.geteuid() == 0:
-        assert st.st_uid == h._identity.auth_uid != 0  # only Dovecot's auth process reads it
+        assert st.st_uid == h.identity.auth_uid != 0  # only Dovecot's auth process reads it
 
     # LMTP delivery, then IMAP: folders with special-use flags, the message is there
     assert server.deliver(addr, b"Subject: hello\r\n\r\nbody\r\n") == {}
@@ -175,6 +180,32 @@ def test_idle_push_after_lmtp_delivery(server: DovecotServer) -> None:
         client.idle_done()
         client.logout()
     assert any(len(r) > 1 and r[1] == b"EXISTS" for r in seen), seen
+
+
+def test_daemon_sessions_use_a_private_unix_socket(server: DovecotServer) -> None:
+    """The daemon's own sessions (MailboxSession, FolderWatch) log in over a unix socket that
+    only the daemon's user may open: no remote IP, so no per-IP auth penalty applies to them
+    (end to end: tests/e2e/test_imap_penalty.py)."""
+    ep = server.endpoints()
+    st = os.stat(ep.imap_socket)
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600
+    assert st.st_uid == os.geteuid()
+    if os.geteuid() == 0 and os.path.exists("/usr/bin/python3"):  # another local user: refused
+        probe = "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])"
+        other = subprocess.run(["/usr/bin/python3", "-c", probe, ep.imap_socket],
+                               user="nobody", group=pwd.getpwnam("nobody").pw_gid,
+                               extra_groups=[], capture_output=True, check=False)
+        assert other.returncode != 0 and b"PermissionError" in other.stderr, other.stderr
+    creds = server.add_user()
+    watch = FolderWatch(ep, creds)
+    watch.connect()
+    try:
+        assert server.deliver(creds.username, b"Subject: via the socket\r\n\r\nx\r\n") == {}
+        wait_for_change(watch, "exists")
+    finally:
+        watch.close()
+    with MailboxSession.open(ep, creds) as session:
+        assert session.folder_status("INBOX")["messages"] == 1
 
 
 # -- own instances ----------------------------------------------------------------------------
@@ -252,7 +283,7 @@ def test_store_location_root_vs_rootless(host: LocalHost) -> None:
     assert layout.root.parent == host._system_dir  # would be /var/lib/agenticmail
     assert stat.S_IMODE(layout.root.stat().st_mode) == 0o755
     mail = layout.mail_dir.stat()
-    assert (mail.st_uid, stat.S_IMODE(mail.st_mode)) == (host._identity.mail_uid, 0o700)
+    assert (mail.st_uid, stat.S_IMODE(mail.st_mode)) == (host.identity.mail_uid, 0o700)
     host.start()
     assert host.health().ok
     # a second LocalHost for the same data dir (e.g. the CLI) finds the same store
@@ -280,3 +311,104 @@ def test_long_data_dir_moves_sockets_to_a_short_base_dir(tmp_path: Path) -> None
     finally:
         h.purge()
     assert not h.layout.base_dir.exists()
+
+
+def _mail_process_uids(host: LocalHost) -> set[int]:
+    """The uids (real, effective, saved) of the instance's IMAP processes, from /proc (LMTP
+    stays root between deliveries: the owner of the files it writes is checked instead)."""
+    uids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in (entry / "status").read_text().splitlines()
+            )
+            if os.getpgid(int(entry.name)) == host.pid and fields["Name"] == "imap":
+                uids.update(int(u) for u in fields["Uid"].split()[:3])
+        except (ValueError, OSError, KeyError):
+            continue
+    return uids
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="root on Linux only")
+def test_each_instance_accesses_mail_as_its_own_user(tmp_path: Path) -> None:
+    """As root, two instances (two data dirs) run mail access as two dedicated users, neither
+    of them ``nobody``; each store is 0700 and its own, out of the other user's reach; purge
+    removes the user."""
+    servers = [DovecotServer(tmp_path / name).start() for name in ("one", "two")]
+    users: list[str] = []
+    try:
+        uids = []
+        for srv in servers:
+            h = srv.host
+            creds = srv.add_user()
+            assert srv.deliver(creds.username, b"Subject: mine\r\n\r\nsecret\r\n") == {}
+            client = srv.imap(creds.username, creds.password)  # an imap process stays up
+            client.select_folder("INBOX")
+            store = h.layout.mail_dir.stat()
+            uid, gid = store.st_uid, store.st_gid
+            assert uid != pwd.getpwnam("nobody").pw_uid and 0 not in (uid, gid)
+            assert stat.S_IMODE(store.st_mode) == 0o700
+            assert _mail_process_uids(h) == {uid}
+            delivered = list((h.layout.mail_dir / creds.username / "Maildir").glob("*/*,*"))
+            assert len(delivered) == 1 and delivered[0].stat().st_uid == uid
+            client.logout()
+            uids.append((uid, gid, delivered[0]))
+            name = h.mail_user
+            assert name is not None
+            assert (pwd.getpwnam(name).pw_uid, grp.getgrnam(name).gr_gid) == (uid, gid)
+            users.append(name)
+        assert uids[0][0] != uids[1][0] and uids[0][1] != uids[1][1]
+        # instance one's mail user cannot read instance two's mail (and vice versa)
+        for (uid, gid, _), (_, _, other) in ((uids[0], uids[1]), (uids[1], uids[0])):
+            peek = subprocess.run(["cat", str(other)], user=uid, group=gid, extra_groups=[],
+                                  capture_output=True, check=False)
+            assert peek.returncode != 0 and b"secret" not in peek.stdout
+    finally:
+        for srv in servers:
+            srv.close()
+    for name in users:
+        with pytest.raises(KeyError):
+            pwd.getpwnam(name)
+        with pytest.raises(KeyError):
+            grp.getgrnam(name)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="root on Linux only")
+def test_store_of_an_older_version_is_handed_to_the_mail_user(tmp_path: Path) -> None:
+    """A store whose mail an older version kept as ``nobody`` is given to the instance's own
+    mail user at the next start, and its mail stays readable."""
+    nobody = pwd.getpwnam("nobody")
+    with DovecotServer(tmp_path) as server:
+        host = server.host
+        creds = server.add_user()
+        assert server.deliver(creds.username, b"Subject: kept\r\n\r\nx\r\n") == {}
+        wanted = (host.identity.mail_uid, host.identity.mail_gid)
+        host.stop()
+        for top, dirs, files in os.walk(host.layout.mail_dir):  # what the older version left
+            for name in (".", *dirs, *files):
+                os.lchown(os.path.join(top, name), nobody.pw_uid, nobody.pw_gid)
+        host.start()
+        for top, dirs, files in os.walk(host.layout.mail_dir):
+            for name in (".", *dirs, *files):
+                st = os.lstat(os.path.join(top, name))
+                assert (st.st_uid, st.st_gid) == wanted, os.path.join(top, name)
+        with MailboxSession.open(host.endpoints(), creds) as session:
+            assert session.folder_status("INBOX")["messages"] == 1
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="root on Linux only")
+def test_a_foreign_user_of_the_same_name_is_never_taken_over(host: LocalHost) -> None:
+    """A user named like the mail user but not created by agenticmail is neither used for mail
+    nor deleted by purge."""
+    name = host.mail_user
+    assert name is not None
+    subprocess.run(["useradd", "--system", "--no-create-home", "--comment", "someone", name],
+                   check=True)
+    try:
+        with pytest.raises(MailHostError, match="not created by agenticmail"):
+            host.start()
+        host.purge()
+        assert pwd.getpwnam(name).pw_gecos == "someone"
+    finally:
+        subprocess.run(["userdel", name], check=False)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import DaemonHandle, unique
+from tests.support.daemon import DaemonHandle, unique, wait_until
 from tests.support.smtp_sink import SmtpSink
 from tests.support.sse import EventStream
 
@@ -246,6 +246,52 @@ def test_loop_safety_headers_flag_and_thread_budget() -> None:
         assert fresh.status_code == 202
     finally:
         handle.close()
+
+
+def test_outbox_lists_a_bcc_recipient_once(outbound: DaemonHandle, sink: SmtpSink,
+                                           agent: dict[str, Any]) -> None:
+    """Issue 17 #13: the routed recipients already hold the bcc; the listing showed it twice."""
+    peer = outbound.create_agent(unique("peer"))
+    r = _send(outbound, agent["api_key"], to=["friend@example.org"],
+              bcc=["hidden@example.org", peer["agent"]["address"]], subject="bcc once")
+    assert r.status_code == 202, r.text
+    with outbound.client(agent["api_key"]) as api:
+        row = api.get(f"/v1/mail/outbox/{r.json()['id']}").json()["outbox"]
+        listed = api.get("/v1/mail/outbox").json()["outbox"]
+    everyone = {"friend@example.org", "hidden@example.org", peer["agent"]["address"]}
+    assert sorted(row["recipients"]) == sorted(everyone)  # each once
+    assert sorted(row["bcc"]) == sorted(["hidden@example.org", peer["agent"]["address"]])
+    [same] = [o for o in listed if o["id"] == r.json()["id"]]
+    assert same["recipients"] == row["recipients"]
+
+
+def test_denied_approval_hint_says_whether_the_owner_was_emailed(
+        outbound: DaemonHandle, sink: SmtpSink, agent: dict[str, Any]) -> None:
+    """Issue 17 #13: with no owner email nobody was notified, and the hint must not say so."""
+    body = f"creds: {AWS_KEY} / {AWS_SECRET}"
+    held = _send(outbound, agent["api_key"], to=["x@example.org"], text=body).json()
+    assert held["status"] == "held"
+    with outbound.client(agent["api_key"]) as api:
+        wait_until(lambda: api.get(f"/v1/pending/{held['pending_id']}").json()["pending"][
+            "owner_notified"], timeout=15, what="the owner's notification")
+        denied = api.post(f"/v1/pending/{held['pending_id']}/approve").json()["error"]
+    assert "notified by email" in denied["hint"]
+
+    lone = DaemonHandle().start()  # no owner email
+    try:
+        with lone.client() as owner:
+            assert owner.put("/v1/route", json=sink.route()).status_code == 200
+        solo = lone.create_agent(unique("solo"))
+        with lone.client(solo["api_key"]) as api:
+            held = api.post("/v1/mail/send", json={"to": ["x@example.org"], "subject": "s",
+                                                   "text": body}).json()
+            assert held["status"] == "held", held
+            denied = api.post(f"/v1/pending/{held['pending_id']}/reject").json()["error"]
+        assert denied["code"] == "forbidden"
+        assert "notified by email" not in denied["hint"]
+        assert "no owner email is set" in denied["hint"]
+    finally:
+        lone.close()
 
 
 def test_external_mail_has_no_sender_no_stamp_and_only_the_agents_own_reply_to(

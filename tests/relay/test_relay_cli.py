@@ -39,6 +39,9 @@ def test_setup_with_yes_and_password_stdin_then_status(relay_daemon: DaemonHandl
                                       "sent"} <= set(status)
     code, out, _ = run(relay_daemon, "relay", "status")
     assert code == 0 and OWNER in out and "delivered to agents" in out
+    # no trusted authserv-id given: owner replies are authenticated by our own DKIM check
+    assert "DKIM signature itself" in " ".join(out.split()), out
+    assert "DKIM signature itself" in status["account"]["reply_approval"]
 
 
 def test_setup_explains_gmail_app_passwords_and_refuses_a_bad_one(

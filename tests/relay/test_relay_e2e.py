@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from imapclient import IMAPClient
 
+from agenticmail.services import protection
 from tests.relay.helpers import OWNER, gmail_auth, mail, new_for, relay_status
 from tests.relay.provider import Provider
 from tests.support.daemon import DaemonHandle, unique, wait_until
@@ -171,6 +172,32 @@ def test_failed_delivery_into_the_agent_mailbox_is_retried_not_lost_not_duplicat
     assert sorted(m["subject"] for m in agent_inbox(relay_daemon, key)) == [
         "marker", "while the mail host is down"]
     assert relay_status(relay_daemon)["delivered"] == before["delivered"] + 2
+
+
+def test_only_the_providers_own_auth_results_reach_the_agent_and_the_scorer(
+        relay_daemon: DaemonHandle, provider: Provider) -> None:
+    created = relay_daemon.create_agent(unique("ar"))
+    name, key = created["agent"]["name"], created["api_key"]
+    stamped = gmail_auth("bank.example", dkim="fail", dmarc="fail")  # the provider's verdict
+    written = gmail_auth("bank.example")  # the sender's own claim, with the provider's id
+    raw, mid = mail("your statement", from_="Bank <alerts@bank.example>",
+                    to=f"owner+{name}@example.com", auth=stamped)
+    raw = raw.replace(b"From:", f"Authentication-Results: {written}\r\nFrom:".encode(), 1)
+    with EventStream(relay_daemon.api_url, key) as events:
+        provider.deliver(raw)
+        event = events.next("message.new", timeout=10, where=new_for(mid))
+    auth = event["data"]["message"]["security"]["auth"]
+    assert (auth["dkim"], auth["dmarc"], auth["source"]) == ("fail", "fail", "header")
+    (copy,) = agent_raw(relay_daemon, created)
+    values = message_from_bytes(copy).get_all("Authentication-Results") or []
+    assert len(values) == 1 and "dkim=fail" in values[0], values
+
+    # the provider's id on mail that did not come through the relay is not believed
+    daemon = relay_daemon.daemon
+    assert daemon is not None
+    assert protection.assess(daemon.ctx, copy).security["auth"]["source"] == "header"
+    direct = copy.replace(b"dkim=fail", b"dkim=pass").replace(b"dmarc=fail", b"dmarc=pass")
+    assert protection.assess(daemon.ctx, direct).security["auth"]["source"] == "computed"
 
 
 def _notification(provider: Provider, subject: str) -> tuple[str, str]:

@@ -141,3 +141,34 @@ def test_presets_and_account_validation() -> None:
         build_account(RelayInput("gmail", "owner+x@gmail.com", "pw"))
     with pytest.raises(InvalidRequest, match="provider"):
         build_account(RelayInput("yahoo", "me@yahoo.com", "pw"))
+
+
+def test_auth_results_claiming_a_trusted_id_survive_only_as_the_topmost_header() -> None:
+    genuine = b"Authentication-Results: mx.google.com;\r\n dkim=pass header.d=example.org\r\n"
+    forged = (b"Authentication-Results: mx.google.com; dkim=pass header.d=bank.example\r\n"
+              b"Authentication-Results: mx.local.test; dkim=pass header.d=bank.example\r\n")
+    rest = b"From: Friend <friend@example.org>\r\nTo: owner@gmail.com\r\n\r\nhi\r\n"
+    copy = gw.relayed_copy(genuine + forged + rest, account=ACCOUNT, uid=3,
+                           route=gw.RouteDecision("alice", "sub-address"),
+                           local_domains=["localhost"], trusted_authserv_ids=["mx.google.com"],
+                           foreign_authserv_ids=["mx.local.test"])
+    assert copy.endswith(genuine + rest)  # the provider's header, byte-identical; no other
+    # a message whose topmost header is not the provider's keeps none that claims its id
+    unstamped = gw.strip_forged_auth_results(b"Authentication-Results: other.test; dkim=none\r\n"
+                                             + genuine + rest, ["mx.google.com"])
+    assert unstamped == b"Authentication-Results: other.test; dkim=none\r\n" + rest
+
+
+def test_the_relay_seal_binds_the_providers_header_to_this_message() -> None:
+    raw = (b"Authentication-Results: mx.google.com; dkim=pass header.d=example.org\r\n"
+           b"X-Agenticmail-Relay-Seal: brought-along\r\n"
+           b"From: Friend <friend@example.org>\r\nMessage-ID: <m1@example.org>\r\n\r\nhi\r\n")
+    copy = gw.relayed_copy(raw, account=ACCOUNT, uid=3,
+                           route=gw.RouteDecision("alice", "sub-address"),
+                           local_domains=["localhost"], trusted_authserv_ids=["mx.google.com"],
+                           seal=lambda text: "MAC(" + text.replace("\n", "|") + ")")
+    seals = message_from_bytes(copy).get_all(gw.SEAL_HEADER)
+    assert seals == ["MAC(" + gw.seal_input(copy).replace("\n", "|") + ")"]
+    stored = copy.replace(b"\r\n", b"\n")  # as a mail store may keep it: same input
+    assert gw.seal_input(stored) == gw.seal_input(copy)
+    assert gw.seal_input(copy.replace(b"hi\r\n", b"pay now\r\n")) != gw.seal_input(copy)

@@ -15,11 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agenticmail.security.approval import (
+    CodeCheck,
     Notification,
     auth_result_details,
     classify_line,
     decide,
     format_code_instructions,
+    normalize_code,
     organizational_domain,
     owner_lines,
 )
@@ -138,17 +140,6 @@ ACCEPTED: dict[str, tuple[Case, str]] = {
         Case(in_reply_to="held-42@agenticmail.example.net"),
         "approve",
     ),
-    "no authserv-id (Microsoft style), topmost trusted by default": (
-        Case(
-            ar=(
-                "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=example.com; dkim=pass "
-                "(signature was verified) header.d=example.com;dmarc=pass action=none "
-                "header.from=example.com;compauth=pass reason=100",
-            ),
-            trusted=None,
-        ),
-        "approve",
-    ),
     "second trusted header (separate milters) may add a failure but is not needed": (
         Case(ar=(GOOD_AR, f"{MX}; dkim=pass header.d=example.com")),
         "approve",
@@ -258,7 +249,22 @@ IGNORED: dict[str, tuple[Case, str]] = {
     ),
     "forged A-R below the topmost (no trusted ids given)": (
         Case(ar=("mx.receiver.test; dkim=none; dmarc=none", GOOD_AR), trusted=None),
-        "aligned",
+        "nothing attributable",
+    ),
+    "no trusted ids: even a perfect topmost header proves nothing": (
+        Case(
+            ar=(
+                "spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=example.com; dkim=pass "
+                "(signature was verified) header.d=example.com;dmarc=pass action=none "
+                "header.from=example.com;compauth=pass reason=100",
+            ),
+            trusted=None,
+        ),
+        "nothing attributable",
+    ),
+    "a passing trusted header below an untrusted topmost one": (
+        Case(ar=("mx.receiver.test; dkim=none", GOOD_AR)),
+        "topmost Authentication-Results header is not from a trusted",
     ),
     "wrong In-Reply-To": (Case(in_reply_to="<other@agenticmail.example.net>"), "not a reply"),
     "no In-Reply-To or References": (Case(in_reply_to=None), "not a reply"),
@@ -419,3 +425,38 @@ _BITS = st.sampled_from(
 def test_fuzz_never_raises(parts: list[bytes]) -> None:
     d = decide(b"".join(parts), NOTE, trusted_authserv_ids=TRUSTED)
     assert d.action in (None, "approve", "reject")
+
+
+@pytest.mark.parametrize(
+    ("domains", "ar", "action", "why"),
+    [
+        (["example.com"], (f"{MX}; dkim=fail; dmarc=fail",), "approve", "verified by agenticmail"),
+        (["mail.example.com"], (), "approve", "d=mail.example.com"),
+        (["evil.com"], (GOOD_AR,), None, "no valid DKIM signature aligned with example.com"),
+        ([], (GOOD_AR,), None, "verified signers: none"),
+    ],
+)
+def test_dkim_verified_by_the_caller_is_the_only_proof_when_given(
+    domains: list[str], ar: tuple[str, ...], action: str | None, why: str
+) -> None:
+    """Without a trusted authserv-id the daemon verifies DKIM itself; every
+    Authentication-Results header (forged or not) is then ignored."""
+    d = decide(build(Case(ar=ar)), NOTE, trusted_authserv_ids=TRUSTED, dkim_domains=domains)
+    assert d.action == action and why in d.reason, d
+
+
+def test_code_known_only_by_its_digest() -> None:
+    asked: list[str] = []
+
+    def matches(candidate: str) -> bool:
+        asked.append(candidate)
+        return candidate == "K7QF9M2X"
+
+    note = Notification(NOTE.message_id, CodeCheck(8, matches), NOTE.owner_email)
+    d = decide(build(Case()), note, trusted_authserv_ids=TRUSTED)
+    assert d.action == "approve", d
+    assert "K7QF9M2X" in asked and all(len(c) == 8 for c in asked)
+    wrong = Notification(NOTE.message_id, CodeCheck(8, lambda c: False), NOTE.owner_email)
+    d = decide(build(Case()), wrong, trusted_authserv_ids=TRUSTED)
+    assert d.action is None and "code is missing" in d.reason
+    assert normalize_code("k7qf-9m2x") == "K7QF9M2X"

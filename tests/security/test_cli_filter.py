@@ -56,3 +56,24 @@ def test_many_files_in_one_process(tmp_path: Path) -> None:
         (tmp_path / f"m{i:04d}.eml").write_bytes(src)
     result = runner.invoke(app, ["score", str(tmp_path)])
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 300
+
+
+def test_scan_exit_code_says_blocked(tmp_path: Path) -> None:
+    """0 when every message is clean, 3 (documented) when one would be held."""
+    outbound = FIXTURES.parent / "outbound"
+    clean = runner.invoke(app, ["scan", str(outbound / "clean.ordinary_prose.eml")])
+    assert clean.exit_code == 0, clean.output
+    assert json.loads(clean.stdout)["blocked"] is False
+    blocked = runner.invoke(app, ["scan", str(outbound / "block.seed_phrase.eml")])
+    assert blocked.exit_code == 3, blocked.output
+    assert json.loads(blocked.stdout)["blocked"] is True
+
+
+def test_empty_directory_says_so(tmp_path: Path) -> None:
+    """``filter score`` on a folder with no .eml file does not print nothing and exit 0."""
+    (tmp_path / "notes.txt").write_text("not mail")
+    for command in ("score", "sanitize", "scan"):
+        result = runner.invoke(app, [command, str(tmp_path)])
+        assert result.exit_code == 1, result.output
+        assert result.stdout == ""
+        assert result.stderr.strip() == f"error: no .eml messages in {tmp_path}"

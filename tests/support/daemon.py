@@ -44,7 +44,7 @@ class DaemonHandle:
         env = {"AGENTICMAIL_HOME": str(self.home)}
         base = load_settings(self.home, env=env, api_port=free_port(), imap_port=free_port(),
                              lmtp_port=free_port(), submission_port=free_port(),
-                             max_attachment_bytes=2_000_000, **overrides)
+                             **{"max_attachment_bytes": 2_000_000, **overrides})
         result = run_setup(base, api_port=base.api_port)
         self.master_key: str = result.master_key or base.master_key or ""
         self.settings: Settings = load_settings(self.home, env=env)

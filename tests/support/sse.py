@@ -19,6 +19,7 @@ class EventStream:
         self.base_url, self.key, self.params = base_url, key, params or {}
         self.last_event_id = last_event_id
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._backlog: list[dict[str, Any]] = []  # received, not yet taken by next()
         self.ready = threading.Event()
         self.status: int | None = None
         self.ready_data: dict[str, Any] = {}
@@ -66,20 +67,29 @@ class EventStream:
 
     def next(self, type_: str | None = None, timeout: float = 20,
              where: Any = None) -> dict[str, Any]:
+        """The oldest event (of ``type_``, matching ``where``) not yet taken. Events that do
+        not match stay queued for later calls: a test waiting for two messages gets both,
+        whatever order they arrive in."""
+
+        def matches(event: dict[str, Any]) -> bool:
+            return (type_ is None or event["type"] == type_) and (where is None or where(event))
+
         deadline = time.monotonic() + timeout
         while True:
+            for i, event in enumerate(self._backlog):
+                if matches(event):
+                    return self._backlog.pop(i)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"no {type_ or 'event'} within {timeout}s")
             try:
-                event = self.events.get(timeout=remaining)
+                self._backlog.append(self.events.get(timeout=remaining))
             except queue.Empty:
                 continue
-            if (type_ is None or event["type"] == type_) and (where is None or where(event)):
-                return event
 
     def drain(self, quiet: float = 0.0) -> list[dict[str, Any]]:
-        out = []
+        """Every event not yet taken (waiting up to ``quiet`` seconds for each further one)."""
+        out, self._backlog = self._backlog, []
         while True:
             try:
                 out.append(self.events.get(timeout=quiet) if quiet else self.events.get_nowait())

@@ -1,13 +1,14 @@
-"""/v1/agents: create, list, show, delete, rotate key, metadata."""
+"""/v1/agents: create, list, show, delete, rotate key or mail password, metadata."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from ...services import agents as svc
 from ...services.auth import resolve_agent
+from ..audit_trail import note_target
 from ..auth import Caller, Ctx, Owner
 from ..schemas import AgentCreate, MetadataPatch
 
@@ -15,7 +16,8 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
 
 @router.post("", status_code=201)
-def create_agent(body: AgentCreate, ctx: Ctx, _: Owner) -> dict[str, Any]:
+def create_agent(body: AgentCreate, ctx: Ctx, _: Owner, request: Request) -> dict[str, Any]:
+    note_target(request, body.name)
     created = svc.create_agent(ctx, body.name, role=body.role, display_name=body.display_name,
                                metadata=body.metadata)
     endpoints = ctx.host.endpoints()
@@ -57,3 +59,11 @@ def delete_agent(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
 def rotate_key(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
     agent, key = svc.rotate_key(ctx, name)
     return {"agent": agent.to_dict(), "api_key": key}
+
+
+@router.post("/{name}/rotate-password")
+def rotate_password(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    """A new mail password for IMAP/SMTP logins (master key); shown once."""
+    agent, creds = svc.rotate_password(ctx, name)
+    return {"agent": agent.to_dict(),
+            "mail": {"username": creds.username, "password": creds.password}}

@@ -36,9 +36,9 @@ async def events(
     types: Annotated[str | None, Query(description="comma-separated event types")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
-    who = None
+    who = None  # the agent's id: names can be reused after a deletion, ids never
     if caller.agent is not None or agent:
-        who = (await asyncio.to_thread(resolve_agent, ctx, caller, agent)).name
+        who = (await asyncio.to_thread(resolve_agent, ctx, caller, agent)).id
     if last_event_id is not None:
         try:
             since = int(last_event_id)
@@ -47,7 +47,7 @@ async def events(
     wanted = {t.strip() for t in types.split(",")} if types else None
 
     def accept(event: Event) -> bool:
-        return (who is None or event.agent == who) and (wanted is None or event.type in wanted)
+        return (who is None or event.agent_id == who) and (wanted is None or event.type in wanted)
 
     subscription = ctx.bus.subscribe(accept)
 

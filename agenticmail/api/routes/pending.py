@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ...errors import PermissionDenied
+from ...errors import NotFound, PermissionDenied
 from ...services import approvals
 from ...services.auth import resolve_agent
 from ..auth import Caller, Ctx
@@ -27,21 +27,30 @@ def show_pending(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     return {"pending": approvals.get_pending(ctx, pending_id, caller.agent).to_dict()}
 
 
-def _owner_only(caller: Any, action: str) -> None:
-    if not caller.is_master:
-        raise PermissionDenied(
-            f"only the owner can {action} a held message",
-            hint="ask your owner to review it: they were notified by email, and can run "
-                 "'agenticmail pending list' or reply to the notification")
+def _owner_only(ctx: Any, caller: Any, pending_id: str, action: str) -> None:
+    """An agent may not decide; its hint says whether the owner was actually emailed."""
+    if caller.is_master:
+        return
+    try:
+        notified = approvals.get_pending(ctx, pending_id, caller.agent).owner_notified
+    except (NotFound, PermissionDenied):  # still a 403: an agent decides nothing
+        notified = bool(ctx.settings.owner_email)
+    if notified:
+        hint = ("ask your owner to review it: they were notified by email, and can run "
+                "'agenticmail pending list' or reply to the notification")
+    else:
+        hint = ("ask your owner to review it with 'agenticmail pending list' (they were not "
+                "emailed: no owner email is set; 'agenticmail setup --owner-email' sets one)")
+    raise PermissionDenied(f"only the owner can {action} a held message", hint=hint)
 
 
 @router.post("/{pending_id}/approve")
 def approve(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
-    _owner_only(caller, "approve")
+    _owner_only(ctx, caller, pending_id, "approve")
     return {"pending": approvals.approve(ctx, pending_id).to_dict(include_request=False)}
 
 
 @router.post("/{pending_id}/reject")
 def reject(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
-    _owner_only(caller, "reject")
+    _owner_only(ctx, caller, pending_id, "reject")
     return {"pending": approvals.reject(ctx, pending_id).to_dict(include_request=False)}
