@@ -1,7 +1,7 @@
 """Who an agent's mail may claim to be from: the one rule every submission path applies.
 
-An agent authenticated as X may send only with exactly one ``From`` naming one of X's own
-addresses (its local address and, with an outbound route, its relay sub-address), at most one
+An agent authenticated as X may send only with exactly one ``From`` (over SMTP, a message
+without one gets X's own) naming one of X's own addresses (its local address and, with an outbound route, its relay sub-address), at most one
 ``Sender`` naming one of them, and a ``Reply-To`` naming only them unless the owner set
 ``allow_foreign_reply_to``. SMTP submission checks the header block it received; the API builds
 ``From`` itself and refuses custom headers that would speak for someone (:data:`RESERVED`).
@@ -111,8 +111,12 @@ def check_author(ctx: ServiceContext, agent: Agent, fields: Sequence[tuple[str, 
 
 
 def check_submitted(ctx: ServiceContext, agent: Agent, raw: bytes) -> None:
-    """The rule for a message submitted whole (SMTP): its header block, read within bounds."""
-    check_author(ctx, agent, header_fields(raw))
+    """The rule for a message submitted whole (SMTP): its header block, read within bounds.
+    A message without ``From`` passes: the daemon writes the agent's own (see outbox)."""
+    fields = header_fields(raw)
+    if not any(name.lower() == "from" for name, _ in fields):
+        fields.append(("From", agent.address))
+    check_author(ctx, agent, fields)
 
 
 def check_outgoing(ctx: ServiceContext, agent: Agent, mail: OutgoingMail) -> None:

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import Address
 from typing import Any
 
 from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
@@ -235,6 +236,8 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     _check_rate(ctx, agent)
     _require_readable(raw)
     message = message_from_bytes(origin.strip(raw), policy=policy.SMTP)
+    if message.get("From") is None:  # identity allowed it: the agent's own, written here
+        message["From"] = Address(agent.display_name or "", addr_spec=agent.address)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
     if message.get("Auto-Submitted") is None:

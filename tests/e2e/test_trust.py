@@ -45,7 +45,7 @@ def _event_for(events: EventStream, subject: str) -> dict[str, Any]:
 
 
 # -- #1 agent impersonation -------------------------------------------------------------------
-@pytest.mark.parametrize("case", ["other_agent", "two_from", "foreign_sender", "no_from",
+@pytest.mark.parametrize("case", ["other_agent", "two_from", "foreign_sender",
                                   "name_shows_other", "parsers_disagree"])
 def test_smtp_header_from_must_be_the_authenticated_agent(
         daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]],
@@ -58,7 +58,6 @@ def test_smtp_header_from_must_be_the_authenticated_agent(
         "other_agent": [("From", f"Alice <{a}>")],
         "two_from": [("From", b), ("From", f"Alice <{a}>")],
         "foreign_sender": [("From", b), ("Sender", a)],
-        "no_from": [],
         "name_shows_other": [("From", f'"{a}" <{b}>')],
         "parsers_disagree": [("From", f"{b} <{a}>")],
     }[case]
@@ -103,6 +102,20 @@ def test_smtp_own_from_and_sender_are_accepted_and_internal(
     sec = event["data"]["message"]["security"]
     assert event["type"] == "message.new"
     assert sec["internal"] is True and sec["score"] == 0
+
+
+def test_smtp_without_from_gets_the_agents_own(
+        daemon: DaemonHandle, agent_pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    alice, bob = agent_pair
+    a, b = alice["agent"]["address"], bob["agent"]["address"]
+    creds = bob["mail"]
+    with EventStream(daemon.api_url, alice["api_key"]) as events:
+        with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp:
+            smtp.login(creds["username"], creds["password"])
+            smtp.sendmail(b, [a], _raw([("To", a), ("Subject", "no from")]))
+        event = _event_for(events, "no from")
+    assert b in event["data"]["message"]["from"]
+    assert event["data"]["message"]["security"]["internal"] is True
 
 
 @pytest.mark.parametrize("header", ["From", "Sender", "Reply-To", "X-AgenticMail-Origin",
