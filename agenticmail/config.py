@@ -37,7 +37,7 @@ class Settings:
     mail_host: str = "local"
     domain: str = "localhost"
     imap_port: int = 3143
-    lmtp_port: int = 3024
+    lmtp_port: int = 3024  # the stalwart host's LMTP; the local host opens no LMTP port
     submission_port: int = 3587
     stalwart_http_port: int = 8080  # the stalwart host's ports, published on 127.0.0.1 only
     stalwart_smtp_port: int = 25
@@ -56,6 +56,9 @@ class Settings:
     thread_reply_budget: int = 20  # messages per agent per thread per day
     send_max_attempts: int = 8
     trusted_authserv_ids: str = ""  # comma-separated; whose Authentication-Results to believe
+    # Reply-To on an agent's mail may name only the agent's own addresses (its local address and
+    # its relay sub-address) unless the owner allows any address here.
+    allow_foreign_reply_to: bool = False
     dns_nameservers: str = ""  # DKIM/DMARC key lookups: "ip[:port],..." (default: the system's)
     relay_default_agent: str | None = None  # gets relay mail sub-addressed to an unknown tag
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
@@ -109,6 +112,17 @@ class Settings:
 _FIELDS = {f.name: f for f in fields(Settings) if f.name != "home"}
 
 
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"setting {name!r} must be true or false, got {value!r}")
+
+
 def _coerce(name: str, value: Any) -> Any:
     kind = _FIELDS[name].type
     try:
@@ -116,6 +130,8 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if kind in ("str", "str | None"):
             return None if value in (None, "") else str(value)
+        if kind == "bool":
+            return _boolean(name, value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"setting {name!r} must be a whole number, got {value!r}") from exc
     return value

@@ -30,7 +30,9 @@ PathsArg = Annotated[list[Path], typer.Argument(help=".eml files or directories 
 def score(
     paths: PathsArg,
     local_domain: Annotated[
-        list[str], typer.Option("--local-domain", help="domain whose mail is internal (repeatable)")
+        list[str], typer.Option("--local-domain",
+                                help="our own domain, for link rules (repeatable); no mail is "
+                                     "internal here: that takes the daemon's origin stamp")
     ] = ["localhost"],  # noqa: B006 - Typer needs a list default
 ) -> None:
     """Spam/threat verdict per message (exit 1 if a path fails or holds no .eml message)."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email
+import functools
 import logging
 import random
 import time
+from collections.abc import Callable
 from email import policy
 from email.headerregistry import Address
 
@@ -21,7 +23,7 @@ from ..errors import AgenticMailError, PermanentDeliveryError, TransientDelivery
 from ..events import MESSAGE_FAILED, MESSAGE_SENT
 from ..mail import smtp
 from ..mail.delivery import deliver_lmtp
-from ..services import approvals
+from ..services import approvals, identity, origin
 from ..services.context import ServiceContext, transaction
 from ..services.mailbox import open_session
 from ..services.routes import external_sender, get_route
@@ -41,11 +43,18 @@ def backoff(attempt: int) -> float:
     return random.uniform(0.5, 1.0) * min(MAX_DELAY, BASE_DELAY * 2 ** (attempt - 1))
 
 
-def _external_variant(raw: bytes, display_name: str, sender: str) -> bytes:
-    """The message as it leaves for the internet: From rewritten to the route's sub-address."""
-    message = email.message_from_bytes(raw, policy=policy.SMTP)
+def _external_variant(raw: bytes, display_name: str, sender: str,
+                      reply_to_ok: Callable[[list[str]], bool]) -> bytes:
+    """The message as it leaves for the internet: From rewritten to the route's sub-address,
+    no ``Sender``, no origin stamp, and a ``Reply-To`` only if ``reply_to_ok`` allows it
+    (submission refuses a foreign one already; this is defence in depth)."""
+    message = email.message_from_bytes(origin.strip(raw), policy=policy.SMTP)
     del message["From"]
     message["From"] = Address(display_name, addr_spec=sender)
+    del message["Sender"]
+    reply_to = [str(v) for v in message.get_all("Reply-To", [])]
+    if reply_to and not reply_to_ok(reply_to):
+        del message["Reply-To"]
     return message.as_bytes()
 
 
@@ -124,9 +133,10 @@ class SenderWorker:
         ctx = self.ctx
         if row.local_rcpts and not row.delivered_local:
             endpoints = ctx.host.endpoints()
+            local_copy = await asyncio.to_thread(self._stamped, row, row.raw)
             await asyncio.to_thread(deliver_lmtp, endpoints.delivery_host,
                                     endpoints.delivery_port, row.envelope_from,
-                                    row.local_rcpts, row.raw)
+                                    row.local_rcpts, local_copy)
             await asyncio.to_thread(self._progress, row.id, delivered_local=True)
         if row.external_rcpts and not row.delivered_external:
             route = await asyncio.to_thread(get_route, ctx)
@@ -135,9 +145,11 @@ class SenderWorker:
             agent = await asyncio.to_thread(agent_store.find_agent, ctx.db, row.agent)
             if agent is not None:
                 sender = external_sender(route, agent.name)
-                raw = _external_variant(row.raw, agent.display_name, sender)
+                raw = await asyncio.to_thread(
+                    _external_variant, row.raw, agent.display_name, sender,
+                    functools.partial(identity.reply_to_allowed, ctx, agent))
             else:  # system mail (owner notifications) goes out as the route's own address
-                sender, raw = row.envelope_from, approvals.sealed_raw(ctx, row)
+                sender, raw = row.envelope_from, origin.strip(approvals.sealed_raw(ctx, row))
             await asyncio.to_thread(self._external_started, row.id)
             await smtp.send(route, sender, row.external_rcpts, raw)
             await asyncio.to_thread(self._progress, row.id, delivered_external=True)
@@ -153,6 +165,15 @@ class SenderWorker:
         with self.ctx.db.write() as conn:
             store.mark_external_started(conn, outbox_id)
 
+    def _stamped(self, row: store.OutboxRow, raw: bytes) -> bytes:
+        """``raw`` as it goes into local mailboxes: with the origin stamp when an agent
+        submitted it (authenticated, From checked), without any stamp otherwise."""
+        agent = (agent_store.find_agent_by_id(self.ctx.db, row.agent_id)
+                 if row.agent_id is not None else None)
+        if agent is not None and agent.address.lower() == row.envelope_from.lower():
+            return origin.stamp(self.ctx, raw, row.envelope_from)
+        return origin.strip(raw)
+
     def _file_sent_copy(self, row: store.OutboxRow) -> None:
         agent = agent_store.find_agent_by_id(self.ctx.db, row.agent_id)
         if agent is not None:
@@ -161,6 +182,7 @@ class SenderWorker:
                 message = email.message_from_bytes(row.raw, policy=policy.SMTP)
                 message["Bcc"] = ", ".join(row.bcc)
                 copy = message.as_bytes()
+            copy = self._stamped(row, copy)
             with open_session(self.ctx, agent) as session:
                 session.append(session.special_folder("\\Sent"), copy, flags=("\\Seen",))
         self._progress(row.id, filed=True)

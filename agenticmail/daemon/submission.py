@@ -1,19 +1,34 @@
 """SMTP submission on loopback (aiosmtpd): any SMTP client can send as an agent.
 
 AUTH PLAIN/LOGIN with the agent's address (or name) and its mail password or API key. The
-envelope sender must be the authenticated agent; recipients are routed like API sends.
+envelope sender must be the authenticated agent, and so must the header ``From`` (and
+``Sender``): :mod:`agenticmail.services.identity` decides, refusals are ``550 5.7.1``.
+Recipients are routed like API sends.
+
+Failed logins are throttled: each failed AUTH on a connection is answered later than the one
+before (and failures from the same source slow its next attempts too); after
+:data:`MAX_AUTH_FAILURES` on one connection the next AUTH gets ``421 4.7.0`` and the
+connection is closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import warnings
+from collections import deque
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from ..errors import AgenticMailError, InvalidRequest, RateLimited, TransientDeliveryError
+from ..errors import (
+    AgenticMailError,
+    InvalidRequest,
+    PermissionDenied,
+    RateLimited,
+    TransientDeliveryError,
+)
 from ..mail.addresses import validate_address
 from ..models import Agent
 from ..security.keys import hash_key, same_secret
@@ -23,6 +38,69 @@ from ..services.context import ServiceContext
 from ..store import agents as agent_store
 
 log = logging.getLogger(__name__)
+
+MAX_AUTH_FAILURES = 5  # per connection; the next AUTH is answered 421 and the line is closed
+AUTH_DELAY = 0.25  # seconds before answering after the first failure; doubles per failure
+MAX_AUTH_DELAY = 4.0
+SOURCE_WINDOW = 600.0  # failures from one source are remembered this long
+SOURCE_FREE = 10  # failures from one source within the window before its AUTHs slow down
+_SOURCE_MEMORY = 1000  # failures remembered per source (bounded)
+
+
+class LoginThrottle:
+    """Failed-login bookkeeping: per connection (a count) and per source (recent failures)."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, deque[float]] = {}
+
+    def _recent(self, source: str, now: float) -> deque[float]:
+        seen = self._sources.setdefault(source, deque(maxlen=_SOURCE_MEMORY))
+        while seen and seen[0] < now - SOURCE_WINDOW:
+            seen.popleft()
+        if not seen:
+            del self._sources[source]
+            return deque()
+        return seen
+
+    def failed(self, source: str) -> None:
+        self._sources.setdefault(source, deque(maxlen=_SOURCE_MEMORY)).append(time.monotonic())
+
+    def delay(self, source: str, connection_failures: int) -> float:
+        """Seconds to wait before answering the next AUTH."""
+        by_source = len(self._recent(source, time.monotonic())) - SOURCE_FREE
+        worst = max(connection_failures, by_source)
+        return 0.0 if worst <= 0 else min(MAX_AUTH_DELAY, AUTH_DELAY * 2 ** (worst - 1))
+
+
+class _SubmissionSMTP(SMTP):
+    """aiosmtpd's SMTP with failed-login throttling around AUTH."""
+
+    def __init__(self, *args: Any, throttle: LoginThrottle, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._throttle = throttle
+        self._auth_failures = 0
+
+    def _source(self) -> str:
+        peer = self.session.peer if self.session is not None else None
+        return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if self._auth_failures >= MAX_AUTH_FAILURES:
+            await self.push("421 4.7.0 Too many failed logins; closing the connection")
+            if self._handler_coroutine is not None:
+                self._handler_coroutine.cancel()
+            if self.transport is not None:
+                self.transport.close()
+            return
+        delay = self._throttle.delay(self._source(), self._auth_failures)
+        if delay:
+            await asyncio.sleep(delay)
+        await super().smtp_AUTH(arg)
+        if self.session is not None and not self.session.authenticated and arg.strip():
+            self._auth_failures += 1
+            self._throttle.failed(self._source())
+            log.info("failed SMTP login from %s (%d on this connection)", self._source(),
+                     self._auth_failures)
 
 
 class _Authenticator:
@@ -93,6 +171,11 @@ class _Handler:
                 outbox.submit_raw, self.ctx, agent, list(envelope.rcpt_tos), raw)
         except (TransientDeliveryError, RateLimited) as exc:
             return f"451 4.3.0 {exc.message}"
+        except PermissionDenied as exc:
+            return f"550 5.7.1 {exc.message}"
+        except InvalidRequest as exc:
+            status = {"header_too_large": "552 5.3.4", "malformed_header": "550 5.6.0"}
+            return f"{status.get(exc.code, '554 5.0.0')} {exc.message}"
         except AgenticMailError as exc:
             return f"554 5.0.0 {exc.message}"
         return f"250 OK {result.status} {result.id} {result.message_id}"
@@ -106,6 +189,7 @@ class SubmissionServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         handler, auth = _Handler(self.ctx), _Authenticator(self.ctx)
+        throttle = LoginThrottle()
 
         def factory() -> SMTP:
             # AUTH without TLS is deliberate: the listener is bound to loopback only.
@@ -114,10 +198,11 @@ class SubmissionServer:
                 return _smtp(handler, auth)
 
         def _smtp(handler: _Handler, auth: _Authenticator) -> SMTP:
-            return SMTP(handler, hostname=self.ctx.settings.domain, authenticator=auth,
-                        auth_required=True, auth_require_tls=False,
-                        data_size_limit=self.ctx.settings.max_message_bytes,
-                        enable_SMTPUTF8=True, decode_data=False)
+            return _SubmissionSMTP(
+                handler, hostname=self.ctx.settings.domain, authenticator=auth,
+                auth_required=True, auth_require_tls=False,
+                data_size_limit=self.ctx.settings.max_message_bytes,
+                enable_SMTPUTF8=True, decode_data=False, throttle=throttle)
 
         try:
             self._server = await loop.create_server(factory, self.host, self.port)

@@ -112,9 +112,9 @@ def render_config(
     mail_dir: Path,
     hostname: str,
     imap_port: int,
-    lmtp_port: int,
 ) -> str:
-    """Render ``templates/dovecot.conf`` for one private instance."""
+    """Render ``templates/dovecot.conf`` for one private instance (LMTP on a unix socket
+    owned by the user running this process, mode 0600; no LMTP port)."""
     for path in (base_dir, state_dir, log_path, users_dir, mail_dir):
         if any(c in str(path) for c in ' "\n#%$'):
             raise InvalidRequest(f"unsupported character in Dovecot path: {path}")
@@ -128,7 +128,8 @@ def render_config(
         mail_dir=mail_dir,
         hostname=hostname,
         imap_port=imap_port,
-        lmtp_port=lmtp_port,
+        daemon_user=pwd.getpwuid(os.geteuid()).pw_name,
+        daemon_group=grp.getgrgid(os.getegid()).gr_name,
         mode=identity.mode,
         daemon_imap_socket=DAEMON_IMAP_SOCKET,
         identity=identity.lines,
@@ -266,17 +267,40 @@ def connectable(port: int) -> bool:
         return False
 
 
-def probe(port: int, greeting: bytes) -> str:
-    """Connect and read the server's greeting: "ok" or what went wrong."""
+def _connect(where: int | Path) -> socket.socket:
+    if isinstance(where, Path):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(2)
+        try:
+            sock.connect(str(where))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection(("127.0.0.1", where), timeout=2)
+
+
+def unix_connectable(path: Path) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+        with _connect(path):
+            return True
+    except OSError:
+        return False
+
+
+def probe(where: int | Path, greeting: bytes) -> str:
+    """Connect (a loopback port or a unix socket) and read the server's greeting: "ok" or
+    what went wrong."""
+    label = f"socket {where}" if isinstance(where, Path) else f"port {where}"
+    try:
+        with _connect(where) as s:
             s.settimeout(2)
             banner = s.recv(512)
     except OSError as exc:
-        return f"port {port}: {exc.strerror or exc}"
+        return f"{label}: {exc.strerror or exc}"
     if banner.startswith(greeting):
         return "ok"
-    return f"port {port}: unexpected greeting {banner[:40]!r}"
+    return f"{label}: unexpected greeting {banner[:40]!r}"
 
 
 def auth_plain(socket_path: Path, addr: str, password: str) -> bool:

@@ -11,6 +11,10 @@ Layout (``data_dir`` is e.g. ``~/.agenticmail/dovecot``)::
     <root>/run/               Dovecot base_dir (sockets, master.pid)
     <root>/run/agenticmail-imap  IMAP for the daemon's own sessions (0600: the daemon's user only;
                               no remote IP, so failed logins of others never delay it)
+    <root>/run/lmtp           LMTP delivery: a unix socket, 0600, owned by the daemon's user
+
+There is no LMTP port: ``lmtp_port`` is accepted for config compatibility (the stalwart host
+uses it) and opens nothing here, so no other local process can deliver into a mailbox.
 
 ``<root>`` is ``data_dir`` itself, except when running as root and ``data_dir`` is not
 traversable by the unprivileged users Dovecot switches to (the instance's own mail user
@@ -189,7 +193,8 @@ class LocalHost:
                 self._terminate(proc, graceful=False)
                 raise
             self._proc = proc
-            log.info("dovecot started (pid %d, imap %d, lmtp %d)", proc.pid, *self._ports())
+            log.info("dovecot started (pid %d, imap %d, lmtp %s)", proc.pid, self.imap_port,
+                     self.lmtp_socket)
 
     def stop(self) -> None:
         with self._lock:
@@ -221,11 +226,16 @@ class LocalHost:
         checks = {
             "process": "running" if self.is_running() else "not running",
             "imap": dc.probe(self.imap_port, b"* OK"),
-            "lmtp": dc.probe(self.lmtp_port, b"220"),
+            "lmtp": dc.probe(self.lmtp_socket, b"220"),
         }
         ok = checks["process"] == "running" and checks["imap"] == "ok" and checks["lmtp"] == "ok"
         detail = "dovecot is healthy" if ok else "; ".join(f"{k}: {v}" for k, v in checks.items())
         return HostHealth(ok=ok, detail=detail, checks=checks)
+
+    @property
+    def lmtp_socket(self) -> Path:
+        """Where Dovecot serves LMTP (a unix socket only the daemon's user may use)."""
+        return self.layout.base_dir / "lmtp"
 
     def endpoints(self) -> Endpoints:
         return Endpoints(
@@ -233,8 +243,8 @@ class LocalHost:
             imap_port=self.imap_port,
             submission_host="127.0.0.1",
             submission_port=self.submission_port,
-            delivery_host="127.0.0.1",
-            delivery_port=self.lmtp_port,
+            delivery_host=str(self.lmtp_socket),  # smtplib.LMTP: a leading '/' = unix socket
+            delivery_port=0,
             imap_tls=False,
             delivery_protocol="lmtp",
             imap_socket=str(self.layout.base_dir / dc.DAEMON_IMAP_SOCKET),
@@ -404,7 +414,6 @@ class LocalHost:
             mail_dir=layout.mail_dir,
             hostname=self.domain,
             imap_port=self.imap_port,
-            lmtp_port=self.lmtp_port,
         )
         dc.atomic_write(self.config_path, text, 0o600)
 
@@ -416,8 +425,8 @@ class LocalHost:
             pass
 
     # -- internals: processes --------------------------------------------------------
-    def _ports(self) -> tuple[int, int]:
-        return self.imap_port, self.lmtp_port
+    def _ports(self) -> tuple[int, ...]:
+        return (self.imap_port,)
 
     def _find_dovecot(self) -> str:
         return find_dovecot(self._dovecot_bin)
@@ -458,10 +467,13 @@ class LocalHost:
             if rc is not None:
                 raise self._start_error(f"Dovecot exited with status {rc} while starting")
             pending = [p for p in pending if not dc.connectable(p)]
-            if not pending and self._master_pid() == proc.pid:  # pid file: stale detection
+            lmtp_ready = dc.unix_connectable(self.lmtp_socket)
+            if not pending and lmtp_ready and self._master_pid() == proc.pid:  # pid: stale check
                 return
             if time.monotonic() > deadline:
-                raise self._start_error(f"Dovecot did not open port(s) {pending} in time")
+                missing = [str(p) for p in pending] + ([] if lmtp_ready else
+                                                       [str(self.lmtp_socket)])
+                raise self._start_error(f"Dovecot did not open {', '.join(missing)} in time")
             time.sleep(dc.POLL)
 
     def _start_error(self, message: str) -> AgenticMailError:

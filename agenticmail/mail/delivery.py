@@ -1,4 +1,5 @@
-"""Local delivery over LMTP (Dovecot's LMTP listener).
+"""Local delivery over LMTP (Dovecot's LMTP listener: a unix socket when ``host`` is a path
+starting with ``/``, as the local host serves it, else ``host:port``).
 
 LMTP answers *per recipient* after DATA (RFC 2033), which ``smtplib.LMTP.sendmail`` does not
 handle (it reads a single reply); this module drives the transaction itself with smtplib's
@@ -83,7 +84,7 @@ def deliver_lmtp(
 
     refused: dict[str, str] = {}
     codes: dict[str, int] = {}
-    where = f"LMTP server {host}:{port}"
+    where = f"LMTP server {host}" if host.startswith("/") else f"LMTP server {host}:{port}"
     try:
         with smtplib.LMTP(host, port, timeout=timeout) as lmtp:
             code, text = lmtp.ehlo()  # sends LHLO

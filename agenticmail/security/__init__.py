@@ -5,6 +5,8 @@
 * :func:`sanitize` removes invisible Unicode and hidden HTML before a model sees the text
   and reports what it removed.
 * :func:`advise` summarises risky attachments and links for a reader.
+* :mod:`.origin` makes and checks the daemon's origin stamp: the only proof that mail is
+  internal (the key is passed in).
 * :func:`parse_auth_results` / :func:`compute_auth` give SPF/DKIM/DMARC verdicts;
   ``compute_auth`` is the only function that may use DNS (injectable, hard timeout).
 

@@ -69,6 +69,10 @@ class SecretBox:
         except ValueError as exc:
             raise ConfigError("the secret key file is corrupt") from exc
 
+    def derive(self, purpose: str) -> bytes:
+        """A 256-bit key for one ``purpose`` (MACs, stamps), derived from the secret key."""
+        return hmac.new(self._key, f"agenticmail:{purpose}".encode(), "sha256").digest()
+
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
@@ -87,8 +91,7 @@ class SecretBox:
         """HMAC-SHA256 of ``text`` under a key derived from this box's key for ``purpose``
         (hex): for values that need only be compared, never read back (one-time codes).
         Compare with :func:`same_secret`."""
-        derived = hmac.new(self._key, f"agenticmail:{purpose}".encode(), "sha256").digest()
-        return hmac.new(derived, text.encode(), "sha256").hexdigest()
+        return hmac.new(self.derive(purpose), text.encode(), "sha256").hexdigest()
 
     def decrypt(self, token: str) -> str:
         try:

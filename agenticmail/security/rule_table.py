@@ -89,6 +89,7 @@ ATT_HTML_SVG            10  HTML or SVG attachment
 HDR_NO_MESSAGE_ID        5  missing Message-ID
 HDR_EMPTY_FROM          10  missing or empty From address
 HDR_REPLY_TO_MISMATCH    5  Reply-To domain differs from From domain (not on mailing lists)
+HDR_FORGED_ORIGIN       40  an agenticmail origin stamp that does not verify (forged or replayed)
 CS_SUBJECT_CAPS         10  subject more than 80% capital letters
 CS_LOTTERY_419          25  lottery/prize/inheritance/advance-fee ('Nigerian prince') language
 CS_CRYPTO_RETURNS       10  crypto 'guaranteed returns' / doubling schemes

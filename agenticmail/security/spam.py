@@ -13,8 +13,9 @@ prompt-injection model of :mod:`.injection_model`. ``CS_BAYES_HAM`` and
 ``CS_LEGIT_BULK`` are the rules with negative points; they only take back points of
 content-level rules, never injection, exfiltration, phishing, attachment or auth points.
 
-Internal mail (From on a local domain) is exempt, unless a relay rewrote it: a local From
-with an external Reply-To or an ``X-Original-From`` header is external mail and is scored.
+Internal mail is exempt, and only mail whose origin stamp verified (:mod:`.origin`) is
+internal: the caller proves it (``origin=Origin.VERIFIED``); a local From domain proves nothing.
+A stamp that does not verify fires ``HDR_FORGED_ORIGIN``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from agenticmail.security import injection_patterns as IP
 from agenticmail.security import patterns as P
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
 from agenticmail.security.inbound import MessageView, deobfuscate, domain_of, parse, to_message
+from agenticmail.security.origin import Origin, has_stamp_header
 from agenticmail.security.rule_table import (
     CATEGORY_ORDER,
     MAX_SCORE,
@@ -370,15 +372,10 @@ def _check(rule: Rule, ctx: _Ctx) -> bool:
     return rule.id in ctx.hits
 
 
-def is_internal(view: MessageView, local_domains: Iterable[str]) -> bool:
-    """From on a local domain and not a relay-rewritten external message."""
-    local = {d.lower() for d in local_domains}
-    if view.from_domain not in local:
-        return False
-    if any(d not in local for d in view.address_domains("reply-to")):
-        return False
-    original = view.header("x-original-from")
-    return not original or domain_of(parseaddr(original)[1]) in local
+def _stamped(raw: bytes | Message, msg: bytes | Message) -> bool:
+    if isinstance(raw, bytes | bytearray):
+        return has_stamp_header(bytes(raw))
+    return isinstance(msg, Message) and msg.get("x-agenticmail-origin") is not None
 
 
 def score(
@@ -386,8 +383,13 @@ def score(
     *,
     local_domains: Iterable[str] = frozenset({"localhost"}),
     auth: AuthVerdicts | None = None,
+    origin: Origin | None = None,
 ) -> Verdict:
-    """Score one inbound message (see module docstring); never raises on bad input."""
+    """Score one inbound message (see module docstring); never raises on bad input.
+
+    ``origin`` is what the caller's check of the origin stamp found: ``VERIFIED`` makes the
+    message internal (score 0), ``INVALID`` fires ``HDR_FORGED_ORIGIN``; ``None`` (not checked,
+    e.g. no key at hand) treats a stamp header like an invalid one."""
     try:
         msg: bytes | Message = to_message(raw)
     except Exception:
@@ -399,10 +401,12 @@ def score(
             auth = parse_auth_results(msg) or ABSENT
         except Exception:
             auth = ABSENT
-    if is_internal(view, local):
+    if origin is Origin.VERIFIED:
         return Verdict(0, False, False, None, (), True, auth)
     text = view.subject + "\n" + view.body_text
     hits = _TEXT_SET.match(text) | _RAW_SET.match(text + "\n" + view.html)
+    if origin is Origin.INVALID or (origin is None and _stamped(raw, msg)):
+        hits |= {"HDR_FORGED_ORIGIN"}
     ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view))
     fired: list[RuleHit] = []
     for rule in RULES:

@@ -94,9 +94,9 @@ def system_checks(settings: Settings) -> list[Check]:
 
 def port_checks(settings: Settings, mail_host: str | None = None) -> list[Check]:
     wanted = [("api", settings.api_port), ("imap", settings.imap_port),
-              ("lmtp", settings.lmtp_port), ("submission", settings.submission_port)]
-    if (mail_host or settings.mail_host) == "stalwart":
-        wanted += [("stalwart_http", settings.stalwart_http_port),
+              ("submission", settings.submission_port)]
+    if (mail_host or settings.mail_host) == "stalwart":  # the local host's LMTP is a socket
+        wanted += [("lmtp", settings.lmtp_port), ("stalwart_http", settings.stalwart_http_port),
                    ("stalwart_smtp", settings.stalwart_smtp_port),
                    ("stalwart_submission", settings.stalwart_submission_port)]
     checks = []

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import Address
 from typing import Any
 
 from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
@@ -26,7 +27,7 @@ from ..security.outbound import OwnerProfile, scan_message
 from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbound as store
-from . import audit
+from . import audit, identity, origin
 from .context import ServiceContext, transaction
 from .routes import get_route
 
@@ -200,6 +201,7 @@ def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
             return found
     if not (mail.text or mail.html):
         raise InvalidRequest("the message has no body: give 'text' and/or 'html'")
+    identity.check_outgoing(ctx, agent, mail)
     _check_size(ctx, mail)
     due = _parse_send_at(send_at)
     routed = route_recipients(ctx, list(mail.recipients))
@@ -230,9 +232,12 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     from email.utils import make_msgid
 
     routed = route_recipients(ctx, recipients)
+    identity.check_submitted(ctx, agent, raw)
     _check_rate(ctx, agent)
     _require_readable(raw)
-    message = message_from_bytes(raw, policy=policy.SMTP)
+    message = message_from_bytes(origin.strip(raw), policy=policy.SMTP)
+    if message.get("From") is None:  # identity allowed it: the agent's own, written here
+        message["From"] = Address(agent.display_name or "", addr_spec=agent.address)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
     if message.get("Auto-Submitted") is None:

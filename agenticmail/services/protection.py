@@ -2,9 +2,10 @@
 security advisory and sanitised bodies, as one ``security`` block.
 
 Mail between the host's own agents is internal and not scored (it is still sanitised);
-everything else is. Authentication-Results headers count only from a configured trusted
-authserv-id (the mail host in front of us), or the relay provider's own on a copy the relay
-sealed; otherwise the verdicts are computed here.
+everything else is. Internal means proven: the daemon's origin stamp verifies
+(:mod:`.origin`); a local From domain proves nothing. Authentication-Results headers count
+only from a configured trusted authserv-id (the mail host in front of us), or the relay
+provider's own on a copy the relay sealed; otherwise the verdicts are computed here.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
 from ..security.authresults import dnspython_resolver
-from ..security.inbound import parse
-from ..security.spam import is_internal
+from . import origin
 from .context import ServiceContext
 
 DNS_TIMEOUT = 2.0
@@ -70,8 +70,10 @@ def assess(ctx: ServiceContext, raw: bytes,
     if stored is not None:
         return Assessment(stored, bool(stored.get("spam")), text, cleaned.html)
     local = frozenset({ctx.settings.domain.lower()})
-    internal = is_internal(parse(raw), local)
-    verdict = score(raw, local_domains=local, auth=None if internal else _auth(ctx, raw))
+    found = origin.verify(ctx, raw)
+    internal = found is origin.Origin.VERIFIED
+    verdict = score(raw, local_domains=local, auth=None if internal else _auth(ctx, raw),
+                    origin=found)
     block = {
         **verdict.to_dict(),
         "advisory": None if verdict.internal else advise(raw).to_dict(),

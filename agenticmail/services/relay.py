@@ -31,7 +31,7 @@ from ..store import kv
 from ..store import outbound as outbound_store
 from ..store import relay as store
 from ..store._time import now_iso
-from . import approvals, routes
+from . import approvals, origin, routes
 from .context import ServiceContext, transaction
 
 log = logging.getLogger(__name__)
@@ -272,12 +272,12 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
     if agent is None:  # deleted meanwhile
         advance(ctx, account, uidvalidity, uid, "skipped")
         return "skipped"
-    copy = gw.relayed_copy(raw, account=account.address, uid=uid, route=decided,
-                           local_domains=[ctx.settings.domain],
-                           trusted_authserv_ids=trusted_ids(ctx, account) or frozenset(),
-                           foreign_authserv_ids=(ctx.settings.trusted_authserv_ids or ""
-                                                 ).split(","),
-                           seal=lambda text: ctx.secrets.mac(RELAY_SEAL, text))
+    copy = origin.strip(gw.relayed_copy(
+        raw, account=account.address, uid=uid, route=decided,
+        local_domains=[ctx.settings.domain],
+        trusted_authserv_ids=trusted_ids(ctx, account) or frozenset(),
+        foreign_authserv_ids=(ctx.settings.trusted_authserv_ids or "").split(","),
+        seal=lambda text: ctx.secrets.mac(RELAY_SEAL, text)))
     endpoints = ctx.host.endpoints()
     try:
         deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port, _envelope_sender(raw),

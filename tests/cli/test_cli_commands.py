@@ -282,7 +282,7 @@ def test_mail_cannot_drive_the_terminal(cli: Invoke, daemon: DaemonHandle) -> No
         f"Message-ID: <{unique('esc')}@example.org>\r\n\r\n"
         "body \x1b[2J cleared\r\n"
     )
-    with smtplib.LMTP("127.0.0.1", daemon.settings.lmtp_port) as lmtp:
+    with smtplib.LMTP(daemon.lmtp_socket) as lmtp:
         lmtp.sendmail("mallory@example.org", [bob["address"]], raw.encode())
     [summary] = wait_for_mail(cli, daemon, bob["name"])
     assert summary["subject"] == "Quarterly \x1b[31mreport"  # the escape does reach the CLI

@@ -22,7 +22,7 @@ WITHIN_SECONDS = 20  # the watcher used to spend 13 minutes on the poison messag
 
 def _deliver_raw(handle: DaemonHandle, rcpt: str, raw: bytes) -> None:
     """As ``_deliver``, for bytes the stdlib should not re-serialise (the 5 MB Subject)."""
-    with smtplib.LMTP("127.0.0.1", handle.settings.lmtp_port) as lmtp:
+    with smtplib.LMTP(handle.lmtp_socket) as lmtp:
         lmtp.sendmail("mallory@evil-exfil.example", [rcpt], raw)
 
 

@@ -37,7 +37,7 @@ def test_restart_while_mail_arrives() -> None:
         host = build_host(handle.settings)
         host.start()
         try:
-            with smtplib.LMTP("127.0.0.1", handle.settings.lmtp_port) as lmtp:
+            with smtplib.LMTP(handle.lmtp_socket) as lmtp:
                 for i in range(10):
                     lmtp.sendmail("outside@example.org", [bob_addr],
                                   f"Subject: during {i}\r\nMessage-ID: <d{i}@example.org>\r\n"

@@ -13,9 +13,15 @@ from tests.support.daemon import DaemonHandle
 from tests.support.sse import EventStream
 
 
-def _new_for(stream: EventStream, subject: str, timeout: float = 10) -> dict[str, Any]:
-    return stream.next("message.new", timeout,
-                       where=lambda e: e["data"]["message"]["subject"] == subject)
+def _new_for(stream: EventStream, *subjects: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """The ``message.new`` events for ``subjects``, in that order whatever order they came in
+    (the sender delivers concurrently); no event for one of them is passed over."""
+    found: dict[str, dict[str, Any]] = {}
+    while len(found) < len(subjects):
+        event = stream.next("message.new", timeout, where=lambda e: e["data"]["message"][
+            "subject"] in subjects and e["data"]["message"]["subject"] not in found)
+        found[event["data"]["message"]["subject"]] = event
+    return [found[s] for s in subjects]
 
 
 async def test_api_and_smtp_sends_reach_bob_live(daemon: DaemonHandle,
@@ -41,8 +47,7 @@ async def test_api_and_smtp_sends_reach_bob_live(daemon: DaemonHandle,
                               username=creds["username"], password=creds["password"],
                               start_tls=False, use_tls=False)
 
-        first = _new_for(stream, "hello over the API")
-        second = _new_for(stream, "hello over SMTP")
+        first, second = _new_for(stream, "hello over the API", "hello over SMTP")
     assert first["agent"] == bob["agent"]["name"]
     assert first["data"]["message"]["text"].strip() == "body one"
     assert first["data"]["message"]["message_id"] == api_mid
@@ -91,8 +96,7 @@ def test_threading_headers_flags_move_delete(daemon: DaemonHandle,
         a_api.post("/v1/mail/send", json={
             "to": bob["agent"]["address"], "subject": "Re: thread start", "text": "2",
             "in_reply_to": first["message_id"], "references": [first["message_id"]]})
-        e1 = _new_for(stream, "thread start")
-        e2 = _new_for(stream, "Re: thread start")
+        e1, e2 = _new_for(stream, "thread start", "Re: thread start")
         assert e2["data"]["message"]["in_reply_to"] == first["message_id"]
         assert e1["data"]["thread_id"] == e2["data"]["thread_id"]
 

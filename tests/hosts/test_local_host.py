@@ -105,8 +105,8 @@ def test_start_health_endpoints_idempotent(server: DovecotServer) -> None:
     ep = h.endpoints()
     assert (ep.imap_host, ep.imap_port, ep.imap_tls) == ("127.0.0.1", h.imap_port, False)
     assert (ep.delivery_host, ep.delivery_port, ep.delivery_protocol) == (
-        "127.0.0.1",
-        h.lmtp_port,
+        str(h.layout.base_dir / "lmtp"),
+        0,
         "lmtp",
     )
     assert (ep.submission_host, ep.submission_port) == ("127.0.0.1", h.submission_port)

@@ -207,3 +207,12 @@ def test_sender_refused(
     with pytest.raises(error, match=reply.split()[0]):
         deliver_lmtp("127.0.0.1", port, "s@x.test", ["a@x.test"], MSG)
     assert handler.delivered == []
+
+
+def test_deliver_over_a_unix_socket(dovecot: Dovecot, account: Credentials) -> None:
+    """A host starting with '/' is a unix socket (how the local mail host serves LMTP)."""
+    path = f"{dovecot.dir}/run/lmtp"
+    assert deliver_lmtp(path, 0, "s@example.test", [account.username], MSG) == {}
+    assert MSG.split(b"\r\n\r\n")[1] in inbox(dovecot, account)[-1]
+    with pytest.raises(TransientDeliveryError, match="LMTP server /nonexistent/lmtp"):
+        deliver_lmtp("/nonexistent/lmtp", 0, "s@example.test", [account.username], MSG)

@@ -292,3 +292,49 @@ def test_denied_approval_hint_says_whether_the_owner_was_emailed(
         assert "no owner email is set" in denied["hint"]
     finally:
         lone.close()
+
+
+def test_external_mail_has_no_sender_no_stamp_and_only_the_agents_own_reply_to(
+        outbound: DaemonHandle, sink: SmtpSink, agent: dict[str, Any]) -> None:
+    """Issue 18 #12: what leaves for the internet speaks only as the agent's sub-address."""
+    import smtplib
+
+    peer = outbound.create_agent(unique("peer"))
+    name, address = agent["agent"]["name"], agent["agent"]["address"]
+    own_external = f"owner+{name}@example.com"
+    mid = f"<{unique('ext')}@localhost>"
+    raw = (f"From: {address}\r\nSender: {address}\r\nReply-To: {own_external}\r\n"
+           f"To: friend@example.org, {peer['agent']['address']}\r\nSubject: leaves\r\n"
+           f"Message-ID: {mid}\r\nX-AgenticMail-Origin: v=1; e={address}; s=forged\r\n"
+           "\r\nhello\r\n").encode()
+    creds = agent["mail"]
+    with EventStream(outbound.api_url, peer["api_key"]) as events:
+        with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp:
+            smtp.login(creds["username"], creds["password"])
+            smtp.sendmail(address, ["friend@example.org", peer["agent"]["address"]], raw)
+        sink.wait_for(lambda rs: any(r.message_id == mid for r in rs))
+        [out] = sink.with_id(mid)
+        assert out.message["Sender"] is None
+        assert out.message["X-AgenticMail-Origin"] is None
+        assert out.message["Reply-To"] == own_external
+        assert own_external in out.message["From"]
+        local = events.next("message.new", where=lambda e: e["data"]["message"]["subject"]
+                            == "leaves")
+    assert local["data"]["message"]["security"]["internal"] is True  # the daemon's own stamp
+
+    foreign = _send(outbound, agent["api_key"], to=["friend@example.org"],
+                    reply_to="collector@evil-exfil.example")
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "reply_to_not_allowed"
+
+
+def test_the_way_out_strips_sender_stamp_and_a_foreign_reply_to() -> None:
+    """Defence in depth: whatever reached the outbox, the external copy is cleaned."""
+    from agenticmail.daemon.sender import _external_variant
+
+    raw = (b"From: bob@localhost\r\nSender: alice@localhost\r\nReply-To: x@evil.example\r\n"
+           b"X-AgenticMail-Origin: v=1; e=bob@localhost; s=abc\r\nSubject: s\r\n\r\nbody\r\n")
+    out = _external_variant(raw, "Bob", "owner+bob@example.com", lambda values: False)
+    assert b"Sender:" not in out and b"Reply-To:" not in out
+    assert b"X-AgenticMail-Origin" not in out and b"owner+bob@example.com" in out
+    kept = _external_variant(raw, "Bob", "owner+bob@example.com", lambda values: True)
+    assert b"Reply-To: x@evil.example" in kept and b"Sender:" not in kept

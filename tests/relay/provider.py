@@ -123,7 +123,7 @@ class Provider:
         """Mail arrives in the account's INBOX (the provider's MX delivering it)."""
         import smtplib
 
-        with smtplib.LMTP("127.0.0.1", self.host.lmtp_port) as lmtp:
+        with smtplib.LMTP(str(self.host.lmtp_socket)) as lmtp:
             refused = lmtp.sendmail(sender, [rcpt or self.address], raw)
         assert not refused, refused
 

@@ -12,8 +12,8 @@ MAIL = b"From: a@example.org\r\nTo: owner@example.com\r\nSubject: tls\r\n\r\nbod
 
 
 def _endpoints(provider: Provider) -> Endpoints:
-    return Endpoints("127.0.0.1", provider.host.imap_port, "127.0.0.1", 0, "127.0.0.1",
-                     provider.host.lmtp_port, imap_tls=True)
+    return Endpoints("127.0.0.1", provider.host.imap_port, "127.0.0.1", 0,
+                     str(provider.host.lmtp_socket), 0, imap_tls=True)
 
 
 def test_mail_delivered_before_idle_and_during_idle_over_tls(provider: Provider) -> None:

@@ -90,6 +90,7 @@ CASES = {
  "ATT_HTML_SVG": (msg(attachments=[("statement.html", b"<html>")]), msg(attachments=[("statement.txt", b"hi")])),
  "HDR_NO_MESSAGE_ID": (msg(mid=False), msg()),
  "HDR_EMPTY_FROM": (msg(frm=""), msg(frm="sam@partner.example")),
+ "HDR_FORGED_ORIGIN": (msg(frm="Alice <alice@localhost>", headers={"X-AgenticMail-Origin": "v=1; e=alice@localhost; s=AAAA"}), msg(frm="Alice <alice@localhost>", headers={"X-AgenticMail-Origin-Note": "v=1"})),
  "HDR_REPLY_TO_MISMATCH": (msg(reply_to="sam@other.example"), msg(reply_to="sam@mail.partner.example")),
  "CS_SUBJECT_CAPS": (msg(subject="URGENT PAYMENT NOTICE FOR YOU"), msg(subject="Notes from the NASA and ESA call")),
  "CS_LOTTERY_419": (msg("You have won a USD 2.5 million lottery prize.\n"), msg("You won't believe the weather here.\n")),

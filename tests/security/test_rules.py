@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from agenticmail.security import RULES, score
+from agenticmail.security.origin import Origin
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml" / "inbound"
 
@@ -55,18 +56,22 @@ def test_score_is_capped_at_100() -> None:
     assert score(raw).score == 100
 
 
-def test_internal_mail_is_exempt_but_relay_rewritten_is_scored() -> None:
-    internal = score((FIXTURES / "internal.agent_to_agent.eml").read_bytes())
+def test_only_a_verified_origin_is_internal() -> None:
+    """A local From proves nothing: the same message is scored unless its stamp verified."""
+    raw = (FIXTURES / "internal.agent_to_agent.eml").read_bytes()
+    internal = score(raw, origin=Origin.VERIFIED)
     assert internal.internal and internal.score == 0 and internal.rules == ()
-    for name in ("internal.relay_rewritten.eml", "internal.x_original_from.eml"):
+    for name in ("internal.agent_to_agent.eml", "internal.relay_rewritten.eml",
+                 "internal.x_original_from.eml"):
         v = score((FIXTURES / name).read_bytes())
         assert not v.internal and "PI_IGNORE_INSTRUCTIONS" in {h.id for h in v.rules}
+    assert not score(raw, local_domains={"localhost"}).internal
 
 
-def test_local_domains_parameter() -> None:
-    raw = (FIXTURES / "rule.PI_IGNORE_INSTRUCTIONS.hit.eml").read_bytes()
-    assert score(raw, local_domains={"partner.example"}).internal
-    assert not score(raw).internal
+def test_an_invalid_stamp_is_evidence() -> None:
+    raw = (FIXTURES / "internal.agent_to_agent.eml").read_bytes()
+    assert "HDR_FORGED_ORIGIN" in {h.id for h in score(raw, origin=Origin.INVALID).rules}
+    assert "HDR_FORGED_ORIGIN" not in {h.id for h in score(raw, origin=Origin.ABSENT).rules}
 
 
 def test_a_failing_rule_records_nothing_and_scoring_goes_on(

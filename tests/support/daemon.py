@@ -95,6 +95,13 @@ class DaemonHandle:
             purge_mail_store(self.settings)
             shutil.rmtree(self.home, ignore_errors=True)
 
+    @property
+    def lmtp_socket(self) -> str:
+        """Where the mail host takes LMTP delivery (the daemon's own path into a mailbox)."""
+        from agenticmail.hosts import build_host
+
+        return build_host(self.settings).endpoints().delivery_host
+
     def client(self, key: str | None = "master", **kw: Any) -> httpx.Client:
         headers = {}
         if key == "master":

@@ -200,8 +200,8 @@ class DovecotServer:
         return self.host.imap_port
 
     @property
-    def lmtp_port(self) -> int:
-        return self.host.lmtp_port
+    def lmtp_socket(self) -> str:
+        return str(self.host.lmtp_socket)
 
     def endpoints(self) -> Endpoints:
         return self.host.endpoints()
@@ -222,7 +222,7 @@ class DovecotServer:
     ) -> dict[str, tuple[int, bytes]]:
         """LMTP delivery; returns the refused recipients (empty dict = all delivered)."""
         rcpts = [rcpt] if isinstance(rcpt, str) else list(rcpt)
-        with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
+        with smtplib.LMTP(self.lmtp_socket) as lmtp:
             return lmtp.sendmail(sender, rcpts, data)
 
     def imap(self, user: str, password: str) -> IMAPClient:
