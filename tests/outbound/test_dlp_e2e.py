@@ -33,13 +33,6 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def guarded(sink: SmtpSink) -> Iterator[DaemonHandle]:
     handle = DaemonHandle(owner_email=OWNER, max_attachment_bytes=12 * MIB).start()
     with handle.client() as owner:

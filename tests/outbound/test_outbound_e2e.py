@@ -17,13 +17,6 @@ AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def outbound(sink: SmtpSink) -> Iterator[DaemonHandle]:
     handle = DaemonHandle(owner_email="boss@example.net").start()
     with handle.client() as owner:

@@ -21,14 +21,11 @@ from typing import Any
 
 import pytest
 
-from tests.relay.helpers import OWNER, gmail_auth, relay_status
+from tests.relay.helpers import AWS_KEY, AWS_SECRET, OWNER, gmail_auth, relay_status, send_held
 from tests.relay.provider import Provider
 from tests.support.daemon import DaemonHandle, unique, wait_until
 from tests.support.dns_server import DkimKey, DnsServer
 from tests.support.sse import EventStream
-
-AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"
 
 
 @pytest.fixture(scope="module")
@@ -112,13 +109,7 @@ def _db_text(handle: DaemonHandle) -> str:
 def test_forged_owner_reply_approves_nothing_and_notifications_never_reach_an_agent(
         chain: tuple[DaemonHandle, str, str], provider: Provider, owner_key: DkimKey) -> None:
     handle, name, key = chain
-    with handle.client(key) as api:
-        r = api.post("/v1/mail/send", json={"to": ["partner@example.org"],
-                                            "subject": "deploy keys",
-                                            "text": f"creds {AWS_KEY} / {AWS_SECRET}"})
-    held = r.json()
-    assert r.status_code == 202 and held["status"] == "held", r.text
-    pending_id, mid = held["pending_id"], held["message_id"]
+    pending_id, mid = send_held(handle, key)
 
     # 1. the notification lands in the relay mailbox and is never routed to an agent
     uid = _handled(handle, provider, b"approval needed")

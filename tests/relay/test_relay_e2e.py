@@ -22,14 +22,19 @@ import pytest
 from imapclient import IMAPClient
 
 from agenticmail.services import protection
-from tests.relay.helpers import OWNER, gmail_auth, mail, new_for, relay_status
+from tests.relay.helpers import (
+    OWNER,
+    gmail_auth,
+    mail,
+    new_for,
+    relay_status,
+    send_held,
+)
 from tests.relay.provider import Provider
 from tests.support.daemon import DaemonHandle, unique, wait_until
 from tests.support.sse import EventStream
 
 OUTAGE_SECONDS = float(os.environ.get("RELAY_OUTAGE_SECONDS", "4"))
-AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
-AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"
 
 
 def agent_inbox(handle: DaemonHandle, key: str) -> list[dict[str, Any]]:
@@ -220,13 +225,7 @@ def test_approval_loop_by_email_reply_and_forged_replies_change_nothing(
         relay_daemon: DaemonHandle, provider: Provider) -> None:
     created = relay_daemon.create_agent(unique("ap"))
     key = created["api_key"]
-    with relay_daemon.client(key) as api:
-        r = api.post("/v1/mail/send", json={"to": ["partner@example.org"],
-                                            "subject": "deploy keys",
-                                            "text": f"creds {AWS_KEY} / {AWS_SECRET}"})
-    held = r.json()
-    assert r.status_code == 202 and held["status"] == "held", r.text
-    pending_id, mid = held["pending_id"], held["message_id"]
+    pending_id, mid = send_held(relay_daemon, key)
     note_id, code = _notification(provider, "deploy keys")
 
     def pending_status() -> str:
