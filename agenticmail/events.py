@@ -95,6 +95,12 @@ class EventBus:
         with self._lock:
             self._listeners.append(listener)
 
+    def remove_listener(self, listener: Callable[[Event], None]) -> None:
+        """Undo :meth:`add_listener` (a stopping component); no error if it is not there."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
     def close_all(self) -> None:
         """End every live subscription (their streams finish); used at shutdown."""
         with self._lock:

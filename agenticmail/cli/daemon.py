@@ -217,7 +217,7 @@ def stop(
 
 # -- status ------------------------------------------------------------------------------
 _SHOWN = {"url", "api_url", "version", "pid", "uptime_seconds", "status", "ok", "mail_host"}
-_SHOWN |= {"agents", "watchers", "submission"}
+_SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts"}
 
 
 def _summary(value: Any) -> str:
@@ -269,13 +269,34 @@ def _status_rows(data: Mapping[str, Any]) -> list[tuple[str, object]]:
         ("mail host", host_line or None),
         ("agents", None if data.get("agents") is None else _summary(data["agents"])),
         ("watchers", watcher_line),
+        ("components", _components_line(data.get("components"))),
         ("SMTP submission", submission and f"{submission.get('host')}:{submission.get('port')}"),
         *((k.replace("_", " "), _summary(v)) for k, v in data.items() if k not in _SHOWN),
     ]
 
 
+def _components_line(components: Any) -> str | None:
+    if not isinstance(components, Mapping):
+        return None
+    down = [name for name, c in components.items() if _as_map(c).get("state") != "running"]
+    if not down:
+        return f"all {len(components)} running"
+    return f"{len(components) - len(down)} of {len(components)} running; not running: " \
+        + ", ".join(down)
+
+
 def _render_status(data: dict[str, Any]) -> Iterator[RenderableType]:
     yield details(_status_rows(data))
+    components = _as_map(data.get("components"))
+    if components and any(_as_map(c).get("state") != "running" or _as_map(c).get("restarts")
+                          for c in components.values()):
+        yield table(
+            ["component", "state", "restarts", "last error"],
+            [(name, Text(str(_as_map(c).get("state")),
+                         "green" if _as_map(c).get("state") == "running" else "bold red"),
+              _as_map(c).get("restarts"), _as_map(c).get("last_error") or "")
+             for name, c in components.items()],
+        )
     checks = _as_map(_as_map(data.get("mail_host")).get("checks"))
     if checks:
         yield table(["mail host check", "result"], checks.items())

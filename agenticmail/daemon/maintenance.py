@@ -7,22 +7,26 @@ import logging
 
 from ..services.context import ServiceContext
 from ..store import events as event_log
-from .task import BackgroundTask
+from .component import Scope
 
 log = logging.getLogger(__name__)
 
 
-class Maintenance(BackgroundTask):
+class Maintenance:
+    """A supervised component: one task running :meth:`run_once` every ``interval``."""
+
     name = "maintenance"
 
     def __init__(self, ctx: ServiceContext, interval: float = 3600.0,
                  keep_events: int = event_log.RETAIN_EVENTS) -> None:
-        super().__init__()
         self.ctx, self.interval, self.keep_events = ctx, interval, keep_events
 
     def run_once(self) -> None:
         with self.ctx.db.write() as conn:
             event_log.prune(conn, self.keep_events)
+
+    async def start(self, stack: Scope) -> None:
+        stack.spawn(self._run(), "prune")
 
     async def _run(self) -> None:
         while True:

@@ -26,6 +26,7 @@ from ..services import relay as service
 from ..services.context import ServiceContext
 from ..store import relay as store
 from ..store._time import now_iso
+from .component import ComponentExited, Scope, in_thread
 
 log = logging.getLogger(__name__)
 
@@ -40,30 +41,47 @@ class _Reconfigure(Exception):
 
 
 class RelayWorker:
+    """A supervised component: one thread running :meth:`_run`."""
+
+    name = "relay"
+
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.failures = 0
         self._stop = threading.Event()
         self._kick = threading.Event()
-        self._thread: threading.Thread | None = None
         self._activity_written = 0.0
         self._poison: dict[int, int] = {}  # uid -> consecutive unexpected failures
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> None:
+    async def start(self, stack: Scope) -> None:
         try:  # whatever a previous run left behind is stale now
-            service.note(self.ctx, mode="starting", connected=0, failures=0, next_retry_at=None)
+            await in_thread(service.note, self.ctx, mode="starting", connected=0, failures=0,
+                            next_retry_at=None)
         except AgenticMailError as exc:
             log.warning("relay: cannot reset its status: %s", exc)
+        self._stop.clear()
+        self._kick.clear()
         self.ctx.bus.add_listener(self._on_event)
-        self._thread = threading.Thread(target=self._run, name="relay", daemon=True)
-        self._thread.start()
+        stack.callback(self.ctx.bus.remove_listener, self._on_event)
+        thread = threading.Thread(target=self._thread_main, args=(stack,), name="relay",
+                                  daemon=True)
+        thread.start()
+        stack.push_async_callback(self._stop_thread, thread)
 
-    async def stop(self) -> None:
+    async def _stop_thread(self, thread: threading.Thread) -> None:
         self._stop.set()
         self._kick.set()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 15)
+        await asyncio.to_thread(thread.join, 15)
+
+    def _thread_main(self, scope: Scope) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # the loop retries everything it expects; this is a bug
+            scope.fail(exc)
+        else:
+            if not self._stop.is_set():
+                scope.fail(ComponentExited("the relay loop stopped by itself"))
 
     def _on_event(self, event: Event) -> None:
         if event.type in (service.RELAY_CONFIGURED, service.RELAY_DISABLED):

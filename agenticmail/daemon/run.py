@@ -1,8 +1,11 @@
-"""The composition root: one asyncio process with the API, SMTP submission, the mail host
-and its supervisor, and an IDLE watcher per agent.
+"""The composition root: one asyncio process with the mail host, the API, SMTP submission,
+the sender, the relay, housekeeping and an IDLE watcher per agent.
 
-``serve(settings)`` runs it in the foreground until SIGINT/SIGTERM; ``Daemon`` is the same
-thing as an object tests can start and stop in-process.
+Every long-lived part is a component (:mod:`.component`) run by one :class:`Supervisor`:
+started in the order listed in ``Daemon.__init__``, each registering its cleanup as it starts,
+and stopped in reverse. ``serve(settings)`` runs the daemon in the foreground until
+SIGINT/SIGTERM (also during startup: what started is undone, the pid file removed);
+``Daemon`` is the same thing as an object tests can start and stop in-process.
 """
 
 from __future__ import annotations
@@ -11,60 +14,57 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 from typing import Any
 
-import uvicorn
-
 from ..config import Settings, write_private
 from ..errors import Conflict, NotConfigured
-from ..events import AGENT_CREATED, AGENT_DELETED
 from ..log import setup_logging
-from ..models import Event
 from ..processes import pid_alive
 from ..services.context import ServiceContext, build_context
-from ..store import agents as agent_store
+from .api_server import ApiServer
+from .mail_host import MailHostComponent
 from .maintenance import Maintenance
 from .relay import RelayWorker
 from .sender import SenderWorker
 from .submission import SubmissionServer
-from .supervisor import HostSupervisor
+from .supervisor import Supervisor
 from .watchers import WatcherManager
 
 log = logging.getLogger(__name__)
 
-
-class _Server(uvicorn.Server):
-    """uvicorn, but an exit request (signal or ``request_stop``) also ends open event streams,
-    which graceful shutdown would otherwise wait on forever."""
-
-    def __init__(self, config: uvicorn.Config, on_exit: Any) -> None:
-        super().__init__(config)
-        self._on_exit = on_exit
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        self._on_exit()
-        super().handle_exit(sig, frame)
-        # uvicorn re-raises a captured signal once serve() returns, which kills the process
-        # before Daemon.run's cleanup (stop the mail host, remove the pid file) can run
-        self._captured_signals.clear()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Daemon:
-    def __init__(self, settings: Settings, ctx: ServiceContext | None = None) -> None:
+    def __init__(self, settings: Settings, ctx: ServiceContext | None = None, *,
+                 restart_backoff: float = 1.0, max_restart_backoff: float = 60.0) -> None:
+        from ..api.app import create_app
+
         if not settings.is_configured:
             raise NotConfigured("agenticmail is not set up yet", hint="run: agenticmail setup")
         self.settings = settings
         self.ctx = ctx or build_context(settings)
         self.watchers = WatcherManager(self.ctx)
-        self.supervisor = HostSupervisor(self.ctx.host)
         self.sender = SenderWorker(self.ctx)
-        self.maintenance = Maintenance(self.ctx)
         self.relay = RelayWorker(self.ctx)
-        self.submission = SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port)
+        self.supervisor = Supervisor([
+            MailHostComponent(self.ctx.host),
+            Maintenance(self.ctx),
+            self.watchers,
+            SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port),
+            self.sender,
+            self.relay,
+            ApiServer(settings, create_app(self.ctx, self.status), self.request_stop,
+                      self.ctx.bus.close_all),
+        ], backoff=restart_backoff, max_backoff=max_restart_backoff)
         self.started_at = time.time()
-        self._server: uvicorn.Server | None = None
-        self.ready = asyncio.Event()
+        self.ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._stop_requested = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def _claim_pidfile(self) -> None:
@@ -79,72 +79,81 @@ class Daemon:
                                hint="stop it with: agenticmail stop")
         write_private(path, f"{os.getpid()}\n".encode())
 
-    def _on_event(self, event: Event) -> None:
-        if event.type == AGENT_CREATED and event.agent:
-            agent = agent_store.find_agent_by_id(self.ctx.db, event.agent_id)
-            if agent is not None:
-                self.watchers.add(agent)
-        elif event.type == AGENT_DELETED and event.agent:
-            self.watchers.remove(event.agent)
+    def _release_pidfile(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if int(self.settings.pid_path.read_text().strip()) == os.getpid():
+                self.settings.pid_path.unlink()
 
     def status(self) -> dict[str, Any]:
+        components = self.supervisor.status()
         return {
             "pid": os.getpid(),
             "uptime_seconds": round(time.time() - self.started_at, 1),
             "api_url": self.settings.api_url,
             "submission": {"host": "127.0.0.1", "port": self.settings.submission_port},
+            "components": components,
             "watchers": self.watchers.status(),
-            "host_restarts": self.supervisor.restarts,
+            "host_restarts": components["mail-host"]["restarts"],
         }
 
-    async def run(self) -> None:
-        from ..api.app import create_app
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop the daemon runs in (to call the supervisor from another thread)."""
+        return self._loop
 
-        self._claim_pidfile()
+    @property
+    def healthy(self) -> bool:
+        """Every component is running."""
+        return self.supervisor.healthy
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        if self._stop_requested:
+            self._stopping.set()
+        with self._signals():
+            async with contextlib.AsyncExitStack() as stack:
+                stack.callback(self.ctx.db.close)
+                self._claim_pidfile()
+                stack.callback(self._release_pidfile)
+                startup = asyncio.create_task(self.supervisor.start(stack), name="startup")
+                stopping = asyncio.create_task(self._stopping.wait(), name="stopping")
+                stack.callback(stopping.cancel)
+                await asyncio.wait({startup, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not startup.done():
+                    log.info("stop requested during startup; undoing what started")
+                    startup.cancel()
+                    await asyncio.wait([startup])
+                    return
+                startup.result()  # a component that cannot start: undo, then report it
+                self.ready.set()
+                log.info("agenticmail daemon ready on %s", self.settings.api_url)
+                await stopping
+                log.info("agenticmail daemon stopping")
+
+    @contextlib.contextmanager
+    def _signals(self) -> Any:
+        """SIGINT/SIGTERM ask the daemon to stop (the main thread only: tests run it in
+        another thread and call :meth:`request_stop`)."""
+        loop = self._loop
+        caught = loop is not None and threading.current_thread() is threading.main_thread()
+        if caught and loop is not None:
+            for sig in STOP_SIGNALS:
+                loop.add_signal_handler(sig, self.request_stop)
         try:
-            await asyncio.to_thread(self.ctx.host.start)
-            self.supervisor.start()
-            self.maintenance.start()
-            self.ctx.bus.add_listener(self._on_event)
-            self.watchers.start_all(agent_store.list_agents(self.ctx.db))
-            await self.submission.start()
-            self.sender.start()
-            self.relay.start()
-            app = create_app(self.ctx, self.status)
-            config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
-                                    log_level="warning", access_log=False, lifespan="off",
-                                    timeout_graceful_shutdown=5)
-            self._server = _Server(config, self.ctx.bus.close_all)
-            serve = asyncio.create_task(self._server.serve())
-            while not self._server.started and not serve.done():
-                await asyncio.sleep(0.02)
-            if serve.done():
-                await serve  # re-raises the bind error
-                raise Conflict(f"cannot listen on {self.settings.api_url}: the port is in use",
-                               hint="change api_port in config.toml or stop the other process")
-            self.ready.set()
-            log.info("agenticmail daemon ready on %s", self.settings.api_url)
-            await serve
+            yield
         finally:
-            await self._shutdown()
+            if caught and loop is not None:
+                for sig in STOP_SIGNALS:
+                    loop.remove_signal_handler(sig)
 
     def request_stop(self) -> None:
+        """Ask the daemon to stop (safe from any thread and from a signal handler)."""
+        self._stop_requested = True
         self.ctx.bus.close_all()
-        if self._server is not None:
-            self._server.should_exit = True
-
-    async def _shutdown(self) -> None:
-        await self.submission.stop()
-        await self.sender.stop()
-        await self.relay.stop()
-        await self.supervisor.stop()
-        await self.maintenance.stop()
-        await asyncio.to_thread(self.watchers.stop_all)
-        await asyncio.to_thread(self.ctx.host.stop)
-        with contextlib.suppress(OSError, ValueError):
-            if int(self.settings.pid_path.read_text().strip()) == os.getpid():
-                self.settings.pid_path.unlink()
-        self.ctx.db.close()
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stopping.set)
 
 
 def serve(settings: Settings, *, console_log: bool = True) -> None:

@@ -29,6 +29,7 @@ from ..services.mailbox import open_session
 from ..services.routes import external_sender, get_route
 from ..store import agents as agent_store
 from ..store import outbound as store
+from .component import Scope, in_thread
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +60,35 @@ def _external_variant(raw: bytes, display_name: str, sender: str,
 
 
 class SenderWorker:
+    """A supervised component: one claiming loop plus up to ``concurrency`` deliveries."""
+
+    name = "sender"
+
     def __init__(self, ctx: ServiceContext, concurrency: int = 4) -> None:
         self.ctx = ctx
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
+        self._recovered = False
 
-    def start(self) -> None:
+    async def start(self, stack: Scope) -> None:
+        if not self._recovered:  # leases left by a previous process (a restart in this one
+            await in_thread(self._release_leases)  # waits for its deliveries instead)
+            self._recovered = True
+        self._loop = asyncio.get_running_loop()
+        self.ctx.sender_wakeups.append(self.wake)
+        stack.callback(self._unwake)
+        stack.push_async_callback(self._drain)
+        stack.spawn(self._run(), "claim")
+
+    def _release_leases(self) -> None:
         with self.ctx.db.write() as conn:
             released, in_doubt = store.release_leases(conn)
         if released:
             log.warning("resuming %d sends interrupted by a crash (%d in doubt: their SMTP "
                         "transaction was cut off, so a recipient may get them twice)",
                         released, in_doubt)
-        self._loop = asyncio.get_running_loop()
-        self.ctx.sender_wakeups.append(self.wake)
-        self._task = asyncio.create_task(self._run(), name="sender")
 
     def wake(self) -> None:
         """Thread-safe: rows may be due now."""
@@ -84,13 +96,12 @@ class SenderWorker:
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
 
-    async def stop(self) -> None:
+    def _unwake(self) -> None:
         with contextlib.suppress(ValueError):
             self.ctx.sender_wakeups.remove(self.wake)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+
+    async def _drain(self) -> None:
+        """Let deliveries in flight finish (their rows stay leased if they do not)."""
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=30)
 

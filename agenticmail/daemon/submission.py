@@ -36,6 +36,7 @@ from ..services import outbox
 from ..services.agents import credentials
 from ..services.context import ServiceContext
 from ..store import agents as agent_store
+from .component import Scope
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +183,14 @@ class _Handler:
 
 
 class SubmissionServer:
+    """A supervised component: the listening socket, closed when it stops."""
+
+    name = "submission"
+
     def __init__(self, ctx: ServiceContext, host: str = "127.0.0.1", port: int = 3587) -> None:
         self.ctx, self.host, self.port = ctx, host, port
-        self._server: asyncio.base_events.Server | None = None
 
-    async def start(self) -> None:
+    async def start(self, stack: Scope) -> None:
         loop = asyncio.get_running_loop()
         handler, auth = _Handler(self.ctx), _Authenticator(self.ctx)
         throttle = LoginThrottle()
@@ -205,15 +209,15 @@ class SubmissionServer:
                 enable_SMTPUTF8=True, decode_data=False, throttle=throttle)
 
         try:
-            self._server = await loop.create_server(factory, self.host, self.port)
+            server = await loop.create_server(factory, self.host, self.port)
         except OSError as exc:
             raise AgenticMailError(
                 f"cannot listen for SMTP submission on {self.host}:{self.port}: {exc.strerror}",
                 code="port_in_use", hint="change submission_port in config.toml") from exc
+        stack.push_async_callback(self._close, server)
         log.info("SMTP submission listening on %s:%d", self.host, self.port)
 
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+    @staticmethod
+    async def _close(server: asyncio.base_events.Server) -> None:
+        server.close()
+        await server.wait_closed()

@@ -1,5 +1,10 @@
 """One IDLE watcher thread per agent, running for as long as the daemon runs.
 
+:class:`WatcherManager` is the supervised component that owns them all: it starts one per
+agent (and one for each agent created later, stopping the watcher of a deleted one), and
+revives a watcher thread that died of an unexpected error, with backoff, counting it in the
+watcher's ``crashes``.
+
 Each watcher resumes from the last UID it reported (the checkpoint commits together with the
 ``message.new`` event), reconnects with jittered exponential backoff, and reports flag changes
 and expunges in INBOX by diffing flags after the server announces a change.
@@ -7,23 +12,29 @@ and expunges in INBOX by diffing flags after the server announces a change.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 
 from ..errors import AgenticMailError
+from ..events import AGENT_CREATED, AGENT_DELETED
 from ..mail.idle import FolderWatch
-from ..models import Agent
+from ..models import Agent, Event
 from ..services import inbox
 from ..services.agents import credentials
 from ..services.context import ServiceContext
+from ..store import agents as agent_store
 from ..store import messages as index
+from .component import Scope, in_thread
 
 log = logging.getLogger(__name__)
 
 WAIT_SLICE = 1.0  # how often a watcher checks whether it was asked to stop
 MAX_BACKOFF = 60.0
+REVIVE_EVERY = 1.0  # how often the manager looks for watcher threads that died
 
 
 @dataclass
@@ -32,25 +43,42 @@ class WatcherStatus:
     last_error: str | None = None
     reconnects: int = 0
     last_uid: int = 0
+    crashes: int = 0  # the thread died of an unexpected error and was started again
 
 
 class AgentWatcher(threading.Thread):
-    def __init__(self, ctx: ServiceContext, agent: Agent, folder: str = "INBOX") -> None:
+    def __init__(self, ctx: ServiceContext, agent: Agent, folder: str = "INBOX",
+                 status: WatcherStatus | None = None) -> None:
         super().__init__(name=f"watch-{agent.name}", daemon=True)
         self.ctx, self.agent, self.folder = ctx, agent, folder
-        self.status = WatcherStatus()
+        self.status = status or WatcherStatus()
+        self.crash: BaseException | None = None
         self._stop_event = threading.Event()
         self._flags: dict[int, tuple[str, ...]] = {}
 
     def stop(self) -> None:
         self._stop_event.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop_event.is_set()
+
     def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # noted for the manager, which starts it again
+            self.crash = exc
+            self.status.connected, self.status.last_error = False, str(exc)
+            log.error("watcher for %s died", self.agent.name, exc_info=exc)
+
+    def _loop(self) -> None:
         backoff = 1.0
         while not self._stop_event.is_set():
-            watch = FolderWatch(self.ctx.host.endpoints(), credentials(self.ctx, self.agent),
-                                self.folder, renew_seconds=self.ctx.settings.idle_renew_seconds)
+            watch: FolderWatch | None = None
             try:
+                watch = FolderWatch(self.ctx.host.endpoints(),
+                                    credentials(self.ctx, self.agent), self.folder,
+                                    renew_seconds=self.ctx.settings.idle_renew_seconds)
                 self._watch(watch)
             except AgenticMailError as exc:
                 self._note_failure(exc)
@@ -58,7 +86,8 @@ class AgentWatcher(threading.Thread):
                 log.exception("watcher for %s crashed", self.agent.name)
                 self._note_failure(exc)
             finally:
-                watch.close()
+                if watch is not None:
+                    watch.close()
                 was_connected, self.status.connected = self.status.connected, False
             if self._stop_event.is_set():
                 break
@@ -122,6 +151,24 @@ class WatcherManager:
     ctx: ServiceContext
     watchers: dict[str, AgentWatcher] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _revive_at: dict[str, float] = field(default_factory=dict)
+
+    name = "watchers"
+
+    async def start(self, stack: Scope) -> None:
+        self.ctx.bus.add_listener(self._on_event)
+        stack.callback(self.ctx.bus.remove_listener, self._on_event)
+        stack.push_async_callback(in_thread, self.stop_all)
+        self.start_all(await in_thread(agent_store.list_agents, self.ctx.db))
+        stack.spawn(self._revive_loop(), "revive")
+
+    def _on_event(self, event: Event) -> None:
+        if event.type == AGENT_CREATED and event.agent:
+            agent = agent_store.find_agent_by_id(self.ctx.db, event.agent_id)
+            if agent is not None:
+                self.add(agent)
+        elif event.type == AGENT_DELETED and event.agent:
+            self.remove(event.agent)
 
     def start_all(self, agents: list[Agent]) -> None:
         for agent in agents:
@@ -138,6 +185,7 @@ class WatcherManager:
     def remove(self, name: str) -> None:
         with self._lock:
             watcher = self.watchers.pop(name, None)
+            self._revive_at.pop(name, None)
         if watcher is not None:
             watcher.stop()
 
@@ -145,10 +193,42 @@ class WatcherManager:
         with self._lock:
             watchers = list(self.watchers.values())
             self.watchers.clear()
+            self._revive_at.clear()
         for watcher in watchers:
             watcher.stop()
         for watcher in watchers:
             watcher.join(timeout)
+
+    async def _revive_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REVIVE_EVERY)
+            self.revive()
+
+    def revive(self) -> None:
+        """Start again, after a backoff, each watcher whose thread died unexpectedly."""
+        now = time.monotonic()
+        started: list[AgentWatcher] = []
+        with self._lock:
+            for name, watcher in list(self.watchers.items()):
+                if watcher.is_alive() or watcher.stopping or watcher.ident is None:
+                    continue
+                due = self._revive_at.get(name)
+                if due is None:
+                    watcher.status.crashes += 1
+                    delay = min(2.0 ** (watcher.status.crashes - 1), MAX_BACKOFF)
+                    self._revive_at[name] = now + delay * random.uniform(0.8, 1.2)
+                    continue
+                if now < due:
+                    continue
+                del self._revive_at[name]
+                replacement = AgentWatcher(self.ctx, watcher.agent, watcher.folder,
+                                           status=watcher.status)
+                self.watchers[name] = replacement
+                started.append(replacement)
+        for watcher in started:
+            log.warning("watcher for %s started again after it died (%d times)",
+                        watcher.agent.name, watcher.status.crashes)
+            watcher.start()
 
     def status(self) -> dict[str, dict[str, object]]:
         with self._lock:

@@ -14,6 +14,7 @@ be repaired (:func:`repair`), for both hosts:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -181,6 +182,26 @@ def _host_checks(settings: Settings, host: MailHost, daemon_up: bool) -> tuple[l
     return [check], status.ok or not daemon_up
 
 
+def component_checks(health: Mapping[str, object]) -> list[Check]:
+    """One check per daemon component the health report lists (state, restarts, last
+    error); a component that is not running fails its check."""
+    found = health.get("components")
+    if not isinstance(found, dict):
+        return []
+    checks = []
+    for name, state in found.items():
+        if not isinstance(state, dict):
+            continue
+        running = state.get("state") == "running"
+        detail = f"{state.get('state')}, {state.get('restarts', 0)} restarts"
+        if state.get("last_error"):
+            detail += f"; last error: {state['last_error']}"
+        checks.append(Check(f"daemon component {name}", running, detail,
+                            None if running else "the daemon restarts it with backoff; its "
+                            "log says why it fails: logs/agenticmail.log"))
+    return checks
+
+
 def diagnose(settings: Settings) -> Diagnosis:
     checks = [python_check()]
     if settings.mail_host == "local":
@@ -200,6 +221,7 @@ def diagnose(settings: Settings) -> Diagnosis:
     else:
         checks.append(Check("daemon", True, f"running at {settings.api_url} "
                                             f"(pid {health.get('pid')})"))
+        checks.extend(component_checks(health))
     host = build_host(settings)
     host_checks, usable = _host_checks(settings, host, health is not None)
     checks.extend(host_checks)

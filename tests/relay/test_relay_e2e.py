@@ -152,13 +152,12 @@ def test_failed_delivery_into_the_agent_mailbox_is_retried_not_lost_not_duplicat
     created = relay_daemon.create_agent(unique("dl"))
     name, key = created["agent"]["name"], created["api_key"]
     daemon = relay_daemon.daemon
-    assert daemon is not None and daemon.supervisor._task is not None
-    loop = daemon.supervisor._task.get_loop()
+    assert daemon is not None and daemon.loop is not None
+    loop = daemon.loop
     before = relay_status(relay_daemon)
     with EventStream(relay_daemon.api_url, key) as events:
-        # the agents' mail host goes down and stays down (its supervisor paused)
-        asyncio.run_coroutine_threadsafe(daemon.supervisor.stop(), loop).result(10)
-        daemon.ctx.host.stop()
+        # the agents' mail host goes down and stays down (halted by its supervisor)
+        asyncio.run_coroutine_threadsafe(daemon.supervisor.halt("mail-host"), loop).result(10)
         try:
             raw, mid = mail("while the mail host is down", to=f"owner+{name}@example.com")
             provider.deliver(raw)
@@ -168,8 +167,8 @@ def test_failed_delivery_into_the_agent_mailbox_is_retried_not_lost_not_duplicat
                 timeout=30, interval=0.1, what="the failed delivery")
             assert failed["delivered"] == before["delivered"]
         finally:
-            daemon.ctx.host.start()
-            loop.call_soon_threadsafe(daemon.supervisor.start)
+            asyncio.run_coroutine_threadsafe(daemon.supervisor.resume("mail-host"),
+                                             loop).result(30)
         events.next("message.new", timeout=60, where=new_for(mid))
         marker, marker_id = mail("marker", to=f"owner+{name}@example.com")
         provider.deliver(marker)

@@ -56,8 +56,9 @@ class DaemonHandle:
     def api_url(self) -> str:
         return self.settings.api_url
 
-    def start(self, timeout: float = 20.0) -> DaemonHandle:
-        self.daemon = Daemon(self.settings)
+    def start(self, timeout: float = 20.0, **options: Any) -> DaemonHandle:
+        """Run the daemon in a thread (``options``: keyword arguments of ``Daemon``)."""
+        self.daemon = Daemon(self.settings, **options)
         self.error = None
 
         def run() -> None:

@@ -1,8 +1,10 @@
 """/v1/health: liveness for anyone; the daemon's parts only for a valid key.
 
-Without a key the answer is up/degraded and the version, nothing about agents or mail. The
-master key sees everything (mail host checks, agent count, every watcher, pid); an agent key
-sees the mail host's state and its own watcher.
+Without a key the answer is up/degraded and the version, nothing about agents or mail. Any
+component of the daemon that is not running (see ``daemon.supervisor``) makes it degraded.
+The master key sees everything (mail host checks, agent count, every component's state,
+restarts and last error, every watcher, pid); an agent key sees the mail host's state and its
+own watcher.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ async def health(
     principal = (await asyncio.to_thread(authenticate, ctx, creds.credentials)
                  if creds else None)
     host = await asyncio.to_thread(ctx.host.health)
-    report: dict[str, Any] = {"status": "ok" if host.ok else "degraded", "version": __version__}
-    if principal is None:
-        return report
     runtime = getattr(request.app.state, "runtime_status", None)
     extra: dict[str, Any] = runtime() if runtime else {}
+    components = extra.get("components") or {}
+    running = all(c.get("state") == "running" for c in components.values())
+    report: dict[str, Any] = {"status": "ok" if host.ok and running else "degraded",
+                              "version": __version__}
+    if principal is None:
+        return report
     if principal.agent is not None:
         watchers = extra.get("watchers") or {}
         own = principal.agent.name

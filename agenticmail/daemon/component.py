@@ -1,0 +1,80 @@
+"""The one shape of every long-lived daemon component, and the scope it starts into.
+
+A component has a ``name`` and ``async def start(self, stack)``: it starts its parts one by
+one and registers each part's cleanup on ``stack`` as soon as that part exists, so closing the
+stack undoes exactly what started, in reverse (as pymap does). ``stack`` is a :class:`Scope`,
+an ``AsyncExitStack`` that also carries how the component's work reports a crash: tasks run
+with :meth:`Scope.spawn`, threads call :meth:`Scope.fail`. The
+:class:`~agenticmail.daemon.supervisor.Supervisor` then logs it, closes the scope and starts
+the component again with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class ComponentExited(RuntimeError):
+    """A component's task ended by itself although the component was meant to keep running."""
+
+
+class Scope(contextlib.AsyncExitStack):
+    """The exit stack one start of one component registers its cleanup on."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self._loop = asyncio.get_running_loop()
+        self.failed: asyncio.Future[BaseException] = self._loop.create_future()
+
+    def fail(self, error: BaseException) -> None:
+        """Report that the component's work died (safe from any thread); the first report
+        counts."""
+        self._loop.call_soon_threadsafe(self._failed, error)
+
+    def _failed(self, error: BaseException) -> None:
+        if not self.failed.done():
+            self.failed.set_result(error)
+
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        """Run ``work`` for as long as the component runs: it is cancelled (and awaited) when
+        the scope closes; if it ends by itself, raising or not, the component has failed."""
+        task = asyncio.create_task(work, name=f"{self.name}:{what}")
+
+        def done(task: asyncio.Task[None]) -> None:
+            if not task.cancelled():
+                self._failed(task.exception()
+                             or ComponentExited(f"{self.name}: {what} stopped by itself"))
+
+        task.add_done_callback(done)
+
+        async def cancel() -> None:
+            task.cancel()
+            await asyncio.wait([task])  # never re-raises: its error was reported already
+
+        self.push_async_callback(cancel)
+        return task
+
+
+class Component(Protocol):
+    """What the supervisor runs: see the module docstring."""
+
+    name: str
+
+    async def start(self, stack: Scope) -> None: ...
+
+
+async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``asyncio.to_thread``, except that a cancelled caller still waits for the thread to
+    finish, so cleanup never races a half-done blocking start (e.g. SIGTERM during startup)."""
+    work = asyncio.ensure_future(asyncio.to_thread(func, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
