@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..errors import AgenticMailError
+from ..errors import AgenticMailError, InvalidRequest
 from ..events import AGENT_CREATED, AGENT_DELETED
 from ..mail.idle import FolderWatch
 from ..models import Agent, Event
@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 WAIT_SLICE = 1.0  # how often a watcher checks whether it was asked to stop
 MAX_BACKOFF = 60.0
 REVIVE_EVERY = 1.0  # how often the manager looks for watcher threads that died
+
+
+class WatcherCrash(BaseException):
+    """A fault injected by :meth:`WatcherManager.inject_fault`: it escapes the watcher's own
+    error handling and ends its thread, as a bug in the watcher would."""
 
 
 @dataclass
@@ -54,6 +59,7 @@ class AgentWatcher(threading.Thread):
         self.status = status or WatcherStatus()
         self.crash: BaseException | None = None
         self._stop_event = threading.Event()
+        self.fault: BaseException | None = None  # see WatcherManager.inject_fault
         self._flags: dict[int, tuple[str, ...]] = {}
 
     def stop(self) -> None:
@@ -113,6 +119,9 @@ class AgentWatcher(threading.Thread):
         self.status.connected, self.status.last_error = True, None
         while not self._stop_event.is_set():
             kinds = watch.wait(WAIT_SLICE)  # includes what replies to our own commands announced
+            if self.fault is not None:
+                fault, self.fault = self.fault, None
+                raise WatcherCrash(str(fault)) from fault
             if kinds & {"expunge", "fetch"}:
                 self._sync_changes(watch)
             if kinds:
@@ -229,6 +238,16 @@ class WatcherManager:
             log.warning("watcher for %s started again after it died (%d times)",
                         watcher.agent.name, watcher.status.crashes)
             watcher.start()
+
+    def inject_fault(self, name: str, error: BaseException) -> None:
+        """Make the watcher of agent ``name`` die of ``error`` within a second (its thread
+        ends; :meth:`revive` starts it again). A testing and drill seam, as
+        ``Supervisor.inject_fault`` is for whole components."""
+        with self._lock:
+            watcher = self.watchers.get(name)
+        if watcher is None:
+            raise InvalidRequest(f"no watcher for an agent named {name!r}")
+        watcher.fault = error
 
     def status(self) -> dict[str, dict[str, object]]:
         with self._lock:

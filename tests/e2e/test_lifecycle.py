@@ -29,6 +29,7 @@ from agenticmail.cli.main import app
 from agenticmail.daemon.supervisor import RUNNING
 from agenticmail.hosts import build_host
 from tests.support.daemon import DaemonHandle, purge_mail_store, wait_until
+from tests.support.sse import EventStream
 
 COMPONENTS = ["mail-host", "maintenance", "watchers", "submission", "sender", "relay", "api"]
 
@@ -229,3 +230,38 @@ def test_sigterm_during_startup_leaves_nothing_behind(tmp_path: Path) -> None:
         assert "stop requested during startup" in output and "Traceback" not in output
     finally:
         purge_mail_store(handle.settings)
+
+
+def test_a_watcher_that_dies_is_started_again_and_shown(
+        handle: DaemonHandle, caplog: pytest.LogCaptureFixture) -> None:
+    """One agent's watcher thread dies (``WatcherManager.inject_fault``, the documented seam:
+    the error escapes the watcher's own handling): it is logged with its traceback, started
+    again after a backoff, counted in its status, and its agent's mail flows again."""
+    caplog.set_level(logging.INFO, logger="agenticmail.daemon.watchers")
+    handle.start()
+    daemon = handle.daemon
+    assert daemon is not None
+    alice, bob = handle.create_agent("alice"), handle.create_agent("bob")
+    wait_until(lambda: daemon.watchers.status().get("bob", {}).get("connected"), timeout=20,
+               what="bob's watcher")
+    daemon.watchers.inject_fault("bob", RuntimeError("a watcher bug"))
+
+    def crashed() -> bool:
+        health = _health(handle)
+        return health is not None and health["watchers"]["bob"]["crashes"] == 1
+
+    wait_until(crashed, timeout=20, what="the crash to show in /v1/health")
+    death = next(r for r in caplog.records if r.getMessage() == "watcher for bob died")
+    assert death.exc_info is not None and "a watcher bug" in str(death.exc_info[1])
+    wait_until(lambda: daemon.watchers.status()["bob"]["connected"], timeout=20,
+               what="bob's watcher to run again")
+    code, status = _status_cli(handle)
+    assert code == 0 and status["watchers"]["bob"]["crashes"] == 1
+    with EventStream(handle.api_url, bob["api_key"]) as events:
+        with handle.client(alice["api_key"]) as c:
+            sent = c.post("/v1/mail/send", json={"to": [bob["agent"]["address"]],
+                                                 "subject": "after the watcher died",
+                                                 "text": "hi"})
+        assert sent.status_code in (200, 202), sent.text
+        events.next("message.new", timeout=30, where=lambda e: e["data"]["message"]["subject"]
+                    == "after the watcher died")
