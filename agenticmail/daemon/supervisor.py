@@ -45,7 +45,7 @@ class ComponentStatus:
 
 
 async def _raise(error: BaseException) -> None:
-    raise error
+    raise error.with_traceback(None)  # the same fault raised again: a fresh traceback
 
 
 class _Slot:
@@ -93,7 +93,7 @@ class _Slot:
             while True:
                 self.status.state = RESTARTING
                 wait = delay * random.uniform(0.8, 1.2)
-                log.warning("restarting %s in %.1f s", self.name, wait)
+                log.warning("restarting %s in %.2f s", self.name, wait)
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, self.sup.max_backoff)
                 try:
