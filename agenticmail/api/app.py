@@ -11,7 +11,7 @@ from .. import __version__
 from ..services.context import ServiceContext
 from . import audit_trail, docs, errors
 from .admission import Admission
-from .routes import agents, audit, events, health, mail, pending, relay, route
+from .routes import agents, audit, drafts, events, health, mail, pending, relay, route, threads
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
 _BODY_OVERHEAD = 1.4
@@ -34,7 +34,7 @@ def create_app(ctx: ServiceContext,
     app.add_middleware(Admission, ctx=ctx, max_body=limit,
                        public_paths={p for p in public if p},
                        public_prefixes=(f"{docs.ASSETS_URL}/",))
-    for module in (health, agents, mail, pending, route, relay, audit, events):
+    for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)
     return app

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, Field, field_validator
 
-from ..errors import InvalidRequest
 from ..models import Attachment, OutgoingMail
+from ..services.attachments import AttachmentSource
 
 # SQLite's INTEGER is 64-bit: a larger number cannot even be bound as a parameter.
 SQL_INT_MAX = 2**63 - 1
@@ -37,9 +35,22 @@ class MetadataPatch(BaseModel):
 
 
 class AttachmentBody(BaseModel):
-    filename: str = Field(min_length=1, max_length=255)
-    content_type: str = "application/octet-stream"
-    content_base64: str
+    """One attachment: exactly one of ``content_base64``, ``path`` (master key only: a file
+    on the owner's disk) or ``url`` (https, fetched SSRF-safely)."""
+
+    filename: str | None = Field(default=None, min_length=1, max_length=255)
+    content_type: str | None = Field(default=None, max_length=255)
+    content_base64: str | None = None
+    path: str | None = Field(default=None, max_length=4096)
+    url: str | None = Field(default=None, max_length=4096)
+
+    def source(self) -> AttachmentSource:
+        return AttachmentSource(self.filename, self.content_type, self.content_base64,
+                                self.path, self.url)
+
+
+def sources(bodies: list[AttachmentBody]) -> list[AttachmentSource]:
+    return [b.source() for b in bodies]
 
 
 class SendBody(BaseModel):
@@ -61,15 +72,8 @@ class SendBody(BaseModel):
 
     _split = field_validator("to", "cc", "bcc", "references", mode="before")(_as_list)
 
-    def to_mail(self) -> OutgoingMail:
-        attachments = []
-        for att in self.attachments:
-            try:
-                content = base64.b64decode(att.content_base64, validate=True)
-            except (binascii.Error, ValueError):
-                raise InvalidRequest(
-                    f"attachment {att.filename!r}: content_base64 is not valid base64") from None
-            attachments.append(Attachment(att.filename, att.content_type, content))
+    def to_mail(self, attachments: tuple[Attachment, ...] = ()) -> OutgoingMail:
+        """The message, with ``attachments`` already loaded (``services.attachments``)."""
         return OutgoingMail(
             to=tuple(self.to), cc=tuple(self.cc), bcc=tuple(self.bcc), subject=self.subject,
             text=self.text, html=self.html, reply_to=self.reply_to, from_name=self.from_name,
@@ -121,3 +125,59 @@ class RouteBody(BaseModel):
     username: str | None = None
     password: str | None = None
     ca_file: str | None = None
+
+
+class ReplyBody(BaseModel):
+    agent: str | None = None
+    folder: str = Field(default="INBOX", max_length=200)
+    text: str | None = None
+    html: str | None = None
+    reply_all: bool = False
+    attachments: list[AttachmentBody] = Field(default_factory=list)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class ForwardBody(BaseModel):
+    agent: str | None = None
+    folder: str = Field(default="INBOX", max_length=200)
+    to: list[str] = Field(default_factory=list)
+    cc: list[str] = Field(default_factory=list)
+    text: str | None = None
+    html: str | None = None
+    as_attachment: bool = False
+    attachments: list[AttachmentBody] = Field(default_factory=list)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+    _split = field_validator("to", "cc", mode="before")(_as_list)
+
+
+class DraftBody(BaseModel):
+    """A draft: every field optional (a draft may be unfinished)."""
+
+    agent: str | None = None
+    to: list[str] | None = None
+    cc: list[str] | None = None
+    bcc: list[str] | None = None
+    subject: str | None = Field(default=None, max_length=998)
+    text: str | None = None
+    html: str | None = None
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] | None = None
+    attachments: list[AttachmentBody] | None = None
+
+    _split = field_validator("to", "cc", "bcc", "references", mode="before")(_as_list)
+
+    def changes(self) -> dict[str, Any]:
+        fields = ("to", "cc", "bcc", "subject", "text", "html", "reply_to", "in_reply_to",
+                  "references")
+        return {f: getattr(self, f) for f in fields if getattr(self, f) is not None}
+
+
+class DraftSendBody(BaseModel):
+    agent: str | None = None
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=64)

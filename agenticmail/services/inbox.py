@@ -11,8 +11,9 @@ from typing import Any
 
 from ..errors import AgenticMailError
 from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW, MESSAGE_SPAM
+from ..mail.compose import normalize_subject
 from ..mail.loops import automated_reason
-from ..mail.mime import parse_message, thread_key
+from ..mail.mime import parse_message
 from ..models import Agent, ParsedMessage, SearchQuery
 from ..store import messages as index
 from ..store import spam as spam_store
@@ -94,14 +95,16 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
     """Index the message where it is (``at``: folder, UIDVALIDITY, UID), store its verdict
     (keyed by its bytes), log spam, save the watcher checkpoint and emit the event, all in one
     transaction; False if already indexed."""
+    from . import threads
+
     folder, uidvalidity, uid = at
-    related = [m for m in (parsed.in_reply_to, *parsed.references) if m]
-    thread = index.thread_of(ctx.db, related) or thread_key(
-        parsed.message_id, parsed.in_reply_to, parsed.references)
+    thread = threads.assign(ctx, agent.id, parsed)
     entry = index.IndexEntry(
         agent_id=agent.id, folder=folder, uidvalidity=uidvalidity, uid=uid,
         message_id=parsed.message_id, thread_id=thread, from_addr=parsed.from_,
         to_addrs=parsed.to, subject=parsed.subject, date=parsed.date, flags=parsed.flags,
+        subject_norm=normalize_subject(parsed.subject) or None,
+        snippet=threads.snippet(assessment.text or parsed.text or ""),
     )
     with transaction(ctx) as tx:
         new = index.upsert(tx.conn, entry)

@@ -14,6 +14,7 @@ from .db import Database
 _AGENT_COLS = (
     "a.id, a.name, a.address, a.role, a.display_name, a.metadata, a.created_at, "
     "(SELECT prefix FROM api_keys k WHERE k.agent_id = a.id AND k.revoked_at IS NULL "
+    " AND k.name IS NULL"
     " ORDER BY k.id DESC LIMIT 1) AS key_prefix"
 )
 
@@ -116,9 +117,10 @@ def insert_key(conn: sqlite3.Connection, *, kind: str, key_hash: str, prefix: st
 
 
 def revoke_keys(conn: sqlite3.Connection, *, kind: str, agent_id: int | None = None) -> None:
+    """Revoke the unnamed (main) key(s) of that kind; named agent keys are revoked by name."""
     conn.execute(
         "UPDATE api_keys SET revoked_at = ? WHERE kind = ? AND agent_id IS ? "
-        "AND revoked_at IS NULL",
+        "AND revoked_at IS NULL AND name IS NULL",
         (now_iso(), kind, agent_id),
     )
 

@@ -23,18 +23,20 @@ class IndexEntry:
     subject: str
     date: str | None
     flags: tuple[str, ...]
+    subject_norm: str | None = None  # the subject without Re:/Fwd:/list tags, lower case
+    snippet: str | None = None  # the start of the sanitised text
 
 
 def upsert(conn: sqlite3.Connection, entry: IndexEntry) -> bool:
     """Index a message; returns False if it was already indexed (same folder/uidvalidity/uid)."""
     cur = conn.execute(
         "INSERT INTO messages (agent_id, folder, uidvalidity, uid, message_id, thread_id, "
-        "from_addr, to_addrs, subject, date, flags, indexed_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "from_addr, to_addrs, subject, date, flags, indexed_at, subject_norm, snippet) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (agent_id, folder, uidvalidity, uid) DO NOTHING",
         (entry.agent_id, entry.folder, entry.uidvalidity, entry.uid, entry.message_id,
          entry.thread_id, entry.from_addr, json.dumps(entry.to_addrs), entry.subject,
-         entry.date, json.dumps(entry.flags), now_iso()),
+         entry.date, json.dumps(entry.flags), now_iso(), entry.subject_norm, entry.snippet),
     )
     return cur.rowcount == 1
 
@@ -73,6 +75,31 @@ def thread_of(db: Database, message_ids: list[str]) -> str | None:
         if row is not None and row["thread_id"]:
             return str(row["thread_id"])
     return None
+
+
+def thread_by_subject(db: Database, agent_id: int, subject_norm: str, since: str
+                      ) -> str | None:
+    """The thread of the agent's newest message (since ``since``) with this subject key."""
+    row = db.one(
+        "SELECT thread_id FROM messages WHERE agent_id = ? AND subject_norm = ? "
+        "AND indexed_at >= ? AND thread_id IS NOT NULL ORDER BY indexed_at DESC LIMIT 1",
+        (agent_id, subject_norm, since))
+    return None if row is None else str(row["thread_id"])
+
+
+def rows_for_agent(db: Database, agent_id: int, thread_id: str | None = None,
+                   limit: int = 5000) -> list[sqlite3.Row]:
+    """The agent's index rows (one thread's, or the newest ``limit``), newest first."""
+    if thread_id is None:
+        return db.query("SELECT * FROM messages WHERE agent_id = ? ORDER BY indexed_at DESC "
+                        "LIMIT ?", (agent_id, limit))
+    return db.query("SELECT * FROM messages WHERE agent_id = ? AND thread_id = ? "
+                    "ORDER BY indexed_at", (agent_id, thread_id))
+
+
+def find_by_message_id(db: Database, agent_id: int, message_id: str) -> sqlite3.Row | None:
+    return db.one("SELECT * FROM messages WHERE agent_id = ? AND message_id = ? "
+                  "ORDER BY indexed_at DESC LIMIT 1", (agent_id, message_id))
 
 
 def count(db: Database, agent_id: int, folder: str | None = None) -> int:

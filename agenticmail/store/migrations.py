@@ -281,6 +281,28 @@ _AGENT_IDENTITY_STEP: Step = (
 )
 
 
+# named agent keys (several per agent, each separately revocable, one per tool); the subject
+# key JWZ threading falls back to and a short sanitised snippet in the index; drafts
+_AGENT_MAIL_OPS: Step = (
+    "ALTER TABLE api_keys ADD COLUMN name TEXT",
+    """CREATE UNIQUE INDEX api_keys_agent_name ON api_keys(agent_id, name)
+        WHERE name IS NOT NULL AND revoked_at IS NULL""",
+    "ALTER TABLE messages ADD COLUMN subject_norm TEXT",
+    "ALTER TABLE messages ADD COLUMN snippet TEXT",
+    "CREATE INDEX messages_subject_norm ON messages(agent_id, subject_norm)",
+    """CREATE TABLE drafts (
+        id TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        folder TEXT NOT NULL,
+        uid INTEGER,
+        message_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL)""",
+    "CREATE INDEX drafts_agent ON drafts(agent_id, updated_at)",
+)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _INITIAL),
     ("0002_audit_log", _AUDIT_LOG),
@@ -290,6 +312,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0006_approval_hardening", _APPROVAL_HARDENING),
     ("0007_verdicts_by_message", _VERDICTS_BY_MESSAGE),
     ("0008_agent_identity", _AGENT_IDENTITY_STEP),
+    ("0009_agent_mail_ops", _AGENT_MAIL_OPS),
 ]
 
 

@@ -62,7 +62,7 @@ def legacy(tmp_path: Path) -> Iterator[Database]:
 
 
 def test_rows_get_the_id_of_the_agent_that_wrote_them(legacy: Database) -> None:
-    assert migrate(legacy)[-1] == STEP and STEP in applied(legacy)
+    assert STEP in migrate(legacy) and STEP in applied(legacy)
     events = [(r["agent"], r["created_at"], r["agent_id"])
               for r in legacy.query("SELECT * FROM events ORDER BY id")]
     assert events == [("x", EARLY, None), ("x", LATER, 3), ("keep", LATER, 1),

@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ...services import agents as svc
+from ...services import keys
 from ...services.auth import resolve_agent
 from .. import errors
 from ..audit_trail import note_target
 from ..auth import Caller, Ctx, Owner
-from ..schemas import AgentCreate, MetadataPatch
+from ..schemas import AgentCreate, KeyCreate, MetadataPatch
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"],
                    responses=errors.documented(403, 404, 409, 502, 503))
@@ -69,3 +70,22 @@ def rotate_password(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
     agent, creds = svc.rotate_password(ctx, name)
     return {"agent": agent.to_dict(),
             "mail": {"username": creds.username, "password": creds.password}}
+
+
+@router.get("/{name}/keys")
+def list_keys(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    """The agent's live keys by name (prefixes only; keys are stored as hashes)."""
+    return {"keys": keys.list_keys(ctx, svc.get_agent(ctx, name))}
+
+
+@router.post("/{name}/keys", status_code=201)
+def create_key(name: str, body: KeyCreate, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    """A new named key for one tool; the key is shown only in this answer."""
+    listing, key = keys.create_key(ctx, svc.get_agent(ctx, name), body.name)
+    return {"key": listing, "api_key": key}
+
+
+@router.delete("/{name}/keys/{key_name}")
+def revoke_key(name: str, key_name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
+    keys.revoke_key(ctx, svc.get_agent(ctx, name), key_name)
+    return {"name": key_name, "revoked": True}

@@ -9,18 +9,41 @@ from fastapi import APIRouter, Header, Query, Response
 
 from ...errors import InvalidRequest
 from ...models import SearchQuery
-from ...services import inbox, mailbox, outbox
+from ...security import fence as fencing
+from ...services import attachments, compose, inbox, mailbox, outbox
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
 from .. import download, errors
 from ..auth import Caller, Ctx
-from ..schemas import BatchBody, FlagsBody, FolderBody, MoveBody, Offset, SendBody
+from ..schemas import (
+    BatchBody,
+    FlagsBody,
+    FolderBody,
+    ForwardBody,
+    MoveBody,
+    Offset,
+    ReplyBody,
+    SendBody,
+    sources,
+)
 
 router = APIRouter(prefix="/v1/mail", tags=["mail"],
                    responses=errors.documented(403, 404, 409, 429, 502, 503))
 
 AgentQ = Annotated[str | None, Query(description="agent name (master key only)")]
 FolderQ = Annotated[str, Query(max_length=200)]
+FenceQ = Annotated[bool, Query(description="wrap what an outsider wrote in an untrusted-content "
+                                           "fence with a per-response random marker")]
+
+
+def fenced(view: dict[str, Any], fence: bool) -> dict[str, Any]:
+    """``{"message", "security"}`` with the message fenced (``?fence=1``)."""
+    if not fence:
+        return view
+    marker = fencing.new_marker()
+    message = fencing.fence_message(view["message"], marker)
+    message["fence"]["verdict"] = fencing.verdict_summary(view.get("security"))
+    return {**view, "message": message}
 
 
 @router.post("/send", status_code=202)
@@ -29,7 +52,8 @@ def send(body: SendBody, ctx: Ctx, caller: Caller,
          ) -> dict[str, Any]:
     """Accept a message: 202 once it is durable (queued, scheduled, or held for the owner)."""
     agent = resolve_agent(ctx, caller, body.agent)
-    return outbox.submit(ctx, agent, body.to_mail(),
+    files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
+    return outbox.submit(ctx, agent, body.to_mail(files),
                          idempotency_key=idempotency_key or body.idempotency_key,
                          send_at=body.send_at).to_dict()
 
@@ -56,9 +80,35 @@ def list_messages(ctx: Ctx, caller: Caller, agent: AgentQ = None, folder: Folder
 
 @router.get("/messages/{uid}")
 def read_message(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
-                 folder: FolderQ = "INBOX") -> dict[str, Any]:
+                 folder: FolderQ = "INBOX", fence: FenceQ = False) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, agent)
-    return agent_view(ctx, who, uid, folder)
+    return fenced(agent_view(ctx, who, uid, folder), fence)
+
+
+@router.post("/messages/{uid}/reply", status_code=202)
+def reply(uid: int, body: ReplyBody, ctx: Ctx, caller: Caller,
+          idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+          ) -> dict[str, Any]:
+    """Reply (or reply-all) to a message: threading headers, ``Re:`` once, the original quoted
+    below; accepted like a send (queued, or held for the owner)."""
+    who = resolve_agent(ctx, caller, body.agent)
+    files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
+    return compose.reply(ctx, who, uid, body.folder, text=body.text, html=body.html,
+                         reply_all=body.reply_all, attachments=files,
+                         idempotency_key=idempotency_key or body.idempotency_key).to_dict()
+
+
+@router.post("/messages/{uid}/forward", status_code=202)
+def forward(uid: int, body: ForwardBody, ctx: Ctx, caller: Caller,
+            idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+            ) -> dict[str, Any]:
+    """Forward a message inline (its attachments kept) or as a message/rfc822 attachment."""
+    who = resolve_agent(ctx, caller, body.agent)
+    files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
+    return compose.forward(ctx, who, uid, body.folder, to=body.to, cc=body.cc, text=body.text,
+                           html=body.html, as_attachment=body.as_attachment,
+                           attachments=files,
+                           idempotency_key=idempotency_key or body.idempotency_key).to_dict()
 
 
 @router.get("/messages/{uid}/attachments/{index}")
