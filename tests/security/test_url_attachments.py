@@ -35,7 +35,7 @@ def test_other_schemes_refused() -> None:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         if self.path.startswith("/redirect-meta"):
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
