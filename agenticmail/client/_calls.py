@@ -1,0 +1,199 @@
+"""Every REST route as a :class:`Call` (method, path, parameters, how to read the answer):
+the sync and async clients both execute these, so each route is described once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import models as m
+from ._base import Call, path_part
+
+Attachments = Sequence[dict[str, Any]] | None
+
+
+def _list(key: str, model: type[m.Model]) -> Any:
+    return lambda body: [model.model_validate(x) for x in body[key]]
+
+
+def _one(key: str, model: type[m.Model]) -> Any:
+    return lambda body: model.model_validate(body[key])
+
+
+def _model(model: type[m.Model]) -> Any:
+    return model.model_validate
+
+
+def _raw(body: Any) -> Any:
+    return body
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _idem(key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": key} if key else {}
+
+
+def whoami(agent: str | None) -> Call[list[m.Agent]]:
+    return Call("GET", "/v1/agents", _list("agents", m.Agent))
+
+
+def get_agent(name: str) -> Call[m.Agent]:
+    return Call("GET", f"/v1/agents/{path_part(name)}", _one("agent", m.Agent))
+
+
+def create_agent(name: str, role: str, display_name: str | None) -> Call[dict[str, Any]]:
+    return Call("POST", "/v1/agents", _raw,
+                body=_drop_none({"name": name, "role": role, "display_name": display_name}))
+
+
+def delete_agent(name: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/agents/{path_part(name)}", _raw)
+
+
+def list_keys(name: str) -> Call[list[m.KeyInfo]]:
+    return Call("GET", f"/v1/agents/{path_part(name)}/keys", _list("keys", m.KeyInfo))
+
+
+def create_key(name: str, key_name: str) -> Call[m.CreatedKey]:
+    return Call("POST", f"/v1/agents/{path_part(name)}/keys", _model(m.CreatedKey),
+                body={"name": key_name})
+
+
+def revoke_key(name: str, key_name: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/agents/{path_part(name)}/keys/{path_part(key_name)}", _raw)
+
+
+def list_folders(agent: str | None) -> Call[list[m.Folder]]:
+    return Call("GET", "/v1/mail/folders", _list("folders", m.Folder), {"agent": agent})
+
+
+def list_messages(agent: str | None, folder: str, limit: int, offset: int
+                  ) -> Call[m.MessagePage]:
+    return Call("GET", "/v1/mail/messages", _model(m.MessagePage),
+                {"agent": agent, "folder": folder, "limit": limit, "offset": offset})
+
+
+def get_message(agent: str | None, uid: int, folder: str, fence: bool) -> Call[m.Message]:
+    def parse(body: Any) -> m.Message:
+        return m.Message.model_validate({**body["message"], "security": body.get("security")})
+
+    return Call("GET", f"/v1/mail/messages/{int(uid)}", parse,
+                {"agent": agent, "folder": folder, "fence": fence or None})
+
+
+def search(agent: str | None, folder: str, limit: int, **query: Any) -> Call[m.SearchResult]:
+    params = {"agent": agent, "folder": folder, "limit": limit,
+              **{("from" if k == "from_" else k): v for k, v in query.items()}}
+    return Call("GET", "/v1/mail/search", _model(m.SearchResult), params)
+
+
+def send(agent: str | None, mail: dict[str, Any], idempotency_key: str | None
+         ) -> Call[m.Accepted]:
+    return Call("POST", "/v1/mail/send", _model(m.Accepted),
+                body=_drop_none({"agent": agent, **mail}), headers=_idem(idempotency_key))
+
+
+def reply(agent: str | None, uid: int, folder: str, text: str | None, html: str | None,
+          reply_all: bool, attachments: Attachments, idempotency_key: str | None
+          ) -> Call[m.Accepted]:
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/reply", _model(m.Accepted),
+                body=_drop_none({"agent": agent, "folder": folder, "text": text, "html": html,
+                                 "reply_all": reply_all,
+                                 "attachments": list(attachments or [])}),
+                headers=_idem(idempotency_key))
+
+
+def forward(agent: str | None, uid: int, folder: str, to: Sequence[str], cc: Sequence[str],
+            text: str | None, html: str | None, as_attachment: bool, attachments: Attachments,
+            idempotency_key: str | None) -> Call[m.Accepted]:
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/forward", _model(m.Accepted),
+                body=_drop_none({"agent": agent, "folder": folder, "to": list(to),
+                                 "cc": list(cc), "text": text, "html": html,
+                                 "as_attachment": as_attachment,
+                                 "attachments": list(attachments or [])}),
+                headers=_idem(idempotency_key))
+
+
+def set_flags(agent: str | None, uid: int, folder: str, add: Sequence[str],
+              remove: Sequence[str]) -> Call[list[str]]:
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/flags", lambda b: list(b["flags"]),
+                body=_drop_none({"agent": agent, "folder": folder, "add": list(add),
+                                 "remove": list(remove)}))
+
+
+def move(agent: str | None, uid: int, folder: str, to: str) -> Call[dict[str, Any]]:
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/move", _raw,
+                body=_drop_none({"agent": agent, "folder": folder, "to": to}))
+
+
+def delete(agent: str | None, uid: int, folder: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/mail/messages/{int(uid)}", _raw,
+                {"agent": agent, "folder": folder})
+
+
+def attachment(agent: str | None, uid: int, index: int, folder: str) -> Call[bytes]:
+    return Call("GET", f"/v1/mail/messages/{int(uid)}/attachments/{int(index)}", _raw,
+                {"agent": agent, "folder": folder}, headers={"Accept": "*/*"})
+
+
+def list_threads(agent: str | None, limit: int, offset: int, fence: bool
+                 ) -> Call[m.ThreadPage]:
+    return Call("GET", "/v1/mail/threads", _model(m.ThreadPage),
+                {"agent": agent, "limit": limit, "offset": offset, "fence": fence or None})
+
+
+def get_thread(agent: str | None, thread_id: str, fence: bool) -> Call[m.Thread]:
+    return Call("GET", f"/v1/mail/threads/{path_part(thread_id)}", _model(m.Thread),
+                {"agent": agent, "fence": fence or None})
+
+
+def wait(agent: str | None, thread: str | None, from_: str | None, subject: str | None,
+         timeout: float, since: int | None, fence: bool) -> Call[m.WaitResult]:
+    return Call("GET", "/v1/mail/wait", _model(m.WaitResult),
+                {"agent": agent, "thread": thread, "from": from_, "subject": subject,
+                 "timeout": timeout, "since": since, "fence": fence or None},
+                timeout=timeout + 30)
+
+
+def list_outbox(agent: str | None, status: str | None, limit: int, offset: int
+                ) -> Call[list[m.OutboxEntry]]:
+    return Call("GET", "/v1/mail/outbox", _list("outbox", m.OutboxEntry),
+                {"agent": agent, "status": status, "limit": limit, "offset": offset})
+
+
+def list_held(agent: str | None, status: str | None) -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/v1/pending", lambda b: list(b.get("pending", [])),
+                {"agent": agent, "status": status})
+
+
+def create_draft(agent: str | None, fields: dict[str, Any]) -> Call[m.Draft]:
+    return Call("POST", "/v1/mail/drafts", _one("draft", m.Draft),
+                body=_drop_none({"agent": agent, **fields}))
+
+
+def update_draft(agent: str | None, draft_id: str, fields: dict[str, Any]) -> Call[m.Draft]:
+    return Call("PATCH", f"/v1/mail/drafts/{path_part(draft_id)}", _one("draft", m.Draft),
+                body=_drop_none({"agent": agent, **fields}))
+
+
+def list_drafts(agent: str | None, limit: int, offset: int) -> Call[list[m.Draft]]:
+    return Call("GET", "/v1/mail/drafts", _list("drafts", m.Draft),
+                {"agent": agent, "limit": limit, "offset": offset})
+
+
+def get_draft(agent: str | None, draft_id: str) -> Call[m.Draft]:
+    return Call("GET", f"/v1/mail/drafts/{path_part(draft_id)}", _one("draft", m.Draft),
+                {"agent": agent})
+
+
+def send_draft(agent: str | None, draft_id: str, idempotency_key: str | None
+               ) -> Call[m.Accepted]:
+    return Call("POST", f"/v1/mail/drafts/{path_part(draft_id)}/send", _model(m.Accepted),
+                body=_drop_none({"agent": agent}), headers=_idem(idempotency_key))
+
+
+def delete_draft(agent: str | None, draft_id: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/mail/drafts/{path_part(draft_id)}", _raw, {"agent": agent})

@@ -1,0 +1,300 @@
+"""``agenticmail.AsyncClient``: the asyncio Python client of the daemon's API (httpx)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from ..errors import DaemonUnavailable, InvalidRequest
+from . import _calls
+from . import models as m
+from ._base import (
+    DEFAULT_TIMEOUT,
+    Call,
+    Resume,
+    SseMessage,
+    SseParser,
+    error_from_response,
+    json_body,
+    resolve_target,
+    unavailable,
+)
+
+T = TypeVar("T")
+Attachments = Sequence[dict[str, Any]] | None
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`agenticmail.Client` (same methods, awaited; ``events()``
+    is an async iterator). ``async with AsyncClient(api_key="ak_…") as mail: …``"""
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
+                 agent: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 fence: bool = False, home: Path | None = None,
+                 user_agent: str = "agenticmail-python") -> None:
+        key, url = resolve_target(api_key, base_url, home)
+        self.base_url = url
+        self.agent = agent
+        self.fence = fence
+        self._http = httpx.AsyncClient(base_url=url, timeout=timeout, headers={
+            "Authorization": f"Bearer {key}", "Accept": "application/json",
+            "User-Agent": user_agent})
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.base_url!r}, agent={self.agent!r})"
+
+    # -- transport -------------------------------------------------------------------
+    async def _send(self, call: Call[Any]) -> httpx.Response:
+        extra: dict[str, Any] = {}
+        if call.timeout is not None:
+            extra["timeout"] = call.timeout
+        try:
+            response = await self._http.request(call.method, call.path, params=call.query(),
+                                                json=call.body, headers=dict(call.headers),
+                                                **extra)
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from None
+        if not response.is_success:
+            raise error_from_response(response)
+        return response
+
+    async def _run(self, call: Call[T]) -> T:
+        return call.parse(json_body(await self._send(call)))
+
+    async def _download(self, call: Call[Any]) -> bytes:
+        return (await self._send(call)).content
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                      json: Any = None) -> Any:
+        """Any route not wrapped by a method: the JSON answer, errors as for every call."""
+        return await self._run(Call(method, path, lambda b: b, params or {}, json))
+
+    # -- events ----------------------------------------------------------------------
+    async def stream(self, *, types: Sequence[str] | None = None,
+                     last_event_id: str | None = None, resume: Resume | None = None
+                     ) -> AsyncIterator[SseMessage]:
+        """One SSE connection's frames (the ``ready`` frame included) until it ends."""
+        resume = resume or Resume(last_event_id)
+        params = {k: v for k, v in {"agent": self.agent,
+                                    "types": ",".join(types) if types else None}.items()
+                  if v is not None}
+        parser = SseParser()
+        try:
+            async with self._http.stream("GET", "/v1/events", params=params,
+                                         headers=resume.headers(),
+                                         timeout=httpx.Timeout(10.0, read=90.0)) as response:
+                if not response.is_success:
+                    await response.aread()
+                    raise error_from_response(response)
+                resume.opened()
+                async for line in response.aiter_lines():
+                    frame = parser.feed(line)
+                    if frame is not None:
+                        yield frame
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from None
+
+    async def events(self, *, types: Sequence[str] | None = None,
+                     last_event_id: str | None = None, give_up_after: float = 60.0
+                     ) -> AsyncIterator[m.Event]:
+        """Every event for this key, forever, resuming with ``Last-Event-ID`` after a
+        dropped connection (see :meth:`agenticmail.Client.events`)."""
+        resume = Resume(last_event_id)
+        while True:
+            try:
+                async for frame in self.stream(types=types, resume=resume):
+                    if resume.seen(frame):
+                        yield m.Event.model_validate(frame.json())
+            except DaemonUnavailable as exc:
+                await asyncio.sleep(resume.failed(exc, time.monotonic(), give_up_after))
+                continue
+            await asyncio.sleep(resume.failed(DaemonUnavailable("the event stream ended"),
+                                              time.monotonic(), give_up_after))
+
+    # -- pagination ------------------------------------------------------------------
+    async def iter_messages(self, folder: str = "INBOX", page_size: int = 100
+                            ) -> AsyncIterator[m.MessageSummary]:
+        offset = 0
+        while True:
+            page = await self.list_messages(folder, page_size, offset)
+            for message in page.messages:
+                yield message
+            offset += len(page.messages)
+            if not page.messages or offset >= page.total:
+                return
+
+    # -- generated by scripts/gen_client.py: edit client_methods.tmpl, not below --
+    # -- agents and keys ---------------------------------------------------------------
+    async def whoami(self) -> m.Agent:
+        """The agent this key belongs to (with the master key: the client's ``agent``)."""
+        if self.agent is not None:
+            return await self._run(_calls.get_agent(self.agent))
+        agents = await self._run(_calls.whoami(None))
+        if len(agents) != 1:
+            raise InvalidRequest("the master key is not one agent: give Client(agent=NAME)")
+        return agents[0]
+
+    async def get_agent(self, name: str) -> m.Agent:
+        return await self._run(_calls.get_agent(name))
+
+    async def list_agents(self) -> list[m.Agent]:
+        return await self._run(_calls.whoami(None))
+
+    async def create_agent(self, name: str, role: str = "secretary",
+                     display_name: str | None = None) -> dict[str, Any]:
+        """Create an agent (master key); the answer holds its key and mail login, once."""
+        return await self._run(_calls.create_agent(name, role, display_name))
+
+    async def delete_agent(self, name: str) -> dict[str, Any]:
+        return await self._run(_calls.delete_agent(name))
+
+    async def list_keys(self, agent: str) -> list[m.KeyInfo]:
+        """An agent's live keys by name (master key)."""
+        return await self._run(_calls.list_keys(agent))
+
+    async def create_key(self, agent: str, name: str) -> m.CreatedKey:
+        """A new named key for one tool (master key); ``.api_key`` is shown only now."""
+        return await self._run(_calls.create_key(agent, name))
+
+    async def revoke_key(self, agent: str, name: str) -> None:
+        await self._run(_calls.revoke_key(agent, name))
+
+    # -- reading ---------------------------------------------------------------------
+    async def list_folders(self) -> list[m.Folder]:
+        return await self._run(_calls.list_folders(self.agent))
+
+    async def list_messages(self, folder: str = "INBOX", limit: int = 20, offset: int = 0
+                      ) -> m.MessagePage:
+        """One page of a folder, newest first (see :meth:`iter_messages` for all)."""
+        return await self._run(_calls.list_messages(self.agent, folder, limit, offset))
+
+    async def get_message(self, uid: int, folder: str = "INBOX", *, fence: bool | None = None
+                    ) -> m.Message:
+        """A message, sanitised, with its security verdict; ``fence`` wraps what an
+        outsider wrote in an untrusted-content fence (default: the client's ``fence``)."""
+        return await self._run(_calls.get_message(self.agent, uid, folder,
+                                                  self.fence if fence is None else fence))
+
+    async def get_attachment(self, uid: int, index: int, folder: str = "INBOX") -> bytes:
+        return await self._download(_calls.attachment(self.agent, uid, index, folder))
+
+    async def search(self, folder: str = "INBOX", limit: int = 100, *, from_: str | None = None,
+               to: str | None = None, subject: str | None = None, body: str | None = None,
+               since: str | None = None, before: str | None = None,
+               seen: bool | None = None) -> m.SearchResult:
+        return await self._run(_calls.search(self.agent, folder, limit, from_=from_, to=to,
+                                             subject=subject, body=body, since=since,
+                                             before=before, seen=seen))
+
+    async def list_threads(self, limit: int = 20, offset: int = 0, *, fence: bool | None = None
+                     ) -> m.ThreadPage:
+        """Conversations, newest activity first."""
+        return await self._run(_calls.list_threads(self.agent, limit, offset,
+                                                   self.fence if fence is None else fence))
+
+    async def get_thread(self, thread_id: str, *, fence: bool | None = None) -> m.Thread:
+        """A conversation, oldest first; each message's quoted history is in ``quoted``."""
+        return await self._run(_calls.get_thread(self.agent, thread_id,
+                                                 self.fence if fence is None else fence))
+
+    async def wait_for_message(self, *, thread: str | None = None, from_: str | None = None,
+                         subject: str | None = None, timeout: float = 60.0,
+                         since: int | None = None, fence: bool | None = None
+                         ) -> m.WaitResult:
+        """Block until a matching new message arrives (``timed_out`` False) or ``timeout``
+        seconds pass (at most 300). ``since``: also match events after this event id (no gap
+        between sending and starting to wait)."""
+        return await self._run(_calls.wait(self.agent, thread, from_, subject, timeout, since,
+                                           self.fence if fence is None else fence))
+
+    # -- sending ---------------------------------------------------------------------
+    async def send(self, to: Sequence[str] | str, subject: str = "", text: str | None = None, *,
+             html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
+             attachments: Attachments = None, in_reply_to: str | None = None,
+             references: Sequence[str] = (), send_at: str | None = None,
+             idempotency_key: str | None = None) -> m.Accepted:
+        """Send a message (queued, or held for the owner when the guard stops it).
+        ``attachments``: dicts with ``filename`` and one of ``content_base64``, ``url``
+        (https) or ``path`` (master key only)."""
+        mail = {"to": [to] if isinstance(to, str) else list(to), "cc": list(cc),
+                "bcc": list(bcc), "subject": subject, "text": text, "html": html,
+                "attachments": list(attachments or []), "in_reply_to": in_reply_to,
+                "references": list(references), "send_at": send_at}
+        return await self._run(_calls.send(self.agent, mail, idempotency_key))
+
+    async def reply(self, uid: int, text: str | None = None, *, html: str | None = None,
+              reply_all: bool = False, folder: str = "INBOX", attachments: Attachments = None,
+              idempotency_key: str | None = None) -> m.Accepted:
+        """Reply (or reply-all) to a message, quoting it, with correct threading headers."""
+        return await self._run(_calls.reply(self.agent, uid, folder, text, html, reply_all,
+                                            attachments, idempotency_key))
+
+    async def forward(self, uid: int, to: Sequence[str] | str, text: str | None = None, *,
+                cc: Sequence[str] = (), html: str | None = None, as_attachment: bool = False,
+                folder: str = "INBOX", attachments: Attachments = None,
+                idempotency_key: str | None = None) -> m.Accepted:
+        """Forward a message inline (attachments kept) or as a message/rfc822 attachment."""
+        return await self._run(_calls.forward(self.agent, uid, folder,
+                                              [to] if isinstance(to, str) else to, cc, text,
+                                              html, as_attachment, attachments,
+                                              idempotency_key))
+
+    # -- changing ----------------------------------------------------------------------
+    async def mark_message(self, uid: int, *, read: bool | None = None, flagged: bool | None = None,
+             folder: str = "INBOX") -> list[str]:
+        """Mark read/unread and/or flagged/unflagged; returns the message's flags."""
+        add = [n for n, v in (("seen", read), ("flagged", flagged)) if v is True]
+        remove = [n for n, v in (("seen", read), ("flagged", flagged)) if v is False]
+        return await self._run(_calls.set_flags(self.agent, uid, folder, add, remove))
+
+    async def move_message(self, uid: int, to: str, folder: str = "INBOX") -> None:
+        await self._run(_calls.move(self.agent, uid, folder, to))
+
+    async def delete_message(self, uid: int, folder: str = "INBOX") -> None:
+        await self._run(_calls.delete(self.agent, uid, folder))
+
+    async def list_outbox(self, status: str | None = None, limit: int = 50, offset: int = 0
+                    ) -> list[m.OutboxEntry]:
+        return await self._run(_calls.list_outbox(self.agent, status, limit, offset))
+
+    async def list_held(self, status: str | None = "pending") -> list[dict[str, Any]]:
+        """Own mail the outbound guard held for the owner (only the owner releases it)."""
+        return await self._run(_calls.list_held(self.agent, status))
+
+    # -- drafts ----------------------------------------------------------------------
+    async def create_draft(self, **fields: Any) -> m.Draft:
+        """A draft in the Drafts folder: to, cc, bcc, subject, text, html, attachments."""
+        return await self._run(_calls.create_draft(self.agent, fields))
+
+    async def update_draft(self, draft_id: str, **fields: Any) -> m.Draft:
+        return await self._run(_calls.update_draft(self.agent, draft_id, fields))
+
+    async def list_drafts(self, limit: int = 50, offset: int = 0) -> list[m.Draft]:
+        return await self._run(_calls.list_drafts(self.agent, limit, offset))
+
+    async def get_draft(self, draft_id: str) -> m.Draft:
+        return await self._run(_calls.get_draft(self.agent, draft_id))
+
+    async def send_draft(self, draft_id: str, *, idempotency_key: str | None = None
+                   ) -> m.Accepted:
+        return await self._run(_calls.send_draft(self.agent, draft_id, idempotency_key))
+
+    async def delete_draft(self, draft_id: str) -> None:
+        await self._run(_calls.delete_draft(self.agent, draft_id))
+    # -- end of generated methods --

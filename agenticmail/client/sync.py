@@ -1,0 +1,378 @@
+"""``agenticmail.Client``: the synchronous Python client of the daemon's API (httpx)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from ..errors import DaemonUnavailable, InvalidRequest
+from . import _calls
+from . import models as m
+from ._base import (
+    DEFAULT_TIMEOUT,
+    Call,
+    Resume,
+    SseMessage,
+    error_from_response,
+    json_body,
+    json_object,
+    parse_sse,
+    resolve_target,
+    unavailable,
+)
+
+T = TypeVar("T")
+
+
+def _same(body: Any) -> Any:
+    return body
+
+
+Attachments = Sequence[dict[str, Any]] | None
+
+
+class Client:
+    """A client of the agenticmail daemon.
+
+    ``Client(api_key=…, base_url=…)``; without arguments the key and address come from
+    ``AGENTICMAIL_API_KEY`` / ``AGENTICMAIL_URL``, else the local config (the master key).
+    With an agent key (``ak_…``) every call acts on that agent's mailbox; with the master
+    key, give ``agent=NAME``. Every failure is an ``agenticmail.errors.AgenticMailError``
+    subclass chosen by the API's stable error code (``NotFound``, ``PermissionDenied``,
+    ``RateLimited``…; ``DaemonUnavailable`` when the daemon cannot be reached).
+
+    ``fence=True`` asks the daemon to wrap everything an outsider wrote (subject, sender,
+    bodies, attachment names) in an untrusted-content fence, for handing to a model.
+
+    Use as a context manager, or call :meth:`close`::
+
+        with Client(api_key="ak_…") as mail:
+            mail.send("bob@agents.local", "Hi", "Hello Bob")
+            got = mail.wait_for_message(from_="bob@", timeout=120)
+            for event in mail.events():
+                ...
+    """
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *,
+                 agent: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 fence: bool = False, home: Path | None = None,
+                 user_agent: str = "agenticmail-python") -> None:
+        key, url = resolve_target(api_key, base_url, home)
+        self._open(key, url, agent=agent, timeout=timeout, fence=fence, user_agent=user_agent)
+
+    def _open(self, key: str | None, url: str, *, agent: str | None, timeout: float,
+              fence: bool, user_agent: str) -> None:
+        self.base_url = url
+        self.agent = agent
+        self.fence = fence
+        headers = {"Accept": "application/json", "User-Agent": user_agent}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._http = httpx.Client(base_url=url, timeout=timeout, headers=headers)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r}, agent={self.agent!r})"
+
+    # -- transport -------------------------------------------------------------------
+    def _send(self, call: Call[Any],
+              accept: Callable[[httpx.Response], bool] | None = None) -> httpx.Response:
+        extra: dict[str, Any] = {}
+        if call.timeout is not None:
+            extra["timeout"] = call.timeout
+        try:
+            response = self._http.request(call.method, call.path, params=call.query(),
+                                          json=call.body, headers=dict(call.headers), **extra)
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from None
+        if not response.is_success and not (accept and accept(response)):
+            raise error_from_response(response)
+        return response
+
+    def _run(self, call: Call[T]) -> T:
+        return call.parse(json_body(self._send(call)))
+
+    def _download(self, call: Call[Any]) -> bytes:
+        return self._send(call).content
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json_body: Any = None,
+                accept: Callable[[httpx.Response], bool] | None = None) -> dict[str, Any]:
+        """Any route as JSON (routes without a method of their own); ``accept`` lets a
+        non-2xx answer through as a result. Errors as for every call."""
+        return json_object(self._send(Call(method, path, _same, params or {}, json_body),
+                                      accept))
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None) -> dict[str, Any]:
+        return self.request("POST", path, json_body=body)
+
+    def delete(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("DELETE", path, params=params)
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """``GET`` a binary body (an attachment)."""
+        return self._download(Call("GET", path, _same, params, headers={"Accept": "*/*"}))
+
+    def health(self) -> dict[str, Any]:
+        """``GET /v1/health``; a 503 that carries a health report (not an error) is returned."""
+
+        def degraded(response: httpx.Response) -> bool:
+            try:
+                body = response.json()
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return response.status_code == 503 and isinstance(body, dict) and "error" not in body
+
+        return self.request("GET", "/v1/health", accept=degraded)
+
+    # -- events ----------------------------------------------------------------------
+    def stream(self, *, types: Sequence[str] | None = None, agent: str | None = None,
+               resume: Resume | None = None) -> Iterator[SseMessage]:
+        """One SSE connection's frames (the ``ready`` frame included) until it ends."""
+        resume = resume or Resume()
+        params = {k: v for k, v in {"agent": agent or self.agent,
+                                    "types": ",".join(types) if types else None}.items()
+                  if v is not None}
+        try:
+            with self._http.stream("GET", "/v1/events", params=params,
+                                   headers=resume.headers(),
+                                   timeout=httpx.Timeout(10.0, read=90.0)) as response:
+                if not response.is_success:
+                    response.read()
+                    raise error_from_response(response)
+                connected_before = resume.connected_once
+                resume.opened()
+                if resume.on_connect is not None:
+                    resume.on_connect(connected_before)
+                yield from parse_sse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise unavailable(self.base_url, exc) from None
+
+    def frames(self, *, types: Sequence[str] | None = None, agent: str | None = None,
+               last_event_id: str | None = None, give_up_after: float = 60.0,
+               on_connect: Callable[[bool], None] | None = None,
+               on_reconnect: Callable[[str], None] | None = None) -> Iterator[SseMessage]:
+        """The raw SSE frames of :meth:`events` (reconnecting, resuming, ready skipped)."""
+        resume = Resume(last_event_id, on_connect=on_connect)
+        while True:
+            try:
+                for frame in self.stream(types=types, agent=agent, resume=resume):
+                    if resume.seen(frame):
+                        yield frame
+                reason = "the daemon closed the event stream"
+                delay = resume.failed(DaemonUnavailable(reason), time.monotonic(),
+                                      give_up_after)
+            except DaemonUnavailable as exc:
+                delay = resume.failed(exc, time.monotonic(), give_up_after)
+                reason = exc.message
+            if on_reconnect is not None:
+                on_reconnect(reason)
+            time.sleep(delay)
+
+    def events(self, *, types: Sequence[str] | None = None, last_event_id: str | None = None,
+               give_up_after: float = 60.0) -> Iterator[m.Event]:
+        """Every event for this key, forever: reconnects after a dropped connection (a
+        daemon restart) and resumes with ``Last-Event-ID``, so none is missed or repeated.
+        The first connection failing raises; later outages are retried for up to
+        ``give_up_after`` seconds."""
+        for frame in self.frames(types=types, last_event_id=last_event_id,
+                                 give_up_after=give_up_after):
+            yield m.Event.model_validate(frame.json())
+
+    # -- pagination ------------------------------------------------------------------
+    def iter_messages(self, folder: str = "INBOX", page_size: int = 100
+                      ) -> Iterator[m.MessageSummary]:
+        """Every message of a folder, newest first, fetched page by page."""
+        offset = 0
+        while True:
+            page = self.list_messages(folder, page_size, offset)
+            yield from page.messages
+            offset += len(page.messages)
+            if not page.messages or offset >= page.total:
+                return
+
+    def iter_threads(self, page_size: int = 50) -> Iterator[m.ThreadSummary]:
+        offset = 0
+        while True:
+            page = self.list_threads(page_size, offset)
+            yield from page.threads
+            offset += len(page.threads)
+            if not page.threads or offset >= page.total:
+                return
+
+    # -- generated by scripts/gen_client.py: edit client_methods.tmpl, not below --
+    # -- agents and keys ---------------------------------------------------------------
+    def whoami(self) -> m.Agent:
+        """The agent this key belongs to (with the master key: the client's ``agent``)."""
+        if self.agent is not None:
+            return self._run(_calls.get_agent(self.agent))
+        agents = self._run(_calls.whoami(None))
+        if len(agents) != 1:
+            raise InvalidRequest("the master key is not one agent: give Client(agent=NAME)")
+        return agents[0]
+
+    def get_agent(self, name: str) -> m.Agent:
+        return self._run(_calls.get_agent(name))
+
+    def list_agents(self) -> list[m.Agent]:
+        return self._run(_calls.whoami(None))
+
+    def create_agent(self, name: str, role: str = "secretary",
+                     display_name: str | None = None) -> dict[str, Any]:
+        """Create an agent (master key); the answer holds its key and mail login, once."""
+        return self._run(_calls.create_agent(name, role, display_name))
+
+    def delete_agent(self, name: str) -> dict[str, Any]:
+        return self._run(_calls.delete_agent(name))
+
+    def list_keys(self, agent: str) -> list[m.KeyInfo]:
+        """An agent's live keys by name (master key)."""
+        return self._run(_calls.list_keys(agent))
+
+    def create_key(self, agent: str, name: str) -> m.CreatedKey:
+        """A new named key for one tool (master key); ``.api_key`` is shown only now."""
+        return self._run(_calls.create_key(agent, name))
+
+    def revoke_key(self, agent: str, name: str) -> None:
+        self._run(_calls.revoke_key(agent, name))
+
+    # -- reading ---------------------------------------------------------------------
+    def list_folders(self) -> list[m.Folder]:
+        return self._run(_calls.list_folders(self.agent))
+
+    def list_messages(self, folder: str = "INBOX", limit: int = 20, offset: int = 0
+                      ) -> m.MessagePage:
+        """One page of a folder, newest first (see :meth:`iter_messages` for all)."""
+        return self._run(_calls.list_messages(self.agent, folder, limit, offset))
+
+    def get_message(self, uid: int, folder: str = "INBOX", *, fence: bool | None = None
+                    ) -> m.Message:
+        """A message, sanitised, with its security verdict; ``fence`` wraps what an
+        outsider wrote in an untrusted-content fence (default: the client's ``fence``)."""
+        return self._run(_calls.get_message(self.agent, uid, folder,
+                                                  self.fence if fence is None else fence))
+
+    def get_attachment(self, uid: int, index: int, folder: str = "INBOX") -> bytes:
+        return self._download(_calls.attachment(self.agent, uid, index, folder))
+
+    def search(self, folder: str = "INBOX", limit: int = 100, *, from_: str | None = None,
+               to: str | None = None, subject: str | None = None, body: str | None = None,
+               since: str | None = None, before: str | None = None,
+               seen: bool | None = None) -> m.SearchResult:
+        return self._run(_calls.search(self.agent, folder, limit, from_=from_, to=to,
+                                             subject=subject, body=body, since=since,
+                                             before=before, seen=seen))
+
+    def list_threads(self, limit: int = 20, offset: int = 0, *, fence: bool | None = None
+                     ) -> m.ThreadPage:
+        """Conversations, newest activity first."""
+        return self._run(_calls.list_threads(self.agent, limit, offset,
+                                                   self.fence if fence is None else fence))
+
+    def get_thread(self, thread_id: str, *, fence: bool | None = None) -> m.Thread:
+        """A conversation, oldest first; each message's quoted history is in ``quoted``."""
+        return self._run(_calls.get_thread(self.agent, thread_id,
+                                                 self.fence if fence is None else fence))
+
+    def wait_for_message(self, *, thread: str | None = None, from_: str | None = None,
+                         subject: str | None = None, timeout: float = 60.0,
+                         since: int | None = None, fence: bool | None = None
+                         ) -> m.WaitResult:
+        """Block until a matching new message arrives (``timed_out`` False) or ``timeout``
+        seconds pass (at most 300). ``since``: also match events after this event id (no gap
+        between sending and starting to wait)."""
+        return self._run(_calls.wait(self.agent, thread, from_, subject, timeout, since,
+                                           self.fence if fence is None else fence))
+
+    # -- sending ---------------------------------------------------------------------
+    def send(self, to: Sequence[str] | str, subject: str = "", text: str | None = None, *,
+             html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
+             attachments: Attachments = None, in_reply_to: str | None = None,
+             references: Sequence[str] = (), send_at: str | None = None,
+             idempotency_key: str | None = None) -> m.Accepted:
+        """Send a message (queued, or held for the owner when the guard stops it).
+        ``attachments``: dicts with ``filename`` and one of ``content_base64``, ``url``
+        (https) or ``path`` (master key only)."""
+        mail = {"to": [to] if isinstance(to, str) else list(to), "cc": list(cc),
+                "bcc": list(bcc), "subject": subject, "text": text, "html": html,
+                "attachments": list(attachments or []), "in_reply_to": in_reply_to,
+                "references": list(references), "send_at": send_at}
+        return self._run(_calls.send(self.agent, mail, idempotency_key))
+
+    def reply(self, uid: int, text: str | None = None, *, html: str | None = None,
+              reply_all: bool = False, folder: str = "INBOX", attachments: Attachments = None,
+              idempotency_key: str | None = None) -> m.Accepted:
+        """Reply (or reply-all) to a message, quoting it, with correct threading headers."""
+        return self._run(_calls.reply(self.agent, uid, folder, text, html, reply_all,
+                                            attachments, idempotency_key))
+
+    def forward(self, uid: int, to: Sequence[str] | str, text: str | None = None, *,
+                cc: Sequence[str] = (), html: str | None = None, as_attachment: bool = False,
+                folder: str = "INBOX", attachments: Attachments = None,
+                idempotency_key: str | None = None) -> m.Accepted:
+        """Forward a message inline (attachments kept) or as a message/rfc822 attachment."""
+        return self._run(_calls.forward(self.agent, uid, folder,
+                                              [to] if isinstance(to, str) else to, cc, text,
+                                              html, as_attachment, attachments,
+                                              idempotency_key))
+
+    # -- changing ----------------------------------------------------------------------
+    def mark_message(self, uid: int, *, read: bool | None = None, flagged: bool | None = None,
+             folder: str = "INBOX") -> list[str]:
+        """Mark read/unread and/or flagged/unflagged; returns the message's flags."""
+        add = [n for n, v in (("seen", read), ("flagged", flagged)) if v is True]
+        remove = [n for n, v in (("seen", read), ("flagged", flagged)) if v is False]
+        return self._run(_calls.set_flags(self.agent, uid, folder, add, remove))
+
+    def move_message(self, uid: int, to: str, folder: str = "INBOX") -> None:
+        self._run(_calls.move(self.agent, uid, folder, to))
+
+    def delete_message(self, uid: int, folder: str = "INBOX") -> None:
+        self._run(_calls.delete(self.agent, uid, folder))
+
+    def list_outbox(self, status: str | None = None, limit: int = 50, offset: int = 0
+                    ) -> list[m.OutboxEntry]:
+        return self._run(_calls.list_outbox(self.agent, status, limit, offset))
+
+    def list_held(self, status: str | None = "pending") -> list[dict[str, Any]]:
+        """Own mail the outbound guard held for the owner (only the owner releases it)."""
+        return self._run(_calls.list_held(self.agent, status))
+
+    # -- drafts ----------------------------------------------------------------------
+    def create_draft(self, **fields: Any) -> m.Draft:
+        """A draft in the Drafts folder: to, cc, bcc, subject, text, html, attachments."""
+        return self._run(_calls.create_draft(self.agent, fields))
+
+    def update_draft(self, draft_id: str, **fields: Any) -> m.Draft:
+        return self._run(_calls.update_draft(self.agent, draft_id, fields))
+
+    def list_drafts(self, limit: int = 50, offset: int = 0) -> list[m.Draft]:
+        return self._run(_calls.list_drafts(self.agent, limit, offset))
+
+    def get_draft(self, draft_id: str) -> m.Draft:
+        return self._run(_calls.get_draft(self.agent, draft_id))
+
+    def send_draft(self, draft_id: str, *, idempotency_key: str | None = None
+                   ) -> m.Accepted:
+        return self._run(_calls.send_draft(self.agent, draft_id, idempotency_key))
+
+    def delete_draft(self, draft_id: str) -> None:
+        self._run(_calls.delete_draft(self.agent, draft_id))
+    # -- end of generated methods --
