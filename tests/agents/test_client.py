@@ -55,8 +55,8 @@ def test_sync_client_typed_and_real_errors(daemon: DaemonHandle,
         assert isinstance(got, m.WaitResult) and not got.timed_out and got.message
         assert got.message.subject == "typed hello" and got.uid is not None
         page = b.list_messages()
-        assert isinstance(page, m.MessagePage) and page.messages[0].from_.endswith(
-            alice["agent"]["address"]) or alice["agent"]["address"] in page.messages[0].from_
+        assert (isinstance(page, m.MessagePage) and page.messages[0].from_.endswith(
+            alice["agent"]["address"])) or alice["agent"]["address"] in page.messages[0].from_
         message = b.get_message(got.uid)
         assert isinstance(message, m.Message) and message.security is not None
         assert b.get_attachment(got.uid, 0) == b"abc"
