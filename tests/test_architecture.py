@@ -20,7 +20,7 @@ FOREIGN = {
     "imapclient": {"mail", "gateway"}, "aiosmtplib": {"mail", "gateway"},
     "aiosmtpd": {"daemon"},
     "docker": {"providers"}, "sqlite_utils": {"store"}, "fastapi": {"api"},
-    "uvicorn": {"daemon"}, "typer": {"cli"}, "rich": {"cli"}, "mcp": {"mcp"},
+    "uvicorn": {"daemon", "mcp"}, "typer": {"cli"}, "rich": {"cli"}, "mcp": {"mcp"},
 }
 
 

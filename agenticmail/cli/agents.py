@@ -16,6 +16,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..models import Role
+from . import keys
 from .client import Client, path_part, settings_from
 from .output import (
     ConfirmFlag,
@@ -28,6 +29,7 @@ from .output import (
 )
 
 app = typer.Typer(no_args_is_help=True)
+app.add_typer(keys.app, name="keys", help="An agent's named API keys: list, create, revoke.")
 
 NameArg = Annotated[str, typer.Argument(help="The agent's name (the local part of its address).")]
 SHOWN_ONCE = "Store these now; they will not be shown again."

@@ -24,7 +24,20 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import agents, audit, daemon, mail, manage, outbox, pending, relay, route, setup
+from . import (
+    agents,
+    audit,
+    conversation,
+    daemon,
+    mail,
+    manage,
+    mcp_server,
+    outbox,
+    pending,
+    relay,
+    route,
+    setup,
+)
 from .client import CliState
 from .output import json_printed, print_json
 
@@ -137,6 +150,11 @@ app.add_typer(setup.app)
 app.add_typer(daemon.app)
 app.add_typer(agents.app, name="agents", help="Create, list, show, delete agents; rotate keys.")
 app.add_typer(mail.app)
+app.add_typer(conversation.app)
+app.add_typer(conversation.drafts_app, name="drafts", rich_help_panel="Mail",
+              help="An agent's drafts (kept in its Drafts folder): list, create, send, delete.")
+app.add_typer(mcp_server.app, name="mcp",
+              help="Serve an agent's mailbox over MCP; install it into Claude Code, Cursor…")
 app.add_typer(manage.app)
 app.add_typer(manage.attachment_app, name="attachment", rich_help_panel="Mail")
 app.add_typer(pending.app, name="pending",
