@@ -7,7 +7,7 @@ so another agent's mail is an MCP error, never data. Outsider-written content is
 (``render``). ``--http`` serves Streamable HTTP on 127.0.0.1 only, behind a bearer key.
 """
 
-from __future__ import annotations
+# no "from __future__ import annotations": the SDK reads the tools' annotations at runtime
 
 import hmac
 import inspect
@@ -97,7 +97,8 @@ def _pdf_text(content: bytes) -> str | None:
 
 def build_server(client: AsyncClient, *, host: str = "127.0.0.1", port: int = 8000) -> FastMCP:
     """The MCP server with every mailbox tool, calling ``client``."""
-    server = FastMCP("agenticmail", instructions=INSTRUCTIONS, host=host, port=port)
+    server = FastMCP("agenticmail", instructions=INSTRUCTIONS, host=host, port=port,
+                     log_level="WARNING")
 
     def tool(annotations: ToolAnnotations, description: str) -> Any:
         def register(fn: Any) -> Any:
