@@ -188,7 +188,9 @@ def get_thread(ctx: ServiceContext, agent: Agent, thread_id: str) -> dict[str, A
         data["security"] = {"own": True, "note": "sent by this agent"}
         data["outbox"] = {"id": own.id, "status": own.status}
         items.append((_when(own.created_at), data))
-    items.sort(key=lambda item: item[0])
+    # by time (one-second resolution); within a second a reply follows what it answers
+    items.sort(key=lambda item: (item[0], len(item[1].get("references") or ()),
+                                 bool(item[1].get("in_reply_to"))))
     messages = []
     for _, data in items:
         data["text"], data["quoted"] = split_quoted(data.get("text") or "")

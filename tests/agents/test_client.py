@@ -128,3 +128,19 @@ def test_events_resume_across_a_daemon_restart() -> None:
         assert len({e.id for e in seen}) == 4  # nothing twice
     finally:
         handle.close()
+
+
+def test_generated_client_methods_are_fresh() -> None:
+    """Client and AsyncClient methods come from one template (scripts/gen_client.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, str(root / "scripts" / "gen_client.py"), "--check"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+    sync_methods = {n for n in dir(Client) if not n.startswith("_")}
+    async_methods = {n for n in dir(AsyncClient) if not n.startswith("_")}
+    assert sync_methods - async_methods <= {"close", "frames", "iter_threads", "get", "post",
+                                            "delete", "download", "health"}
