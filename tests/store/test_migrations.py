@@ -23,6 +23,7 @@ RELEASED = {
     "0006_approval_hardening": "35b788224a9a9c7b067d6ad5936d2e12f1f7c6690ff52db6b7a7e96cc9d00f95",
     "0007_verdicts_by_message": "482e4188282db70cb9ab156ae514eaf5b5990f6a0c247888889035fbe98f6bfc",
     "0008_agent_identity": "bae75e4b147991c175fe50a2c0809b9134e20572053d51141ca2a65755edba47",
+    "0009_agent_mail_ops": "408ad16d00f08c1746fac688d3f4ed691dcdc68c7822d896a52559c8fbe0bf78",
 }
 
 _DDL = re.compile(r"\b(CREATE|ALTER|DROP)\s+(TABLE|INDEX|UNIQUE\s+INDEX|TRIGGER|VIEW)\b",
