@@ -81,13 +81,14 @@ def _downloads() -> Path:
     return where
 
 
-def _pdf_text(content: bytes) -> str | None:
-    try:
-        import io
+def pdf_text(content: bytes) -> str | None:
+    """The text of a PDF (pypdf), or None when it cannot be read."""
+    import io
+    import logging
 
-        from pypdf import PdfReader  # optional: text of PDFs when pypdf is installed
-    except ImportError:
-        return None
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(content))
         return "\n".join((page.extract_text() or "") for page in reader.pages[:200])
@@ -159,7 +160,7 @@ def build_server(client: AsyncClient, *, host: str = "127.0.0.1", port: int = 80
         elif kind.startswith("text/") or kind in ("application/json", "application/xml"):
             text = content.decode("utf-8", "replace")
         elif kind == "application/pdf":
-            text = _pdf_text(content)
+            text = pdf_text(content)
         if text is not None:
             shown = text[:INLINE_TEXT_LIMIT]
             more = "" if len(text) <= INLINE_TEXT_LIMIT else \
