@@ -120,11 +120,13 @@ def wait(ctx: typer.Context, agent: AgentOpt,
          from_: Annotated[str | None, typer.Option("--from")] = None,
          subject: Annotated[str | None, typer.Option("--subject")] = None,
          timeout: Annotated[float, typer.Option("--timeout", min=0, max=300)] = 60,
+         since: Annotated[int | None, typer.Option(
+             "--since", help="Also match messages that arrived after this event id.")] = None,
          as_json: JsonFlag = False) -> None:
     """Wait for the next matching message (exit 1 when none arrives in time)."""
     with _client(ctx, agent) as client:
         got = client.wait_for_message(thread=thread_id, from_=from_, subject=subject,
-                                      timeout=timeout)
+                                      timeout=timeout, since=since)
     emit(got.model_dump(by_alias=True), as_json, _render_wait)
     if got.timed_out:
         raise typer.Exit(1)
