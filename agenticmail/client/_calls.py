@@ -197,3 +197,74 @@ def send_draft(agent: str | None, draft_id: str, idempotency_key: str | None
 
 def delete_draft(agent: str | None, draft_id: str) -> Call[dict[str, Any]]:
     return Call("DELETE", f"/v1/mail/drafts/{path_part(draft_id)}", _raw, {"agent": agent})
+
+
+# -- the owner's routes (master key) and the rest of the mailbox ---------------------------
+def rotate_key(name: str) -> Call[dict[str, Any]]:
+    return Call("POST", f"/v1/agents/{path_part(name)}/rotate-key", _raw)
+
+
+def rotate_password(name: str) -> Call[dict[str, Any]]:
+    return Call("POST", f"/v1/agents/{path_part(name)}/rotate-password", _raw)
+
+
+def update_metadata(name: str, metadata: dict[str, Any]) -> Call[m.Agent]:
+    return Call("PATCH", f"/v1/agents/{path_part(name)}/metadata", _one("agent", m.Agent),
+                body={"metadata": metadata})
+
+
+def get_outbox(outbox_id: str) -> Call[m.OutboxEntry]:
+    return Call("GET", f"/v1/mail/outbox/{path_part(outbox_id)}", _one("outbox", m.OutboxEntry))
+
+
+def spam_log(agent: str | None, limit: int) -> Call[list[dict[str, Any]]]:
+    return Call("GET", "/v1/mail/spam-log", lambda b: list(b["spam"]),
+                {"agent": agent, "limit": limit})
+
+
+def not_spam(agent: str | None, uid: int, folder: str) -> Call[dict[str, Any]]:
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/not-spam", _raw,
+                {"agent": agent, "folder": folder})
+
+
+def create_folder(agent: str | None, name: str) -> Call[dict[str, Any]]:
+    return Call("POST", "/v1/mail/folders", _raw, body=_drop_none({"agent": agent,
+                                                                   "name": name}))
+
+
+def batch(agent: str | None, action: str, folder: str, uids: Sequence[int], to: str | None
+          ) -> Call[dict[str, Any]]:
+    return Call("POST", "/v1/mail/batch", _raw,
+                body=_drop_none({"agent": agent, "action": action, "folder": folder,
+                                 "uids": list(uids), "to": to}))
+
+
+def get_pending(pending_id: str) -> Call[dict[str, Any]]:
+    return Call("GET", f"/v1/pending/{path_part(pending_id)}", _raw)
+
+
+def decide_pending(pending_id: str, approve: bool) -> Call[dict[str, Any]]:
+    verb = "approve" if approve else "reject"
+    return Call("POST", f"/v1/pending/{path_part(pending_id)}/{verb}", _raw)
+
+
+def audit(limit: int, offset: int, action: str | None, actor: str | None
+          ) -> Call[dict[str, Any]]:
+    return Call("GET", "/v1/audit", _raw,
+                {"limit": limit, "offset": offset, "action": action, "actor": actor})
+
+
+def verify_audit() -> Call[dict[str, Any]]:
+    return Call("GET", "/v1/audit/verify", _raw)
+
+
+def get_setting(what: str) -> Call[dict[str, Any]]:  # "route" | "relay" | "relay/presets"
+    return Call("GET", f"/v1/{what}", _raw)
+
+
+def put_setting(what: str, body: dict[str, Any]) -> Call[dict[str, Any]]:
+    return Call("PUT", f"/v1/{what}", _raw, body=body)
+
+
+def delete_setting(what: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/{what}", _raw)

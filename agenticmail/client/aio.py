@@ -297,4 +297,74 @@ class AsyncClient:
 
     async def delete_draft(self, draft_id: str) -> None:
         await self._run(_calls.delete_draft(self.agent, draft_id))
+
+    # -- the rest of the mailbox -------------------------------------------------------
+    async def get_outbox(self, outbox_id: str) -> m.OutboxEntry:
+        return await self._run(_calls.get_outbox(outbox_id))
+
+    async def spam_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Why messages were moved to Spam."""
+        return await self._run(_calls.spam_log(self.agent, limit))
+
+    async def not_spam(self, uid: int, folder: str = "Spam") -> None:
+        """Back to INBOX; the filter never moves it again."""
+        await self._run(_calls.not_spam(self.agent, uid, folder))
+
+    async def create_folder(self, name: str) -> None:
+        await self._run(_calls.create_folder(self.agent, name))
+
+    async def batch(self, action: str, uids: Sequence[int], folder: str = "INBOX",
+              to: str | None = None) -> dict[str, Any]:
+        """``read`` / ``unread`` / ``move`` (``to``) / ``delete`` many messages at once."""
+        return await self._run(_calls.batch(self.agent, action, folder, uids, to))
+
+    # -- the owner's routes (master key) -----------------------------------------------
+    async def rotate_key(self, agent: str) -> dict[str, Any]:
+        """A new main key for ``agent`` (named keys stay); shown once."""
+        return await self._run(_calls.rotate_key(agent))
+
+    async def rotate_password(self, agent: str) -> dict[str, Any]:
+        return await self._run(_calls.rotate_password(agent))
+
+    async def update_metadata(self, agent: str, metadata: dict[str, Any]) -> m.Agent:
+        return await self._run(_calls.update_metadata(agent, metadata))
+
+    async def get_held(self, pending_id: str) -> dict[str, Any]:
+        return await self._run(_calls.get_pending(pending_id))
+
+    async def approve_held(self, pending_id: str) -> dict[str, Any]:
+        """Release held mail (master key only)."""
+        return await self._run(_calls.decide_pending(pending_id, True))
+
+    async def reject_held(self, pending_id: str) -> dict[str, Any]:
+        return await self._run(_calls.decide_pending(pending_id, False))
+
+    async def audit(self, limit: int = 50, offset: int = 0, *, action: str | None = None,
+              actor: str | None = None) -> dict[str, Any]:
+        return await self._run(_calls.audit(limit, offset, action, actor))
+
+    async def verify_audit(self) -> dict[str, Any]:
+        return await self._run(_calls.verify_audit())
+
+    async def get_route(self) -> dict[str, Any]:
+        return await self._run(_calls.get_setting("route"))
+
+    async def set_route(self, **route: Any) -> dict[str, Any]:
+        """host, port, tls, address, username, password, ca_file."""
+        return await self._run(_calls.put_setting("route", route))
+
+    async def clear_route(self) -> dict[str, Any]:
+        return await self._run(_calls.delete_setting("route"))
+
+    async def get_relay(self) -> dict[str, Any]:
+        return await self._run(_calls.get_setting("relay"))
+
+    async def relay_presets(self) -> dict[str, Any]:
+        return await self._run(_calls.get_setting("relay/presets"))
+
+    async def set_relay(self, **relay: Any) -> dict[str, Any]:
+        return await self._run(_calls.put_setting("relay", relay))
+
+    async def disable_relay(self) -> dict[str, Any]:
+        return await self._run(_calls.delete_setting("relay"))
     # -- end of generated methods --

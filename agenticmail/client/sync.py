@@ -375,4 +375,74 @@ class Client:
 
     def delete_draft(self, draft_id: str) -> None:
         self._run(_calls.delete_draft(self.agent, draft_id))
+
+    # -- the rest of the mailbox -------------------------------------------------------
+    def get_outbox(self, outbox_id: str) -> m.OutboxEntry:
+        return self._run(_calls.get_outbox(outbox_id))
+
+    def spam_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Why messages were moved to Spam."""
+        return self._run(_calls.spam_log(self.agent, limit))
+
+    def not_spam(self, uid: int, folder: str = "Spam") -> None:
+        """Back to INBOX; the filter never moves it again."""
+        self._run(_calls.not_spam(self.agent, uid, folder))
+
+    def create_folder(self, name: str) -> None:
+        self._run(_calls.create_folder(self.agent, name))
+
+    def batch(self, action: str, uids: Sequence[int], folder: str = "INBOX",
+              to: str | None = None) -> dict[str, Any]:
+        """``read`` / ``unread`` / ``move`` (``to``) / ``delete`` many messages at once."""
+        return self._run(_calls.batch(self.agent, action, folder, uids, to))
+
+    # -- the owner's routes (master key) -----------------------------------------------
+    def rotate_key(self, agent: str) -> dict[str, Any]:
+        """A new main key for ``agent`` (named keys stay); shown once."""
+        return self._run(_calls.rotate_key(agent))
+
+    def rotate_password(self, agent: str) -> dict[str, Any]:
+        return self._run(_calls.rotate_password(agent))
+
+    def update_metadata(self, agent: str, metadata: dict[str, Any]) -> m.Agent:
+        return self._run(_calls.update_metadata(agent, metadata))
+
+    def get_held(self, pending_id: str) -> dict[str, Any]:
+        return self._run(_calls.get_pending(pending_id))
+
+    def approve_held(self, pending_id: str) -> dict[str, Any]:
+        """Release held mail (master key only)."""
+        return self._run(_calls.decide_pending(pending_id, True))
+
+    def reject_held(self, pending_id: str) -> dict[str, Any]:
+        return self._run(_calls.decide_pending(pending_id, False))
+
+    def audit(self, limit: int = 50, offset: int = 0, *, action: str | None = None,
+              actor: str | None = None) -> dict[str, Any]:
+        return self._run(_calls.audit(limit, offset, action, actor))
+
+    def verify_audit(self) -> dict[str, Any]:
+        return self._run(_calls.verify_audit())
+
+    def get_route(self) -> dict[str, Any]:
+        return self._run(_calls.get_setting("route"))
+
+    def set_route(self, **route: Any) -> dict[str, Any]:
+        """host, port, tls, address, username, password, ca_file."""
+        return self._run(_calls.put_setting("route", route))
+
+    def clear_route(self) -> dict[str, Any]:
+        return self._run(_calls.delete_setting("route"))
+
+    def get_relay(self) -> dict[str, Any]:
+        return self._run(_calls.get_setting("relay"))
+
+    def relay_presets(self) -> dict[str, Any]:
+        return self._run(_calls.get_setting("relay/presets"))
+
+    def set_relay(self, **relay: Any) -> dict[str, Any]:
+        return self._run(_calls.put_setting("relay", relay))
+
+    def disable_relay(self) -> dict[str, Any]:
+        return self._run(_calls.delete_setting("relay"))
     # -- end of generated methods --

@@ -144,3 +144,21 @@ def test_generated_client_methods_are_fresh() -> None:
     async_methods = {n for n in dir(AsyncClient) if not n.startswith("_")}
     assert sync_methods - async_methods <= {"close", "frames", "iter_threads", "get", "post",
                                             "delete", "download", "health"}
+
+
+def test_owner_methods(daemon: DaemonHandle, agent_pair: tuple[dict, dict]) -> None:
+    alice, bob = agent_pair
+    name = alice["agent"]["name"]
+    with Client(api_key=daemon.master_key, base_url=daemon.api_url, agent=name) as owner:
+        assert owner.whoami().name == name
+        sent = owner.send(bob["agent"]["address"], "from the owner's client", "x")
+        assert owner.get_outbox(sent.id).message_id == sent.message_id
+        owner.create_key(name, "extra")
+        rotated = owner.rotate_key(name)
+        assert rotated["api_key"].startswith("ak_")
+        assert sorted(k.name for k in owner.list_keys(name)) == ["default", "extra"]  # kept
+        assert owner.verify_audit()["ok"] is True
+        assert owner.audit(limit=5)["entries"]
+        assert isinstance(owner.spam_log(), list)
+        assert owner.update_metadata(name, {"team": "ops"}).metadata["team"] == "ops"
+        assert isinstance(owner.get_route(), dict)
