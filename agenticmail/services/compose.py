@@ -20,13 +20,10 @@ from .screening import Deadline, screen
 
 def own_addresses(ctx: ServiceContext, agent: Agent) -> list[str]:
     """The addresses that are this agent's own (its address and its relay sub-address)."""
-    own = [agent.address]
-    try:
-        from .relay import get_account
+    from .relay import get_account  # the relay service imports the ingest pipeline
 
-        account = get_account(ctx)
-    except Exception:
-        account = None
+    own = [agent.address]
+    account = get_account(ctx)
     if account is not None and "@" in account.address:
         local, _, domain = account.address.partition("@")
         own.append(f"{local}+{agent.name}@{domain}")

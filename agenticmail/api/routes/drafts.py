@@ -9,11 +9,13 @@ from fastapi import APIRouter, Header
 from ...models import OutgoingMail
 from ...services import attachments, drafts
 from ...services.auth import resolve_agent
+from .. import errors
 from ..auth import Caller, Ctx
-from ..schemas import DraftBody, DraftSendBody, sources
+from ..schemas import DraftBody, DraftSendBody, Offset, sources
 from .mail import AgentQ
 
-router = APIRouter(prefix="/v1/mail/drafts", tags=["drafts"])
+router = APIRouter(prefix="/v1/mail/drafts", tags=["drafts"],
+                   responses=errors.documented(403, 404, 409, 429, 502, 503))
 
 
 @router.post("", status_code=201)
@@ -32,7 +34,7 @@ def create_draft(body: DraftBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
 
 @router.get("")
 def list_drafts(ctx: Ctx, caller: Caller, agent: AgentQ = None, limit: int = 50,
-                offset: int = 0) -> dict[str, Any]:
+                offset: Offset = 0) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, agent)
     return {"drafts": [d.to_dict() for d in drafts.list_drafts(ctx, who, limit, offset)]}
 

@@ -11,15 +11,18 @@ from ...security import fence as fencing
 from ...services import threads
 from ...services.auth import resolve_agent
 from ...services.waiting import MAX_WAIT, WaitFilter, wait_for_message
+from .. import errors
 from ..auth import Caller, Ctx
+from ..schemas import SQL_INT_MAX, Offset
 from .mail import AgentQ, FenceQ
 
-router = APIRouter(prefix="/v1/mail", tags=["threads"])
+router = APIRouter(prefix="/v1/mail", tags=["threads"],
+                   responses=errors.documented(403, 404, 502, 503))
 
 
 @router.get("/threads")
 def list_threads(ctx: Ctx, caller: Caller, agent: AgentQ = None, limit: int = 20,
-                 offset: int = 0, fence: FenceQ = False) -> dict[str, Any]:
+                 offset: Offset = 0, fence: FenceQ = False) -> dict[str, Any]:
     """The agent's conversations, newest activity first."""
     data = threads.list_threads(ctx, resolve_agent(ctx, caller, agent), limit, offset)
     if fence:
@@ -57,7 +60,8 @@ async def wait(ctx: Ctx, caller: Caller, agent: AgentQ = None,
                from_: Annotated[str | None, Query(alias="from")] = None,
                subject: str | None = None,
                timeout: Annotated[float, Query(ge=0, le=MAX_WAIT)] = 30.0,
-               since: Annotated[int | None, Query(description="also match events after this "
+               since: Annotated[int | None, Query(ge=0, le=SQL_INT_MAX,
+                                                  description="also match events after this "
                                                               "event id")] = None,
                fence: FenceQ = False) -> dict[str, Any]:
     """Long-poll until a matching ``message.new`` arrives (``{"message": …}``) or ``timeout``
