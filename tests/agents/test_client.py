@@ -162,3 +162,25 @@ def test_owner_methods(daemon: DaemonHandle, agent_pair: tuple[dict, dict]) -> N
         assert isinstance(owner.spam_log(), list)
         assert owner.update_metadata(name, {"team": "ops"}).metadata["team"] == "ops"
         assert isinstance(owner.get_route(), dict)
+
+
+async def test_async_events_resume_across_a_daemon_restart() -> None:
+    import asyncio
+
+    handle = DaemonHandle().start()
+    try:
+        alice, bob = handle.create_agent(unique("a")), handle.create_agent(unique("b"))
+        async with AsyncClient(api_key=alice["api_key"], base_url=handle.api_url) as a, \
+                AsyncClient(api_key=bob["api_key"], base_url=handle.api_url) as b:
+            stream = b.events(types=["message.new"], last_event_id="0", give_up_after=60)
+            await a.send(bob["agent"]["address"], "before", "x")
+            seen = [await anext(stream)]
+            await asyncio.to_thread(handle.stop)
+            await asyncio.to_thread(handle.start)
+            await a.send(bob["agent"]["address"], "after", "x")
+            seen.append(await anext(stream))
+            await stream.aclose()
+        assert [e.data["message"]["subject"] for e in seen] == ["before", "after"]
+        assert seen[0].id < seen[1].id
+    finally:
+        handle.close()
