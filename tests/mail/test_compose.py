@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from agenticmail.mail.compose import (
+    forward_mail,
     forward_subject,
     normalize_subject,
+    reply_bodies,
     reply_headers,
     reply_subject,
 )
-from agenticmail.models import ParsedMessage
+from agenticmail.models import Attachment, ParsedMessage
 
 ME = "alice@agents.local"
 
@@ -92,3 +94,32 @@ def test_reply_headers(name: str, fields: dict[str, object], reply_all: bool, to
     assert head.in_reply_to == irt
     assert list(head.references) == refs
     assert len(head.references) <= 20
+
+
+def test_reply_bodies_quote_text_and_html() -> None:
+    original = _msg(text="line one\n\nline two", date="2026-01-02T03:04:05+00:00")
+    text, html = reply_bodies(original, "My answer", None, "line one\n\nline two",
+                              "<p>line <b>one</b></p>")
+    assert text is not None and text.startswith("My answer\n\nOn 2026-01-02")
+    assert "> line one\n>\n> line two" in text
+    assert html is not None and html.startswith("<div>My answer</div>")
+    assert '<blockquote type="cite"' in html and "<p>line <b>one</b></p>" in html
+    text_only, no_html = reply_bodies(original, "ok", None, "hi", None)
+    assert no_html is None and text_only is not None and text_only.endswith("> hi\n")
+
+
+def test_forward_inline_and_as_attachment() -> None:
+    att = Attachment("a.pdf", "application/pdf", b"%PDF-1.4")
+    original = _msg(subject="Plan", cc=("carol@x.org",))
+    inline = forward_mail(original, b"raw", to=["dan@y.org"], cc=[], text="FYI", html=None,
+                          original_text="the plan", original_html=None, attachments=[att])
+    assert inline.subject == "Fwd: Plan" and inline.attachments == (att,)
+    assert inline.text is not None
+    assert inline.text.startswith("FYI\n\n---------- Forwarded message ----------")
+    assert "From: Bob <bob@x.org>" in inline.text and "Cc: carol@x.org" in inline.text
+    assert inline.text.rstrip().endswith("the plan")
+    attached = forward_mail(original, b"Subject: Plan\r\n\r\nthe plan", to=["dan@y.org"],
+                            cc=[], text=None, html=None, original_text="the plan",
+                            original_html=None, attachments=[att], as_attachment=True)
+    assert [a.content_type for a in attached.attachments] == ["message/rfc822"]
+    assert attached.attachments[0].content.startswith(b"Subject: Plan")
