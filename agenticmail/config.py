@@ -54,7 +54,12 @@ class Settings:
     rate_per_hour: int = 300
     rate_per_day: int = 2000
     thread_reply_budget: int = 20  # messages per agent per thread per day
-    send_max_attempts: int = 8
+    send_max_attempts: int = 8  # ignored since sends retry by time (send_retry_seconds)
+    send_retry_seconds: int = 2 * 24 * 3600  # retry a send this long, as mail servers do
+    send_delayed_after_seconds: int = 15 * 60  # then tell the agent: message.delayed
+    send_backoff_max_seconds: int = 300  # retries of a send are at most this far apart
+    send_concurrency: int = 4  # deliveries at once, per lane (local LMTP, external SMTP)
+    smtp_timeout_seconds: int = 60  # each step of an external SMTP transaction
     trusted_authserv_ids: str = ""  # comma-separated; whose Authentication-Results to believe
     # Reply-To on an agent's mail may name only the agent's own addresses (its local address and
     # its relay sub-address) unless the owner allows any address here.

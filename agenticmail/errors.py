@@ -8,6 +8,7 @@ and an exit code.
     AgenticMailError                    code              HTTP
     ├── ConfigError                     config_error      500
     │   └── NotConfigured               not_configured    503
+    ├── StorageUnavailable              storage_unavailable 503
     ├── DependencyMissing               dependency_missing 503
     ├── InvalidRequest                  invalid_request   400
     │   └── PayloadTooLarge             payload_too_large 413
@@ -20,6 +21,7 @@ and an exit code.
     │   └── MailHostUnavailable         mail_host_unavailable 503
     ├── DeliveryError                   delivery_failed   502
     │   ├── TransientDeliveryError      delivery_deferred 503
+    │   │   └── DeliveryInDoubt         delivery_in_doubt 503
     │   └── PermanentDeliveryError      delivery_rejected 502
     └── DaemonUnavailable               daemon_unavailable (CLI only: exit 2)
 """
@@ -49,6 +51,12 @@ class ConfigError(AgenticMailError):
 
 class NotConfigured(ConfigError):
     code = "not_configured"
+
+
+class StorageUnavailable(AgenticMailError):
+    """The database cannot be read or written (disk full, I/O error, a damaged file)."""
+
+    code = "storage_unavailable"
 
 
 class DependencyMissing(AgenticMailError):
@@ -109,6 +117,13 @@ class TransientDeliveryError(DeliveryError):
     """4xx or network failure: retrying later may succeed."""
 
     code = "delivery_deferred"
+
+
+class DeliveryInDoubt(TransientDeliveryError):
+    """The whole message reached the server but its answer did not come back (a timeout or
+    a cut connection after the final dot): it may have been accepted (RFC 5321 §6.1)."""
+
+    code = "delivery_in_doubt"
 
 
 class PermanentDeliveryError(DeliveryError):

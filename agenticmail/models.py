@@ -163,6 +163,7 @@ class SearchQuery:
     before: datetime | None = None
     seen: bool | None = None
     keyword: str | None = None
+    message_id: str | None = None  # the Message-ID header contains this
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[type[e.AgenticMailError], int] = {
     e.NotConfigured: 503,
     e.ConfigError: 500,
+    e.StorageUnavailable: 503,
     e.DependencyMissing: 503,
     e.PayloadTooLarge: 413,
     e.InvalidRequest: 400,

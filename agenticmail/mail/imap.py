@@ -459,11 +459,12 @@ class MailboxSession:
             ("TO", query.to),
             ("SUBJECT", query.subject),
             ("BODY", query.body),
+            ("HEADER Message-ID", query.message_id),
         ):
             if value:
                 if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
                     raise InvalidRequest(f"search {key.lower()} must be text without line breaks")
-                criteria += [key, _search_string(value)]
+                criteria += [*key.split(), _search_string(value)]
         if query.since is not None:
             criteria += ["SINCE", query.since.date()]
         if query.before is not None:

@@ -1,7 +1,10 @@
 """Sending through an SMTP server (a relay account or smarthost) with aiosmtplib.
 
 Failures are classified at this edge: 4xx replies and network trouble are transient
-(retry later), 5xx replies are permanent (the server's reason is kept).
+(retry later), 5xx replies are permanent (the server's reason is kept). The transaction is
+driven step by step so that a timeout or a cut connection *after the final dot* is told apart:
+the server has the whole message and may have accepted it (RFC 5321 §6.1), so that is
+:class:`DeliveryInDoubt`, not "cannot reach".
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import ssl
 from dataclasses import dataclass
 
 import aiosmtplib
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
-from ..errors import PermanentDeliveryError, TransientDeliveryError
+from ..errors import DeliveryInDoubt, PermanentDeliveryError, TransientDeliveryError
 
 TLS_MODES = ("implicit", "starttls", "none")
 
@@ -48,9 +52,54 @@ def _reason(code: int, message: str) -> str:
     return f"{code} {' '.join(message.split())}"
 
 
+def _dot_terminated(raw: bytes) -> bytes:
+    """The DATA payload: the message with CRLF line ends and leading dots doubled, then the
+    final dot (as aiosmtplib's own ``data()`` sends it)."""
+    data = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(raw))
+    return (data if data.endswith(b"\r\n") else data + b"\r\n") + b".\r\n"
+
+
+async def _transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[str],
+                       raw: bytes, where: str) -> dict[str, tuple[int, str]]:
+    """MAIL, RCPT each, DATA; the recipients refused (all refused: raises)."""
+    await client.mail(sender)
+    refused: dict[str, tuple[int, str]] = {}
+    for rcpt in recipients:
+        try:
+            await client.rcpt(rcpt)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            refused[rcpt] = (exc.code, exc.message)
+    if len(refused) == len(recipients):
+        raise aiosmtplib.SMTPRecipientsRefused(
+            [aiosmtplib.SMTPRecipientRefused(c, m, r) for r, (c, m) in refused.items()])
+    start = await client.execute_command(b"DATA")
+    if start.code != 354:
+        raise aiosmtplib.SMTPDataError(start.code, start.message)
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    # aiosmtplib's data() cannot say whether a timeout came before or after the final dot,
+    # so the body goes out here: written, then one reply read (the protocol's own calls)
+    protocol.write(_dot_terminated(raw))
+    try:
+        reply = await protocol.read_response(timeout=client.timeout)
+    except (aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected, OSError) as exc:
+        client.close()
+        raise DeliveryInDoubt(
+            f"{where} received the whole message but its answer did not come back ({exc}); "
+            f"it may have accepted it") from exc
+    if reply.code != 250:
+        raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+    return refused
+
+
 async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
                timeout: float = 60) -> None:
-    """Deliver ``raw`` to every recipient or raise; partial refusal is a failure of that kind."""
+    """Deliver ``raw`` to every recipient or raise; partial refusal is a failure of that kind.
+
+    :class:`DeliveryInDoubt` (a :class:`TransientDeliveryError`): the message was sent in
+    full but the server's answer did not come within ``timeout``."""
+    where = f"{route.host}:{route.port}"
     try:
         client = aiosmtplib.SMTP(
             hostname=route.host, port=route.port, timeout=timeout,
@@ -60,7 +109,9 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
         async with client:
             if route.username:
                 await client.login(route.username, route.password or "")
-            refused, _ = await client.sendmail(sender, recipients, raw)
+            refused = await _transaction(client, sender, recipients, raw, where)
+    except DeliveryInDoubt:
+        raise
     except aiosmtplib.SMTPAuthenticationError as exc:
         raise PermanentDeliveryError(
             f"the SMTP server {route.host} refused the login for {route.username}: "
@@ -78,7 +129,7 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
             raise TransientDeliveryError(reason) from exc
         raise PermanentDeliveryError(reason) from exc
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise TransientDeliveryError(f"cannot reach {route.host}:{route.port}: {exc}") from exc
+        raise TransientDeliveryError(f"cannot reach {where}: {exc}") from exc
     if refused:
         reasons = "; ".join(f"{r}: {_reason(c, m)}" for r, (c, m) in refused.items())
         if all(c >= 500 for c, _ in refused.values()):

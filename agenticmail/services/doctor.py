@@ -1,8 +1,9 @@
 """``agenticmail doctor``: is everything in place and working? Each check has a fix hint.
 
-Checks: Python; the configuration; the daemon; the mail host (local: Dovecot installed and
-running; stalwart: Docker engine, container state, the pinned version tag, ``/healthz/ready``,
-the admin login, DKIM keys); then each agent's IMAP login.
+Checks: Python; the configuration; the database (damaged? disk full?); the daemon; the mail
+host (local: Dovecot installed and running; stalwart: Docker engine, container state, the
+pinned version tag, ``/healthz/ready``, the admin login, DKIM keys); then each agent's IMAP
+login.
 
 Drift between the mail host and the database is found here too (:func:`find_drift`) and can
 be repaired (:func:`repair`), for both hosts:
@@ -26,6 +27,7 @@ from ..hosts import build_host
 from ..hosts.base import MailHost
 from ..mail.imap import MailboxSession
 from ..models import Agent
+from ..store.db import check as check_database
 from .agents import credentials, list_agents
 from .checks import Check, docker_check, dovecot_check, port_checks, python_check
 from .context import ServiceContext, build_context
@@ -212,6 +214,11 @@ def diagnose(settings: Settings) -> Diagnosis:
         return Diagnosis(checks, [])
     checks.append(Check("config", True, f"{settings.config_path} ({settings.mail_host} host, "
                                         f"domain {settings.domain})"))
+    try:
+        checks.append(Check("database", True, check_database(settings.db_path)))
+    except AgenticMailError as exc:  # damaged, unreadable, or the disk is full
+        checks.append(Check("database", False, exc.message, exc.hint))
+        return Diagnosis(checks, [])
     health = _daemon_health(settings)
     if health is None:
         checks.append(Check("daemon", False, f"not answering at {settings.api_url}",

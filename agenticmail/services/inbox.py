@@ -16,8 +16,8 @@ from ..mail.loops import automated_reason
 from ..mail.mime import parse_message
 from ..models import Agent, ParsedMessage, SearchQuery
 from ..store import messages as index
+from ..store import outbound, verdicts
 from ..store import spam as spam_store
-from ..store import verdicts
 from .context import ServiceContext, transaction
 from .protection import Assessment
 from .screening import Deadline, screen
@@ -113,6 +113,10 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
             index.save_checkpoint(tx.conn, agent.id, *checkpoint)
         if not new:
             return False
+        if not spam and _second_copy(ctx, tx.conn, agent, folder, parsed.message_id):
+            log.warning("%s got a second copy of %s in %s (a delivery retried after a crash); "
+                        "indexed, not announced again", agent.name, parsed.message_id, folder)
+            return True
         payload = {"agent": agent.name, "folder": folder, "uid": uid,
                    "thread_id": thread, "message": message_payload(parsed, assessment)}
         if spam:
@@ -126,6 +130,15 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
         else:
             tx.emit(MESSAGE_NEW, agent.name, payload, agent_id=agent.id)
     return True
+
+
+def _second_copy(ctx: ServiceContext, conn: Any, agent: Agent, folder: str,
+                 message_id: str | None) -> bool:
+    """Whether ``message_id`` was already announced to ``agent`` in ``folder`` and the daemon
+    itself delivered it (a local delivery retried across a crash): never announce it twice.
+    Mail from elsewhere may reuse a Message-ID and is announced as it comes."""
+    return bool(message_id) and index.copies(conn, agent.id, folder, message_id or "") > 1 \
+        and outbound.queued_by_us(ctx.db, message_id or "")
 
 
 def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int

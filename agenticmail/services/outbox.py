@@ -229,7 +229,7 @@ def _require_readable(raw: bytes) -> None:
 def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: bytes) -> Accepted:
     """A message the agent submitted over SMTP: same routing, guard and outbox as the API."""
     from email import message_from_bytes
-    from email.utils import make_msgid
+    from email.utils import formatdate, make_msgid
 
     routed = route_recipients(ctx, recipients)
     identity.check_submitted(ctx, agent, raw)
@@ -238,6 +238,9 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
     message = message_from_bytes(origin.strip(raw), policy=policy.SMTP)
     if message.get("From") is None:  # identity allowed it: the agent's own, written here
         message["From"] = Address(agent.display_name or "", addr_spec=agent.address)
+    # a submission server may add what the client left out (RFC 6409 §8.2, §8.3)
+    if message.get("Date") is None:
+        message["Date"] = formatdate(usegmt=True)
     if message.get("Message-ID") is None:
         message["Message-ID"] = make_msgid(domain=ctx.settings.domain)
     if message.get("Auto-Submitted") is None:

@@ -7,11 +7,17 @@ connections of their own from a small pool: with WAL each read sees a consistent
 what has committed, without waiting for a write in progress and without holding one up. A
 read made by the thread that is inside a write transaction uses the writer's connection (it
 sees its own uncommitted rows). sqlite-utils owns the schema (see ``migrations``).
+
+A database that cannot be written or read (a full disk, an I/O error, a damaged file) raises
+:class:`StorageUnavailable` with a hint, never a raw ``sqlite3`` error; ``problem()`` says
+whether the last write failed that way or the disk is nearly full (``/v1/health``, doctor).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -21,10 +27,74 @@ from typing import Any
 
 import sqlite_utils
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StorageUnavailable
 
 IDLE_READERS = 8  # reader connections kept open between reads
 
+# primary SQLite result codes that mean the storage itself is unusable
+_FULL, _IOERR, _CORRUPT, _NOTADB = 13, 10, 11, 26
+_READONLY, _CANTOPEN, _PERM = 8, 14, 3
+
+
+def storage_error(exc: sqlite3.Error, path: Path) -> StorageUnavailable | None:
+    """The error to raise for ``exc`` when it means the storage cannot be used, else None
+    (constraint violations and the like stay the caller's business)."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in (_FULL, _IOERR, _CANTOPEN) and path != Path(":memory:") and low_space(path):
+        code = _FULL  # SQLite says "I/O error" when it cannot even create its WAL file
+    if code == _FULL:
+        return StorageUnavailable(
+            f"the disk holding the database {path} is full",
+            hint=f"free some space on the disk of {path.parent}; the daemon resumes by itself")
+    if code in (_CORRUPT, _NOTADB):
+        return StorageUnavailable(
+            f"the database {path} is damaged ({exc})",
+            hint=f"restore it from a backup, or move it away (mv {path} {path}.damaged) to "
+                 "start with an empty one (agents and keys must then be created again)")
+    if code == _IOERR:
+        return StorageUnavailable(
+            f"the database {path} cannot be read or written ({exc})",
+            hint=f"check the disk of {path.parent} (free space, errors in the system log)")
+    if code in (_READONLY, _CANTOPEN, _PERM):
+        return StorageUnavailable(f"the database {path} cannot be written ({exc})",
+                                  hint=f"check the permissions of {path} and its directory")
+    return None
+
+
+LOW_SPACE_BYTES = 16 * 1024 * 1024  # below this, writes are about to fail
+
+
+def low_space(path: Path) -> StorageUnavailable | None:
+    """A problem when the disk holding ``path`` is (nearly) full, else None."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if free >= LOW_SPACE_BYTES:
+        return None
+    return StorageUnavailable(
+        f"the disk holding the database {path} is nearly full ({free // 1024} KiB free)",
+        hint=f"free some space on the disk of {path.parent}; the daemon resumes by itself")
+
+
+def check(path: Path) -> str:
+    """Open the database at ``path`` and check its pages (``PRAGMA quick_check``) and the
+    free space; what was found, or raises :class:`StorageUnavailable` with a hint."""
+    db = Database(path)
+    try:
+        with db.mapped():
+            result = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        if result != "ok":
+            raise StorageUnavailable(
+                f"the database {path} is damaged ({result})",
+                hint=f"restore it from a backup, or move it away (mv {path} {path}.damaged) "
+                     "to start with an empty one (agents and keys must then be created again)")
+    finally:
+        db.close()
+    problem = low_space(path)
+    if problem is not None:
+        raise problem
+    return f"{path}: pages ok, {shutil.disk_usage(path.parent).free // 2**20} MiB free"
 
 
 class Database:
@@ -38,19 +108,41 @@ class Database:
                 str(self.path), check_same_thread=False, isolation_level=None, timeout=10
             )
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"cannot open the database {self.path}: {exc}") from exc
+            raise ConfigError(f"cannot open the database {self.path}: {exc}",
+                              hint=f"check the disk and the permissions of {self.path}"
+                              ) from exc
         self.conn.row_factory = sqlite3.Row
         self._shared = self.path == Path(":memory:")  # one connection: nothing to share with
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._writer: int | None = None  # the thread inside a write transaction
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=10000")
-        self.utils = sqlite_utils.Database(self.conn)
         self._lock = threading.RLock()
         self._depth = 0
+        self.write_error: StorageUnavailable | None = None
+        with self.mapped():
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA busy_timeout=10000")
+        self.utils = sqlite_utils.Database(self.conn)
+
+    @contextmanager
+    def mapped(self) -> Iterator[None]:
+        """Raise :class:`StorageUnavailable` for a storage failure inside the block."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            mapped = storage_error(exc, self.path)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def problem(self) -> StorageUnavailable | None:
+        """Why writes fail or are about to (the last write failed, the disk is nearly full),
+        or None."""
+        if self._shared:
+            return self.write_error
+        return self.write_error or low_space(self.path)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -63,15 +155,25 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
-            self._depth, self._writer = 1, threading.get_ident()
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                with self.mapped():
+                    self.conn.execute("BEGIN IMMEDIATE")
+                    self._depth, self._writer = 1, threading.get_ident()
+                    try:
+                        yield self.conn
+                    except BaseException:
+                        if self.conn.in_transaction:
+                            self.conn.execute("ROLLBACK")
+                        raise
+                    self.conn.execute("COMMIT")
+            except StorageUnavailable as exc:
+                self.write_error = exc
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
                 raise
             else:
-                self.conn.execute("COMMIT")
+                self.write_error = None
             finally:
                 self._depth, self._writer = 0, None
 
@@ -80,13 +182,14 @@ class Database:
         """A read transaction: one snapshot for every statement inside it, on a connection of
         its own (the writer's, inside this thread's write transaction)."""
         if self._shared or self._writer == threading.get_ident():
-            with self._lock:
+            with self._lock, self.mapped():
                 yield self.conn
             return
         conn = self._take_reader()
         try:
-            conn.execute("BEGIN")
-            yield conn
+            with self.mapped():
+                conn.execute("BEGIN")
+                yield conn
         finally:
             try:
                 if conn.in_transaction:
@@ -107,7 +210,8 @@ class Database:
             conn.execute("PRAGMA query_only=ON")
             conn.execute("PRAGMA busy_timeout=10000")
         except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open the database {self.path}: {exc}") from exc
+            raise storage_error(exc, self.path) or ConfigError(
+                f"cannot open the database {self.path}: {exc}") from exc
         return conn
 
     def _give_back(self, conn: sqlite3.Connection) -> None:

@@ -41,6 +41,13 @@ def upsert(conn: sqlite3.Connection, entry: IndexEntry) -> bool:
     return cur.rowcount == 1
 
 
+def copies(conn: sqlite3.Connection, agent_id: int, folder: str, message_id: str) -> int:
+    """How many indexed messages in the agent's ``folder`` carry ``message_id``."""
+    row = conn.execute("SELECT count(*) FROM messages WHERE message_id = ? AND agent_id = ? "
+                       "AND folder = ?", (message_id, agent_id, folder)).fetchone()
+    return int(row[0])
+
+
 def set_flags(conn: sqlite3.Connection, agent_id: int, folder: str, uid: int,
               flags: tuple[str, ...]) -> None:
     conn.execute(

@@ -303,6 +303,15 @@ _AGENT_MAIL_OPS: Step = (
 )
 
 
+# Sends retry by time, not by count (``services/delivery.py``): when ``message.delayed`` was
+# announced (once per message), and why the Sent copy of a delivered message was given up
+# (it is retried on its own until then).
+_OUTBOX_RETRY_BUDGET: Step = (
+    "ALTER TABLE outbox ADD COLUMN delayed_at REAL",
+    "ALTER TABLE outbox ADD COLUMN file_error TEXT",
+)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _INITIAL),
     ("0002_audit_log", _AUDIT_LOG),
@@ -313,6 +322,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0007_verdicts_by_message", _VERDICTS_BY_MESSAGE),
     ("0008_agent_identity", _AGENT_IDENTITY_STEP),
     ("0009_agent_mail_ops", _AGENT_MAIL_OPS),
+    ("0010_outbox_retry_budget", _OUTBOX_RETRY_BUDGET),
 ]
 
 

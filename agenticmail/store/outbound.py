@@ -20,6 +20,18 @@ from .db import Database
 SENT_IDS_RETAIN = 100_000
 
 
+# Which lane does a row's next step: the external one while only its SMTP part is left (a
+# dead route then holds external slots only); the local one for everything else (LMTP
+# delivery, the Sent copy), so agent-to-agent mail never waits behind a slow route.
+_EXTERNAL_STEP = ("(external_rcpts != '[]' AND delivered_external = 0 "
+                  "AND (local_rcpts = '[]' OR delivered_local = 1))")
+LANE_WHERE = {
+    "external": f"status IN ('queued', 'sending') AND {_EXTERNAL_STEP}",
+    # a sent row whose Sent copy failed is retried here on its own schedule
+    "local": f"((status IN ('queued', 'sending') AND NOT {_EXTERNAL_STEP}) OR "
+             "(status = 'sent' AND filed = 0 AND file_error IS NULL))",
+}
+
 _JSON_COLS = ("local_rcpts", "external_rcpts", "bcc")
 
 
@@ -50,6 +62,8 @@ class OutboxRow:
     updated_at: str
     sent_at: str | None
     sealed: bool = False  # raw is encrypted with the daemon's key (owner notifications)
+    due: float = 0.0  # epoch seconds the message became due (created, or its send_at)
+    delayed: bool = False  # message.delayed was announced
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,8 +92,11 @@ def _outbox(row: sqlite3.Row) -> OutboxRow:
         data[col] = json.loads(data[col])
     for col in ("delivered_local", "delivered_external", "filed", "in_doubt", "sealed"):
         data[col] = bool(data.get(col, 0))
-    for col in ("next_attempt_at", "lease_until", "created", "external_started"):
-        data.pop(col)
+    send_at = data["send_at"]
+    data["due"] = max(data["created"], _epoch(send_at) if send_at else 0.0)
+    data["delayed"] = data.pop("delayed_at", None) is not None
+    for col in ("next_attempt_at", "lease_until", "created", "external_started", "file_error"):
+        data.pop(col, None)
     data["raw"] = bytes(data["raw"])
     return OutboxRow(**data)
 
@@ -101,6 +118,12 @@ def insert_outbox(conn: sqlite3.Connection, *, id: str, agent: str, agent_id: in
          pending_id, max(now, send_at or 0),
          None if send_at is None else iso(send_at), now, now_iso(), now_iso(), int(sealed)),
     )
+
+
+def _epoch(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value).timestamp()
 
 
 def iso(epoch: float) -> str:
@@ -140,19 +163,22 @@ def expire_idempotency(conn: sqlite3.Connection, agent: str, key: str, before: f
                  "idempotency_key = ? AND created < ?", (agent, key, before))
 
 
-def claim_due(conn: sqlite3.Connection, now: float, lease_seconds: float, limit: int
-              ) -> list[OutboxRow]:
-    """Lease up to ``limit`` due rows: queued ones, and 'sending' ones whose lease ran out
-    (a crashed sender). The caller commits, then works outside the transaction."""
+def claim_due(conn: sqlite3.Connection, now: float, lease_seconds: float, limit: int,
+              lane: str = "local") -> list[OutboxRow]:
+    """Lease up to ``limit`` due rows of ``lane`` (see ``LANE_WHERE``): queued ones,
+    'sending' ones whose lease ran out (a crashed sender), and sent ones whose Sent copy is
+    due again (they stay 'sent'). The caller commits, then works outside the transaction."""
     rows = conn.execute(
-        "SELECT * FROM outbox WHERE (status = 'queued' AND next_attempt_at <= ?) "
-        "OR (status = 'sending' AND lease_until < ?) ORDER BY next_attempt_at LIMIT ?",
-        (now, now, limit),
+        f"SELECT * FROM outbox WHERE {LANE_WHERE[lane]} AND ("
+        "(status IN ('queued', 'sent') AND next_attempt_at <= ? "
+        " AND (lease_until IS NULL OR lease_until < ?)) "
+        "OR (status = 'sending' AND lease_until < ?)) ORDER BY next_attempt_at LIMIT ?",
+        (now, now, now, limit),
     ).fetchall()
     for row in rows:
-        conn.execute("UPDATE outbox SET status = 'sending', lease_until = ?, attempts = "
-                     "attempts + 1, updated_at = ? WHERE id = ?",
-                     (now + lease_seconds, now_iso(), row["id"]))
+        conn.execute("UPDATE outbox SET status = CASE status WHEN 'sent' THEN 'sent' ELSE "
+                     "'sending' END, lease_until = ?, attempts = attempts + 1, updated_at = ? "
+                     "WHERE id = ?", (now + lease_seconds, now_iso(), row["id"]))
     return [_outbox(conn.execute("SELECT * FROM outbox WHERE id = ?", (r["id"],)).fetchone())
             for r in rows]
 
@@ -169,7 +195,20 @@ def release_leases(conn: sqlite3.Connection) -> tuple[int, int]:
     cur = conn.execute("UPDATE outbox SET status = 'queued', lease_until = NULL, "
                        "external_started = NULL, next_attempt_at = ?, updated_at = ? "
                        "WHERE status = 'sending'", (time.time(), now_iso()))
+    conn.execute("UPDATE outbox SET lease_until = NULL WHERE status = 'sent' AND "
+                 "lease_until IS NOT NULL")  # a Sent copy being filed at the crash
     return cur.rowcount, doubt
+
+
+def mark_in_doubt(conn: sqlite3.Connection, id: str) -> None:
+    conn.execute("UPDATE outbox SET in_doubt = 1, updated_at = ? WHERE id = ?",
+                 (now_iso(), id))
+
+
+def mark_delayed(conn: sqlite3.Connection, id: str) -> bool:
+    """Record that ``message.delayed`` is announced; False if it already was."""
+    return conn.execute("UPDATE outbox SET delayed_at = ? WHERE id = ? AND delayed_at IS NULL",
+                        (time.time(), id)).rowcount == 1
 
 
 def mark_external_started(conn: sqlite3.Connection, id: str) -> None:
@@ -190,7 +229,28 @@ def mark_sent(conn: sqlite3.Connection, id: str) -> None:
                  "sent_at = ?, updated_at = ? WHERE id = ?", (now_iso(), now_iso(), id))
 
 
-def mark_retry(conn: sqlite3.Connection, id: str, next_attempt_at: float, error: str) -> None:
+def mark_filed(conn: sqlite3.Connection, id: str) -> None:
+    """The Sent copy is saved (the last step of a row)."""
+    conn.execute("UPDATE outbox SET filed = 1, lease_until = NULL, last_error = CASE status "
+                 "WHEN 'sent' THEN NULL ELSE last_error END, updated_at = ? WHERE id = ?",
+                 (now_iso(), id))
+
+
+def mark_filing_retry(conn: sqlite3.Connection, id: str, next_attempt_at: float,
+                      error: str) -> None:
+    """The Sent copy of a sent message failed: try it again at ``next_attempt_at``."""
+    conn.execute("UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, last_error = ?, "
+                 "updated_at = ? WHERE id = ?", (next_attempt_at, error, now_iso(), id))
+
+
+def mark_filing_failed(conn: sqlite3.Connection, id: str, error: str) -> None:
+    """Give up the Sent copy of a sent message (the message itself was delivered)."""
+    conn.execute("UPDATE outbox SET lease_until = NULL, file_error = ?, last_error = ?, "
+                 "updated_at = ? WHERE id = ?", (error, error, now_iso(), id))
+
+
+def mark_retry(conn: sqlite3.Connection, id: str, next_attempt_at: float, error: str | None
+               ) -> None:
     conn.execute("UPDATE outbox SET status = 'queued', lease_until = NULL, next_attempt_at = ?, "
                  "last_error = ?, updated_at = ? WHERE id = ?",
                  (next_attempt_at, error, now_iso(), id))

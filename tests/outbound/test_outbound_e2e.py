@@ -322,7 +322,7 @@ def test_external_mail_has_no_sender_no_stamp_and_only_the_agents_own_reply_to(
 
 def test_the_way_out_strips_sender_stamp_and_a_foreign_reply_to() -> None:
     """Defence in depth: whatever reached the outbox, the external copy is cleaned."""
-    from agenticmail.daemon.sender import _external_variant
+    from agenticmail.services.delivery import external_variant as _external_variant
 
     raw = (b"From: bob@localhost\r\nSender: alice@localhost\r\nReply-To: x@evil.example\r\n"
            b"X-AgenticMail-Origin: v=1; e=bob@localhost; s=abc\r\nSubject: s\r\n\r\nbody\r\n")

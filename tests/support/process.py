@@ -25,8 +25,8 @@ def free_port() -> int:
 
 
 class DaemonProcess:
-    def __init__(self, **settings: str) -> None:
-        self.home = Path(tempfile.mkdtemp(prefix="agenticmail-proc-"))
+    def __init__(self, home: Path | None = None, **settings: str) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="agenticmail-proc-", dir=home))
         self.env = {
             **{f"AGENTICMAIL_{k.upper()}": str(v) for k, v in settings.items()},
             **os.environ, "AGENTICMAIL_HOME": str(self.home),
@@ -77,13 +77,18 @@ class DaemonProcess:
         self.proc.wait(10)
         self.proc = None
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Stop the daemon (SIGTERM), keeping its home."""
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc = None
+
+    def close(self) -> None:
+        self.stop()
         from agenticmail.config import load_settings
         from tests.support.daemon import purge_mail_store
 

@@ -3,6 +3,7 @@ accepts: the stand-in for a provider's SMTP relay. Replies can be scripted per m
 
 from __future__ import annotations
 
+import asyncio
 import email
 import ssl
 import tempfile
@@ -45,6 +46,10 @@ class _Handler:
     # called with the parsed message; returns an SMTP reply (e.g. "451 4.3.0 later") or None
     script: Callable[[Message], str | None] | None = None
     cond: threading.Condition = field(default_factory=threading.Condition)
+    # seconds to wait before answering the final dot, for the next ``slow_replies`` messages
+    # (kept, like a server that has the message but answers late)
+    reply_delay: float = 0.0
+    slow_replies: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
@@ -57,6 +62,9 @@ class _Handler:
             self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
                                           data))
             self.cond.notify_all()
+            slow, self.slow_replies = self.slow_replies > 0, max(0, self.slow_replies - 1)
+        if slow:
+            await asyncio.sleep(self.reply_delay)
         return "250 2.0.0 OK queued"
 
 
@@ -102,6 +110,11 @@ class SmtpSink:
 
     def set_script(self, script: Callable[[Message], str | None] | None) -> None:
         self.handler.script = script
+
+    def answer_late(self, seconds: float, messages: int = 1) -> None:
+        """Keep the next ``messages`` and answer their final dot only after ``seconds``."""
+        with self.handler.cond:
+            self.handler.reply_delay, self.handler.slow_replies = seconds, messages
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 15
                  ) -> list[Received]:

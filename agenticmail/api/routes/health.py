@@ -1,7 +1,8 @@
 """/v1/health: liveness for anyone; the daemon's parts only for a valid key.
 
 Without a key the answer is up/degraded and the version, nothing about agents or mail. Any
-component of the daemon that is not running (see ``daemon.supervisor``) makes it degraded.
+component of the daemon that is not running (see ``daemon.supervisor``) makes it degraded, and
+so does a database that cannot be written (the last write failed, or the disk is nearly full).
 The master key sees everything (mail host checks, agent count, every component's state,
 restarts and last error, every watcher, pid); an agent key sees the mail host's state and its
 own watcher.
@@ -36,19 +37,26 @@ async def health(
     extra: dict[str, Any] = runtime() if runtime else {}
     components = extra.get("components") or {}
     running = all(c.get("state") == "running" for c in components.values())
-    report: dict[str, Any] = {"status": "ok" if host.ok and running else "degraded",
-                              "version": __version__}
+    problem = await asyncio.to_thread(ctx.db.problem)
+    storage: dict[str, Any] = {"ok": problem is None, "detail": "writable"}
+    if problem is not None:
+        storage.update(detail=problem.message, hint=problem.hint)
+    report: dict[str, Any] = {
+        "status": "ok" if host.ok and running and storage["ok"] else "degraded",
+        "version": __version__}
     if principal is None:
         return report
     if principal.agent is not None:
         watchers = extra.get("watchers") or {}
         own = principal.agent.name
         return {**report, "mail_host": {"kind": ctx.host.kind, "ok": host.ok},
+                "storage": {"ok": storage["ok"]},
                 "watchers": {own: watchers[own]} if own in watchers else {}}
     return {
         **report,
         "mail_host": {"kind": ctx.host.kind, "ok": host.ok, "detail": host.detail,
                       "checks": host.checks},
+        "storage": storage,
         "agents": await asyncio.to_thread(agent_store.count_agents, ctx.db),
         **extra,
     }
