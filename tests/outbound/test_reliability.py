@@ -170,7 +170,9 @@ def test_a_second_copy_of_our_own_mail_is_never_announced_again(fast: DaemonHand
         first = inbox.next("message.new", where=lambda e:
                            e["data"]["message"]["message_id"] == queued["message_id"])
         raw = _fetch_raw(bob, first["data"]["uid"])
-        with smtplib.LMTP("127.0.0.1", fast.settings.lmtp_port, timeout=10) as lmtp:
+        assert fast.daemon is not None
+        lmtp_socket = str(fast.daemon.ctx.host.lmtp_socket)  # type: ignore[attr-defined]
+        with smtplib.LMTP(lmtp_socket, timeout=10) as lmtp:
             lmtp.sendmail(alice["agent"]["address"], [bob["agent"]["address"]], raw)
         marker = _send(fast, alice["api_key"], to=[bob["agent"]["address"]])
         inbox.next("message.new", where=lambda e:
