@@ -34,6 +34,7 @@ from ..errors import (
     AgenticMailError,
     DeliveryInDoubt,
     PermanentDeliveryError,
+    StorageUnavailable,
     TransientDeliveryError,
 )
 from ..events import MESSAGE_DELAYED, MESSAGE_FAILED, MESSAGE_SENT
@@ -92,6 +93,10 @@ async def deliver(ctx: ServiceContext, row: store.OutboxRow) -> None:
             await asyncio.to_thread(_file_later, ctx, row)
             return
         await _deliver_parts(ctx, row)
+    except StorageUnavailable as exc:  # nothing can be recorded now; the retry after the
+        # lease runs out looks for what was delivered before it delivers again
+        log.warning("outbox %s: cannot record its progress: %s (retried when its lease "
+                    "runs out)", row.id, exc)
     except DeliveryInDoubt as exc:
         log.warning("outbox %s is in doubt: %s; sending it again (the recipient may get it "
                     "twice)", row.id, exc)
