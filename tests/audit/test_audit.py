@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 import uvicorn
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from agenticmail.api import errors as api_errors
@@ -493,14 +493,26 @@ def test_cli_list_without_a_daemon_exits_2(setup_home: Settings) -> None:
 
 # -- the API ---------------------------------------------------------------------------------
 @pytest.fixture
-def api(setup_home: Settings) -> Iterator[tuple[TestClient, ServiceContext]]:
+def api(setup_home: Settings) -> Iterator[tuple[httpx.Client, ServiceContext]]:
+    """The audit router (with the app's real auth and error mapping, nothing else) served by
+    uvicorn on a real socket at ``setup_home``'s API port, and an HTTP client for it."""
     ctx = build_context(setup_home)
-    app = FastAPI()  # the router with the app's real auth and error mapping, nothing else
+    app = FastAPI()
     app.state.ctx = ctx
     api_errors.install(app)
     app.include_router(audit_routes.router)
-    with TestClient(app) as client:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=setup_home.api_port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    with httpx.Client(base_url=f"http://127.0.0.1:{setup_home.api_port}", timeout=30) as client:
         yield client, ctx
+    server.should_exit = True
+    thread.join(20)
     ctx.db.close()
 
 
@@ -515,7 +527,7 @@ def agent_key(ctx: ServiceContext) -> str:
     return key
 
 
-def test_api_list_and_verify(api: tuple[TestClient, ServiceContext],
+def test_api_list_and_verify(api: tuple[httpx.Client, ServiceContext],
                              setup_home: Settings) -> None:
     client, ctx = api
     owner = {"Authorization": f"Bearer {setup_home.master_key}"}
@@ -544,7 +556,7 @@ def test_api_list_and_verify(api: tuple[TestClient, ServiceContext],
     assert report["ok"] is False and report["problems"][0].startswith("row 3 deleted")
 
 
-def test_api_is_master_key_only(api: tuple[TestClient, ServiceContext]) -> None:
+def test_api_is_master_key_only(api: tuple[httpx.Client, ServiceContext]) -> None:
     client, ctx = api
     agent = {"Authorization": f"Bearer {agent_key(ctx)}"}
     for path in ("/v1/audit", "/v1/audit/verify"):
@@ -553,7 +565,7 @@ def test_api_is_master_key_only(api: tuple[TestClient, ServiceContext]) -> None:
         assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
 
 
-def test_record_key_use_and_actor_of(api: tuple[TestClient, ServiceContext]) -> None:
+def test_record_key_use_and_actor_of(api: tuple[httpx.Client, ServiceContext]) -> None:
     _, ctx = api
     entry = audit_svc.record_key_use(ctx, "delete", "/v1/agents/ann")
     assert (entry.actor, entry.action, entry.subject) == ("owner", "key.master",
@@ -571,24 +583,9 @@ def test_cli_help_says_what_it_does(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served(api: tuple[TestClient, ServiceContext], setup_home: Settings) -> Iterator[Settings]:
+def served(api: tuple[httpx.Client, ServiceContext], setup_home: Settings) -> Settings:
     """The audit router on a real socket at ``setup_home``'s API port (for ``audit list``)."""
-    _, ctx = api
-    app = FastAPI()
-    app.state.ctx = ctx
-    api_errors.install(app)
-    app.include_router(audit_routes.router)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=setup_home.api_port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    yield setup_home
-    server.should_exit = True
-    thread.join(20)
+    return setup_home
 
 
 def test_cli_list_through_the_api(served: Settings) -> None:
