@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import email
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from ..store import agents as agent_store
 from ..store import deletions
 from ..store._time import now_iso
 from .context import ServiceContext, transaction
+from .sessions import credentials, open_session
 
 log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -104,11 +106,6 @@ def get_agent(ctx: ServiceContext, name: str) -> Agent:
     return agent_store.get_agent(ctx.db, name.lower())
 
 
-def credentials(ctx: ServiceContext, agent: Agent) -> Credentials:
-    return Credentials(agent.address,
-                       ctx.secrets.decrypt(agent_store.password_enc(ctx.db, agent.id)))
-
-
 def rotate_key(ctx: ServiceContext, name: str) -> tuple[Agent, str]:
     agent = get_agent(ctx, name)
     api_key = generate_api_key()
@@ -180,10 +177,6 @@ def _iso_date(value: str | None) -> str | None:
 
 
 def _archive_mail(ctx: ServiceContext, agent: Agent) -> dict[str, list[dict[str, Any]]]:
-    import email
-
-    from .mailbox import open_session
-
     folders: dict[str, list[dict[str, Any]]] = {}
     with open_session(ctx, agent) as session:
         for folder in session.list_folders():

@@ -16,11 +16,12 @@ the provider's proof that the owner sent it (:func:`handle_owner_reply`).
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Iterable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Conflict, PermissionDenied
 from ..events import MESSAGE_APPROVED, MESSAGE_HELD, MESSAGE_REJECTED
@@ -36,19 +37,40 @@ from ..security.approval import (
 )
 from ..security.authresults import dnspython_resolver, verify_dkim
 from ..security.keys import same_secret
+from ..security.outbound import ScanResult
 from ..store import outbound as store
 from . import audit
 from .context import ServiceContext, transaction
-from .outbox import Accepted, Routed, enqueue_raw, mail_summary, new_code, new_id
+from .queue import Accepted, Routed, enqueue_raw, new_id
 from .routes import get_route
 
-if TYPE_CHECKING:
-    from ..security.outbound import ScanResult
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_code() -> str:
+    """The one-time code printed in an owner notification (and required in a reply):
+    8 Crockford base32 characters (40 bits), shown as ``XXXX-XXXX``."""
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
 
 SYSTEM = "_system"
 CODE_PURPOSE = "approval-code"
 CODE_CHARS = len(normalize_code(new_code()))
 DNS_TIMEOUT = 5.0
+
+
+def mail_summary(mail: OutgoingMail) -> dict[str, Any]:
+    """The held mail's options for review (attachment contents kept apart)."""
+    return {
+        "to": list(mail.to), "cc": list(mail.cc), "bcc": list(mail.bcc),
+        "subject": mail.subject, "text": mail.text, "html": mail.html,
+        "reply_to": mail.reply_to, "from_name": mail.from_name,
+        "headers": [list(h) for h in mail.headers],
+        "in_reply_to": mail.in_reply_to, "references": list(mail.references),
+        "attachments": [{"filename": a.filename, "content_type": a.content_type,
+                         "size": len(a.content)} for a in mail.attachments],
+    }
 
 
 def _code_hash(ctx: ServiceContext, code: str) -> str:

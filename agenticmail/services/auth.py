@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import AuthenticationFailed, PermissionDenied
+from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied
 from ..models import Agent
 from ..security.keys import hash_key, looks_like_key, same_secret
 from ..store import agents as agent_store
@@ -52,7 +52,5 @@ def resolve_agent(ctx: ServiceContext, principal: Principal, name: str | None) -
             )
         return principal.agent
     if not name:
-        from ..errors import InvalidRequest
-
         raise InvalidRequest("the master key must name the agent (?agent=NAME or an 'agent' field)")
     return agent_store.get_agent(ctx.db, name.lower())

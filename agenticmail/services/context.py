@@ -14,6 +14,7 @@ from typing import Any
 
 from ..config import Settings
 from ..events import EventBus
+from ..hosts import build_host
 from ..hosts.base import MailHost
 from ..models import Event
 from ..security.keys import SecretBox
@@ -64,8 +65,6 @@ def transaction(ctx: ServiceContext) -> Iterator[Tx]:
 def build_context(settings: Settings, host: MailHost | None = None,
                   bus: EventBus | None = None) -> ServiceContext:
     """Open the database (migrating it) and the secret box for ``settings``."""
-    from ..hosts import build_host
-
     db = Database(settings.db_path)
     migrate(db)
     return ServiceContext(

@@ -25,12 +25,14 @@ from ..config import Settings
 from ..errors import AgenticMailError, MailHostUnavailable
 from ..hosts import build_host
 from ..hosts.base import MailHost
+from ..hosts.stalwart import IMAGE
 from ..mail.imap import MailboxSession
 from ..models import Agent
 from ..store.db import check as check_database
-from .agents import credentials, list_agents
+from .agents import list_agents
 from .checks import Check, docker_check, dovecot_check, port_checks, python_check
 from .context import ServiceContext, build_context
+from .sessions import credentials
 
 REPAIR_HINT = "repair it: agenticmail doctor --repair"
 
@@ -85,8 +87,6 @@ def _daemon_health(settings: Settings) -> dict[str, object] | None:
 
 def _stalwart_checks(host: Any) -> tuple[list[Check], bool]:
     """Engine, container, version tag, readiness, admin login, DKIM; (checks, usable)."""
-    from ..hosts.stalwart import IMAGE
-
     name = host.name
 
     start = "the daemon creates and starts it: agenticmail start --detach"

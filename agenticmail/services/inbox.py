@@ -21,6 +21,7 @@ from ..store import spam as spam_store
 from .context import ServiceContext, transaction
 from .protection import Assessment
 from .screening import Deadline, screen
+from .sessions import open_session
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
     """Announce spam the filter moved whose event never committed (the daemon died between
     the MOVE and the commit): messages in Spam that carry ``FILTERED`` and are not indexed.
     Returns how many; a mailbox that cannot be read is logged and left for the next time."""
-    from .mailbox import open_session
-
     try:
         with open_session(ctx, agent) as session:
             junk = session.special_folder("\\Junk")
@@ -147,8 +146,6 @@ def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int
     ``(folder, uidvalidity, uid)``, or None when it stays where it is (the move failed; it is
     still reported as spam). The move precedes the commit of the event: should the daemon die
     in between, :func:`recover_spam` finds the marked message and announces it."""
-    from .mailbox import open_session
-
     try:
         with open_session(ctx, agent) as session:
             junk = session.special_folder("\\Junk")
