@@ -102,6 +102,10 @@ def list_agents(ctx: ServiceContext) -> list[Agent]:
     return agent_store.list_agents(ctx.db)
 
 
+def count_agents(ctx: ServiceContext) -> int:
+    return agent_store.count_agents(ctx.db)
+
+
 def get_agent(ctx: ServiceContext, name: str) -> Agent:
     return agent_store.get_agent(ctx.db, name.lower())
 

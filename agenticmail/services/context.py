@@ -6,11 +6,10 @@ the in-process bus only after that transaction commits.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..events import EventBus
@@ -22,6 +21,9 @@ from ..store import events as event_log
 from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 @dataclass

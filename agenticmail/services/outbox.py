@@ -8,7 +8,6 @@ delivers rows; nothing here talks SMTP.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import time
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -16,7 +15,7 @@ from email.headerregistry import Address
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 
-from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..errors import Conflict, InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
 from ..mail import bounds
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
@@ -239,7 +238,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
             audit.record(tx, f"agent:{agent.name}", audit.SEND, message_id, {
                 "outbox_id": outbox_id, "to": routed.local + routed.external,
                 "subject": mail.subject})
-    except sqlite3.IntegrityError:  # the same key raced us: answer with the first result
+    except Conflict:  # the same Idempotency-Key raced us: answer with the first result
         found = _existing(ctx, agent, idempotency_key) if idempotency_key else None
         if found is None:
             raise

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ... import __version__
+from ...services import agents
 from ...services.auth import authenticate
-from ...store import agents as agent_store
 from ..auth import Ctx, bearer
 
 router = APIRouter(prefix="/v1", tags=["health"])
@@ -57,6 +57,6 @@ async def health(
         "mail_host": {"kind": ctx.host.kind, "ok": host.ok, "detail": host.detail,
                       "checks": host.checks},
         "storage": storage,
-        "agents": await asyncio.to_thread(agent_store.count_agents, ctx.db),
+        "agents": await asyncio.to_thread(agents.count_agents, ctx),
         **extra,
     }
