@@ -100,7 +100,8 @@ FOREIGN = {
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "publicsuffix2": {"security.auth_alignment"}, "mnemonic": {"security.dlp_detectors"},
     # terminal and config files
-    "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"}, "tomli_w": {"config"},
+    "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"},
+    "tomllib": {"config"}, "tomli_w": {"config"},
 }
 
 # a module above the adapters that still wraps a foreign library, and why
