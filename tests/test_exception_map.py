@@ -18,6 +18,7 @@ import pytest
 
 from agenticmail.cli.client import Client
 from agenticmail.config import load_settings
+from agenticmail.daemon.component import Scope
 from agenticmail.daemon.submission import SubmissionServer
 from agenticmail.errors import (
     AgenticMailError,
@@ -146,8 +147,8 @@ def _port_taken(d: DaemonHandle, tmp: Path) -> object:
             busy.bind(("127.0.0.1", 0))
             busy.listen()
             server = SubmissionServer(d.daemon.ctx, port=busy.getsockname()[1])  # type: ignore[union-attr]
-            await server.start()
-            await server.stop()
+            async with Scope("submission") as scope:
+                await server.start(scope)
     return asyncio.run(bind_twice())
 
 

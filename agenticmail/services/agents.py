@@ -106,6 +106,11 @@ def count_agents(ctx: ServiceContext) -> int:
     return agent_store.count_agents(ctx.db)
 
 
+def find_by_id(ctx: ServiceContext, agent_id: int | None) -> Agent | None:
+    """The agent with ``agent_id``, or None (deleted meanwhile, or no id)."""
+    return None if agent_id is None else agent_store.find_agent_by_id(ctx.db, agent_id)
+
+
 def get_agent(ctx: ServiceContext, name: str) -> Agent:
     return agent_store.get_agent(ctx.db, name.lower())
 
