@@ -47,7 +47,7 @@ from agenticmail.store import agents as agent_store
 from agenticmail.store import outbound
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
-from tests.support.daemon import DaemonHandle, free_port
+from agenticmail_testing.daemon import DaemonHandle, free_port
 from tests.test_architecture import FOREIGN, imports_of, sources
 
 # Libraries whose calls fail with their own exception types (pure parsers and the web

@@ -9,8 +9,8 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-from tests.support.daemon import DaemonHandle
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.sse import EventStream
 
 
 def _new_for(stream: EventStream, *subjects: str, timeout: float = 10) -> list[dict[str, Any]]:
