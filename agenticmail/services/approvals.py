@@ -41,7 +41,7 @@ from ..security.outbound import ScanResult
 from ..store import outbound as store
 from . import audit
 from .context import ServiceContext, transaction
-from .queue import Accepted, Routed, enqueue_raw, new_id
+from .queue import Accepted, Routed, enqueue_raw, mail_summary, new_id
 from .routes import get_route
 
 _CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -58,19 +58,6 @@ SYSTEM = "_system"
 CODE_PURPOSE = "approval-code"
 CODE_CHARS = len(normalize_code(new_code()))
 DNS_TIMEOUT = 5.0
-
-
-def mail_summary(mail: OutgoingMail) -> dict[str, Any]:
-    """The held mail's options for review (attachment contents kept apart)."""
-    return {
-        "to": list(mail.to), "cc": list(mail.cc), "bcc": list(mail.bcc),
-        "subject": mail.subject, "text": mail.text, "html": mail.html,
-        "reply_to": mail.reply_to, "from_name": mail.from_name,
-        "headers": [list(h) for h in mail.headers],
-        "in_reply_to": mail.in_reply_to, "references": list(mail.references),
-        "attachments": [{"filename": a.filename, "content_type": a.content_type,
-                         "size": len(a.content)} for a in mail.attachments],
-    }
 
 
 def _code_hash(ctx: ServiceContext, code: str) -> str:

@@ -1,6 +1,7 @@
 """The outbox queue's vocabulary, shared by accepting a send and approving a held one: the
 answer to a send (:class:`Accepted`), recipients split by route (:class:`Routed`), ids, and
-queuing bytes that are already built (:func:`enqueue_raw`)."""
+queuing bytes that are already built (:func:`enqueue_raw`), and a mail's options as stored for
+review (:func:`mail_summary`: held mail, drafts)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import OutgoingMail
 from ..store import outbound as store
 from .context import ServiceContext
 
@@ -62,3 +64,16 @@ def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, agent_id: int 
     if filed:
         store.mark_progress(tx_conn, outbox_id, filed=True)
     return outbox_id
+
+
+def mail_summary(mail: OutgoingMail) -> dict[str, Any]:
+    """The held mail's options for review (attachment contents kept apart)."""
+    return {
+        "to": list(mail.to), "cc": list(mail.cc), "bcc": list(mail.bcc),
+        "subject": mail.subject, "text": mail.text, "html": mail.html,
+        "reply_to": mail.reply_to, "from_name": mail.from_name,
+        "headers": [list(h) for h in mail.headers],
+        "in_reply_to": mail.in_reply_to, "references": list(mail.references),
+        "attachments": [{"filename": a.filename, "content_type": a.content_type,
+                         "size": len(a.content)} for a in mail.attachments],
+    }
