@@ -66,6 +66,17 @@ EXCEPTIONS = {
         "`agenticmail start --foreground` runs the composition root in the CLI's process",
     ("daemon.run", "api.app"): "the composition root serves the API",
     ("__main__", "cli"): "`python -m agenticmail` is the CLI",
+    ("__init__", "client"): "the package's public face: agenticmail.Client, imported lazily",
+    ("cli.mcp_server", "mcp"): "`agenticmail mcp` runs the MCP server (and writes its client "
+                               "configuration) in the CLI's process",
+    # Pure functions (no I/O, no state) that present a response; the MCP server runs outside
+    # the daemon, over the client, and has no services to call.
+    ("api.routes", "security.fence"): "fencing what an outsider wrote is the response's "
+                                      "presentation (pure), the same as the MCP server's",
+    ("mcp.render", "security.fence"): "the MCP server fences what it prints (pure functions)",
+    ("mcp.server", "mail.mime"): "html_to_text for an attachment it downloaded through the "
+                                 "client (pure)",
+    ("mcp.server", "security.keys"): "MASTER_PREFIX: refusing the owner's key by its shape",
     ("daemon.sender", "mail"): "delivery moves into a service (issue 16 item 2, in progress)",
     ("daemon.sender", "store"): "delivery moves into a service (issue 16 item 2, in progress)",
 }
@@ -86,17 +97,20 @@ FOREIGN = {
     "aiosmtpd": {"daemon.submission"},  # the daemon's own SMTP server is its adapter
     "mailparser": {"mail.mime"},
     # transport
-    "ssl": {"mail", "gateway.relay"},
-    "socket": {"mail.imap", "mail.idle", "gateway.relay", "hosts.dovecot_config", "processes"},
+    "ssl": {"mail", "gateway.relay", "providers.web_fetch"},
+    "socket": {"mail.imap", "mail.idle", "gateway.relay", "hosts.dovecot_config", "processes",
+               "providers.web_fetch"},
     "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon"},
-    "httpx": {"hosts.jmap", "client", "cli.client"},
+    "httpx": {"hosts.jmap", "client"}, "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine"},
     "docker": {"providers.docker_engine"},
     "dns": {"security.authresults", "hosts.stalwart_admin"},
     # HTTP serving
-    "fastapi": {"api"}, "starlette": {"api"}, "sse_starlette": {"api"}, "pydantic": {"api"},
-    "swagger_ui_bundle": {"api.docs"}, "uvicorn": {"daemon.api_server"},
-    "mcp": {"mcp"},
+    "fastapi": {"api"}, "starlette": {"api", "mcp.server"}, "sse_starlette": {"api"},
+    "pydantic": {"api", "client.models", "mcp.server"},  # the wire models
+    "swagger_ui_bundle": {"api.docs"}, "uvicorn": {"daemon.api_server", "mcp.server"},
+    "mcp": {"mcp"},  # the MCP SDK
+    "pypdf": {"mcp.server"},  # text of a PDF attachment for the model
     # crypto, mail security, content
     "cryptography": {"security.keys"}, "dkim": {"security.authresults"},
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
@@ -136,6 +150,15 @@ def _type_only_nodes(tree: ast.AST) -> set[int]:
             for inner in ast.walk(node)}
 
 
+def _is_module(dotted: str, root: Path) -> bool:
+    """Whether ``dotted`` (``agenticmail.x.y``) names a module or package under ``root``."""
+    parts = dotted.split(".")
+    if parts[0] != "agenticmail":
+        return False
+    where = root.joinpath(*parts[1:])
+    return where.with_suffix(".py").is_file() or (where / "__init__.py").is_file()
+
+
 def imports_of(path: Path, root: Path = PACKAGE) -> Iterator[Import]:
     tree = ast.parse(path.read_text(), str(path))
     source = _module(path, root)
@@ -149,10 +172,11 @@ def imports_of(path: Path, root: Path = PACKAGE) -> Iterator[Import]:
             if node.level:
                 base = ["agenticmail", *package[:len(package) - (node.level - 1)]]
                 target = ".".join([*base, *([node.module] if node.module else [])])
-                names = ([target] if node.module else
-                         [f"{target}.{alias.name}" for alias in node.names])
             else:
-                names = [node.module or ""]
+                target = node.module or ""
+            # ``from package import module`` imports that module
+            names = [f"{target}.{alias.name}" if _is_module(f"{target}.{alias.name}", root)
+                     else target for alias in node.names]
             for name in names:
                 yield Import(source, name, node.lineno, id(node) in type_only)
 

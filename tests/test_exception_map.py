@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agenticmail.cli.client import Client
+from agenticmail.client import AsyncClient, Client
 from agenticmail.config import load_settings
 from agenticmail.daemon.component import Scope
 from agenticmail.daemon.submission import SubmissionServer
@@ -26,6 +26,7 @@ from agenticmail.errors import (
     Conflict,
     DaemonUnavailable,
     DependencyMissing,
+    InvalidRequest,
     MailHostError,
     MailHostUnavailable,
     PermanentDeliveryError,
@@ -39,8 +40,10 @@ from agenticmail.mail import smtp
 from agenticmail.mail.delivery import deliver_lmtp
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
+from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
 from agenticmail.providers.docker_engine import DockerEngine
+from agenticmail.providers.web_fetch import fetch
 from agenticmail.security.authresults import dnspython_resolver
 from agenticmail.security.keys import SecretBox, new_encryption_key
 from agenticmail.store import agents as agent_store
@@ -54,10 +57,11 @@ from tests.test_architecture import FOREIGN, imports_of, sources
 # framework's own request errors are not in this list: their failures are input errors handled
 # where the input is read, or the framework's own error handling).
 RAISING = {"sqlite3", "sqlite_utils", "smtplib", "aiosmtplib", "imaplib", "imapclient",
-           "aiosmtpd", "httpx", "requests", "docker", "dns", "tomllib"}
+           "aiosmtpd", "httpx", "httpcore", "requests", "docker", "dns", "tomllib", "pypdf"}
 
 # adapter modules (or packages) that wrap a RAISING library without a row, and why
 NO_ROW = {
+    "client._base": "the transport-error conversion both clients share: their rows test it",
     "hosts.stalwart_admin": "dns.zone parses the zone file Stalwart sends; a row needs a "
                             "Stalwart answering a damaged zone (not yet in the fake)",
     "services.doctor": "listed in test_architecture.FOREIGN_EXCEPTIONS: it probes the daemon "
@@ -157,10 +161,22 @@ def _damaged_config(d: DaemonHandle, tmp: Path) -> object:
     return load_settings(tmp, env={})
 
 
-def _cli_client(d: DaemonHandle, tmp: Path) -> object:
-    settings = load_settings(tmp, env={}, api_port=_closed())
-    with Client(settings, timeout=5, auth=False) as client:
-        return client.get("/v1/health")
+def _client(d: DaemonHandle, tmp: Path) -> object:
+    with Client("ak_" + "0" * 64, f"http://127.0.0.1:{_closed()}", timeout=5) as client:
+        return client.health()
+
+
+def _async_client(d: DaemonHandle, tmp: Path) -> object:
+    async def ask() -> object:
+        async with AsyncClient("ak_" + "0" * 64, f"http://127.0.0.1:{_closed()}",
+                               timeout=5) as client:
+            return await client.whoami()
+    return asyncio.run(ask())
+
+
+def _pdf_text(d: DaemonHandle, tmp: Path) -> object:
+    assert pdf_text(b"%PDF-1.4 this is no PDF") is None  # unreadable: no text, no raise
+    return None
 
 
 def _stalwart_login(d: DaemonHandle, tmp: Path) -> object:
@@ -216,7 +232,14 @@ ROWS = [
     Row("daemon.submission", "SMTP submission on a port already taken", AgenticMailError,
         _port_taken),
     Row("config", "a damaged config.toml", ConfigError, _damaged_config),
-    Row("cli.client", "the daemon's API at a closed port", DaemonUnavailable, _cli_client),
+    Row("client.sync", "the daemon's API at a closed port", DaemonUnavailable, _client),
+    Row("client.aio", "the daemon's API at a closed port", DaemonUnavailable, _async_client),
+    Row("providers.web_fetch", "a URL at a closed port", InvalidRequest,
+        lambda d, t: fetch(f"http://127.0.0.1:{_closed()}/a.pdf", max_bytes=1000, timeout=5,
+                           allowed=lambda ip: True, allow_http=True)),
+    Row("providers.web_fetch", "a URL on a loopback address", InvalidRequest,
+        lambda d, t: fetch(f"https://127.0.0.1:{_closed()}/a.pdf", max_bytes=1000)),
+    Row("mcp.server", "a damaged PDF attachment", None, _pdf_text),
 ]
 
 
