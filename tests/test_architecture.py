@@ -121,10 +121,7 @@ FOREIGN = {
 }
 
 # a module above the adapters that still wraps a foreign library, and why
-FOREIGN_EXCEPTIONS = {
-    ("services.doctor", "httpx"):
-        "doctor asks the running daemon for /v1/health (its own API), the CLI's probe too",
-}
+FOREIGN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 # -- the source, as a graph ----------------------------------------------------------------

@@ -64,8 +64,6 @@ NO_ROW = {
     "client._base": "the transport-error conversion both clients share: their rows test it",
     "hosts.stalwart_admin": "dns.zone parses the zone file Stalwart sends; a row needs a "
                             "Stalwart answering a damaged zone (not yet in the fake)",
-    "services.doctor": "listed in test_architecture.FOREIGN_EXCEPTIONS: it probes the daemon "
-                       "and answers None when it does not answer",
 }
 
 
