@@ -34,6 +34,7 @@ from agenticmail.errors import (
     TransientDeliveryError,
 )
 from agenticmail.gateway.relay import RelayAccount, check_imap_login, check_smtp_login
+from agenticmail.hosts import stalwart_admin
 from agenticmail.hosts.jmap import JmapClient
 from agenticmail.hosts.stalwart import StalwartHost
 from agenticmail.mail import smtp
@@ -51,6 +52,7 @@ from agenticmail.store import outbound
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
 from agenticmail_testing.daemon import DaemonHandle, free_port
+from tests.stalwart.fake_stalwart import FakeStalwart
 from tests.test_architecture import FOREIGN, imports_of, sources
 
 # Libraries whose calls fail with their own exception types (pure parsers and the web
@@ -62,8 +64,6 @@ RAISING = {"sqlite3", "sqlite_utils", "smtplib", "aiosmtplib", "imaplib", "imapc
 # adapter modules (or packages) that wrap a RAISING library without a row, and why
 NO_ROW = {
     "client._base": "the transport-error conversion both clients share: their rows test it",
-    "hosts.stalwart_admin": "dns.zone parses the zone file Stalwart sends; a row needs a "
-                            "Stalwart answering a damaged zone (not yet in the fake)",
 }
 
 
@@ -184,6 +184,18 @@ def _stalwart_login(d: DaemonHandle, tmp: Path) -> object:
     return host.verify_login("a@localhost", "x")
 
 
+def _damaged_zone(d: DaemonHandle, tmp: Path) -> object:
+    """Stalwart's zone file with a hostname label over 63 octets: dns.zone cannot read it."""
+    fake = FakeStalwart(recovery_admin="admin:recovery-Pass-42", bootstrap=False).start()
+    try:
+        client = JmapClient(fake.url, username="admin", secret="recovery-Pass-42", timeout=5)
+        domain = stalwart_admin.ensure_domain(client, "agents.test")
+        stalwart_admin.ensure_hostname(client, "x" * 70 + ".agents.test")
+        return stalwart_admin.dns_records(client, domain, "agents.test")
+    finally:
+        fake.stop()
+
+
 def _dns_lookup(d: DaemonHandle, tmp: Path) -> object:
     lookup = dnspython_resolver(1.0, f"127.0.0.1:{_closed()}")
     assert lookup("selector._domainkey.example.org") is None  # unanswered: no key, no raise
@@ -224,6 +236,8 @@ ROWS = [
                                 secret="x", timeout=5).session()),
     Row("hosts.stalwart", "Stalwart's IMAP login check at a closed port", MailHostUnavailable,
         _stalwart_login),
+    Row("hosts.stalwart_admin", "Stalwart's DNS zone file unreadable", MailHostError,
+        _damaged_zone),
     Row("providers.docker_engine", "a Docker engine at a closed port", DependencyMissing,
         lambda d, t: DockerEngine(f"tcp://127.0.0.1:{_closed()}", timeout=5).info()),
     Row("security.authresults", "DNS at a closed port", None, _dns_lookup),
