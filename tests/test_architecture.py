@@ -77,8 +77,6 @@ EXCEPTIONS = {
     ("mcp.server", "mail.mime"): "html_to_text for an attachment it downloaded through the "
                                  "client (pure)",
     ("mcp.server", "security.keys"): "MASTER_PREFIX: refusing the owner's key by its shape",
-    ("daemon.sender", "mail"): "delivery moves into a service (issue 16 item 2, in progress)",
-    ("daemon.sender", "store"): "delivery moves into a service (issue 16 item 2, in progress)",
 }
 
 # -- foreign libraries and the adapters that own them -------------------------------------
