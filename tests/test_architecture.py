@@ -368,6 +368,21 @@ def test_nothing_above_an_adapter_catches_a_foreign_exception() -> None:
     assert foreign_catch_problems() == []
 
 
+def test_entry_points_reach_the_store_and_mail_host_through_services() -> None:
+    """Not by import and not through the context either: ``ctx.db`` and ``ctx.host`` are the
+    services' (the daemon's composition root and workers build and run them)."""
+    problems = []
+    for path in sources():
+        module = _module(path, PACKAGE)
+        if _top(module) not in ("api", "cli", "mcp", "client"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Attribute) and node.attr in ("db", "host")
+                    and isinstance(node.value, ast.Name) and node.value.id == "ctx"):
+                problems.append(f"{module}:{node.lineno} uses ctx.{node.attr}")
+    assert problems == []
+
+
 def test_every_exception_to_the_rules_is_still_needed() -> None:
     """A listed exception no import uses any more is removed from the list."""
     used = set()

@@ -98,6 +98,14 @@ def create_agent(ctx: ServiceContext, name: str, *, role: str | Role = Role.SECR
     return CreatedAgent(agent, api_key, Credentials(address, password))
 
 
+def mail_login(ctx: ServiceContext, creds: Credentials) -> dict[str, Any]:
+    """How a mail client logs in as an agent: its login, and the IMAP and SMTP endpoints."""
+    endpoints = ctx.host.endpoints()
+    return {"username": creds.username, "password": creds.password,
+            "imap_host": endpoints.imap_host, "imap_port": endpoints.imap_port,
+            "smtp_host": endpoints.submission_host, "smtp_port": endpoints.submission_port}
+
+
 def list_agents(ctx: ServiceContext) -> list[Agent]:
     return agent_store.list_agents(ctx.db)
 
