@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import DaemonHandle, unique
+from agenticmail_testing.daemon import DaemonHandle, unique
 
 
 @pytest.fixture(scope="session")

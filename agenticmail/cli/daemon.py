@@ -59,6 +59,15 @@ def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
         return None
 
 
+def _doctor_health(settings: Settings) -> dict[str, Any] | None:
+    """The health report for ``doctor``: None when nothing answers; a daemon that answers with
+    an error (e.g. it refuses the configured key) is up, with no report."""
+    try:
+        return probe(settings, timeout=3)
+    except AgenticMailError:
+        return {}
+
+
 def _is_agenticmail(pid: int) -> bool:
     """Guard against a stale pid file naming a pid that now belongs to another program."""
     try:
@@ -361,7 +370,7 @@ def doctor(
     from ..services.doctor import diagnose, repair_all  # works without a daemon
 
     settings = settings_from(ctx)
-    diagnosis = diagnose(settings)
+    diagnosis = diagnose(settings, _doctor_health)
     repaired: list[str] = []
     if diagnosis.drift and not repair and not as_json and sys.stdin.isatty():
         for item in diagnosis.drift:
@@ -370,7 +379,7 @@ def doctor(
                              console=stderr())
     if diagnosis.drift and repair:
         repaired = repair_all(settings, diagnosis.drift)
-        diagnosis = diagnose(settings)
+        diagnosis = diagnose(settings, _doctor_health)
     checks = [check_dict(c) for c in diagnosis.checks]
     data = {"ok": diagnosis.ok, "checks": checks,
             "drift": [d.to_dict() for d in diagnosis.drift], "repaired": repaired}

@@ -15,9 +15,7 @@ from typing import Annotated
 
 import typer
 
-from agenticmail.security import sanitize as sanitize_message
-from agenticmail.security import score as score_message
-
+from ..services import filters
 from .eml_files import run_each
 
 app = typer.Typer(help="Run the inbound filters (score, sanitize) or the outbound guard (scan) "
@@ -37,14 +35,13 @@ def score(
 ) -> None:
     """Spam/threat verdict per message (exit 1 if a path fails or holds no .eml message)."""
     domains = frozenset(local_domain)
-    raise typer.Exit(run_each(paths, lambda raw: score_message(raw, local_domains=domains)
-                              .to_dict()))
+    raise typer.Exit(run_each(paths, lambda raw: filters.verdict(raw, domains)))
 
 
 @app.command()
 def sanitize(paths: PathsArg) -> None:
     """Model-safe text/HTML per message, with what was removed."""
-    raise typer.Exit(run_each(paths, lambda raw: sanitize_message(raw).to_dict()))
+    raise typer.Exit(run_each(paths, filters.sanitized))
 
 
 @app.command()

@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
-from agenticmail.security.outbound import scan_message
-
+from ..services.filters import outbound_scan
 from .eml_files import run_each
 
 EXIT_BLOCKED = 3
@@ -26,7 +25,7 @@ def scan_command(paths: list[Path], *, out: TextIO | None = None, err: TextIO | 
 
     def scan(raw: bytes) -> dict[str, Any]:
         nonlocal blocked
-        result = scan_message(raw)
+        result = outbound_scan(raw)
         blocked = blocked or result.blocked
         return {"blocked": result.blocked, "findings": [f.to_dict() for f in result.findings]}
 

@@ -6,10 +6,13 @@ full disk is retried like any other)."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from ..errors import MailHostUnavailable
-from ..hosts.base import MailHost
 from .component import Scope, in_thread
+
+if TYPE_CHECKING:
+    from ..hosts.base import MailHost
 
 
 class MailHostComponent:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..services import event_log
 from ..services.context import ServiceContext
-from ..store import events as event_log
 from .component import Scope
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,7 @@ class Maintenance:
         self.ctx, self.interval, self.keep_events = ctx, interval, keep_events
 
     def run_once(self) -> None:
-        with self.ctx.db.write() as conn:
-            event_log.prune(conn, self.keep_events)
+        event_log.prune(self.ctx, self.keep_events)
 
     async def start(self, stack: Scope) -> None:
         stack.spawn(self._run(), "prune")

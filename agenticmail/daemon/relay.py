@@ -17,16 +17,17 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..errors import AgenticMailError, DeliveryError, MailHostUnavailable
-from ..gateway import relay as gw
-from ..mail.idle import FolderWatch
 from ..models import Event
 from ..services import relay as service
 from ..services.context import ServiceContext
-from ..store import relay as store
-from ..store._time import now_iso
+from ..timestamps import now_iso
 from .component import ComponentExited, Scope, in_thread
+
+if TYPE_CHECKING:
+    from ..mail.idle import FolderWatch
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +100,7 @@ class RelayWorker:
             if account is None:
                 self._kick.wait(UNCONFIGURED_RECHECK)
                 continue
-            watch = FolderWatch(account.endpoints(), account.credentials(), "INBOX",
-                                renew_seconds=min(self.ctx.settings.idle_renew_seconds,
-                                                  max(self.ctx.settings.relay_poll_seconds, 1)),
-                                ssl_context=account.ssl_context() if account.imap_tls else None)
+            watch = service.open_watch(self.ctx, account)
             try:
                 self._session(watch, account)
             except _Reconfigure:
@@ -115,12 +113,12 @@ class RelayWorker:
             finally:
                 watch.close()
 
-    def _failed(self, account: gw.RelayAccount, exc: BaseException) -> None:
+    def _failed(self, account: service.RelayAccount, exc: BaseException) -> None:
         if self._stop.is_set():
             return
         self.failures += 1
-        delay = gw.backoff_delay(self.failures, self.ctx.settings.relay_backoff_seconds)
-        why = gw.explain(exc, account)
+        delay = service.retry_delay(self.ctx, self.failures)
+        why = service.explain(exc, account)
         retry_at = datetime.now(UTC) + timedelta(seconds=delay)
         log.warning("relay %s: %s; retry %d in %.0f s", account.address, why, self.failures,
                     delay)
@@ -132,18 +130,18 @@ class RelayWorker:
             log.exception("relay: cannot record status")
         self._kick.wait(delay)
 
-    def _session(self, watch: FolderWatch, account: gw.RelayAccount) -> None:
+    def _session(self, watch: FolderWatch, account: service.RelayAccount) -> None:
         uidvalidity = watch.connect()
         idle = watch.has_capability("IDLE")
         mode = "idle" if idle else "poll"
         service.note(self.ctx, mode=mode, connected=1, last_activity_at=now_iso(),
                      next_retry_at=None)
-        saved = store.checkpoint(self.ctx.db, account.address)
+        saved = service.checkpoint(self.ctx, account)
         last_uid = saved[1] if saved is not None and saved[0] == uidvalidity else None
         if saved is not None and last_uid is None:
             log.warning("relay %s: UIDVALIDITY changed (%d -> %d); rescanning the newest %d "
                         "messages (duplicates are skipped)", account.address, saved[0],
-                        uidvalidity, gw.FIRST_RUN_NEWEST)
+                        uidvalidity, service.FIRST_RUN_NEWEST)
         last_uid = self._sync(watch, account, uidvalidity, last_uid)
         if self.failures:
             log.info("relay %s: connected again (%s) after %d failed attempts",
@@ -169,7 +167,7 @@ class RelayWorker:
             else:
                 self._kick.wait(min(WAIT_SLICE, poll))
 
-    def _handle(self, account: gw.RelayAccount, uidvalidity: int, uid: int, raw: bytes
+    def _handle(self, account: service.RelayAccount, uidvalidity: int, uid: int, raw: bytes
                 ) -> None:
         try:
             outcome = service.handle(self.ctx, account, uidvalidity, uid, raw)
@@ -193,12 +191,12 @@ class RelayWorker:
             self._activity_written = now
             service.note(self.ctx, last_activity_at=now_iso())
 
-    def _sync(self, watch: FolderWatch, account: gw.RelayAccount, uidvalidity: int,
+    def _sync(self, watch: FolderWatch, account: service.RelayAccount, uidvalidity: int,
               last_uid: int | None) -> int:
         """Handle every message after the checkpoint, in UID order; stop at the first
         failure (it raises), leaving the checkpoint on the last message handled."""
         if last_uid is None:  # first run (or a new UIDVALIDITY): the newest 50 only
-            uids = watch.uids_after(0)[-gw.FIRST_RUN_NEWEST:]
+            uids = watch.uids_after(0)[-service.FIRST_RUN_NEWEST:]
             last_uid = uids[0] - 1 if uids else 0
             service.advance(self.ctx, account, uidvalidity, last_uid)
         else:

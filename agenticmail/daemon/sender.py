@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+from typing import TYPE_CHECKING
 
 from ..services import delivery
 from ..services.context import ServiceContext
-from ..store import outbound as store
 from .component import Scope, in_thread
+
+if TYPE_CHECKING:
+    from ..store.outbound import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,7 @@ class SenderWorker:
         stack.spawn(self._run(), "claim")
 
     def _release_leases(self) -> None:
-        with self.ctx.db.write() as conn:
-            released, in_doubt = store.release_leases(conn)
+        released, in_doubt = delivery.release_leases(self.ctx)
         if released:
             log.warning("resuming %d sends interrupted by a crash (%d in doubt: their SMTP "
                         "transaction was cut off, so a recipient may get them twice)",
@@ -96,6 +97,5 @@ class SenderWorker:
         if not task.cancelled() and task.exception() is not None:
             log.error("sender task crashed", exc_info=task.exception())
 
-    def _claim(self, lane: str, limit: int) -> list[store.OutboxRow]:
-        with self.ctx.db.write() as conn:
-            return store.claim_due(conn, time.time(), LEASE_SECONDS, limit, lane)
+    def _claim(self, lane: str, limit: int) -> list[OutboxRow]:
+        return delivery.claim_due(self.ctx, lane, limit, LEASE_SECONDS)

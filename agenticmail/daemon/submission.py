@@ -24,18 +24,15 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from ..errors import (
     AgenticMailError,
+    AuthenticationFailed,
     InvalidRequest,
     PermissionDenied,
     RateLimited,
     TransientDeliveryError,
 )
-from ..mail.addresses import validate_address
 from ..models import Agent
-from ..security.keys import hash_key, same_secret
-from ..services import outbox
-from ..services.agents import credentials
+from ..services import auth, outbox
 from ..services.context import ServiceContext
-from ..store import agents as agent_store
 from .component import Scope
 
 log = logging.getLogger(__name__)
@@ -119,20 +116,10 @@ class _Authenticator:
         return AuthResult(success=True, auth_data=agent)
 
     def check(self, login: str, password: str) -> Agent | None:
-        login = login.strip().lower()
-        agent = agent_store.find_agent_by_address(self.ctx.db, login) or (
-            agent_store.find_agent(self.ctx.db, login) if "@" not in login else None)
-        if agent is None:
-            return None
         try:
-            if same_secret(credentials(self.ctx, agent).password, password):
-                return agent
-        except AgenticMailError:
+            return auth.login_agent(self.ctx, login, password)
+        except AuthenticationFailed:
             return None
-        row = agent_store.key_by_hash(self.ctx.db, hash_key(password))
-        if row is not None and row["kind"] == "agent" and row["agent_id"] == agent.id:
-            return agent
-        return None
 
 
 class _Handler:
@@ -153,7 +140,6 @@ class _Handler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         try:
-            validate_address(address)
             await asyncio.to_thread(outbox.route_recipients, self.ctx, [address])
         except InvalidRequest as exc:
             return f"550 5.1.1 {exc.message}"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidRequest
-from ..store._time import now_iso
+from ..timestamps import now_iso
 from .component import Component, Scope
 
 log = logging.getLogger(__name__)

@@ -18,17 +18,18 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import AgenticMailError, InvalidRequest
 from ..events import AGENT_CREATED, AGENT_DELETED
-from ..mail.idle import FolderWatch
 from ..models import Agent, Event
-from ..services import inbox
-from ..services.agents import credentials
+from ..services import inbox, watching
+from ..services.agents import find_by_id, list_agents
 from ..services.context import ServiceContext
-from ..store import agents as agent_store
-from ..store import messages as index
 from .component import Scope, in_thread
+
+if TYPE_CHECKING:
+    from ..mail.idle import FolderWatch
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,7 @@ class AgentWatcher(threading.Thread):
         while not self._stop_event.is_set():
             watch: FolderWatch | None = None
             try:
-                watch = FolderWatch(self.ctx.host.endpoints(),
-                                    credentials(self.ctx, self.agent), self.folder,
-                                    renew_seconds=self.ctx.settings.idle_renew_seconds)
+                watch = watching.open_watch(self.ctx, self.agent, self.folder)
                 self._watch(watch)
             except AgenticMailError as exc:
                 self._note_failure(exc)
@@ -112,7 +111,7 @@ class AgentWatcher(threading.Thread):
         uidvalidity = watch.connect()
         if self.folder == "INBOX":
             inbox.recover_spam(self.ctx, self.agent)
-        saved = index.checkpoint(self.ctx.db, self.agent.id, self.folder)
+        saved = watching.checkpoint(self.ctx, self.agent, self.folder)
         last_uid = saved[1] if saved and saved[0] == uidvalidity else 0
         self._flags = watch.all_flags()
         last_uid = self._sync_new(watch, uidvalidity, last_uid)
@@ -168,12 +167,12 @@ class WatcherManager:
         self.ctx.bus.add_listener(self._on_event)
         stack.callback(self.ctx.bus.remove_listener, self._on_event)
         stack.push_async_callback(in_thread, self.stop_all)
-        self.start_all(await in_thread(agent_store.list_agents, self.ctx.db))
+        self.start_all(await in_thread(list_agents, self.ctx))
         stack.spawn(self._revive_loop(), "revive")
 
     def _on_event(self, event: Event) -> None:
         if event.type == AGENT_CREATED and event.agent:
-            agent = agent_store.find_agent_by_id(self.ctx.db, event.agent_id)
+            agent = find_by_id(self.ctx, event.agent_id)
             if agent is not None:
                 self.add(agent)
         elif event.type == AGENT_DELETED and event.agent:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import email
 import json
 import logging
 import re
@@ -26,6 +27,7 @@ from ..store import agents as agent_store
 from ..store import deletions
 from ..store._time import now_iso
 from .context import ServiceContext, transaction
+from .sessions import credentials, open_session
 
 log = logging.getLogger(__name__)
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -96,17 +98,29 @@ def create_agent(ctx: ServiceContext, name: str, *, role: str | Role = Role.SECR
     return CreatedAgent(agent, api_key, Credentials(address, password))
 
 
+def mail_login(ctx: ServiceContext, creds: Credentials) -> dict[str, Any]:
+    """How a mail client logs in as an agent: its login, and the IMAP and SMTP endpoints."""
+    endpoints = ctx.host.endpoints()
+    return {"username": creds.username, "password": creds.password,
+            "imap_host": endpoints.imap_host, "imap_port": endpoints.imap_port,
+            "smtp_host": endpoints.submission_host, "smtp_port": endpoints.submission_port}
+
+
 def list_agents(ctx: ServiceContext) -> list[Agent]:
     return agent_store.list_agents(ctx.db)
 
 
+def count_agents(ctx: ServiceContext) -> int:
+    return agent_store.count_agents(ctx.db)
+
+
+def find_by_id(ctx: ServiceContext, agent_id: int | None) -> Agent | None:
+    """The agent with ``agent_id``, or None (deleted meanwhile, or no id)."""
+    return None if agent_id is None else agent_store.find_agent_by_id(ctx.db, agent_id)
+
+
 def get_agent(ctx: ServiceContext, name: str) -> Agent:
     return agent_store.get_agent(ctx.db, name.lower())
-
-
-def credentials(ctx: ServiceContext, agent: Agent) -> Credentials:
-    return Credentials(agent.address,
-                       ctx.secrets.decrypt(agent_store.password_enc(ctx.db, agent.id)))
 
 
 def rotate_key(ctx: ServiceContext, name: str) -> tuple[Agent, str]:
@@ -180,10 +194,6 @@ def _iso_date(value: str | None) -> str | None:
 
 
 def _archive_mail(ctx: ServiceContext, agent: Agent) -> dict[str, list[dict[str, Any]]]:
-    import email
-
-    from .mailbox import open_session
-
     folders: dict[str, list[dict[str, Any]]] = {}
     with open_session(ctx, agent) as session:
         for folder in session.list_folders():

@@ -16,11 +16,12 @@ the provider's proof that the owner sent it (:func:`handle_owner_reply`).
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Iterable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import Conflict, PermissionDenied
 from ..events import MESSAGE_APPROVED, MESSAGE_HELD, MESSAGE_REJECTED
@@ -36,14 +37,22 @@ from ..security.approval import (
 )
 from ..security.authresults import dnspython_resolver, verify_dkim
 from ..security.keys import same_secret
+from ..security.outbound import ScanResult
 from ..store import outbound as store
 from . import audit
 from .context import ServiceContext, transaction
-from .outbox import Accepted, Routed, enqueue_raw, mail_summary, new_code, new_id
+from .queue import Accepted, Routed, enqueue_raw, mail_summary, new_id
 from .routes import get_route
 
-if TYPE_CHECKING:
-    from ..security.outbound import ScanResult
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_code() -> str:
+    """The one-time code printed in an owner notification (and required in a reply):
+    8 Crockford base32 characters (40 bits), shown as ``XXXX-XXXX``."""
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
 
 SYSTEM = "_system"
 CODE_PURPOSE = "approval-code"

@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Settings
 from ..errors import NotConfigured
 from ..store import audit as audit_store
 from ..store.audit import AuditEntry, ChainHead, VerifyResult
 from ..store.db import Database
+from .auth import Principal
 from .context import ServiceContext, Tx, transaction
-
-if TYPE_CHECKING:
-    from .auth import Principal
 
 __all__ = [
     "APPROVE", "HOLD", "KEY_USE", "OWNER", "REJECT", "SEND", "SYSTEM", "AuditEntry",

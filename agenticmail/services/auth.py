@@ -1,14 +1,16 @@
-"""Who is calling: the owner (master key) or one agent (its API key)."""
+"""Who is calling: the owner (master key) or one agent (its API key, or for a mail login its
+address with its mail password or API key). Every secret is compared in constant time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import AuthenticationFailed, PermissionDenied
+from ..errors import AgenticMailError, AuthenticationFailed, InvalidRequest, PermissionDenied
 from ..models import Agent
 from ..security.keys import hash_key, looks_like_key, same_secret
 from ..store import agents as agent_store
 from .context import ServiceContext
+from .sessions import credentials
 
 
 @dataclass(frozen=True)
@@ -26,15 +28,42 @@ def authenticate(ctx: ServiceContext, key: str | None) -> Principal:
         raise AuthenticationFailed(
             "missing API key", hint="send 'Authorization: Bearer <key>' (master mk_… or agent ak_…)"
         )
-    if not looks_like_key(key):
+    principal = _by_key(ctx, key)
+    if principal is None:
         raise AuthenticationFailed("invalid API key")
+    return principal
+
+
+def _by_key(ctx: ServiceContext, key: str) -> Principal | None:
+    """The holder of an API key, or None when it is no current key."""
+    if not looks_like_key(key):
+        return None
     digest = hash_key(key)
     row = agent_store.key_by_hash(ctx.db, digest)
     if row is None or not same_secret(row["key_hash"], digest):
-        raise AuthenticationFailed("invalid API key")
+        return None
     if row["kind"] == "master":
         return Principal("master")
     return Principal("agent", agent_store.get_agent_by_id(ctx.db, row["agent_id"]))
+
+
+def login_agent(ctx: ServiceContext, login: str, secret: str) -> Agent:
+    """A mail login (SMTP submission AUTH): the agent's address (or name) with its mail
+    password or its own API key. The same ``AuthenticationFailed`` whichever part was wrong."""
+    login = login.strip().lower()
+    agent = agent_store.find_agent_by_address(ctx.db, login) or (
+        agent_store.find_agent(ctx.db, login) if "@" not in login else None)
+    if agent is None:
+        raise AuthenticationFailed("invalid login")
+    try:
+        password_ok = same_secret(credentials(ctx, agent).password, secret)
+    except AgenticMailError:  # the stored password cannot be read: only the key can log in
+        password_ok = False
+    holder = None if password_ok else _by_key(ctx, secret)
+    if password_ok or (holder is not None and holder.agent is not None
+                       and holder.agent.id == agent.id):
+        return agent
+    raise AuthenticationFailed("invalid login")
 
 
 def require_master(principal: Principal, action: str = "this") -> None:
@@ -52,7 +81,5 @@ def resolve_agent(ctx: ServiceContext, principal: Principal, name: str | None) -
             )
         return principal.agent
     if not name:
-        from ..errors import InvalidRequest
-
         raise InvalidRequest("the master key must name the agent (?agent=NAME or an 'agent' field)")
     return agent_store.get_agent(ctx.db, name.lower())

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
+from ..errors import AgenticMailError, DependencyMissing
+from ..hosts.local import find_dovecot
 from ..processes import port_free
+from ..providers.docker_engine import DockerEngine
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,6 @@ def python_check() -> Check:
 
 
 def dovecot_check() -> Check:
-    from ..errors import DependencyMissing
-    from ..hosts.local import find_dovecot
-
     try:
         path = find_dovecot()
     except DependencyMissing as exc:
@@ -47,9 +47,6 @@ def dovecot_check() -> Check:
 
 def docker_check(settings: Settings) -> Check:
     """Is a Docker engine reachable (needed by the stalwart mail host)?"""
-    from ..errors import AgenticMailError
-    from ..providers.docker_engine import DockerEngine
-
     engine = DockerEngine(settings.docker_host, timeout=5)  # a check must not hang
     try:
         info = engine.info()

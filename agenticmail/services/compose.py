@@ -11,17 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..mail import compose
+from ..mail.mime import get_attachment
 from ..models import Agent, Attachment, OutgoingMail, ParsedMessage
+from ..store import verdicts
 from . import outbox
 from .context import ServiceContext
 from .mailbox import read_message
+from .relay import get_account
 from .screening import Deadline, screen
 
 
 def own_addresses(ctx: ServiceContext, agent: Agent) -> list[str]:
     """The addresses that are this agent's own (its address and its relay sub-address)."""
-    from .relay import get_account  # the relay service imports the ingest pipeline
-
     own = [agent.address]
     account = get_account(ctx)
     if account is not None and "@" in account.address:
@@ -32,8 +33,6 @@ def own_addresses(ctx: ServiceContext, agent: Agent) -> list[str]:
 
 def _original(ctx: ServiceContext, agent: Agent, uid: int, folder: str
               ) -> tuple[ParsedMessage, bytes, str, str | None]:
-    from ..store import verdicts
-
     parsed, raw = read_message(ctx, agent, uid, folder)
     stored = verdicts.find(ctx.db, agent.id, raw)
     assessment = screen(ctx, raw, stored, Deadline.for_message(ctx))
@@ -68,8 +67,6 @@ def forward(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX", 
             attachments: Sequence[Attachment] = (), idempotency_key: str | None = None
             ) -> outbox.Accepted:
     """Forward message ``uid`` inline (with its attachments) or as a message/rfc822 file."""
-    from ..mail.mime import get_attachment
-
     parsed, raw, original_text, original_html = _original(ctx, agent, uid, folder)
     kept = [] if as_attachment else [get_attachment(raw, a.index) for a in parsed.attachments]
     mail = compose.forward_mail(parsed, raw, to=to, cc=cc, text=text, html=html,

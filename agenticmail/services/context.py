@@ -6,14 +6,14 @@ the in-process bus only after that transaction commits.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..events import EventBus
+from ..hosts import build_host
 from ..hosts.base import MailHost
 from ..models import Event
 from ..security.keys import SecretBox
@@ -21,6 +21,9 @@ from ..store import events as event_log
 from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 @dataclass
@@ -64,8 +67,6 @@ def transaction(ctx: ServiceContext) -> Iterator[Tx]:
 def build_context(settings: Settings, host: MailHost | None = None,
                   bus: EventBus | None = None) -> ServiceContext:
     """Open the database (migrating it) and the secret box for ``settings``."""
-    from ..hosts import build_host
-
     db = Database(settings.db_path)
     migrate(db)
     return ServiceContext(

@@ -55,6 +55,19 @@ LANES = ("local", "external")
 BASE_DELAY = 2.0
 
 
+def claim_due(ctx: ServiceContext, lane: str, limit: int, lease: float
+              ) -> list[store.OutboxRow]:
+    """Lease up to ``limit`` due rows of ``lane`` for ``lease`` seconds (one transaction)."""
+    with transaction(ctx) as tx:
+        return store.claim_due(tx.conn, time.time(), lease, limit, lane)
+
+
+def release_leases(ctx: ServiceContext) -> tuple[int, int]:
+    """Give back the leases a previous process left: (rows released, of which in doubt)."""
+    with transaction(ctx) as tx:
+        return store.release_leases(tx.conn)
+
+
 def backoff(attempt: int, cap: float) -> float:
     """Seconds before retry ``attempt`` (1-based): exponential up to ``cap``, full jitter."""
     return random.uniform(0.5, 1.0) * min(cap, BASE_DELAY * 2 ** min(attempt - 1, 30))

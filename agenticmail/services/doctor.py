@@ -15,22 +15,22 @@ be repaired (:func:`repair`), for both hosts:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import httpx
 
 from ..config import Settings
 from ..errors import AgenticMailError, MailHostUnavailable
 from ..hosts import build_host
 from ..hosts.base import MailHost
+from ..hosts.stalwart import IMAGE
 from ..mail.imap import MailboxSession
 from ..models import Agent
 from ..store.db import check as check_database
-from .agents import credentials, list_agents
+from .agents import list_agents
 from .checks import Check, docker_check, dovecot_check, port_checks, python_check
 from .context import ServiceContext, build_context
+from .sessions import credentials
 
 REPAIR_HINT = "repair it: agenticmail doctor --repair"
 
@@ -72,21 +72,8 @@ class Diagnosis:
         return all(c.ok for c in self.checks)
 
 
-def _daemon_health(settings: Settings) -> dict[str, object] | None:
-    try:
-        headers = ({"Authorization": f"Bearer {settings.master_key}"}
-                   if settings.master_key else {})  # without a key: up/down only
-        response = httpx.get(f"{settings.api_url}/v1/health", headers=headers, timeout=3)
-        data: dict[str, object] = response.json()
-        return data
-    except (httpx.HTTPError, ValueError):
-        return None
-
-
 def _stalwart_checks(host: Any) -> tuple[list[Check], bool]:
     """Engine, container, version tag, readiness, admin login, DKIM; (checks, usable)."""
-    from ..hosts.stalwart import IMAGE
-
     name = host.name
 
     start = "the daemon creates and starts it: agenticmail start --detach"
@@ -204,7 +191,12 @@ def component_checks(health: Mapping[str, object]) -> list[Check]:
     return checks
 
 
-def diagnose(settings: Settings) -> Diagnosis:
+HealthProbe = Callable[[Settings], Mapping[str, object] | None]
+"""The running daemon's health report, or None when nothing answers (the caller asks it: the
+CLI through the client)."""
+
+
+def diagnose(settings: Settings, daemon_health: HealthProbe) -> Diagnosis:
     checks = [python_check()]
     if settings.mail_host == "local":
         checks.append(dovecot_check())
@@ -219,7 +211,7 @@ def diagnose(settings: Settings) -> Diagnosis:
     except AgenticMailError as exc:  # damaged, unreadable, or the disk is full
         checks.append(Check("database", False, exc.message, exc.hint))
         return Diagnosis(checks, [])
-    health = _daemon_health(settings)
+    health = daemon_health(settings)
     if health is None:
         checks.append(Check("daemon", False, f"not answering at {settings.api_url}",
                             "start it with: agenticmail start --detach"))
@@ -258,8 +250,8 @@ def diagnose(settings: Settings) -> Diagnosis:
     return Diagnosis(checks, drift)
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    return diagnose(settings).checks
+def run_checks(settings: Settings, daemon_health: HealthProbe) -> list[Check]:
+    return diagnose(settings, daemon_health).checks
 
 
 def repair_all(settings: Settings, drift: list[Drift]) -> list[str]:

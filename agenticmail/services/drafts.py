@@ -13,13 +13,13 @@ from ..errors import AgenticMailError, InvalidRequest
 from ..mail.mime import build_message
 from ..models import Agent, Attachment, OutgoingMail
 from ..store import drafts as store
-from . import outbox
+from . import outbox, queue
 from .context import ServiceContext, transaction
 from .mailbox import open_session
 
 
 def _spec(mail: OutgoingMail) -> dict[str, Any]:
-    data = outbox.mail_summary(mail)
+    data = queue.mail_summary(mail)
     data["attachments"] = [{"filename": a.filename, "content_type": a.content_type,
                             "size": len(a.content),
                             "content_base64": base64.b64encode(a.content).decode()}
@@ -62,7 +62,7 @@ def _store_copy(ctx: ServiceContext, agent: Agent, mail: OutgoingMail,
 
 def create(ctx: ServiceContext, agent: Agent, mail: OutgoingMail) -> store.DraftRow:
     folder, uid, message_id = _store_copy(ctx, agent, mail)
-    draft_id = outbox.new_id("dr")
+    draft_id = queue.new_id("dr")
     with transaction(ctx) as tx:
         store.insert(tx.conn, id=draft_id, agent_id=agent.id, folder=folder, uid=uid,
                      message_id=message_id, spec=_spec(mail))
@@ -118,7 +118,7 @@ def _remove_copy(ctx: ServiceContext, agent: Agent, row: store.DraftRow) -> None
 
 
 def send(ctx: ServiceContext, agent: Agent, draft_id: str, *,
-         idempotency_key: str | None = None) -> outbox.Accepted:
+         idempotency_key: str | None = None) -> queue.Accepted:
     """Send the draft through the outbox (and the guard); the draft is removed once queued
     or held."""
     row = store.get(ctx.db, agent.id, draft_id)

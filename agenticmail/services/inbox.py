@@ -12,38 +12,22 @@ from typing import Any
 from ..errors import AgenticMailError
 from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW, MESSAGE_SPAM
 from ..mail.compose import normalize_subject
-from ..mail.loops import automated_reason
 from ..mail.mime import parse_message
 from ..models import Agent, ParsedMessage, SearchQuery
 from ..store import messages as index
 from ..store import outbound, verdicts
 from ..store import spam as spam_store
+from . import threads
 from .context import ServiceContext, transaction
+from .payload import message_payload
 from .protection import Assessment
 from .screening import Deadline, screen
+from .sessions import open_session
 
 log = logging.getLogger(__name__)
 
-EVENT_BODY_LIMIT = 64 * 1024
-
-
 NOT_JUNK = "$NotJunk"  # set on a message the agent marked not-spam: never moved again
 FILTERED = "$agenticmail-spam"  # set on mail the filter moves to Spam (see recover_spam)
-
-
-def message_payload(message: ParsedMessage, assessment: Assessment | None = None,
-                    limit: int | None = EVENT_BODY_LIMIT) -> dict[str, Any]:
-    """The agent-facing JSON of a message: sanitised bodies (capped for events), the security
-    block, and the loop-safety flag (automated mail should not be answered)."""
-    data = message.to_dict()
-    text = assessment.text if assessment else (message.text or "")
-    html = assessment.html if assessment else message.html
-    data["text"] = text[:limit] if limit else text
-    data["html"] = (html[:limit] if limit else html) if html else None
-    data["security"] = assessment.security if assessment else None
-    reason = automated_reason(message.headers, message.from_)
-    data["automated"] = {"flag": reason is not None, "reason": reason}
-    return data
 
 
 def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid: int,
@@ -68,8 +52,6 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
     """Announce spam the filter moved whose event never committed (the daemon died between
     the MOVE and the commit): messages in Spam that carry ``FILTERED`` and are not indexed.
     Returns how many; a mailbox that cannot be read is logged and left for the next time."""
-    from .mailbox import open_session
-
     try:
         with open_session(ctx, agent) as session:
             junk = session.special_folder("\\Junk")
@@ -95,8 +77,6 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
     """Index the message where it is (``at``: folder, UIDVALIDITY, UID), store its verdict
     (keyed by its bytes), log spam, save the watcher checkpoint and emit the event, all in one
     transaction; False if already indexed."""
-    from . import threads
-
     folder, uidvalidity, uid = at
     thread = threads.assign(ctx, agent.id, parsed)
     entry = index.IndexEntry(
@@ -147,8 +127,6 @@ def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int
     ``(folder, uidvalidity, uid)``, or None when it stays where it is (the move failed; it is
     still reported as spam). The move precedes the commit of the event: should the daemon die
     in between, :func:`recover_spam` finds the marked message and announces it."""
-    from .mailbox import open_session
-
     try:
         with open_session(ctx, agent) as session:
             junk = session.special_folder("\\Junk")

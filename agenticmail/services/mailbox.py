@@ -8,8 +8,7 @@ that folder); an unknown folder is ``not_found`` with the mailbox's folders as t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,11 @@ from ..mail.imap import MailboxSession
 from ..mail.mime import get_attachment as _get_attachment
 from ..mail.mime import parse_message
 from ..models import Agent, Attachment, MessageSummary, ParsedMessage, SearchQuery
-from .agents import credentials
-from .context import ServiceContext
+from ..store import messages as index
+from ..store import spam as spam_store
+from .context import ServiceContext, transaction
+from .inbox import FILTERED, NOT_JUNK
+from .sessions import open_session
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -41,12 +43,6 @@ class Page:
     def to_dict(self) -> dict[str, Any]:
         return {"folder": self.folder, "total": self.total, "limit": self.limit,
                 "offset": self.offset, "messages": [m.to_dict() for m in self.messages]}
-
-
-@contextmanager
-def open_session(ctx: ServiceContext, agent: Agent) -> Iterator[MailboxSession]:
-    with MailboxSession.open(ctx.host.endpoints(), credentials(ctx, agent)) as session:
-        yield session
 
 
 def resolve_folder(session: MailboxSession, folder: str) -> str:
@@ -161,11 +157,6 @@ def create_folder(ctx: ServiceContext, agent: Agent, name: str) -> None:
 
 def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") -> None:
     """The agent says a message is not spam: back to INBOX, never filtered again."""
-    from ..store import messages as index
-    from ..store import spam as spam_store
-    from .context import transaction
-    from .inbox import FILTERED, NOT_JUNK
-
     with open_session(ctx, agent) as session:
         folder = resolve_folder(session, folder)
         raw, _ = session.fetch_raw(folder, uid)

@@ -8,17 +8,14 @@ delivers rows; nothing here talks SMTP.
 from __future__ import annotations
 
 import dataclasses
-import secrets
-import sqlite3
 import time
-import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
+from email import message_from_bytes, policy
 from email.headerregistry import Address
+from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 
-from ..errors import InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..errors import Conflict, InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
 from ..mail import bounds
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
@@ -28,46 +25,13 @@ from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbound as store
 from . import audit, identity, origin
+from .approvals import hold
 from .context import ServiceContext, transaction
+from .queue import Accepted, Routed, new_id
 from .routes import get_route
 
 IDEMPOTENCY_WINDOW = 24 * 3600
 MAX_RECIPIENTS = 100
-
-
-@dataclass(frozen=True)
-class Accepted:
-    id: str
-    status: str  # queued | held | sending | sent | failed
-    message_id: str
-    pending_id: str | None = None
-    findings: tuple[dict[str, Any], ...] = ()
-    send_at: str | None = None
-    duplicate: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": self.id, "status": self.status,
-                                "message_id": self.message_id}
-        if self.pending_id:
-            data["pending_id"] = self.pending_id
-            data["findings"] = list(self.findings)
-            data["hint"] = ("the owner must approve this message before it leaves; "
-                            "ask them to approve it")
-        if self.send_at:
-            data["send_at"] = self.send_at
-        if self.duplicate:
-            data["duplicate"] = True
-        return data
-
-
-@dataclass(frozen=True)
-class Routed:
-    local: list[str]
-    external: list[str]
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
 def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
@@ -177,19 +141,6 @@ def _owner_profile(ctx: ServiceContext) -> OwnerProfile | None:
     return OwnerProfile(email=ctx.settings.owner_email)
 
 
-def mail_summary(mail: OutgoingMail) -> dict[str, Any]:
-    """The held mail's options for review (attachment contents kept apart)."""
-    return {
-        "to": list(mail.to), "cc": list(mail.cc), "bcc": list(mail.bcc),
-        "subject": mail.subject, "text": mail.text, "html": mail.html,
-        "reply_to": mail.reply_to, "from_name": mail.from_name,
-        "headers": [list(h) for h in mail.headers],
-        "in_reply_to": mail.in_reply_to, "references": list(mail.references),
-        "attachments": [{"filename": a.filename, "content_type": a.content_type,
-                         "size": len(a.content)} for a in mail.attachments],
-    }
-
-
 def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
            idempotency_key: str | None = None, send_at: str | None = None) -> Accepted:
     """Accept a message from ``agent``: afterwards it is durable (queued or held)."""
@@ -228,9 +179,6 @@ def _require_readable(raw: bytes) -> None:
 
 def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: bytes) -> Accepted:
     """A message the agent submitted over SMTP: same routing, guard and outbox as the API."""
-    from email import message_from_bytes
-    from email.utils import formatdate, make_msgid
-
     routed = route_recipients(ctx, recipients)
     identity.check_submitted(ctx, agent, raw)
     _check_rate(ctx, agent)
@@ -263,8 +211,6 @@ def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: by
 
 
 def _header_addresses(message: Any) -> list[str]:
-    from email.utils import getaddresses
-
     values = [str(v) for name in ("To", "Cc") for v in message.get_all(name, [])]
     return [addr for _, addr in getaddresses(values) if addr]
 
@@ -277,8 +223,6 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
     if routed.external:
         scan = scan_message(raw, owner=_owner_profile(ctx))  # exactly what leaves
         if scan.blocked:
-            from .approvals import hold
-
             return hold(ctx, agent, mail, raw=raw, message_id=message_id, routed=routed,
                         thread=thread, scan=scan, idempotency_key=idempotency_key)
 
@@ -294,7 +238,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
             audit.record(tx, f"agent:{agent.name}", audit.SEND, message_id, {
                 "outbox_id": outbox_id, "to": routed.local + routed.external,
                 "subject": mail.subject})
-    except sqlite3.IntegrityError:  # the same key raced us: answer with the first result
+    except Conflict:  # the same Idempotency-Key raced us: answer with the first result
         found = _existing(ctx, agent, idempotency_key) if idempotency_key else None
         if found is None:
             raise
@@ -314,30 +258,3 @@ def get_outbox(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> stor
 def list_outbox(ctx: ServiceContext, agent: Agent | None, status: str | None = None,
                 limit: int = 50, offset: int = 0) -> list[store.OutboxRow]:
     return store.list_outbox(ctx.db, agent.id if agent else None, status, limit, offset)
-
-
-def enqueue_raw(ctx: ServiceContext, tx_conn: Any, *, agent: str, agent_id: int | None,
-                envelope_from: str, routed: Routed, bcc: list[str], raw: bytes,
-                message_id: str, thread: str | None, subject: str,
-                pending_id: str | None = None, filed: bool = False, sealed: bool = False) -> str:
-    """Queue an already-built message (approved holds, owner notifications: ``agent_id``
-    None, the system's own; ``sealed``: ``raw`` is encrypted with the daemon's key)."""
-    outbox_id = new_id("ob")
-    store.insert_outbox(
-        tx_conn, id=outbox_id, agent=agent, agent_id=agent_id, message_id=message_id,
-        envelope_from=envelope_from, local_rcpts=routed.local, external_rcpts=routed.external,
-        bcc=bcc, raw=raw, thread_id=thread, subject=subject, idempotency_key=None,
-        pending_id=pending_id, sealed=sealed)
-    if filed:
-        store.mark_progress(tx_conn, outbox_id, filed=True)
-    return outbox_id
-
-
-_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-
-
-def new_code() -> str:
-    """The one-time code printed in an owner notification (and required in a reply):
-    8 Crockford base32 characters (40 bits), shown as ``XXXX-XXXX``."""
-    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
-    return f"{chars[:4]}-{chars[4:]}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
 from ..security.authresults import dnspython_resolver
-from . import origin
+from . import origin, relay
 from .context import ServiceContext
 
 DNS_TIMEOUT = 2.0
@@ -34,8 +34,6 @@ def _trusted_ids(ctx: ServiceContext, raw: bytes) -> set[str]:
     """Configured authserv-ids (the mail host in front of us), plus the relay provider's
     own (e.g. mx.google.com) for a copy the relay delivered, proven by its seal: on mail
     that arrived any other way, a header with the provider's id was not written by it."""
-    from . import relay  # the relay service imports the ingest pipeline, which imports us
-
     trusted = {s.strip().lower() for s in (ctx.settings.trusted_authserv_ids or "").split(",")
                if s.strip()}
     account = relay.get_account(ctx)

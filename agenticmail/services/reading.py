@@ -1,6 +1,6 @@
 """What an agent sees when it reads a message: sanitised bodies and the security block.
 
-Every agent-facing read (API, events, MCP) goes through here or ``inbox.message_payload``;
+Every agent-facing read (API, events, MCP) goes through here or ``payload.message_payload``;
 the raw message stays untouched in the mailbox for humans.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 from ..models import Agent
 from ..store import verdicts
 from .context import ServiceContext
-from .inbox import message_payload
 from .mailbox import read_message
+from .payload import message_payload
 from .screening import Deadline, screen
 
 

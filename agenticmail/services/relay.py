@@ -25,6 +25,7 @@ from ..errors import InvalidRequest, PermanentDeliveryError
 from ..gateway import relay as gw
 from ..mail.addresses import is_valid_address, validate_address
 from ..mail.delivery import deliver_lmtp
+from ..mail.idle import FolderWatch
 from ..security.keys import same_secret
 from ..store import agents as agent_store
 from ..store import kv
@@ -43,6 +44,8 @@ RELAY_DELIVERED = "relay.delivered"
 RELAY_SEAL = "relay-seal"  # MAC purpose: the provider's A-R on a copy the relay delivered
 PROVIDERS = ("gmail", "outlook", "other")
 PRESETS = gw.PRESETS
+FIRST_RUN_NEWEST = gw.FIRST_RUN_NEWEST  # a first run (or a new UIDVALIDITY) reads these
+RelayAccount = gw.RelayAccount
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,30 @@ def trusted_ids(ctx: ServiceContext, account: gw.RelayAccount) -> frozenset[str]
 
 
 # -- the worker's per-message step --------------------------------------------------------------
+
+def open_watch(ctx: ServiceContext, account: gw.RelayAccount) -> FolderWatch:
+    """A watch on the relay account's INBOX (not connected yet), renewing IDLE at least as
+    often as the poll interval."""
+    settings = ctx.settings
+    return FolderWatch(account.endpoints(), account.credentials(), "INBOX",
+                       renew_seconds=min(settings.idle_renew_seconds,
+                                         max(settings.relay_poll_seconds, 1)),
+                       ssl_context=account.ssl_context() if account.imap_tls else None)
+
+
+def checkpoint(ctx: ServiceContext, account: gw.RelayAccount) -> tuple[int, int] | None:
+    """(UIDVALIDITY, last UID handled) in the relay account's INBOX, or None at first."""
+    return store.checkpoint(ctx.db, account.address)
+
+
+def retry_delay(ctx: ServiceContext, failures: int) -> float:
+    return gw.backoff_delay(failures, ctx.settings.relay_backoff_seconds)
+
+
+def explain(exc: BaseException, account: gw.RelayAccount) -> str:
+    """A failure in plain words, with what to check for this provider."""
+    return gw.explain(exc, account)
+
 
 def note(ctx: ServiceContext, **fields: Any) -> None:
     """Record worker status (mode, connected, last error...)."""

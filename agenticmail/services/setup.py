@@ -16,6 +16,8 @@ from typing import Any
 
 from ..config import MAIL_HOSTS, Settings, ensure_home, save_settings
 from ..errors import ConfigError, DependencyMissing
+from ..hosts import build_host
+from ..hosts.stalwart import IMAGE, StalwartHost
 from ..mail.addresses import validate_address
 from ..security.keys import generate_master_key, hash_key, key_prefix
 from ..store import agents as agent_store
@@ -24,6 +26,8 @@ from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
 from .checks import Check, docker_check, dovecot_check, python_check
+from .relay import RELAY_KEY
+from .routes import ROUTE_KEY
 
 GATEWAY_MODES = ("none", "relay", "domain")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -90,9 +94,6 @@ def _validate_ports(settings: Settings, ports: Mapping[str, int | None]) -> dict
 def gateway_in_use(settings: Settings) -> str:
     """What carries internet mail now: the relay account or the SMTP route when one is set
     (the ``gateway_mode`` setting only records the wizard's answer), else that setting."""
-    from .relay import RELAY_KEY
-    from .routes import ROUTE_KEY
-
     if not settings.db_path.exists():
         return settings.gateway_mode
     db = Database(settings.db_path)
@@ -171,9 +172,6 @@ def start_mail_host(settings: Settings,
     """
     if settings.mail_host != "stalwart":
         return "the private Dovecot starts with the daemon"
-    from ..hosts import build_host
-    from ..hosts.stalwart import IMAGE, StalwartHost
-
     host = build_host(settings)
     assert isinstance(host, StalwartHost)
     host.progress = progress

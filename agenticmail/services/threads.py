@@ -25,7 +25,9 @@ from ..store import messages as index
 from ..store import outbound as outbox_store
 from ..store import verdicts
 from .context import ServiceContext
-from .inbox import message_payload
+from .payload import message_payload
+from .screening import Deadline, screen
+from .sessions import open_session
 
 SUBJECT_WINDOW_DAYS = 30
 LIST_SCAN = 5000  # newest index rows and outbox rows looked at for a thread listing
@@ -154,9 +156,6 @@ def split_quoted(text: str) -> tuple[str, str]:
 def get_thread(ctx: ServiceContext, agent: Agent, thread_id: str) -> dict[str, Any]:
     """One conversation, oldest first: each message sanitised with its security block, its
     new text in ``text`` and the quoted history in ``quoted``."""
-    from .mailbox import open_session
-    from .screening import Deadline, screen
-
     key = key_of(thread_id)
     rows = index.rows_for_agent(ctx.db, agent.id, key)
     sent = [r for r in outbox_store.list_outbox(ctx.db, agent.id, limit=LIST_SCAN)

@@ -1,7 +1,5 @@
-"""Timestamps as stored: ISO 8601 UTC."""
+"""Timestamps as stored: ISO 8601 UTC (:mod:`agenticmail.timestamps`, which every layer uses)."""
 
-from datetime import UTC, datetime
+from ..timestamps import now_iso
 
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+__all__ = ["now_iso"]

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import Conflict, NotFound
 from ._time import now_iso
 from .db import Database
 
@@ -108,16 +108,22 @@ def insert_outbox(conn: sqlite3.Connection, *, id: str, agent: str, agent_id: in
                   pending_id: str | None = None, send_at: float | None = None,
                   sealed: bool = False) -> None:
     now = time.time()
-    conn.execute(
-        "INSERT INTO outbox (id, agent, agent_id, status, message_id, envelope_from, "
-        "local_rcpts, external_rcpts, bcc, raw, thread_id, subject, idempotency_key, "
-        "pending_id, next_attempt_at, send_at, created, created_at, updated_at, sealed) "
-        "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (id, agent, agent_id, message_id, envelope_from, json.dumps(local_rcpts),
-         json.dumps(external_rcpts), json.dumps(bcc), raw, thread_id, subject, idempotency_key,
-         pending_id, max(now, send_at or 0),
-         None if send_at is None else iso(send_at), now, now_iso(), now_iso(), int(sealed)),
-    )
+    try:
+        conn.execute(
+            "INSERT INTO outbox (id, agent, agent_id, status, message_id, envelope_from, "
+            "local_rcpts, external_rcpts, bcc, raw, thread_id, subject, idempotency_key, "
+            "pending_id, next_attempt_at, send_at, created, created_at, updated_at, sealed) "
+            "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (id, agent, agent_id, message_id, envelope_from, json.dumps(local_rcpts),
+             json.dumps(external_rcpts), json.dumps(bcc), raw, thread_id, subject, idempotency_key,
+             pending_id, max(now, send_at or 0),
+             None if send_at is None else iso(send_at), now, now_iso(), now_iso(), int(sealed)),
+        )
+    except sqlite3.IntegrityError as exc:  # the unique (agent, idempotency_key) index
+        if idempotency_key is None or "UNIQUE" not in str(exc):
+            raise
+        raise Conflict(f"a message with the Idempotency-Key {idempotency_key!r} is already "
+                       "queued", code="duplicate_idempotency_key") from exc
 
 
 def _epoch(value: str) -> float:

@@ -11,7 +11,7 @@ import pytest
 from agenticmail import AsyncClient, Client, errors
 from agenticmail.client import models as m
 from agenticmail.client._base import ERROR_CLASSES, error_from_response
-from tests.support.daemon import DaemonHandle, free_port, unique
+from agenticmail_testing.daemon import DaemonHandle, free_port, unique
 
 
 @pytest.mark.parametrize("code", sorted(ERROR_CLASSES))
@@ -131,14 +131,14 @@ def test_events_resume_across_a_daemon_restart() -> None:
 
 
 def test_generated_client_methods_are_fresh() -> None:
-    """Client and AsyncClient methods come from one template (scripts/gen_client.py)."""
+    """Client and AsyncClient methods come from one template (scripts/build/client.py)."""
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    run = subprocess.run([sys.executable, str(root / "scripts" / "gen_client.py"), "--check"],
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "scripts.build.client", "--check"],
+                         capture_output=True, text=True, cwd=root)
     assert run.returncode == 0, run.stdout
     sync_methods = {n for n in dir(Client) if not n.startswith("_")}
     async_methods = {n for n in dir(AsyncClient) if not n.startswith("_")}

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
 
 
 def _wait(api: httpx.Client, **params: Any) -> dict[str, Any]:

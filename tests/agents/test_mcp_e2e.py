@@ -19,8 +19,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
+from agenticmail_testing.daemon import DaemonHandle, free_port, unique, wait_until
 from tests.agents.test_mcp_units import _pdf
-from tests.support.daemon import DaemonHandle, free_port, unique, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = {"whoami", "list_folders", "list_messages", "get_message", "get_attachment",

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.daemon import DaemonHandle, unique
+from agenticmail_testing.daemon import DaemonHandle, unique
 
 
 def entries_since(owner: httpx.Client, newest_id: int) -> list[dict[str, Any]]:

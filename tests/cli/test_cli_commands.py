@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from agenticmail import __version__
-from tests.support.daemon import DaemonHandle, unique, wait_until
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.sse import EventStream
 
 from .support import Invoke, Watcher, run_json, write_config
 

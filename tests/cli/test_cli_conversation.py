@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle
 
 from .support import Invoke, run_json
 from .test_cli_commands import make_agent

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agenticmail.config import load_settings
-from tests.support.daemon import purge_mail_store, unique, wait_until
+from agenticmail_testing.daemon import purge_mail_store, unique, wait_until
 
 from .support import Invoke, Watcher, free_port, run_json
 

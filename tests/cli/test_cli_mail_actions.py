@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle
 
 from .support import Invoke, Watcher, run_json
 from .test_cli_commands import make_agent, wait_for_mail

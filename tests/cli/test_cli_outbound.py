@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from agenticmail.cli import main
-from tests.support.daemon import DaemonHandle, unique
-from tests.support.smtp_sink import Received, SmtpSink
+from agenticmail_testing.daemon import DaemonHandle, unique
+from agenticmail_testing.smtp_sink import Received, SmtpSink
 
 AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from agenticmail.config import load_settings
-from tests.support.daemon import purge_mail_store
+from agenticmail_testing.daemon import purge_mail_store
 
 from .support import Invoke, free_port
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.daemon import DaemonHandle, wait_until
+from agenticmail_testing.daemon import DaemonHandle, wait_until
 
 MIB = 1024 * 1024
 CHUNK = b"x" * MIB

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import DaemonHandle, unique
-from tests.support.smtp_sink import SmtpSink
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, unique
+from agenticmail_testing.smtp_sink import SmtpSink
+from agenticmail_testing.sse import EventStream
 
 AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
 PRIVATE = "for the old agent's eyes only"

@@ -8,8 +8,8 @@ import os
 import signal
 from pathlib import Path
 
-from tests.support.daemon import DaemonHandle, unique
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, unique
+from agenticmail_testing.sse import EventStream
 
 
 def test_create_rotate_delete_with_archive(daemon: DaemonHandle) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle
 
 
 def test_docs_page_loads_only_local_assets(daemon: DaemonHandle) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agenticmail.api.app import create_app
-from tests.support.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle
 
 OTHER = "{other}"
 # (method, path, json body or None) for every agent-scoped route, acting on OTHER's mail.

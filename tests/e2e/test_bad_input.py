@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from agenticmail.store.db import Database
-from tests.support.daemon import DaemonHandle, unique
+from agenticmail_testing.daemon import DaemonHandle, unique
 
 
 def _error(response) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import pytest
 
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.models import Credentials
-from tests.support.daemon import DaemonHandle, unique
+from agenticmail_testing.daemon import DaemonHandle, unique
 
 FOLDER = "Archive"  # not watched: the inbound filters do not move these messages about
 

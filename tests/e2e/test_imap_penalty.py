@@ -12,8 +12,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support.daemon import DaemonHandle, unique, wait_until
-from tests.support.dovecot import IMAPFrom
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.dovecot import IMAPFrom
 
 GUESSES = 20
 PENALTY_FLOOR = 3.5  # seconds: Dovecot's smallest penalty after a failure is 4 s

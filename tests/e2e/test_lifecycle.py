@@ -28,8 +28,8 @@ from typer.testing import CliRunner
 from agenticmail.cli.main import app
 from agenticmail.daemon.supervisor import RUNNING
 from agenticmail.hosts import build_host
-from tests.support.daemon import DaemonHandle, purge_mail_store, wait_until
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, purge_mail_store, wait_until
+from agenticmail_testing.sse import EventStream
 
 COMPONENTS = ["mail-host", "maintenance", "watchers", "submission", "sender", "relay", "api"]
 

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agenticmail.cli.main import app
-from tests.support.daemon import DaemonHandle, unique
+from agenticmail_testing.daemon import DaemonHandle, unique
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

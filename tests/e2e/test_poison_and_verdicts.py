@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from agenticmail.mail import bounds
+from agenticmail_testing.adversarial import many_parts, poison
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.sse import EventStream
 from tests.e2e.test_inbound_protection import INJECTION_TEXT, _deliver, _external
-from tests.support.adversarial import many_parts, poison
-from tests.support.daemon import DaemonHandle
-from tests.support.sse import EventStream
 
 WITHIN_SECONDS = 20  # the watcher used to spend 13 minutes on the poison message
 

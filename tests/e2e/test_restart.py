@@ -7,8 +7,8 @@ import smtplib
 
 from agenticmail.hosts import build_host
 from agenticmail.store import events as event_log
-from tests.support.daemon import DaemonHandle, wait_until
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, wait_until
+from agenticmail_testing.sse import EventStream
 
 
 def _subjects(events: list[dict]) -> list[str]:

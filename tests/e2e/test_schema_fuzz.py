@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle
 
 MAX_EXAMPLES = 30
 # An SSE stream never ends: its bad input is tested in test_bad_input, not fuzzed here.

@@ -9,8 +9,8 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-from tests.support.daemon import DaemonHandle
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.sse import EventStream
 
 
 def _new_for(stream: EventStream, *subjects: str, timeout: float = 10) -> list[dict[str, Any]]:
@@ -85,6 +85,20 @@ def test_smtp_submission_accepts_api_key_and_refuses_spoofing(
             pytest.raises(smtplib.SMTPSenderRefused):
         smtp.sendmail(alice["agent"]["address"], [bob["agent"]["address"]], b"Subject: x\r\n\r\nx")
 
+
+
+@pytest.mark.parametrize("whose", ["other agent's key", "master key", "other agent's password"])
+def test_smtp_login_takes_only_the_agents_own_secrets(
+        daemon: DaemonHandle, agent_pair: tuple[dict, dict], whose: str) -> None:
+    """SMTP AUTH goes through services.auth.login_agent, like the API's key check: a key or
+    password that is valid, but not this agent's, does not log in as it."""
+    alice, bob = agent_pair
+    secret = {"other agent's key": bob["api_key"], "master key": daemon.master_key,
+              "other agent's password": bob["mail"]["password"]}[whose]
+    creds = alice["mail"]
+    with smtplib.SMTP(creds["smtp_host"], creds["smtp_port"], timeout=10) as smtp, \
+            pytest.raises(smtplib.SMTPAuthenticationError):
+        smtp.login(creds["username"], secret)
 
 def test_threading_headers_flags_move_delete(daemon: DaemonHandle,
                                              agent_pair: tuple[dict, dict]) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.daemon import unique, wait_until
-from tests.support.process import DaemonProcess
+from agenticmail_testing.daemon import unique, wait_until
+from agenticmail_testing.process import DaemonProcess
 
 
 def _run(proc: DaemonProcess, *args: str) -> subprocess.CompletedProcess[str]:

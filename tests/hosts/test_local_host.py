@@ -1,7 +1,7 @@
 """The ``local`` mail host against a real private Dovecot (real sockets, no mocks).
 
 Runs as root (CI) and as a normal user. Negative logins come from fresh 127.0.0.x source
-addresses (tests/support/dovecot.py) so Dovecot's per-IP auth penalty never applies.
+addresses (agenticmail_testing/dovecot.py) so Dovecot's per-IP auth penalty never applies.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from agenticmail.hosts.base import MailHost
 from agenticmail.hosts.local import INSTALL_HINT, LocalHost
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
-from tests.support.dovecot import (
+from agenticmail_testing.dovecot import (
     DovecotServer,
     dovecot_available,
     idle_until_exists,

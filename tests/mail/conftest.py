@@ -1,7 +1,7 @@
 """A private Dovecot (IMAP + LMTP) for the mail/ adapter tests.
 
 Self-contained and deliberately small (after Appendix 3 of the Dovecot reference); it will be
-replaced by the shared fixture in tests/support/dovecot.py. Skips when Dovecot is absent.
+replaced by the shared fixture in agenticmail_testing/dovecot.py. Skips when Dovecot is absent.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from agenticmail.mail.mime import decode_header_value, get_attachment, parse_mes
 from agenticmail.mail.rfc2047 import MAX_ENCODED_WORDS, decode_words
 from agenticmail.security.inbound import decode_header_value as security_decode
 from agenticmail.security.sanitize import MAX_DEPTH, sanitize, sanitize_html
-from tests.support.adversarial import many_parts, message, nested, poison
+from agenticmail_testing.adversarial import many_parts, message, nested, poison
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"
 

@@ -9,7 +9,7 @@ import pytest
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.models import Credentials
-from tests.support.dovecot import wait_for_change
+from agenticmail_testing.dovecot import wait_for_change
 
 from .conftest import Dovecot
 

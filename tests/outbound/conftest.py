@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.smtp_sink import SmtpSink
+from agenticmail_testing.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="module")

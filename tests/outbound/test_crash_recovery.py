@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.daemon import wait_until
-from tests.support.process import DaemonProcess
-from tests.support.smtp_sink import SmtpSink
+from agenticmail_testing.daemon import wait_until
+from agenticmail_testing.process import DaemonProcess
+from agenticmail_testing.smtp_sink import SmtpSink
 
 BATCH = 200
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import DaemonHandle, unique
-from tests.support.smtp_sink import SmtpSink
+from agenticmail_testing.daemon import DaemonHandle, unique
+from agenticmail_testing.smtp_sink import SmtpSink
 
 OWNER = "boss@example.net"
 OUTSIDE = "friend@example.org"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from agenticmail.processes import pid_alive
-from tests.support.daemon import DaemonHandle, unique, wait_until
-from tests.support.mailbox import message_ids
-from tests.support.process import DaemonProcess
-from tests.support.smtp_sink import SmtpSink
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.mailbox import message_ids
+from agenticmail_testing.process import DaemonProcess
+from agenticmail_testing.smtp_sink import SmtpSink
+from agenticmail_testing.sse import EventStream
 
 RECIPIENTS = 4
 

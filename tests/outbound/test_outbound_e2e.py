@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import DaemonHandle, unique, wait_until
-from tests.support.smtp_sink import SmtpSink
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.smtp_sink import SmtpSink
+from agenticmail_testing.sse import EventStream
 
 AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"

@@ -19,9 +19,9 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from agenticmail.processes import pid_alive
-from tests.support.daemon import DaemonHandle, unique, wait_until
-from tests.support.smtp_sink import SmtpSink
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.smtp_sink import SmtpSink
+from agenticmail_testing.sse import EventStream
 
 FAST = {  # seconds, so that budgets and timeouts run out within a test
     "smtp_timeout_seconds": 2, "send_delayed_after_seconds": 2, "send_retry_seconds": 600,

@@ -8,10 +8,10 @@ from email.message import Message
 
 import pytest
 
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.dovecot import dovecot_available
+from agenticmail_testing.relay_provider import Provider
 from tests.relay.helpers import OWNER
-from tests.relay.provider import Provider
-from tests.support.daemon import DaemonHandle
-from tests.support.dovecot import dovecot_available
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.support.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle
 
 OWNER = "owner@example.com"
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.relay_provider import Provider
+from agenticmail_testing.sse import EventStream
 from tests.relay.helpers import AWS_KEY, AWS_SECRET, OWNER, gmail_auth, relay_status, send_held
-from tests.relay.provider import Provider
-from tests.support.daemon import DaemonHandle, unique, wait_until
 from tests.support.dns_server import DkimKey, DnsServer
-from tests.support.sse import EventStream
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.models import Endpoints
-from tests.relay.provider import Provider
-from tests.support.dovecot import wait_for_change
+from agenticmail_testing.dovecot import wait_for_change
+from agenticmail_testing.relay_provider import Provider
 
 MAIL = b"From: a@example.org\r\nTo: owner@example.com\r\nSubject: tls\r\n\r\nbody\r\n"
 

@@ -7,9 +7,9 @@ import json
 from typer.testing import CliRunner
 
 from agenticmail.cli.main import app
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.relay_provider import Provider
 from tests.relay.helpers import OWNER
-from tests.relay.provider import Provider
-from tests.support.daemon import DaemonHandle
 
 
 def run(handle: DaemonHandle, *args: str, input: str | None = None) -> tuple[int, str, str]:

@@ -22,6 +22,9 @@ import pytest
 from imapclient import IMAPClient
 
 from agenticmail.services import protection
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.relay_provider import Provider
+from agenticmail_testing.sse import EventStream
 from tests.relay.helpers import (
     OWNER,
     gmail_auth,
@@ -30,9 +33,6 @@ from tests.relay.helpers import (
     relay_status,
     send_held,
 )
-from tests.relay.provider import Provider
-from tests.support.daemon import DaemonHandle, unique, wait_until
-from tests.support.sse import EventStream
 
 OUTAGE_SECONDS = float(os.environ.get("RELAY_OUTAGE_SECONDS", "4"))
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from agenticmail_testing.daemon import DaemonHandle, wait_until
+from agenticmail_testing.dovecot import dovecot_available
+from agenticmail_testing.relay_provider import Provider
+from agenticmail_testing.sse import EventStream
 from tests.relay.helpers import mail, new_for
-from tests.relay.provider import Provider
-from tests.support.daemon import DaemonHandle, wait_until
-from tests.support.dovecot import dovecot_available
-from tests.support.sse import EventStream
 
 Fresh = Callable[..., tuple[Provider, DaemonHandle]]
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agenticmail.security import advise, sanitize, sanitize_html, score
-from tests.support.adversarial import adversarial_messages
+from agenticmail_testing.adversarial import adversarial_messages
 
 _HTML_BITS = st.sampled_from(
     [

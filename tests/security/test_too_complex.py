@@ -14,7 +14,7 @@ from agenticmail.security.rule_table import SPAM_THRESHOLD
 from agenticmail.security.sanitize import MAX_DEPTH
 from agenticmail.services.context import ServiceContext, build_context
 from agenticmail.services.screening import screen
-from tests.support.adversarial import many_parts, message, nested, poison
+from agenticmail_testing.adversarial import many_parts, message, nested, poison
 
 
 def _local(raw: bytes) -> bytes:  # a local sender: no DNS lookups for authentication here

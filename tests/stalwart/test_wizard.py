@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from agenticmail.config import load_settings
-from tests.support.daemon import purge_mail_store
-from tests.support.dovecot import dovecot_available, free_ports
+from agenticmail_testing.daemon import purge_mail_store
+from agenticmail_testing.dovecot import dovecot_available, free_ports
 
 from .fake_docker import FakeDockerServer
 

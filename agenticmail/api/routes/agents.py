@@ -23,17 +23,8 @@ def create_agent(body: AgentCreate, ctx: Ctx, _: Owner, request: Request) -> dic
     note_target(request, body.name)
     created = svc.create_agent(ctx, body.name, role=body.role, display_name=body.display_name,
                                metadata=body.metadata)
-    endpoints = ctx.host.endpoints()
-    return {
-        "agent": created.agent.to_dict(),
-        "api_key": created.api_key,
-        "mail": {
-            "username": created.credentials.username,
-            "password": created.credentials.password,
-            "imap_host": endpoints.imap_host, "imap_port": endpoints.imap_port,
-            "smtp_host": endpoints.submission_host, "smtp_port": endpoints.submission_port,
-        },
-    }
+    return {"agent": created.agent.to_dict(), "api_key": created.api_key,
+            "mail": svc.mail_login(ctx, created.credentials)}
 
 
 @router.get("")

@@ -16,8 +16,8 @@ from sse_starlette.sse import EventSourceResponse
 
 from ...errors import InvalidRequest
 from ...models import Event
+from ...services import event_log
 from ...services.auth import resolve_agent
-from ...store import events as event_log
 from .. import errors
 from ..auth import Caller, Ctx
 from ..schemas import SQL_INT_MAX
@@ -59,12 +59,12 @@ async def events(
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
         try:
-            newest = await asyncio.to_thread(event_log.last_id, ctx.db)
+            newest = await asyncio.to_thread(event_log.newest_id, ctx)
             yield {"event": "ready", "data": json.dumps({"last_event_id": newest})}
             last = since if since is not None else newest
             if since is not None:
                 while True:
-                    batch = await asyncio.to_thread(event_log.after, ctx.db, last, who,
+                    batch = await asyncio.to_thread(event_log.replay, ctx, last, who,
                                                     REPLAY_BATCH)
                     for event in batch:
                         last = event.id

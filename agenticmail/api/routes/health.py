@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ... import __version__
+from ...services import agents
+from ...services import health as state
 from ...services.auth import authenticate
-from ...store import agents as agent_store
 from ..auth import Ctx, bearer
 
 router = APIRouter(prefix="/v1", tags=["health"])
@@ -32,31 +33,27 @@ async def health(
     """``{status, version}``; with a key also the mail host and watchers (an invalid key: 401)."""
     principal = (await asyncio.to_thread(authenticate, ctx, creds.credentials)
                  if creds else None)
-    host = await asyncio.to_thread(ctx.host.health)
+    host = await asyncio.to_thread(state.mail_host, ctx)
     runtime = getattr(request.app.state, "runtime_status", None)
     extra: dict[str, Any] = runtime() if runtime else {}
     components = extra.get("components") or {}
     running = all(c.get("state") == "running" for c in components.values())
-    problem = await asyncio.to_thread(ctx.db.problem)
-    storage: dict[str, Any] = {"ok": problem is None, "detail": "writable"}
-    if problem is not None:
-        storage.update(detail=problem.message, hint=problem.hint)
+    storage = await asyncio.to_thread(state.storage, ctx)
     report: dict[str, Any] = {
-        "status": "ok" if host.ok and running and storage["ok"] else "degraded",
+        "status": "ok" if host["ok"] and running and storage["ok"] else "degraded",
         "version": __version__}
     if principal is None:
         return report
     if principal.agent is not None:
         watchers = extra.get("watchers") or {}
         own = principal.agent.name
-        return {**report, "mail_host": {"kind": ctx.host.kind, "ok": host.ok},
+        return {**report, "mail_host": {"kind": host["kind"], "ok": host["ok"]},
                 "storage": {"ok": storage["ok"]},
                 "watchers": {own: watchers[own]} if own in watchers else {}}
     return {
         **report,
-        "mail_host": {"kind": ctx.host.kind, "ok": host.ok, "detail": host.detail,
-                      "checks": host.checks},
+        "mail_host": host,
         "storage": storage,
-        "agents": await asyncio.to_thread(agent_store.count_agents, ctx.db),
+        "agents": await asyncio.to_thread(agents.count_agents, ctx),
         **extra,
     }

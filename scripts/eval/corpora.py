@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from heldout import asb, asb_goals, raginject
+
+from scripts.eval.heldout import asb, asb_goals, raginject
 
 DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
 

@@ -8,23 +8,17 @@ In-Reply-To parent is also in the corpus, we check that both landed in the same 
 Printed: that share, the same share for References/In-Reply-To alone (no subject fallback),
 and how many parentless messages the subject fallback attached to a thread.
 
-Usage: ``python scripts/eval_threading.py [--cache DIR] [--groups easy-ham-1,easy-ham-2,...]``
+Usage: ``python -m scripts.eval.threads [--cache DIR] [--groups easy-ham-1,easy-ham-2,...]``
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import tempfile
 import types
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from corpora import DEFAULT_CACHE, sa_messages
 
 from agenticmail.mail.compose import normalize_subject
 from agenticmail.mail.mime import parse_message, thread_key
@@ -34,6 +28,7 @@ from agenticmail.store import agents as agent_store
 from agenticmail.store import messages as index
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
+from scripts.eval.corpora import DEFAULT_CACHE, sa_messages
 
 GROUPS = ("easy-ham-1", "easy-ham-2", "hard-ham-1")
 

@@ -11,10 +11,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dlp_formats import ALNUM, Gen
-
 from agenticmail.models import Attachment, OutgoingMail
 from agenticmail.security.outbound import OwnerProfile
+from scripts.eval.dlp_formats import ALNUM, Gen
 
 # (type, accepted rule ids, expected severity)
 TYPES: dict[str, tuple[tuple[str, ...], str]] = {

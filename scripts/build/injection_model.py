@@ -18,8 +18,8 @@ probability at which at most ``--max-fp`` of them would be flagged. ``--loso`` a
 reports leave-one-source-out recall (the model trained without an attack source, scored on
 it): the estimate of how the model does on a red-team collection it has never seen.
 
-    .venv/bin/python scripts/train_injection_model.py            # writes the model
-    .venv/bin/python scripts/train_injection_model.py --loso     # + per-source estimates
+    .venv/bin/python -m scripts.build.injection_model            # writes the model
+    .venv/bin/python -m scripts.build.injection_model --loso     # + per-source estimates
 
 Needs ``pip install -e '.[eval]'`` (scikit-learn); the daemon itself only reads the JSON.
 """
@@ -38,11 +38,9 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+ROOT = Path(__file__).resolve().parents[2]
 
-from corpora import (  # noqa: E402
+from scripts.eval.corpora import (
     ATTACK_SOURCES,
     DEFAULT_CACHE,
     FRESH_SOURCES,
@@ -52,7 +50,7 @@ from corpora import (  # noqa: E402
     composite_samples,
 )
 
-from agenticmail.security.injection_model import (  # noqa: E402
+from agenticmail.security.injection_model import (
     InjectionModel,
     tokenize,
     window_features,

@@ -5,20 +5,17 @@ Runs a real daemon (subprocess) with an outbound route to a local TLS SMTP sink,
 2. sustained rate: N messages accepted as fast as the client can, timed until the sink has
    them all (external, over TLS with AUTH), and the same for local agent-to-agent delivery.
 
-    python scripts/bench_outbox.py [--messages 500]
+    python -m scripts.bench.outbox [--messages 500]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.process import DaemonProcess
-from tests.support.smtp_sink import SmtpSink
+from agenticmail_testing.process import DaemonProcess
+from agenticmail_testing.smtp_sink import SmtpSink
 
 
 def pct(samples: list[float], q: float) -> float:

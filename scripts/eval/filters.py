@@ -24,7 +24,7 @@ installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by 
 
 Fetch the corpora once: see ``corpora.FETCH`` (printed when a corpus is missing).
 
-Usage: ``python scripts/eval_filters.py [--cache DIR] [--no-spamassassin] [--limit N]``
+Usage: ``python -m scripts.eval.filters [--cache DIR] [--no-spamassassin] [--limit N]``
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from corpora import (
+from agenticmail.security import sanitize, score
+from agenticmail.security.rule_table import SPAM_THRESHOLD, WARNING_THRESHOLD
+from agenticmail_testing.adversarial import adversarial_messages
+from scripts.eval.corpora import (
     DEFAULT_CACHE,
     agentdojo_strings,
     bastion_strings,
@@ -52,13 +52,9 @@ from corpora import (
     spikee_strings,
     writingbench_texts,
 )
-from heldout import heldout_sets
-from hidden_corpus import ACTIVE_CONTENT, INVISIBLE_CHARS, hidden_sets
-from spamassassin import SpamAssassin
-
-from agenticmail.security import sanitize, score
-from agenticmail.security.rule_table import SPAM_THRESHOLD, WARNING_THRESHOLD
-from tests.support.adversarial import adversarial_messages
+from scripts.eval.heldout import heldout_sets
+from scripts.eval.hidden_corpus import ACTIVE_CONTENT, INVISIBLE_CHARS, hidden_sets
+from scripts.eval.spamassassin import SpamAssassin
 
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
 

@@ -6,22 +6,19 @@ certificate, SMTP sink). Each message is delivered into the relay INBOX by LMTP 
 MX); the clock starts when LMTP confirms it is stored and stops when the agent's event stream
 shows it. Messages are sent one at a time.
 
-    python scripts/bench_relay.py [--messages 50]
+    python -m scripts.bench.relay [--messages 50]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.relay.provider import Provider
-from tests.support.daemon import DaemonHandle
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.relay_provider import Provider
+from agenticmail_testing.sse import EventStream
 
 POLL_SECONDS = 30.0
 

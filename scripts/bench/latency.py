@@ -4,7 +4,7 @@ Runs a real daemon (subprocess) on a private Dovecot. Prints p50/p95/max over N 
 sends through ``POST /v1/mail/send`` and through SMTP submission, then the daemon's RSS with
 ``--agents`` agents all watched by IDLE.
 
-    python scripts/bench_latency.py [--messages 200] [--agents 100]
+    python -m scripts.bench.latency [--messages 200] [--agents 100]
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ import argparse
 import json
 import smtplib
 import statistics
-import sys
 import threading
 import time
 from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.process import DaemonProcess
+from agenticmail_testing.process import DaemonProcess
 
 
 class Arrivals:

@@ -9,7 +9,7 @@ Scenarios: ``sigkill-local``, ``sigkill-external`` (SIGKILL of the daemon mid-ba
 local mail flows: local latency), ``disk-full`` (the home on a small tmpfs filled, then
 freed; root only), ``corrupt-db`` (start and doctor with a damaged database).
 
-    python scripts/chaos.py [--runs 3] [--batch 100] [--outage 300] [--only dovecot,...]
+    python -m scripts.bench.chaos [--runs 3] [--batch 100] [--outage 300] [--only dovecot,...]
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from typing import Any
 import httpx
 from imapclient.exceptions import IMAPClientError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agenticmail.config import load_settings
 from agenticmail.hosts import build_host
-from tests.support.mailbox import message_ids
-from tests.support.process import DaemonProcess
-from tests.support.smtp_sink import SmtpSink
-from tests.support.sse import EventStream
+from agenticmail_testing.mailbox import message_ids
+from agenticmail_testing.process import DaemonProcess
+from agenticmail_testing.smtp_sink import SmtpSink
+from agenticmail_testing.sse import EventStream
 
 RECIPIENTS = 4
 RATE = {"rate_per_minute": "100000", "rate_per_hour": "100000", "rate_per_day": "100000"}

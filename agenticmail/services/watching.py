@@ -1,0 +1,22 @@
+"""What the daemon's IDLE watchers need from an agent's mailbox: a folder watch logged in as
+the agent, and where the last run stopped (the checkpoint the ingest pipeline commits with
+each message it reports)."""
+
+from __future__ import annotations
+
+from ..mail.idle import FolderWatch
+from ..models import Agent
+from ..store import messages as index
+from .context import ServiceContext
+from .sessions import credentials
+
+
+def open_watch(ctx: ServiceContext, agent: Agent, folder: str) -> FolderWatch:
+    """A watch on ``folder`` as ``agent`` (not connected yet: :meth:`FolderWatch.connect`)."""
+    return FolderWatch(ctx.host.endpoints(), credentials(ctx, agent), folder,
+                       renew_seconds=ctx.settings.idle_renew_seconds)
+
+
+def checkpoint(ctx: ServiceContext, agent: Agent, folder: str) -> tuple[int, int] | None:
+    """(UIDVALIDITY, last UID reported) for ``folder``, or None before the first message."""
+    return index.checkpoint(ctx.db, agent.id, folder)

@@ -1,0 +1,133 @@
+"""A real agenticmail daemon (API, SMTP submission, private Dovecot, watchers) run in-process
+on free loopback ports under a temporary home, for end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agenticmail.config import Settings, load_settings
+from agenticmail.daemon.run import Daemon
+from agenticmail.services.setup import run_setup
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.02,
+               what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class DaemonHandle:
+    def __init__(self, home: Path | None = None, **overrides: Any) -> None:
+        self.home = home or Path(tempfile.mkdtemp(prefix="agenticmail-test-"))
+        self._own_home = home is None
+        env = {"AGENTICMAIL_HOME": str(self.home)}
+        base = load_settings(self.home, env=env, api_port=free_port(), imap_port=free_port(),
+                             lmtp_port=free_port(), submission_port=free_port(),
+                             **{"max_attachment_bytes": 2_000_000, **overrides})
+        result = run_setup(base, api_port=base.api_port)
+        self.master_key: str = result.master_key or base.master_key or ""
+        self.settings: Settings = load_settings(self.home, env=env)
+        self.daemon: Daemon | None = None
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def api_url(self) -> str:
+        return self.settings.api_url
+
+    def start(self, timeout: float = 20.0, **options: Any) -> DaemonHandle:
+        """Run the daemon in a thread (``options``: keyword arguments of ``Daemon``)."""
+        self.daemon = Daemon(self.settings, **options)
+        self.error = None
+
+        def run() -> None:
+            try:
+                assert self.daemon is not None
+                asyncio.run(self.daemon.run())
+            except BaseException as exc:
+                self.error = exc
+
+        self._thread = threading.Thread(target=run, name="daemon", daemon=True)
+        self._thread.start()
+
+        def ready() -> bool:
+            if self.error is not None:
+                raise self.error
+            try:
+                return httpx.get(f"{self.api_url}/v1/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, timeout, what="the daemon to answer /v1/health")
+        return self
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.daemon is not None and self._thread is not None:
+            self.daemon.request_stop()
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError("daemon did not stop")
+        self.daemon, self._thread = None, None
+
+    def close(self) -> None:
+        self.stop()
+        if self._own_home:
+            purge_mail_store(self.settings)
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    @property
+    def lmtp_socket(self) -> str:
+        """Where the mail host takes LMTP delivery (the daemon's own path into a mailbox)."""
+        from agenticmail.hosts import build_host
+
+        return build_host(self.settings).endpoints().delivery_host
+
+    def client(self, key: str | None = "master", **kw: Any) -> httpx.Client:
+        headers = {}
+        if key == "master":
+            key = self.master_key
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return httpx.Client(base_url=self.api_url, headers=headers, timeout=30, **kw)
+
+    def create_agent(self, name: str, **body: Any) -> dict[str, Any]:
+        with self.client() as c:
+            response = c.post("/v1/agents", json={"name": name, **body})
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+
+def purge_mail_store(settings: Settings) -> None:
+    """Remove the mail store too: as root it lives outside the home (/var/lib/agenticmail)."""
+    from agenticmail.hosts import build_host
+
+    host = build_host(settings)
+    purge = getattr(host, "purge", None)
+    if purge is not None:
+        purge()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{os.getpid() % 1000}{time.monotonic_ns() % 10_000_000}"

@@ -1,0 +1,137 @@
+"""An SMTP server with implicit TLS (trustme certificate) and AUTH that records what it
+accepts: the stand-in for a provider's SMTP relay. Replies can be scripted per message."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import ssl
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from agenticmail_testing.daemon import free_port
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> Message:
+        return email.message_from_bytes(self.data)
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+
+@dataclass
+class _Handler:
+    username: str
+    password: str
+    received: list[Received] = field(default_factory=list)
+    # called with the parsed message; returns an SMTP reply (e.g. "451 4.3.0 later") or None
+    script: Callable[[Message], str | None] | None = None
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    # seconds to wait before answering the final dot, for the next ``slow_replies`` messages
+    # (kept, like a server that has the message but answers late)
+    reply_delay: float = 0.0
+    slow_replies: int = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        assert isinstance(data, bytes)
+        if self.script is not None:
+            reply = self.script(email.message_from_bytes(data))
+            if reply is not None:
+                return reply
+        with self.cond:
+            self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
+                                          data))
+            self.cond.notify_all()
+            slow, self.slow_replies = self.slow_replies > 0, max(0, self.slow_replies - 1)
+        if slow:
+            await asyncio.sleep(self.reply_delay)
+        return "250 2.0.0 OK queued"
+
+
+class SmtpSink:
+    def __init__(self, username: str = "owner@example.com", password: str = "app-password"
+                 ) -> None:
+        self.ca = trustme.CA()
+        cert = self.ca.issue_cert("127.0.0.1", "localhost")
+        self.server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(self.server_context)
+        self._dir = tempfile.mkdtemp(prefix="sink-")
+        self.ca_file = str(Path(self._dir) / "ca.pem")
+        self.ca.cert_pem.write_to_path(self.ca_file)
+        self.handler = _Handler(username, password)
+        self.port = free_port()
+        self.username, self.password = username, password
+
+        def authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                          auth_data: Any) -> AuthResult:
+            ok = (isinstance(auth_data, LoginPassword)
+                  and auth_data.login.decode() == username
+                  and auth_data.password.decode() == password)
+            return AuthResult(success=ok, handled=False)  # handled=True would send no 535
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.controller = Controller(
+                self.handler, hostname="127.0.0.1", port=self.port,
+                ssl_context=self.server_context, authenticator=authenticator,
+                auth_required=True, auth_require_tls=False)
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.cond:
+            return list(self.handler.received)
+
+    def set_script(self, script: Callable[[Message], str | None] | None) -> None:
+        self.handler.script = script
+
+    def answer_late(self, seconds: float, messages: int = 1) -> None:
+        """Keep the next ``messages`` and answer their final dot only after ``seconds``."""
+        with self.handler.cond:
+            self.handler.reply_delay, self.handler.slow_replies = seconds, messages
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 15
+                 ) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self.handler.cond:
+            while not predicate(self.handler.received):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the sink did not receive what was expected")
+                self.handler.cond.wait(remaining)
+            return list(self.handler.received)
+
+    def with_id(self, message_id: str) -> list[Received]:
+        return [r for r in self.received if r.message_id == message_id]
+
+    def route(self) -> dict[str, Any]:
+        """The body of PUT /v1/route pointing at this sink."""
+        return {"host": "127.0.0.1", "port": self.port, "tls": "implicit",
+                "address": self.username, "username": self.username,
+                "password": self.password, "ca_file": self.ca_file}

@@ -1,0 +1,1 @@
+"""Benchmarks: each starts a real daemon and prints numbers (never asserted by tests)."""
