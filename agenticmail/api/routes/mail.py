@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
+from ...client import models as answers
 from ...errors import InvalidRequest
 from ...models import SearchQuery
 from ...security import fence as fencing
@@ -159,7 +160,7 @@ def not_spam(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
     return {"uid": uid, "folder": folder, "moved_to": "INBOX"}
 
 
-@router.get("/spam-log")
+@router.get("/spam-log", response_model=answers.SpamLog)
 def spam_log(ctx: Ctx, caller: Caller, agent: AgentQ = None, limit: int = 100
              ) -> dict[str, Any]:
     """Why messages were moved to Spam (an agent sees its own entries)."""
