@@ -48,8 +48,8 @@ def get_agent(name: str) -> Call[m.Agent]:
     return Call("GET", f"/v1/agents/{path_part(name)}", _one("agent", m.Agent))
 
 
-def create_agent(name: str, role: str, display_name: str | None) -> Call[dict[str, Any]]:
-    return Call("POST", "/v1/agents", as_is,
+def create_agent(name: str, role: str, display_name: str | None) -> Call[m.CreatedAgent]:
+    return Call("POST", "/v1/agents", _model(m.CreatedAgent),
                 body=_drop_none({"name": name, "role": role, "display_name": display_name}))
 
 
@@ -238,8 +238,8 @@ def create_folder(agent: str | None, name: str) -> Call[dict[str, Any]]:
 
 
 def batch(agent: str | None, action: str, folder: str, uids: Sequence[int], to: str | None
-          ) -> Call[dict[str, Any]]:
-    return Call("POST", "/v1/mail/batch", as_is,
+          ) -> Call[m.BatchResult]:
+    return Call("POST", "/v1/mail/batch", _model(m.BatchResult),
                 body=_drop_none({"agent": agent, "action": action, "folder": folder,
                                  "uids": list(uids), "to": to}))
 

@@ -182,7 +182,7 @@ class AsyncClient:
         return await self._run(_calls.whoami(None))
 
     async def create_agent(self, name: str, role: str = "secretary",
-                     display_name: str | None = None) -> dict[str, Any]:
+                     display_name: str | None = None) -> m.CreatedAgent:
         """Create an agent (master key); the answer holds its key and mail login, once."""
         return await self._run(_calls.create_agent(name, role, display_name))
 
@@ -340,7 +340,7 @@ class AsyncClient:
         await self._run(_calls.create_folder(self.agent, name))
 
     async def batch(self, action: str, uids: Sequence[int], folder: str = "INBOX",
-              to: str | None = None) -> dict[str, Any]:
+              to: str | None = None) -> m.BatchResult:
         """``read`` / ``unread`` / ``move`` (``to``) / ``delete`` many messages at once."""
         return await self._run(_calls.batch(self.agent, action, folder, uids, to))
 

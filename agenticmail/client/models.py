@@ -252,6 +252,30 @@ class MailLogin(Model):
     password: str
 
 
+class MailAccount(MailLogin):
+    """An agent's IMAP/SMTP login and where the mail host listens for it."""
+
+    imap_host: str
+    imap_port: int
+    smtp_host: str
+    smtp_port: int
+
+
+class CreatedAgent(Model):
+    """A new agent: its main key and mail password are in this answer only."""
+
+    agent: Agent
+    api_key: str
+    mail: MailAccount
+
+
+class BatchResult(Model):
+    action: str
+    folder: str
+    uids: list[int]
+    count: int
+
+
 class RotatedPassword(Model):
     agent: Agent
     mail: MailLogin

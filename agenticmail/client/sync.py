@@ -198,7 +198,7 @@ class Client:
         return self._run(_calls.whoami(None))
 
     def create_agent(self, name: str, role: str = "secretary",
-                     display_name: str | None = None) -> dict[str, Any]:
+                     display_name: str | None = None) -> m.CreatedAgent:
         """Create an agent (master key); the answer holds its key and mail login, once."""
         return self._run(_calls.create_agent(name, role, display_name))
 
@@ -356,7 +356,7 @@ class Client:
         self._run(_calls.create_folder(self.agent, name))
 
     def batch(self, action: str, uids: Sequence[int], folder: str = "INBOX",
-              to: str | None = None) -> dict[str, Any]:
+              to: str | None = None) -> m.BatchResult:
         """``read`` / ``unread`` / ``move`` (``to``) / ``delete`` many messages at once."""
         return self._run(_calls.batch(self.agent, action, folder, uids, to))
 

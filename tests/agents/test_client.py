@@ -70,6 +70,8 @@ def test_sync_client_typed_and_real_errors(daemon: DaemonHandle,
         message = b.get_message(got.uid)
         assert isinstance(message, m.Message) and message.security is not None
         assert b.get_attachment(got.uid, 0) == b"abc"
+        done = b.batch("read", [got.uid])
+        assert isinstance(done, m.BatchResult) and done.count == 1
         assert [mm.uid for mm in b.iter_messages(page_size=1)] == [got.uid]
         threads = b.list_threads()
         assert isinstance(threads.threads[0], m.ThreadSummary)
@@ -105,6 +107,8 @@ async def test_async_client(daemon: DaemonHandle, agent_pair: tuple[dict, dict])
         got = await b.wait_for_message(subject="async hello", timeout=20, since=0)
         assert got.message is not None and got.message.subject == "async hello"
         assert got.uid is not None
+        done = await b.batch("unread", [got.uid])
+        assert isinstance(done, m.BatchResult) and done.uids == [got.uid]
         reply = await b.reply(got.uid, "hello back")
         assert reply.status == "queued"
         back = await a.wait_for_message(thread=got.thread_id, timeout=20, since=0)
@@ -190,7 +194,9 @@ async def _(answer: Any) -> Any:
 async def _owner_routes(owner: Client | AsyncClient, handle: DaemonHandle,
                         provider: Provider) -> None:
     """Every owner/admin method answers with its model (the API's response schema)."""
-    handle.create_agent(unique("keep"))  # the last agent cannot be deleted
+    kept = await _(owner.create_agent(unique("keep")))  # the last agent cannot be deleted
+    assert isinstance(kept, m.CreatedAgent) and isinstance(kept.agent, m.Agent)
+    assert kept.api_key.startswith("ak_") and kept.mail.password and kept.mail.imap_port
     agent = handle.create_agent(unique("own"))
     name = agent["agent"]["name"]
 

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"],
                    responses=errors.documented(403, 404, 409, 502, 503))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=answers.CreatedAgent)
 def create_agent(body: AgentCreate, ctx: Ctx, _: Owner, request: Request) -> dict[str, Any]:
     note_target(request, body.name)
     created = svc.create_agent(ctx, body.name, role=body.role, display_name=body.display_name,

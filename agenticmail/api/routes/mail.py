@@ -184,7 +184,7 @@ def delete(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
     return {"uid": uid, "folder": folder, "deleted": True}
 
 
-@router.post("/batch")
+@router.post("/batch", response_model=answers.BatchResult)
 def batch(body: BatchBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, body.agent)
     return mailbox.batch(ctx, who, body.action, body.folder, body.uids, body.to)
