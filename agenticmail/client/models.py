@@ -418,6 +418,14 @@ class MailHostState(Model):
     checks: dict[str, str] | None = None
 
 
+class StorageState(Model):
+    """Whether the database can be written (``detail``/``hint``: master key only)."""
+
+    ok: bool
+    detail: str | None = None
+    hint: str | None = None
+
+
 class Health(Model):
     """``GET /v1/health``: ``status`` and ``version`` for anyone; with an agent key also the
     mail host and its own watcher; with the master key every component, watcher and more."""
@@ -425,6 +433,7 @@ class Health(Model):
     status: str
     version: str
     mail_host: MailHostState | None = None
+    storage: StorageState | None = None
     watchers: dict[str, dict[str, Any]] | None = None
     agents: int | None = None
     pid: int | None = None

@@ -204,6 +204,7 @@ async def _owner_routes(owner: Client | AsyncClient, handle: DaemonHandle,
     assert isinstance(health, m.Health) and health.status == "ok"
     assert isinstance(health.mail_host, m.MailHostState) and health.mail_host.ok
     assert health.components and health.agents and health.agents >= 1
+    assert isinstance(health.storage, m.StorageState) and health.storage.ok
     anonymous = httpx.get(f"{handle.api_url}/v1/health").json()
     assert set(anonymous) == {"status", "version"}  # nothing about agents or mail
 
