@@ -1,5 +1,9 @@
 """Typed models of the API's answers (pydantic; unknown fields are kept, so a newer daemon's
-additions never break an older client)."""
+additions never break an older client).
+
+The owner's answers below are also the routes' ``response_model``: the API serialises through
+them, so their fields are in the order the routes build their JSON, and a change to a route's
+answer must be made here too (the schema fuzz checks every answer against them)."""
 
 from __future__ import annotations
 
@@ -380,9 +384,9 @@ class RelayStatus(Model):
     failed: int
     sent: int
     poll_seconds: int
-    healthy: bool
     account: RelayAccount | None = None
     checkpoint: RelayCheckpoint | None = None
+    healthy: bool
 
 
 class RelayAnswer(Model):
@@ -434,11 +438,11 @@ class Health(Model):
     version: str
     mail_host: MailHostState | None = None
     storage: StorageState | None = None
-    watchers: dict[str, dict[str, Any]] | None = None
     agents: int | None = None
     pid: int | None = None
     uptime_seconds: float | None = None
     api_url: str | None = None
     submission: dict[str, Any] | None = None
     components: dict[str, dict[str, Any]] | None = None
+    watchers: dict[str, dict[str, Any]] | None = None
     host_restarts: int | None = None
