@@ -1,4 +1,10 @@
-"""Request bodies (pydantic) and their conversion to the shared models."""
+"""Request bodies (pydantic) and their conversion to the shared models.
+
+Answers are described by the Python client's own models (``agenticmail.client.models``):
+routes declare them as ``response_model``, so ``/v1/openapi.json`` and ``agenticmail.Client``
+describe the same JSON, written once. Routes whose answer has keys only some callers see
+(``/v1/health``, ``/v1/relay``, held-mail lists) also set ``response_model_exclude_unset``, so
+the model never adds keys the route did not return."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def probe(settings: Settings, timeout: float = 2.0) -> dict[str, Any] | None:
     With the master key when one is configured: without a key the report is up/down only."""
     try:
         with Client(settings, auth=settings.is_configured, timeout=timeout) as client:
-            return client.health()
+            return client.health().model_dump(exclude_unset=True)
     except DaemonUnavailable:
         return None
 
@@ -330,7 +330,7 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Show whether the daemon runs, its version, uptime, mail host and agents."""
     settings = settings_from(ctx)
     with Client(settings, auth=settings.is_configured, timeout=5.0) as client:
-        health = client.health()
+        health = client.health().model_dump(exclude_unset=True)
     data = {"url": settings.api_url, **health}
     emit(data, as_json, _render_status)
     if not _healthy(health):

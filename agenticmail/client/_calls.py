@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
+from ..errors import AgenticMailError
 from . import models as m
 from ._base import Call, path_part
 
@@ -24,7 +27,8 @@ def _model(model: type[m.Model]) -> Any:
     return model.model_validate
 
 
-def _raw(body: Any) -> Any:
+def as_is(body: Any) -> Any:
+    """The JSON answer as it came (routes without a model of their own)."""
     return body
 
 
@@ -44,13 +48,13 @@ def get_agent(name: str) -> Call[m.Agent]:
     return Call("GET", f"/v1/agents/{path_part(name)}", _one("agent", m.Agent))
 
 
-def create_agent(name: str, role: str, display_name: str | None) -> Call[dict[str, Any]]:
-    return Call("POST", "/v1/agents", _raw,
+def create_agent(name: str, role: str, display_name: str | None) -> Call[m.CreatedAgent]:
+    return Call("POST", "/v1/agents", _model(m.CreatedAgent),
                 body=_drop_none({"name": name, "role": role, "display_name": display_name}))
 
 
-def delete_agent(name: str) -> Call[dict[str, Any]]:
-    return Call("DELETE", f"/v1/agents/{path_part(name)}", _raw)
+def delete_agent(name: str) -> Call[m.DeletedAgent]:
+    return Call("DELETE", f"/v1/agents/{path_part(name)}", _model(m.DeletedAgent))
 
 
 def list_keys(name: str) -> Call[list[m.KeyInfo]]:
@@ -63,7 +67,7 @@ def create_key(name: str, key_name: str) -> Call[m.CreatedKey]:
 
 
 def revoke_key(name: str, key_name: str) -> Call[dict[str, Any]]:
-    return Call("DELETE", f"/v1/agents/{path_part(name)}/keys/{path_part(key_name)}", _raw)
+    return Call("DELETE", f"/v1/agents/{path_part(name)}/keys/{path_part(key_name)}", as_is)
 
 
 def list_folders(agent: str | None) -> Call[list[m.Folder]]:
@@ -125,17 +129,17 @@ def set_flags(agent: str | None, uid: int, folder: str, add: Sequence[str],
 
 
 def move(agent: str | None, uid: int, folder: str, to: str) -> Call[dict[str, Any]]:
-    return Call("POST", f"/v1/mail/messages/{int(uid)}/move", _raw,
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/move", as_is,
                 body=_drop_none({"agent": agent, "folder": folder, "to": to}))
 
 
 def delete(agent: str | None, uid: int, folder: str) -> Call[dict[str, Any]]:
-    return Call("DELETE", f"/v1/mail/messages/{int(uid)}", _raw,
+    return Call("DELETE", f"/v1/mail/messages/{int(uid)}", as_is,
                 {"agent": agent, "folder": folder})
 
 
 def attachment(agent: str | None, uid: int, index: int, folder: str) -> Call[bytes]:
-    return Call("GET", f"/v1/mail/messages/{int(uid)}/attachments/{int(index)}", _raw,
+    return Call("GET", f"/v1/mail/messages/{int(uid)}/attachments/{int(index)}", as_is,
                 {"agent": agent, "folder": folder}, headers={"Accept": "*/*"})
 
 
@@ -164,8 +168,8 @@ def list_outbox(agent: str | None, status: str | None, limit: int, offset: int
                 {"agent": agent, "status": status, "limit": limit, "offset": offset})
 
 
-def list_held(agent: str | None, status: str | None) -> Call[list[dict[str, Any]]]:
-    return Call("GET", "/v1/pending", lambda b: list(b.get("pending", [])),
+def list_held(agent: str | None, status: str | None) -> Call[list[m.HeldMail]]:
+    return Call("GET", "/v1/pending", lambda b: m.HeldList.model_validate(b).pending,
                 {"agent": agent, "status": status})
 
 
@@ -196,16 +200,17 @@ def send_draft(agent: str | None, draft_id: str, idempotency_key: str | None
 
 
 def delete_draft(agent: str | None, draft_id: str) -> Call[dict[str, Any]]:
-    return Call("DELETE", f"/v1/mail/drafts/{path_part(draft_id)}", _raw, {"agent": agent})
+    return Call("DELETE", f"/v1/mail/drafts/{path_part(draft_id)}", as_is, {"agent": agent})
 
 
 # -- the owner's routes (master key) and the rest of the mailbox ---------------------------
-def rotate_key(name: str) -> Call[dict[str, Any]]:
-    return Call("POST", f"/v1/agents/{path_part(name)}/rotate-key", _raw)
+def rotate_key(name: str) -> Call[m.RotatedKey]:
+    return Call("POST", f"/v1/agents/{path_part(name)}/rotate-key", _model(m.RotatedKey))
 
 
-def rotate_password(name: str) -> Call[dict[str, Any]]:
-    return Call("POST", f"/v1/agents/{path_part(name)}/rotate-password", _raw)
+def rotate_password(name: str) -> Call[m.RotatedPassword]:
+    return Call("POST", f"/v1/agents/{path_part(name)}/rotate-password",
+                _model(m.RotatedPassword))
 
 
 def update_metadata(name: str, metadata: dict[str, Any]) -> Call[m.Agent]:
@@ -217,54 +222,106 @@ def get_outbox(outbox_id: str) -> Call[m.OutboxEntry]:
     return Call("GET", f"/v1/mail/outbox/{path_part(outbox_id)}", _one("outbox", m.OutboxEntry))
 
 
-def spam_log(agent: str | None, limit: int) -> Call[list[dict[str, Any]]]:
-    return Call("GET", "/v1/mail/spam-log", lambda b: list(b["spam"]),
+def spam_log(agent: str | None, limit: int) -> Call[list[m.SpamLogEntry]]:
+    return Call("GET", "/v1/mail/spam-log", lambda b: m.SpamLog.model_validate(b).spam,
                 {"agent": agent, "limit": limit})
 
 
 def not_spam(agent: str | None, uid: int, folder: str) -> Call[dict[str, Any]]:
-    return Call("POST", f"/v1/mail/messages/{int(uid)}/not-spam", _raw,
+    return Call("POST", f"/v1/mail/messages/{int(uid)}/not-spam", as_is,
                 {"agent": agent, "folder": folder})
 
 
 def create_folder(agent: str | None, name: str) -> Call[dict[str, Any]]:
-    return Call("POST", "/v1/mail/folders", _raw, body=_drop_none({"agent": agent,
+    return Call("POST", "/v1/mail/folders", as_is, body=_drop_none({"agent": agent,
                                                                    "name": name}))
 
 
 def batch(agent: str | None, action: str, folder: str, uids: Sequence[int], to: str | None
-          ) -> Call[dict[str, Any]]:
-    return Call("POST", "/v1/mail/batch", _raw,
+          ) -> Call[m.BatchResult]:
+    return Call("POST", "/v1/mail/batch", _model(m.BatchResult),
                 body=_drop_none({"agent": agent, "action": action, "folder": folder,
                                  "uids": list(uids), "to": to}))
 
 
-def get_pending(pending_id: str) -> Call[dict[str, Any]]:
-    return Call("GET", f"/v1/pending/{path_part(pending_id)}", _raw)
+def _held(body: Any) -> m.HeldMail:
+    return m.HeldOne.model_validate(body).pending
 
 
-def decide_pending(pending_id: str, approve: bool) -> Call[dict[str, Any]]:
+def get_pending(pending_id: str) -> Call[m.HeldMail]:
+    return Call("GET", f"/v1/pending/{path_part(pending_id)}", _held)
+
+
+def decide_pending(pending_id: str, approve: bool) -> Call[m.HeldMail]:
     verb = "approve" if approve else "reject"
-    return Call("POST", f"/v1/pending/{path_part(pending_id)}/{verb}", _raw)
+    return Call("POST", f"/v1/pending/{path_part(pending_id)}/{verb}", _held)
 
 
 def audit(limit: int, offset: int, action: str | None, actor: str | None
-          ) -> Call[dict[str, Any]]:
-    return Call("GET", "/v1/audit", _raw,
+          ) -> Call[m.AuditPage]:
+    return Call("GET", "/v1/audit", _model(m.AuditPage),
                 {"limit": limit, "offset": offset, "action": action, "actor": actor})
 
 
-def verify_audit() -> Call[dict[str, Any]]:
-    return Call("GET", "/v1/audit/verify", _raw)
+def verify_audit(anchors: Sequence[str]) -> Call[m.AuditCheck]:
+    return Call("GET", "/v1/audit/verify", _model(m.AuditCheck),
+                {"anchor": list(anchors) or None})
 
 
-def get_setting(what: str) -> Call[dict[str, Any]]:  # "route" | "relay" | "relay/presets"
-    return Call("GET", f"/v1/{what}", _raw)
+def _route(body: Any) -> m.Route | None:
+    return m.RouteAnswer.model_validate(body).route
 
 
-def put_setting(what: str, body: dict[str, Any]) -> Call[dict[str, Any]]:
-    return Call("PUT", f"/v1/{what}", _raw, body=body)
+def _saved_route(body: Any) -> m.Route:
+    route = _route(body)
+    if route is None:
+        raise AgenticMailError("the daemon answered without the route it saved")
+    return route
 
 
-def delete_setting(what: str) -> Call[dict[str, Any]]:
-    return Call("DELETE", f"/v1/{what}", _raw)
+def get_route() -> Call[m.Route | None]:
+    return Call("GET", "/v1/route", _route)
+
+
+def set_route(route: dict[str, Any]) -> Call[m.Route]:
+    return Call("PUT", "/v1/route", _saved_route, body=route)
+
+
+def clear_route() -> Call[m.Route | None]:
+    return Call("DELETE", "/v1/route", _route)
+
+
+def get_relay() -> Call[m.RelayStatus]:
+    return Call("GET", "/v1/relay", lambda b: m.RelayAnswer.model_validate(b).relay)
+
+
+def relay_presets() -> Call[dict[str, m.RelayPreset]]:
+    return Call("GET", "/v1/relay/presets", lambda b: m.RelayPresets.model_validate(b).presets)
+
+
+def _relay(body: Any) -> m.RelaySaved | None:
+    return m.RelaySavedAnswer.model_validate(body).relay
+
+
+def _saved_relay(body: Any) -> m.RelaySaved:
+    relay = _relay(body)
+    if relay is None:
+        raise AgenticMailError("the daemon answered without the relay account it saved")
+    return relay
+
+
+def set_relay(relay: dict[str, Any]) -> Call[m.RelaySaved]:
+    return Call("PUT", "/v1/relay", _saved_relay, body=relay)
+
+
+def disable_relay() -> Call[m.RelaySaved | None]:
+    return Call("DELETE", "/v1/relay", _relay)
+
+
+def degraded(response: httpx.Response) -> bool:
+    """A 503 that carries a health report (not an error body) is an answer, not a failure."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return response.status_code == 503 and isinstance(body, dict) and "error" not in body

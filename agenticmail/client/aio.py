@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from ._base import (
     SseParser,
     error_from_response,
     json_body,
+    json_object,
     resolve_target,
     unavailable,
 )
@@ -60,7 +61,8 @@ class AsyncClient:
         return f"AsyncClient(base_url={self.base_url!r}, agent={self.agent!r})"
 
     # -- transport -------------------------------------------------------------------
-    async def _send(self, call: Call[Any]) -> httpx.Response:
+    async def _send(self, call: Call[Any],
+                    accept: Callable[[httpx.Response], bool] | None = None) -> httpx.Response:
         extra: dict[str, Any] = {}
         if call.timeout is not None:
             extra["timeout"] = call.timeout
@@ -70,7 +72,7 @@ class AsyncClient:
                                                 **extra)
         except httpx.TransportError as exc:
             raise unavailable(self.base_url, exc) from None
-        if not response.is_success:
+        if not response.is_success and not (accept and accept(response)):
             raise error_from_response(response)
         return response
 
@@ -79,11 +81,6 @@ class AsyncClient:
 
     async def _download(self, call: Call[Any]) -> bytes:
         return (await self._send(call)).content
-
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      json: Any = None) -> Any:
-        """Any route not wrapped by a method: the JSON answer, errors as for every call."""
-        return await self._run(Call(method, path, lambda b: b, params or {}, json))
 
     # -- events ----------------------------------------------------------------------
     async def stream(self, *, types: Sequence[str] | None = None,
@@ -102,7 +99,10 @@ class AsyncClient:
                 if not response.is_success:
                     await response.aread()
                     raise error_from_response(response)
+                connected_before = resume.connected_once
                 resume.opened()
+                if resume.on_connect is not None:
+                    resume.on_connect(connected_before)
                 async for line in response.aiter_lines():
                     frame = parser.feed(line)
                     if frame is not None:
@@ -110,22 +110,36 @@ class AsyncClient:
         except httpx.TransportError as exc:
             raise unavailable(self.base_url, exc) from None
 
+    async def frames(self, *, types: Sequence[str] | None = None,
+                     last_event_id: str | None = None, give_up_after: float = 60.0,
+                     on_connect: Callable[[bool], None] | None = None,
+                     on_reconnect: Callable[[str], None] | None = None
+                     ) -> AsyncIterator[SseMessage]:
+        """The raw SSE frames of :meth:`events` (reconnecting, resuming, ready skipped)."""
+        resume = Resume(last_event_id, on_connect=on_connect)
+        while True:
+            try:
+                async for frame in self.stream(types=types, resume=resume):
+                    if resume.seen(frame):
+                        yield frame
+                reason = "the daemon closed the event stream"
+                delay = resume.failed(DaemonUnavailable(reason), time.monotonic(),
+                                      give_up_after)
+            except DaemonUnavailable as exc:
+                delay = resume.failed(exc, time.monotonic(), give_up_after)
+                reason = exc.message
+            if on_reconnect is not None:
+                on_reconnect(reason)
+            await asyncio.sleep(delay)
+
     async def events(self, *, types: Sequence[str] | None = None,
                      last_event_id: str | None = None, give_up_after: float = 60.0
                      ) -> AsyncIterator[m.Event]:
         """Every event for this key, forever, resuming with ``Last-Event-ID`` after a
         dropped connection (see :meth:`agenticmail.Client.events`)."""
-        resume = Resume(last_event_id)
-        while True:
-            try:
-                async for frame in self.stream(types=types, resume=resume):
-                    if resume.seen(frame):
-                        yield m.Event.model_validate(frame.json())
-            except DaemonUnavailable as exc:
-                await asyncio.sleep(resume.failed(exc, time.monotonic(), give_up_after))
-                continue
-            await asyncio.sleep(resume.failed(DaemonUnavailable("the event stream ended"),
-                                              time.monotonic(), give_up_after))
+        async for frame in self.frames(types=types, last_event_id=last_event_id,
+                                       give_up_after=give_up_after):
+            yield m.Event.model_validate(frame.json())
 
     # -- pagination ------------------------------------------------------------------
     async def iter_messages(self, folder: str = "INBOX", page_size: int = 100
@@ -137,6 +151,17 @@ class AsyncClient:
                 yield message
             offset += len(page.messages)
             if not page.messages or offset >= page.total:
+                return
+
+    async def iter_threads(self, page_size: int = 50) -> AsyncIterator[m.ThreadSummary]:
+        """Every conversation, newest activity first, fetched page by page."""
+        offset = 0
+        while True:
+            page = await self.list_threads(page_size, offset)
+            for thread in page.threads:
+                yield thread
+            offset += len(page.threads)
+            if not page.threads or offset >= page.total:
                 return
 
     # -- generated by scripts/build/client.py: edit client_methods.tmpl, not below --
@@ -157,11 +182,12 @@ class AsyncClient:
         return await self._run(_calls.whoami(None))
 
     async def create_agent(self, name: str, role: str = "secretary",
-                     display_name: str | None = None) -> dict[str, Any]:
+                     display_name: str | None = None) -> m.CreatedAgent:
         """Create an agent (master key); the answer holds its key and mail login, once."""
         return await self._run(_calls.create_agent(name, role, display_name))
 
-    async def delete_agent(self, name: str) -> dict[str, Any]:
+    async def delete_agent(self, name: str) -> m.DeletedAgent:
+        """Archive an agent's mail and rows to ``deletions/``, then remove it (master key)."""
         return await self._run(_calls.delete_agent(name))
 
     async def list_keys(self, agent: str) -> list[m.KeyInfo]:
@@ -273,7 +299,7 @@ class AsyncClient:
                     ) -> list[m.OutboxEntry]:
         return await self._run(_calls.list_outbox(self.agent, status, limit, offset))
 
-    async def list_held(self, status: str | None = "pending") -> list[dict[str, Any]]:
+    async def list_held(self, status: str | None = "pending") -> list[m.HeldMail]:
         """Own mail the outbound guard held for the owner (only the owner releases it)."""
         return await self._run(_calls.list_held(self.agent, status))
 
@@ -302,7 +328,7 @@ class AsyncClient:
     async def get_outbox(self, outbox_id: str) -> m.OutboxEntry:
         return await self._run(_calls.get_outbox(outbox_id))
 
-    async def spam_log(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def spam_log(self, limit: int = 100) -> list[m.SpamLogEntry]:
         """Why messages were moved to Spam."""
         return await self._run(_calls.spam_log(self.agent, limit))
 
@@ -314,57 +340,93 @@ class AsyncClient:
         await self._run(_calls.create_folder(self.agent, name))
 
     async def batch(self, action: str, uids: Sequence[int], folder: str = "INBOX",
-              to: str | None = None) -> dict[str, Any]:
+              to: str | None = None) -> m.BatchResult:
         """``read`` / ``unread`` / ``move`` (``to``) / ``delete`` many messages at once."""
         return await self._run(_calls.batch(self.agent, action, folder, uids, to))
 
     # -- the owner's routes (master key) -----------------------------------------------
-    async def rotate_key(self, agent: str) -> dict[str, Any]:
+    async def rotate_key(self, agent: str) -> m.RotatedKey:
         """A new main key for ``agent`` (named keys stay); shown once."""
         return await self._run(_calls.rotate_key(agent))
 
-    async def rotate_password(self, agent: str) -> dict[str, Any]:
+    async def rotate_password(self, agent: str) -> m.RotatedPassword:
+        """A new mail password for IMAP/SMTP logins (master key); shown once."""
         return await self._run(_calls.rotate_password(agent))
 
     async def update_metadata(self, agent: str, metadata: dict[str, Any]) -> m.Agent:
         return await self._run(_calls.update_metadata(agent, metadata))
 
-    async def get_held(self, pending_id: str) -> dict[str, Any]:
+    async def get_held(self, pending_id: str) -> m.HeldMail:
+        """Held mail with the message for review (``request``)."""
         return await self._run(_calls.get_pending(pending_id))
 
-    async def approve_held(self, pending_id: str) -> dict[str, Any]:
+    async def approve_held(self, pending_id: str) -> m.HeldMail:
         """Release held mail (master key only)."""
         return await self._run(_calls.decide_pending(pending_id, True))
 
-    async def reject_held(self, pending_id: str) -> dict[str, Any]:
+    async def reject_held(self, pending_id: str) -> m.HeldMail:
         return await self._run(_calls.decide_pending(pending_id, False))
 
     async def audit(self, limit: int = 50, offset: int = 0, *, action: str | None = None,
-              actor: str | None = None) -> dict[str, Any]:
+              actor: str | None = None) -> m.AuditPage:
+        """Audit log entries, newest first (master key)."""
         return await self._run(_calls.audit(limit, offset, action, actor))
 
-    async def verify_audit(self) -> dict[str, Any]:
-        return await self._run(_calls.verify_audit())
+    async def verify_audit(self, anchors: Sequence[str] = ()) -> m.AuditCheck:
+        """Check the audit hash chain (``anchors``: heads noted earlier, ``"<id>:<hash>"``)."""
+        return await self._run(_calls.verify_audit(anchors))
 
-    async def get_route(self) -> dict[str, Any]:
-        return await self._run(_calls.get_setting("route"))
+    async def get_route(self) -> m.Route | None:
+        """The outbound SMTP route for internet mail, or None."""
+        return await self._run(_calls.get_route())
 
-    async def set_route(self, **route: Any) -> dict[str, Any]:
+    async def set_route(self, **route: Any) -> m.Route:
         """host, port, tls, address, username, password, ca_file."""
-        return await self._run(_calls.put_setting("route", route))
+        return await self._run(_calls.set_route(route))
 
-    async def clear_route(self) -> dict[str, Any]:
-        return await self._run(_calls.delete_setting("route"))
+    async def clear_route(self) -> None:
+        await self._run(_calls.clear_route())
 
-    async def get_relay(self) -> dict[str, Any]:
-        return await self._run(_calls.get_setting("relay"))
+    async def get_relay(self) -> m.RelayStatus:
+        return await self._run(_calls.get_relay())
 
-    async def relay_presets(self) -> dict[str, Any]:
-        return await self._run(_calls.get_setting("relay/presets"))
+    async def relay_presets(self) -> dict[str, m.RelayPreset]:
+        return await self._run(_calls.relay_presets())
 
-    async def set_relay(self, **relay: Any) -> dict[str, Any]:
-        return await self._run(_calls.put_setting("relay", relay))
+    async def set_relay(self, **relay: Any) -> m.RelaySaved:
+        """Test both logins of the owner's mail account, then use it as the relay gateway:
+        provider, address, password, and smtp_*/imap_* for provider ``other``."""
+        return await self._run(_calls.set_relay(relay))
 
-    async def disable_relay(self) -> dict[str, Any]:
-        return await self._run(_calls.delete_setting("relay"))
+    async def disable_relay(self) -> None:
+        await self._run(_calls.disable_relay())
+
+    # -- any route, and health ---------------------------------------------------------
+    async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json_body: Any = None,
+                accept: Callable[[httpx.Response], bool] | None = None) -> dict[str, Any]:
+        """Any route as JSON (routes without a method of their own); ``accept`` lets a
+        non-2xx answer through as a result. Errors as for every call."""
+        call = Call(method, path, _calls.as_is, params or {}, json_body)
+        return json_object(await self._send(call, accept))
+
+    async def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return await self.request("GET", path, params=params)
+
+    async def post(self, path: str, body: Any = None) -> dict[str, Any]:
+        return await self.request("POST", path, json_body=body)
+
+    async def delete(self, path: str, **params: Any) -> dict[str, Any]:
+        return await self.request("DELETE", path, params=params)
+
+    async def download(self, path: str, **params: Any) -> bytes:
+        """``GET`` a binary body (an attachment)."""
+        return await self._download(Call("GET", path, _calls.as_is, params,
+                                         headers={"Accept": "*/*"}))
+
+    async def health(self) -> m.Health:
+        """``GET /v1/health`` (works without a key: status and version only); a 503 that
+        carries a health report (not an error) is returned, not raised."""
+        return m.Health.model_validate(await self.request("GET", "/v1/health",
+                                                          accept=_calls.degraded))
     # -- end of generated methods --

@@ -1,5 +1,9 @@
 """Typed models of the API's answers (pydantic; unknown fields are kept, so a newer daemon's
-additions never break an older client)."""
+additions never break an older client).
+
+The owner's answers below are also the routes' ``response_model``: the API serialises through
+them, so their fields are in the order the routes build their JSON, and a change to a route's
+answer must be made here too (the schema fuzz checks every answer against them)."""
 
 from __future__ import annotations
 
@@ -179,6 +183,266 @@ class CreatedKey(Model):
     api_key: str
 
 
-class HeldItem(Model):
+# -- the owner's answers; the API declares these as its response models too -------------
+class HeldMail(Model):
+    """Mail the outbound guard held for the owner; ``request`` (the message for review) only
+    in ``GET /v1/pending/{id}``."""
+
     id: str
+    agent: str
     status: str
+    message_id: str
+    subject: str
+    findings: list[dict[str, Any]]
+    summary: str
+    owner_notified: bool
+    resolved_by: str | None
+    resolved_at: str | None
+    outbox_id: str | None
+    created_at: str
+    request: dict[str, Any] | None = None
+
+
+class HeldList(Model):
+    pending: list[HeldMail]
+
+
+class HeldOne(Model):
+    pending: HeldMail
+
+
+class SpamLogEntry(Model):
+    """Why one message was moved to Spam (``rules``: the spam rules that fired)."""
+
+    id: int
+    agent: str
+    message_id: str | None
+    from_addr: str | None
+    subject: str | None
+    score: int
+    category: str | None
+    rules: list[dict[str, Any]]
+    status: str
+    created_at: str
+
+
+class SpamLog(Model):
+    spam: list[SpamLogEntry]
+
+
+class DeletionReport(Model):
+    message_count: int
+    first_date: str | None
+    last_date: str | None
+    top_correspondents: list[tuple[str, int]]
+    folders: dict[str, int]
+
+
+class DeletedAgent(Model):
+    """An agent removed: its mail and rows were archived to ``archive`` first."""
+
+    deleted: str
+    archive: str
+    report: DeletionReport
+
+
+class RotatedKey(Model):
+    agent: Agent
+    api_key: str
+
+
+class MailLogin(Model):
+    username: str
+    password: str
+
+
+class MailAccount(MailLogin):
+    """An agent's IMAP/SMTP login and where the mail host listens for it."""
+
+    imap_host: str
+    imap_port: int
+    smtp_host: str
+    smtp_port: int
+
+
+class CreatedAgent(Model):
+    """A new agent: its main key and mail password are in this answer only."""
+
+    agent: Agent
+    api_key: str
+    mail: MailAccount
+
+
+class BatchResult(Model):
+    action: str
+    folder: str
+    uids: list[int]
+    count: int
+
+
+class RotatedPassword(Model):
+    agent: Agent
+    mail: MailLogin
+
+
+class AuditEntry(Model):
+    id: int
+    at: str
+    actor: str
+    action: str
+    subject: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Model):
+    entries: list[AuditEntry]
+    total: int
+    limit: int
+    offset: int
+
+
+class ChainHead(Model):
+    id: int
+    hash: str
+
+
+class AuditCheck(Model):
+    """The audit chain verified: a broken chain is ``ok`` False with its ``problems``."""
+
+    ok: bool
+    checked: int
+    problems: list[str]
+    head: ChainHead | None
+
+
+class Route(Model):
+    """The outbound SMTP route for mail to the internet (the password is never shown)."""
+
+    host: str
+    port: int
+    tls: str
+    address: str
+    username: str | None
+    has_password: bool
+
+
+class RouteAnswer(Model):
+    route: Route | None
+
+
+class SmtpEndpoint(Model):
+    host: str
+    port: int
+    tls: str  # implicit | starttls | none
+
+
+class ImapEndpoint(Model):
+    host: str
+    port: int
+    tls: bool
+
+
+class RelayAccount(Model):
+    provider: str
+    address: str
+    username: str
+    smtp: SmtpEndpoint
+    imap: ImapEndpoint
+    default_agent: str | None
+    default_scope: str
+    trusted_authserv_ids: list[str]
+    reply_approval: str
+
+
+class RelaySaved(RelayAccount):
+    """A relay account saved; ``idle``: whether its IMAP server supports IDLE."""
+
+    idle: bool | None
+
+
+class RelayCheckpoint(Model):
+    uidvalidity: int
+    last_uid: int
+
+
+class RelayStatus(Model):
+    """The relay gateway's state; ``account`` and ``checkpoint`` only when configured."""
+
+    configured: bool
+    mode: str
+    connected: bool
+    last_activity_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    failures: int
+    next_retry_at: str | None
+    delivered: int
+    skipped: int
+    approvals: int
+    failed: int
+    sent: int
+    poll_seconds: int
+    account: RelayAccount | None = None
+    checkpoint: RelayCheckpoint | None = None
+    healthy: bool
+
+
+class RelayAnswer(Model):
+    relay: RelayStatus
+
+
+class RelaySavedAnswer(Model):
+    relay: RelaySaved | None
+
+
+class RelayPreset(Model):
+    name: str
+    label: str
+    smtp_host: str
+    smtp_port: int
+    smtp_tls: str
+    imap_host: str
+    imap_port: int
+    authserv_ids: list[str]
+    help: str
+
+
+class RelayPresets(Model):
+    presets: dict[str, RelayPreset]
+
+
+class MailHostState(Model):
+    """The mail host as ``/v1/health`` shows it (``detail``/``checks``: master key only)."""
+
+    kind: str
+    ok: bool
+    detail: str | None = None
+    checks: dict[str, str] | None = None
+
+
+class StorageState(Model):
+    """Whether the database can be written (``detail``/``hint``: master key only)."""
+
+    ok: bool
+    detail: str | None = None
+    hint: str | None = None
+
+
+class Health(Model):
+    """``GET /v1/health``: ``status`` and ``version`` for anyone; with an agent key also the
+    mail host and its own watcher; with the master key every component, watcher and more."""
+
+    status: str
+    version: str
+    mail_host: MailHostState | None = None
+    storage: StorageState | None = None
+    agents: int | None = None
+    pid: int | None = None
+    uptime_seconds: float | None = None
+    api_url: str | None = None
+    submission: dict[str, Any] | None = None
+    components: dict[str, dict[str, Any]] | None = None
+    watchers: dict[str, dict[str, Any]] | None = None
+    host_restarts: int | None = None

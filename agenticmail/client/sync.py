@@ -29,10 +29,6 @@ from ._base import (
 T = TypeVar("T")
 
 
-def _same(body: Any) -> Any:
-    return body
-
-
 Attachments = Sequence[dict[str, Any]] | None
 
 
@@ -108,39 +104,6 @@ class Client:
 
     def _download(self, call: Call[Any]) -> bytes:
         return self._send(call).content
-
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                json_body: Any = None,
-                accept: Callable[[httpx.Response], bool] | None = None) -> dict[str, Any]:
-        """Any route as JSON (routes without a method of their own); ``accept`` lets a
-        non-2xx answer through as a result. Errors as for every call."""
-        return json_object(self._send(Call(method, path, _same, params or {}, json_body),
-                                      accept))
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self.request("GET", path, params=params)
-
-    def post(self, path: str, body: Any = None) -> dict[str, Any]:
-        return self.request("POST", path, json_body=body)
-
-    def delete(self, path: str, **params: Any) -> dict[str, Any]:
-        return self.request("DELETE", path, params=params)
-
-    def download(self, path: str, **params: Any) -> bytes:
-        """``GET`` a binary body (an attachment)."""
-        return self._download(Call("GET", path, _same, params, headers={"Accept": "*/*"}))
-
-    def health(self) -> dict[str, Any]:
-        """``GET /v1/health``; a 503 that carries a health report (not an error) is returned."""
-
-        def degraded(response: httpx.Response) -> bool:
-            try:
-                body = response.json()
-            except (ValueError, UnicodeDecodeError):
-                return False
-            return response.status_code == 503 and isinstance(body, dict) and "error" not in body
-
-        return self.request("GET", "/v1/health", accept=degraded)
 
     # -- events ----------------------------------------------------------------------
     def stream(self, *, types: Sequence[str] | None = None, agent: str | None = None,
@@ -235,11 +198,12 @@ class Client:
         return self._run(_calls.whoami(None))
 
     def create_agent(self, name: str, role: str = "secretary",
-                     display_name: str | None = None) -> dict[str, Any]:
+                     display_name: str | None = None) -> m.CreatedAgent:
         """Create an agent (master key); the answer holds its key and mail login, once."""
         return self._run(_calls.create_agent(name, role, display_name))
 
-    def delete_agent(self, name: str) -> dict[str, Any]:
+    def delete_agent(self, name: str) -> m.DeletedAgent:
+        """Archive an agent's mail and rows to ``deletions/``, then remove it (master key)."""
         return self._run(_calls.delete_agent(name))
 
     def list_keys(self, agent: str) -> list[m.KeyInfo]:
@@ -351,7 +315,7 @@ class Client:
                     ) -> list[m.OutboxEntry]:
         return self._run(_calls.list_outbox(self.agent, status, limit, offset))
 
-    def list_held(self, status: str | None = "pending") -> list[dict[str, Any]]:
+    def list_held(self, status: str | None = "pending") -> list[m.HeldMail]:
         """Own mail the outbound guard held for the owner (only the owner releases it)."""
         return self._run(_calls.list_held(self.agent, status))
 
@@ -380,7 +344,7 @@ class Client:
     def get_outbox(self, outbox_id: str) -> m.OutboxEntry:
         return self._run(_calls.get_outbox(outbox_id))
 
-    def spam_log(self, limit: int = 100) -> list[dict[str, Any]]:
+    def spam_log(self, limit: int = 100) -> list[m.SpamLogEntry]:
         """Why messages were moved to Spam."""
         return self._run(_calls.spam_log(self.agent, limit))
 
@@ -392,57 +356,93 @@ class Client:
         self._run(_calls.create_folder(self.agent, name))
 
     def batch(self, action: str, uids: Sequence[int], folder: str = "INBOX",
-              to: str | None = None) -> dict[str, Any]:
+              to: str | None = None) -> m.BatchResult:
         """``read`` / ``unread`` / ``move`` (``to``) / ``delete`` many messages at once."""
         return self._run(_calls.batch(self.agent, action, folder, uids, to))
 
     # -- the owner's routes (master key) -----------------------------------------------
-    def rotate_key(self, agent: str) -> dict[str, Any]:
+    def rotate_key(self, agent: str) -> m.RotatedKey:
         """A new main key for ``agent`` (named keys stay); shown once."""
         return self._run(_calls.rotate_key(agent))
 
-    def rotate_password(self, agent: str) -> dict[str, Any]:
+    def rotate_password(self, agent: str) -> m.RotatedPassword:
+        """A new mail password for IMAP/SMTP logins (master key); shown once."""
         return self._run(_calls.rotate_password(agent))
 
     def update_metadata(self, agent: str, metadata: dict[str, Any]) -> m.Agent:
         return self._run(_calls.update_metadata(agent, metadata))
 
-    def get_held(self, pending_id: str) -> dict[str, Any]:
+    def get_held(self, pending_id: str) -> m.HeldMail:
+        """Held mail with the message for review (``request``)."""
         return self._run(_calls.get_pending(pending_id))
 
-    def approve_held(self, pending_id: str) -> dict[str, Any]:
+    def approve_held(self, pending_id: str) -> m.HeldMail:
         """Release held mail (master key only)."""
         return self._run(_calls.decide_pending(pending_id, True))
 
-    def reject_held(self, pending_id: str) -> dict[str, Any]:
+    def reject_held(self, pending_id: str) -> m.HeldMail:
         return self._run(_calls.decide_pending(pending_id, False))
 
     def audit(self, limit: int = 50, offset: int = 0, *, action: str | None = None,
-              actor: str | None = None) -> dict[str, Any]:
+              actor: str | None = None) -> m.AuditPage:
+        """Audit log entries, newest first (master key)."""
         return self._run(_calls.audit(limit, offset, action, actor))
 
-    def verify_audit(self) -> dict[str, Any]:
-        return self._run(_calls.verify_audit())
+    def verify_audit(self, anchors: Sequence[str] = ()) -> m.AuditCheck:
+        """Check the audit hash chain (``anchors``: heads noted earlier, ``"<id>:<hash>"``)."""
+        return self._run(_calls.verify_audit(anchors))
 
-    def get_route(self) -> dict[str, Any]:
-        return self._run(_calls.get_setting("route"))
+    def get_route(self) -> m.Route | None:
+        """The outbound SMTP route for internet mail, or None."""
+        return self._run(_calls.get_route())
 
-    def set_route(self, **route: Any) -> dict[str, Any]:
+    def set_route(self, **route: Any) -> m.Route:
         """host, port, tls, address, username, password, ca_file."""
-        return self._run(_calls.put_setting("route", route))
+        return self._run(_calls.set_route(route))
 
-    def clear_route(self) -> dict[str, Any]:
-        return self._run(_calls.delete_setting("route"))
+    def clear_route(self) -> None:
+        self._run(_calls.clear_route())
 
-    def get_relay(self) -> dict[str, Any]:
-        return self._run(_calls.get_setting("relay"))
+    def get_relay(self) -> m.RelayStatus:
+        return self._run(_calls.get_relay())
 
-    def relay_presets(self) -> dict[str, Any]:
-        return self._run(_calls.get_setting("relay/presets"))
+    def relay_presets(self) -> dict[str, m.RelayPreset]:
+        return self._run(_calls.relay_presets())
 
-    def set_relay(self, **relay: Any) -> dict[str, Any]:
-        return self._run(_calls.put_setting("relay", relay))
+    def set_relay(self, **relay: Any) -> m.RelaySaved:
+        """Test both logins of the owner's mail account, then use it as the relay gateway:
+        provider, address, password, and smtp_*/imap_* for provider ``other``."""
+        return self._run(_calls.set_relay(relay))
 
-    def disable_relay(self) -> dict[str, Any]:
-        return self._run(_calls.delete_setting("relay"))
+    def disable_relay(self) -> None:
+        self._run(_calls.disable_relay())
+
+    # -- any route, and health ---------------------------------------------------------
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json_body: Any = None,
+                accept: Callable[[httpx.Response], bool] | None = None) -> dict[str, Any]:
+        """Any route as JSON (routes without a method of their own); ``accept`` lets a
+        non-2xx answer through as a result. Errors as for every call."""
+        call = Call(method, path, _calls.as_is, params or {}, json_body)
+        return json_object(self._send(call, accept))
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None) -> dict[str, Any]:
+        return self.request("POST", path, json_body=body)
+
+    def delete(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("DELETE", path, params=params)
+
+    def download(self, path: str, **params: Any) -> bytes:
+        """``GET`` a binary body (an attachment)."""
+        return self._download(Call("GET", path, _calls.as_is, params,
+                                         headers={"Accept": "*/*"}))
+
+    def health(self) -> m.Health:
+        """``GET /v1/health`` (works without a key: status and version only); a 503 that
+        carries a health report (not an error) is returned, not raised."""
+        return m.Health.model_validate(self.request("GET", "/v1/health",
+                                                          accept=_calls.degraded))
     # -- end of generated methods --

@@ -4,6 +4,11 @@ error codes as the exception tree, wait_for_message, and events() resuming after
 from __future__ import annotations
 
 import base64
+import inspect
+import smtplib
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +17,11 @@ from agenticmail import AsyncClient, Client, errors
 from agenticmail.client import models as m
 from agenticmail.client._base import ERROR_CLASSES, error_from_response
 from agenticmail_testing.daemon import DaemonHandle, free_port, unique
+from agenticmail_testing.dovecot import dovecot_available
+from agenticmail_testing.relay_provider import Provider
+from agenticmail_testing.sse import EventStream
+from tests.e2e.test_inbound_protection import INJECTION_TEXT
+from tests.relay.helpers import OWNER, send_held
 
 
 @pytest.mark.parametrize("code", sorted(ERROR_CLASSES))
@@ -60,6 +70,8 @@ def test_sync_client_typed_and_real_errors(daemon: DaemonHandle,
         message = b.get_message(got.uid)
         assert isinstance(message, m.Message) and message.security is not None
         assert b.get_attachment(got.uid, 0) == b"abc"
+        done = b.batch("read", [got.uid])
+        assert isinstance(done, m.BatchResult) and done.count == 1
         assert [mm.uid for mm in b.iter_messages(page_size=1)] == [got.uid]
         threads = b.list_threads()
         assert isinstance(threads.threads[0], m.ThreadSummary)
@@ -95,12 +107,15 @@ async def test_async_client(daemon: DaemonHandle, agent_pair: tuple[dict, dict])
         got = await b.wait_for_message(subject="async hello", timeout=20, since=0)
         assert got.message is not None and got.message.subject == "async hello"
         assert got.uid is not None
+        done = await b.batch("unread", [got.uid])
+        assert isinstance(done, m.BatchResult) and done.uids == [got.uid]
         reply = await b.reply(got.uid, "hello back")
         assert reply.status == "queued"
         back = await a.wait_for_message(thread=got.thread_id, timeout=20, since=0)
         assert back.message is not None and back.message.subject == "Re: async hello"
         thread = await a.get_thread(got.thread_id or "")
         assert isinstance(thread, m.Thread) and thread.message_count == 2
+        assert [t.id async for t in a.iter_threads(page_size=1)] == [got.thread_id]
         with pytest.raises(errors.NotFound):
             await a.get_thread("tnothing")
         async for event in a.events(last_event_id="0"):
@@ -142,8 +157,7 @@ def test_generated_client_methods_are_fresh() -> None:
     assert run.returncode == 0, run.stdout
     sync_methods = {n for n in dir(Client) if not n.startswith("_")}
     async_methods = {n for n in dir(AsyncClient) if not n.startswith("_")}
-    assert sync_methods - async_methods <= {"close", "frames", "iter_threads", "get", "post",
-                                            "delete", "download", "health"}
+    assert sync_methods ^ async_methods == {"close", "aclose"}
 
 
 def test_owner_methods(daemon: DaemonHandle, agent_pair: tuple[dict, dict]) -> None:
@@ -155,13 +169,124 @@ def test_owner_methods(daemon: DaemonHandle, agent_pair: tuple[dict, dict]) -> N
         assert owner.get_outbox(sent.id).message_id == sent.message_id
         owner.create_key(name, "extra")
         rotated = owner.rotate_key(name)
-        assert rotated["api_key"].startswith("ak_")
+        assert rotated.api_key.startswith("ak_")
         assert sorted(k.name for k in owner.list_keys(name)) == ["default", "extra"]  # kept
-        assert owner.verify_audit()["ok"] is True
-        assert owner.audit(limit=5)["entries"]
-        assert isinstance(owner.spam_log(), list)
         assert owner.update_metadata(name, {"team": "ops"}).metadata["team"] == "ops"
-        assert isinstance(owner.get_route(), dict)
+
+
+@pytest.fixture(scope="module")
+def owned() -> Iterator[tuple[DaemonHandle, Provider]]:
+    """A daemon whose owner has a mail account (the stand-in relay provider) to relay by."""
+    if not dovecot_available():
+        pytest.skip("needs Dovecot")
+    provider = Provider(OWNER).start()
+    handle = DaemonHandle(owner_email=OWNER).start()
+    yield handle, provider
+    handle.close()
+    provider.close()
+
+
+async def _(answer: Any) -> Any:
+    """The same scenario for Client and AsyncClient: await what the async client returns."""
+    return await answer if inspect.isawaitable(answer) else answer
+
+
+async def _owner_routes(owner: Client | AsyncClient, handle: DaemonHandle,
+                        provider: Provider) -> None:
+    """Every owner/admin method answers with its model (the API's response schema)."""
+    kept = await _(owner.create_agent(unique("keep")))  # the last agent cannot be deleted
+    assert isinstance(kept, m.CreatedAgent) and isinstance(kept.agent, m.Agent)
+    assert kept.api_key.startswith("ak_") and kept.mail.password and kept.mail.imap_port
+    agent = handle.create_agent(unique("own"))
+    name = agent["agent"]["name"]
+
+    health = await _(owner.health())
+    assert isinstance(health, m.Health) and health.status == "ok"
+    assert isinstance(health.mail_host, m.MailHostState) and health.mail_host.ok
+    assert health.components and health.agents and health.agents >= 1
+    assert isinstance(health.storage, m.StorageState) and health.storage.ok
+    anonymous = httpx.get(f"{handle.api_url}/v1/health").json()
+    assert set(anonymous) == {"status", "version"}  # nothing about agents or mail
+
+    presets = await _(owner.relay_presets())
+    assert isinstance(presets["gmail"], m.RelayPreset)
+    assert presets["gmail"].smtp_host == "smtp.gmail.com"
+    saved = await _(owner.set_relay(**provider.relay_account()))
+    assert isinstance(saved, m.RelaySaved) and saved.address == OWNER
+    assert isinstance(saved.imap, m.ImapEndpoint) and saved.imap.tls is True
+    relay = await _(owner.get_relay())
+    assert isinstance(relay, m.RelayStatus) and relay.configured
+    assert isinstance(relay.account, m.RelayAccount) and relay.account.address == OWNER
+    route = await _(owner.get_route())
+    assert isinstance(route, m.Route) and route.has_password and route.address == OWNER
+
+    keep, _mid = send_held(handle, agent["api_key"], "keep")
+    drop, _mid = send_held(handle, agent["api_key"], "drop")
+    held = await _(owner.list_held())
+    assert all(isinstance(h, m.HeldMail) for h in held)
+    assert {keep, drop} <= {h.id for h in held}
+    assert all(h.request is None for h in held)
+    raw = await _(owner.get("/v1/pending"))
+    assert all("request" not in h for h in raw["pending"])  # a list shows no message body
+    one = await _(owner.get_held(keep))
+    assert isinstance(one, m.HeldMail) and one.findings and one.request is not None
+    approved = await _(owner.approve_held(keep))
+    assert isinstance(approved, m.HeldMail) and approved.status == "approved"
+    rejected = await _(owner.reject_held(drop))
+    assert isinstance(rejected, m.HeldMail) and rejected.status == "rejected"
+
+    with EventStream(handle.api_url, agent["api_key"]) as events:
+        spam = EmailMessage()
+        spam["From"], spam["To"], spam["Subject"] = "m@evil.example", agent["agent"]["address"], \
+            "urgent task"
+        spam.set_content(INJECTION_TEXT)
+        with smtplib.LMTP(handle.lmtp_socket) as lmtp:
+            lmtp.send_message(spam, to_addrs=[agent["agent"]["address"]])
+        events.next("message.spam")
+    log = [e for e in await _(owner.spam_log()) if e.agent == name]
+    assert len(log) == 1 and isinstance(log[0], m.SpamLogEntry) and log[0].score >= 40
+    assert log[0].subject == "urgent task" and log[0].rules
+
+    rotated = await _(owner.rotate_key(name))
+    assert isinstance(rotated, m.RotatedKey) and rotated.api_key.startswith("ak_")
+    assert isinstance(rotated.agent, m.Agent) and rotated.agent.name == name
+    password = await _(owner.rotate_password(name))
+    assert isinstance(password, m.RotatedPassword) and password.mail.password
+
+    page = await _(owner.audit(limit=3))
+    assert isinstance(page, m.AuditPage) and page.total >= 3 and len(page.entries) == 3
+    assert isinstance(page.entries[0], m.AuditEntry)
+    checked = await _(owner.verify_audit())
+    assert isinstance(checked, m.AuditCheck) and checked.ok and checked.head is not None
+    anchor = f"{checked.head.id}:{checked.head.hash}"
+    assert (await _(owner.verify_audit([anchor]))).ok
+
+    assert await _(owner.disable_relay()) is None
+    assert not (await _(owner.get_relay())).configured
+    route = await _(owner.set_route(host="127.0.0.1", port=provider.sink.port,
+                                    address=OWNER, ca_file=provider.ca_file))
+    assert isinstance(route, m.Route) and route.has_password is False
+    assert await _(owner.clear_route()) is None
+    assert await _(owner.get_route()) is None
+
+    deleted = await _(owner.delete_agent(name))
+    assert isinstance(deleted, m.DeletedAgent) and deleted.deleted == name
+    assert isinstance(deleted.report, m.DeletionReport) and deleted.report.message_count >= 1
+    with pytest.raises(errors.NotFound):
+        await _(owner.get_agent(name))
+
+
+async def test_owner_routes_typed_sync(owned: tuple[DaemonHandle, Provider]) -> None:
+    handle, provider = owned
+    with Client(api_key=handle.master_key, base_url=handle.api_url) as owner:
+        await _owner_routes(owner, handle, provider)
+
+
+async def test_owner_routes_typed_async(owned: tuple[DaemonHandle, Provider]) -> None:
+    handle, provider = owned
+    async with AsyncClient(api_key=handle.master_key, base_url=handle.api_url) as owner:
+        await _owner_routes(owner, handle, provider)
+        assert (await owner.get("/v1/agents"))["agents"]
 
 
 async def test_async_events_resume_across_a_daemon_restart() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ...client import models as answers
 from ...services import agents as svc
 from ...services import keys
 from ...services.auth import resolve_agent
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/agents", tags=["agents"],
                    responses=errors.documented(403, 404, 409, 502, 503))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=answers.CreatedAgent)
 def create_agent(body: AgentCreate, ctx: Ctx, _: Owner, request: Request) -> dict[str, Any]:
     note_target(request, body.name)
     created = svc.create_agent(ctx, body.name, role=body.role, display_name=body.display_name,
@@ -44,18 +45,18 @@ def update_metadata(name: str, body: MetadataPatch, ctx: Ctx, caller: Caller) ->
     return {"agent": svc.update_metadata(ctx, agent.name, body.metadata).to_dict()}
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", response_model=answers.DeletedAgent)
 def delete_agent(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
     return svc.delete_agent(ctx, name)
 
 
-@router.post("/{name}/rotate-key")
+@router.post("/{name}/rotate-key", response_model=answers.RotatedKey)
 def rotate_key(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
     agent, key = svc.rotate_key(ctx, name)
     return {"agent": agent.to_dict(), "api_key": key}
 
 
-@router.post("/{name}/rotate-password")
+@router.post("/{name}/rotate-password", response_model=answers.RotatedPassword)
 def rotate_password(name: str, ctx: Ctx, _: Owner) -> dict[str, Any]:
     """A new mail password for IMAP/SMTP logins (master key); shown once."""
     agent, creds = svc.rotate_password(ctx, name)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from ...client import models as answers
 from ...errors import InvalidRequest
 from ...services import audit as svc
 from .. import errors
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"],
                    responses=errors.documented(403))
 
 
-@router.get("")
+@router.get("", response_model=answers.AuditPage)
 def list_audit(
     ctx: Ctx, _: Owner,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -29,7 +30,7 @@ def list_audit(
     return svc.list_entries(ctx, limit=limit, offset=offset, action=action, actor=actor)
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=answers.AuditCheck)
 def verify_audit(
     ctx: Ctx, _: Owner,
     anchor: Annotated[list[str] | None, Query(

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ... import __version__
+from ...client import models as answers
 from ...services import agents
 from ...services import health as state
 from ...services.auth import authenticate
@@ -25,7 +26,7 @@ from ..auth import Ctx, bearer
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=answers.Health, response_model_exclude_unset=True)
 async def health(
     request: Request, ctx: Ctx,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],

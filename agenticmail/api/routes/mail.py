@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
+from ...client import models as answers
 from ...errors import InvalidRequest
 from ...models import SearchQuery
 from ...security import fence as fencing
@@ -159,7 +160,7 @@ def not_spam(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
     return {"uid": uid, "folder": folder, "moved_to": "INBOX"}
 
 
-@router.get("/spam-log")
+@router.get("/spam-log", response_model=answers.SpamLog)
 def spam_log(ctx: Ctx, caller: Caller, agent: AgentQ = None, limit: int = 100
              ) -> dict[str, Any]:
     """Why messages were moved to Spam (an agent sees its own entries)."""
@@ -183,7 +184,7 @@ def delete(uid: int, ctx: Ctx, caller: Caller, agent: AgentQ = None,
     return {"uid": uid, "folder": folder, "deleted": True}
 
 
-@router.post("/batch")
+@router.post("/batch", response_model=answers.BatchResult)
 def batch(body: BatchBody, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, body.agent)
     return mailbox.batch(ctx, who, body.action, body.folder, body.uids, body.to)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ...client import models as answers
 from ...errors import NotFound, PermissionDenied
 from ...services import approvals
 from ...services.auth import resolve_agent
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/v1/pending", tags=["pending"],
                    responses=errors.documented(403, 404, 409, 502, 503))
 
 
-@router.get("")
+@router.get("", response_model=answers.HeldList, response_model_exclude_unset=True)
 def list_pending(ctx: Ctx, caller: Caller, agent: str | None = None,
                  status: str | None = None) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
@@ -24,7 +25,7 @@ def list_pending(ctx: Ctx, caller: Caller, agent: str | None = None,
     return {"pending": [r.to_dict(include_request=False) for r in rows]}
 
 
-@router.get("/{pending_id}")
+@router.get("/{pending_id}", response_model=answers.HeldOne)
 def show_pending(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     return {"pending": approvals.get_pending(ctx, pending_id, caller.agent).to_dict()}
 
@@ -46,13 +47,15 @@ def _owner_only(ctx: Any, caller: Any, pending_id: str, action: str) -> None:
     raise PermissionDenied(f"only the owner can {action} a held message", hint=hint)
 
 
-@router.post("/{pending_id}/approve")
+@router.post("/{pending_id}/approve", response_model=answers.HeldOne,
+             response_model_exclude_unset=True)
 def approve(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     _owner_only(ctx, caller, pending_id, "approve")
     return {"pending": approvals.approve(ctx, pending_id).to_dict(include_request=False)}
 
 
-@router.post("/{pending_id}/reject")
+@router.post("/{pending_id}/reject", response_model=answers.HeldOne,
+             response_model_exclude_unset=True)
 def reject(pending_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     _owner_only(ctx, caller, pending_id, "reject")
     return {"pending": approvals.reject(ctx, pending_id).to_dict(include_request=False)}

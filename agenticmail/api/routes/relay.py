@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from ...client import models as answers
 from ...services import relay
 from .. import errors
 from ..auth import Ctx, Owner
@@ -32,17 +33,17 @@ class RelayBody(BaseModel):
     authserv_ids: list[str] | None = Field(default=None, max_length=20)
 
 
-@router.get("")
+@router.get("", response_model=answers.RelayAnswer, response_model_exclude_unset=True)
 def relay_status(ctx: Ctx, _: Owner) -> dict[str, Any]:
     return {"relay": relay.status(ctx)}
 
 
-@router.get("/presets")
+@router.get("/presets", response_model=answers.RelayPresets)
 def relay_presets(ctx: Ctx, _: Owner) -> dict[str, Any]:
     return {"presets": relay.presets()}
 
 
-@router.put("")
+@router.put("", response_model=answers.RelaySavedAnswer)
 def relay_setup(body: RelayBody, ctx: Ctx, _: Owner) -> dict[str, Any]:
     data = body.model_dump()
     if data["authserv_ids"] is not None:
@@ -51,7 +52,7 @@ def relay_setup(body: RelayBody, ctx: Ctx, _: Owner) -> dict[str, Any]:
     return {"relay": saved}
 
 
-@router.delete("")
+@router.delete("", response_model=answers.RelaySavedAnswer)
 def relay_disable(ctx: Ctx, _: Owner) -> dict[str, Any]:
     relay.disable(ctx)
     return {"relay": None}
