@@ -4,13 +4,14 @@ the sync and async clients both execute these, so each route is described once."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AgenticMailError
 from . import models as m
 from ._base import Call, path_part
+
+if TYPE_CHECKING:
+    import httpx
 
 Attachments = Sequence[dict[str, Any]] | None
 
