@@ -88,16 +88,16 @@ FOREIGN = {
     # storage
     "sqlite3": {"store"}, "sqlite_utils": {"store"},
     # mail protocols
-    "smtplib": {"mail.delivery", "gateway.relay"},
+    "smtplib": {"mail.delivery", "gateway.relay_account"},
     "aiosmtplib": {"mail.smtp"},
-    "imaplib": {"mail.imap", "mail.idle", "gateway.relay", "hosts.stalwart"},
-    "imapclient": {"mail.imap", "mail.idle", "gateway.relay"},
+    "imaplib": {"mail.imap", "mail.idle", "gateway.relay_account", "hosts.stalwart"},
+    "imapclient": {"mail.imap", "mail.idle", "gateway.relay_account"},
     "aiosmtpd": {"daemon.submission"},  # the daemon's own SMTP server is its adapter
     "mailparser": {"mail.mime"},
     # transport
-    "ssl": {"mail", "gateway.relay", "providers.web_fetch"},
-    "socket": {"mail.imap", "mail.idle", "gateway.relay", "hosts.dovecot_config", "processes",
-               "providers.web_fetch"},
+    "ssl": {"mail", "gateway.relay_account", "providers.web_fetch"},
+    "socket": {"mail.imap", "mail.idle", "gateway.relay_account", "hosts.dovecot_config",
+               "processes", "providers.web_fetch"},
     "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon"},
     "httpx": {"hosts.jmap", "client"}, "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine"},
@@ -127,7 +127,7 @@ FOREIGN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 @dataclass(frozen=True)
 class Import:
     source: str  # dotted module under agenticmail ("services.outbox")
-    target: str  # absolute dotted name ("agenticmail.store.outbound", "sqlite3")
+    target: str  # absolute dotted name ("agenticmail.store.outbox", "sqlite3")
     line: int
     type_only: bool  # under ``if TYPE_CHECKING:``
 

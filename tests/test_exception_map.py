@@ -33,7 +33,7 @@ from agenticmail.errors import (
     StorageUnavailable,
     TransientDeliveryError,
 )
-from agenticmail.gateway.relay import RelayAccount, check_imap_login, check_smtp_login
+from agenticmail.gateway.relay_account import RelayAccount, check_imap_login, check_smtp_login
 from agenticmail.hosts import stalwart_admin
 from agenticmail.hosts.jmap import JmapClient
 from agenticmail.hosts.stalwart import StalwartHost
@@ -48,7 +48,7 @@ from agenticmail.providers.web_fetch import fetch
 from agenticmail.security.authresults import dnspython_resolver
 from agenticmail.security.keys import SecretBox, new_encryption_key
 from agenticmail.store import agents as agent_store
-from agenticmail.store import outbound
+from agenticmail.store import outbox as outbound
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
 from agenticmail_testing.daemon import DaemonHandle, free_port
@@ -222,13 +222,13 @@ ROWS = [
     Row("mail.delivery", "LMTP at a closed port", TransientDeliveryError,
         lambda d, t: deliver_lmtp("127.0.0.1", _closed(), "a@localhost", ["b@localhost"],
                                   b"Subject: x\r\n\r\nx\r\n", timeout=5)),
-    Row("gateway.relay", "relay SMTP at a closed port", MailHostUnavailable,
+    Row("gateway.relay_account", "relay SMTP at a closed port", MailHostUnavailable,
         lambda d, t: check_smtp_login(_relay(_closed()), timeout=5)),
-    Row("gateway.relay", "relay SMTP login with a wrong password", MailHostError,
+    Row("gateway.relay_account", "relay SMTP login with a wrong password", MailHostError,
         lambda d, t: check_smtp_login(_relay(d.settings.submission_port), timeout=5)),
-    Row("gateway.relay", "relay IMAP at a closed port", MailHostUnavailable,
+    Row("gateway.relay_account", "relay IMAP at a closed port", MailHostUnavailable,
         lambda d, t: check_imap_login(_relay(_closed()), timeout=5)),
-    Row("gateway.relay", "relay IMAP login with a wrong password", MailHostError,
+    Row("gateway.relay_account", "relay IMAP login with a wrong password", MailHostError,
         lambda d, t: check_imap_login(_relay(_imap_port(d), username=_bad_login(d).username),
                                       timeout=5)),
     Row("hosts.jmap", "Stalwart's JMAP at a closed port", MailHostUnavailable,

@@ -19,7 +19,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..errors import InvalidRequest
-from ..services.relay import PRESETS
+from ..services.relay_gateway import PRESETS
 from .client import Client, require_configured, settings_from
 from .output import JsonFlag, details, emit, note, read_secret
 

@@ -27,7 +27,7 @@ from ..services.context import ServiceContext, build_context
 from .api_server import ApiServer
 from .mail_host import MailHostComponent
 from .maintenance import Maintenance
-from .relay import RelayWorker
+from .relay_worker import RelayWorker
 from .sender import SenderWorker
 from .submission import SubmissionServer
 from .supervisor import Supervisor

@@ -17,7 +17,7 @@ from ..services.context import ServiceContext
 from .component import Scope, in_thread
 
 if TYPE_CHECKING:
-    from ..store.outbound import OutboxRow
+    from ..store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from agenticmail.security.sanitize import (
     sanitize_html,
     sanitize_text,
 )
-from agenticmail.security.spam import RuleHit, Verdict, score
+from agenticmail.security.scoring import RuleHit, Verdict, score
 
 __all__ = [
     "RULES",

@@ -14,7 +14,7 @@ from email.message import Message
 from urllib.parse import urlsplit
 
 from agenticmail.security import patterns as P
-from agenticmail.security.inbound import Attachment, Link, parse
+from agenticmail.security.mime_view import Attachment, Link, parse
 
 RISK_ORDER = ("critical", "high", "medium")
 _MACRO_EXT = frozenset(["docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "sldm"])

@@ -83,8 +83,8 @@ from agenticmail.security.auth_alignment import (
     organizational_domain,
 )
 from agenticmail.security.authresults import parse_auth_results
-from agenticmail.security.inbound import decode_header_value, to_message
 from agenticmail.security.keys import same_secret
+from agenticmail.security.mime_view import decode_header_value, to_message
 from agenticmail.security.reply_text import body_parts, html_reply_text, owner_lines
 
 __all__ = [

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from agenticmail.security.inbound import to_message
+from agenticmail.security.mime_view import to_message
 from agenticmail.security.patterns import registrable_domain
 
 MAX_AR_HEADERS = 50

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
 
-from agenticmail.security.inbound import parse, to_message
+from agenticmail.security.mime_view import parse, to_message
 from agenticmail.security.patterns import registrable_domain
 
 Resolver = Callable[[str], "bytes | str | None"]

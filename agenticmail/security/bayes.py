@@ -6,7 +6,7 @@ only (easy-ham-1, the first half of hard-ham-1, spam-1). It holds, per token, th
 training ham and spam messages that contained it (tokens seen in fewer than a handful of
 messages, or whose spam probability is close to 0.5, are left out to keep the file small).
 
-:func:`spam_probability` tokenises a :class:`~agenticmail.security.inbound.MessageView`
+:func:`spam_probability` tokenises a :class:`~agenticmail.security.mime_view.MessageView`
 (subject and body words, all-capital words, sender display-name words, whether the sender's
 local part has digits, link hosts and link path pieces; deliberately no structural or header
 facts such as HTML-vs-plain, charset or mailer, which describe the 2002 corpus rather than
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-from agenticmail.security.inbound import MessageView
+from agenticmail.security.mime_view import MessageView
 
 MODEL_RESOURCE = "spam_tokens.json.gz"
 MAX_CHARS = 50_000  # characters of subject + body text tokenised per message

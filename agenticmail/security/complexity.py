@@ -10,7 +10,7 @@ never dropped, so its recipient still learns that it arrived.
 from __future__ import annotations
 
 from agenticmail.security.rule_table import MAX_SCORE
-from agenticmail.security.spam import RuleHit, Verdict
+from agenticmail.security.scoring import RuleHit, Verdict
 
 __all__ = ["HTML_LIMITS", "RULE_ID", "TOO_COMPLEX", "too_complex"]
 

@@ -49,7 +49,7 @@ from agenticmail.security import dlp_archives as A
 from agenticmail.security import dlp_checks as C
 from agenticmail.security import dlp_detectors as D
 from agenticmail.security import dlp_rules as R
-from agenticmail.security import inbound
+from agenticmail.security import mime_view as inbound
 from agenticmail.security.dlp_detectors import Hit, OwnerProfile
 from agenticmail.security.patterns import PatternSet, compile_re2
 

@@ -9,7 +9,7 @@ import html as html_lib
 import re
 from email.message import Message
 
-from agenticmail.security.inbound import part_text, tokenize
+from agenticmail.security.mime_view import part_text, tokenize
 
 MAX_TEXT_CHARS = 256 * 1024  # owner text examined (a reply is short; the rest is quotes)
 MAX_LINES = 5000

@@ -31,7 +31,7 @@ from email.message import Message
 
 import nh3
 
-from agenticmail.security import inbound
+from agenticmail.security import mime_view as inbound
 from agenticmail.security.patterns import wordset
 
 _INVISIBLE = re.compile(

@@ -38,7 +38,7 @@ from ..security.approval import (
 from ..security.authresults import dnspython_resolver, verify_dkim
 from ..security.keys import same_secret
 from ..security.outbound import ScanResult
-from ..store import outbound as store
+from ..store import outbox as store
 from . import audit
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, enqueue_raw, mail_summary, new_id

@@ -17,7 +17,7 @@ from ..store import verdicts
 from . import outbox
 from .context import ServiceContext
 from .mailbox import read_message
-from .relay import get_account
+from .relay_gateway import get_account
 from .screening import Deadline, screen
 
 

@@ -43,7 +43,7 @@ from ..mail.delivery import deliver_lmtp
 from ..mail.mime import normalize_message_id
 from ..models import Agent, SearchQuery
 from ..store import agents as agent_store
-from ..store import outbound as store
+from ..store import outbox as store
 from . import approvals, identity, origin
 from .context import ServiceContext, transaction
 from .mailbox import open_session

@@ -15,8 +15,9 @@ from ..mail.compose import normalize_subject
 from ..mail.mime import parse_message
 from ..models import Agent, ParsedMessage, SearchQuery
 from ..store import messages as index
-from ..store import outbound, verdicts
+from ..store import outbox as outbound
 from ..store import spam as spam_store
+from ..store import verdicts
 from . import threads
 from .context import ServiceContext, transaction
 from .payload import message_payload

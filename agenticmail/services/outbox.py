@@ -23,7 +23,7 @@ from ..models import Agent, OutgoingMail
 from ..security.outbound import OwnerProfile, scan_message
 from ..store import agents as agent_store
 from ..store import messages as index
-from ..store import outbound as store
+from ..store import outbox as store
 from . import audit, identity, origin
 from .approvals import hold
 from .context import ServiceContext, transaction

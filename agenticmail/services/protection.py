@@ -16,7 +16,8 @@ from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
 from ..security.authresults import dnspython_resolver
-from . import origin, relay
+from . import origin
+from . import relay_gateway as relay
 from .context import ServiceContext
 
 DNS_TIMEOUT = 2.0

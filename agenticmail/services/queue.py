@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import OutgoingMail
-from ..store import outbound as store
+from ..store import outbox as store
 from .context import ServiceContext
 
 

@@ -26,7 +26,7 @@ from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
 from .checks import Check, docker_check, dovecot_check, python_check
-from .relay import RELAY_KEY
+from .relay_gateway import RELAY_KEY
 from .routes import ROUTE_KEY
 
 GATEWAY_MODES = ("none", "relay", "domain")

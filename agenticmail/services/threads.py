@@ -22,7 +22,7 @@ from ..mail.mime import parse_message, thread_key
 from ..models import Agent, ParsedMessage
 from ..security.reply_text import owner_lines
 from ..store import messages as index
-from ..store import outbound as outbox_store
+from ..store import outbox as outbox_store
 from ..store import verdicts
 from .context import ServiceContext
 from .payload import message_payload

@@ -25,7 +25,7 @@ from pathlib import Path
 from scripts.eval.corpora import DEFAULT_CACHE, sa_messages
 
 from agenticmail.security import bayes
-from agenticmail.security.inbound import parse
+from agenticmail.security.mime_view import parse
 
 TRAIN_HAM = ("easy-ham-1", "hard-ham-1a")
 TRAIN_SPAM = ("spam-1",)

@@ -435,7 +435,7 @@ def sa_messages(cache: Path, groups: Iterable[str], limit: int = 0) -> list[tupl
 
 def sa_texts(cache: Path, groups: tuple[str, ...]) -> list[tuple[str, str]]:
     """(group, subject + decoded body text) of SpamAssassin corpus messages."""
-    from agenticmail.security.inbound import parse
+    from agenticmail.security.mime_view import parse
 
     out: list[tuple[str, str]] = []
     for name, raw in sa_messages(cache, groups):

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from agenticmail.models import OutgoingMail
-from agenticmail.security import inbound
+from agenticmail.security import mime_view as inbound
 from agenticmail.security.outbound import (
     ScanResult,
     html_text,

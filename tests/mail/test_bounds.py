@@ -14,7 +14,7 @@ import pytest
 from agenticmail.mail import bounds
 from agenticmail.mail.mime import decode_header_value, get_attachment, parse_message
 from agenticmail.mail.rfc2047 import MAX_ENCODED_WORDS, decode_words
-from agenticmail.security.inbound import decode_header_value as security_decode
+from agenticmail.security.mime_view import decode_header_value as security_decode
 from agenticmail.security.sanitize import MAX_DEPTH, sanitize, sanitize_html
 from agenticmail_testing.adversarial import many_parts, message, nested, poison
 

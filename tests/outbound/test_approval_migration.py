@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agenticmail.security.keys import SecretBox, new_encryption_key
-from agenticmail.store import outbound as store
+from agenticmail.store import outbox as store
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import applied, migrate
 

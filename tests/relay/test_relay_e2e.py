@@ -110,7 +110,7 @@ def test_reply_reaches_the_agent_by_in_reply_to_and_owner_mail_is_left_alone(
 def test_provider_outage_backs_off_resumes_and_delivers_exactly_once(
         relay_daemon: DaemonHandle, provider: Provider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="agenticmail.daemon.relay")
+    caplog.set_level(logging.WARNING, logger="agenticmail.daemon.relay_worker")
     created = relay_daemon.create_agent(unique("out"))
     name, key = created["agent"]["name"], created["api_key"]
     before = relay_status(relay_daemon)
@@ -141,7 +141,7 @@ def test_provider_outage_backs_off_resumes_and_delivers_exactly_once(
     after = relay_status(relay_daemon)
     assert after["failures"] == 0 and after["connected"] and after["mode"] == "idle"
     assert after["delivered"] == before["delivered"] + 4
-    causes = [r.getMessage() for r in caplog.records if r.name == "agenticmail.daemon.relay"]
+    causes = [r.getMessage() for r in caplog.records if r.name == "agenticmail.daemon.relay_worker"]
     retries = [c for c in causes if "; retry " in c]
     assert len(retries) >= 2, causes  # backed off at least twice, each time saying why
     assert any("refused the connection: the server is down" in c for c in retries), causes

@@ -9,8 +9,8 @@ from email import message_from_bytes
 import pytest
 
 from agenticmail.errors import InvalidRequest, MailHostError, TransientDeliveryError
-from agenticmail.gateway import relay as gw
-from agenticmail.services.relay import RelayInput, build_account
+from agenticmail.gateway import relay_account as gw
+from agenticmail.services.relay_gateway import RelayInput, build_account
 
 ACCOUNT = "owner@gmail.com"
 AGENTS = ["alice", "Bob", "carol"]

@@ -77,7 +77,7 @@ def test_an_invalid_stamp_is_evidence() -> None:
 def test_a_failing_rule_records_nothing_and_scoring_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from agenticmail.security import spam
+    from agenticmail.security import scoring as spam
 
     def boom(ctx: object) -> bool:
         raise RuntimeError("broken rule")
@@ -128,7 +128,7 @@ def test_scoring_without_the_token_model(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_token_model_is_deterministic_and_bounded() -> None:
     from agenticmail.security import bayes
-    from agenticmail.security.inbound import parse
+    from agenticmail.security.mime_view import parse
 
     model = bayes.default_model()
     assert model is not None and len(model.prob) > 1000

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ...client import models as answers
-from ...services import relay
+from ...services import relay_gateway as relay
 from .. import errors
 from ..auth import Ctx, Owner
 

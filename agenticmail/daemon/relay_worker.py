@@ -1,5 +1,5 @@
 """The relay worker: watches the relay account's INBOX and hands each new message to
-:func:`agenticmail.services.relay.handle`.
+:func:`agenticmail.services.relay_gateway.handle`.
 
 One thread with one IMAP connection (IMAPS). IDLE where the server supports it (Gmail and
 Outlook do), with a check every ``relay_poll_seconds`` that also proves the connection is
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import AgenticMailError, DeliveryError, MailHostUnavailable
 from ..models import Event
-from ..services import relay as service
+from ..services import relay_gateway as service
 from ..services.context import ServiceContext
 from ..timestamps import now_iso
 from .component import ComponentExited, Scope, in_thread

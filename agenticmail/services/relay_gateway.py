@@ -22,15 +22,15 @@ from email.utils import parseaddr
 from typing import Any
 
 from ..errors import InvalidRequest, PermanentDeliveryError
-from ..gateway import relay as gw
+from ..gateway import relay_account as gw
 from ..mail.addresses import is_valid_address, validate_address
 from ..mail.delivery import deliver_lmtp
 from ..mail.idle import FolderWatch
 from ..security.keys import same_secret
 from ..store import agents as agent_store
 from ..store import kv
-from ..store import outbound as outbound_store
-from ..store import relay as store
+from ..store import outbox as outbound_store
+from ..store import relay_state as store
 from ..store._time import now_iso
 from . import approvals, origin, routes
 from .context import ServiceContext, transaction

@@ -32,7 +32,7 @@ from agenticmail.security import bayes, injection_model
 from agenticmail.security import injection_patterns as IP
 from agenticmail.security import patterns as P
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
-from agenticmail.security.inbound import MessageView, deobfuscate, domain_of, parse, to_message
+from agenticmail.security.mime_view import MessageView, deobfuscate, domain_of, parse, to_message
 from agenticmail.security.origin import Origin, has_stamp_header
 from agenticmail.security.rule_table import (
     CATEGORY_ORDER,
