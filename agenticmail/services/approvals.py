@@ -38,7 +38,8 @@ from ..security.approval import (
 from ..security.authresults import dnspython_resolver, verify_dkim
 from ..security.keys import same_secret
 from ..security.outbound import ScanResult
-from ..store import outbox as store
+from ..store import outbox as outbox_store
+from ..store import pending as store
 from . import audit
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, enqueue_raw, mail_summary, new_id
@@ -215,7 +216,7 @@ def reject(ctx: ServiceContext, pending_id: str, by: str = "owner") -> store.Pen
     return store.get_pending(ctx.db, pending_id)
 
 
-def sealed_raw(ctx: ServiceContext, row: store.OutboxRow) -> bytes:
+def sealed_raw(ctx: ServiceContext, row: outbox_store.OutboxRow) -> bytes:
     """The bytes to send for an outbox row (a notification is stored encrypted)."""
     return ctx.secrets.decrypt_bytes(row.raw) if row.sealed else row.raw
 
@@ -254,7 +255,7 @@ def handle_owner_reply(ctx: ServiceContext, raw: bytes,
     row = store.pending_by_notification(ctx.db, refs)
     if row is None or row.notification_message_id is None or not ctx.settings.owner_email:
         return None
-    if own is not None and store.queued_by_us(ctx.db, own):
+    if own is not None and outbox_store.queued_by_us(ctx.db, own):
         return ReplyDecision(None, f"{own} is mail this daemon sent, not the owner's reply")
     if not row.code_hash:
         return ReplyDecision(None, "this held message has no one-time code on record: "

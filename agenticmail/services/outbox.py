@@ -24,6 +24,7 @@ from ..security.outbound import OwnerProfile, scan_message
 from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbox as store
+from ..store import pending as pending_store
 from . import audit, identity, origin
 from .approvals import hold
 from .context import ServiceContext, transaction
@@ -127,7 +128,7 @@ def _existing(ctx: ServiceContext, agent: Agent, key: str) -> Accepted | None:
     row = store.find_by_idempotency(ctx.db, agent.id, key, since)
     if row is not None:
         return Accepted(row.id, row.status, row.message_id, send_at=row.send_at, duplicate=True)
-    held = store.find_pending_by_idempotency(ctx.db, agent.id, key, since)
+    held = pending_store.find_pending_by_idempotency(ctx.db, agent.id, key, since)
     if held is not None:
         return Accepted(held.outbox_id or held.id, "held" if held.status == "pending"
                         else held.status, held.message_id, pending_id=held.id,

@@ -237,3 +237,10 @@ class Database:
             conn.close()
         with self._lock:
             self.conn.close()
+
+
+def where_equal(**filters: str | int | None) -> tuple[str, list[Any]]:
+    """A WHERE clause matching every filter that is set (column names are ours, not input)."""
+    set_ = {k: v for k, v in filters.items() if v is not None}
+    clause = " AND ".join(f"{column} = ?" for column in set_)
+    return (f"WHERE {clause}" if clause else ""), list(set_.values())

@@ -94,7 +94,7 @@ _AUDIT_LOG = (
 )
 
 
-# the outbox, held mail and sent Message-IDs (store/outbound.py)
+# the outbox, held mail and sent Message-IDs (store/outbox.py, store/pending.py)
 _OUTBOUND = (
     """CREATE TABLE outbox (
         id TEXT PRIMARY KEY,
@@ -172,7 +172,7 @@ _INBOUND_PROTECTION = (
     "ALTER TABLE messages ADD COLUMN security TEXT",
 )
 
-# the relay checkpoint, delivered keys and state (store/relay.py)
+# the relay checkpoint, delivered keys and state (store/relay_state.py)
 _RELAY = (
     """CREATE TABLE relay_checkpoint (
         account TEXT PRIMARY KEY,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agenticmail.security.keys import SecretBox, new_encryption_key
-from agenticmail.store import outbox as store
+from agenticmail.store import outbox, pending
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import applied, migrate
 
@@ -37,12 +37,12 @@ def test_0006_drops_stored_codes_and_sent_notification_bodies(tmp_path: Path) ->
                 (oid, status, f"<{oid}@x>", f"APPROVE {CODE}".encode()))
 
     assert migrate(database)[0] == "0006_approval_hardening"
-    row = store.get_pending(database, "pm_1")
+    row = pending.get_pending(database, "pm_1")
     assert row.code_hash is None  # email approval off for it; the CLI still decides
     assert database.one("SELECT code_enc FROM pending_outbound")["code_enc"] is None
-    assert bytes(store.get_outbox(database, "ob_1").raw) == b""
-    assert store.get_outbox(database, "ob_2").sealed is False  # queued: sent as it was
-    assert store.is_owner_mail(database, ["<note-1@X>"])
-    assert store.is_owner_mail(database, ["<ob_1@x>"])
-    assert not store.is_owner_mail(database, ["<held@x>"])
+    assert bytes(outbox.get_outbox(database, "ob_1").raw) == b""
+    assert outbox.get_outbox(database, "ob_2").sealed is False  # queued: sent as it was
+    assert pending.is_owner_mail(database, ["<note-1@X>"])
+    assert pending.is_owner_mail(database, ["<ob_1@x>"])
+    assert not pending.is_owner_mail(database, ["<held@x>"])
     database.close()

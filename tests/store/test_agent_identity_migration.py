@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agenticmail.models import Role
-from agenticmail.store import agents, outbound, spam
+from agenticmail.store import agents, outbox, pending, spam
 from agenticmail.store import events as event_log
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import applied, migrate
@@ -80,11 +80,11 @@ def test_rows_get_the_id_of_the_agent_that_wrote_them(legacy: Database) -> None:
         conn.execute("UPDATE pending_outbound SET idempotency_key = 'k' WHERE agent_id = 3")
     # what the agent now called x sees: its own rows only
     assert [e.created_at for e in event_log.after(legacy, 0, 3)] == [LATER]
-    assert [r.id for r in outbound.list_outbox(legacy, 3)] == ["ob_new"]
-    assert [r.id for r in outbound.list_pending(legacy, 3)] == ["pmob_new"]
+    assert [r.id for r in outbox.list_outbox(legacy, 3)] == ["ob_new"]
+    assert [r.id for r in pending.list_pending(legacy, 3)] == ["pmob_new"]
     assert [r["created_at"] for r in spam.list_spam(legacy, 3)] == [LATER]
-    assert outbound.agent_for_message_ids(legacy, ["<ob_old@localhost>"]) is None
-    assert outbound.agent_for_message_ids(legacy, ["<ob_new@localhost>"]) == "x"
+    assert outbox.agent_for_message_ids(legacy, ["<ob_old@localhost>"]) is None
+    assert outbox.agent_for_message_ids(legacy, ["<ob_new@localhost>"]) == "x"
 
 
 def test_ids_are_never_handed_out_again(legacy: Database) -> None:
