@@ -8,6 +8,7 @@ and atomically.
 from __future__ import annotations
 
 import os
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -178,16 +179,17 @@ def ensure_home(settings: Settings) -> None:
         sub.mkdir(exist_ok=True, mode=0o700)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` atomically to ``path`` with mode 0600."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` atomically to ``path`` with ``mode`` (0600 unless told): a reader sees
+    the old file or the new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
+        os.chmod(tmp, mode)  # the umask filtered the mode given to open
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

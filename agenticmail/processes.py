@@ -1,10 +1,22 @@
-"""Small facts about other processes (is a pid alive, its command line, is a port taken)."""
+"""Small facts about other processes and their sockets, and the few things done to them.
+
+Is a pid alive, its command line, signalling a process group, is a port taken, is a server
+listening (loopback port or unix socket) and does it greet as expected, and polling for any
+of these with a deadline. Nothing here knows which server is on the other side.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+POLL = 0.02  # seconds between polls
 
 
 def ps(pid: int, fmt: str) -> str:
@@ -49,3 +61,78 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+def poll_until(check: Callable[[], bool], timeout: float) -> bool:
+    """Call ``check()`` until it returns true or ``timeout`` passes. Returns the last result."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Signal every process of the group ``pgid`` (a server started in a session of its own,
+    with any child it left behind); nothing if the group is gone or not ours."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def signal_leader(pid: int, sig: signal.Signals) -> None:
+    """Signal ``pid`` and, when it leads a process group, that whole group (a server found
+    through its pid file, not a child of ours)."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _connect(where: int | Path) -> socket.socket:
+    if isinstance(where, Path):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(2)
+        try:
+            sock.connect(str(where))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+    return socket.create_connection(("127.0.0.1", where), timeout=2)
+
+
+def connectable(port: int) -> bool:
+    """Whether something accepts connections on loopback ``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def unix_connectable(path: Path) -> bool:
+    """Whether something accepts connections on the unix socket ``path``."""
+    try:
+        with _connect(path):
+            return True
+    except OSError:
+        return False
+
+
+def probe(where: int | Path, greeting: bytes) -> str:
+    """Connect (a loopback port or a unix socket) and read the server's greeting: "ok" or
+    what went wrong."""
+    label = f"socket {where}" if isinstance(where, Path) else f"port {where}"
+    try:
+        with _connect(where) as s:
+            s.settimeout(2)
+            banner = s.recv(512)
+    except OSError as exc:
+        return f"{label}: {exc.strerror or exc}"
+    if banner.startswith(greeting):
+        return "ok"
+    return f"{label}: unexpected greeting {banner[:40]!r}"

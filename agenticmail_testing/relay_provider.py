@@ -22,6 +22,7 @@ from typing import Any
 import trustme
 from imapclient import IMAPClient
 
+from agenticmail.config import write_private
 from agenticmail.hosts import dovecot_config as dc
 from agenticmail.hosts.local import LocalHost
 from agenticmail.models import Credentials
@@ -67,7 +68,7 @@ class TlsDovecot(LocalHost):
             "ssl_min_protocol = TLSv1.2\n")
         if not self.idle:  # a server without IDLE: the relay must poll
             text += f"imap_capability = {NO_IDLE_CAPABILITY}\n"
-        dc.atomic_write(self.config_path, text, 0o600)
+        write_private(self.config_path, text.encode())
 
 
 class Provider:

@@ -1,8 +1,9 @@
 """Helpers for the private Dovecot behind :mod:`agenticmail.hosts.local`.
 
-Config rendering (``templates/dovecot.conf``), passwd-file lines ({SSHA512}), address rules,
-the store layout, and small process/socket/auth-protocol helpers. :class:`LocalHost` owns the
-lifecycle; everything here is a stateless function.
+Config rendering (``templates/dovecot.conf``), passwd-file lines ({SSHA512}) and the auth
+protocol that checks them, address rules, the store layout and who may reach it.
+:class:`LocalHost` owns the lifecycle; everything here is a stateless function (process and
+socket helpers are :mod:`agenticmail.processes`).
 
 Identity: Dovecot never grants mail access as root. When the daemon runs as root, mail is
 accessed as the data dir's own system user (:mod:`.system_user`; the only uid/gid Dovecot then
@@ -21,11 +22,8 @@ import os
 import pwd
 import re
 import secrets
-import signal
 import socket
 import stat
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,7 +35,6 @@ from ..errors import InvalidRequest, MailHostError, MailHostUnavailable
 _ADDRESS_RE = re.compile(r"[a-z0-9_-][a-z0-9._-]*@[a-z0-9_-][a-z0-9.-]*")
 MAX_ADDRESS_LEN = 254
 SALT_BYTES = 16
-POLL = 0.02  # seconds between polls
 DAEMON_IMAP_SOCKET = "agenticmail-imap"  # imap-login's unix listener for the daemon, in base_dir
 
 
@@ -184,17 +181,7 @@ class StoreLayout:
         return self.root / "mail"
 
 
-# -- low-level helpers used by local.py ---------------------------------------------------
-def poll(check: Callable[[], bool], timeout: float) -> bool:
-    """Call ``check()`` until it returns true or ``timeout`` passes. Returns the last result."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL)
-    return True
-
-
+# -- the store on disk ---------------------------------------------------------------------
 def mkdir(path: Path, mode: int, owner: tuple[int, int] | None = None) -> None:
     try:
         path.mkdir(mode=mode, parents=True)
@@ -203,14 +190,6 @@ def mkdir(path: Path, mode: int, owner: tuple[int, int] | None = None) -> None:
     os.chmod(path, mode)  # mkdir's mode is filtered by the umask
     if owner is not None and os.geteuid() == 0:
         os.chown(path, *owner)
-
-
-def atomic_write(path: Path, text: str, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def can_traverse(path: Path, uid: int | None) -> bool:
@@ -247,60 +226,6 @@ def chown_tree(path: Path, uid: int, gid: int) -> None:
     for top, dirs, files in os.walk(path):
         for name in (*dirs, *files):
             os.lchown(os.path.join(top, name), uid, gid)
-
-
-def killpg(pid: int, sig: signal.Signals) -> None:
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def connectable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _connect(where: int | Path) -> socket.socket:
-    if isinstance(where, Path):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(2)
-        try:
-            sock.connect(str(where))
-        except OSError:
-            sock.close()
-            raise
-        return sock
-    return socket.create_connection(("127.0.0.1", where), timeout=2)
-
-
-def unix_connectable(path: Path) -> bool:
-    try:
-        with _connect(path):
-            return True
-    except OSError:
-        return False
-
-
-def probe(where: int | Path, greeting: bytes) -> str:
-    """Connect (a loopback port or a unix socket) and read the server's greeting: "ok" or
-    what went wrong."""
-    label = f"socket {where}" if isinstance(where, Path) else f"port {where}"
-    try:
-        with _connect(where) as s:
-            s.settimeout(2)
-            banner = s.recv(512)
-    except OSError as exc:
-        return f"{label}: {exc.strerror or exc}"
-    if banner.startswith(greeting):
-        return "ok"
-    return f"{label}: unexpected greeting {banner[:40]!r}"
 
 
 def auth_plain(socket_path: Path, addr: str, password: str) -> bool:

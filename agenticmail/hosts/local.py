@@ -34,7 +34,7 @@ Passwords are never logged and never put on a command line.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -48,6 +48,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..config import write_private
 from ..errors import (
     AgenticMailError,
     Conflict,
@@ -57,7 +58,18 @@ from ..errors import (
     NotFound,
 )
 from ..models import Endpoints, HostHealth
-from ..processes import cmdline, pid_alive, port_free
+from ..processes import (
+    POLL,
+    cmdline,
+    connectable,
+    pid_alive,
+    poll_until,
+    port_free,
+    probe,
+    signal_group,
+    signal_leader,
+    unix_connectable,
+)
 from . import dovecot_config as dc
 from . import system_user
 
@@ -167,7 +179,7 @@ class LocalHost:
                 return
             crashed, self._proc = self._proc, None
             if crashed is not None:  # the supervisor restarts us: clear its leftover children
-                _killpg(crashed.pid, signal.SIGKILL)
+                signal_group(crashed.pid, signal.SIGKILL)
             binary = self._find_dovecot()
             layout = self._prepare()
             self._write_config(layout)
@@ -225,8 +237,8 @@ class LocalHost:
     def health(self) -> HostHealth:
         checks = {
             "process": "running" if self.is_running() else "not running",
-            "imap": dc.probe(self.imap_port, b"* OK"),
-            "lmtp": dc.probe(self.lmtp_socket, b"220"),
+            "imap": probe(self.imap_port, b"* OK"),
+            "lmtp": probe(self.lmtp_socket, b"220"),
         }
         ok = checks["process"] == "running" and checks["imap"] == "ok" and checks["lmtp"] == "ok"
         detail = "dovecot is healthy" if ok else "; ".join(f"{k}: {v}" for k, v in checks.items())
@@ -307,7 +319,7 @@ class LocalHost:
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise MailHostError(f"could not change the password of {addr}: {exc}") from exc
-        if self.is_running() and not dc.poll(
+        if self.is_running() and not poll_until(
             lambda: self._auth_plain(addr, password), AUTH_SYNC_TIMEOUT
         ):
             log.warning("mailbox %s: Dovecot does not accept the new password yet", addr)
@@ -323,7 +335,7 @@ class LocalHost:
                 res = self._doveadm("user", addr)
                 return res is None or res.returncode != 0  # 67: unknown user
 
-            dc.poll(gone, AUTH_SYNC_TIMEOUT)
+            poll_until(gone, AUTH_SYNC_TIMEOUT)
             self._doveadm("kick", addr)
         shutil.rmtree(layout.mail_dir / addr, ignore_errors=True)
         log.info("mailbox %s deleted", addr)
@@ -372,7 +384,7 @@ class LocalHost:
             )
         location = self.data_dir / LOCATION_FILE
         if not location.exists():
-            dc.atomic_write(location, f"{layout.root}\n", 0o644)
+            write_private(location, f"{layout.root}\n".encode(), 0o644)
         dc.mkdir(layout.users_dir, 0o700 if ident.rootless else 0o711)
         dc.mkdir(layout.mail_dir, 0o700, owner=(ident.mail_uid, ident.mail_gid))
         store = layout.mail_dir.stat()
@@ -415,7 +427,7 @@ class LocalHost:
             hostname=self.domain,
             imap_port=self.imap_port,
         )
-        dc.atomic_write(self.config_path, text, 0o600)
+        write_private(self.config_path, text.encode())
 
     def _rotate_log(self, limit: int = 10 * 1024 * 1024) -> None:
         try:
@@ -466,15 +478,15 @@ class LocalHost:
             rc = proc.poll()
             if rc is not None:
                 raise self._start_error(f"Dovecot exited with status {rc} while starting")
-            pending = [p for p in pending if not dc.connectable(p)]
-            lmtp_ready = dc.unix_connectable(self.lmtp_socket)
+            pending = [p for p in pending if not connectable(p)]
+            lmtp_ready = unix_connectable(self.lmtp_socket)
             if not pending and lmtp_ready and self._master_pid() == proc.pid:  # pid: stale check
                 return
             if time.monotonic() > deadline:
                 missing = [str(p) for p in pending] + ([] if lmtp_ready else
                                                        [str(self.lmtp_socket)])
                 raise self._start_error(f"Dovecot did not open {', '.join(missing)} in time")
-            time.sleep(dc.POLL)
+            time.sleep(POLL)
 
     def _start_error(self, message: str) -> AgenticMailError:
         tail = self.log_tail()
@@ -489,26 +501,24 @@ class LocalHost:
     def _check_ports_free(self, settle: float) -> None:
         deadline = time.monotonic() + settle
         for port in self._ports():
-            while not port_free(port):
-                if time.monotonic() > deadline:
-                    raise MailHostError(
-                        f"port {port} on 127.0.0.1 is already in use by another program",
-                        hint="stop that program or choose another port in config.toml",
-                    )
-                time.sleep(dc.POLL)
+            if not poll_until(functools.partial(port_free, port), deadline - time.monotonic()):
+                raise MailHostError(
+                    f"port {port} on 127.0.0.1 is already in use by another program",
+                    hint="stop that program or choose another port in config.toml",
+                )
 
     def _terminate(self, proc: subprocess.Popen[bytes], *, graceful: bool) -> None:
         if proc.poll() is None:
             # SIGTERM to the whole group: every process exits cleanly at once (faster than
             # letting the master relay it; each logs a harmless "Killed with signal 15")
-            _killpg(proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGTERM if graceful else signal.SIGKILL)
             try:
                 proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 log.info("dovecot did not stop within %.0f s of SIGTERM; killing it", STOP_TIMEOUT)
-                _killpg(proc.pid, signal.SIGKILL)
+                signal_group(proc.pid, signal.SIGKILL)
                 proc.wait(STOP_TIMEOUT)
-        _killpg(proc.pid, signal.SIGKILL)  # any child left in the group
+        signal_group(proc.pid, signal.SIGKILL)  # any child left in the group
 
     def _master_pid(self) -> int | None:
         try:
@@ -532,19 +542,13 @@ class LocalHost:
             return False
         log.warning("stopping a stale dovecot (pid %d) left by a previous run", pid)
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            dc.killpg(pid, sig)
-            if dc.poll(lambda: not pid_alive(pid), STOP_TIMEOUT):
+            signal_leader(pid, sig)
+            if poll_until(lambda: not pid_alive(pid), STOP_TIMEOUT):
                 break
-        dc.killpg(pid, signal.SIGKILL)
+        signal_leader(pid, signal.SIGKILL)
         # if nobody reaps the orphan it stays a zombie, which Dovecot would take for "running"
         (self.layout.base_dir / "master.pid").unlink(missing_ok=True)
         return True
 
     def _auth_plain(self, addr: str, password: str) -> bool:
         return dc.auth_plain(self.layout.base_dir / "auth-client", addr, password)
-
-
-def _killpg(pgid: int, sig: signal.Signals) -> None:
-    """Signal the process group of a Dovecot we started (its master leads its own session)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
