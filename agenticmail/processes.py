@@ -63,13 +63,14 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def poll_until(check: Callable[[], bool], timeout: float) -> bool:
-    """Call ``check()`` until it returns true or ``timeout`` passes. Returns the last result."""
+def poll_until(check: Callable[[], bool], timeout: float, interval: float = POLL) -> bool:
+    """Call ``check()`` every ``interval`` seconds until it returns true or ``timeout``
+    passes. Returns the last result."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             return False
-        time.sleep(POLL)
+        time.sleep(interval)
     return True
 
 

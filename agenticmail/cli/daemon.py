@@ -26,7 +26,7 @@ from rich.text import Text
 from ..config import Settings
 from ..errors import AgenticMailError, DaemonUnavailable
 from ..log import open_private
-from ..processes import pid_alive
+from ..processes import pid_alive, poll_until
 from .client import Client, require_configured, settings_from
 from .output import (
     JsonFlag,
@@ -212,15 +212,15 @@ def stop(
         return
     except PermissionError:
         raise AgenticMailError(f"not allowed to stop the daemon (pid {pid})") from None
-    deadline = time.monotonic() + timeout
+    def stopped() -> bool:
+        return not pid_alive(pid) and probe(settings, timeout=1.0) is None
+
     with stderr().status(f"Stopping the agenticmail daemon (pid {pid})…"):
-        while pid_alive(pid) or probe(settings, timeout=1.0) is not None:
-            if time.monotonic() > deadline:
-                raise AgenticMailError(
-                    f"the daemon (pid {pid}) did not stop within {timeout:g}s",
-                    hint=f"force it: kill -9 {pid}",
-                )
-            time.sleep(POLL_SECONDS)
+        if not poll_until(stopped, timeout, interval=POLL_SECONDS):
+            raise AgenticMailError(
+                f"the daemon (pid {pid}) did not stop within {timeout:g}s",
+                hint=f"force it: kill -9 {pid}",
+            )
     stdout().print(f"stopped the agenticmail daemon (pid {pid})")
 
 
