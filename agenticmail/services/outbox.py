@@ -28,7 +28,7 @@ from . import audit, identity, origin
 from .approvals import hold
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, new_id
-from .routes import get_route
+from .routes import route_address
 
 IDEMPOTENCY_WINDOW = 24 * 3600
 MAX_RECIPIENTS = 100
@@ -54,7 +54,7 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
             bucket = external
         if address not in bucket:
             bucket.append(address)
-    if external and get_route(ctx) is None:
+    if external and route_address(ctx) is None:
         raise InvalidRequest(
             f"cannot deliver to {external[0]}: no route to internet mail is configured",
             code="no_route",
