@@ -66,10 +66,10 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
 def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
     now = time.time()
     s = ctx.settings
-    for window, limit, label in ((60, s.rate_per_minute, "minute"),
-                                 (3600, s.rate_per_hour, "hour"),
-                                 (86400, s.rate_per_day, "day")):
-        count, oldest = store.count_since(ctx.db, agent.id, now - window)
+    limits = ((60, s.rate_per_minute, "minute"), (3600, s.rate_per_hour, "hour"),
+              (86400, s.rate_per_day, "day"))
+    counts = store.count_since(ctx.db, agent.id, *(now - window for window, _, _ in limits))
+    for (window, limit, label), (count, oldest) in zip(limits, counts, strict=True):
         if count >= limit:
             retry = int((oldest or now) + window - now) + 1
             raise RateLimited(f"agent {agent.name} may send {limit} messages per {label}",
