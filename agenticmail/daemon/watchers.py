@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WAIT_SLICE = 1.0  # how often a watcher checks whether it was asked to stop
+# The longest IDLE wait between looks at the watcher's own state: a stop, a fault or new mail
+# the daemon knows of end it at once (its Wakeup), so this only bounds how late an IDLE renewal
+# may come. Not 1 s: a thousand watchers would then wake a thousand times a second for nothing.
+WAIT_SLICE = 30.0
 MAX_BACKOFF = 60.0
 REVIVE_EVERY = 1.0  # how often the manager looks for watcher threads that died
 
@@ -135,11 +138,13 @@ class AgentWatcher(threading.Thread):
         while not self._stop_event.is_set():
             # includes what replies to our own commands announced
             kinds = watch.wait(WAIT_SLICE, self._wakeup)
-            if "woken" in kinds:
-                self.status.wakes += 1
+            if self._stop_event.is_set():
+                break
             if self.fault is not None:
                 fault, self.fault = self.fault, None
                 raise WatcherCrash(str(fault)) from fault
+            if "woken" in kinds:
+                self.status.wakes += 1
             if kinds & {"expunge", "fetch"}:
                 self._sync_changes(watch)
             if kinds:
@@ -284,6 +289,7 @@ class WatcherManager:
         if watcher is None:
             raise InvalidRequest(f"no watcher for an agent named {name!r}")
         watcher.fault = error
+        watcher.wake()
 
     def status(self) -> dict[str, dict[str, object]]:
         with self._lock:
