@@ -226,12 +226,13 @@ class Database:
         """A connection for one read statement: in autocommit mode a statement is its own
         read transaction (one snapshot), so no BEGIN/ROLLBACK round trip is needed."""
         if self._shared or self._writer == threading.get_ident():
-            with self._lock:
+            with self._lock, self.mapped():
                 yield self.conn
             return
         conn = self._take_reader()
         try:
-            yield conn
+            with self.mapped():
+                yield conn
         finally:
             if conn.in_transaction:  # never: a SELECT in autocommit mode ends with its rows
                 conn.close()
