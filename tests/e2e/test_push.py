@@ -3,6 +3,8 @@ the local Dovecot pushes each new INBOX message to the daemon, which wakes the w
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from email.message import EmailMessage
 
 import httpx
@@ -60,3 +62,26 @@ def test_the_push_path_takes_only_the_hosts_secret(daemon: DaemonHandle,
                    headers={**headers, "Authorization": f"Bearer {alice['api_key']}"})
     assert r.status_code == 401
     assert _wakes(daemon, bob["agent"]["name"]) == before
+
+
+def test_only_lmtp_and_mail_clients_sessions_load_the_push_plugins(
+        daemon: DaemonHandle) -> None:
+    """The watchers' sessions come over the daemon's unix socket: no ``local`` block matches
+    them, so a thousand of them carry no Lua state; mail clients (TCP) and LMTP do."""
+    assert daemon.daemon is not None
+    host = daemon.daemon.ctx.host
+    doveconf = shutil.which("doveconf")
+    if not getattr(host, "push_enabled", False) or doveconf is None:
+        pytest.skip("this Dovecot has no push_notification Lua driver")
+
+    def plugins(*filters: str) -> set[str]:
+        args = [a for f in filters for a in ("-f", f)]
+        conf = str(host.config_path)  # type: ignore[attr-defined]
+        out = subprocess.run([doveconf, "-c", conf, *args, "-h", "mail_plugins"],
+                             capture_output=True, text=True, check=True)
+        return set(out.stdout.split())
+
+    push = {"notify", "push_notification", "mail_lua", "push_notification_lua"}
+    assert push <= plugins("protocol=lmtp")
+    assert push <= plugins("protocol=imap", "local=127.0.0.1")
+    assert not push & plugins("protocol=imap")
