@@ -12,8 +12,8 @@ import pytest
 from imapclient import IMAPClient
 
 from agenticmail.services.arrivals import PUSH_PATH
-from tests.support.daemon import DaemonHandle, wait_until
-from tests.support.sse import EventStream
+from agenticmail_testing.daemon import DaemonHandle, wait_until
+from agenticmail_testing.sse import EventStream
 
 
 def _wakes(daemon: DaemonHandle, name: str) -> int:
