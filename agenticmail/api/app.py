@@ -11,7 +11,19 @@ from .. import __version__
 from ..services.context import ServiceContext
 from . import audit_trail, docs, errors
 from .admission import Admission
-from .routes import agents, audit, drafts, events, health, mail, pending, relay, route, threads
+from .routes import (
+    agents,
+    arrivals,
+    audit,
+    drafts,
+    events,
+    health,
+    mail,
+    pending,
+    relay,
+    route,
+    threads,
+)
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
 _BODY_OVERHEAD = 1.4
@@ -30,10 +42,13 @@ def create_app(ctx: ServiceContext,
     audit_trail.install(app)
     limit = int(ctx.settings.max_message_bytes * _BODY_OVERHEAD)
 
-    public = {"/v1/health", app.openapi_url, docs.DOCS_URL, docs.OAUTH2_REDIRECT_URL}
+    # the push path checks the mail host's own secret (routes/arrivals.py), not an API key
+    public = {"/v1/health", app.openapi_url, docs.DOCS_URL, docs.OAUTH2_REDIRECT_URL,
+              arrivals.PUSH_PATH}
     app.add_middleware(Admission, ctx=ctx, max_body=limit,
                        public_paths={p for p in public if p},
                        public_prefixes=(f"{docs.ASSETS_URL}/",))
+    app.include_router(arrivals.router)
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import signal
 import threading
 import time
@@ -36,6 +37,24 @@ from .watchers import WatcherManager
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+OPEN_FILES = 65536  # wanted: each agent's watcher holds 3 (its IMAP socket, a wake-up pair)
+
+
+def raise_open_file_limit(wanted: int = OPEN_FILES) -> int:
+    """Raise this process's soft limit on open files towards ``wanted`` (within the hard
+    limit; a laptop's soft default of 256-1024 would stop the watchers of a few hundred
+    agents, and the Dovecot started from here inherits it). Returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:  # e.g. macOS caps it below the hard limit
+            log.warning("could not raise the open-file limit from %d: %s", soft, exc)
+    return soft
 
 
 class Daemon:
@@ -107,6 +126,7 @@ class Daemon:
         return self.supervisor.healthy
 
     async def run(self) -> None:
+        raise_open_file_limit()
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         if self._stop_requested:

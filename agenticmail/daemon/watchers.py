@@ -8,6 +8,13 @@ watcher's ``crashes``.
 Each watcher resumes from the last UID it reported (the checkpoint commits together with the
 ``message.new`` event), reconnects with jittered exponential backoff, and reports flag changes
 and expunges in INBOX by diffing flags after the server announces a change.
+
+When the daemon itself has just put mail into an agent's INBOX (its own LMTP delivery), it
+calls ``ServiceContext.mail_arrived``; the manager wakes that agent's watcher, which ends its
+IDLE wait and searches for UIDs after its checkpoint at once instead of waiting for Dovecot's
+IDLE notification (at least 500 ms later). The wake changes only *when* the watcher looks,
+never what it takes, so the checkpoint guarantee holds; IDLE remains the safety net for mail
+that arrives any other way.
 """
 
 from __future__ import annotations
@@ -29,11 +36,14 @@ from ..services.context import ServiceContext
 from .component import Scope, in_thread
 
 if TYPE_CHECKING:
-    from ..mail.idle import FolderWatch
+    from ..mail.idle import FolderWatch, Wakeup
 
 log = logging.getLogger(__name__)
 
-WAIT_SLICE = 1.0  # how often a watcher checks whether it was asked to stop
+# The longest IDLE wait between looks at the watcher's own state: a stop, a fault or new mail
+# the daemon knows of end it at once (its Wakeup), so this only bounds how late an IDLE renewal
+# may come. Not 1 s: a thousand watchers would then wake a thousand times a second for nothing.
+WAIT_SLICE = 30.0
 MAX_BACKOFF = 60.0
 REVIVE_EVERY = 1.0  # how often the manager looks for watcher threads that died
 
@@ -50,6 +60,7 @@ class WatcherStatus:
     reconnects: int = 0
     last_uid: int = 0
     crashes: int = 0  # the thread died of an unexpected error and was started again
+    wakes: int = 0  # IDLE waits ended early because the daemon delivered mail here
 
 
 class AgentWatcher(threading.Thread):
@@ -60,11 +71,17 @@ class AgentWatcher(threading.Thread):
         self.status = status or WatcherStatus()
         self.crash: BaseException | None = None
         self._stop_event = threading.Event()
+        self._wakeup: Wakeup = watching.new_wakeup()
         self.fault: BaseException | None = None  # see WatcherManager.inject_fault
         self._flags: dict[int, tuple[str, ...]] = {}
 
     def stop(self) -> None:
         self._stop_event.set()
+        self._wakeup.set()
+
+    def wake(self) -> None:
+        """Thread-safe: new mail is in the folder now; look without waiting for IDLE."""
+        self._wakeup.set()
 
     @property
     def stopping(self) -> bool:
@@ -77,6 +94,8 @@ class AgentWatcher(threading.Thread):
             self.crash = exc
             self.status.connected, self.status.last_error = False, str(exc)
             log.error("watcher for %s died", self.agent.name, exc_info=exc)
+        finally:
+            self._wakeup.close()
 
     def _loop(self) -> None:
         backoff = 1.0
@@ -117,10 +136,15 @@ class AgentWatcher(threading.Thread):
         last_uid = self._sync_new(watch, uidvalidity, last_uid)
         self.status.connected, self.status.last_error = True, None
         while not self._stop_event.is_set():
-            kinds = watch.wait(WAIT_SLICE)  # includes what replies to our own commands announced
+            # includes what replies to our own commands announced
+            kinds = watch.wait(WAIT_SLICE, self._wakeup)
+            if self._stop_event.is_set():
+                break
             if self.fault is not None:
                 fault, self.fault = self.fault, None
                 raise WatcherCrash(str(fault)) from fault
+            if "woken" in kinds:
+                self.status.wakes += 1
             if kinds & {"expunge", "fetch"}:
                 self._sync_changes(watch)
             if kinds:
@@ -160,12 +184,15 @@ class WatcherManager:
     watchers: dict[str, AgentWatcher] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _revive_at: dict[str, float] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict)  # address (lower case) -> agent name
 
     name = "watchers"
 
     async def start(self, stack: Scope) -> None:
         self.ctx.bus.add_listener(self._on_event)
         stack.callback(self.ctx.bus.remove_listener, self._on_event)
+        self.ctx.arrival_listeners.append(self.mail_arrived)
+        stack.callback(self.ctx.arrival_listeners.remove, self.mail_arrived)
         stack.push_async_callback(in_thread, self.stop_all)
         self.start_all(await in_thread(list_agents, self.ctx))
         stack.spawn(self._revive_loop(), "revive")
@@ -188,12 +215,15 @@ class WatcherManager:
                 return
             watcher = AgentWatcher(self.ctx, agent)
             self.watchers[agent.name] = watcher
+            self._names[agent.address.lower()] = agent.name
         watcher.start()
 
     def remove(self, name: str) -> None:
         with self._lock:
             watcher = self.watchers.pop(name, None)
             self._revive_at.pop(name, None)
+            if watcher is not None:
+                self._names.pop(watcher.agent.address.lower(), None)
         if watcher is not None:
             watcher.stop()
 
@@ -202,10 +232,22 @@ class WatcherManager:
             watchers = list(self.watchers.values())
             self.watchers.clear()
             self._revive_at.clear()
+            self._names.clear()
         for watcher in watchers:
             watcher.stop()
         for watcher in watchers:
             watcher.join(timeout)
+
+    def mail_arrived(self, address: str) -> None:
+        """Thread-safe: the daemon has just delivered mail to ``address``'s INBOX."""
+        base = watching.mailbox_address(address)
+        if base is None:
+            return
+        with self._lock:
+            name = self._names.get(base)
+            watcher = self.watchers.get(name) if name is not None else None
+        if watcher is not None:
+            watcher.wake()
 
     async def _revive_loop(self) -> None:
         while True:
@@ -247,6 +289,7 @@ class WatcherManager:
         if watcher is None:
             raise InvalidRequest(f"no watcher for an agent named {name!r}")
         watcher.fault = error
+        watcher.wake()
 
     def status(self) -> dict[str, dict[str, object]]:
         with self._lock:

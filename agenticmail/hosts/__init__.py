@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..errors import ConfigError
-from .base import MailHost
+from .base import PUSH_PATH, MailHost
 
 
 def build_host(settings: Settings) -> MailHost:
@@ -14,6 +14,7 @@ def build_host(settings: Settings) -> MailHost:
         return LocalHost(
             settings.dovecot_dir, domain=settings.domain, imap_port=settings.imap_port,
             lmtp_port=settings.lmtp_port, submission_port=settings.submission_port,
+            push_url=f"{settings.api_url}{PUSH_PATH}",
         )
     if settings.mail_host == "stalwart":
         from ..store.secret_key import load_or_create
@@ -30,4 +31,4 @@ def build_host(settings: Settings) -> MailHost:
     raise ConfigError(f"mail host {settings.mail_host!r} is not available in this version")
 
 
-__all__ = ["MailHost", "build_host"]
+__all__ = ["PUSH_PATH", "MailHost", "build_host"]

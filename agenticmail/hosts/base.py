@@ -10,11 +10,15 @@ from typing import Protocol, runtime_checkable
 
 from ..models import Endpoints, HostHealth
 
+PUSH_PATH = "/v1/internal/mail-arrived"  # where a mail host that pushes tells of new mail
+
 
 @runtime_checkable
 class MailHost(Protocol):
     kind: str  # "local" | "stalwart"
     domain: str
+    # the bearer secret a host's push notifications to PUSH_PATH carry; None: it does not push
+    push_secret: str | None
 
     def start(self) -> None:
         """Start (or adopt) the mail server; idempotent. Raises DependencyMissing/MailHostError."""

@@ -111,6 +111,7 @@ class LocalHost:
         submission_port: int,
         dovecot_bin: str | None = None,
         system_dir: Path | None = None,
+        push_url: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.domain = domain
@@ -124,6 +125,10 @@ class LocalHost:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
         self._layout: dc.StoreLayout | None = None
+        self.push_url = push_url
+        # what Dovecot's push notifications carry to push_url; new for each process
+        self.push_secret: str | None = secrets.token_urlsafe(32) if push_url else None
+        self.push_enabled = False  # whether the running Dovecot was configured to push
 
     @property
     def mail_user(self) -> str | None:
@@ -415,7 +420,17 @@ class LocalHost:
         os.close(fd)
         return tmp
 
+    def _push(self, layout: dc.StoreLayout) -> dc.Push | None:
+        if not self.push_url or not self.push_secret \
+                or not dc.push_available(self._find_dovecot()):
+            return None
+        script = layout.root / "dovecot_push.lua"  # read by the mail processes: no secret in it
+        dc.atomic_write(script, dc.push_script(), 0o644)
+        return dc.Push(self.push_url, self.push_secret, script)
+
     def _write_config(self, layout: dc.StoreLayout) -> None:
+        push = self._push(layout)
+        self.push_enabled = push is not None
         text = dc.render_config(
             identity=self.identity,
             instance_name=f"agenticmail-{self._key}",
@@ -426,6 +441,7 @@ class LocalHost:
             mail_dir=layout.mail_dir,
             hostname=self.domain,
             imap_port=self.imap_port,
+            push=push,
         )
         write_private(self.config_path, text.encode())
 

@@ -69,6 +69,7 @@ class StalwartHost:
     """Implements :class:`agenticmail.hosts.base.MailHost` with a Stalwart container."""
 
     kind = "stalwart"
+    push_secret: str | None = None  # no push notifications: IDLE only
 
     def __init__(self, data_dir: Path, *, secrets_box: SecretBox, domain: str = "localhost",
                  hostname: str | None = None, http_port: int = 8080, smtp_port: int = 25,

@@ -13,12 +13,18 @@ Nothing the server announces may be lost; two places where imapclient alone woul
   socket only, so they would sit in the buffer until the next change. ``wait`` reads them.
 
 IDLE is renewed after ``renew_seconds`` (RFC 2177 asks for < 29 minutes).
+
+A :class:`Wakeup` ends a ``wait`` early (reported as ``"woken"``): whoever knows of new mail
+sooner than the server's IDLE notification (Dovecot delays those by 500 ms) sets it, and the
+caller looks for new UIDs at once. It only shortens the wait; what is new is still decided by
+the caller's own UID search, so a wake can neither lose nor duplicate a message.
 """
 
 from __future__ import annotations
 
 import imaplib
 import re
+import select
 import socket
 import ssl
 import time
@@ -84,6 +90,17 @@ def _buffered_responses(client: IMAPClient, read_timeout: float) -> list[tuple[b
         sock.settimeout(read_timeout)
 
 
+def _kinds(responses: list[tuple[Any, ...]]) -> set[str]:
+    """The kinds of change in parsed untagged responses (``(1, b'EXISTS')`` ...)."""
+    kinds = set()
+    for response in responses:
+        if len(response) >= 2 and isinstance(response[1], bytes):
+            kind = _CHANGES.get(response[1].decode().upper())
+            if kind:
+                kinds.add(kind)
+    return kinds
+
+
 def _take_announced(client: IMAPClient) -> set[str]:
     """The kinds of change announced in replies to our commands (and to IDLE's DONE),
     taken from where imaplib keeps untagged responses nobody asked for."""
@@ -93,6 +110,44 @@ def _take_announced(client: IMAPClient) -> set[str]:
         if pending.pop(name, None) and kind:
             kinds.add(kind)
     return kinds
+
+
+class Wakeup:
+    """A thread-safe, sticky wake-up for one :class:`FolderWatch`: ``set`` from any thread;
+    the next (or current) ``wait`` ends and reports ``"woken"``. A socket pair, so that the
+    wait polls it together with the IMAP connection."""
+
+    def __init__(self) -> None:
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+
+    def fileno(self) -> int:
+        return self._reader.fileno()
+
+    def set(self) -> None:
+        with suppress(OSError):  # full (already set) or closed (the watch has ended)
+            self._writer.send(b"!")
+
+    def clear(self) -> bool:
+        """Whether it was set; it is not any more."""
+        woken = False
+        with suppress(OSError):
+            while self._reader.recv(512):
+                woken = True
+        return woken
+
+    def close(self) -> None:
+        self._reader.close()
+        self._writer.close()
+
+
+def _readable(fds: list[int], timeout: float) -> set[int]:
+    """Which of ``fds`` are readable within ``timeout`` s (poll: no FD_SETSIZE limit)."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return {fd for fd, _ in poller.poll(max(0.0, timeout) * 1000)}
 
 
 class FolderWatch:
@@ -163,15 +218,18 @@ class FolderWatch:
         data = self._call("reading flags", read)
         return {uid: _flag_names(v.get(b"FLAGS")) for uid, v in data.items()}
 
-    def wait(self, timeout: float) -> set[str]:
+    def wait(self, timeout: float, wakeup: Wakeup | None = None) -> set[str]:
         """IDLE up to ``timeout`` s; the kinds of change announced since the last call:
-        'exists', 'expunge', 'fetch'. IDLE has ended whenever the answer is not empty."""
+        'exists', 'expunge', 'fetch', and 'woken' when ``wakeup`` was set (before or during
+        the wait). IDLE has ended whenever the answer is not empty."""
         client = self._client
         if client is None:
             raise MailHostUnavailable("not connected")
         with self._errors("waiting for mail"):
             if kinds := _take_announced(client):
                 return kinds
+            if self._idle_since is None and wakeup is not None and wakeup.clear():
+                return self._woken(client)  # set while we were busy: no IDLE to start
             if self._idle_since is not None \
                     and time.monotonic() - self._idle_since > self._renew:
                 self._end_idle(client)
@@ -181,23 +239,34 @@ class FolderWatch:
                 client.idle()
                 self._idle_since = time.monotonic()
             started = time.monotonic()
-            responses = (_buffered_responses(client, self._timeout)
-                         or client.idle_check(timeout=timeout))
+            responses = _buffered_responses(client, self._timeout)
+            if not responses and wakeup is not None:
+                server = client.socket().fileno()
+                ready = _readable([server, wakeup.fileno()], timeout)
+                if wakeup.fileno() in ready and wakeup.clear():
+                    self._end_idle(client)
+                    return self._woken(client)
+                if server in ready:
+                    responses = client.idle_check(timeout=0)
+            elif not responses:
+                responses = client.idle_check(timeout=timeout)
             # imapclient's idle_check swallows EOF and returns []: an early empty return may
             # mean the server went away, so look at the socket before idling on it again.
             if not responses and time.monotonic() - started < timeout * 0.9 \
                     and _peer_closed(client):
                 raise MailHostUnavailable("the IMAP server closed the connection")
-            kinds = set()
-            for response in responses:
-                if len(response) >= 2 and isinstance(response[1], bytes):
-                    kind = _CHANGES.get(response[1].decode().upper())
-                    if kind:
-                        kinds.add(kind)
-            if kinds:
+            if kinds := _kinds(responses):
                 self._end_idle(client)
                 kinds |= _take_announced(client)
             return kinds
+
+    @staticmethod
+    def _woken(client: IMAPClient) -> set[str]:
+        """After a wake: a NOOP, because Dovecot looks at the mail store afresh only for
+        NOOP/CHECK (after IDLE's DONE or a SEARCH it reports what it had already noticed);
+        what the NOOP's reply announces is reported with ``"woken"``."""
+        _, responses = client.noop()
+        return {"woken"} | _kinds(responses) | _take_announced(client)
 
     def close(self) -> None:
         client, self._client = self._client, None

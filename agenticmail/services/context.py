@@ -34,11 +34,19 @@ class ServiceContext:
     bus: EventBus
     secrets: SecretBox
     sender_wakeups: list[Callable[[], None]] = field(default_factory=list)
+    arrival_listeners: list[Callable[[str], None]] = field(default_factory=list)
 
     def wake_sender(self) -> None:
         """Tell the sender worker (if one runs in this process) that rows are due."""
         for wake in self.sender_wakeups:
             wake()
+
+    def mail_arrived(self, addresses: list[str]) -> None:
+        """The daemon has just put mail into these addresses' INBOXes (a local delivery the
+        mail host accepted): the watchers (if they run in this process) look at once."""
+        for listener in list(self.arrival_listeners):
+            for address in addresses:
+                listener(address)
 
 
 @dataclass

@@ -148,8 +148,9 @@ def _deliver_local(ctx: ServiceContext, row: store.OutboxRow) -> None:
                      row.id, len(row.local_rcpts) - len(rcpts))
     if rcpts:
         endpoints = ctx.host.endpoints()
-        deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port, row.envelope_from,
-                     rcpts, _stamped(ctx, row, row.raw))
+        refused = deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port,
+                               row.envelope_from, rcpts, _stamped(ctx, row, row.raw))
+        ctx.mail_arrived([r for r in rcpts if r not in refused])  # watchers look at once
     _progress(ctx, row.id, delivered_local=True)
 
 

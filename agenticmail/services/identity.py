@@ -16,10 +16,11 @@ from email import policy
 from email.utils import getaddresses
 
 from ..errors import InvalidRequest, PermissionDenied
+from ..mail.addresses import plus_address
 from ..models import Agent, OutgoingMail
 from ..security.origin import STAMP_HEADER, header_fields
 from .context import ServiceContext
-from .routes import external_sender, get_route
+from .routes import route_address
 
 # Custom API headers that would say who wrote, sent or vouched for the message.
 RESERVED = frozenset(h.lower() for h in (
@@ -33,9 +34,9 @@ RESERVED = frozenset(h.lower() for h in (
 def own_addresses(ctx: ServiceContext, agent: Agent) -> frozenset[str]:
     """The addresses ``agent`` may write as (lower-cased)."""
     mine = {agent.address.lower()}
-    route = get_route(ctx)
-    if route is not None:
-        mine.add(external_sender(route, agent.name).lower())
+    address = route_address(ctx)
+    if address is not None:
+        mine.add(plus_address(address, agent.name).lower())
     return frozenset(mine)
 
 

@@ -29,7 +29,7 @@ from . import audit, identity, origin
 from .approvals import hold
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, new_id
-from .routes import get_route
+from .routes import route_address
 
 IDEMPOTENCY_WINDOW = 24 * 3600
 MAX_RECIPIENTS = 100
@@ -55,7 +55,7 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
             bucket = external
         if address not in bucket:
             bucket.append(address)
-    if external and get_route(ctx) is None:
+    if external and route_address(ctx) is None:
         raise InvalidRequest(
             f"cannot deliver to {external[0]}: no route to internet mail is configured",
             code="no_route",
@@ -67,10 +67,10 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
 def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
     now = time.time()
     s = ctx.settings
-    for window, limit, label in ((60, s.rate_per_minute, "minute"),
-                                 (3600, s.rate_per_hour, "hour"),
-                                 (86400, s.rate_per_day, "day")):
-        count, oldest = store.count_since(ctx.db, agent.id, now - window)
+    limits = ((60, s.rate_per_minute, "minute"), (3600, s.rate_per_hour, "hour"),
+              (86400, s.rate_per_day, "day"))
+    counts = store.count_since(ctx.db, agent.id, *(now - window for window, _, _ in limits))
+    for (window, limit, label), (count, oldest) in zip(limits, counts, strict=True):
         if count >= limit:
             retry = int((oldest or now) + window - now) + 1
             raise RateLimited(f"agent {agent.name} may send {limit} messages per {label}",

@@ -318,6 +318,7 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
             store.update_state(conn, last_error=f"the mailbox of {agent.name} refused a "
                                f"relayed message: {exc}", last_error_at=now_iso())
         return "failed"
+    ctx.mail_arrived([agent.address])
     with transaction(ctx) as tx:
         store.record_delivered(tx.conn, key, agent.name, uid, agent_id=agent.id)
         store.save_checkpoint(tx.conn, account.address, uidvalidity, uid)

@@ -49,6 +49,13 @@ def clear_route(ctx: ServiceContext) -> None:
         tx.conn.execute("DELETE FROM config WHERE key = ?", (ROUTE_KEY,))
 
 
+def route_address(ctx: ServiceContext) -> str | None:
+    """The route's own address, or None without a route (no password decrypted: for the
+    checks made on every send)."""
+    raw = kv.get(ctx.db, ROUTE_KEY)
+    return None if raw is None else str(json.loads(raw)["address"])
+
+
 def get_route(ctx: ServiceContext) -> SmtpRoute | None:
     raw = kv.get(ctx.db, ROUTE_KEY)
     if raw is None:

@@ -4,7 +4,9 @@ each message it reports)."""
 
 from __future__ import annotations
 
-from ..mail.idle import FolderWatch
+from ..errors import InvalidRequest
+from ..mail.addresses import split_plus
+from ..mail.idle import FolderWatch, Wakeup
 from ..models import Agent
 from ..store import messages as index
 from .context import ServiceContext
@@ -15,6 +17,20 @@ def open_watch(ctx: ServiceContext, agent: Agent, folder: str) -> FolderWatch:
     """A watch on ``folder`` as ``agent`` (not connected yet: :meth:`FolderWatch.connect`)."""
     return FolderWatch(ctx.host.endpoints(), credentials(ctx, agent), folder,
                        renew_seconds=ctx.settings.idle_renew_seconds)
+
+
+def new_wakeup() -> Wakeup:
+    """What ends a watch's IDLE wait early when the daemon knows of new mail."""
+    return Wakeup()
+
+
+def mailbox_address(address: str) -> str | None:
+    """The lower-cased address whose INBOX mail to ``address`` lands in (``bob+tag@x`` ->
+    ``bob@x``), or None for what is not an address."""
+    try:
+        return split_plus(address)[0].lower()
+    except InvalidRequest:
+        return None
 
 
 def checkpoint(ctx: ServiceContext, agent: Agent, folder: str) -> tuple[int, int] | None:

@@ -221,13 +221,33 @@ class Database:
                 return
         conn.close()
 
+    @contextmanager
+    def _statement(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one read statement: in autocommit mode a statement is its own
+        read transaction (one snapshot), so no BEGIN/ROLLBACK round trip is needed."""
+        if self._shared or self._writer == threading.get_ident():
+            with self._lock, self.mapped():
+                yield self.conn
+            return
+        conn = self._take_reader()
+        try:
+            with self.mapped():
+                yield conn
+        finally:
+            if conn.in_transaction:  # never: a SELECT in autocommit mode ends with its rows
+                conn.close()
+            else:
+                self._give_back(conn)
+
     def query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self.read() as conn:
+        with self._statement() as conn:
             return conn.execute(sql, params).fetchall()
 
     def one(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> sqlite3.Row | None:
-        with self.read() as conn:
-            row: sqlite3.Row | None = conn.execute(sql, params).fetchone()
+        with self._statement() as conn:
+            cursor = conn.execute(sql, params)
+            row: sqlite3.Row | None = cursor.fetchone()
+            cursor.close()  # a statement left unfinished would hold its read snapshot open
             return row
 
     def close(self) -> None:

@@ -260,14 +260,21 @@ def mark_failed(conn: sqlite3.Connection, id: str, error: str) -> None:
                  "updated_at = ? WHERE id = ?", (error, now_iso(), id))
 
 
-def count_since(db: Database, agent_id: int, since: float) -> tuple[int, float | None]:
-    """How many sends (queued or held) the agent made since ``since``, and the oldest's time."""
+def count_since(db: Database, agent_id: int,
+                *since: float) -> list[tuple[int, float | None]]:
+    """For each time in ``since``: how many sends (queued or held) the agent made since then,
+    and the oldest one's time; one statement for all of them."""
+    widest = min(since)
+    columns = ", ".join(f"sum(created >= :s{i}), min(CASE WHEN created >= :s{i} THEN created END)"
+                        for i in range(len(since)))
     row = db.one(
-        "SELECT count(*) AS n, min(created) AS oldest FROM (SELECT created FROM outbox WHERE "
-        "agent_id = ? AND created >= ? AND pending_id IS NULL UNION ALL SELECT created FROM "
-        "pending_outbound WHERE agent_id = ? AND created >= ?)",
-        (agent_id, since, agent_id, since))
-    return (int(row["n"]), row["oldest"]) if row else (0, None)
+        f"SELECT {columns} FROM (SELECT created FROM outbox WHERE agent_id = :agent AND "
+        "created >= :widest AND pending_id IS NULL UNION ALL SELECT created FROM "
+        "pending_outbound WHERE agent_id = :agent AND created >= :widest)",
+        {"agent": agent_id, "widest": widest, **{f"s{i}": t for i, t in enumerate(since)}})
+    if row is None:
+        return [(0, None) for _ in since]
+    return [(int(row[2 * i] or 0), row[2 * i + 1]) for i in range(len(since))]
 
 
 def count_thread(db: Database, agent_id: int, thread_id: str, since: float) -> int:

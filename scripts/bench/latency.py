@@ -1,8 +1,11 @@
-"""Submit → ``message.new`` latency on the local mail host, and daemon RSS with many agents.
+"""Arrival → ``message.new`` latency on the local mail host, and memory with many agents.
 
 Runs a real daemon (subprocess) on a private Dovecot. Prints p50/p95/max over N sequential
-sends through ``POST /v1/mail/send`` and through SMTP submission, then the daemon's RSS with
-``--agents`` agents all watched by IDLE.
+messages on every path into an agent's INBOX: ``POST /v1/mail/send`` and SMTP submission (the
+daemon delivers by LMTP and wakes the watcher), a mail client's IMAP APPEND and an LMTP
+delivery by another process (relay-style: Dovecot's push notification wakes the watcher).
+Then it creates ``--agents`` agents, all watched by IDLE, and prints the time that took, the
+RSS of the daemon and of Dovecot's processes (summed), and the API-send latency again.
 
     python -m scripts.bench.latency [--messages 200] [--agents 100]
 """
@@ -11,14 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import smtplib
 import statistics
 import threading
 import time
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
+from imapclient import IMAPClient
 
+from agenticmail.config import load_settings
+from agenticmail.hosts import build_host
+from agenticmail.hosts.local import LocalHost
+from agenticmail.mail.delivery import deliver_lmtp
 from agenticmail_testing.process import DaemonProcess
 
 
@@ -62,6 +72,51 @@ def _report(label: str, samples: list[float]) -> None:
           f"p95={p95:7.1f} ms  max={ms[-1]:7.1f} ms")
 
 
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process: PSS shares each shared page among the processes mapping it."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def dovecot_memory_kib(master: int) -> tuple[int, int, int]:
+    """(summed RSS, summed PSS, process count) of the Dovecot master ``master`` and its
+    children."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                ppid = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    rss = pss = count = 0
+    todo = [master]
+    while todo:
+        pid = todo.pop()
+        r, p = _memory_kib(pid)
+        rss, pss, count = rss + r, pss + p, count + 1
+        todo += children.get(pid, [])
+    return rss, pss, count
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def send_api(api: httpx.Client, to: str, subject: str) -> None:
+    api.post("/v1/mail/send", json={"to": to, "subject": subject,
+                                    "text": "x"}).raise_for_status()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
@@ -95,18 +150,41 @@ def main() -> None:
                 t0 = time.perf_counter()
                 smtp.send_message(msg)
                 smtp_lat.append(arrivals.wait_for(f"smtp {i}") - t0)
-        print(f"submit -> message.new on the SSE stream (local host, Dovecot "
-              f"{'IDLE'}; sequential sends)")
+        append_lat: list[float] = []
+        imap = IMAPClient(creds["imap_host"], port=creds["imap_port"], ssl=False)
+        imap.login(bob["mail"]["username"], bob["mail"]["password"])
+        for i in range(max(1, args.messages // 4)):
+            raw = (f"From: someone@example.org\r\nTo: bob@localhost\r\n"
+                   f"Subject: append {i}\r\n\r\nx\r\n").encode()
+            t0 = time.perf_counter()
+            imap.append("INBOX", raw)
+            append_lat.append(arrivals.wait_for(f"append {i}") - t0)
+        imap.logout()
+        lmtp_lat: list[float] = []
+        socket_path = build_host(load_settings(daemon.home, env=daemon.env)).endpoints()
+        for i in range(max(1, args.messages // 4)):
+            raw = (f"From: someone@example.org\r\nTo: bob@localhost\r\n"
+                   f"Subject: lmtp {i}\r\n\r\nx\r\n").encode()
+            t0 = time.perf_counter()
+            deliver_lmtp(socket_path.delivery_host, socket_path.delivery_port,
+                         "someone@example.org", ["bob@localhost"], raw)
+            lmtp_lat.append(arrivals.wait_for(f"lmtp {i}") - t0)
+        print("arrival -> message.new on the SSE stream (local host; sequential)")
         _report("POST /v1/mail/send", api_lat)
         _report("SMTP submission", smtp_lat)
+        _report("IMAP APPEND (a client)", append_lat)
+        _report("LMTP by another process", lmtp_lat)
 
-        rss_2 = daemon.rss_kib()
+        host = build_host(load_settings(daemon.home, env=daemon.env))
+        assert isinstance(host, LocalHost)
+        master = int((host.layout.base_dir / "master.pid").read_text().split()[0])
+        rss_2, (dovecot_2, dovecot_pss_2, _) = daemon.rss_kib(), dovecot_memory_kib(master)
         t0 = time.perf_counter()
         with daemon.client() as owner:
             for i in range(args.agents - 2):
                 owner.post("/v1/agents", json={"name": f"agent{i:03d}"}).raise_for_status()
         created = time.perf_counter() - t0
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 60 + args.agents / 5
         connected = 0
         while time.monotonic() < deadline:
             with daemon.client() as owner:  # the watchers are shown to the master key only
@@ -118,8 +196,24 @@ def main() -> None:
         print(f"created {args.agents - 2} agents in {created:.1f} s "
               f"({created / max(1, args.agents - 2) * 1000:.0f} ms each); "
               f"{connected} watchers connected")
+        dovecot_n, dovecot_pss_n, procs = dovecot_memory_kib(master)
+        assert daemon.proc is not None
+        cpu0, t0 = cpu_seconds(daemon.proc.pid), time.monotonic()
+        time.sleep(5)  # measuring the idle daemon, not synchronising
+        idle_cpu = (cpu_seconds(daemon.proc.pid) - cpu0) / (time.monotonic() - t0) * 100
         print(f"daemon RSS: {rss_2 / 1024:.1f} MiB with 2 agents, "
               f"{daemon.rss_kib() / 1024:.1f} MiB with {args.agents} agents watched")
+        print(f"daemon CPU while idle with {args.agents} watched: {idle_cpu:.1f}% of a core")
+        print(f"Dovecot, summed over its processes: RSS {dovecot_2 / 1024:.1f} MiB "
+              f"(PSS {dovecot_pss_2 / 1024:.1f}) with 2 agents; RSS {dovecot_n / 1024:.1f} MiB "
+              f"(PSS {dovecot_pss_n / 1024:.1f}) in {procs} processes with {args.agents} watched")
+        many_lat: list[float] = []
+        with daemon.client(alice["api_key"]) as api:
+            for i in range(max(1, args.messages // 4)):
+                t0 = time.perf_counter()
+                send_api(api, "bob@localhost", f"many {i}")
+                many_lat.append(arrivals.wait_for(f"many {i}") - t0)
+        _report(f"API send, {args.agents} watched", many_lat)
     finally:
         daemon.close()
 

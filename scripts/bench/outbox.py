@@ -1,11 +1,12 @@
 """Outbox throughput: accept latency of ``POST /v1/mail/send`` and sustained sends per second.
 
 Runs a real daemon (subprocess) with an outbound route to a local TLS SMTP sink, then
-1. accept latency: p50/p99 of N sequential POSTs (each answered 202 once durable);
+1. accept latency: p50/p99 of N sequential POSTs (each answered 202 once durable), and the
+   accept rate with ``--clients`` concurrent clients (N more POSTs);
 2. sustained rate: N messages accepted as fast as the client can, timed until the sink has
    them all (external, over TLS with AUTH), and the same for local agent-to-agent delivery.
 
-    python -m scripts.bench.outbox [--messages 500]
+    python -m scripts.bench.outbox [--messages 500] [--clients 8]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from agenticmail_testing.process import DaemonProcess
 from agenticmail_testing.smtp_sink import SmtpSink
@@ -26,6 +28,7 @@ def pct(samples: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     n = args.messages
     sink = SmtpSink().start()
@@ -49,6 +52,20 @@ def main() -> None:
             sink.wait_for(lambda rs: len(rs) >= n, timeout=600)
             external = time.perf_counter() - start
 
+            def burst(c: int) -> None:
+                with daemon.client(key) as own:
+                    for i in range(c, n, args.clients):
+                        r = own.post("/v1/mail/send", json={
+                            "to": [f"c{i}@example.org"], "subject": f"burst {i}",
+                            "text": "hello"})
+                        assert r.status_code == 202, r.text
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(args.clients) as pool:
+                list(pool.map(burst, range(args.clients)))
+            concurrent = time.perf_counter() - start
+            sink.wait_for(lambda rs: len(rs) >= 2 * n, timeout=600)
+
             def sent_count() -> int:
                 rows = api.get("/v1/mail/outbox", params={"status": "sent",
                                                           "limit": 1000}).json()["outbox"]
@@ -67,7 +84,9 @@ def main() -> None:
         print(f"POST /v1/mail/send accept latency (n={n}, sequential): "
               f"p50={statistics.median(ms):.1f} ms  p99={pct(ms, 0.99):.1f} ms  "
               f"max={max(ms):.1f} ms")
-        print(f"accepted {n} in {accepted:.2f} s ({n / accepted:.0f}/s)")
+        print(f"accepted {n} in {accepted:.2f} s ({n / accepted:.0f}/s) one client; "
+              f"{n} in {concurrent:.2f} s ({n / concurrent:.0f}/s) with {args.clients} "
+              f"concurrent clients")
         print(f"external (SMTP route, implicit TLS + AUTH, new connection per message): "
               f"{n} delivered in {external:.2f} s = {n / external:.1f} msg/s")
         print(f"local (LMTP into an agent mailbox + Sent copy): {n} delivered in "

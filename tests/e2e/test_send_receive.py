@@ -9,7 +9,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 
-from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle, wait_until
 from agenticmail_testing.sse import EventStream
 
 
@@ -136,3 +136,26 @@ def test_threading_headers_flags_move_delete(daemon: DaemonHandle,
         assert len(found["uids"]) == 1
         folders = {f["name"] for f in b_api.get("/v1/mail/folders").json()["folders"]}
         assert {"INBOX", "Sent", "Spam", "Archive", "Drafts", "Trash"} <= folders
+
+
+def test_a_local_delivery_wakes_the_recipients_watcher(daemon: DaemonHandle,
+                                                      agent_pair: tuple[dict, dict]) -> None:
+    """The daemon itself delivered this message, so it tells bob's watcher at once instead of
+    leaving it to Dovecot's IDLE notification (held back 500 ms by Dovecot): the watcher's
+    IDLE wait ends on that wake, and it counts it."""
+    alice, bob = agent_pair
+    bob_name = bob["agent"]["name"]
+
+    def wakes() -> int:
+        with daemon.client() as owner:
+            return int(owner.get("/v1/health").json()["watchers"][bob_name]["wakes"])
+
+    before = wakes()
+    with EventStream(daemon.api_url, bob["api_key"]) as stream:
+        with daemon.client(alice["api_key"]) as api:
+            r = api.post("/v1/mail/send", json={"to": [bob["agent"]["address"]],
+                                                "subject": "wake up", "text": "now"})
+            assert r.status_code == 202, r.text
+        stream.next("message.new", 10,
+                    where=lambda e: e["data"]["message"]["subject"] == "wake up")
+    wait_until(lambda: wakes() > before, what="bob's watcher to count the wake")

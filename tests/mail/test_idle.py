@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 
-from agenticmail.mail.idle import FolderWatch
+from agenticmail.mail.idle import FolderWatch, Wakeup
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.models import Credentials
 from agenticmail_testing.dovecot import wait_for_change
@@ -63,3 +64,30 @@ def test_flag_change_by_another_session_is_reported(dovecot: Dovecot, account: C
         other.set_flags("INBOX", [1], add=["\\Flagged"])
     wait_for_change(watch, "fetch")
     assert "\\Flagged" in watch.all_flags()[1]
+
+
+def test_a_wakeup_ends_an_idle_wait_with_nothing_announced(watch: FolderWatch) -> None:
+    """Nothing changes in the folder, so only the wake can end this 30 s wait."""
+    wakeup = Wakeup()
+    try:
+        assert watch.wait(0.2, wakeup) == set()  # idling now
+        threading.Thread(target=wakeup.set).start()
+        assert watch.wait(30, wakeup) == {"woken"}
+        assert watch.wait(0.2, wakeup) == set()  # one wake is reported once
+    finally:
+        wakeup.close()
+
+
+def test_after_a_wake_the_search_finds_mail_just_delivered(
+        dovecot: Dovecot, account: Credentials, watch: FolderWatch) -> None:
+    """The daemon wakes a watcher right after LMTP accepted a message: the watcher's next
+    UID search must already see it, without waiting for the server's IDLE notification."""
+    wakeup = Wakeup()
+    try:
+        assert watch.wait(0.2, wakeup) == set()  # idling, as a watcher between messages
+        dovecot.deliver(account.username, MAIL)
+        wakeup.set()
+        assert watch.wait(30, wakeup) == {"woken", "exists"}
+        assert watch.uids_after(0) == [1]
+    finally:
+        wakeup.close()

@@ -201,6 +201,23 @@ def test_rate_limit_answers_429_with_retry_after(sink: SmtpSink) -> None:
         handle.close()
 
 
+def test_each_rate_window_is_counted_on_its_own(sink: SmtpSink) -> None:
+    """The minute, hour and day windows are counted in one statement: each still applies."""
+    handle = DaemonHandle(rate_per_minute=50, rate_per_hour=2, rate_per_day=50).start()
+    try:
+        a = handle.create_agent("hourly")
+        b = handle.create_agent("target")
+        codes = [_send(handle, a["api_key"], to=[b["agent"]["address"]]).status_code
+                 for _ in range(3)]
+        assert codes == [202, 202, 429]
+        r = _send(handle, a["api_key"], to=[b["agent"]["address"]])
+        assert r.json()["error"]["code"] == "rate_limited" and "per hour" in r.json()[
+            "error"]["message"]
+        assert 60 < int(r.headers["Retry-After"]) <= 3601
+    finally:
+        handle.close()
+
+
 def test_scheduled_send_waits_until_due(outbound: DaemonHandle, agent: dict[str, Any]
                                         ) -> None:
     from datetime import UTC, datetime, timedelta
