@@ -425,7 +425,7 @@ class LocalHost:
                 or not dc.push_available(self._find_dovecot()):
             return None
         script = layout.root / "dovecot_push.lua"  # read by the mail processes: no secret in it
-        dc.atomic_write(script, dc.push_script(), 0o644)
+        write_private(script, dc.push_script().encode(), 0o644)
         return dc.Push(self.push_url, self.push_secret, script)
 
     def _write_config(self, layout: dc.StoreLayout) -> None:
