@@ -1,6 +1,7 @@
 """In-process event fan-out: any thread publishes, asyncio subscribers consume.
 
-Persisting events (for replay after a reconnect) is the store's job; the bus only delivers
+The event types and their payload models are :mod:`agenticmail.event_types`. Persisting
+events (for replay after a reconnect) is the store's job; the bus only delivers
 already-recorded events to live subscribers. A slow subscriber never blocks a producer: when
 its queue is full it is marked overflowed and closed, and the client reconnects with
 ``Last-Event-ID`` to replay what it missed from the store.
@@ -12,22 +13,27 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
 
+from .event_types import (  # noqa: F401  (the event names, re-exported for their users)
+    AGENT_CREATED,
+    AGENT_DELETED,
+    MESSAGE_APPROVED,
+    MESSAGE_DELAYED,
+    MESSAGE_EXPUNGED,
+    MESSAGE_FAILED,
+    MESSAGE_FLAGS,
+    MESSAGE_HELD,
+    MESSAGE_NEW,
+    MESSAGE_REJECTED,
+    MESSAGE_SENT,
+    MESSAGE_SPAM,
+    RELAY_CONFIGURED,
+    RELAY_DELIVERED,
+    RELAY_DISABLED,
+)
 from .models import Event
 
 EventFilter = Callable[[Event], bool]
 
-MESSAGE_NEW = "message.new"
-MESSAGE_FLAGS = "message.flags"
-MESSAGE_EXPUNGED = "message.expunged"
-MESSAGE_SPAM = "message.spam"
-MESSAGE_SENT = "message.sent"
-MESSAGE_FAILED = "message.failed"
-MESSAGE_DELAYED = "message.delayed"
-MESSAGE_HELD = "message.held"
-MESSAGE_APPROVED = "message.approved"
-MESSAGE_REJECTED = "message.rejected"
-AGENT_CREATED = "agent.created"
-AGENT_DELETED = "agent.deleted"
 
 
 class Subscription:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..errors import AgenticMailError, DeliveryError, MailHostUnavailable
+from ..events import RELAY_CONFIGURED, RELAY_DISABLED
 from ..models import Event
 from ..services import relay_gateway as service
 from ..services.context import ServiceContext
@@ -85,7 +86,7 @@ class RelayWorker:
                 scope.fail(ComponentExited("the relay loop stopped by itself"))
 
     def _on_event(self, event: Event) -> None:
-        if event.type in (service.RELAY_CONFIGURED, service.RELAY_DISABLED):
+        if event.type in (RELAY_CONFIGURED, RELAY_DISABLED):
             self._kick.set()
 
     # -- the loop ------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ the in-process bus only after that transaction commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..event_types import EventPayload, payload
 from ..events import EventBus
 from ..hosts import build_host
 from ..hosts.base import MailHost
@@ -54,10 +55,13 @@ class Tx:
     conn: sqlite3.Connection
     events: list[Event] = field(default_factory=list)
 
-    def emit(self, type_: str, agent: str | None, data: dict[str, Any], *,
+    def emit(self, type_: str, agent: str | None, data: Mapping[str, Any] | EventPayload, *,
              agent_id: int | None = None) -> Event:
-        """Record an event; only the agent with ``agent_id`` (and the owner) will see it."""
-        event = event_log.append(self.conn, type_, agent, data, agent_id)
+        """Record an event; only the agent with ``agent_id`` (and the owner) will see it.
+        ``data`` is checked against the type's model (:mod:`agenticmail.event_types`): a
+        payload that does not fit raises :class:`~agenticmail.event_types.InvalidEventPayload`."""
+        checked = payload(type_, data).to_dict()
+        event = event_log.append(self.conn, type_, agent, checked, agent_id)
         self.events.append(event)
         return event
 

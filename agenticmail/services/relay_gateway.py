@@ -22,6 +22,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from ..errors import InvalidRequest, PermanentDeliveryError
+from ..event_types import RELAY_CONFIGURED, RELAY_DELIVERED, RELAY_DISABLED
 from ..gateway import relay_account as gw
 from ..mail.addresses import is_valid_address, validate_address
 from ..mail.delivery import deliver_lmtp
@@ -38,9 +39,6 @@ from .context import ServiceContext, transaction
 log = logging.getLogger(__name__)
 
 RELAY_KEY = "relay.account"
-RELAY_CONFIGURED = "relay.configured"
-RELAY_DISABLED = "relay.disabled"
-RELAY_DELIVERED = "relay.delivered"
 RELAY_SEAL = "relay-seal"  # MAC purpose: the provider's A-R on a copy the relay delivered
 PROVIDERS = ("gmail", "outlook", "other")
 PRESETS = gw.PRESETS
