@@ -101,12 +101,12 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
         payload = {"agent": agent.name, "folder": folder, "uid": uid,
                    "thread_id": thread, "message": message_payload(parsed, assessment)}
         if spam:
-            sec = assessment.security
+            sec = assessment.security.score
             spam_store.log_spam(tx.conn, agent=agent.name, agent_id=agent.id,
                                 message_id=parsed.message_id,
                                 from_addr=parsed.from_, subject=parsed.subject,
-                                score=sec["score"], category=sec.get("category"),
-                                rules=sec.get("rules", []))
+                                score=sec.score, category=sec.category,
+                                rules=[r.to_dict() for r in sec.rules])
             tx.emit(MESSAGE_SPAM, agent.name, payload, agent_id=agent.id)
         else:
             tx.emit(MESSAGE_NEW, agent.name, payload, agent_id=agent.id)

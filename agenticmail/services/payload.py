@@ -21,7 +21,7 @@ def message_payload(message: ParsedMessage, assessment: Assessment | None = None
     html = assessment.html if assessment else message.html
     data["text"] = text[:limit] if limit else text
     data["html"] = (html[:limit] if limit else html) if html else None
-    data["security"] = assessment.security if assessment else None
+    data["security"] = assessment.security.to_dict() if assessment else None
     reason = automated_reason(message.headers, message.from_)
     data["automated"] = {"flag": reason is not None, "reason": reason}
     return data

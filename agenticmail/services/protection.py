@@ -16,6 +16,7 @@ from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
 from ..security.authresults import dnspython_resolver
+from ..security.verdict import SecurityVerdict
 from . import origin
 from . import relay_gateway as relay
 from .context import ServiceContext
@@ -25,7 +26,7 @@ DNS_TIMEOUT = 2.0
 
 @dataclass(frozen=True)
 class Assessment:
-    security: dict[str, Any]
+    security: SecurityVerdict
     spam: bool
     text: str
     html: str | None
@@ -60,23 +61,19 @@ def _auth(ctx: ServiceContext, raw: bytes) -> Any:
 
 
 def assess(ctx: ServiceContext, raw: bytes,
-           stored: dict[str, Any] | None = None) -> Assessment:
+           stored: SecurityVerdict | None = None) -> Assessment:
     """Sanitise ``raw`` and give its security block: ``stored`` (the verdict given at
     delivery) when there is one, else a fresh one (authentication computed for external
     mail only)."""
     cleaned = sanitize(raw)
     text = cleaned.text.replace("\r\n", "\n")  # as the parser gives it: plain newlines
     if stored is not None:
-        return Assessment(stored, bool(stored.get("spam")), text, cleaned.html)
+        return Assessment(stored, stored.spam, text, cleaned.html)
     local = frozenset({ctx.settings.domain.lower()})
     found = origin.verify(ctx, raw)
     internal = found is origin.Origin.VERIFIED
     verdict = score(raw, local_domains=local, auth=None if internal else _auth(ctx, raw),
                     origin=found)
-    block = {
-        **verdict.to_dict(),
-        "advisory": None if verdict.internal else advise(raw).to_dict(),
-        "sanitizer": {"changed": cleaned.changed,
-                      "detections": [d.to_dict() for d in cleaned.detections]},
-    }
+    block = SecurityVerdict(verdict, None if verdict.internal else advise(raw),
+                            cleaned.changed, cleaned.detections)
     return Assessment(block, bool(verdict.spam) and not verdict.internal, text, cleaned.html)

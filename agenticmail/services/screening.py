@@ -16,10 +16,11 @@ within them.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ..mail import bounds
 from ..security.complexity import HTML_LIMITS, TOO_COMPLEX, too_complex
+from ..security.sanitize import Detection
+from ..security.verdict import SecurityVerdict, TooComplexLimit
 from .context import ServiceContext
 from .protection import Assessment, assess
 
@@ -44,14 +45,10 @@ class Deadline:
 def too_complex_assessment(limit: str, detail: str) -> Assessment:
     """The assessment of a message not read further: verdict ``too_complex``, body withheld."""
     verdict = too_complex(limit, detail)
-    security: dict[str, Any] = {
-        **verdict.to_dict(),
-        "advisory": None,
-        "sanitizer": {"changed": True, "detections": [
-            {"type": TOO_COMPLEX, "count": 1,
-             "description": f"body withheld: {verdict.rules[0].description}"}]},
-        TOO_COMPLEX: {"limit": limit, "detail": detail},
-    }
+    security = SecurityVerdict(
+        verdict, None, True,
+        (Detection(TOO_COMPLEX, f"body withheld: {verdict.rules[0].description}", 1),),
+        TooComplexLimit(limit, detail))
     return Assessment(security, True, "", None)
 
 
@@ -60,11 +57,11 @@ def _over_budget(deadline: Deadline) -> Assessment:
         "time_budget", f"reading it took over {deadline.seconds:g} s")
 
 
-def screen(ctx: ServiceContext, raw: bytes, stored: dict[str, Any] | None = None,
+def screen(ctx: ServiceContext, raw: bytes, stored: SecurityVerdict | None = None,
            deadline: Deadline | None = None) -> Assessment:
     """The assessment of ``raw`` within bounds: ``stored`` (the verdict given at delivery) is
     reused, a ``too_complex`` one without reading the message at all."""
-    if stored is not None and stored.get("category") == TOO_COMPLEX:
+    if stored is not None and stored.category == TOO_COMPLEX:
         return Assessment(stored, True, "", None)
     deadline = deadline or Deadline.for_message(ctx)
     exceeded = bounds.check(raw)
@@ -74,10 +71,9 @@ def screen(ctx: ServiceContext, raw: bytes, stored: dict[str, Any] | None = None
         return _over_budget(deadline)
     assessment = assess(ctx, raw, stored)
     if stored is None:
-        for found in assessment.security.get("sanitizer", {}).get("detections", []):
-            if found.get("type") in HTML_LIMITS:
-                return too_complex_assessment(HTML_LIMITS[found["type"]],
-                                              str(found.get("description", "")))
+        for found in assessment.security.detections:
+            if found.type in HTML_LIMITS:
+                return too_complex_assessment(HTML_LIMITS[found.type], found.description)
     if deadline.passed():
         return _over_budget(deadline)
     return assessment

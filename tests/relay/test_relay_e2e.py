@@ -199,9 +199,9 @@ def test_only_the_providers_own_auth_results_reach_the_agent_and_the_scorer(
     # the provider's id on mail that did not come through the relay is not believed
     daemon = relay_daemon.daemon
     assert daemon is not None
-    assert protection.assess(daemon.ctx, copy).security["auth"]["source"] == "header"
+    assert protection.assess(daemon.ctx, copy).security.score.auth.source == "header"
     direct = copy.replace(b"dkim=fail", b"dkim=pass").replace(b"dmarc=fail", b"dmarc=pass")
-    assert protection.assess(daemon.ctx, direct).security["auth"]["source"] == "computed"
+    assert protection.assess(daemon.ctx, direct).security.score.auth.source == "computed"
 
 
 def _notification(provider: Provider, subject: str) -> tuple[str, str]:

@@ -51,19 +51,19 @@ def _assert_too_complex(security: dict[str, object], limit: str) -> None:
 def test_a_message_over_a_bound_is_too_complex(ctx: ServiceContext, raw: bytes,
                                                limit: str) -> None:
     assessment = screen(ctx, raw)
-    _assert_too_complex(assessment.security, limit)
+    _assert_too_complex(assessment.security.to_dict(), limit)
     assert assessment.spam and assessment.text == "" and assessment.html is None
 
 
 def test_a_message_over_its_time_budget_is_too_complex(tmp_path: Path) -> None:
     no_time = build_context(Settings(home=tmp_path, message_time_budget_seconds=0))
     assessment = screen(no_time, _local(message("Subject: hello\r\n")))
-    _assert_too_complex(assessment.security, "time_budget")
+    _assert_too_complex(assessment.security.to_dict(), "time_budget")
 
 
 def test_ordinary_mail_is_assessed_as_before(ctx: ServiceContext) -> None:
     assessment = screen(ctx, _local(message("Subject: lunch\r\n", "Noon on Friday?\r\n")))
-    assert assessment.security["category"] != "too_complex" and not assessment.spam
+    assert assessment.security.category != "too_complex" and not assessment.spam
     assert "Noon on Friday?" in assessment.text
 
 
