@@ -12,6 +12,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,38 @@ from .errors import ConfigError
 
 CONFIG_FILE = "config.toml"
 DEFAULT_API_PORT = 3829
-MAIL_HOSTS = ("local", "stalwart")
+
+
+class MailHostKind(StrEnum):
+    """Where agent mailboxes live (see ARCHITECTURE.md): a private Dovecot, or Stalwart."""
+
+    LOCAL = "local"
+    STALWART = "stalwart"
+
+
+class GatewayMode(StrEnum):
+    """How agents reach the internet: not at all, a person's own account, or a domain."""
+
+    NONE = "none"
+    RELAY = "relay"
+    DOMAIN = "domain"
+
+
+MAIL_HOSTS = tuple(kind.value for kind in MailHostKind)
+GATEWAY_MODES = tuple(mode.value for mode in GatewayMode)
+_CHOICES: dict[str, tuple[type[StrEnum], str]] = {
+    "mail_host": (MailHostKind, "mail host"), "gateway_mode": (GatewayMode, "gateway"),
+}
+
+
+def _choice(name: str, value: Any) -> Any:
+    """The enum member a config string names (``mail_host``, ``gateway_mode``)."""
+    kind, label = _CHOICES[name]
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigError(f"unknown {label} {value!r}; choose one of "
+                          f"{', '.join(m.value for m in kind)}") from None
 
 
 def default_home(env: Mapping[str, str] | None = None) -> Path:
@@ -35,7 +67,7 @@ class Settings:
     home: Path
     api_host: str = "127.0.0.1"
     api_port: int = DEFAULT_API_PORT
-    mail_host: str = "local"
+    mail_host: MailHostKind = MailHostKind.LOCAL
     domain: str = "localhost"
     imap_port: int = 3143
     lmtp_port: int = 3024  # the stalwart host's LMTP; the local host opens no LMTP port
@@ -44,7 +76,7 @@ class Settings:
     stalwart_smtp_port: int = 25
     stalwart_submission_port: int = 2587
     docker_host: str | None = None  # default: DOCKER_HOST, else the usual docker.sock paths
-    gateway_mode: str = "none"  # none | relay | domain (chosen in setup; configured later)
+    gateway_mode: GatewayMode = GatewayMode.NONE  # chosen in setup; configured later
     owner_email: str | None = None
     master_key: str | None = field(default=None, repr=False)
     max_attachment_bytes: int = 25 * 1024 * 1024
@@ -70,6 +102,11 @@ class Settings:
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)
     message_time_budget_seconds: int = 30  # parse + assess of one inbound message; then too_complex
+
+    def __post_init__(self) -> None:
+        # the config strings ("local", "relay" ...) are accepted wherever Settings is built
+        for name in _CHOICES:
+            object.__setattr__(self, name, _choice(name, getattr(self, name)))
 
     # -- derived paths -------------------------------------------------------------
     @property
@@ -131,6 +168,8 @@ def _boolean(name: str, value: Any) -> bool:
 
 def _coerce(name: str, value: Any) -> Any:
     kind = _FIELDS[name].type
+    if name in _CHOICES:
+        return _choice(name, value)
     try:
         if kind == "int":
             return int(value)
@@ -164,10 +203,6 @@ def load_settings(
         if raw is not None:
             values[name] = _coerce(name, raw)
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if values.get("mail_host", "local") not in MAIL_HOSTS:
-        raise ConfigError(
-            f"unknown mail host {values['mail_host']!r}; choose one of {', '.join(MAIL_HOSTS)}"
-        )
     return Settings(home=home, **values)
 
 
@@ -200,7 +235,7 @@ def save_settings(settings: Settings) -> None:
     """Persist every non-default setting (and the master key) to ``config.toml`` (0600)."""
     ensure_home(settings)
     defaults = Settings(home=settings.home)
-    data = {
+    data = {  # the enums are written as their strings
         name: getattr(settings, name)
         for name in _FIELDS
         if getattr(settings, name) is not None

@@ -33,7 +33,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.prompt import Confirm, IntPrompt, Prompt
 from rich.text import Text
 
-from ..config import MAIL_HOSTS, Settings
+from ..config import MAIL_HOSTS, MailHostKind, Settings
 from ..errors import AgenticMailError, ConfigError, Conflict
 from ..services.checks import Check
 from .client import Client, settings_from
@@ -137,7 +137,7 @@ def _system(settings: Settings, configured: bool, chosen: str | None
     checks = system_checks(settings)
     by_name = {c.name: c for c in checks}
     if configured:
-        host, reason = settings.mail_host, "kept from the existing configuration"
+        host, reason = settings.mail_host.value, "kept from the existing configuration"
     else:
         host, reason = choose_mail_host(by_name["docker"], by_name["dovecot"])
     if (chosen or host) != "stalwart":
@@ -333,7 +333,7 @@ def setup(
         raise ConfigError(f"the daemon is running; stop it before changing {', '.join(moving)}",
                           hint="agenticmail stop, then run setup again")
     if start and not daemon_up and (not configured or any(m.endswith("_port") for m in moving)):
-        _ports_free(replace(current, mail_host=mail_host,
+        _ports_free(replace(current, mail_host=MailHostKind(mail_host),
                             api_port=api_port or current.api_port,
                             imap_port=imap_port or current.imap_port,
                             submission_port=smtp_port or current.submission_port,

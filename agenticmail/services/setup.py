@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..config import MAIL_HOSTS, Settings, ensure_home, save_settings
+from ..config import GATEWAY_MODES, MAIL_HOSTS, Settings, ensure_home, save_settings
 from ..errors import ConfigError, DependencyMissing
 from ..hosts import build_host
 from ..hosts.stalwart import IMAGE, StalwartHost
@@ -29,7 +29,6 @@ from .checks import Check, docker_check, dovecot_check, python_check
 from .relay_gateway import RELAY_KEY
 from .routes import ROUTE_KEY
 
-GATEWAY_MODES = ("none", "relay", "domain")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
                         r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 
