@@ -374,8 +374,10 @@ def _normalise_text(parts: Sequence[str]) -> str:
     return "\n".join(parts).replace("\r\n", "\n")
 
 
-def _mailparser_parts(raw: bytes) -> tuple[str, str | None, list[Attachment], Message]:
-    parsed = mailparser.parse_from_bytes(raw)
+def _mailparser_parts(source: bytes | Message
+                      ) -> tuple[str, str | None, list[Attachment], Message]:
+    parsed = (mailparser.MailParser(source) if isinstance(source, Message)
+              else mailparser.parse_from_bytes(source))
     text = _normalise_text(parsed.text_plain)
     html = _normalise_text(parsed.text_html) if parsed.text_html else None
     attachments: list[Attachment] = []
@@ -456,15 +458,21 @@ def _stdlib_parts(source: bytes | Message) -> tuple[str, str | None, list[Attach
     )
 
 
-def _extract(raw: bytes) -> tuple[str, str | None, list[Attachment], Message]:
-    if bounds.check(raw) is not None:  # never hand the parsers a message over a bound
-        raw = bounds.safe_copy(raw)
+def _extract(raw: bytes, message: Message | None = None
+             ) -> tuple[str, str | None, list[Attachment], Message]:
+    source: bytes | Message
+    if message is not None:  # parsed already, within the bounds
+        source = message
+    elif bounds.check(raw) is not None:  # never hand the parsers a message over a bound
+        source = raw = bounds.safe_copy(raw)
+    else:
+        source = raw
     try:
-        return _mailparser_parts(raw)
+        return _mailparser_parts(source)
     except Exception as exc:
         log.debug("mail-parser failed (%s); falling back to the stdlib parser", exc)
     try:
-        return _stdlib_parts(raw)
+        return _stdlib_parts(source)
     except Exception as exc:
         log.debug("stdlib parser failed too (%s); returning the raw text", exc)
     return raw.decode("utf-8", "replace"), None, [], Message()
@@ -475,7 +483,8 @@ def _flag_str(flag: Any) -> str:
 
 
 def parse_message(
-    raw: bytes, *, uid: int, folder: str, flags: Iterable[str | bytes] = ()
+    raw: bytes, *, uid: int, folder: str, flags: Iterable[str | bytes] = (),
+    message: Message | None = None,
 ) -> ParsedMessage:
     """Parse raw message bytes into a :class:`ParsedMessage`; never raises on bad mail.
 
@@ -483,12 +492,14 @@ def parse_message(
     ``Name <addr>``; ``text`` falls back to a rendering of the HTML part when there is no
     plain-text part; duplicate headers are joined with newlines in ``headers``. A message
     over a parsing bound (:mod:`.bounds`) is read from its stand-in: its first headers, cut
-    short, and no body or attachments.
+    short, and no body or attachments. ``message``: the stdlib (compat32) parse of ``raw``
+    (of its stand-in when over a bound) made once at ingest
+    (:func:`agenticmail.security.mime_view.read`), read here instead of parsing again.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise InvalidRequest("raw message must be bytes")
     raw = bytes(raw)
-    text, html, attachments, message = _extract(raw)
+    text, html, attachments, message = _extract(raw, message)
     if not text.strip() and html:
         text = html_to_text(html)
     try:

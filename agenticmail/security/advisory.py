@@ -14,7 +14,7 @@ from email.message import Message
 from urllib.parse import urlsplit
 
 from agenticmail.security import patterns as P
-from agenticmail.security.mime_view import Attachment, Link, parse
+from agenticmail.security.mime_view import Attachment, InboundMessage, Link, parse
 
 RISK_ORDER = ("critical", "high", "medium")
 _MACRO_EXT = frozenset(["docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "sldm"])
@@ -179,7 +179,7 @@ def _worst(risks: list[str]) -> str | None:
     return min(risks, key=RISK_ORDER.index) if risks else None
 
 
-def advise(raw: bytes | Message) -> Advisory:
+def advise(raw: bytes | Message | InboundMessage) -> Advisory:
     """Advisory for every risky attachment and link of a message; never raises."""
     try:
         view = parse(raw)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from agenticmail.security.mime_view import to_message
+from agenticmail.security.mime_view import InboundMessage, to_message
 from agenticmail.security.patterns import registrable_domain
 
 MAX_AR_HEADERS = 50
@@ -162,7 +162,8 @@ def _parse_ar(value: str, position: int) -> tuple[str, list[AuthResult]]:
 
 
 def auth_result_details(
-    msg: bytes | Message, *, trusted_authserv_ids: frozenset[str] | None = None
+    msg: bytes | Message | InboundMessage, *,
+    trusted_authserv_ids: frozenset[str] | None = None
 ) -> tuple[AuthResult, ...] | None:
     """Every result of the ``Authentication-Results`` headers the caller trusts.
 

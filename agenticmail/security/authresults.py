@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
 
-from agenticmail.security.mime_view import parse, to_message
+from agenticmail.security.mime_view import InboundMessage, read, to_message
 from agenticmail.security.patterns import registrable_domain
 
 Resolver = Callable[[str], "bytes | str | None"]
@@ -82,7 +82,8 @@ def _best(results: list[str]) -> str:
 
 
 def parse_auth_results(
-    msg: bytes | Message, *, trusted_authserv_ids: frozenset[str] | None = None
+    msg: bytes | Message | InboundMessage, *,
+    trusted_authserv_ids: frozenset[str] | None = None
 ) -> AuthVerdicts | None:
     """Verdicts from the trusted ``Authentication-Results`` header, or None when absent."""
     try:
@@ -227,9 +228,12 @@ def _dmarc_policy(domain: str, resolver: Resolver) -> str | None:
     return None
 
 
-def _compute(raw: bytes, resolver: Resolver, timeout: float, spf: str) -> AuthVerdicts:
-    dkim_result, dkim_domains = _dkim(raw, resolver, timeout)
-    from_domain = parse(raw).from_domain
+def _compute(source: bytes | InboundMessage, resolver: Resolver, timeout: float, spf: str
+             ) -> AuthVerdicts:
+    message = read(source)
+    assert message.raw is not None  # DKIM verifies the bytes as received
+    dkim_result, dkim_domains = _dkim(message.raw, resolver, timeout)
+    from_domain = message.view.from_domain
     dmarc = "none"
     if from_domain:
         policy = _dmarc_policy(from_domain, resolver)
@@ -241,7 +245,7 @@ def _compute(raw: bytes, resolver: Resolver, timeout: float, spf: str) -> AuthVe
 
 
 def compute_auth(
-    raw: bytes,
+    raw: bytes | InboundMessage,
     *,
     resolver: Resolver | None = None,
     timeout: float = 2.0,
@@ -250,12 +254,14 @@ def compute_auth(
     """Verify DKIM and evaluate DMARC alignment; never raises, never exceeds ~``timeout``.
 
     ``spf`` lets a caller that knows the connecting IP pass its own SPF result in (it then
-    counts for DMARC alignment only if it is ``pass`` for the From organisation).
+    counts for DMARC alignment only if it is ``pass`` for the From organisation). An
+    :class:`~.mime_view.InboundMessage` is not parsed again (DKIM still reads its bytes).
     """
     lookup = resolver or dnspython_resolver(timeout)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="auth")
     try:
-        future = pool.submit(_compute, bytes(raw), lookup, timeout, _normal(spf))
+        source = raw if isinstance(raw, InboundMessage) else bytes(raw)
+        future = pool.submit(_compute, source, lookup, timeout, _normal(spf))
         return future.result(timeout=max(timeout * 2, 0.1))
     except concurrent.futures.TimeoutError:
         return AuthVerdicts(spf=_normal(spf), dkim="temperror", dmarc="none", source="computed")

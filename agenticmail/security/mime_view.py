@@ -6,6 +6,12 @@ returns plain decoded data (headers, text, HTML, visible-or-not HTML text, links
 attachments). It never raises on malformed input: every header, part and charset is
 decoded defensively and whatever cannot be read is skipped.
 
+:func:`read` parses a message ONCE into an :class:`InboundMessage` (its bytes, the one
+stdlib parse and the view): the ingest pipeline builds one per message and hands it to the
+sanitiser, the scorer, the advisory, the authentication checks and the index
+(:func:`agenticmail.mail.mime.parse_message` takes its ``message``). Every function here
+that takes bytes or a Message takes an :class:`InboundMessage` too and reuses its parse.
+
 All extraction here is linear time: substitutions use stdlib ``re`` patterns whose
 quantifiers are delimited by a character class (so no backtracking explosion), detection
 uses RE2 (:mod:`agenticmail.security.patterns`), and every collection is capped.
@@ -25,6 +31,7 @@ from email import policy
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
+from agenticmail.mail import bounds
 from agenticmail.mail.rfc2047 import decode_words
 from agenticmail.security import patterns as P
 
@@ -113,8 +120,44 @@ def decode_header_value(value: object) -> str:
     return text.replace("\r", "").replace("\n", " ")
 
 
-def to_message(raw: bytes | bytearray | memoryview | Message) -> Message:
+@dataclass(frozen=True)
+class InboundMessage:
+    """One inbound message, parsed once: what every later step of the pipeline shares."""
+
+    raw: bytes | None  # the bytes as received (DKIM, the origin stamp); None: given a Message
+    message: Message  # the one stdlib parse (compat32) of ``raw`` or of its bounded stand-in
+    view: MessageView
+    exceeded: bounds.Exceeded | None = None  # the parsing bound ``raw`` is over, if any
+    failed: bool = False  # the parser gave up: ``message`` and ``view`` are empty
+
+
+Source = bytes | bytearray | memoryview | Message | InboundMessage
+
+
+def read(source: Source, *, bounded: bool = False) -> InboundMessage:
+    """Parse ``source`` once (an :class:`InboundMessage` is passed through); never raises.
+
+    ``bounded``: a message over a parsing bound (:func:`agenticmail.mail.bounds.check`) is
+    read from its stand-in (:func:`~agenticmail.mail.bounds.safe_copy`), never whole, and
+    ``exceeded`` says which bound it is over."""
+    if isinstance(source, InboundMessage):
+        return source
+    if isinstance(source, Message):
+        return InboundMessage(None, source, _view(source))
+    raw = bytes(source)
+    exceeded = bounds.check(raw) if bounded else None
+    try:
+        message = email.message_from_bytes(bounds.safe_copy(raw) if exceeded else raw,
+                                           policy=policy.compat32)
+    except Exception:
+        return InboundMessage(raw, Message(), MessageView(), exceeded, failed=True)
+    return InboundMessage(raw, message, _view(message), exceeded)
+
+
+def to_message(raw: Source) -> Message:
     """Parse bytes (compat32 policy: tolerant, lazy-free); pass a Message through."""
+    if isinstance(raw, InboundMessage):
+        return raw.message
     if isinstance(raw, Message):
         return raw
     return email.message_from_bytes(bytes(raw), policy=policy.compat32)
@@ -350,12 +393,19 @@ def extract_links(html: str, text: str) -> tuple[Link, ...]:
     return tuple(links)
 
 
-def parse(raw: bytes | bytearray | memoryview | Message) -> MessageView:
-    """Build the :class:`MessageView`; never raises on malformed input."""
+def parse(raw: Source) -> MessageView:
+    """Build the :class:`MessageView` (an :class:`InboundMessage`'s own); never raises on
+    malformed input."""
+    if isinstance(raw, InboundMessage):
+        return raw.view
     try:
         msg = to_message(raw)
     except Exception:
         return MessageView()
+    return _view(msg)
+
+
+def _view(msg: Message) -> MessageView:
     headers: dict[str, list[str]] = {}
     try:
         for name, value in itertools.islice(msg.raw_items(), 1000):

@@ -489,7 +489,7 @@ def sanitize_html(html: str) -> SanitizeResult:
     return _result(visible_text(clean) if clean else "", clean, tally)
 
 
-def sanitize(raw: bytes | Message) -> SanitizeResult:
+def sanitize(raw: bytes | Message | inbound.InboundMessage) -> SanitizeResult:
     """Sanitise a whole message: text from text/plain (else from the cleaned HTML)."""
     view = inbound.parse(raw)
     tally = _Tally()

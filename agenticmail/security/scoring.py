@@ -32,7 +32,7 @@ from agenticmail.security import bayes, injection_model
 from agenticmail.security import injection_patterns as IP
 from agenticmail.security import patterns as P
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
-from agenticmail.security.mime_view import MessageView, deobfuscate, domain_of, parse, to_message
+from agenticmail.security.mime_view import InboundMessage, MessageView, deobfuscate, domain_of, read
 from agenticmail.security.origin import Origin, has_stamp_header
 from agenticmail.security.rule_table import (
     CATEGORY_ORDER,
@@ -372,14 +372,14 @@ def _check(rule: Rule, ctx: _Ctx) -> bool:
     return rule.id in ctx.hits
 
 
-def _stamped(raw: bytes | Message, msg: bytes | Message) -> bool:
-    if isinstance(raw, bytes | bytearray):
-        return has_stamp_header(bytes(raw))
-    return isinstance(msg, Message) and msg.get("x-agenticmail-origin") is not None
+def _stamped(parsed: InboundMessage) -> bool:
+    if parsed.raw is not None:
+        return has_stamp_header(parsed.raw)
+    return parsed.message.get("x-agenticmail-origin") is not None
 
 
 def score(
-    raw: bytes | Message,
+    raw: bytes | Message | InboundMessage,
     *,
     local_domains: Iterable[str] = frozenset({"localhost"}),
     auth: AuthVerdicts | None = None,
@@ -390,11 +390,8 @@ def score(
     ``origin`` is what the caller's check of the origin stamp found: ``VERIFIED`` makes the
     message internal (score 0), ``INVALID`` fires ``HDR_FORGED_ORIGIN``; ``None`` (not checked,
     e.g. no key at hand) treats a stamp header like an invalid one."""
-    try:
-        msg: bytes | Message = to_message(raw)
-    except Exception:
-        msg = b""
-    view = parse(msg)
+    parsed = read(raw)
+    msg, view = parsed.message, parsed.view
     local = frozenset(d.lower() for d in local_domains)
     if auth is None:
         try:
@@ -405,7 +402,7 @@ def score(
         return Verdict(0, False, False, None, (), True, auth)
     text = view.subject + "\n" + view.body_text
     hits = _TEXT_SET.match(text) | _RAW_SET.match(text + "\n" + view.html)
-    if origin is Origin.INVALID or (origin is None and _stamped(raw, msg)):
+    if origin is Origin.INVALID or (origin is None and _stamped(parsed)):
         hits |= {"HDR_FORGED_ORIGIN"}
     ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view))
     fired: list[RuleHit] = []

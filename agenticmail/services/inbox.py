@@ -14,6 +14,7 @@ from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW, MESSAGE_SPAM
 from ..mail.compose import normalize_subject
 from ..mail.mime import parse_message
 from ..models import Agent, ParsedMessage, SearchQuery
+from ..security.mime_view import read
 from ..store import messages as index
 from ..store import outbox as outbound
 from ..store import spam as spam_store
@@ -31,14 +32,25 @@ NOT_JUNK = "$NotJunk"  # set on a message the agent marked not-spam: never moved
 FILTERED = "$agenticmail-spam"  # set on mail the filter moves to Spam (see recover_spam)
 
 
+def read_inbound(ctx: ServiceContext, raw: bytes, *, uid: int, folder: str,
+                 flags: tuple[str, ...], deadline: Deadline | None = None
+                 ) -> tuple[ParsedMessage, Assessment]:
+    """Parse ``raw`` ONCE (within the parsing bounds) and give what the index and the events
+    read and its assessment (sanitised bodies, security verdict), both from that parse."""
+    message = read(raw, bounded=True)
+    parsed = parse_message(raw, uid=uid, folder=folder, flags=flags,
+                           message=None if message.failed else message.message)
+    return parsed, screen(ctx, message, deadline=deadline)
+
+
 def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid: int,
            raw: bytes, flags: tuple[str, ...]) -> str:
     """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved out to Spam) or
     ``"seen"`` (already indexed). The index row, the checkpoint and the event commit together,
     so a restart resumes right after the last message reported."""
     deadline = Deadline.for_message(ctx)  # one budget for parse and assessment
-    parsed = parse_message(raw, uid=uid, folder=folder, flags=flags)
-    assessment = screen(ctx, raw, deadline=deadline)
+    parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=folder, flags=flags,
+                                      deadline=deadline)
     spam = assessment.spam and folder == "INBOX" and NOT_JUNK not in flags
     # Where the message now is: spam is indexed and announced under its UID in Spam, so an
     # agent acting on the event reads that message (the INBOX UID names nothing there).
@@ -65,10 +77,9 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
         log.warning("could not look for unannounced spam of %s: %s", agent.name, exc)
         return 0
     for uid, raw, flags in missed:
-        deadline = Deadline.for_message(ctx)
-        parsed = parse_message(raw, uid=uid, folder=junk, flags=flags)
-        _record(ctx, agent, parsed, raw, screen(ctx, raw, deadline=deadline),
-                (junk, validity, uid), spam=True)
+        parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=junk, flags=flags,
+                                          deadline=Deadline.for_message(ctx))
+        _record(ctx, agent, parsed, raw, assessment, (junk, validity, uid), spam=True)
     return len(missed)
 
 

@@ -11,11 +11,11 @@ provider's own on a copy the relay sealed; otherwise the verdicts are computed h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
 from ..security.authresults import dnspython_resolver
+from ..security.mime_view import InboundMessage, read
 from ..security.verdict import SecurityVerdict
 from . import origin
 from . import relay_gateway as relay
@@ -32,7 +32,7 @@ class Assessment:
     html: str | None
 
 
-def _trusted_ids(ctx: ServiceContext, raw: bytes) -> set[str]:
+def _trusted_ids(ctx: ServiceContext, message: InboundMessage) -> set[str]:
     """Configured authserv-ids (the mail host in front of us), plus the relay provider's
     own (e.g. mx.google.com) for a copy the relay delivered, proven by its seal: on mail
     that arrived any other way, a header with the provider's id was not written by it."""
@@ -42,38 +42,40 @@ def _trusted_ids(ctx: ServiceContext, raw: bytes) -> set[str]:
     if account is not None and account.authserv_ids:
         provider = {i.lower() for i in account.authserv_ids}
         trusted -= provider  # even when also configured above: only on a sealed relay copy
-        if relay.sealed_by_relay(ctx, raw):
+        if relay.sealed_by_relay(ctx, message):
             trusted |= provider
     return trusted
 
 
-def _auth(ctx: ServiceContext, raw: bytes) -> Any:
-    trusted = _trusted_ids(ctx, raw)
+def _auth(ctx: ServiceContext, message: InboundMessage) -> Any:
+    trusted = _trusted_ids(ctx, message)
     if trusted:
-        message = message_from_bytes(raw, policy=policy.default)
-        headers = message.get_all("Authentication-Results") or []
+        headers = message.message.get_all("Authentication-Results") or []
         if headers and str(headers[0]).split(";", 1)[0].strip().lower() in trusted:
             found = parse_auth_results(message)
             if found is not None:
                 return found
-    return compute_auth(raw, timeout=DNS_TIMEOUT, resolver=dnspython_resolver(
+    return compute_auth(message, timeout=DNS_TIMEOUT, resolver=dnspython_resolver(
         DNS_TIMEOUT, ctx.settings.dns_nameservers or ""))
 
 
-def assess(ctx: ServiceContext, raw: bytes,
+def assess(ctx: ServiceContext, raw: bytes | InboundMessage,
            stored: SecurityVerdict | None = None) -> Assessment:
     """Sanitise ``raw`` and give its security block: ``stored`` (the verdict given at
     delivery) when there is one, else a fresh one (authentication computed for external
-    mail only)."""
-    cleaned = sanitize(raw)
+    mail only). The message is parsed once (or not at all when given parsed) and that
+    parse is shared by every step."""
+    message = read(raw)
+    assert message.raw is not None
+    cleaned = sanitize(message)
     text = cleaned.text.replace("\r\n", "\n")  # as the parser gives it: plain newlines
     if stored is not None:
         return Assessment(stored, stored.spam, text, cleaned.html)
     local = frozenset({ctx.settings.domain.lower()})
-    found = origin.verify(ctx, raw)
+    found = origin.verify(ctx, message.raw)  # a MAC over the bytes as received
     internal = found is origin.Origin.VERIFIED
-    verdict = score(raw, local_domains=local, auth=None if internal else _auth(ctx, raw),
-                    origin=found)
-    block = SecurityVerdict(verdict, None if verdict.internal else advise(raw),
+    verdict = score(message, local_domains=local,
+                    auth=None if internal else _auth(ctx, message), origin=found)
+    block = SecurityVerdict(verdict, None if verdict.internal else advise(message),
                             cleaned.changed, cleaned.detections)
     return Assessment(block, bool(verdict.spam) and not verdict.internal, text, cleaned.html)

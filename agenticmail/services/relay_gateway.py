@@ -28,6 +28,7 @@ from ..mail.addresses import is_valid_address, validate_address
 from ..mail.delivery import deliver_lmtp
 from ..mail.idle import FolderWatch
 from ..security.keys import same_secret
+from ..security.mime_view import InboundMessage
 from ..store import agents as agent_store
 from ..store import kv
 from ..store import outbox as outbound_store
@@ -192,12 +193,13 @@ def status(ctx: ServiceContext) -> dict[str, Any]:
     return data
 
 
-def sealed_by_relay(ctx: ServiceContext, raw: bytes) -> bool:
-    """Whether ``raw`` is a copy this daemon's relay delivered, unchanged in what the seal
+def sealed_by_relay(ctx: ServiceContext, message: InboundMessage) -> bool:
+    """Whether ``message`` is a copy this daemon's relay delivered, unchanged in what the seal
     binds (its topmost Authentication-Results, Message-ID, From, body)."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    message = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
-    seals = message.get_all(gw.SEAL_HEADER) or []
+    raw = message.raw
+    seals = message.message.get_all(gw.SEAL_HEADER) or []
+    if raw is None:
+        return False
     if len(seals) != 1:
         return False
     return same_secret(" ".join(str(seals[0]).split()),

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import time
 
-from ..mail import bounds
 from ..security.complexity import HTML_LIMITS, TOO_COMPLEX, too_complex
+from ..security.mime_view import InboundMessage, read
 from ..security.sanitize import Detection
 from ..security.verdict import SecurityVerdict, TooComplexLimit
 from .context import ServiceContext
@@ -57,19 +57,21 @@ def _over_budget(deadline: Deadline) -> Assessment:
         "time_budget", f"reading it took over {deadline.seconds:g} s")
 
 
-def screen(ctx: ServiceContext, raw: bytes, stored: SecurityVerdict | None = None,
+def screen(ctx: ServiceContext, raw: bytes | InboundMessage,
+           stored: SecurityVerdict | None = None,
            deadline: Deadline | None = None) -> Assessment:
     """The assessment of ``raw`` within bounds: ``stored`` (the verdict given at delivery) is
-    reused, a ``too_complex`` one without reading the message at all."""
+    reused, a ``too_complex`` one without reading the message at all. ``raw`` may be the
+    message as parsed once at ingest (:func:`agenticmail.security.mime_view.read`, bounded)."""
     if stored is not None and stored.category == TOO_COMPLEX:
         return Assessment(stored, True, "", None)
     deadline = deadline or Deadline.for_message(ctx)
-    exceeded = bounds.check(raw)
-    if exceeded is not None:
-        return too_complex_assessment(exceeded.limit, exceeded.detail)
+    message = read(raw, bounded=True)  # the bounds are checked before the parser runs
+    if message.exceeded is not None:
+        return too_complex_assessment(message.exceeded.limit, message.exceeded.detail)
     if deadline.passed():
         return _over_budget(deadline)
-    assessment = assess(ctx, raw, stored)
+    assessment = assess(ctx, message, stored)
     if stored is None:
         for found in assessment.security.detections:
             if found.type in HTML_LIMITS:
