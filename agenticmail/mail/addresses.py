@@ -189,8 +189,14 @@ def is_valid_address(value: str) -> bool:
     return True
 
 
-def domain_of(address: str) -> str:
-    """The normalised (lower-case, IDNA) domain of an address."""
+def domain_of(address: str, *, validate: bool = True) -> str:
+    """The lower-case domain of an address. ``validate`` (the default): the normalised (IDNA)
+    domain of a valid address, InvalidRequest otherwise. ``validate=False``, for addresses
+    read from untrusted mail: whatever follows the last ``@`` ("" when there is none),
+    trimmed of ``>`` and dots; never raises."""
+    if not validate:
+        _, at, domain = address.rpartition("@")
+        return domain.strip().strip(">").strip(".").lower() if at else ""
     return validate_address(address).rsplit("@", 1)[1]
 
 

@@ -32,7 +32,7 @@ from ..errors import InvalidRequest, NotFound
 from ..models import Attachment, AttachmentInfo, OutgoingMail, ParsedMessage
 from . import bounds
 from .addresses import parse_address, validate_address
-from .rfc2047 import decode_words
+from .rfc2047 import decode_header_value
 
 __all__ = [
     "build_message",
@@ -318,15 +318,6 @@ def html_to_text(html: str) -> str:
         return _strip_tags(html)
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
-def decode_header_value(value: Any) -> str:
-    """Decode RFC 2047 encoded-words (linear time, capped: :mod:`.rfc2047`) and unfold;
-    never raises."""
-    if value is None:
-        return ""
-    text = decode_words(str(value))
-    return " ".join(text.replace("\r", " ").replace("\n", " ").split())
 
 
 def display_address(name: str, addr: str) -> str:

@@ -14,7 +14,7 @@ import binascii
 import codecs
 import re
 
-__all__ = ["ENCODED_WORD", "MAX_ENCODED_WORDS", "decode_words"]
+__all__ = ["ENCODED_WORD", "MAX_ENCODED_WORDS", "decode_header_value", "decode_words"]
 
 MAX_ENCODED_WORDS = 2000  # per header value; mail.bounds allows no more in a whole message
 ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
@@ -61,3 +61,18 @@ def decode_words(text: str, limit: int = MAX_ENCODED_WORDS) -> str:
         pos = match.end()
     out.append(text[pos:])
     return "".join(out)
+
+
+def decode_header_value(value: object, *, squeeze: bool = True) -> str:
+    """A header value as text; never raises. RFC 2047 words are decoded (:func:`decode_words`,
+    linear, capped), raw 8-bit bytes are read as UTF-8, line breaks are unfolded. ``squeeze``
+    (what people and agents are shown): runs of blanks become one space, the ends are
+    trimmed; the security rules read the value as it is (``squeeze=False``)."""
+    if value is None:
+        return ""
+    text = decode_words(str(value))
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if squeeze:
+        return " ".join(text.replace("\r", " ").replace("\n", " ").split())
+    return text.replace("\r", "").replace("\n", " ")

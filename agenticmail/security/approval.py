@@ -452,7 +452,7 @@ def _decide(
     if not text.strip():
         text = "\n".join(html_reply_text(h) for h in html)
     lines = owner_lines(text)
-    subject = " ".join(decode_header_value(v) for v in _headers(msg, "subject")[:1])
+    subject = " ".join(decode_header_value(v, squeeze=False) for v in _headers(msg, "subject")[:1])
     if not _code_spans("\n".join(lines), code) and not _code_spans(subject, code):
         return _ignore(
             "the one-time code is missing from the reply text and subject "

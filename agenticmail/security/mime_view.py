@@ -32,7 +32,8 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from agenticmail.mail import bounds
-from agenticmail.mail.rfc2047 import decode_words
+from agenticmail.mail.addresses import domain_of
+from agenticmail.mail.rfc2047 import decode_header_value
 from agenticmail.security import patterns as P
 
 MAX_PART_BYTES = 2 * 1024 * 1024  # decoded bytes read from one MIME part
@@ -86,7 +87,7 @@ class MessageView:
 
     @property
     def from_domain(self) -> str:
-        return domain_of(self.from_addr)
+        return domain_of(self.from_addr, validate=False)
 
     @property
     def body_text(self) -> str:
@@ -102,22 +103,7 @@ class MessageView:
             pairs = getaddresses(list(values))
         except Exception:
             return ()
-        return tuple(d for d in (domain_of(a) for _, a in pairs) if d)
-
-
-def domain_of(address: str) -> str:
-    """Lower-cased domain of an address ("" when there is none)."""
-    _, _, domain = address.rpartition("@")
-    return domain.strip().strip(">").strip(".").lower() if "@" in address else ""
-
-
-def decode_header_value(value: object) -> str:
-    """Decode RFC 2047 words (linear time, capped) and raw 8-bit bytes into text; never
-    raises. Undecodable words stay as they are."""
-    text = decode_words(str(value))
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text.replace("\r", "").replace("\n", " ")
+        return tuple(d for d in (domain_of(a, validate=False) for _, a in pairs) if d)
 
 
 @dataclass(frozen=True)
@@ -200,7 +186,7 @@ def _filename(part: Message) -> str:
             name = str(part.get_param("name") or "")
         except Exception:
             name = ""
-    return decode_header_value(name).strip() if name else ""
+    return decode_header_value(name, squeeze=False).strip() if name else ""
 
 
 def _payload_size(part: Message) -> int:
@@ -409,7 +395,8 @@ def _view(msg: Message) -> MessageView:
     headers: dict[str, list[str]] = {}
     try:
         for name, value in itertools.islice(msg.raw_items(), 1000):
-            headers.setdefault(str(name).strip().lower(), []).append(decode_header_value(value))
+            headers.setdefault(str(name).strip().lower(), []).append(
+                decode_header_value(value, squeeze=False))
     except Exception:
         pass
     frozen = {k: tuple(v) for k, v in headers.items()}

@@ -577,7 +577,8 @@ def scan_message(raw: bytes | Message, *, owner: OwnerProfile | None = None) -> 
             findings.append(_unscannable("message", f"more than {MAX_HEADERS} header fields"))
             break
         headers += len(fields)
-        decoded = [(name, inbound.decode_header_value(value)) for name, value in fields]
+        decoded = [(name, inbound.decode_header_value(value, squeeze=False))
+                   for name, value in fields]
         findings += _fields_findings(prefix, decoded, owner)
         for label in ("preamble", "epilogue"):
             extra = getattr(part, label, None)

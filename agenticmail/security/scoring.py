@@ -276,9 +276,8 @@ def _consistent_sender(view: MessageView, auth: AuthVerdicts) -> bool:
     if auth.dmarc == "fail" or not view.from_domain:
         return False
     envelope = parseaddr(view.header("return-path"))[1]
-    return "@" in envelope and P.registrable_domain(domain_of(envelope)) == P.registrable_domain(
-        view.from_domain
-    )
+    return "@" in envelope and P.registrable_domain(
+        domain_of(envelope, validate=False)) == P.registrable_domain(view.from_domain)
 
 
 def _legit_bulk(view: MessageView, auth: AuthVerdicts, fired: list[RuleHit]) -> bool:
