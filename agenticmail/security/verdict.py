@@ -1,6 +1,6 @@
 """The security verdict of an inbound message: the ``security`` block agents read.
 
-One frozen value composed of the score (:class:`.spam.Verdict`: score, category, rules,
+One frozen value composed of the score (:class:`.scoring.Verdict`: score, category, rules,
 authentication), the :class:`.advisory.Advisory` (external mail only), what the sanitiser
 removed, and for a message not read at all the ``too_complex`` limit. ``to_dict`` is the JSON
 of the API, the events and the verdict store; ``from_dict`` reads a stored one back.
@@ -15,7 +15,7 @@ from typing import Any
 from .advisory import Advisory, ItemAdvice
 from .authresults import AuthVerdicts
 from .sanitize import Detection
-from .spam import RuleHit, Verdict
+from .scoring import RuleHit, Verdict
 
 __all__ = ["SecurityVerdict", "TooComplexLimit"]
 
