@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import urlsplit
 
+from agenticmail.models import AttachmentInfo
 from agenticmail.security import patterns as P
-from agenticmail.security.mime_view import Attachment, InboundMessage, Link, parse
+from agenticmail.security.mime_view import InboundMessage, Link, parse
 
 RISK_ORDER = ("critical", "high", "medium")
 _MACRO_EXT = frozenset(["docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "sldm"])
@@ -80,7 +81,7 @@ def is_double_extension(name: str) -> bool:
     return len(parts) >= 3 and parts[-1] in P.EXECUTABLE_EXT and parts[-2] in P.DOCUMENT_EXT
 
 
-def attachment_reasons(att: Attachment) -> list[tuple[str, str]]:
+def attachment_reasons(att: AttachmentInfo) -> list[tuple[str, str]]:
     """(reason, risk) pairs for one attachment; reasons are stable identifiers."""
     ext = extension(att.filename)
     found: list[tuple[str, str]] = []

@@ -34,6 +34,7 @@ from email.utils import getaddresses, parseaddr
 from agenticmail.mail import bounds
 from agenticmail.mail.addresses import domain_of
 from agenticmail.mail.rfc2047 import decode_header_value
+from agenticmail.models import AttachmentInfo
 from agenticmail.security import patterns as P
 
 MAX_PART_BYTES = 2 * 1024 * 1024  # decoded bytes read from one MIME part
@@ -55,15 +56,6 @@ class Link:
 
 
 @dataclass(frozen=True)
-class Attachment:
-    """One non-body MIME part."""
-
-    filename: str
-    content_type: str
-    size: int
-
-
-@dataclass(frozen=True)
 class MessageView:
     """Decoded, capped view of one message (see module docstring)."""
 
@@ -75,7 +67,7 @@ class MessageView:
     html: str = ""
     html_text: str = ""
     links: tuple[Link, ...] = ()
-    attachments: tuple[Attachment, ...] = ()
+    attachments: tuple[AttachmentInfo, ...] = ()  # the non-body parts, numbered in order
 
     def header(self, name: str) -> str:
         """First decoded value of header ``name`` ("" when absent)."""
@@ -407,7 +399,7 @@ def _view(msg: Message) -> MessageView:
         from_name, from_addr = "", ""
     texts: list[str] = []
     htmls: list[str] = []
-    attachments: list[Attachment] = []
+    attachments: list[AttachmentInfo] = []
     budget = MAX_TEXT_CHARS
     for part, ctype, filename, is_body in iter_leaf_parts(msg):
         if is_body and budget > 0:
@@ -415,7 +407,8 @@ def _view(msg: Message) -> MessageView:
             budget -= len(content)
             (htmls if ctype == "text/html" else texts).append(content)
         elif not is_body:
-            attachments.append(Attachment(filename, ctype, _payload_size(part)))
+            attachments.append(
+                AttachmentInfo(len(attachments), filename, ctype, _payload_size(part)))
     text = "\n".join(texts)
     html = "\n".join(htmls)
     return MessageView(

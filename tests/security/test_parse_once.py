@@ -76,3 +76,22 @@ def test_the_shared_parse_gives_what_the_bytes_gave(path: Path) -> None:
     assert advise(once) == advise(raw)
     assert parse_message(raw, uid=1, folder="INBOX", message=once.message) == \
         parse_message(raw, uid=1, folder="INBOX")
+
+
+def test_one_attachment_type_one_domain_of_one_header_decoder() -> None:
+    """The security view and the index list attachments with the same model; the header
+    decoder and domain_of are the mail package's, in their lenient forms for the rules."""
+    from agenticmail.mail.addresses import domain_of
+    from agenticmail.mail.rfc2047 import decode_header_value
+    from agenticmail.models import AttachmentInfo
+    from agenticmail.security import mime_view
+
+    once = read(EXTERNAL, bounded=True)
+    listed = parse_message(EXTERNAL, uid=1, folder="INBOX", message=once.message).attachments
+    assert once.view.attachments == listed
+    assert all(type(a) is AttachmentInfo for a in (*once.view.attachments, *listed))
+    assert mime_view.domain_of is domain_of and mime_view.decode_header_value is decode_header_value
+    assert domain_of("<x@Evil.Example.>", validate=False) == "evil.example"
+    assert domain_of("no at sign", validate=False) == ""
+    assert decode_header_value("a  =?utf-8?q?caf=C3=A9?=\r\n b", squeeze=False) == "a  café  b"
+    assert decode_header_value("a  =?utf-8?q?caf=C3=A9?=\r\n b") == "a café b"
