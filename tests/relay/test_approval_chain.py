@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.dns_server import DkimKey, DnsServer
 from agenticmail_testing.relay_provider import Provider
 from agenticmail_testing.sse import EventStream
 from tests.relay.helpers import AWS_KEY, AWS_SECRET, OWNER, gmail_auth, relay_status, send_held
-from tests.support.dns_server import DkimKey, DnsServer
 
 
 @pytest.fixture(scope="module")

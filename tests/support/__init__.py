@@ -1,1 +1,0 @@
-"""Reusable test helpers (real servers on loopback ports; no mocks)."""
