@@ -226,7 +226,7 @@ def stop(
 
 # -- status ------------------------------------------------------------------------------
 _SHOWN = {"url", "api_url", "version", "pid", "uptime_seconds", "status", "ok", "mail_host"}
-_SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts"}
+_SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts", "storage"}
 
 
 def _summary(value: Any) -> str:
@@ -280,8 +280,19 @@ def _status_rows(data: Mapping[str, Any]) -> list[tuple[str, object]]:
         ("watchers", watcher_line),
         ("components", _components_line(data.get("components"))),
         ("SMTP submission", submission and f"{submission.get('host')}:{submission.get('port')}"),
+        ("storage", _storage_line(data.get("storage"))),
         *((k.replace("_", " "), _summary(v)) for k, v in data.items() if k not in _SHOWN),
     ]
+
+
+def _storage_line(storage: Any) -> object:
+    """The database's state: ``ok · writable``, or what is wrong in red."""
+    if not isinstance(storage, Mapping):
+        return None
+    detail = storage.get("detail") or ""
+    if storage.get("ok") is False:
+        return Text(" · ".join(p for p in ("PROBLEM", str(detail)) if p), "bold red")
+    return " · ".join(p for p in ("ok", str(detail)) if p)
 
 
 def _components_line(components: Any) -> str | None:
