@@ -22,11 +22,9 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +32,7 @@ from imapclient.exceptions import IMAPClientError
 
 from agenticmail.config import load_settings
 from agenticmail.hosts import build_host
+from agenticmail_testing.disk import fill, small_disk
 from agenticmail_testing.mailbox import message_ids
 from agenticmail_testing.process import DaemonProcess
 from agenticmail_testing.smtp_sink import SmtpSink
@@ -269,41 +268,31 @@ def hung_route(batch: int) -> Outcome:
 
 def disk_full(batch: int) -> Outcome:
     out = Outcome()
-    where = Path(tempfile.mkdtemp(prefix="chaos-disk-"))
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs",
-                                            str(where)], capture_output=True).returncode:
-        out.notes.append("skipped: needs root and mount")
-        return out
-    daemon = DaemonProcess(home=where, **RATE)
-    try:
-        daemon.start()
-        team = agents(daemon, "f")
-        filler = where / "filler"
-        with open(filler, "wb") as fh:
-            try:
-                while True:
-                    fh.write(b"\0" * (1 << 20))
-                    fh.flush()
-            except OSError:
-                pass
-        codes: collections.Counter[str] = collections.Counter()
-        with daemon.client(team[0]["api_key"]) as api:
-            for i in range(10):
-                r = api.post("/v1/mail/send", json={"to": [team[1]["agent"]["address"]],
-                                                    "subject": f"full {i}", "text": "x"})
-                codes[r.json().get("error", {}).get("code", str(r.status_code))] += 1
-        with daemon.client() as owner:
-            health = owner.get("/v1/health").json()
-        out.notes.append(f"sends while full: {dict(codes)}; health {health['status']}")
-        filler.unlink()
-        freed = time.monotonic()
-        to_local, _ = send_batch(daemon, team[0], team[1:], batch)
-        finish(out, daemon, batch, freed, 120)
-        count_local(out, daemon, team[0], team[1:], to_local)
-    finally:
-        daemon.close()
-        subprocess.run(["umount", "-l", str(where)], check=False)
-        where.rmdir()
+    with small_disk() as where:
+        if where is None:
+            out.notes.append("skipped: needs root and mount")
+            return out
+        daemon = DaemonProcess(home=where, **RATE)
+        try:
+            daemon.start()
+            team = agents(daemon, "f")
+            filler = fill(where)
+            codes: collections.Counter[str] = collections.Counter()
+            with daemon.client(team[0]["api_key"]) as api:
+                for i in range(10):
+                    r = api.post("/v1/mail/send", json={"to": [team[1]["agent"]["address"]],
+                                                        "subject": f"full {i}", "text": "x"})
+                    codes[r.json().get("error", {}).get("code", str(r.status_code))] += 1
+            with daemon.client() as owner:
+                health = owner.get("/v1/health").json()
+            out.notes.append(f"sends while full: {dict(codes)}; health {health['status']}")
+            filler.unlink()
+            freed = time.monotonic()
+            to_local, _ = send_batch(daemon, team[0], team[1:], batch)
+            finish(out, daemon, batch, freed, 120)
+            count_local(out, daemon, team[0], team[1:], to_local)
+        finally:
+            daemon.close()
     return out
 
 
@@ -331,7 +320,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--outage", type=float, default=300.0)
-    parser.add_argument("--only", default="")
+    parser.add_argument("--only", default="", metavar="NAME,…",
+                        help="scenarios to run (default: all): sigkill-local, sigkill-external, "
+                             "dovecot, route-down, hung-route, disk-full, corrupt-db")
     args = parser.parse_args()
     scenarios: dict[str, Callable[[], Outcome]] = {
         "sigkill-local": lambda: sigkill(args.batch, external=False),
@@ -343,6 +334,9 @@ def main() -> None:
         "corrupt-db": corrupt_db,
     }
     chosen = [s for s in args.only.split(",") if s] or list(scenarios)
+    unknown = [s for s in chosen if s not in scenarios]
+    if unknown:
+        parser.error(f"no scenario named {', '.join(unknown)}; choose from {', '.join(scenarios)}")
     for name in chosen:
         results = [scenarios[name]() for _ in range(args.runs)]
         summary = {

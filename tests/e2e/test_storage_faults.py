@@ -5,16 +5,15 @@ space is freed, and ``start``/``doctor`` print one line with a hint, never a tra
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from agenticmail_testing import disk
 from agenticmail_testing.daemon import unique, wait_until
 from agenticmail_testing.process import DaemonProcess
 
@@ -51,30 +50,10 @@ def test_a_damaged_database_at_start_and_in_doctor(tmp_path: Path) -> None:
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
     """A 64 MiB tmpfs to fill (needs root; as root the mail store lives outside the home)."""
-    where = Path(tempfile.mkdtemp(prefix="agenticmail-disk-"))
-    mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(where)],
-        capture_output=True).returncode == 0
-    if not mounted:
-        where.rmdir()
-        pytest.skip("needs root and mount to make a small disk")
-    try:
+    with disk.small_disk() as where:
+        if where is None:
+            pytest.skip("needs root and mount to make a small disk")
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-        where.rmdir()
-
-
-def _fill(disk: Path) -> Path:
-    filler = disk / "filler"
-    with open(filler, "wb") as out:
-        try:
-            while True:
-                out.write(b"\0" * (1 << 20))
-                out.flush()
-        except OSError:
-            pass
-    return filler
 
 
 def test_disk_full_then_freed(small_disk: Path) -> None:
@@ -84,7 +63,7 @@ def test_disk_full_then_freed(small_disk: Path) -> None:
             alice = owner.post("/v1/agents", json={"name": unique("fa")}).json()
             bob = owner.post("/v1/agents", json={"name": unique("fb")}).json()
         mail = {"to": [bob["agent"]["address"]], "subject": "after the disk", "text": "x"}
-        filler = _fill(small_disk)
+        filler = disk.fill(small_disk)
 
         with proc.client(alice["api_key"]) as api:
             refused = api.post("/v1/mail/send", json=mail)
@@ -108,7 +87,7 @@ def test_disk_full_then_freed(small_disk: Path) -> None:
                        == "sent", timeout=30, what="the send after the disk was freed")
 
         proc.stop()
-        _fill(small_disk)
+        disk.fill(small_disk)
         _one_clear_line(_run(proc, "start"), "is full")
         doctor = _run(proc, "doctor", "--json")
         check = next(c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "database")
