@@ -181,23 +181,8 @@ class Database:
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one snapshot for every statement inside it, on a connection of
         its own (the writer's, inside this thread's write transaction)."""
-        if self._shared or self._writer == threading.get_ident():
-            with self._lock, self.mapped():
-                yield self.conn
-            return
-        conn = self._take_reader()
-        try:
-            with self.mapped():
-                conn.execute("BEGIN")
-                yield conn
-        finally:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")  # read only: nothing to keep
-            except sqlite3.Error:
-                conn.close()  # its state is unknown: never handed out again
-            else:
-                self._give_back(conn)
+        with self._reader(begin=True) as conn:
+            yield conn
 
     def _take_reader(self) -> sqlite3.Connection:
         with self._readers_lock:
@@ -225,6 +210,14 @@ class Database:
     def _statement(self) -> Iterator[sqlite3.Connection]:
         """A connection for one read statement: in autocommit mode a statement is its own
         read transaction (one snapshot), so no BEGIN/ROLLBACK round trip is needed."""
+        with self._reader(begin=False) as conn:
+            yield conn
+
+    @contextmanager
+    def _reader(self, *, begin: bool) -> Iterator[sqlite3.Connection]:
+        """A pooled read-only connection (``begin``: inside an explicit read transaction), or
+        the writer's own connection in the thread holding the write transaction, so it sees
+        its uncommitted rows. A connection whose state is unknown is closed, not pooled."""
         if self._shared or self._writer == threading.get_ident():
             with self._lock, self.mapped():
                 yield self.conn
@@ -232,9 +225,14 @@ class Database:
         conn = self._take_reader()
         try:
             with self.mapped():
+                if begin:
+                    conn.execute("BEGIN")
                 yield conn
         finally:
-            if conn.in_transaction:  # never: a SELECT in autocommit mode ends with its rows
+            try:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")  # read only: nothing to keep
+            except sqlite3.Error:
                 conn.close()
             else:
                 self._give_back(conn)
