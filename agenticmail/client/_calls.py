@@ -3,8 +3,8 @@ the sync and async clients both execute these, so each route is described once."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import AgenticMailError
 from . import models as m
@@ -12,6 +12,8 @@ from ._base import Call, path_part
 
 if TYPE_CHECKING:
     import httpx
+
+T = TypeVar("T")
 
 Attachments = Sequence[dict[str, Any]] | None
 
@@ -273,11 +275,16 @@ def _route(body: Any) -> m.Route | None:
     return m.RouteAnswer.model_validate(body).route
 
 
-def _saved_route(body: Any) -> m.Route:
-    route = _route(body)
-    if route is None:
-        raise AgenticMailError("the daemon answered without the route it saved")
-    return route
+def _saved(extract: Callable[[Any], T | None], what: str) -> Callable[[Any], T]:
+    """``extract``, for an answer that must carry ``what`` (the thing just saved)."""
+
+    def parse(body: Any) -> T:
+        value = extract(body)
+        if value is None:
+            raise AgenticMailError(f"the daemon answered without the {what} it saved")
+        return value
+
+    return parse
 
 
 def get_route() -> Call[m.Route | None]:
@@ -285,7 +292,7 @@ def get_route() -> Call[m.Route | None]:
 
 
 def set_route(route: dict[str, Any]) -> Call[m.Route]:
-    return Call("PUT", "/v1/route", _saved_route, body=route)
+    return Call("PUT", "/v1/route", _saved(_route, "route"), body=route)
 
 
 def clear_route() -> Call[m.Route | None]:
@@ -304,15 +311,8 @@ def _relay(body: Any) -> m.RelaySaved | None:
     return m.RelaySavedAnswer.model_validate(body).relay
 
 
-def _saved_relay(body: Any) -> m.RelaySaved:
-    relay = _relay(body)
-    if relay is None:
-        raise AgenticMailError("the daemon answered without the relay account it saved")
-    return relay
-
-
 def set_relay(relay: dict[str, Any]) -> Call[m.RelaySaved]:
-    return Call("PUT", "/v1/relay", _saved_relay, body=relay)
+    return Call("PUT", "/v1/relay", _saved(_relay, "relay account"), body=relay)
 
 
 def disable_relay() -> Call[m.RelaySaved | None]:
