@@ -12,7 +12,6 @@ import json
 import socket
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from agenticmail.store import agents as agent_store
 from agenticmail.store import audit
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
+from agenticmail_testing.daemon import wait_until
 
 N = 10
 
@@ -505,10 +505,9 @@ def api(setup_home: Settings) -> Iterator[tuple[httpx.Client, ServiceContext]]:
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=20,
+               what="the audit API to listen")
+    assert server.started, "server did not start"
     with httpx.Client(base_url=f"http://127.0.0.1:{setup_home.api_port}", timeout=30) as client:
         yield client, ctx
     server.should_exit = True
