@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -18,12 +17,7 @@ import httpx
 from agenticmail.config import Settings, load_settings
 from agenticmail.daemon.run import Daemon
 from agenticmail.services.setup import run_setup
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from agenticmail_testing.ports import free_ports
 
 
 def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.02,
@@ -42,8 +36,9 @@ class DaemonHandle:
         self.home = home or Path(tempfile.mkdtemp(prefix="agenticmail-test-"))
         self._own_home = home is None
         env = {"AGENTICMAIL_HOME": str(self.home)}
-        base = load_settings(self.home, env=env, api_port=free_port(), imap_port=free_port(),
-                             lmtp_port=free_port(), submission_port=free_port(),
+        api, imap, lmtp, submission = free_ports(4)
+        base = load_settings(self.home, env=env, api_port=api, imap_port=imap,
+                             lmtp_port=lmtp, submission_port=submission,
                              **{"max_attachment_bytes": 2_000_000, **overrides})
         result = run_setup(base, api_port=base.api_port)
         self.master_key: str = result.master_key or base.master_key or ""

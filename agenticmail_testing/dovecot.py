@@ -35,30 +35,13 @@ from imapclient import IMAPClient
 from agenticmail.hosts.local import DOVECOT_PATHS, LocalHost
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.models import Credentials, Endpoints
+from agenticmail_testing.ports import free_ports
 
 _SYSTEM_DIR: Path | None = None
 
 
 def dovecot_available() -> bool:
     return bool(shutil.which("dovecot")) or any(os.path.exists(p) for p in DOVECOT_PATHS)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_ports(n: int) -> list[int]:
-    """``n`` distinct free loopback ports (all held open until chosen)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,22 +16,19 @@ from typing import Any
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from agenticmail_testing.ports import free_ports
 
 
 class DaemonProcess:
     def __init__(self, home: Path | None = None, **settings: str) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="agenticmail-proc-", dir=home))
+        api, imap, lmtp, submission = free_ports(4)
         self.env = {
             **{f"AGENTICMAIL_{k.upper()}": str(v) for k, v in settings.items()},
             **os.environ, "AGENTICMAIL_HOME": str(self.home),
-            "AGENTICMAIL_API_PORT": str(free_port()), "AGENTICMAIL_IMAP_PORT": str(free_port()),
-            "AGENTICMAIL_LMTP_PORT": str(free_port()),
-            "AGENTICMAIL_SUBMISSION_PORT": str(free_port()), "AGENTICMAIL_LOG_LEVEL": "WARNING",
+            "AGENTICMAIL_API_PORT": str(api), "AGENTICMAIL_IMAP_PORT": str(imap),
+            "AGENTICMAIL_LMTP_PORT": str(lmtp),
+            "AGENTICMAIL_SUBMISSION_PORT": str(submission), "AGENTICMAIL_LOG_LEVEL": "WARNING",
         }
         self.api_url = f"http://127.0.0.1:{self.env['AGENTICMAIL_API_PORT']}"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -26,7 +26,8 @@ from agenticmail.config import write_private
 from agenticmail.hosts import dovecot_config as dc
 from agenticmail.hosts.local import LocalHost
 from agenticmail.models import Credentials
-from agenticmail_testing.dovecot import free_ports, scratch_system_dir
+from agenticmail_testing.dovecot import scratch_system_dir
+from agenticmail_testing.ports import free_ports
 from agenticmail_testing.smtp_sink import SmtpSink
 
 PLAIN_LISTENER = """  inet_listener imap {{

@@ -20,7 +20,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from agenticmail_testing.daemon import free_port
+from agenticmail_testing.ports import free_port
 
 
 @dataclass

@@ -51,7 +51,8 @@ from agenticmail.store import agents as agent_store
 from agenticmail.store import outbox as outbound
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
-from agenticmail_testing.daemon import DaemonHandle, free_port
+from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.ports import free_port
 from tests.stalwart.fake_stalwart import FakeStalwart
 from tests.test_architecture import FOREIGN, imports_of, sources
 

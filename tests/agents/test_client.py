@@ -16,8 +16,9 @@ import pytest
 from agenticmail import AsyncClient, Client, errors
 from agenticmail.client import models as m
 from agenticmail.client._base import ERROR_CLASSES, error_from_response
-from agenticmail_testing.daemon import DaemonHandle, free_port, unique
+from agenticmail_testing.daemon import DaemonHandle, unique
 from agenticmail_testing.dovecot import dovecot_available
+from agenticmail_testing.ports import free_port
 from agenticmail_testing.relay_provider import Provider
 from agenticmail_testing.sse import EventStream
 from tests.e2e.test_inbound_protection import INJECTION_TEXT

@@ -19,7 +19,8 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, TextContent
 
-from agenticmail_testing.daemon import DaemonHandle, free_port, unique, wait_until
+from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.ports import free_port
 from tests.agents.test_mcp_units import _pdf
 
 ROOT = Path(__file__).resolve().parents[2]

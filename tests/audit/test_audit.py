@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -39,14 +38,9 @@ from agenticmail.store import audit
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
 from agenticmail_testing.daemon import wait_until
+from agenticmail_testing.ports import free_ports
 
 N = 10
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -416,8 +410,9 @@ def run_cli(home: Path, *args: str) -> Result:
 def setup_home(tmp_path: Path) -> Settings:
     home = tmp_path / "home"
     env = {"AGENTICMAIL_HOME": str(home)}
-    base = load_settings(home, env=env, api_port=free_port(), imap_port=free_port(),
-                         lmtp_port=free_port(), submission_port=free_port())
+    api, imap, lmtp, submission = free_ports(4)
+    base = load_settings(home, env=env, api_port=api, imap_port=imap, lmtp_port=lmtp,
+                         submission_port=submission)
     run_setup(base, api_port=base.api_port)
     settings = load_settings(home, env=env)
     db = Database(settings.db_path)

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from typer.testing import Result
 
-from agenticmail_testing.daemon import free_port
+from agenticmail_testing.ports import free_port
 
 __all__ = ["Invoke", "Watcher", "free_port", "run_json", "write_config"]
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from agenticmail.config import load_settings
 from agenticmail_testing.daemon import purge_mail_store, unique, wait_until
+from agenticmail_testing.ports import free_ports
 
-from .support import Invoke, Watcher, free_port, run_json
+from .support import Invoke, Watcher, run_json
 
 
 def test_agents_send_inbox_read(cli: Invoke, daemon: Any) -> None:
@@ -116,9 +117,10 @@ def test_setup_start_detach_status_stop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ}
     env.pop("AGENTICMAIL_HOME", None)
-    for name in ("IMAP", "LMTP", "SUBMISSION"):
-        env[f"AGENTICMAIL_{name}_PORT"] = str(free_port())
-    port = str(free_port())
+    *others, api = free_ports(4)
+    for name, other in zip(("IMAP", "LMTP", "SUBMISSION"), others, strict=True):
+        env[f"AGENTICMAIL_{name}_PORT"] = str(other)
+    port = str(api)
     setup = _agenticmail(home, env, "setup", "--yes", "--no-start", "--api-port", port, "--json")
     assert setup.returncode == 0, setup.stderr
     first = json.loads(setup.stdout)

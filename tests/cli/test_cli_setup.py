@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agenticmail.config import load_settings
 from agenticmail_testing.daemon import purge_mail_store
+from agenticmail_testing.ports import free_ports
 
 from .support import Invoke, free_port
 
@@ -58,7 +59,7 @@ def test_setup_as_a_new_user(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if not (k.startswith("AGENTICMAIL_") or k in ("COLUMNS", "LINES"))}
     env["PATH"] = "/usr/bin:/bin"  # like a fresh shell after setup/install.sh
-    api, imap, smtp, lmtp = (free_port() for _ in range(4))
+    api, imap, smtp, lmtp = free_ports(4)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from agenticmail.config import load_settings
-from agenticmail_testing.daemon import free_port, purge_mail_store
+from agenticmail_testing.daemon import purge_mail_store
+from agenticmail_testing.ports import free_port
 
 
 def _run(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

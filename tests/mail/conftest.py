@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pytest
 
 from agenticmail.models import Credentials, Endpoints
+from agenticmail_testing.ports import free_ports
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
@@ -110,12 +111,6 @@ protocol lmtp {{
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -158,7 +153,7 @@ class Dovecot:
                 f"default_internal_user = {me}\ndefault_internal_group = {group}\n"
                 f"default_login_user = {me}"
             )
-        imap_port, lmtp_port = _free_port(), _free_port()
+        imap_port, lmtp_port = free_ports(2)
         conf = os.path.join(d, "dovecot.conf")
         with open(conf, "w") as f:
             f.write(

@@ -23,7 +23,8 @@ from agenticmail.services import setup as setup_svc
 from agenticmail.services.agents import create_agent, list_agents
 from agenticmail.services.context import ServiceContext, build_context
 from agenticmail.services.doctor import find_drift, repair
-from agenticmail_testing.dovecot import dovecot_available, free_ports, make_local_host
+from agenticmail_testing.dovecot import dovecot_available, make_local_host
+from agenticmail_testing.ports import free_ports
 
 from .conftest import MakeHost
 from .fake_docker import FakeDockerServer

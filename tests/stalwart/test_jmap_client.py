@@ -16,7 +16,7 @@ from agenticmail.errors import (
 )
 from agenticmail.hosts import stalwart_admin as admin
 from agenticmail.hosts.jmap import AdminAuthFailed, JmapClient, as_list, set_error
-from agenticmail_testing.dovecot import free_port
+from agenticmail_testing.ports import free_port
 
 from .fake_stalwart import FakeStalwart
 

@@ -14,7 +14,7 @@ import pytest
 from agenticmail.hosts.stalwart import StalwartHost
 from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.security.keys import SecretBox, new_encryption_key
-from agenticmail_testing.dovecot import free_ports
+from agenticmail_testing.ports import free_ports
 
 pytestmark = pytest.mark.live
 PW = "Xq3-very-long-random-pass-9z"

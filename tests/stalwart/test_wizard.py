@@ -17,7 +17,8 @@ import pytest
 
 from agenticmail.config import load_settings
 from agenticmail_testing.daemon import purge_mail_store
-from agenticmail_testing.dovecot import dovecot_available, free_ports
+from agenticmail_testing.dovecot import dovecot_available
+from agenticmail_testing.ports import free_ports
 
 from .fake_docker import FakeDockerServer
 
