@@ -11,10 +11,12 @@ Two passes, in this order (the order matters):
 2. **nh3** (ammonia) allowlist cleaning of what is left. nh3 strips ``style`` attributes,
    which would make CSS-hidden text *visible*; that is why pass 1 runs first.
 
-Invisible Unicode (tag characters, zero-width runs, bidi controls, soft hyphens, word
-joiners, variation-selector runs) is removed from text and from HTML text and attributes.
-Benign look-alikes are kept: emoji ZWJ sequences and subdivision flags, a single ZWNJ in
-Persian, single LRM/RLM marks, white text on an explicitly dark background.
+Invisible Unicode (every format character, singly too: zero-width characters, soft hyphens,
+word joiners, bidi controls, tag characters, variation selectors outside emoji, fillers) is
+removed from text and from HTML text and attributes (:mod:`.unicode_view`). What a script
+needs is kept: emoji ZWJ sequences and subdivision flags, ZWNJ between Persian or Indic
+letters, LRM/RLM near right-to-left text; and so is white text on an explicitly dark
+background.
 
 ``changed`` is True exactly when something was removed and reported in ``detections``
 (nh3's re-serialisation of harmless markup alone is not a change).
@@ -33,26 +35,8 @@ import nh3
 
 from agenticmail.security import mime_view as inbound
 from agenticmail.security.patterns import wordset
+from agenticmail.security.unicode_view import DESCRIPTIONS, drop_invisible
 
-_INVISIBLE = re.compile(
-    "(?P<flag>\U0001f3f4[\U000e0020-\U000e007e]{1,12}\U000e007f)"
-    "|(?P<tag_characters>[\U000e0000-\U000e007f]+)"
-    "|(?P<zero_width>[\u200b\u200c\u200d\ufeff\u2060]{3,})"
-    "|(?P<word_joiner>\u2060+)"
-    "|(?P<bidi_control>[\u202a-\u202e\u2066-\u2069]+|[\u200e\u200f\u061c]{3,})"
-    "|(?P<soft_hyphen>\u00ad+)"
-    "|(?P<variation_selectors>[\ufe00-\ufe0f\U000e0100-\U000e01ef]{3,})"
-    "|(?P<invisible_formatting>[\u180e\u2061-\u2064\u206a-\u206f\ufff9-\ufffb\u115f\u1160\u3164\uffa0]+)"
-)
-_DESCRIPTIONS = {
-    "tag_characters": "Unicode tag characters (U+E0000-E007F) can carry invisible instructions",
-    "zero_width": "run of 3+ zero-width characters",
-    "word_joiner": "word joiner (U+2060)",
-    "bidi_control": "bidirectional override/isolate controls",
-    "soft_hyphen": "soft hyphens splitting words",
-    "variation_selectors": "run of 3+ variation selectors (hidden data)",
-    "invisible_formatting": "invisible formatting/filler characters",
-}
 _BLOCK_BREAK = re.compile(r"(?i)<(?:br|/p|/div|/tr|/li|/h[1-6]|/table|/blockquote|hr)\b[^<>]*>")
 _NH3_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -414,19 +398,13 @@ class _Tally:
 
 
 def clean_invisible(text: str, tally: _Tally | None = None) -> str:
-    """Remove invisible Unicode from ``text``; count what was removed into ``tally``."""
-    if not text or text.isascii():
-        return text
-
-    def repl(m: re.Match[str]) -> str:
-        kind = m.lastgroup or ""
-        if kind == "flag":
-            return m.group(0)
-        if tally is not None:
-            tally.add(kind, _DESCRIPTIONS[kind])
-        return ""
-
-    return _INVISIBLE.sub(repl, text)
+    """Remove invisible Unicode from ``text`` (:func:`.unicode_view.drop_invisible`); count
+    what was removed into ``tally``."""
+    cleaned, removed = drop_invisible(text)
+    if tally is not None:
+        for kind, count in removed.items():
+            tally.add(kind, DESCRIPTIONS[kind], count)
+    return cleaned
 
 
 def _result(

@@ -43,6 +43,7 @@ from agenticmail.security.rule_table import (
     WARNING_THRESHOLD,
     Rule,
 )
+from agenticmail.security.unicode_view import skeleton
 
 
 @dataclass(frozen=True)
@@ -135,20 +136,16 @@ _RAW_PATTERNS: dict[str, str] = {
     "_SCRIPT_URI": P.SCRIPT_URI_ATTR.pattern,
 }
 _TEXT_SET = P.PatternSet(_TEXT_PATTERNS)
-_INJECTION_SET = P.PatternSet(
-    {
-        k: _TEXT_PATTERNS[k]
-        for k in (
-            "PI_IGNORE_INSTRUCTIONS",
-            "PI_ROLE_REASSIGNMENT",
-            "PI_JAILBREAK",
-            "DX_REVEAL_PROMPT",
-            "DX_FORWARD_ALL",
-            "PI_NEW_INSTRUCTIONS",
-            "PI_OUTPUT_CONTROL",
-        )
-    }
-)
+_INJECTION_IDS = frozenset({
+    "PI_IGNORE_INSTRUCTIONS",
+    "PI_ROLE_REASSIGNMENT",
+    "PI_JAILBREAK",
+    "DX_REVEAL_PROMPT",
+    "DX_FORWARD_ALL",
+    "PI_NEW_INSTRUCTIONS",
+    "PI_OUTPUT_CONTROL",
+})
+_INJECTION_SET = P.PatternSet({k: _TEXT_PATTERNS[k] for k in sorted(_INJECTION_IDS)})
 _RAW_SET = P.PatternSet(_RAW_PATTERNS)
 _SPAM_PHRASES = P.compile_re2(P.SPAM_PHRASES)
 _SEND_ADDR = P.compile_re2(P.DX_SEND_TO_ADDRESS)
@@ -168,6 +165,8 @@ class _Ctx:
     auth: AuthVerdicts
     local_domains: frozenset[str]
     bayes_p: float | None = None
+    shown: str = ""  # ``text`` as the agent reads it, normalised (unicode_view.skeleton)
+    revealed: frozenset[str] = frozenset()  # injection rules only the normalised text fires
 
     @cached_property
     def phrase_density(self) -> int:
@@ -300,10 +299,11 @@ def _auth_result(attr: str, value: str) -> Callable[[_Ctx], bool]:
 # Rule id -> check. Phrase rules (in _TEXT_PATTERNS/_RAW_PATTERNS) need no entry.
 _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     "PI_INVISIBLE_UNICODE": _invisible,
-    "PI_CLASSIFIER": lambda c: injection_model.is_injection(c.text),
+    "PI_CLASSIFIER": lambda c: injection_model.is_injection(c.shown),
     "PI_OBFUSCATED": lambda c: (
         "_DECODE_FOLLOW" in c.hits
-        or bool(_INJECTION_SET.match(deobfuscate(c.text) + "\n" + _tag_decoded(c)) - c.hits)
+        or bool(c.revealed)
+        or bool(_INJECTION_SET.match(deobfuscate(c.shown) + "\n" + _tag_decoded(c)) - c.hits)
     ),
     "SE_URGENCY_AUTHORITY": lambda c: "_URGENCY" in c.hits and "_AUTHORITY" in c.hits,
     "DX_SEND_TO_EXTERNAL": _send_external,
@@ -401,9 +401,17 @@ def score(
         return Verdict(0, False, False, None, (), True, auth)
     text = view.subject + "\n" + view.body_text
     hits = _TEXT_SET.match(text) | _RAW_SET.match(text + "\n" + view.html)
+    # Score what the agent will read: invisible characters dropped, NFKC, look-alike letters
+    # as Latin. An attack word only this reading reveals was hidden on purpose (PI_OBFUSCATED).
+    shown = skeleton(text)
+    revealed: frozenset[str] = frozenset()
+    if shown != text:
+        shown_hits = _TEXT_SET.match(shown)
+        revealed = frozenset(shown_hits - hits) & _INJECTION_IDS
+        hits |= shown_hits
     if origin is Origin.INVALID or (origin is None and _stamped(parsed)):
         hits |= {"HDR_FORGED_ORIGIN"}
-    ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view))
+    ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view), shown, revealed)
     fired: list[RuleHit] = []
     for rule in RULES:
         if rule.id in _AFTER_LOOP:
