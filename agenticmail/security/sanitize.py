@@ -3,9 +3,13 @@
 Two passes, in this order (the order matters):
 
 1. **Hidden-content removal** over a real tokenisation of the HTML (a linear, ``str.find``
-   driven tokenizer with an element stack, see :func:`_strip_hidden`): subtrees hidden by
-   CSS (``display:none``, ``visibility:hidden``, zero font size or opacity, text coloured
-   like its background, off-screen positioning, zero-size clipping), ``hidden`` elements,
+   driven tokenizer with an element stack, see :func:`_strip_hidden`), after the document's
+   ``<style>`` blocks were inlined the way a mail client renders them (:mod:`.stylesheet`):
+   subtrees hidden by CSS (``display:none``, ``visibility:hidden``, zero font size or
+   opacity, text coloured like its background, off-screen positioning, zero-size clipping,
+   and what mail clients honour: ``mso-hide:all``, ``-webkit-text-fill-color``), content a
+   client does not display by default (closed ``<details>``/``<dialog>``, SVG descriptions),
+   ``hidden`` elements,
    iframes, scripts, ``javascript:``/``vbscript:``/``data:`` URIs, event-handler attributes
    and comments that talk to a model are dropped and reported.
 2. **nh3** (ammonia) allowlist cleaning of what is left. nh3 strips ``style`` attributes,
@@ -35,6 +39,7 @@ import nh3
 
 from agenticmail.security import mime_view as inbound
 from agenticmail.security.patterns import wordset
+from agenticmail.security.stylesheet import apply_stylesheets
 from agenticmail.security.unicode_view import DESCRIPTIONS, drop_invisible
 
 _BLOCK_BREAK = re.compile(r"(?i)<(?:br|/p|/div|/tr|/li|/h[1-6]|/table|/blockquote|hr)\b[^<>]*>")
@@ -104,6 +109,9 @@ _HIDDEN_WHY = {
     "script_uri": "javascript:/vbscript:/data: URI in a link or source attribute",
     "event_handler": "event-handler attribute (onclick, onerror, ...)",
     "suspicious_comment": "HTML comment with instructions for a model",
+    "mso_hide": "element hidden from Outlook with mso-hide:all",
+    "not_rendered": "content a mail client does not display (closed <details>/<dialog>, SVG "
+                    "descriptions)",
     "html_too_deep": f"HTML nested over {MAX_DEPTH} elements deep (deeper tags dropped)",
 }
 
@@ -176,18 +184,21 @@ def _close(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 16
 
 
-def _hidden_reason(
-    tag: str, attrs: dict[str, str], decls: dict[str, str], bg: object
-) -> str | None:
-    """Why this element is invisible to a human reader, or None."""
+def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> str | None:
+    """Why this element and all it holds are invisible to a human reader, or None. (Text
+    coloured like its background is decided per text node: a descendant may set its own
+    colour or background.)"""
     if "hidden" in attrs:
         return "hidden_attribute"
-    if not decls and not (tag == "font" and "color" in attrs):
+    if not decls:
         return None
     if decls.get("display", "").startswith("none"):
         return "display_none"
-    if decls.get("visibility", "").split()[:1] in (["hidden"], ["collapse"]):
+    if decls.get("visibility", "").split()[:1] in (["hidden"], ["collapse"]) or decls.get(
+            "content-visibility", "").startswith("hidden"):
         return "visibility_hidden"
+    if decls.get("mso-hide", "").startswith("all"):
+        return "mso_hide"
     size = _length(decls.get("font-size", ""))
     if size and (
         size[0] <= 0
@@ -198,6 +209,8 @@ def _hidden_reason(
         return "zero_font_size"
     opacity = _length(decls.get("opacity", ""))
     if opacity and opacity[0] <= (5 if opacity[1] == "%" else 0.05):
+        return "zero_opacity"
+    if "opacity(0)" in decls.get("filter", "").replace(" ", ""):
         return "zero_opacity"
     positioned = decls.get("position") in ("absolute", "fixed", "relative")
     for key in ("left", "top", "text-indent", "margin-left", "margin-top", "right"):
@@ -214,16 +227,28 @@ def _hidden_reason(
         decls.get("clip", "").replace(" ", "").startswith("rect(0")
         or "inset(50%" in decls.get("clip-path", "")
         or "inset(100%" in decls.get("clip-path", "")
+        or decls.get("clip-path", "").replace(" ", "").startswith(("circle(0", "ellipse(0"))
     ):
         return "zero_size"
     if "scale(0)" in decls.get("transform", "").replace(" ", ""):
         return "zero_size"
-    colour = _colour(decls.get("color") or (attrs.get("color") if tag == "font" else None))
-    if colour == _INVISIBLE_COLOUR:
-        return "same_color"
-    if colour is not None and isinstance(bg, tuple) and _close(colour, bg):
-        return "same_color"
+    zoom = _length(decls.get("zoom", ""))
+    if zoom and zoom[0] <= (5 if zoom[1] == "%" else 0.05):
+        return "zero_size"
     return None
+
+
+def _own_colour(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> object:
+    """The text colour an element sets (None: inherited). WebKit clients (Apple Mail, iOS)
+    paint text with ``-webkit-text-fill-color`` over ``color``."""
+    return _colour(decls.get("-webkit-text-fill-color") or decls.get("color")
+                   or (attrs.get("color") if tag == "font" else None))
+
+
+def _unreadable(colour: object, bg: object) -> bool:
+    """Text of ``colour`` on ``bg`` cannot be seen (transparent, or within 16/255)."""
+    return colour == _INVISIBLE_COLOUR or (
+        isinstance(colour, tuple) and isinstance(bg, tuple) and _close(colour, bg))
 
 
 def _iframe_hidden(attrs: dict[str, str], decls: dict[str, str], reason: str | None) -> bool:
@@ -249,23 +274,38 @@ def _attr_html(name: str, value: str) -> str:
     return f' {name}="{html_lib.escape(value, quote=True)}"'
 
 
-def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, HiddenReport]:
-    """Remove hidden subtrees and active content (see module docstring) before nh3."""
+def strip_hidden(html: str, clean_text: Callable[[str], str], *,
+                 cascade_known: bool = False) -> tuple[str, HiddenReport]:
+    """Remove hidden subtrees and active content (see module docstring) before nh3.
+
+    ``cascade_known``: the document's stylesheets were inlined (:mod:`.stylesheet`), so an
+    element without a background of its own is on the white page, as with no stylesheet."""
     report: HiddenReport = {}
 
     def note(kind: str) -> None:
         _, count = report.get(kind, ("", 0))
         report[kind] = (_HIDDEN_WHY[kind], count + 1)
 
-    has_stylesheet = "<style" in html.lower() or " class=" in html.lower()
+    lowered = html.lower()
+    has_stylesheet = "<link" in lowered if cascade_known else (
+        "<style" in lowered or " class=" in lowered)
     default_bg: object = None if has_stylesheet else (255, 255, 255)
+    closed: set[int] = set()  # stack depths of a closed <details> or <dialog>
     out: list[str] = []
-    # stack entries: (tag, background); hidden_at: stack depth where a hidden subtree starts
-    stack: list[tuple[str, object]] = []
+    # stack entries: (tag, background, text colour); hidden_at: stack depth where a hidden
+    # subtree starts
+    stack: list[tuple[str, object, object]] = []
     hidden_at: int | None = None
     for kind, value, attr_list, self_closing in inbound.tokenize(html):
         if kind in ("text", "rawtext"):
             parent = stack[-1][0] if stack else ""
+            if hidden_at is None and value.strip():
+                if len(stack) - 1 in closed:
+                    note("not_rendered")
+                    continue
+                if stack and _unreadable(stack[-1][2], stack[-1][1]):
+                    note("same_color")
+                    continue
             if (
                 hidden_at is None
                 and parent not in _DROP_SILENT
@@ -284,6 +324,7 @@ def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, Hidd
             if depth is None:
                 continue
             del stack[depth:]
+            closed.difference_update(range(depth, MAX_DEPTH + 1))
             if hidden_at is not None and depth <= hidden_at:
                 hidden_at = None
             elif hidden_at is None:
@@ -299,6 +340,7 @@ def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, Hidd
                 or {top, tag} <= {"dt", "dd"}
             ):
                 stack.pop()
+                closed.discard(len(stack))
                 if hidden_at is not None and len(stack) <= hidden_at:
                     hidden_at = None
         opens = tag not in _VOID and not self_closing
@@ -307,7 +349,7 @@ def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, Hidd
             continue  # browsers cap nesting too; keeps nh3 (html5ever) linear
         if hidden_at is not None:  # inside a hidden subtree: only track nesting
             if opens:
-                stack.append((tag, None))
+                stack.append((tag, None, None))
             continue
         attrs = dict(attr_list)
         style = attrs.get("style", "")
@@ -321,7 +363,15 @@ def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, Hidd
         bg = parent_bg if own_bg is None else (None if own_bg == "image" else own_bg)
         if tag in ("body", "html") and bg is None and own_bg is None:
             bg = default_bg
-        reason = _hidden_reason(tag, attrs, decls, bg)
+        colour = _own_colour(tag, attrs, decls)
+        if colour is None:
+            colour = stack[-1][2] if stack else None
+        reason = _hidden_reason(tag, attrs, decls)
+        if reason is None and (
+                (len(stack) - 1 in closed and tag != "summary")
+                or (tag == "dialog" and "open" not in attrs)
+                or tag in ("desc", "metadata")):
+            reason = "not_rendered"
         if tag == "script":
             note("script")
         elif tag in _EMBEDS:
@@ -329,7 +379,9 @@ def strip_hidden(html: str, clean_text: Callable[[str], str]) -> tuple[str, Hidd
         elif reason:
             note(reason)
         if opens:
-            stack.append((tag, bg))
+            stack.append((tag, bg, colour))
+            if tag == "details" and "open" not in attrs and not reason:
+                closed.add(len(stack) - 1)
         if reason or tag == "script" or tag in _EMBEDS or tag in _DROP_SILENT:
             if opens:
                 hidden_at = len(stack) - 1
@@ -446,7 +498,16 @@ def _clean_html(html: str, tally: _Tally) -> str | None:
         tally.add("html_withheld", f"HTML with over {MAX_HTML_TAGS} tags, withheld from the "
                   "agent (the message in the mailbox is untouched)")
         return None
-    stripped, report = strip_hidden(html, lambda s: clean_invisible(s, tally))
+    cascade_known = False
+    if "<style" in html.lower():
+        applied = apply_stylesheets(html)
+        if applied.ok:
+            html, cascade_known = applied.html, True
+        else:
+            tally.add("stylesheet_unreadable", "a stylesheet too large or malformed to apply: "
+                      "text it hides may remain")
+    stripped, report = strip_hidden(html, lambda s: clean_invisible(s, tally),
+                                    cascade_known=cascade_known)
     tally.merge(report)
     try:
         return nh3.clean(
