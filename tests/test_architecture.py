@@ -112,6 +112,7 @@ FOREIGN = {
     # crypto, mail security, content
     "cryptography": {"security.keys"}, "dkim": {"security.authresults"},
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
+    "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},
     "publicsuffix2": {"security.auth_alignment"}, "mnemonic": {"security.dlp_detectors"},
     # terminal and config files
     "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"},
