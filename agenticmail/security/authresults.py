@@ -193,6 +193,11 @@ def _dkim(raw: bytes, resolver: Resolver, timeout: float) -> tuple[str, list[str
         except dkim.DnsTimeoutError:
             results.append("temperror")
             continue
+        except dkim.ValidationError as error:
+            # a body that no longer matches its signed hash was altered: "fail" (RFC 8601
+            # §2.7.1); a signature that cannot be evaluated at all is "permerror"
+            results.append("fail" if "body hash mismatch" in str(error) else "permerror")
+            continue
         except Exception:
             results.append("permerror")
             continue

@@ -77,3 +77,35 @@ def test_compute_auth_bad_signature_and_hanging_resolver_never_hang() -> None:
     assert time.monotonic() - start < 3
     assert v.dkim in ("temperror", "permerror", "fail")
     assert compute_auth(raw, resolver=lambda n: None).dkim in ("permerror", "fail", "temperror")
+
+
+def _signed(body: bytes) -> tuple[bytes, dict[str, str]]:
+    """A message signed for real by dkimpy with a fresh key, and the DNS that publishes it."""
+    import base64
+
+    import dkim
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    message = (b"From: Sam <sam@signer.example>\r\nTo: agent@localhost\r\nSubject: invoice\r\n"
+               b"Message-ID: <s@signer.example>\r\n\r\n" + body)
+    signature = dkim.sign(message, b"sel", b"signer.example", private,
+                          include_headers=[b"from", b"to", b"subject"])
+    dns = {"sel._domainkey.signer.example":
+           "v=DKIM1; k=rsa; p=" + base64.b64encode(public).decode()}
+    return signature + message, dns
+
+
+def test_a_body_tampered_dkim_signature_is_fail_not_permerror() -> None:
+    signed, dns = _signed(b"Please pay invoice 1042 to the usual account.\r\n")
+    resolver = lambda name: dns.get(name.rstrip("."))  # noqa: E731
+    assert compute_auth(signed, resolver=resolver).dkim == "pass"
+    tampered = signed.replace(b"the usual account", b"account 99-1234 (new)")
+    assert compute_auth(tampered, resolver=resolver).dkim == "fail"
+    header_tampered = signed.replace(b"Subject: invoice", b"Subject: URGENT invoice")
+    assert compute_auth(header_tampered, resolver=resolver).dkim == "fail"
