@@ -23,7 +23,8 @@ and an exit code.
     │   ├── TransientDeliveryError      delivery_deferred 503
     │   │   └── DeliveryInDoubt         delivery_in_doubt 503
     │   └── PermanentDeliveryError      delivery_rejected 502
-    └── DaemonUnavailable               daemon_unavailable (CLI only: exit 2)
+    ├── DaemonUnavailable               daemon_unavailable (CLI only: exit 2)
+    └── DnsUnavailable                  dns_unavailable   503 (a lookup failed for now)
 """
 
 from __future__ import annotations
@@ -136,3 +137,10 @@ class DaemonUnavailable(AgenticMailError):
     """The CLI could not reach the daemon's API."""
 
     code = "daemon_unavailable"
+
+
+class DnsUnavailable(AgenticMailError):
+    """A DNS lookup failed for now (timeout, SERVFAIL, no resolver): a verdict that needed it
+    is ``temperror``, never a crash."""
+
+    code = "dns_unavailable"

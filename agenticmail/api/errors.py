@@ -33,6 +33,7 @@ STATUS: dict[type[e.AgenticMailError], int] = {
     e.TransientDeliveryError: 503,
     e.PermanentDeliveryError: 502,
     e.DeliveryError: 502,
+    e.DnsUnavailable: 503,
 }
 
 

@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
 
+from agenticmail.errors import DnsUnavailable
+from agenticmail.mail.addresses import domain_of
+from agenticmail.security import dmarc
 from agenticmail.security.mime_view import InboundMessage, read, to_message
-from agenticmail.security.patterns import registrable_domain
 
 Resolver = Callable[[str], "bytes | str | None"]
 """TXT lookup: fully qualified name -> the record's text, or None when there is none."""
@@ -51,12 +53,16 @@ _KNOWN = frozenset(_RANK) | {"hardfail", "bestguesspass", "invalid"}
 class AuthVerdicts:
     """Authentication results: each of ``spf``/``dkim``/``dmarc`` is an RFC 8601 result
     word (``pass``, ``fail``, ``softfail``, ``neutral``, ``none``, ``temperror``,
-    ``permerror``, ``policy``); ``source`` is ``header``, ``computed`` or ``absent``."""
+    ``permerror``, ``policy``); ``source`` is ``header``, ``computed`` or ``absent``;
+    ``dmarc_policy`` is the disposition the From domain asks for when DMARC failed."""
 
     spf: str = "none"
     dkim: str = "none"
     dmarc: str = "none"
     source: str = "absent"
+    # what the From domain's DMARC policy asks for this message (computed verdicts only):
+    # none, quarantine or reject (after pct= sampling)
+    dmarc_policy: str = "none"
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -151,8 +157,10 @@ def dnspython_resolver(timeout: float, nameservers: str = "") -> Resolver:
             answer = resolver.resolve(
                 name.rstrip("."), "TXT", lifetime=timeout, raise_on_no_answer=False
             )
-        except (dns.exception.DNSException, OSError):
-            return None
+        except dns.resolver.NXDOMAIN:
+            return None  # the name does not exist: no record, a definite answer
+        except (dns.exception.DNSException, OSError) as error:
+            raise DnsUnavailable(type(error).__name__) from None
         for rrset in answer.response.answer:
             for item in rrset:
                 strings = getattr(item, "strings", None)
@@ -190,7 +198,7 @@ def _dkim(raw: bytes, resolver: Resolver, timeout: float) -> tuple[str, list[str
     for idx, sig in enumerate(sigs[:5]):
         try:
             ok = verifier.verify(idx=idx, dnsfunc=dnsfunc)
-        except dkim.DnsTimeoutError:
+        except (dkim.DnsTimeoutError, DnsUnavailable):
             results.append("temperror")
             continue
         except dkim.ValidationError as error:
@@ -225,28 +233,16 @@ def verify_dkim(raw: bytes, resolver: Resolver, timeout: float = 2.0) -> tuple[s
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _dmarc_policy(domain: str, resolver: Resolver) -> str | None:
-    for candidate in dict.fromkeys([domain, registrable_domain(domain)]):
-        record = _as_bytes(resolver("_dmarc." + candidate))
-        if record and record.lower().startswith(b"v=dmarc1"):
-            return record.decode("ascii", "replace")
-    return None
-
-
-def _compute(source: bytes | InboundMessage, resolver: Resolver, timeout: float, spf: str
-             ) -> AuthVerdicts:
+def _compute(source: bytes | InboundMessage, resolver: Resolver, timeout: float, spf: str,
+             spf_domain: str) -> AuthVerdicts:
     message = read(source)
     assert message.raw is not None  # DKIM verifies the bytes as received
     dkim_result, dkim_domains = _dkim(message.raw, resolver, timeout)
-    from_domain = message.view.from_domain
-    dmarc = "none"
-    if from_domain:
-        policy = _dmarc_policy(from_domain, resolver)
-        if policy is not None:
-            org = registrable_domain(from_domain)
-            aligned = any(registrable_domain(d) == org for d in dkim_domains)
-            dmarc = "pass" if aligned or spf == "pass" else "fail"
-    return AuthVerdicts(spf=spf, dkim=dkim_result, dmarc=dmarc, source="computed")
+    verdict = dmarc.evaluate(
+        message.view.from_domain, resolver, dkim_domains=dkim_domains, spf_result=spf,
+        spf_domain=spf_domain, message_id=str(message.message.get("message-id", "")))
+    return AuthVerdicts(spf=spf, dkim=dkim_result, dmarc=verdict.result, source="computed",
+                        dmarc_policy=verdict.disposition)
 
 
 def compute_auth(
@@ -255,18 +251,23 @@ def compute_auth(
     resolver: Resolver | None = None,
     timeout: float = 2.0,
     spf: str = "none",
+    spf_domain: str = "",
 ) -> AuthVerdicts:
-    """Verify DKIM and evaluate DMARC alignment; never raises, never exceeds ~``timeout``.
+    """Verify DKIM and evaluate DMARC (:mod:`.dmarc`, RFC 7489); never raises, never exceeds
+    ~``timeout``.
 
-    ``spf`` lets a caller that knows the connecting IP pass its own SPF result in (it then
-    counts for DMARC alignment only if it is ``pass`` for the From organisation). An
+    ``spf`` lets a caller that knows the connecting IP pass its own SPF result in, with
+    ``spf_domain``, the MAIL FROM (or HELO) domain it checked: it counts for DMARC only if it
+    is ``pass`` and that domain aligns with the From domain (``aspf=``). An
     :class:`~.mime_view.InboundMessage` is not parsed again (DKIM still reads its bytes).
     """
     lookup = resolver or dnspython_resolver(timeout)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="auth")
     try:
         source = raw if isinstance(raw, InboundMessage) else bytes(raw)
-        future = pool.submit(_compute, source, lookup, timeout, _normal(spf))
+        future = pool.submit(_compute, source, lookup, timeout, _normal(spf),
+                             domain_of(spf_domain, validate=False) if "@" in spf_domain
+                             else spf_domain)
         return future.result(timeout=max(timeout * 2, 0.1))
     except concurrent.futures.TimeoutError:
         return AuthVerdicts(spf=_normal(spf), dkim="temperror", dmarc="none", source="computed")
