@@ -59,6 +59,9 @@ class MessageNew(EventPayload):
     uid: int
     thread_id: str | None
     message: dict[str, Any]  # services.inbox.message_payload: the agent-facing message JSON
+    # the agent's rules that acted on it at ingest, in order (services.sorting): each
+    # {"id", "name", "actions": [{"type", ..., "result"}]}; empty when none did
+    rules: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @_register
@@ -251,7 +254,8 @@ def _hints(cls: type[EventPayload]) -> dict[str, Any]:
 
 def payload(type_: str, data: Mapping[str, Any] | EventPayload) -> EventPayload:
     """The checked model of an event of ``type_`` built from ``data`` (a mapping with exactly
-    the model's fields, or the model itself); :class:`InvalidEventPayload` if it does not fit."""
+    the model's fields, those with a default optional, or the model itself);
+    :class:`InvalidEventPayload` if it does not fit."""
     cls = REGISTRY.get(type_)
     if cls is None:
         raise InvalidEventPayload(f"unknown event type {type_!r}: add a model to "
@@ -263,6 +267,11 @@ def payload(type_: str, data: Mapping[str, Any] | EventPayload) -> EventPayload:
     else:
         fields = dict(data)
     hints = _hints(cls)
+    for f in dataclasses.fields(cls):  # a field added later, with a default: compatible
+        if f.name not in fields and f.default_factory is not dataclasses.MISSING:
+            fields[f.name] = f.default_factory()
+        elif f.name not in fields and f.default is not dataclasses.MISSING:
+            fields[f.name] = f.default
     missing = sorted(set(hints) - set(fields))
     unknown = sorted(set(fields) - set(hints))
     if missing or unknown:

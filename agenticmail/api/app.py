@@ -15,6 +15,7 @@ from .routes import (
     agents,
     arrivals,
     audit,
+    contacts,
     drafts,
     events,
     health,
@@ -22,6 +23,8 @@ from .routes import (
     pending,
     relay,
     route,
+    rules,
+    tags,
     threads,
 )
 
@@ -49,7 +52,8 @@ def create_app(ctx: ServiceContext,
                        public_paths={p for p in public if p},
                        public_prefixes=(f"{docs.ASSETS_URL}/",))
     app.include_router(arrivals.router)
-    for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events):
+    for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
+                   tags, rules, contacts):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)
     return app

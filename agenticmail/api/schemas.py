@@ -187,3 +187,67 @@ class DraftSendBody(BaseModel):
 
 class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
+
+
+class TagBody(BaseModel):
+    agent: str | None = None
+    name: str = Field(max_length=200)
+    color: str | None = Field(default=None, max_length=40)
+
+
+class TagMessagesBody(BaseModel):
+    agent: str | None = None
+    folder: str = Field(default="INBOX", max_length=200)
+    uids: list[int]
+
+
+class RuleBody(BaseModel):
+    """A server-side rule (``docs/organising.md``): conditions and actions."""
+
+    agent: str | None = None
+    name: str = Field(max_length=200)
+    match: str = "all"
+    conditions: list[Any] = Field(default_factory=list)
+    actions: list[Any] = Field(default_factory=list)
+    position: int | None = Field(default=None, ge=1, le=10_000)
+    enabled: bool = True
+
+
+class RulePatch(BaseModel):
+    agent: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+    match: str | None = None
+    conditions: list[Any] | None = None
+    actions: list[Any] | None = None
+    position: int | None = Field(default=None, ge=1, le=10_000)
+    enabled: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump(exclude={"agent"}).items() if v is not None}
+
+
+class RuleTestBody(BaseModel):
+    """A dry run: every rule in order, one saved rule (``rule``), or an unsaved ``spec``."""
+
+    agent: str | None = None
+    rule: str | None = Field(default=None, max_length=200)
+    spec: dict[str, Any] | None = None
+    folder: str = Field(default="INBOX", max_length=200)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ContactPatch(BaseModel):
+    agent: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=10_000)
+    tags: list[str] | None = None
+    status: str | None = Field(default=None, description="block, allow or null")
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request gave (null clears one)."""
+        return {k: getattr(self, k) for k in ("name", "notes", "tags", "status")
+                if k in self.model_fields_set}
+
+
+class ContactBody(ContactPatch):
+    address: str = Field(max_length=320, description="an address, or @domain")

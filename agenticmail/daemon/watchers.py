@@ -159,7 +159,7 @@ class AgentWatcher(threading.Thread):
                 raw, flags = fetched
                 outcome = inbox.ingest(self.ctx, self.agent, self.folder, uidvalidity, uid,
                                        raw, flags)
-                if outcome != "spam":  # spam was moved out: its expunge is not news
+                if outcome not in ("spam", "moved"):  # moved out: its expunge is not news
                     self._flags[uid] = flags
             last_uid = uid
             self.status.last_uid = uid

@@ -6,6 +6,7 @@ restart resumes exactly after the last message reported: nothing missed, nothing
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..store import messages as index
 from ..store import outbox as outbound
 from ..store import spam as spam_store
 from ..store import verdicts
-from . import threads
+from . import contacts, sorting, threads
 from .context import ServiceContext, transaction
 from .payload import message_payload
 from .protection import Assessment
@@ -45,20 +46,30 @@ def read_inbound(ctx: ServiceContext, raw: bytes, *, uid: int, folder: str,
 
 def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid: int,
            raw: bytes, flags: tuple[str, ...]) -> str:
-    """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved out to Spam) or
-    ``"seen"`` (already indexed). The index row, the checkpoint and the event commit together,
-    so a restart resumes right after the last message reported."""
+    """Assess, index and announce one new message: ``"new"``, ``"spam"`` (moved out to Spam),
+    ``"moved"`` (a rule moved it out) or ``"seen"`` (already indexed). The index row, the
+    checkpoint and the event commit together, so a restart resumes right after the last
+    message reported."""
     deadline = Deadline.for_message(ctx)  # one budget for parse and assessment
     parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=folder, flags=flags,
                                       deadline=deadline)
+    if folder == "INBOX":  # the agent's block/allow list, before the spam decision
+        assessment = contacts.screen_sender(ctx, agent, parsed.from_, assessment)
     spam = assessment.spam and folder == "INBOX" and NOT_JUNK not in flags
     # Where the message now is: spam is indexed and announced under its UID in Spam, so an
     # agent acting on the event reads that message (the INBOX UID names nothing there).
     where = _move_to_spam(ctx, agent, folder, uid) if spam else None
+    acted: list[dict[str, Any]] = []
+    if folder == "INBOX" and not spam:  # the agent's rules, before the event
+        done = sorting.sort(ctx, agent, folder, uidvalidity, uid, parsed, raw, assessment)
+        where, acted = done.where, done.report
+        parsed = dataclasses.replace(parsed, flags=done.flags)
     if not _record(ctx, agent, parsed, raw, assessment, where or (folder, uidvalidity, uid),
-                   spam, checkpoint=(folder, uidvalidity, uid)):
+                   spam, checkpoint=(folder, uidvalidity, uid), rules=acted):
         return "seen"
-    return "spam" if where else "new"
+    if spam:
+        return "spam" if where else "new"
+    return "moved" if where else "new"
 
 
 def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
@@ -85,10 +96,12 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
 
 def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes,
             assessment: Assessment, at: tuple[str, int, int], spam: bool,
-            checkpoint: tuple[str, int, int] | None = None) -> bool:
+            checkpoint: tuple[str, int, int] | None = None,
+            rules: list[dict[str, Any]] | None = None) -> bool:
     """Index the message where it is (``at``: folder, UIDVALIDITY, UID), store its verdict
-    (keyed by its bytes), log spam, save the watcher checkpoint and emit the event, all in one
-    transaction; False if already indexed."""
+    (keyed by its bytes), log spam, count its sender in the agent's contacts, save the watcher
+    checkpoint and emit the event (naming the ``rules`` that acted), all in one transaction;
+    False if already indexed."""
     folder, uidvalidity, uid = at
     thread = threads.assign(ctx, agent.id, parsed)
     entry = index.IndexEntry(
@@ -105,12 +118,14 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
             index.save_checkpoint(tx.conn, agent.id, *checkpoint)
         if not new:
             return False
+        contacts.saw_inbound(tx.conn, agent, parsed.from_)
         if not spam and _second_copy(ctx, tx.conn, agent, folder, parsed.message_id):
             log.warning("%s got a second copy of %s in %s (a delivery retried after a crash); "
                         "indexed, not announced again", agent.name, parsed.message_id, folder)
             return True
         payload = {"agent": agent.name, "folder": folder, "uid": uid,
-                   "thread_id": thread, "message": message_payload(parsed, assessment)}
+                   "thread_id": thread, "message": message_payload(parsed, assessment),
+                   "rules": rules or []}
         if spam:
             sec = assessment.security.score
             spam_store.log_spam(tx.conn, agent=agent.name, agent_id=agent.id,

@@ -25,7 +25,7 @@ from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbox as store
 from ..store import pending as pending_store
-from . import audit, identity, origin
+from . import audit, contacts, identity, origin
 from .approvals import hold
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, new_id
@@ -236,6 +236,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
                 external_rcpts=routed.external, bcc=list(mail.bcc), raw=raw,
                 thread_id=thread, subject=mail.subject, idempotency_key=idempotency_key,
                 send_at=due)
+            contacts.saw_outbound(tx.conn, agent, routed.local + routed.external)
             audit.record(tx, f"agent:{agent.name}", audit.SEND, message_id, {
                 "outbox_id": outbox_id, "to": routed.local + routed.external,
                 "subject": mail.subject})

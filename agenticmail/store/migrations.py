@@ -312,6 +312,51 @@ _OUTBOX_RETRY_BUDGET: Step = (
 )
 
 
+# issue 12 (organising): per-agent tags (each an IMAP keyword on the messages it marks),
+# ordered server-side rules (conditions and actions as JSON) and the address book (filled
+# from correspondents; ``status`` block/allow is honoured by the inbound path)
+_TAGS_RULES_CONTACTS: Step = (
+    """CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        keyword TEXT NOT NULL COLLATE NOCASE,
+        color TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (agent_id, name),
+        UNIQUE (agent_id, keyword))""",
+    """CREATE TABLE rules (
+        id TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        position INTEGER NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        match TEXT NOT NULL DEFAULT 'all' CHECK (match IN ('all', 'any')),
+        conditions TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (agent_id, name))""",
+    "CREATE INDEX rules_agent ON rules(agent_id, position)",
+    """CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        name TEXT,
+        notes TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        status TEXT CHECK (status IN ('block', 'allow')),
+        received INTEGER NOT NULL DEFAULT 0,
+        sent INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT,
+        last_seen TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (agent_id, address))""",
+    "CREATE INDEX contacts_last_seen ON contacts(agent_id, last_seen)",
+)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _INITIAL),
     ("0002_audit_log", _AUDIT_LOG),
@@ -323,6 +368,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0008_agent_identity", _AGENT_IDENTITY_STEP),
     ("0009_agent_mail_ops", _AGENT_MAIL_OPS),
     ("0010_outbox_retry_budget", _OUTBOX_RETRY_BUDGET),
+    ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
 ]
 
 
