@@ -21,12 +21,32 @@ from collections.abc import Iterable, Mapping
 
 import re2
 
+from ..errors import InvalidRequest
+
 WORD_GAP = r"(?:\S+\s+)"  # one word and its trailing space, a bounded gap: WORD_GAP{0,3}?
 
 
 def compile_re2(pattern: str) -> re2._Regexp:
     """Compile one RE2 pattern (raises ``re2.error`` on a syntax error at import time)."""
     return re2.compile(pattern)
+
+
+def compile_untrusted(pattern: str, *, max_mem: int = 8 << 20) -> re2._Regexp:
+    """A case-insensitive RE2 regex written by a user (a rule), its memory capped;
+    :class:`~agenticmail.errors.InvalidRequest` (``invalid_pattern``) saying why when it is
+    not one RE2 accepts (no backreferences or lookaround: they could take exponential time)."""
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = False
+    options.max_mem = max_mem
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise InvalidRequest(f"invalid regular expression {pattern[:100]!r}: {reason}",
+                             code="invalid_pattern") from None
 
 
 class PatternSet:

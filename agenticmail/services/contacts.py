@@ -13,10 +13,9 @@ rest of the verdict. An entry may also be ``@domain`` (block or allow a whole do
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from collections.abc import Mapping, Sequence
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidRequest, NotFound
 from ..mail.addresses import domain_of, validate_address
@@ -27,6 +26,9 @@ from ..store import contacts as store
 from .context import ServiceContext, transaction
 from .protection import Assessment
 from .rule_spec import authenticated
+
+if TYPE_CHECKING:
+    import sqlite3
 
 MAX_LIMIT = 1000
 MAX_NOTES = 10_000

@@ -27,10 +27,9 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Any
 
-import re2
-
 from ..errors import InvalidRequest
 from ..models import ParsedMessage
+from ..security.patterns import compile_untrusted
 from ..security.verdict import SecurityVerdict
 from ..store.rules import RuleRow
 
@@ -53,19 +52,12 @@ def _invalid(message: str) -> InvalidRequest:
 
 
 def compile_pattern(pattern: str) -> Any:
-    """``pattern`` as a case-insensitive RE2 regex; ``invalid_rule`` saying why if it is not
-    one (RE2 has no backreferences or lookaround: they could take exponential time)."""
-    options = re2.Options()
-    options.log_errors = False
-    options.case_sensitive = False
-    options.max_mem = REGEX_MEMORY
+    """``pattern`` as a case-insensitive RE2 regex (memory capped); ``invalid_rule`` saying
+    why when it is not one."""
     try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        raise _invalid(f"invalid regular expression {pattern[:100]!r}: {reason}") from None
+        return compile_untrusted(pattern, max_mem=REGEX_MEMORY)
+    except InvalidRequest as exc:
+        raise _invalid(exc.message) from None
 
 
 _compiled = functools.lru_cache(maxsize=256)(compile_pattern)  # rules run on every message
