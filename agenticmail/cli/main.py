@@ -27,6 +27,7 @@ from ..errors import AgenticMailError, DaemonUnavailable
 from . import (
     agents,
     audit,
+    contacts,
     conversation,
     daemon,
     mail,
@@ -36,7 +37,9 @@ from . import (
     pending,
     relay,
     route,
+    rules,
     setup,
+    tags,
 )
 from .client import CliState
 from .output import json_printed, print_json
@@ -167,6 +170,12 @@ app.add_typer(relay.app, name="relay",
               help="Internet mail through your own Gmail/Outlook account: setup, status.")
 app.add_typer(audit.app, name="audit",
               help="List the audit log; verify its hash chain (tamper check).")
+app.add_typer(tags.app, name="tags", rich_help_panel="Organise",
+              help="An agent's tags (IMAP keywords): list, create, delete, add, remove.")
+app.add_typer(rules.app, name="rules", rich_help_panel="Organise",
+              help="Server-side rules run on new mail: list, add, edit, delete, test.")
+app.add_typer(contacts.app, name="contacts", rich_help_panel="Organise",
+              help="An agent's address book and block/allow list.")
 
 try:
     from .filter import app as filter_app

@@ -206,6 +206,94 @@ def delete_draft(agent: str | None, draft_id: str) -> Call[dict[str, Any]]:
     return Call("DELETE", f"/v1/mail/drafts/{path_part(draft_id)}", as_is, {"agent": agent})
 
 
+# -- organising: tags, rules, contacts -----------------------------------------------------
+def list_tags(agent: str | None) -> Call[list[m.Tag]]:
+    return Call("GET", "/v1/tags", _list("tags", m.Tag), {"agent": agent})
+
+
+def create_tag(agent: str | None, name: str, color: str | None) -> Call[m.Tag]:
+    return Call("POST", "/v1/tags", _one("tag", m.Tag),
+                body=_drop_none({"agent": agent, "name": name, "color": color}))
+
+
+def delete_tag(agent: str | None, name: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/tags/{path_part(name)}", as_is, {"agent": agent})
+
+
+def tag_messages(agent: str | None, name: str, uids: Sequence[int], folder: str
+                 ) -> Call[m.Tagged]:
+    return Call("POST", f"/v1/tags/{path_part(name)}/messages", _model(m.Tagged),
+                body=_drop_none({"agent": agent, "folder": folder,
+                                 "uids": [int(u) for u in uids]}))
+
+
+def untag_message(agent: str | None, name: str, uid: int, folder: str) -> Call[m.Tagged]:
+    return Call("DELETE", f"/v1/tags/{path_part(name)}/messages/{int(uid)}", _model(m.Tagged),
+                {"agent": agent, "folder": folder})
+
+
+def tagged_messages(agent: str | None, name: str, folder: str | None
+                    ) -> Call[m.TaggedMessages]:
+    return Call("GET", f"/v1/tags/{path_part(name)}/messages", _model(m.TaggedMessages),
+                {"agent": agent, "folder": folder})
+
+
+def list_rules(agent: str | None) -> Call[list[m.Rule]]:
+    return Call("GET", "/v1/rules", _list("rules", m.Rule), {"agent": agent})
+
+
+def create_rule(agent: str | None, rule: dict[str, Any]) -> Call[m.Rule]:
+    return Call("POST", "/v1/rules", _one("rule", m.Rule),
+                body=_drop_none({"agent": agent, **rule}))
+
+
+def get_rule(agent: str | None, ref: str) -> Call[m.Rule]:
+    return Call("GET", f"/v1/rules/{path_part(ref)}", _one("rule", m.Rule), {"agent": agent})
+
+
+def update_rule(agent: str | None, ref: str, changes: dict[str, Any]) -> Call[m.Rule]:
+    return Call("PATCH", f"/v1/rules/{path_part(ref)}", _one("rule", m.Rule),
+                body=_drop_none({"agent": agent, **changes}))
+
+
+def delete_rule(agent: str | None, ref: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/rules/{path_part(ref)}", as_is, {"agent": agent})
+
+
+def test_rules(agent: str | None, rule: str | None, spec: dict[str, Any] | None, folder: str,
+               limit: int) -> Call[m.RuleTest]:
+    return Call("POST", "/v1/rules/test", _model(m.RuleTest),
+                body=_drop_none({"agent": agent, "rule": rule, "spec": spec, "folder": folder,
+                                 "limit": limit}))
+
+
+def list_contacts(agent: str | None, status: str | None, query: str | None, limit: int,
+                  offset: int) -> Call[m.ContactPage]:
+    return Call("GET", "/v1/contacts", _model(m.ContactPage),
+                {"agent": agent, "status": status, "q": query, "limit": limit,
+                 "offset": offset})
+
+
+def save_contact(agent: str | None, address: str, fields: dict[str, Any]) -> Call[m.Contact]:
+    return Call("POST", "/v1/contacts", _one("contact", m.Contact),
+                body={**_drop_none({"agent": agent}), "address": address, **fields})
+
+
+def get_contact(agent: str | None, address: str) -> Call[m.Contact]:
+    return Call("GET", f"/v1/contacts/{path_part(address)}", _one("contact", m.Contact),
+                {"agent": agent})
+
+
+def update_contact(agent: str | None, address: str, fields: dict[str, Any]
+                   ) -> Call[m.Contact]:
+    return Call("PATCH", f"/v1/contacts/{path_part(address)}", _one("contact", m.Contact),
+                body={**_drop_none({"agent": agent}), **fields})
+
+
+def delete_contact(agent: str | None, address: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/contacts/{path_part(address)}", as_is, {"agent": agent})
+
+
 # -- the owner's routes (master key) and the rest of the mailbox ---------------------------
 def rotate_key(name: str) -> Call[m.RotatedKey]:
     return Call("POST", f"/v1/agents/{path_part(name)}/rotate-key", _model(m.RotatedKey))

@@ -446,3 +446,70 @@ class Health(Model):
     components: dict[str, dict[str, Any]] | None = None
     watchers: dict[str, dict[str, Any]] | None = None
     host_restarts: int | None = None
+
+
+# -- organising: tags, rules, contacts (issue 12) ----------------------------------------------
+class Tag(Model):
+    name: str
+    keyword: str  # the IMAP keyword the tag is on messages
+    color: str | None = None
+    created_at: str = ""
+
+
+class Tagged(Model):
+    """Messages after tagging or untagging: each ``{"uid", "flags"}``."""
+
+    tag: str
+    keyword: str
+    folder: str
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class TaggedMessages(Model):
+    tag: str
+    keyword: str
+    total: int
+    messages: list[MessageSummary] = Field(default_factory=list)
+
+
+class Rule(Model):
+    id: str
+    name: str
+    position: int
+    enabled: bool = True
+    match: str = "all"
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+    actions: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class RuleTest(Model):
+    """A dry run: each match is ``{"uid", "folder", "subject", "from", "rules"}``."""
+
+    folder: str
+    checked: int
+    matched: int
+    matches: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Contact(Model):
+    address: str
+    name: str | None = None
+    notes: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    status: str | None = None  # block | allow
+    count: int = 0
+    received: int = 0
+    sent: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class ContactPage(Model):
+    total: int
+    limit: int
+    offset: int
+    contacts: list[Contact] = Field(default_factory=list)

@@ -340,6 +340,78 @@ class Client:
     def delete_draft(self, draft_id: str) -> None:
         self._run(_calls.delete_draft(self.agent, draft_id))
 
+    # -- tags, rules, contacts -----------------------------------------------------------
+    def list_tags(self) -> list[m.Tag]:
+        return self._run(_calls.list_tags(self.agent))
+
+    def create_tag(self, name: str, color: str | None = None) -> m.Tag:
+        """A tag (``color``: #rgb, #rrggbb or a name); ``.keyword`` is its IMAP keyword."""
+        return self._run(_calls.create_tag(self.agent, name, color))
+
+    def delete_tag(self, name: str) -> dict[str, Any]:
+        """Delete a tag and take it off every message carrying it."""
+        return self._run(_calls.delete_tag(self.agent, name))
+
+    def tag_message(self, name: str, uid: int | Sequence[int], folder: str = "INBOX"
+                    ) -> m.Tagged:
+        """Put a tag on messages (an IMAP keyword mail clients see)."""
+        uids = [uid] if isinstance(uid, int) else list(uid)
+        return self._run(_calls.tag_messages(self.agent, name, uids, folder))
+
+    def untag_message(self, name: str, uid: int, folder: str = "INBOX") -> m.Tagged:
+        return self._run(_calls.untag_message(self.agent, name, uid, folder))
+
+    def tagged_messages(self, name: str, folder: str | None = None) -> m.TaggedMessages:
+        """Messages carrying a tag (every folder unless ``folder``)."""
+        return self._run(_calls.tagged_messages(self.agent, name, folder))
+
+    def list_rules(self) -> list[m.Rule]:
+        """The agent's server-side rules, in the order they run."""
+        return self._run(_calls.list_rules(self.agent))
+
+    def create_rule(self, name: str, actions: Sequence[dict[str, Any]],
+                    conditions: Sequence[dict[str, Any]] = (), *, match: str = "all",
+                    position: int | None = None, enabled: bool = True) -> m.Rule:
+        """A rule run on each new INBOX message (see docs/organising.md for conditions
+        and actions); an invalid one raises ``InvalidRequest`` (``invalid_rule``)."""
+        rule = {"name": name, "match": match, "conditions": list(conditions),
+                "actions": list(actions), "position": position, "enabled": enabled}
+        return self._run(_calls.create_rule(self.agent, rule))
+
+    def get_rule(self, ref: str) -> m.Rule:
+        return self._run(_calls.get_rule(self.agent, ref))
+
+    def update_rule(self, ref: str, **changes: Any) -> m.Rule:
+        """Change a rule: name, match, conditions, actions, position, enabled."""
+        return self._run(_calls.update_rule(self.agent, ref, changes))
+
+    def delete_rule(self, ref: str) -> None:
+        self._run(_calls.delete_rule(self.agent, ref))
+
+    def test_rules(self, rule: str | None = None, *, spec: dict[str, Any] | None = None,
+                   folder: str = "INBOX", limit: int = 50) -> m.RuleTest:
+        """Dry run on a folder's newest messages: every rule, one (``rule``), or an unsaved
+        ``spec``; changes nothing."""
+        return self._run(_calls.test_rules(self.agent, rule, spec, folder, limit))
+
+    def list_contacts(self, *, status: str | None = None, query: str | None = None,
+                      limit: int = 100, offset: int = 0) -> m.ContactPage:
+        """The address book, most recently seen first (``status``: block or allow)."""
+        return self._run(_calls.list_contacts(self.agent, status, query, limit, offset))
+
+    def save_contact(self, address: str, **fields: Any) -> m.Contact:
+        """Create or change a contact: name, notes, tags, status (block, allow or None)."""
+        return self._run(_calls.save_contact(self.agent, address, fields))
+
+    def get_contact(self, address: str) -> m.Contact:
+        return self._run(_calls.get_contact(self.agent, address))
+
+    def update_contact(self, address: str, **fields: Any) -> m.Contact:
+        return self._run(_calls.update_contact(self.agent, address, fields))
+
+    def delete_contact(self, address: str) -> None:
+        self._run(_calls.delete_contact(self.agent, address))
+
     # -- the rest of the mailbox -------------------------------------------------------
     def get_outbox(self, outbox_id: str) -> m.OutboxEntry:
         return self._run(_calls.get_outbox(outbox_id))
