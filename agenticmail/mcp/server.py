@@ -315,6 +315,86 @@ def build_server(client: AsyncClient, *, host: str = "127.0.0.1", port: int = 80
         return ("Only the owner can approve or reject held mail.\n" +
                 render.as_json(held))
 
+    @tool(RO, "List this mailbox's tags (each an IMAP keyword on the messages it marks).")
+    async def list_tags() -> str:
+        return render.as_json(await client.list_tags())
+
+    @tool(CHANGE, "Create a tag (color: #rgb, #rrggbb or a colour name).")
+    async def create_tag(name: str, color: str | None = None) -> str:
+        return render.as_json(await client.create_tag(name, color))
+
+    @tool(CHANGE, "Put a tag on a message (create the tag first).")
+    async def tag_message(tag: str, uid: Uid, folder: FolderArg = "INBOX") -> str:
+        done = await client.tag_message(tag, uid, folder)
+        return f"message {uid} in {done.folder} tagged {done.tag!r} (keyword {done.keyword})"
+
+    @tool(CHANGE, "Take a tag off a message.")
+    async def untag_message(tag: str, uid: Uid, folder: FolderArg = "INBOX") -> str:
+        done = await client.untag_message(tag, uid, folder)
+        return f"tag {done.tag!r} taken off message {uid} in {done.folder}"
+
+    @tool(RO, "List the messages carrying a tag, in every folder or one.")
+    async def list_tagged_messages(tag: str, folder: str | None = None) -> str:
+        found = await client.tagged_messages(tag, folder)
+        f = Fence()
+        lines = [f"tag {found.tag!r}: {found.total} messages"]
+        lines += [render.summary_line(f, x) for x in found.messages]
+        return f.finish("\n".join(lines))
+
+    @tool(RO, "List this mailbox's server-side rules, in the order they run on new mail.")
+    async def list_rules() -> str:
+        return render.as_json(await client.list_rules())
+
+    @tool(CHANGE, "Add a server-side rule run on each new INBOX message. conditions: "
+                  "[{field: from|to|subject|body, op: contains|equals|matches, value}, "
+                  "{field: has_attachment|authenticated, value: bool}, {field: score, op: "
+                  "gte|lte, value: int}, {field: category|spf|dkim|dmarc, value}]; actions: "
+                  "[{type: move, folder}, {type: tag, tag}, {type: mark_read}, {type: "
+                  "forward, to: agent}, {type: delete}, {type: stop}].")
+    async def create_rule(name: str, actions: list[dict[str, Any]],
+                          conditions: list[dict[str, Any]] | None = None,
+                          match: Annotated[str, Field(pattern="^(all|any)$")] = "all") -> str:
+        return render.as_json(await client.create_rule(name, actions, conditions or [],
+                                                       match=match))
+
+    @tool(DESTROY, "Delete a server-side rule (by name or id).")
+    async def delete_rule(rule: str) -> str:
+        await client.delete_rule(rule)
+        return f"rule {rule!r} deleted"
+
+    @tool(RO, "Dry run: which of a folder's newest messages the rules (or one rule) would "
+              "act on, and how; changes nothing.")
+    async def test_rules(rule: str | None = None, folder: FolderArg = "INBOX",
+                         limit: Annotated[int, Field(ge=1, le=200)] = 50) -> str:
+        run = await client.test_rules(rule, folder=folder, limit=limit)
+        f = Fence()
+        lines = [f"{run.matched} of {run.checked} messages in {run.folder} would be acted on"]
+        for hit in run.matches:
+            acted = "; ".join(f"{r['name']}: {render.as_json(r['actions'])}"
+                              for r in hit["rules"])
+            lines.append(f"uid {hit['uid']} from {f.inline(str(hit['from']))} subject "
+                         f"{f.inline(str(hit['subject']))} -> {acted}")
+        return f.finish("\n".join(lines))
+
+    @tool(RO, "This mailbox's contacts (filled from its mail), most recently seen first; "
+              "status block/allow.")
+    async def list_contacts(status: str | None = None, query: str | None = None,
+                            limit: Annotated[int, Field(ge=1, le=200)] = 50) -> str:
+        page = await client.list_contacts(status=status, query=query, limit=limit)
+        f = Fence()
+        lines = [f"{page.total} contacts"]
+        lines += [f"{c.address} name {f.inline(c.name or '')} status {c.status or '-'} "
+                  f"in {c.received} out {c.sent} last seen {c.last_seen}"
+                  for c in page.contacts]
+        return f.finish("\n".join(lines))
+
+    @tool(CHANGE, "Block (status=block), allow (status=allow) or clear (status=null) a "
+                  "sender or @domain. Blocked mail goes to Spam; allowed mail is kept out of "
+                  "Spam only when it is authenticated.")
+    async def set_contact_status(address: str, status: str | None) -> str:
+        found = await client.save_contact(address, status=status)
+        return f"{found.address}: status {found.status or 'none'}"
+
     return server
 
 
