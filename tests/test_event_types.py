@@ -102,3 +102,14 @@ def test_the_delayed_event_model_for_the_sender() -> None:
     data = {"id": "ob_1", "agent": "a", "message_id": "<m@x>", "subject": "s",
             "error": "421 busy", "attempts": 2, "retrying_until": "2026-01-01T00:00:00Z"}
     assert payload("message.delayed", data).to_dict() == data
+
+
+def test_a_field_added_with_a_default_is_optional_and_checked() -> None:
+    """``message.new`` gained ``rules`` (issue 12): a payload without it still fits (and
+    reads ``[]``), one with it is checked like any field."""
+    base = {"agent": "a", "folder": "INBOX", "uid": 1, "thread_id": None, "message": {}}
+    assert payload("message.new", base).to_dict() == {**base, "rules": []}
+    acted = [{"id": "ru_1", "name": "r", "actions": [{"type": "stop", "result": "done"}]}]
+    assert payload("message.spam", {**base, "rules": acted}).to_dict()["rules"] == acted
+    with pytest.raises(InvalidEventPayload, match="rules="):
+        payload("message.new", {**base, "rules": "r"})
