@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..mail.imap import MailboxSession
 from ..models import Agent, SearchQuery
+from ..store import rules as rule_store
 from ..store import tags as store
 from .context import ServiceContext, transaction
 from .mailbox import _check_uids, resolve_folder
@@ -58,8 +59,15 @@ def get(ctx: ServiceContext, agent: Agent, name: str) -> store.TagRow:
 
 
 def delete(ctx: ServiceContext, agent: Agent, name: str) -> dict[str, Any]:
-    """Delete the tag and take its keyword off every message that carries it."""
+    """Delete the tag and take its keyword off every message that carries it; ``409
+    tag_in_use`` while a rule still puts it on mail."""
     row = get(ctx, agent, name)
+    users = [r.name for r in rule_store.list_rules(ctx.db, agent.id)
+             if any(a["type"] == "tag" and a["tag"].casefold() == row.name.casefold()
+                    for a in r.actions)]
+    if users:
+        raise Conflict(f"the rules {', '.join(users)} put tag {row.name!r} on new mail",
+                       code="tag_in_use", hint="change or delete those rules first")
     untagged = 0
     with open_session(ctx, agent) as session:
         for folder in _folders(session):

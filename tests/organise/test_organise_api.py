@@ -140,6 +140,7 @@ def test_rules_act_at_ingest_and_the_event_names_them(
         assert {"finance", "\\Seen"} <= set(moved.json()["message"]["flags"])
         assert b.get("/v1/mail/messages").json()["total"] == 0  # out of the INBOX
         assert b.get("/v1/tags").json()["tags"][0]["name"] == "finance"  # made by the rule
+        _error(b.delete("/v1/tags/finance"), 409, "tag_in_use")
 
         _send(a, bob["agent"]["address"], "lunch?")
         event = events.next("message.new")["data"]
@@ -182,7 +183,7 @@ def test_rule_forwards_to_another_agent_and_cannot_loop(daemon: DaemonHandle) ->
         _send(c, alice["agent"]["address"], "round and round")
 
         def new_for(name: str) -> Any:
-            return events.next("message.new", timeout=30,
+            return events.next("message.new", timeout=60,
                                where=lambda e: e["data"]["agent"] == name)["data"]
 
         seen = [new_for(alice["agent"]["name"]), new_for(bob["agent"]["name"]),
