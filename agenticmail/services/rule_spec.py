@@ -151,6 +151,7 @@ class Facts:
     body: str
     has_attachment: bool
     verdict: SecurityVerdict
+    _folded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, parsed: ParsedMessage, text: str, verdict: SecurityVerdict) -> Facts:
@@ -161,6 +162,12 @@ class Facts:
     def text(self, field: str) -> str:
         return {"from": self.from_, "to": self.to, "subject": self.subject,
                 "body": self.body}[field]
+
+    def folded(self, field: str) -> str:
+        """The field case-folded, once per message however many conditions read it."""
+        if field not in self._folded:
+            self._folded[field] = self.text(field).casefold()
+        return self._folded[field]
 
 
 def _equals(field: str, text: str, value: str) -> bool:
@@ -175,7 +182,7 @@ def _holds(cond: Mapping[str, Any], facts: Facts) -> bool:
     if field in TEXT_FIELDS:
         text, value = facts.text(field), cond["value"]
         if cond["op"] == "contains":
-            return value.casefold() in text.casefold()
+            return value.casefold() in facts.folded(field)
         if cond["op"] == "equals":
             return _equals(field, text, value)
         return _compiled(value).search(text) is not None
