@@ -113,6 +113,7 @@ FOREIGN = {
     "cryptography": {"security.keys"}, "dkim": {"security.authresults"},
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},
+    "watchfiles": {"daemon.policy_watcher"},
     "publicsuffix2": {"security.auth_alignment"}, "mnemonic": {"security.dlp_detectors"},
     # terminal and config files
     "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"},

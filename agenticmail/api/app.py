@@ -21,6 +21,7 @@ from .routes import (
     health,
     mail,
     pending,
+    policies,
     relay,
     route,
     rules,
@@ -53,7 +54,7 @@ def create_app(ctx: ServiceContext,
                        public_prefixes=(f"{docs.ASSETS_URL}/",))
     app.include_router(arrivals.router)
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
-                   tags, rules, contacts):
+                   tags, rules, contacts, policies):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)
     return app

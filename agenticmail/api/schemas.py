@@ -251,3 +251,12 @@ class ContactPatch(BaseModel):
 
 class ContactBody(ContactPatch):
     address: str = Field(max_length=320, description="an address, or @domain")
+class PolicyBody(BaseModel):
+    policy: str = Field(max_length=64 * 1024, description="The policy as TOML text.")
+
+
+class PolicyTestBody(BaseModel):
+    message: str = Field(max_length=25 * 1024 * 1024,
+                         description="A whole message (RFC 5322), as text.")
+    policy: str | None = Field(None, max_length=64 * 1024,
+                               description="A policy to try instead of the one in force.")

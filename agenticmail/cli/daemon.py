@@ -226,7 +226,8 @@ def stop(
 
 # -- status ------------------------------------------------------------------------------
 _SHOWN = {"url", "api_url", "version", "pid", "uptime_seconds", "status", "ok", "mail_host"}
-_SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts", "storage"}
+_SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts", "storage",
+           "policy_problems"}
 
 
 def _summary(value: Any) -> str:
@@ -281,8 +282,19 @@ def _status_rows(data: Mapping[str, Any]) -> list[tuple[str, object]]:
         ("components", _components_line(data.get("components"))),
         ("SMTP submission", submission and f"{submission.get('host')}:{submission.get('port')}"),
         ("storage", _storage_line(data.get("storage"))),
+        ("policies", _policies_line(data.get("policy_problems"))),
         *((k.replace("_", " "), _summary(v)) for k, v in data.items() if k not in _SHOWN),
     ]
+
+
+def _policies_line(problems: Any) -> object:
+    """Per-sender policy files that cannot be used (the last good policy holds), in red."""
+    if not isinstance(problems, list):
+        return None
+    if not problems:
+        return "ok"
+    return Text("; ".join(f"{_as_map(p).get('agent')}: {_as_map(p).get('error')}"
+                          for p in problems), "bold red")
 
 
 def _storage_line(storage: Any) -> object:

@@ -35,6 +35,7 @@ from . import (
     mcp_server,
     outbox,
     pending,
+    policy,
     relay,
     route,
     rules,
@@ -176,6 +177,8 @@ app.add_typer(rules.app, name="rules", rich_help_panel="Organise",
               help="Server-side rules run on new mail: list, add, edit, delete, test.")
 app.add_typer(contacts.app, name="contacts", rich_help_panel="Organise",
               help="An agent's address book and block/allow list.")
+app.add_typer(policy.app, name="policy",
+              help="Each agent's per-sender policy: show, set, edit, test, remove.")
 
 try:
     from .filter import app as filter_app

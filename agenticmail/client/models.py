@@ -513,3 +513,30 @@ class ContactPage(Model):
     limit: int
     offset: int
     contacts: list[Contact] = Field(default_factory=list)
+    policy_problems: list[dict[str, Any]] | None = None
+
+
+class PolicyDecision(Model):
+    action: str
+    capabilities: list[str]
+    rule: int | None = None
+    match: str | None = None
+    reason: str = ""
+    failed: list[str] = Field(default_factory=list)
+
+
+class PolicyAnswer(Model):
+    agent: str
+    path: str
+    policy: str | None  # the TOML text in force (None: no file, the open policy)
+    rules: int  # sender rules in force
+    default: str
+    capabilities: list[str]
+    error: str | None = None  # the file as it is now cannot be used: the last good one holds
+
+
+class PolicyTestAnswer(Model):
+    agent: str
+    decision: PolicyDecision
+    auth: dict[str, str]
+    sender: str

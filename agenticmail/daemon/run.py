@@ -24,10 +24,12 @@ from ..config import Settings, write_private
 from ..errors import Conflict, NotConfigured
 from ..log import setup_logging
 from ..processes import pid_alive
+from ..services import policies
 from ..services.context import ServiceContext, build_context
 from .api_server import ApiServer
 from .mail_host import MailHostComponent
 from .maintenance import Maintenance
+from .policy_watcher import PolicyWatcher
 from .relay_worker import RelayWorker
 from .sender import SenderWorker
 from .submission import SubmissionServer
@@ -72,6 +74,7 @@ class Daemon:
         self.supervisor = Supervisor([
             MailHostComponent(self.ctx.host),
             Maintenance(self.ctx),
+            PolicyWatcher(self.ctx),
             self.watchers,
             SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port),
             self.sender,
@@ -113,6 +116,8 @@ class Daemon:
             "components": components,
             "watchers": self.watchers.status(),
             "host_restarts": components["mail-host"]["restarts"],
+            "policy_problems": [{"agent": p.agent, "error": p.error}
+                                for p in policies.problems(self.ctx)],
         }
 
     @property

@@ -16,6 +16,7 @@ from .advisory import Advisory, ItemAdvice
 from .authresults import AuthVerdicts
 from .sanitize import Detection
 from .scoring import RuleHit, Verdict
+from .sender_policy import Decision
 
 __all__ = ["SecurityVerdict", "TooComplexLimit"]
 
@@ -37,6 +38,7 @@ class SecurityVerdict:
     sanitizer_changed: bool
     detections: tuple[Detection, ...] = ()
     too_complex: TooComplexLimit | None = None
+    policy: Decision | None = None  # the agent's per-sender policy (services/policies.py)
 
     @property
     def spam(self) -> bool:
@@ -56,6 +58,8 @@ class SecurityVerdict:
         if self.too_complex is not None:
             data[TOO_COMPLEX_KEY] = {"limit": self.too_complex.limit,
                                      "detail": self.too_complex.detail}
+        if self.policy is not None:
+            data["policy"] = self.policy.to_dict()
         return data
 
     @classmethod
@@ -69,7 +73,7 @@ class SecurityVerdict:
                         for r in data.get("rules", [])),
             internal=bool(data.get("internal", False)),
             auth=AuthVerdicts(**{k: str(v) for k, v in auth.items()
-                                 if k in ("spf", "dkim", "dmarc", "source")}))
+                                 if k in ("spf", "dkim", "dmarc", "source", "dmarc_policy")}))
         advice = data.get("advisory")
         advisory = None if advice is None else Advisory(
             advice.get("level"),
@@ -79,8 +83,10 @@ class SecurityVerdict:
         detections = tuple(Detection(d["type"], d.get("description", ""), int(d.get("count", 1)))
                            for d in sanitizer.get("detections", []))
         limit = data.get(TOO_COMPLEX_KEY)
+        policy = data.get("policy")
         return cls(score, advisory, bool(sanitizer.get("changed", False)), detections,
-                   None if limit is None else TooComplexLimit(limit["limit"], limit["detail"]))
+                   None if limit is None else TooComplexLimit(limit["limit"], limit["detail"]),
+                   None if policy is None else Decision.from_dict(policy))
 
 
 def _item(data: Mapping[str, Any]) -> ItemAdvice:

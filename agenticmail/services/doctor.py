@@ -27,6 +27,7 @@ from ..hosts.stalwart import IMAGE
 from ..mail.imap import MailboxSession
 from ..models import Agent
 from ..store.db import check as check_database
+from . import policies
 from .agents import list_agents
 from .checks import Check, docker_check, dovecot_check, port_checks, python_check
 from .context import ServiceContext, build_context
@@ -242,12 +243,24 @@ def diagnose(settings: Settings, daemon_health: HealthProbe) -> Diagnosis:
             if item.kind == "orphan_account":
                 checks.append(Check(f"mailbox {item.address}", False, item.problem,
                                     REPAIR_HINT))
+        checks.extend(policy_checks(ctx))
     except AgenticMailError as exc:
         checks.append(Check("mailboxes", False, exc.message, exc.hint))
         drift = []
     finally:
         ctx.db.close()
     return Diagnosis(checks, drift)
+
+
+def policy_checks(ctx: ServiceContext) -> list[Check]:
+    """One failing check per policy file that cannot be used (the last good policy holds),
+    else one passing check naming how many are in force."""
+    in_force = policies.book(ctx).reload()
+    broken = [Check(f"policy {p.agent}", False, f"not loaded, the last good policy stays in "
+                    f"force: {p.error}", f"fix it: agenticmail policy edit --agent {p.agent}")
+              for p in in_force if p.error]
+    files = sum(1 for p in in_force if p.text is not None)
+    return broken or [Check("policies", True, f"{files} per-sender policy file(s) in force")]
 
 
 def run_checks(settings: Settings, daemon_health: HealthProbe) -> list[Check]:

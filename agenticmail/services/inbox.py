@@ -20,7 +20,7 @@ from ..store import messages as index
 from ..store import outbox as outbound
 from ..store import spam as spam_store
 from ..store import verdicts
-from . import contacts, sorting, threads
+from . import contacts, policies, sorting, threads
 from .context import ServiceContext, transaction
 from .payload import message_payload
 from .protection import Assessment
@@ -55,6 +55,15 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
                                       deadline=deadline)
     if folder == "INBOX":  # the agent's block/allow list, before the spam decision
         assessment = contacts.screen_sender(ctx, agent, parsed.from_, assessment)
+    if folder == "INBOX":  # the owner's per-sender policy for the agent, then the same
+        assessment, decision = policies.apply(ctx, agent, parsed, raw, assessment)
+        if decision.action in ("drop", "bounce"):
+            trash = _move(ctx, agent, folder, uid, "\\Trash")
+            if _record(ctx, agent, parsed, raw, assessment, trash or (folder, uidvalidity, uid),
+                       spam=False, checkpoint=(folder, uidvalidity, uid), announce=False) \
+                    and decision.action == "bounce":
+                policies.bounce(ctx, agent, parsed, raw, decision)  # once: not on a re-read
+            return "moved" if trash else "seen"  # moved out: its expunge is not news
     spam = assessment.spam and folder == "INBOX" and NOT_JUNK not in flags
     # Where the message now is: spam is indexed and announced under its UID in Spam, so an
     # agent acting on the event reads that message (the INBOX UID names nothing there).
@@ -97,11 +106,12 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
 def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes,
             assessment: Assessment, at: tuple[str, int, int], spam: bool,
             checkpoint: tuple[str, int, int] | None = None,
-            rules: list[dict[str, Any]] | None = None) -> bool:
+            rules: list[dict[str, Any]] | None = None, announce: bool = True) -> bool:
     """Index the message where it is (``at``: folder, UIDVALIDITY, UID), store its verdict
     (keyed by its bytes), log spam, count its sender in the agent's contacts, save the watcher
-    checkpoint and emit the event (naming the ``rules`` that acted), all in one transaction;
-    False if already indexed."""
+    checkpoint and emit the event (naming the ``rules`` that acted; none when not to
+    ``announce`` it: mail the agent's policy dropped), all in one transaction; False if
+    already indexed."""
     folder, uidvalidity, uid = at
     thread = threads.assign(ctx, agent.id, parsed)
     entry = index.IndexEntry(
@@ -119,6 +129,10 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
         if not new:
             return False
         contacts.saw_inbound(tx.conn, agent, parsed.from_)
+        if not announce:
+            log.info("%s: mail from %s dropped by its policy (%s)", agent.name, parsed.from_,
+                     assessment.security.policy.reason if assessment.security.policy else "")
+            return True
         if not spam and _second_copy(ctx, tx.conn, agent, folder, parsed.message_id):
             log.warning("%s got a second copy of %s in %s (a delivery retried after a crash); "
                         "indexed, not announced again", agent.name, parsed.message_id, folder)
@@ -146,6 +160,21 @@ def _second_copy(ctx: ServiceContext, conn: Any, agent: Agent, folder: str,
     Mail from elsewhere may reuse a Message-ID and is announced as it comes."""
     return bool(message_id) and index.copies(conn, agent.id, folder, message_id or "") > 1 \
         and outbound.queued_by_us(ctx.db, message_id or "")
+
+
+def _move(ctx: ServiceContext, agent: Agent, folder: str, uid: int, special: str
+          ) -> tuple[str, int, int] | None:
+    """Move one message to the agent's special-use folder ``special`` (``\\Trash``); its new
+    ``(folder, uidvalidity, uid)``, or None when it stays where it is (the move failed)."""
+    try:
+        with open_session(ctx, agent) as session:
+            target = session.special_folder(special)
+            moved = session.move(folder, [uid], target)
+            return (target, session.uidvalidity(target), moved[uid]) if uid in moved else None
+    except AgenticMailError as exc:
+        log.warning("could not move %s/%d for %s to %s: %s", folder, uid, agent.name, special,
+                    exc)
+        return None
 
 
 def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int

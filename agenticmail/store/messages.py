@@ -136,3 +136,14 @@ def save_checkpoint(conn: sqlite3.Connection, agent_id: int, folder: str, uidval
         "updated_at = excluded.updated_at",
         (agent_id, folder, uidvalidity, last_uid, now_iso()),
     )
+
+
+def count_from(db: Database, agent_id: int, address: str, *, since: str) -> int:
+    """How many of the agent's messages from ``address`` (stored bare or as ``Name <addr>``)
+    were indexed since ``since``."""
+    bare = address.lower()
+    shown = "%<" + bare.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ">"
+    row = db.one("SELECT count(*) AS n FROM messages WHERE agent_id = ? AND indexed_at >= ? "
+                 "AND (lower(from_addr) = ? OR lower(from_addr) LIKE ? ESCAPE '\\')",
+                 (agent_id, since, bare, shown))
+    return 0 if row is None else int(row["n"])
