@@ -53,9 +53,9 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
     deadline = Deadline.for_message(ctx)  # one budget for parse and assessment
     parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=folder, flags=flags,
                                       deadline=deadline)
-    if folder == "INBOX":  # the agent's block/allow list, before the spam decision
+    if folder == "INBOX":  # before the spam decision: the agent's block/allow list, then the
+        # owner's per-sender policy for the agent (which has the last word)
         assessment = contacts.screen_sender(ctx, agent, parsed.from_, assessment)
-    if folder == "INBOX":  # the owner's per-sender policy for the agent, then the same
         assessment, decision = policies.apply(ctx, agent, parsed, raw, assessment)
         if decision.action in ("drop", "bounce"):
             trash = _move(ctx, agent, folder, uid, "\\Trash")
