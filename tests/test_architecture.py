@@ -117,7 +117,7 @@ FOREIGN = {
     "publicsuffix2": {"security.auth_alignment"}, "mnemonic": {"security.dlp_detectors"},
     # terminal and config files
     "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"},
-    "tomllib": {"config"}, "tomli_w": {"config"},
+    "tomllib": {"config", "security.sender_policy"}, "tomli_w": {"config"},
 }
 
 # a module above the adapters that still wraps a foreign library, and why

@@ -9,14 +9,11 @@ to the open policy. The daemon reloads a policy file edited by hand within a sec
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import RenderableType
 from rich.syntax import Syntax
@@ -98,22 +95,15 @@ def set_policy(
 @app.command()
 def edit(ctx: typer.Context, agent: AgentOpt, as_json: JsonFlag = False) -> None:
     """Edit the agent's policy in $EDITOR (or $VISUAL); saved only when valid."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     with Client(settings_from(ctx)) as client:
         current = client.get(f"/v1/policies/{path_part(agent)}")
         text = current.get("policy") or _starter(agent)
-        with tempfile.TemporaryDirectory(prefix="agenticmail-policy-") as tmp:
-            draft = Path(tmp) / f"{agent}.toml"
-            draft.write_text(text, encoding="utf-8")
-            draft.chmod(0o600)
-            if subprocess.run([*shlex.split(editor), str(draft)], check=False).returncode:
-                raise InvalidRequest(f"{editor} exited with an error: the policy is unchanged")
-            edited = _read(draft, 64 * 1024)
-            if edited == text and current.get("policy") is not None:
-                emit(current, as_json, _render)
-                return
-            data = client.request("PUT", f"/v1/policies/{path_part(agent)}",
-                                  json_body={"policy": edited})
+        edited = click.edit(text, extension=".toml", require_save=True)
+        if edited is None:  # closed without saving
+            emit(current, as_json, _render)
+            return
+        data = client.request("PUT", f"/v1/policies/{path_part(agent)}",
+                              json_body={"policy": edited})
     emit(data, as_json, _render)
 
 

@@ -200,9 +200,9 @@ def test_the_cli_shows_sets_and_tests_a_policy(
     name = agent["agent"]["name"]
     runner = CliRunner()
 
-    def cli(*args: str) -> Any:
+    def cli(*args: str, editor: str = "true") -> Any:
         result = runner.invoke(app, ["--home", str(handle.settings.home), *args],
-                               env={"COLUMNS": "200"})
+                               env={"COLUMNS": "200", "EDITOR": editor, "VISUAL": ""})
         return result
 
     shown = cli("policy", "show", "--agent", name, "--json")
@@ -223,5 +223,12 @@ def test_the_cli_shows_sets_and_tests_a_policy(
     assert refused.exit_code != 0 and "invalid_policy" in refused.output
     assert "Traceback" not in refused.output
     assert cli("policy", "show", "--agent", name, "--json").stdout.count('"rules": 3') == 1
+    edited = cli("policy", "edit", "--agent", name, "--json",
+                 editor="sed -i 's/^default.=.*/default = \"quarantine\"/'")
+    assert edited.exit_code == 0, edited.output
+    assert '"default": "quarantine"' in edited.stdout
+    broken = cli("policy", "edit", "--agent", name, editor="sed -i s/^default.=.*/default=/")
+    assert broken.exit_code != 0 and "not valid TOML" in broken.output
+    assert "Traceback" not in broken.output
     gone = cli("policy", "remove", "--agent", name, "--json")
     assert gone.exit_code == 0 and '"policy": null' in gone.stdout
