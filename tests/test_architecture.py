@@ -110,7 +110,8 @@ FOREIGN = {
     "mcp": {"mcp"},  # the MCP SDK
     "pypdf": {"mcp.server"},  # text of a PDF attachment for the model
     # crypto, mail security, content
-    "cryptography": {"security.keys"}, "dkim": {"security.authresults"},
+    "cryptography": {"security.keys", "security.archive_cipher"},
+    "dkim": {"security.authresults"},
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},
     "publicsuffix2": {"security.auth_alignment"}, "mnemonic": {"security.dlp_detectors"},

@@ -27,6 +27,7 @@ from ..errors import AgenticMailError, DaemonUnavailable
 from . import (
     agents,
     audit,
+    backup,
     conversation,
     daemon,
     mail,
@@ -165,6 +166,7 @@ app.add_typer(route.app, name="route",
               help="The SMTP route for mail to the internet: show, set, clear.")
 app.add_typer(relay.app, name="relay",
               help="Internet mail through your own Gmail/Outlook account: setup, status.")
+app.add_typer(backup.app)
 app.add_typer(audit.app, name="audit",
               help="List the audit log; verify its hash chain (tamper check).")
 

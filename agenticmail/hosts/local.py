@@ -46,6 +46,7 @@ import stat
 import subprocess
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..config import write_private
@@ -71,7 +72,7 @@ from ..processes import (
     unix_connectable,
 )
 from . import dovecot_config as dc
-from . import system_user
+from . import maildir, system_user
 
 log = logging.getLogger(__name__)
 
@@ -369,6 +370,23 @@ class LocalHost:
         except InvalidRequest:
             return False
         return bool(password) and self._auth_plain(addr, password)
+
+    # -- copies (backup and restore) ---------------------------------------------------
+    def export_mailbox(self, address: str) -> Iterator[maildir.MailFile]:
+        home = self.layout.mail_dir / dc.normalize_address(address)
+        if home.is_dir():
+            yield from maildir.export_tree(home)
+
+    def import_mailbox(self, address: str, files: Iterable[maildir.MailFile]) -> int:
+        addr = dc.normalize_address(address)
+        home = self._prepare().mail_dir / addr
+        if home.exists() and any(home.iterdir()):
+            raise Conflict(f"the mailbox of {addr} is not empty")
+        count = maildir.import_tree(home, files)
+        if not self.identity.rootless:  # Dovecot reads it as the mail user
+            dc.chown_tree(home, self.identity.mail_uid, self.identity.mail_gid)
+        log.info("mailbox %s: %d messages restored", addr, count)
+        return count
 
     # -- internals: files ------------------------------------------------------------
     def _prepare(self) -> dc.StoreLayout:
