@@ -263,3 +263,11 @@ def test_the_commands(source: DaemonHandle, tmp_path: Path,
     assert json.loads(done.stdout)["home"] == str(home)
     again = _cli(home, "restore", str(archive), "--passphrase-file", str(secret), "--json")
     assert again.returncode == 1 and json.loads(again.stdout)["error"]["code"] == "conflict"
+
+
+def test_the_stalwart_host_says_not_supported_yet(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('mail_host = "stalwart"\n')
+    (tmp_path / "agenticmail.db").write_bytes(b"")
+    with pytest.raises(InvalidRequest, match="not supported yet") as caught:
+        create_backup(load_settings(tmp_path, env={}), tmp_path / "out.tar.gz")
+    assert caught.value.code == "not_supported" and not (tmp_path / "out.tar.gz").exists()
