@@ -37,6 +37,7 @@ from . import (
     pending,
     relay,
     route,
+    service,
     setup,
 )
 from .client import CliState
@@ -167,6 +168,8 @@ app.add_typer(route.app, name="route",
 app.add_typer(relay.app, name="relay",
               help="Internet mail through your own Gmail/Outlook account: setup, status.")
 app.add_typer(backup.app)
+app.add_typer(service.app, name="service", rich_help_panel="Operations",
+              help="Run the daemon as a login service (systemd/launchd): install, status.")
 app.add_typer(audit.app, name="audit",
               help="List the audit log; verify its hash chain (tamper check).")
 
