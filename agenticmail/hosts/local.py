@@ -58,6 +58,7 @@ from ..errors import (
     MailHostError,
     NotFound,
 )
+from ..log import register_secret
 from ..models import Endpoints, HostHealth
 from ..processes import (
     POLL,
@@ -129,6 +130,7 @@ class LocalHost:
         self.push_url = push_url
         # what Dovecot's push notifications carry to push_url; new for each process
         self.push_secret: str | None = secrets.token_urlsafe(32) if push_url else None
+        register_secret(self.push_secret)
         self.push_enabled = False  # whether the running Dovecot was configured to push
 
     @property
