@@ -331,6 +331,9 @@ def _extract(plain: Path, into: Path, progress: Progress) -> dict[str, Any]:
                         out.write(chunk)
                 os.utime(target, (member.mtime, member.mtime))
                 hashes[member.name] = digest.hexdigest()
+            assert tar.fileobj is not None
+            while tar.fileobj.read(1 << 20):  # to the end: gzip checks its CRC there
+                pass
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, ValueError) as exc:
         raise _damaged(f"the backup is damaged or truncated ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
