@@ -11,8 +11,10 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
+from ..errors import AgenticMailError
 from ..services import service_unit
 from .client import require_configured, settings_from
+from .daemon import probe
 from .output import JsonFlag, details, emit
 
 app = typer.Typer(no_args_is_help=True)
@@ -35,7 +37,16 @@ def install(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Write the unit and enable it: the daemon starts at login and restarts if it fails."""
     settings = settings_from(ctx)
     require_configured(settings)
-    emit(service_unit.install(settings).to_dict(), as_json, _render)
+    try:
+        running = probe(settings)  # a daemon started by hand holds the ports
+    except AgenticMailError:
+        running = {}  # something answers there, with an error
+    data = service_unit.install(settings).to_dict()
+    if running is not None:
+        data["note"] = (f"a daemon started by hand is running (pid {running.get('pid', '?')}): "
+                        "stop it (agenticmail stop), then restart the service so it runs "
+                        f"under {data['manager']}")
+    emit(data, as_json, _render)
 
 
 @app.command()
