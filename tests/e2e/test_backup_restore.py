@@ -117,6 +117,7 @@ def test_backup_during_delivery_restores_every_message_and_key(
     restored_homes.append(home)
     result = restore_backup(home, archive)
     assert {alice["agent"]["name"], bob["agent"]["name"]} <= set(result.agents)
+    assert result.messages == summary.messages  # every message the archive holds came back
     restored = DaemonHandle(home=home).start()  # new ports, the restored config and keys
     try:
         # every send taken before the backup is served: delivered ones from the copied
