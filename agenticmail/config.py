@@ -39,10 +39,18 @@ class GatewayMode(StrEnum):
     DOMAIN = "domain"
 
 
+class LogFormat(StrEnum):
+    """How the daemon writes its log: ``time LEVEL logger: message`` lines, or JSON lines."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 MAIL_HOSTS = tuple(kind.value for kind in MailHostKind)
 GATEWAY_MODES = tuple(mode.value for mode in GatewayMode)
 _CHOICES: dict[str, tuple[type[StrEnum], str]] = {
     "mail_host": (MailHostKind, "mail host"), "gateway_mode": (GatewayMode, "gateway"),
+    "log_format": (LogFormat, "log format"),
 }
 
 
@@ -82,6 +90,9 @@ class Settings:
     max_attachment_bytes: int = 25 * 1024 * 1024
     max_message_bytes: int = 35 * 1024 * 1024
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT  # logs/agenticmail.log: text or JSON lines
+    log_max_bytes: int = 5_000_000  # the log is rotated at this size ...
+    log_backup_count: int = 3  # ... keeping this many old files
     idle_renew_seconds: int = 540  # re-IDLE well inside the 10-minute bound
     rate_per_minute: int = 30
     rate_per_hour: int = 300

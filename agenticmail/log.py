@@ -1,40 +1,99 @@
-"""Logging setup with a filter that redacts secrets from every record; log files are 0600."""
+"""Logging setup: text or JSON lines, rotated by size, 0600 files, and secrets redacted.
+
+Redaction happens where a record becomes text (the formatters below), so the message, its
+arguments and any traceback are all covered, by two means: patterns for what a secret looks
+like (``ak_``/``mk_`` keys, ``whsec_`` secrets, ``password=...`` pairs, bearer tokens, AUTH
+blobs) and the exact values of the secrets this process has issued or read back
+(:func:`register_secret`: keys and mail passwords when generated, every secret decrypted).
+"""
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import logging.handlers
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 LOG_MODE = 0o600
+LOG_FORMATS = ("text", "json")
 
-# ak_/mk_ keys, "password=..." style pairs, AUTH PLAIN blobs, bearer tokens.
+# keys, webhook secrets, "password=..." style pairs, AUTH PLAIN blobs, bearer tokens.
 _SECRET_PATTERNS = (
     (re.compile(r"\b(ak|mk)_[0-9a-f]{8}[0-9a-f]{40}\b"), r"\1_***"),
+    (re.compile(r"\b(whsec|am)_[A-Za-z0-9+/=_-]{16,}"), r"\1_***"),
     (re.compile(r"(?i)(password|passwd|pass|secret|token)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
      r"\1\2***"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1***"),
     (re.compile(r"(?i)(AUTH\s+(PLAIN|LOGIN)\s+)\S+"), r"\1***"),
 )
 
+# Known secret values: most are URL-safe tokens (keys, generated passwords), found by looking
+# each token of a line up in a set; any other (a password a person chose) is searched for.
+MIN_SECRET_LENGTH = 8
+_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{MIN_SECRET_LENGTH},}}")
+_known_tokens: set[str] = set()
+_known_other: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` wherever it appears in a log line from now on (in this process)."""
+    if not value or len(value) < MIN_SECRET_LENGTH:
+        return
+    (_known_tokens if _TOKEN.fullmatch(value) else _known_other).add(value)
+
+
+def _mask_token(match: re.Match[str]) -> str:
+    return "***" if match.group() in _known_tokens else match.group()
+
 
 def redact(text: str) -> str:
+    for value in tuple(_known_other):  # known values first: a pattern may cut one in two
+        if value in text:
+            text = text.replace(value, "***")
+    if _known_tokens:
+        text = _TOKEN.sub(_mask_token, text)
     for pattern, repl in _SECRET_PATTERNS:
         text = pattern.sub(repl, text)
     return text
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message`` (and any traceback), redacted."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (ISO 8601 UTC), ``level``, ``logger``, ``message``,
+    and ``exception`` when there is one; every text field redacted before encoding."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname, "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info:
+            doc["exception"] = redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            doc["stack"] = redact(self.formatStack(record.stack_info))
+        return json.dumps(doc, ensure_ascii=False)
+
+
+def formatter(fmt: str = "text") -> logging.Formatter:
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"unknown log format {fmt!r}; choose one of {', '.join(LOG_FORMATS)}")
+    return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
 def open_private(path: Path, mode: str = "ab", **kw: Any) -> IO[Any]:
@@ -76,9 +135,20 @@ class _DropAiosmtpdNoise(logging.Filter):
         return record.msg not in _AIOSMTPD_NOISE
 
 
+def file_handler(path: Path, fmt: str = "text", *, max_bytes: int = 5_000_000,
+                 backups: int = 3) -> logging.Handler:
+    """A redacting, 0600, size-rotated log file (``max_bytes`` 0: never rotated)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handler = PrivateRotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups)
+    handler.setFormatter(formatter(fmt))
+    return handler
+
+
 def setup_logging(level: str = "INFO", log_dir: Path | None = None, *,
-                  console: bool = True) -> None:
-    """Log to stderr (and ``log_dir/agenticmail.log``, rotated) through the redacting filter.
+                  console: bool = True, fmt: str = "text", max_bytes: int = 5_000_000,
+                  backups: int = 3) -> None:
+    """Log to stderr (and ``log_dir/agenticmail.log``, rotated at ``max_bytes`` keeping
+    ``backups`` old files) as ``fmt`` (text or json lines), secrets redacted.
 
     ``console=False`` (the detached daemon, whose stderr is ``logs/daemon.out``) logs to the
     file only: ``daemon.out`` then keeps what is not a log record (a failed start's error, a
@@ -89,20 +159,15 @@ def setup_logging(level: str = "INFO", log_dir: Path | None = None, *,
     for handler in list(root.handlers):
         if getattr(handler, "_agenticmail", False):
             root.removeHandler(handler)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = []
     if console or log_dir is None:
-        handlers.append(logging.StreamHandler())
+        console_handler = logging.StreamHandler()
+        console_handler.setFormatter(formatter(fmt))
+        handlers.append(console_handler)
     if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handlers.append(
-            PrivateRotatingFileHandler(
-                log_dir / "agenticmail.log", maxBytes=5_000_000, backupCount=3
-            )
-        )
+        handlers.append(file_handler(log_dir / "agenticmail.log", fmt, max_bytes=max_bytes,
+                                     backups=backups))
     for handler in handlers:
-        handler.setFormatter(fmt)
-        handler.addFilter(RedactingFilter())
         handler._agenticmail = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     for chatty in ("httpx", "httpcore", "mail.log"):  # one line per request or SMTP command

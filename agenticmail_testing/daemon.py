@@ -17,6 +17,7 @@ import httpx
 from agenticmail.config import Settings, load_settings
 from agenticmail.daemon.run import Daemon
 from agenticmail.services.setup import run_setup
+from agenticmail_testing import log_audit
 from agenticmail_testing.ports import free_ports
 
 
@@ -42,6 +43,7 @@ class DaemonHandle:
                              **{"max_attachment_bytes": 2_000_000, **overrides})
         result = run_setup(base, api_port=base.api_port)
         self.master_key: str = result.master_key or base.master_key or ""
+        log_audit.remember(self.master_key)
         self.settings: Settings = load_settings(self.home, env=env)
         self.daemon: Daemon | None = None
         self._thread: threading.Thread | None = None
@@ -87,6 +89,7 @@ class DaemonHandle:
 
     def close(self) -> None:
         self.stop()
+        log_audit.audit_home(self.home)
         if self._own_home:
             purge_mail_store(self.settings)
             shutil.rmtree(self.home, ignore_errors=True)
@@ -104,7 +107,9 @@ class DaemonHandle:
             key = self.master_key
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        return httpx.Client(base_url=self.api_url, headers=headers, timeout=30, **kw)
+        hooks = {"response": [log_audit.remember_response]}  # secrets it must never log
+        return httpx.Client(base_url=self.api_url, headers=headers, timeout=30,
+                            event_hooks=hooks, **kw)
 
     def create_agent(self, name: str, **body: Any) -> dict[str, Any]:
         with self.client() as c:

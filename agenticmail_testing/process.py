@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from agenticmail_testing import log_audit
 from agenticmail_testing.ports import free_ports
 
 
@@ -37,6 +38,7 @@ class DaemonProcess:
     def cli(self, *args: str) -> Any:
         out = subprocess.run([sys.executable, "-m", "agenticmail", *args, "--json"],
                              env=self.env, capture_output=True, check=True)
+        log_audit.cli_output(out.stdout.decode())
         return json.loads(out.stdout)
 
     def start(self) -> DaemonProcess:
@@ -57,7 +59,8 @@ class DaemonProcess:
 
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=self.api_url, timeout=60,
-                            headers={"Authorization": f"Bearer {key or self.master_key}"})
+                            headers={"Authorization": f"Bearer {key or self.master_key}"},
+                            event_hooks={"response": [log_audit.remember_response]})
 
     def rss_kib(self) -> int:
         assert self.proc is not None
@@ -88,5 +91,6 @@ class DaemonProcess:
         from agenticmail.config import load_settings
         from agenticmail_testing.daemon import purge_mail_store
 
+        log_audit.audit_home(self.home)
         purge_mail_store(load_settings(self.home, env=self.env))  # also a Dovecot left by kill()
         shutil.rmtree(self.home, ignore_errors=True)

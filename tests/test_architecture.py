@@ -98,7 +98,8 @@ FOREIGN = {
     "ssl": {"mail", "gateway.relay_account", "providers.web_fetch"},
     "socket": {"mail.imap", "mail.idle", "gateway.relay_account", "hosts.dovecot_config",
                "processes", "providers.web_fetch"},
-    "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon"},
+    "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon",
+                   "providers.service_manager"},
     "httpx": {"hosts.jmap", "client"}, "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine"},
     "docker": {"providers.docker_engine"},
@@ -110,7 +111,8 @@ FOREIGN = {
     "mcp": {"mcp"},  # the MCP SDK
     "pypdf": {"mcp.server"},  # text of a PDF attachment for the model
     # crypto, mail security, content
-    "cryptography": {"security.keys"}, "dkim": {"security.authresults"},
+    "cryptography": {"security.keys", "security.archive_cipher"},
+    "dkim": {"security.authresults"},
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},
     "watchfiles": {"daemon.policy_watcher"},

@@ -10,6 +10,7 @@ detached child, then waits for ``/v1/health``. The detached daemon logs to
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
-from ..config import Settings
+from ..config import LogFormat, Settings
 from ..errors import AgenticMailError, DaemonUnavailable
 from ..log import open_private
 from ..processes import pid_alive, poll_until
@@ -107,7 +108,8 @@ def _start_detached(settings: Settings, timeout: float, *, quiet: bool = False) 
     log_path = settings.logs_dir / "daemon.out"
     offset = log_path.stat().st_size if log_path.exists() else 0
     command = [sys.executable, "-m", "agenticmail", "--home", str(settings.home), "start",
-               LOG_FILE_ONLY]  # daemon.out keeps only what is not in logs/agenticmail.log
+               LOG_FILE_ONLY,  # daemon.out keeps only what is not in logs/agenticmail.log
+               "--log-format", str(settings.log_format)]
     with open_private(log_path) as log:
         proc = subprocess.Popen(
             command,
@@ -164,10 +166,17 @@ def start(
     log_file_only: Annotated[
         bool, typer.Option(LOG_FILE_ONLY, hidden=True, help="Log to the log file only.")
     ] = False,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option("--log-format", help="Log as text or JSON lines (default: the "
+                                          "log_format setting, text)."),
+    ] = None,
 ) -> None:
     """Start the daemon (foreground, or in the background with --detach)."""
     settings = settings_from(ctx)
     require_configured(settings)
+    if log_format is not None:
+        settings = dataclasses.replace(settings, log_format=log_format)
     running = probe(settings)
     if running is not None:
         pid = running.get("pid")

@@ -27,6 +27,7 @@ from ..errors import AgenticMailError, DaemonUnavailable
 from . import (
     agents,
     audit,
+    backup,
     contacts,
     conversation,
     daemon,
@@ -39,6 +40,7 @@ from . import (
     relay,
     route,
     rules,
+    service,
     setup,
     tags,
 )
@@ -169,6 +171,9 @@ app.add_typer(route.app, name="route",
               help="The SMTP route for mail to the internet: show, set, clear.")
 app.add_typer(relay.app, name="relay",
               help="Internet mail through your own Gmail/Outlook account: setup, status.")
+app.add_typer(backup.app)
+app.add_typer(service.app, name="service", rich_help_panel="Operations",
+              help="Run the daemon as a login service (systemd/launchd): install, status.")
 app.add_typer(audit.app, name="audit",
               help="List the audit log; verify its hash chain (tamper check).")
 app.add_typer(tags.app, name="tags", rich_help_panel="Organise",

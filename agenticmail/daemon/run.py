@@ -22,7 +22,7 @@ from typing import Any
 
 from ..config import Settings, write_private
 from ..errors import Conflict, NotConfigured
-from ..log import setup_logging
+from ..log import register_secret, setup_logging
 from ..processes import pid_alive
 from ..services import policies
 from ..services.context import ServiceContext, build_context
@@ -67,6 +67,7 @@ class Daemon:
         if not settings.is_configured:
             raise NotConfigured("agenticmail is not set up yet", hint="run: agenticmail setup")
         self.settings = settings
+        register_secret(settings.master_key)
         self.ctx = ctx or build_context(settings)
         self.watchers = WatcherManager(self.ctx)
         self.sender = SenderWorker(self.ctx)
@@ -184,6 +185,8 @@ class Daemon:
 def serve(settings: Settings, *, console_log: bool = True) -> None:
     """Run the daemon in the foreground until SIGINT/SIGTERM (``console_log=False``: log to
     ``logs/agenticmail.log`` only, as the detached daemon does)."""
-    setup_logging(settings.log_level, settings.logs_dir, console=console_log)
+    setup_logging(settings.log_level, settings.logs_dir, console=console_log,
+                  fmt=settings.log_format, max_bytes=settings.log_max_bytes,
+                  backups=settings.log_backup_count)
     daemon = Daemon(settings)
     asyncio.run(daemon.run())

@@ -6,9 +6,11 @@ them from worker threads. Each converts its foreign errors into ``errors.py`` ty
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 from ..models import Endpoints, HostHealth
+from .maildir import MailFile
 
 PUSH_PATH = "/v1/internal/mail-arrived"  # where a mail host that pushes tells of new mail
 
@@ -44,3 +46,16 @@ class MailHost(Protocol):
     def account_exists(self, address: str) -> bool: ...
 
     def list_accounts(self) -> list[str]: ...
+
+
+@runtime_checkable
+class MailboxArchive(Protocol):
+    """A mail host whose mailboxes can be copied out and back in (backup and restore)."""
+
+    def export_mailbox(self, address: str) -> Iterator[MailFile]:
+        """The account's folders, messages (flags and dates kept) and UID state; consistent
+        while mail is delivered (see :mod:`.maildir`). Nothing if it has no mail yet."""
+
+    def import_mailbox(self, address: str, files: Iterable[MailFile]) -> int:
+        """Write a copy made by :meth:`export_mailbox` into the (new, empty) account's
+        mailbox; the number of messages written."""

@@ -46,6 +46,7 @@ import stat
 import subprocess
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..config import write_private
@@ -57,6 +58,7 @@ from ..errors import (
     MailHostError,
     NotFound,
 )
+from ..log import register_secret
 from ..models import Endpoints, HostHealth
 from ..processes import (
     POLL,
@@ -71,7 +73,7 @@ from ..processes import (
     unix_connectable,
 )
 from . import dovecot_config as dc
-from . import system_user
+from . import maildir, system_user
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ class LocalHost:
         self.push_url = push_url
         # what Dovecot's push notifications carry to push_url; new for each process
         self.push_secret: str | None = secrets.token_urlsafe(32) if push_url else None
+        register_secret(self.push_secret)
         self.push_enabled = False  # whether the running Dovecot was configured to push
 
     @property
@@ -369,6 +372,23 @@ class LocalHost:
         except InvalidRequest:
             return False
         return bool(password) and self._auth_plain(addr, password)
+
+    # -- copies (backup and restore) ---------------------------------------------------
+    def export_mailbox(self, address: str) -> Iterator[maildir.MailFile]:
+        home = self.layout.mail_dir / dc.normalize_address(address)
+        if home.is_dir():
+            yield from maildir.export_tree(home)
+
+    def import_mailbox(self, address: str, files: Iterable[maildir.MailFile]) -> int:
+        addr = dc.normalize_address(address)
+        home = self._prepare().mail_dir / addr
+        if home.exists() and any(home.iterdir()):
+            raise Conflict(f"the mailbox of {addr} is not empty")
+        count = maildir.import_tree(home, files)
+        if not self.identity.rootless:  # Dovecot reads it as the mail user
+            dc.chown_tree(home, self.identity.mail_uid, self.identity.mail_gid)
+        log.info("mailbox %s: %d messages restored", addr, count)
+        return count
 
     # -- internals: files ------------------------------------------------------------
     def _prepare(self) -> dc.StoreLayout:

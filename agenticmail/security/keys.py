@@ -14,23 +14,29 @@ import secrets
 from cryptography.fernet import Fernet, InvalidToken
 
 from ..errors import ConfigError
+from ..log import register_secret
 
 MASTER_PREFIX = "mk_"
 AGENT_PREFIX = "ak_"
 _KEY_HEX_LEN = 48
 
 
+def _issued(secret: str) -> str:
+    register_secret(secret)  # never in a log line of this process (see agenticmail.log)
+    return secret
+
+
 def generate_master_key() -> str:
-    return MASTER_PREFIX + secrets.token_hex(_KEY_HEX_LEN // 2)
+    return _issued(MASTER_PREFIX + secrets.token_hex(_KEY_HEX_LEN // 2))
 
 
 def generate_api_key() -> str:
-    return AGENT_PREFIX + secrets.token_hex(_KEY_HEX_LEN // 2)
+    return _issued(AGENT_PREFIX + secrets.token_hex(_KEY_HEX_LEN // 2))
 
 
 def generate_password() -> str:
     """A random mail password (URL-safe: no ':' or whitespace that passwd files dislike)."""
-    return secrets.token_urlsafe(24)
+    return _issued(secrets.token_urlsafe(24))
 
 
 def hash_key(key: str) -> str:
@@ -95,7 +101,7 @@ class SecretBox:
 
     def decrypt(self, token: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            return _issued(self._fernet.decrypt(token.encode()).decode())
         except InvalidToken as exc:
             raise ConfigError(
                 "cannot decrypt a stored secret: secret.key does not match this database"

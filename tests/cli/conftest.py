@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from agenticmail.cli.main import app
+from agenticmail_testing import log_audit
 
 from .support import Invoke, free_port, write_config
 
@@ -28,6 +29,9 @@ def cli() -> Invoke:
 
     def invoke(home: Path | None, *args: str, input: str | None = None) -> Result:
         argv = (["--home", str(home)] if home is not None else []) + list(args)
-        return runner.invoke(app, argv, input=input, env={"COLUMNS": "200"})
+        result = runner.invoke(app, argv, input=input, env={"COLUMNS": "200"})
+        if "--json" in args:
+            log_audit.cli_output(result.stdout)  # keys it was given: never in a log line
+        return result
 
     return invoke
