@@ -48,6 +48,7 @@ from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.providers.web_fetch import fetch
 from agenticmail.security.authresults import dnspython_resolver
 from agenticmail.security.keys import SecretBox, new_encryption_key
+from agenticmail.security.sender_policy import parse as parse_policy
 from agenticmail.store import agents as agent_store
 from agenticmail.store import outbox as outbound
 from agenticmail.store.db import Database
@@ -242,6 +243,8 @@ ROWS = [
     Row("providers.docker_engine", "a Docker engine at a closed port", DependencyMissing,
         lambda d, t: DockerEngine(f"tcp://127.0.0.1:{_closed()}", timeout=5).info()),
     Row("security.authresults", "DNS at a closed port", DnsUnavailable, _dns_lookup),
+    Row("security.sender_policy", "a policy file that is not TOML", InvalidRequest,
+        lambda d, t: parse_policy("default = ")),
     Row("daemon.submission", "SMTP submission on a port already taken", AgenticMailError,
         _port_taken),
     Row("config", "a damaged config.toml", ConfigError, _damaged_config),
