@@ -132,8 +132,10 @@ def test_bounce_answers_the_sender_through_the_route_and_drop_is_silent(
         _deliver(handle, addr, _raw("x@news.dropped.example", "dropped news"),
                  "x@news.dropped.example")
         _deliver(handle, addr, _raw("friend@example.org", "lunch?"), "friend@example.org")
-        first = events.next(timeout=20)
-    # neither the bounced nor the dropped message was announced: the next event is lunch
+        first = events.next("message.new", timeout=20)
+        sent = events.next("message.sent", timeout=20)  # the DSN, sent as the agent's mail
+    assert sent["data"]["subject"] == "Undelivered Mail Returned to Sender"
+    # neither the bounced nor the dropped message was announced: the next new mail is lunch
     assert first["type"] == "message.new", first
     assert first["data"]["message"]["subject"] == "lunch?"
     assert first["data"]["message"]["security"]["policy"]["rule"] is None
