@@ -46,11 +46,19 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class MetricsAccess(StrEnum):
+    """Who may read ``GET /metrics``: the master key only, or any caller on loopback."""
+
+    MASTER_KEY = "master_key"
+    LOOPBACK = "loopback"
+
+
 MAIL_HOSTS = tuple(kind.value for kind in MailHostKind)
 GATEWAY_MODES = tuple(mode.value for mode in GatewayMode)
 _CHOICES: dict[str, tuple[type[StrEnum], str]] = {
     "mail_host": (MailHostKind, "mail host"), "gateway_mode": (GatewayMode, "gateway"),
     "log_format": (LogFormat, "log format"),
+    "metrics_access": (MetricsAccess, "metrics access"),
 }
 
 
@@ -113,6 +121,9 @@ class Settings:
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)
     message_time_budget_seconds: int = 30  # parse + assess of one inbound message; then too_complex
+    # GET /metrics: "master_key" (the default) or "loopback" (open to callers on 127.0.0.1/::1)
+    metrics_access: MetricsAccess = MetricsAccess.MASTER_KEY
+    outbox_stuck_minutes: int = 15  # doctor: a queued send this far past its due time is stuck
 
     def __post_init__(self) -> None:
         # the config strings ("local", "relay" ...) are accepted wherever Settings is built

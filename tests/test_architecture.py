@@ -120,6 +120,8 @@ FOREIGN = {
     # terminal and config files
     "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"},
     "tomllib": {"config", "security.sender_policy"}, "tomli_w": {"config"},
+    # metrics: the registry, the collector and the text exposition
+    "prometheus_client": {"services.metrics"},
 }
 
 # a module above the adapters that still wraps a foreign library, and why

@@ -4,7 +4,9 @@ A pure ASGI middleware (no BaseHTTPMiddleware: nothing is buffered):
 
 * every path but the public ones (health, the OpenAPI document, the docs) needs a valid key
   *before* the application reads a byte of the body; a request without one is answered 401
-  at once and its connection closed, so an unauthenticated upload is never read;
+  at once and its connection closed, so an unauthenticated upload is never read (a
+  ``loopback_paths`` path is public to a caller on a loopback address: ``/metrics`` when
+  ``metrics_access = "loopback"``);
 * the body is counted as ``receive()`` delivers it, chunked or not: a declared
   ``Content-Length`` over the limit is refused before reading, and a body that grows past it
   is answered 413 the moment it does, after which the application sees a disconnect.
@@ -16,6 +18,7 @@ so a request is authenticated once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Collection
 
 from fastapi.security.utils import get_authorization_scheme_param
@@ -50,14 +53,18 @@ class Admission:
     """The middleware: authenticate (unless public), then pass on a size-bounded body."""
 
     def __init__(self, app: ASGIApp, ctx: ServiceContext, max_body: int,
-                 public_paths: Collection[str], public_prefixes: Collection[str] = ()) -> None:
+                 public_paths: Collection[str], public_prefixes: Collection[str] = (),
+                 loopback_paths: Collection[str] = ()) -> None:
         self.app = app
         self.ctx = ctx
         self.max_body = max_body
         self.public_paths = frozenset(public_paths)
         self.public_prefixes = tuple(public_prefixes)  # static assets (the docs page's)
+        self.loopback_paths = frozenset(loopback_paths)
 
-    def is_public(self, path: str) -> bool:
+    def is_public(self, path: str, scope: Scope | None = None) -> bool:
+        if path in self.loopback_paths and scope is not None and _from_loopback(scope):
+            return True
         return path in self.public_paths or (
             path.startswith(self.public_prefixes) and "/.." not in path)
 
@@ -66,7 +73,7 @@ class Admission:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        if not self.is_public(scope["path"]):
+        if not self.is_public(scope["path"], scope):
             try:
                 scope[PRINCIPAL_SCOPE_KEY] = await asyncio.to_thread(
                     authenticate, self.ctx, bearer_key(headers))
@@ -84,6 +91,15 @@ class Admission:
         """413 in the standard error shape, closing the connection."""
         return errors.response_for(
             PayloadTooLarge(f"request body over {self.max_body} bytes"), _CLOSE)
+
+
+def _from_loopback(scope: Scope) -> bool:
+    """Whether the caller's address (the socket's peer) is a loopback address."""
+    client = scope.get("client")
+    try:
+        return client is not None and ipaddress.ip_address(client[0]).is_loopback
+    except ValueError:  # a test client's made-up host, a unix socket
+        return False
 
 
 class _BoundedBody:

@@ -8,9 +8,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from .. import __version__
+from ..config import MetricsAccess
 from ..services.context import ServiceContext
+from ..services.metrics import Metrics
 from . import audit_trail, docs, errors
 from .admission import Admission
+from .request_metrics import RequestMetrics
 from .routes import (
     agents,
     arrivals,
@@ -20,6 +23,7 @@ from .routes import (
     events,
     health,
     mail,
+    metrics,
     pending,
     policies,
     relay,
@@ -42,6 +46,7 @@ def create_app(ctx: ServiceContext,
     )
     app.state.ctx = ctx
     app.state.runtime_status = runtime_status
+    app.state.metrics = Metrics(ctx, runtime_status)
     errors.install(app)
     audit_trail.install(app)
     limit = int(ctx.settings.max_message_bytes * _BODY_OVERHEAD)
@@ -49,10 +54,14 @@ def create_app(ctx: ServiceContext,
     # the push path checks the mail host's own secret (routes/arrivals.py), not an API key
     public = {"/v1/health", app.openapi_url, docs.DOCS_URL, docs.OAUTH2_REDIRECT_URL,
               arrivals.PUSH_PATH}
+    loopback = {metrics.PATH} if ctx.settings.metrics_access == MetricsAccess.LOOPBACK else set()
     app.add_middleware(Admission, ctx=ctx, max_body=limit,
                        public_paths={p for p in public if p},
-                       public_prefixes=(f"{docs.ASSETS_URL}/",))
+                       public_prefixes=(f"{docs.ASSETS_URL}/",), loopback_paths=loopback)
+    # outermost: requests the admission refuses are timed too
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.router.routes)
     app.include_router(arrivals.router)
+    app.include_router(metrics.router, responses=errors.documented(401, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
                    tags, rules, contacts, policies):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))

@@ -446,6 +446,7 @@ class Health(Model):
     components: dict[str, dict[str, Any]] | None = None
     watchers: dict[str, dict[str, Any]] | None = None
     host_restarts: int | None = None
+    figures: dict[str, Any] | None = None  # master key: what /metrics counts, as JSON
 
 
 # -- organising: tags, rules, contacts (issue 12) ----------------------------------------------

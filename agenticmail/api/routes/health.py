@@ -4,8 +4,9 @@ Without a key the answer is up/degraded and the version, nothing about agents or
 component of the daemon that is not running (see ``daemon.supervisor``) makes it degraded, and
 so does a database that cannot be written (the last write failed, or the disk is nearly full).
 The master key sees everything (mail host checks, agent count, every component's state,
-restarts and last error, every watcher, pid); an agent key sees the mail host's state and its
-own watcher.
+restarts and last error, every watcher, pid, and the figures ``/metrics`` exposes: messages by
+agent, the outbox queue, filter verdicts, API requests by route); an agent key sees the mail
+host's state and its own watcher.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from ... import __version__
 from ...client import models as answers
-from ...services import agents
+from ...services import agents, metrics
 from ...services import health as state
 from ...services.auth import authenticate
 from ..auth import Ctx, bearer
@@ -57,4 +58,6 @@ async def health(
         "storage": storage,
         "agents": await asyncio.to_thread(agents.count_agents, ctx),
         **extra,
+        "figures": await asyncio.to_thread(metrics.summary, ctx,
+                                           getattr(request.app.state, "metrics", None)),
     }
