@@ -5,7 +5,10 @@ detached child, then waits for ``/v1/health``. The detached daemon logs to
 ``<home>/logs/agenticmail.log`` only; its own output (a failed start's error, a crash) goes to
 ``<home>/logs/daemon.out``.
 ``stop`` signals the pid the daemon wrote to ``daemon.pid`` and waits for it to be gone.
-``status`` shows the health report; ``doctor`` runs local checks and works without a daemon.
+``status`` shows the health report as a dashboard (with the master key also the figures
+``/metrics`` exposes: messages by agent, the outbox queue, filter verdicts, webhook deliveries,
+API requests by route); ``--watch`` refreshes it until Ctrl-C. ``doctor`` runs local checks
+and works without a daemon.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..config import LogFormat, Settings
-from ..errors import AgenticMailError, DaemonUnavailable
+from ..errors import AgenticMailError, DaemonUnavailable, InvalidRequest
 from ..log import open_private
 from ..processes import pid_alive, poll_until
 from .client import Client, require_configured, settings_from
@@ -236,7 +239,8 @@ def stop(
 # -- status ------------------------------------------------------------------------------
 _SHOWN = {"url", "api_url", "version", "pid", "uptime_seconds", "status", "ok", "mail_host"}
 _SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts", "storage",
-           "policy_problems"}
+           "policy_problems", "figures"}
+MESSAGE_COLUMNS = ("received", "sent", "held", "failed", "bounced")
 
 
 def _summary(value: Any) -> str:
@@ -329,8 +333,7 @@ def _components_line(components: Any) -> str | None:
 def _render_status(data: dict[str, Any]) -> Iterator[RenderableType]:
     yield details(_status_rows(data))
     components = _as_map(data.get("components"))
-    if components and any(_as_map(c).get("state") != "running" or _as_map(c).get("restarts")
-                          for c in components.values()):
+    if components:
         yield table(
             ["component", "state", "restarts", "last error"],
             [(name, Text(str(_as_map(c).get("state")),
@@ -355,17 +358,93 @@ def _render_status(data: dict[str, Any]) -> Iterator[RenderableType]:
                 for name, w in watchers.items()
             ],
         )
+    yield from _render_figures(_as_map(data.get("figures")))
+
+
+def _render_figures(figures: Mapping[str, Any]) -> Iterator[RenderableType]:
+    """The figures ``/metrics`` exposes, for people (the master key's health report)."""
+    messages = _as_map(figures.get("messages"))
+    if messages:
+        yield table(["agent", *MESSAGE_COLUMNS],
+                    [(agent, *(_as_map(n).get(c, 0) for c in MESSAGE_COLUMNS))
+                     for agent, n in messages.items()])
+    outbox = _as_map(figures.get("outbox"))
+    if outbox:
+        oldest = outbox.get("oldest_age_seconds")
+        overdue = outbox.get("overdue") or 0
+        yield details([
+            ("outbox", f"{outbox.get('queued', 0)} queued, {outbox.get('sending', 0)} sending"
+                       + ("" if oldest is None else f"; oldest {human_duration(oldest)}")),
+            ("overdue", Text(f"{overdue} past their due time", "bold red") if overdue
+             else None),
+        ])
+    verdicts = _as_map(figures.get("filter"))
+    if verdicts:
+        yield table(["filter verdict", "messages"], verdicts.items())
+    hooks = _as_map(figures.get("webhooks"))
+    if hooks:
+        outcomes = _as_map(hooks.get("by_outcome"))
+        yield details([("webhooks", ", ".join(f"{n} {o}" for o, n in outcomes.items())
+                        or "no deliveries yet"),
+                       ("webhook response", None if hooks.get("mean_ms") is None
+                        else f"{hooks['mean_ms']} ms on average")])
+    api = _as_map(figures.get("api"))
+    if api:
+        yield table(["API route", "requests", "mean ms"],
+                    [(route, _as_map(r).get("requests"), _as_map(r).get("mean_ms"))
+                     for route, r in api.items()])
+
+
+def _status_report(settings: Settings) -> dict[str, Any]:
+    with Client(settings, auth=settings.is_configured, timeout=5.0) as client:
+        health = client.health().model_dump(exclude_unset=True)
+    return {"url": settings.api_url, **health}
+
+
+def _watch(settings: Settings, interval: float) -> None:
+    """Redraw the dashboard every ``interval`` seconds until Ctrl-C (a daemon that stops
+    answering is shown as such, and watched on)."""
+    from rich.console import Group
+    from rich.live import Live
+
+    def frame() -> RenderableType:
+        try:
+            data = _status_report(settings)
+        except AgenticMailError as exc:
+            return Text(f"{exc.message} (retrying every {interval:g} s; Ctrl-C to stop)",
+                        "bold red")
+        return Group(*_render_status(data),
+                     Text(f"refreshed every {interval:g} s; Ctrl-C to stop", "dim"))
+
+    try:
+        with Live(frame(), console=stdout(), auto_refresh=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(frame(), refresh=True)
+    except KeyboardInterrupt:
+        return
 
 
 @app.command(rich_help_panel=PANEL)
-def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Show whether the daemon runs, its version, uptime, mail host and agents."""
+def status(
+    ctx: typer.Context,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh until Ctrl-C.")] = False,
+    interval: Annotated[float, typer.Option(
+        "--interval", min=0.2, help="Seconds between refreshes with --watch.")] = 2.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show whether the daemon runs, its version, uptime, mail host and agents, and what it
+    counts (messages by agent, outbox, filter verdicts, API requests)."""
     settings = settings_from(ctx)
-    with Client(settings, auth=settings.is_configured, timeout=5.0) as client:
-        health = client.health().model_dump(exclude_unset=True)
-    data = {"url": settings.api_url, **health}
+    if watch:
+        if as_json:
+            raise InvalidRequest("--watch is for people; for scripts, run status --json "
+                                   "(or scrape GET /metrics)")
+        _watch(settings, interval)
+        return
+    data = _status_report(settings)
     emit(data, as_json, _render_status)
-    if not _healthy(health):
+    if not _healthy(data):
         raise typer.Exit(1)
 
 

@@ -5,10 +5,13 @@ when configured); ``agenticmail status`` shows the same figures."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pexpect
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
@@ -223,11 +226,29 @@ def test_status_shows_the_same_figures(handle: DaemonHandle) -> None:
     rendered = runner.invoke(cli_app, ["--home", str(handle.home), "status"],
                              env={"COLUMNS": "200"})
     assert rendered.exit_code == 0, rendered.output
-    row = next(line for line in rendered.stdout.splitlines() if a in line)
-    assert row.split()[-6:] == [a, "1", "1", "0", "0", "0"] or \
-        [c for c in row.replace("│", " ").split()][:6] == [a, "1", "1", "0", "0", "0"], row
-    for heading in ("received", "outbox", "POST /v1/mail/send", "mail-host"):
+    rows = [line.replace("│", " ").split() for line in rendered.stdout.splitlines()]
+    assert [a, "1", "1", "0", "0", "0"] in rows, rendered.stdout  # the messages table
+    for heading in ("received", "outbox", "filter verdict", "POST /v1/mail/send", "mail-host"):
         assert heading in rendered.stdout, rendered.stdout
+
+
+def test_status_watch_refreshes_until_ctrl_c(handle: DaemonHandle) -> None:
+    alice = handle.create_agent(unique("alice"))
+    a = alice["agent"]["name"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home", str(handle.home),
+                                           "status", "--watch", "--interval", "0.3"],
+                          env=env, dimensions=(60, 200), encoding="utf-8", timeout=30)
+    try:
+        child.expect(rf"{a}\s+│\s+0\s+│\s+0\s+│")  # received 0, sent 0
+        send(handle, alice["api_key"], to=[alice["agent"]["address"]], subject="watched")
+        child.expect(rf"{a}\s+│\s+1\s+│\s+1\s+│")  # the next frames count it
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    assert "Traceback" not in (child.before or "")
 
 
 async def test_loopback_access_opens_metrics_to_loopback_callers_only() -> None:
