@@ -221,6 +221,11 @@ ROWS = [
         lambda d, t: _smtp_send(_closed())),
     Row("mail.smtp", "SMTP login with a wrong password", PermanentDeliveryError,
         lambda d, t: _smtp_send(d.settings.submission_port, "nobody@localhost", "wrong")),
+    Row("mail.smtp", "SMTP login check at a closed port", MailHostUnavailable,
+        lambda d, t: asyncio.run(smtp.check_login(_smtp_route(_closed(), "a", "b"), 5))),
+    Row("mail.smtp", "SMTP login check with a wrong password", MailHostError,
+        lambda d, t: asyncio.run(smtp.check_login(
+            _smtp_route(d.settings.submission_port, "nobody@localhost", "wrong"), 5))),
     Row("mail.delivery", "LMTP at a closed port", TransientDeliveryError,
         lambda d, t: deliver_lmtp("127.0.0.1", _closed(), "a@localhost", ["b@localhost"],
                                   b"Subject: x\r\n\r\nx\r\n", timeout=5)),

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import aiosmtplib
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
-from ..errors import DeliveryInDoubt, PermanentDeliveryError, TransientDeliveryError
+from ..errors import (
+    DeliveryInDoubt,
+    MailHostError,
+    MailHostUnavailable,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 
 TLS_MODES = ("implicit", "starttls", "none")
 
@@ -135,3 +141,27 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
         if all(c >= 500 for c, _ in refused.values()):
             raise PermanentDeliveryError(f"recipients refused: {reasons}")
         raise TransientDeliveryError(f"recipients deferred: {reasons}")
+
+
+async def check_login(route: SmtpRoute, timeout: float = 10) -> str:
+    """Connect, greet (with TLS as the route says), log in when the route has a username, and
+    quit without sending anything: what was checked, in words. :class:`MailHostError` when the
+    server refuses the login, :class:`MailHostUnavailable` when it cannot be reached."""
+    where = f"{route.host}:{route.port}"
+    try:
+        client = aiosmtplib.SMTP(
+            hostname=route.host, port=route.port, timeout=timeout,
+            use_tls=route.tls == "implicit", start_tls=route.tls == "starttls",
+            tls_context=route.ssl_context() if route.tls != "none" else None,
+        )
+        async with client:
+            if not route.username:
+                return f"{where} answers EHLO"
+            await client.login(route.username, route.password or "")
+            return f"logged in to {where} as {route.username}"
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        raise MailHostError(f"the SMTP server {where} refused the login for {route.username}: "
+                            f"{_reason(exc.code, exc.message)}",
+                            hint="check the account's (app) password") from exc
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise MailHostUnavailable(f"cannot reach the SMTP server {where}: {exc}") from exc

@@ -3,7 +3,8 @@
 Checks: Python; the configuration; the database (damaged? disk full?); the daemon; the mail
 host (local: Dovecot installed and running; stalwart: Docker engine, container state, the
 pinned version tag, ``/healthz/ready``, the admin login, DKIM keys); then each agent's IMAP
-login.
+login; then the daemon at work (:mod:`.operations_checks`): SMTP submission, every watcher,
+the outbound route and relay logins, stuck outbox rows, the audit chain, webhook endpoints.
 
 Drift between the mail host and the database is found here too (:func:`find_drift`) and can
 be repaired (:func:`repair`), for both hosts:
@@ -27,6 +28,7 @@ from ..hosts.stalwart import IMAGE
 from ..mail.imap import MailboxSession
 from ..models import Agent
 from ..store.db import check as check_database
+from . import operations_checks as operations
 from . import policies
 from .agents import list_agents
 from .checks import Check, docker_check, dovecot_check, port_checks, python_check
@@ -225,11 +227,20 @@ def diagnose(settings: Settings, daemon_health: HealthProbe) -> Diagnosis:
     host = build_host(settings)
     host_checks, usable = _host_checks(settings, host, health is not None)
     checks.extend(host_checks)
-    if not usable:
-        return Diagnosis(checks, [])
     ctx = build_context(settings, host=host)
     try:
-        running = host.is_running()
+        drift = _mailbox_checks(ctx, checks) if usable else []
+        checks.extend(_operations_checks(ctx, health))
+    finally:
+        ctx.db.close()
+    return Diagnosis(checks, drift)
+
+
+def _mailbox_checks(ctx: ServiceContext, checks: list[Check]) -> list[Drift]:
+    """Each agent's IMAP login and the drift between mailboxes and agents (added to
+    ``checks``); the drift found."""
+    try:
+        running = ctx.host.is_running()
         drift = find_drift(ctx, check_logins=running)
         by_agent = {d.agent: d for d in drift if d.agent}
         for agent in list_agents(ctx):
@@ -246,10 +257,21 @@ def diagnose(settings: Settings, daemon_health: HealthProbe) -> Diagnosis:
         checks.extend(policy_checks(ctx))
     except AgenticMailError as exc:
         checks.append(Check("mailboxes", False, exc.message, exc.hint))
-        drift = []
-    finally:
-        ctx.db.close()
-    return Diagnosis(checks, drift)
+        return []
+    return drift
+
+
+def _operations_checks(ctx: ServiceContext, health: Mapping[str, object] | None
+                       ) -> list[Check]:
+    """The daemon at work: SMTP submission and every watcher (when it runs), the outbound
+    route and relay logins, then what the database holds (outbox, audit chain, webhooks)."""
+    checks: list[Check] = []
+    if health:
+        checks.append(operations.submission_check(ctx))
+        checks.extend(operations.watcher_checks(ctx, health))
+    checks.extend(operations.route_checks(ctx))
+    checks.extend(operations.store_checks(ctx))
+    return checks
 
 
 def policy_checks(ctx: ServiceContext) -> list[Check]:
