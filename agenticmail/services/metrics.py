@@ -158,7 +158,7 @@ class StateCollector:
             verdicts.add_metric([verdict, category], n)
         yield verdicts
         if found.webhooks is not None:
-            yield from _webhooks(found.webhooks)
+            yield from webhook_families(found.webhooks)
 
     def _runtime(self) -> Iterator[Metric]:
         report = self.runtime() if self.runtime is not None else {}
@@ -211,7 +211,9 @@ def _single(family: GaugeMetricFamily, value: float, labels: list[str] | None = 
     return family
 
 
-def _webhooks(found: store_figures.WebhookDeliveries) -> Iterator[Metric]:
+def webhook_families(found: store_figures.WebhookDeliveries) -> Iterator[Metric]:
+    """The webhook deliveries as metric families: outcomes (counter), response times
+    (histogram over WEBHOOK_BUCKETS)."""
     outcomes = _counter("agenticmail_webhook_deliveries",
                         _doc("agenticmail_webhook_deliveries_total"), ["outcome"])
     for outcome, n in sorted(found.by_outcome.items()):
