@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -267,3 +269,9 @@ async def test_loopback_access_opens_metrics_to_loopback_callers_only() -> None:
                 assert (await caller.get("/metrics")).status_code == expected, peer
     finally:
         handle.close()
+
+
+def test_the_docs_list_every_metric() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+    listed = set(re.findall(r"^\| `(agenticmail_[a-z_]+)` \|", docs.read_text(), re.M))
+    assert listed == set(METRIC_NAMES)
