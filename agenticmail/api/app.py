@@ -61,7 +61,7 @@ def create_app(ctx: ServiceContext,
     # outermost: requests the admission refuses are timed too
     app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.router.routes)
     app.include_router(arrivals.router)
-    app.include_router(metrics.router, responses=errors.documented(401, 403))
+    app.include_router(metrics.router, responses=errors.documented(*errors.COMMON, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
                    tags, rules, contacts, policies):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ...services.auth import require_master
 from ...services.metrics import Metrics
 from ..admission import scope_principal
+from ..auth import bearer
 
 PATH = "/metrics"
 
 router = APIRouter(tags=["health"])
 
 
-@router.get(PATH, response_class=Response, responses={
+@router.get(PATH, response_class=Response, dependencies=[Depends(bearer)], responses={
     200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition"}})
 async def metrics(request: Request) -> Response:
     """Messages by agent, the outbox, watchers, filter verdicts, API latency, the mail host,
