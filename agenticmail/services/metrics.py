@@ -21,7 +21,6 @@ Every metric name is listed in ``METRIC_NAMES`` (and in README.md, kept in step 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -242,28 +241,29 @@ class Metrics:
             "agenticmail_api_requests", _doc("agenticmail_api_requests_total"),
             ["method", "route", "status"], registry=self.registry)
         self.registry.register(StateCollector(ctx, runtime))
-        self._routes: dict[tuple[str, str], list[float]] = {}  # (method, route) -> [n, sum]
-        self._lock = threading.Lock()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """One API request answered: its latency and status, by route template."""
         self.latency.labels(method, route).observe(seconds)
         self.requests.labels(method, route, str(status)).inc()
-        with self._lock:
-            seen = self._routes.setdefault((method, route), [0.0, 0.0])
-            seen[0] += 1
-            seen[1] += seconds
 
     def render(self) -> bytes:
         """The Prometheus text exposition (reads the database and asks the mail host)."""
         return generate_latest(self.registry)
 
     def api_figures(self) -> dict[str, dict[str, float]]:
-        """``"METHOD /route" -> {requests, mean_ms}`` since the daemon started."""
-        with self._lock:
-            seen = sorted(self._routes.items())
-        return {f"{method} {route}": {"requests": int(n), "mean_ms": round(total / n * 1000, 1)}
-                for (method, route), (n, total) in seen if n}
+        """``"METHOD /route" -> {requests, mean_ms}`` since the daemon started (read from the
+        latency histogram's count and sum)."""
+        seen: dict[str, dict[str, float]] = {}
+        for family in self.latency.collect():
+            for sample in family.samples:
+                kind = sample.name.removeprefix(family.name)
+                if kind in ("_count", "_sum"):
+                    key = f"{sample.labels['method']} {sample.labels['route']}"
+                    seen.setdefault(key, {})[kind] = sample.value
+        return {key: {"requests": int(v["_count"]),
+                      "mean_ms": round(v["_sum"] / v["_count"] * 1000, 1)}
+                for key, v in sorted(seen.items()) if v.get("_count")}
 
 
 def summary(ctx: ServiceContext, metrics: Metrics | None = None) -> dict[str, Any]:
