@@ -3,7 +3,8 @@
 Every figure is counted from durable rows at the moment it is asked for (nothing is
 incremented in memory), so the numbers survive a restart and no code path has to remember to
 bump one: messages received (one screening verdict per inbound message, kept for the life of
-the agent), sent / failed / bounced (outbox rows by status), held (every hold ever made),
+the agent), sent / failed / bounced (outbox rows by status; a bounced message was sent first
+and stays counted as sent, so no count ever goes down), held (every hold ever made),
 the outbox queue (depth, oldest row, rows overdue), the inbound filter's verdicts by category,
 and webhook deliveries when the ``webhook_deliveries`` table exists (see
 :func:`webhook_deliveries`).
@@ -51,7 +52,8 @@ def _by_agent(conn: sqlite3.Connection, sql: str) -> dict[tuple[str, str], int]:
     return {(r[0], r[1]): int(r[2]) for r in conn.execute(sql)}
 
 
-def _messages(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+def message_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
+    """Agent -> event (received, sent, held, failed, bounced, and waiting statuses) -> count."""
     counts: dict[tuple[str, str], int] = {}
     # an inbound message is screened once: one verdict row per agent and message bytes
     counts.update(_by_agent(conn, "SELECT a.name, 'received', count(v.agent_id) FROM agents a "
@@ -63,6 +65,8 @@ def _messages(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     for (agent, kind), n in counts.items():
         found.setdefault(agent, {})[kind] = n
+    for kinds in found.values():  # a bounce comes after the send: it stays counted as sent
+        kinds["sent"] = kinds.get("sent", 0) + kinds.get("bounced", 0)
     return found
 
 
@@ -144,5 +148,5 @@ def collect(db: Database, *, now: float, late: float,
     queued outbox row counts as overdue (seconds); ``webhook_buckets``: the upper bounds
     (seconds) webhook response times are counted into."""
     with db.read() as conn:
-        return Figures(_messages(conn), _outbox(conn, now, late), _verdicts(conn),
+        return Figures(message_counts(conn), _outbox(conn, now, late), _verdicts(conn),
                        webhook_deliveries(conn, webhook_buckets))

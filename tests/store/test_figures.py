@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agenticmail.services.metrics import WEBHOOK_BUCKETS, webhook_families
-from agenticmail.store.figures import FAILING_WINDOW, webhook_deliveries
+from agenticmail.store.figures import FAILING_WINDOW, message_counts, webhook_deliveries
 
 
 def _deliveries() -> sqlite3.Connection:
@@ -64,3 +64,19 @@ def test_exposed_as_a_counter_and_a_histogram() -> None:
         == 2
     assert samples[("agenticmail_webhook_delivery_duration_seconds_count", ())] \
         == FAILING_WINDOW + 3
+
+
+def test_a_bounced_message_stays_counted_as_sent() -> None:
+    """Once bounces mark outbox rows ``bounced`` (after they were sent), the sent count must
+    not go down: a Prometheus counter never decreases."""
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(
+        "CREATE TABLE agents (id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE verdicts (agent_id INTEGER, content_sha256 TEXT);"
+        "CREATE TABLE outbox (agent TEXT, status TEXT);"
+        "CREATE TABLE pending_outbound (agent TEXT);"
+        "INSERT INTO agents VALUES (1, 'alice');"
+        "INSERT INTO outbox VALUES ('alice', 'sent'), ('alice', 'sent'), ('alice', 'failed');")
+    assert message_counts(conn)["alice"] == {"received": 0, "sent": 2, "failed": 1}
+    conn.execute("UPDATE outbox SET status = 'bounced' WHERE rowid = 1")
+    assert message_counts(conn)["alice"] == {"received": 0, "sent": 2, "failed": 1, "bounced": 1}
