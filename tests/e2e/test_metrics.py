@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import smtplib
 import sys
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from agenticmail.services.metrics import METRIC_NAMES
 from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
 from agenticmail_testing.smtp_sink import SmtpSink
 from agenticmail_testing.sse import EventStream
+from tests.e2e.test_inbound_protection import INJECTION_TEXT
 
 AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"
@@ -120,7 +123,14 @@ def test_every_metric_is_present_and_moves_with_traffic(handle: DaemonHandle,
             held = send(handle, alice["api_key"], to=["x@example.org"], subject="creds",
                         text=f"deploy creds: {AWS_KEY} / {AWS_SECRET}")
             send(handle, alice["api_key"], to=["nobody@example.org"], subject="fail me")
+            spam = EmailMessage()  # mail from outside, straight into bob's mailbox
+            spam["From"], spam["To"] = "m@evil.example", bob["agent"]["address"]
+            spam["Subject"] = "urgent task"
+            spam.set_content(INJECTION_TEXT)
+            with smtplib.LMTP(handle.lmtp_socket) as lmtp:
+                lmtp.send_message(spam, to_addrs=[bob["agent"]["address"]])
             inbox.next("message.new")
+            inbox.next("message.spam")
             outbox.next("message.failed")
             wait_until(lambda: value(scrape(handle)[1], "agenticmail_messages_total",
                                      agent=a, event="sent") == 2, what="two sent")
@@ -137,10 +147,12 @@ def test_every_metric_is_present_and_moves_with_traffic(handle: DaemonHandle,
     assert moved("agenticmail_messages_total", agent=a, event="sent") == 2
     assert moved("agenticmail_messages_total", agent=a, event="held") == 1
     assert moved("agenticmail_messages_total", agent=a, event="failed") == 1
-    assert moved("agenticmail_messages_total", agent=b, event="received") == 1
+    assert moved("agenticmail_messages_total", agent=b, event="received") == 2
     assert value(after, "agenticmail_messages_total", agent=a, event="bounced") == 0
     assert total(after, "agenticmail_filter_verdicts_total") \
-        == total(before, "agenticmail_filter_verdicts_total") + 1
+        == total(before, "agenticmail_filter_verdicts_total") + 2
+    assert moved("agenticmail_filter_verdicts_total", verdict="spam",
+                 category="prompt_injection") == 1
     # latency by route template: the send route counted four more times, the agent's name
     # in a path never becomes a label
     send_count = ("agenticmail_api_request_duration_seconds_count",
