@@ -263,6 +263,10 @@ def test_status_watch_refreshes_until_ctrl_c(handle: DaemonHandle) -> None:
         child.close()
     assert child.exitstatus == 0, child.before
     assert "Traceback" not in (child.before or "")
+    both = CliRunner().invoke(cli_app, ["--home", str(handle.home), "status", "--watch",
+                                        "--json"])
+    assert both.exit_code == 1 and "Traceback" not in both.output
+    assert json.loads(both.stdout)["error"]["code"] == "invalid_request"  # --json: as JSON
 
 
 async def test_loopback_access_opens_metrics_to_loopback_callers_only() -> None:
