@@ -19,7 +19,8 @@ __all__ = [
     "AGENT_CREATED", "AGENT_DELETED", "MESSAGE_APPROVED", "MESSAGE_DELAYED", "MESSAGE_EXPUNGED",
     "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW", "MESSAGE_REJECTED",
     "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED", "RELAY_DELIVERED",
-    "RELAY_DISABLED", "EventPayload", "InvalidEventPayload", "payload",
+    "RELAY_DISABLED", "TASK_ASSIGNED", "TASK_CLAIMED", "TASK_COMPLETED", "TASK_FAILED",
+    "EventPayload", "InvalidEventPayload", "payload",
 ]
 
 
@@ -205,6 +206,39 @@ class RelayDelivered(EventPayload):
     relay_uid: int
 
 
+# --- tasks one agent assigns another (each event goes to the assigner and the assignee) ----
+
+@_register
+@dataclass(frozen=True)
+class TaskAssigned(EventPayload):
+    TYPE: ClassVar[str] = "task.assigned"
+    task_id: str
+    task_type: str
+    assigner: str
+    assignee: str
+    status: str
+    deadline: str | None
+
+
+@_register
+@dataclass(frozen=True)
+class TaskClaimed(TaskAssigned):
+    TYPE: ClassVar[str] = "task.claimed"
+
+
+@_register
+@dataclass(frozen=True)
+class TaskCompleted(TaskAssigned):
+    TYPE: ClassVar[str] = "task.completed"
+    result: Any
+
+
+@_register
+@dataclass(frozen=True)
+class TaskFailed(TaskCompleted):
+    TYPE: ClassVar[str] = "task.failed"
+
+
 MESSAGE_NEW = MessageNew.TYPE
 MESSAGE_SPAM = MessageSpam.TYPE
 MESSAGE_FLAGS = MessageFlags.TYPE
@@ -220,6 +254,10 @@ AGENT_DELETED = AgentDeleted.TYPE
 RELAY_CONFIGURED = RelayConfigured.TYPE
 RELAY_DISABLED = RelayDisabled.TYPE
 RELAY_DELIVERED = RelayDelivered.TYPE
+TASK_ASSIGNED = TaskAssigned.TYPE
+TASK_CLAIMED = TaskClaimed.TYPE
+TASK_COMPLETED = TaskCompleted.TYPE
+TASK_FAILED = TaskFailed.TYPE
 
 
 def _fits(value: object, annotation: Any) -> bool:

@@ -122,6 +122,8 @@ FOREIGN = {
     "tomllib": {"config", "security.sender_policy"}, "tomli_w": {"config"},
     # metrics: the registry, the collector and the text exposition
     "prometheus_client": {"services.metrics"},
+    # mail templates (sandboxed) and mailbox files (export/import)
+    "jinja2": {"mail.template"}, "mailbox": {"mail.archive"},
 }
 
 # a module above the adapters that still wraps a foreign library, and why

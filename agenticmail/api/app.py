@@ -30,7 +30,11 @@ from .routes import (
     route,
     rules,
     tags,
+    signatures,
+    tasks,
+    templates,
     threads,
+    transfer,
 )
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
@@ -63,7 +67,7 @@ def create_app(ctx: ServiceContext,
     app.include_router(arrivals.router)
     app.include_router(metrics.router, responses=errors.documented(*errors.COMMON, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
-                   tags, rules, contacts, policies):
+                   tags, rules, contacts, policies, signatures, templates, tasks, transfer):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)
     return app

@@ -75,6 +75,11 @@ class SendBody(BaseModel):
     references: list[str] = Field(default_factory=list)
     idempotency_key: str | None = Field(default=None, max_length=200)
     send_at: str | None = Field(default=None, description="ISO 8601 time to send at")
+    template: str | None = Field(default=None, max_length=64,
+                                 description="fill subject and body from this template")
+    variables: dict[str, Any] | None = Field(default=None,
+                                             description="values of the template's placeholders")
+    signature: bool = Field(default=True, description="append the default signature")
 
     _split = field_validator("to", "cc", "bcc", "references", mode="before")(_as_list)
 
@@ -141,6 +146,7 @@ class ReplyBody(BaseModel):
     reply_all: bool = False
     attachments: list[AttachmentBody] = Field(default_factory=list)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    signature: bool = Field(default=True, description="append the default signature")
 
 
 class ForwardBody(BaseModel):
@@ -153,6 +159,7 @@ class ForwardBody(BaseModel):
     as_attachment: bool = False
     attachments: list[AttachmentBody] = Field(default_factory=list)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    signature: bool = Field(default=True, description="append the default signature")
 
     _split = field_validator("to", "cc", mode="before")(_as_list)
 
@@ -260,3 +267,63 @@ class PolicyTestBody(BaseModel):
                          description="A whole message (RFC 5322), as text.")
     policy: str | None = Field(None, max_length=64 * 1024,
                                description="A policy to try instead of the one in force.")
+
+
+class SignatureBody(BaseModel):
+    agent: str | None = None
+    name: str = Field(min_length=1, max_length=64)
+    text: str | None = None
+    html: str | None = None
+    default: bool = False
+
+
+class SignaturePatch(BaseModel):
+    agent: str | None = None
+    text: str | None = None
+    html: str | None = None
+    default: bool | None = None
+
+
+class TemplateBody(BaseModel):
+    agent: str | None = None
+    name: str = Field(min_length=1, max_length=64)
+    subject: str = Field(default="", max_length=998)
+    text: str | None = None
+    html: str | None = None
+
+
+class TemplatePatch(BaseModel):
+    agent: str | None = None
+    subject: str | None = Field(default=None, max_length=998)
+    text: str | None = None
+    html: str | None = None
+
+
+class RenderBody(BaseModel):
+    agent: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskBody(BaseModel):
+    agent: str | None = None
+    assignee: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=64)
+    payload: Any = None
+    deadline: str | None = Field(default=None, max_length=64,
+                                 description="ISO 8601 time; an open task after it is expired")
+
+
+class TaskResultBody(BaseModel):
+    agent: str | None = None
+    result: Any = None
+
+
+class AgentOnlyBody(BaseModel):
+    agent: str | None = None
+
+
+class ImportBody(BaseModel):
+    agent: str | None = None
+    raw_base64: str
+    flags: list[str] = Field(default_factory=list, max_length=10)
+    date: str | None = Field(default=None, max_length=64)

@@ -450,6 +450,27 @@ class MailboxSession:
             raise NotFound(f"message {uid} not found in {folder}")
         return bytes(item[b"BODY[]"]), _flags(item.get(b"FLAGS", ()))
 
+    def fetch_with_dates(self, folder: str, uids: Sequence[int]
+                         ) -> list[tuple[int, bytes, tuple[str, ...], datetime | None]]:
+        """``(uid, message, flags, INTERNALDATE)`` of each of ``uids`` still there, in the
+        order given, via BODY.PEEK[] (does not set \\Seen): what an export keeps."""
+        folder = _check_folder(folder)
+        ids = _check_uids(uids) if uids else []
+        if not ids:
+            return []
+        with self._errors("FETCH", folder):
+            self._select(folder)
+            data = self._client.fetch(ids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
+        out = []
+        for uid in ids:
+            item = data.get(uid)
+            if item is None or b"BODY[]" not in item:
+                continue
+            when = item.get(b"INTERNALDATE")
+            out.append((uid, bytes(item[b"BODY[]"]), _flags(item.get(b"FLAGS", ())),
+                        when if isinstance(when, datetime) else None))
+        return out
+
     def search(self, folder: str, query: SearchQuery) -> list[int]:
         """UIDs matching every given criterion, newest first. SINCE/BEFORE use whole days."""
         folder = _check_folder(folder)

@@ -31,7 +31,7 @@ from .auth import Principal
 from .context import ServiceContext, Tx, transaction
 
 __all__ = [
-    "APPROVE", "HOLD", "KEY_USE", "OWNER", "REJECT", "SEND", "SYSTEM", "AuditEntry",
+    "APPROVE", "CANCEL", "HOLD", "KEY_USE", "OWNER", "REJECT", "SEND", "SYSTEM", "AuditEntry",
     "ChainHead", "VerifyResult", "actor_of", "agent_actor", "list_entries", "record",
     "record_key_use", "record_outcome", "verify", "verify_database",
 ]
@@ -43,6 +43,7 @@ SEND = "mail.send"  # a message accepted for delivery (outbox) or delivered loca
 HOLD = "mail.hold"  # outbound mail held for the owner's approval (DLP)
 APPROVE = "mail.approve"  # a held message approved (by the master key or the owner's reply)
 REJECT = "mail.reject"  # a held message rejected
+CANCEL = "mail.cancel"  # a send (a scheduled one) cancelled before it left
 KEY_USE = "key.master"  # the master key used to read an owner-only route
 OK = "ok"  # the outcome of a change that succeeded (a failed one records its error code)
 

@@ -1,4 +1,8 @@
-"""Agent mail operations on an existing message: reply, reply-all and forward.
+"""Agent mail operations: a new message (from a template or not), reply, reply-all, forward.
+
+The agent's default signature goes under what the agent wrote (unless ``signature=False``)
+before :func:`outbox.submit` builds and scans the message, so the outbound guard sees the
+exact bytes that leave.
 
 The original is read as the agent (its own mailbox only) and sanitised as the agent was shown
 it; the answer goes through :func:`outbox.submit` — routing, the outbound guard, the outbox
@@ -8,13 +12,16 @@ to that recipient takes (the relay for internet mail that came in through the re
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
+from ..errors import InvalidRequest
 from ..mail import compose
 from ..mail.mime import get_attachment
 from ..models import Agent, Attachment, OutgoingMail, ParsedMessage
 from ..store import verdicts
-from . import outbox
+from . import outbox, signatures, templates
 from .context import ServiceContext
 from .mailbox import read_message
 from .relay_gateway import get_account
@@ -51,11 +58,32 @@ def build_reply(ctx: ServiceContext, agent: Agent, uid: int, folder: str, *,
                         references=head.references, attachments=tuple(attachments))
 
 
+def send(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
+         template: str | None = None, variables: Any = None, signature: bool = True,
+         idempotency_key: str | None = None, send_at: str | None = None) -> outbox.Accepted:
+    """Send ``mail`` (its body from ``template`` filled with ``variables`` when given), signed."""
+    if template is not None:
+        mail = templates.fill(ctx, agent, mail, template, variables)
+    elif variables:
+        raise InvalidRequest("'variables' are for a template: name one with 'template'")
+    text, html = signatures.sign(ctx, agent, mail.text, mail.html, enabled=signature)
+    return outbox.submit(ctx, agent, dataclasses.replace(mail, text=text, html=html),
+                         idempotency_key=idempotency_key, send_at=send_at)
+
+
+def _signed(ctx: ServiceContext, agent: Agent, text: str | None, html: str | None,
+            enabled: bool) -> tuple[str | None, str | None]:
+    """What the agent wrote above a quote or a forwarded message, signed."""
+    return signatures.sign(ctx, agent, "" if text is None and html is None else text, html,
+                           enabled=enabled)
+
+
 def reply(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX", *,
           text: str | None = None, html: str | None = None, reply_all: bool = False,
-          attachments: Sequence[Attachment] = (), idempotency_key: str | None = None
-          ) -> outbox.Accepted:
+          attachments: Sequence[Attachment] = (), idempotency_key: str | None = None,
+          signature: bool = True) -> outbox.Accepted:
     """Answer message ``uid`` (to its sender, or everyone with ``reply_all``)."""
+    text, html = _signed(ctx, agent, text, html, signature)
     mail = build_reply(ctx, agent, uid, folder, text=text, html=html, reply_all=reply_all,
                        attachments=attachments)
     return outbox.submit(ctx, agent, mail, idempotency_key=idempotency_key)
@@ -64,9 +92,10 @@ def reply(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX", *,
 def forward(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "INBOX", *,
             to: Sequence[str], cc: Sequence[str] = (), text: str | None = None,
             html: str | None = None, as_attachment: bool = False,
-            attachments: Sequence[Attachment] = (), idempotency_key: str | None = None
-            ) -> outbox.Accepted:
+            attachments: Sequence[Attachment] = (), idempotency_key: str | None = None,
+            signature: bool = True) -> outbox.Accepted:
     """Forward message ``uid`` inline (with its attachments) or as a message/rfc822 file."""
+    text, html = _signed(ctx, agent, text, html, signature)
     parsed, raw, original_text, original_html = _original(ctx, agent, uid, folder)
     kept = [] if as_attachment else [get_attachment(raw, a.index) for a in parsed.attachments]
     mail = compose.forward_mail(parsed, raw, to=to, cc=cc, text=text, html=html,

@@ -160,9 +160,14 @@ def _recipient_has(ctx: ServiceContext, address: str, message_id: str) -> bool:
     agent = agent_store.find_agent_by_address(ctx.db, address)
     if agent is None:
         return False
-    if _indexed(ctx, agent, message_id):
-        return True
-    return _in_mailbox(ctx, agent, message_id, ("INBOX", "\\Junk"))
+    return agent_has(ctx, agent, message_id)
+
+
+def agent_has(ctx: ServiceContext, agent: Agent, message_id: str) -> bool:
+    """Whether ``agent`` already has a message with ``message_id`` (its index, then its Inbox
+    and Spam). A mailbox that cannot be searched raises."""
+    return _indexed(ctx, agent, message_id) or _in_mailbox(ctx, agent, message_id,
+                                                           ("INBOX", "\\Junk"))
 
 
 def _indexed(ctx: ServiceContext, agent: Agent, message_id: str) -> bool:

@@ -260,3 +260,31 @@ def get_outbox(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> stor
 def list_outbox(ctx: ServiceContext, agent: Agent | None, status: str | None = None,
                 limit: int = 50, offset: int = 0) -> list[store.OutboxRow]:
     return store.list_outbox(ctx.db, agent.id if agent else None, status, limit, offset)
+
+
+def list_scheduled(ctx: ServiceContext, agent: Agent | None, limit: int = 50,
+                   offset: int = 0) -> list[store.OutboxRow]:
+    """Sends waiting for their ``send_at`` (the agent's, or everyone's for the owner)."""
+    return store.list_scheduled(ctx.db, agent.id if agent else None, limit, offset)
+
+
+def cancel(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> store.OutboxRow:
+    """Cancel a send nothing of which has left (a scheduled one, typically): it never will.
+    Cancelling it again answers the cancelled row; one that has left (or is leaving) is a
+    409 ``already_sent``."""
+    row = get_outbox(ctx, outbox_id, agent)
+    with transaction(ctx) as tx:
+        if not store.cancel(tx.conn, outbox_id):
+            row = store.get_outbox(ctx.db, outbox_id)
+            if row.cancelled:
+                return row
+            if row.status == "failed":
+                raise Conflict(f"outbox entry {outbox_id} already failed: {row.last_error}",
+                               code="already_failed")
+            raise Conflict(f"outbox entry {outbox_id} has already been sent or is being "
+                           f"sent ({row.status}); it cannot be cancelled",
+                           code="already_sent")
+        actor = f"agent:{agent.name}" if agent is not None else audit.OWNER
+        audit.record(tx, actor, audit.CANCEL, row.message_id,
+                     {"outbox_id": outbox_id, "send_at": row.send_at})
+    return store.get_outbox(ctx.db, outbox_id)

@@ -357,6 +357,54 @@ _TAGS_RULES_CONTACTS: Step = (
 )
 
 
+# issue 12 (organising, part b): per-agent signatures (one default) and mail templates; tasks
+# one agent assigns another (claimed by one conditional UPDATE); a scheduled send the agent
+# cancelled (status 'failed' with the time it was cancelled: the status CHECK stays as it is)
+_SIGNATURES_TEMPLATES_TASKS: Step = (
+    """CREATE TABLE signatures (
+        id TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        text TEXT,
+        html TEXT,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (agent_id, name))""",
+    "CREATE UNIQUE INDEX signatures_default ON signatures(agent_id) WHERE is_default = 1",
+    """CREATE TABLE templates (
+        id TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        text TEXT,
+        html TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (agent_id, name))""",
+    """CREATE TABLE agent_tasks (
+        id TEXT PRIMARY KEY,
+        assigner_id INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+        assigner TEXT NOT NULL,
+        assignee_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        assignee TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'assigned'
+            CHECK (status IN ('assigned', 'claimed', 'completed', 'failed')),
+        result TEXT,
+        deadline REAL,
+        created REAL NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        claimed_at TEXT,
+        finished_at TEXT)""",
+    "CREATE INDEX agent_tasks_assignee ON agent_tasks(assignee_id, status, created)",
+    "CREATE INDEX agent_tasks_assigner ON agent_tasks(assigner_id, created)",
+    "ALTER TABLE outbox ADD COLUMN cancelled_at TEXT",
+)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _INITIAL),
     ("0002_audit_log", _AUDIT_LOG),
@@ -369,6 +417,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0009_agent_mail_ops", _AGENT_MAIL_OPS),
     ("0010_outbox_retry_budget", _OUTBOX_RETRY_BUDGET),
     ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
+    ("0015_signatures_templates_tasks", _SIGNATURES_TEMPLATES_TASKS),
 ]
 
 

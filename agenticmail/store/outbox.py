@@ -64,10 +64,12 @@ class OutboxRow:
     sealed: bool = False  # raw is encrypted with the daemon's key (owner notifications)
     due: float = 0.0  # epoch seconds the message became due (created, or its send_at)
     delayed: bool = False  # message.delayed was announced
+    cancelled: bool = False  # cancelled by its agent before it left (stored as failed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "agent": self.agent, "status": self.status,
+            "id": self.id, "agent": self.agent,
+            "status": "cancelled" if self.cancelled else self.status,
             "message_id": self.message_id, "subject": self.subject,
             # the routed lists already hold the bcc recipients: each address once
             "recipients": list(dict.fromkeys(self.local_rcpts + self.external_rcpts)),
@@ -88,6 +90,7 @@ def _outbox(row: sqlite3.Row) -> OutboxRow:
     send_at = data["send_at"]
     data["due"] = max(data["created"], _epoch(send_at) if send_at else 0.0)
     data["delayed"] = data.pop("delayed_at", None) is not None
+    data["cancelled"] = data.pop("cancelled_at", None) is not None
     for col in ("next_attempt_at", "lease_until", "created", "external_started", "file_error"):
         data.pop(col, None)
     data["raw"] = bytes(data["raw"])
@@ -145,6 +148,30 @@ def list_outbox(db: Database, agent_id: int | None, status: str | None = None, l
     rows = db.query(f"SELECT * FROM outbox {where} ORDER BY created DESC LIMIT ? OFFSET ?",
                     (*params, limit, offset))
     return [_outbox(r) for r in rows]
+
+
+# a row none of whose parts has started leaving (what cancelling may still stop)
+_UNTOUCHED = ("status = 'queued' AND delivered_local = 0 AND delivered_external = 0 "
+              "AND external_started IS NULL")
+
+
+def list_scheduled(db: Database, agent_id: int | None, limit: int = 50, offset: int = 0
+                   ) -> list[OutboxRow]:
+    """Scheduled sends (``send_at``) that have not started leaving, soonest first."""
+    where, params = where_equal(agent_id=agent_id)
+    clause = f"{where} AND" if where else "WHERE"
+    rows = db.query(f"SELECT * FROM outbox {clause} send_at IS NOT NULL AND {_UNTOUCHED} "
+                    "ORDER BY next_attempt_at LIMIT ? OFFSET ?", (*params, limit, offset))
+    return [_outbox(r) for r in rows]
+
+
+def cancel(conn: sqlite3.Connection, id: str) -> bool:
+    """Stop a row nothing of which has left yet: True when this call cancelled it (one
+    conditional UPDATE, so a sender claiming it at the same moment and this cannot both win)."""
+    return conn.execute(
+        f"UPDATE outbox SET status = 'failed', cancelled_at = ?, lease_until = NULL, "
+        f"last_error = 'cancelled', updated_at = ? WHERE id = ? AND {_UNTOUCHED}",
+        (now_iso(), now_iso(), id)).rowcount == 1
 
 
 def find_by_idempotency(db: Database, agent_id: int, key: str, since: float

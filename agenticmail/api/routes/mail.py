@@ -54,9 +54,10 @@ def send(body: SendBody, ctx: Ctx, caller: Caller,
     """Accept a message: 202 once it is durable (queued, scheduled, or held for the owner)."""
     agent = resolve_agent(ctx, caller, body.agent)
     files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
-    return outbox.submit(ctx, agent, body.to_mail(files),
-                         idempotency_key=idempotency_key or body.idempotency_key,
-                         send_at=body.send_at).to_dict()
+    return compose.send(ctx, agent, body.to_mail(files), template=body.template,
+                        variables=body.variables, signature=body.signature,
+                        idempotency_key=idempotency_key or body.idempotency_key,
+                        send_at=body.send_at).to_dict()
 
 
 @router.get("/outbox")
@@ -70,6 +71,22 @@ def list_outbox(ctx: Ctx, caller: Caller, agent: AgentQ = None, status: str | No
 @router.get("/outbox/{outbox_id}")
 def show_outbox(outbox_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
     return {"outbox": outbox.get_outbox(ctx, outbox_id, caller.agent).to_dict()}
+
+
+@router.get("/scheduled")
+def list_scheduled(ctx: Ctx, caller: Caller, agent: AgentQ = None, limit: int = 50,
+                   offset: Offset = 0) -> dict[str, Any]:
+    """Sends waiting for their ``send_at``, soonest first."""
+    who = resolve_agent(ctx, caller, agent) if (agent or caller.agent) else None
+    rows = outbox.list_scheduled(ctx, who, min(max(limit, 1), 1000), offset)
+    return {"scheduled": [r.to_dict() for r in rows]}
+
+
+@router.post("/outbox/{outbox_id}/cancel")
+def cancel_outbox(outbox_id: str, ctx: Ctx, caller: Caller) -> dict[str, Any]:
+    """Cancel a send that has not left (a scheduled one): it never will. One already sent
+    (or being sent) is a 409 ``already_sent``."""
+    return {"outbox": outbox.cancel(ctx, outbox_id, caller.agent).to_dict()}
 
 
 @router.get("/messages")
@@ -96,7 +113,8 @@ def reply(uid: int, body: ReplyBody, ctx: Ctx, caller: Caller,
     files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
     return compose.reply(ctx, who, uid, body.folder, text=body.text, html=body.html,
                          reply_all=body.reply_all, attachments=files,
-                         idempotency_key=idempotency_key or body.idempotency_key).to_dict()
+                         idempotency_key=idempotency_key or body.idempotency_key,
+                         signature=body.signature).to_dict()
 
 
 @router.post("/messages/{uid}/forward", status_code=202)
@@ -108,7 +126,7 @@ def forward(uid: int, body: ForwardBody, ctx: Ctx, caller: Caller,
     files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
     return compose.forward(ctx, who, uid, body.folder, to=body.to, cc=body.cc, text=body.text,
                            html=body.html, as_attachment=body.as_attachment,
-                           attachments=files,
+                           attachments=files, signature=body.signature,
                            idempotency_key=idempotency_key or body.idempotency_key).to_dict()
 
 
