@@ -149,7 +149,7 @@ def send(
     ctx: typer.Context,
     agent: AgentOpt,
     to: Annotated[list[str], typer.Option("--to", metavar="ADDR", help="Recipient (repeat).")],
-    subject: Annotated[str, typer.Option("--subject", "-s", help="Subject line.")],
+    subject: Annotated[str, typer.Option("--subject", "-s", help="Subject line.")] = "",
     text: Annotated[str | None, typer.Option("--text", help="Plain-text body.")] = None,
     html: Annotated[str | None, typer.Option("--html", help="HTML body.")] = None,
     text_file: Annotated[
@@ -185,6 +185,16 @@ def send(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0, help="Seconds --wait waits at most.")
     ] = 60.0,
+    template: Annotated[
+        str | None, typer.Option("--template", help="Subject and body from this template.")
+    ] = None,
+    var: Annotated[
+        list[str] | None,
+        typer.Option("--var", metavar="NAME=VALUE", help="A template variable (repeat)."),
+    ] = None,
+    signature: Annotated[
+        bool, typer.Option("--signature/--no-signature", help="Append the default signature.")
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Send an email as an agent (to other agents or, with a route, the internet).
@@ -193,8 +203,10 @@ def send(
     """
     if text is not None and text_file is not None:
         raise typer.BadParameter("give --text or --text-file, not both", param_hint="--text-file")
-    if text is None and html is None and text_file is None:
-        ctx.fail("a message needs a body: give --text, --html or --text-file")
+    if text is None and html is None and text_file is None and template is None:
+        ctx.fail("a message needs a body: give --text, --html, --text-file or --template")
+    if not subject and template is None:
+        ctx.fail("give --subject (or --template, whose subject is used)")
     send_at = send_at and _send_at(send_at)
     settings = settings_from(ctx)
     if text_file is not None:
@@ -212,6 +224,9 @@ def send(
         "attachments": [_read_attachment(path, settings) for path in attach or []],
         "idempotency_key": idempotency_key,
         "send_at": send_at,
+        "template": template,
+        "variables": variables(var) if template else None,
+        "signature": signature,
     }
     with Client(settings, timeout=120.0) as client:
         data = client.post("/v1/mail/send", body)
@@ -227,6 +242,17 @@ def send(
         raise DeliveryError(
             f"message {data['id']} was not delivered: {row.get('last_error') or 'no reason given'}"
         )
+
+
+def variables(pairs: Sequence[str] | None) -> dict[str, str]:
+    """``--var name=value`` options as a dict (a value may contain ``=``)."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--var")
+        out[name] = value
+    return out
 
 
 # -- inbox / search ----------------------------------------------------------------------

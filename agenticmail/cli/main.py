@@ -34,6 +34,7 @@ from . import (
     mail,
     manage,
     mcp_server,
+    organise,
     outbox,
     pending,
     policy,
@@ -43,6 +44,7 @@ from . import (
     service,
     setup,
     tags,
+    transfer,
 )
 from .client import CliState
 from .output import json_printed, print_json
@@ -159,6 +161,14 @@ app.add_typer(mail.app)
 app.add_typer(conversation.app)
 app.add_typer(conversation.drafts_app, name="drafts", rich_help_panel="Mail",
               help="An agent's drafts (kept in its Drafts folder): list, create, send, delete.")
+app.add_typer(transfer.app)
+app.add_typer(organise.signatures_app, name="signatures", rich_help_panel="Mail",
+              help="An agent's signatures (the default is appended): list, set, delete.")
+app.add_typer(organise.templates_app, name="templates", rich_help_panel="Mail",
+              help="An agent's mail templates ({{ name }} placeholders): list, create, "
+                   "render, delete.")
+app.add_typer(organise.tasks_app, name="tasks", rich_help_panel="Agents",
+              help="Tasks agents give each other: list, assign, claim, complete, fail.")
 app.add_typer(mcp_server.app, name="mcp",
               help="Serve an agent's mailbox over MCP; install it into Claude Code, Cursor…")
 app.add_typer(manage.app)
@@ -166,7 +176,7 @@ app.add_typer(manage.attachment_app, name="attachment", rich_help_panel="Mail")
 app.add_typer(pending.app, name="pending",
               help="Review mail the outbound guard held: list, show, approve, reject.")
 app.add_typer(outbox.app, name="outbox",
-              help="Outgoing mail and its delivery state: list, show.")
+              help="Outgoing mail and its delivery state: list, show, scheduled, cancel.")
 app.add_typer(route.app, name="route",
               help="The SMTP route for mail to the internet: show, set, clear.")
 app.add_typer(relay.app, name="relay",

@@ -117,3 +117,29 @@ def show(
     with Client(settings_from(ctx)) as client:
         data = client.get(f"/v1/mail/outbox/{path_part(outbox_id)}")
     emit(data, as_json, _render_show)
+
+
+@app.command()
+def scheduled(
+    ctx: typer.Context,
+    agent: Annotated[
+        str | None, typer.Option("--agent", "-a", help="Only this agent's mail.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List sends waiting for their --send-at time, soonest first."""
+    with Client(settings_from(ctx)) as client:
+        data = client.get("/v1/mail/scheduled", agent=agent)
+    emit({"outbox": data["scheduled"]}, as_json, _render_list)
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    outbox_id: Annotated[str, typer.Argument(help="The outbox id (ob_…, from scheduled).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Cancel a send that has not left (a scheduled one): it never will."""
+    with Client(settings_from(ctx)) as client:
+        data = client.post(f"/v1/mail/outbox/{path_part(outbox_id)}/cancel")
+    emit(data, as_json, _render_show)

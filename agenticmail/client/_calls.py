@@ -3,6 +3,7 @@ the sync and async clients both execute these, so each route is described once."
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -104,23 +105,25 @@ def send(agent: str | None, mail: dict[str, Any], idempotency_key: str | None
 
 
 def reply(agent: str | None, uid: int, folder: str, text: str | None, html: str | None,
-          reply_all: bool, attachments: Attachments, idempotency_key: str | None
-          ) -> Call[m.Accepted]:
+          reply_all: bool, attachments: Attachments, idempotency_key: str | None,
+          signature: bool = True) -> Call[m.Accepted]:
     return Call("POST", f"/v1/mail/messages/{int(uid)}/reply", _model(m.Accepted),
                 body=_drop_none({"agent": agent, "folder": folder, "text": text, "html": html,
                                  "reply_all": reply_all,
-                                 "attachments": list(attachments or [])}),
+                                 "attachments": list(attachments or []),
+                                 "signature": signature}),
                 headers=_idem(idempotency_key))
 
 
 def forward(agent: str | None, uid: int, folder: str, to: Sequence[str], cc: Sequence[str],
             text: str | None, html: str | None, as_attachment: bool, attachments: Attachments,
-            idempotency_key: str | None) -> Call[m.Accepted]:
+            idempotency_key: str | None, signature: bool = True) -> Call[m.Accepted]:
     return Call("POST", f"/v1/mail/messages/{int(uid)}/forward", _model(m.Accepted),
                 body=_drop_none({"agent": agent, "folder": folder, "to": list(to),
                                  "cc": list(cc), "text": text, "html": html,
                                  "as_attachment": as_attachment,
-                                 "attachments": list(attachments or [])}),
+                                 "attachments": list(attachments or []),
+                                 "signature": signature}),
                 headers=_idem(idempotency_key))
 
 
@@ -292,6 +295,103 @@ def update_contact(agent: str | None, address: str, fields: dict[str, Any]
 
 def delete_contact(agent: str | None, address: str) -> Call[dict[str, Any]]:
     return Call("DELETE", f"/v1/contacts/{path_part(address)}", as_is, {"agent": agent})
+def list_scheduled(agent: str | None, limit: int, offset: int) -> Call[list[m.OutboxEntry]]:
+    return Call("GET", "/v1/mail/scheduled", _list("scheduled", m.OutboxEntry),
+                {"agent": agent, "limit": limit, "offset": offset})
+
+
+def cancel_send(outbox_id: str) -> Call[m.OutboxEntry]:
+    return Call("POST", f"/v1/mail/outbox/{path_part(outbox_id)}/cancel",
+                _one("outbox", m.OutboxEntry))
+
+
+def create_signature(agent: str | None, name: str, text: str | None, html: str | None,
+                     default: bool) -> Call[m.Signature]:
+    return Call("POST", "/v1/signatures", _one("signature", m.Signature),
+                body=_drop_none({"agent": agent, "name": name, "text": text, "html": html,
+                                 "default": default}))
+
+
+def list_signatures(agent: str | None) -> Call[list[m.Signature]]:
+    return Call("GET", "/v1/signatures", _list("signatures", m.Signature), {"agent": agent})
+
+
+def update_signature(agent: str | None, name: str, text: str | None, html: str | None,
+                     default: bool | None) -> Call[m.Signature]:
+    return Call("PATCH", f"/v1/signatures/{path_part(name)}", _one("signature", m.Signature),
+                body=_drop_none({"agent": agent, "text": text, "html": html,
+                                 "default": default}))
+
+
+def delete_signature(agent: str | None, name: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/signatures/{path_part(name)}", as_is, {"agent": agent})
+
+
+def create_template(agent: str | None, name: str, subject: str, text: str | None,
+                    html: str | None) -> Call[m.Template]:
+    return Call("POST", "/v1/templates", _one("template", m.Template),
+                body=_drop_none({"agent": agent, "name": name, "subject": subject,
+                                 "text": text, "html": html}))
+
+
+def list_templates(agent: str | None) -> Call[list[m.Template]]:
+    return Call("GET", "/v1/templates", _list("templates", m.Template), {"agent": agent})
+
+
+def get_template(agent: str | None, name: str) -> Call[m.Template]:
+    return Call("GET", f"/v1/templates/{path_part(name)}", _one("template", m.Template),
+                {"agent": agent})
+
+
+def render_template(agent: str | None, name: str, variables: dict[str, Any]
+                    ) -> Call[m.Rendered]:
+    return Call("POST", f"/v1/templates/{path_part(name)}/render", _one("rendered", m.Rendered),
+                body=_drop_none({"agent": agent, "variables": variables}))
+
+
+def delete_template(agent: str | None, name: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/templates/{path_part(name)}", as_is, {"agent": agent})
+
+
+def assign_task(agent: str | None, assignee: str, type_: str, payload: Any,
+                deadline: str | None) -> Call[m.Task]:
+    return Call("POST", "/v1/tasks", _one("task", m.Task),
+                body=_drop_none({"agent": agent, "assignee": assignee, "type": type_,
+                                 "payload": payload, "deadline": deadline}))
+
+
+def list_tasks(agent: str | None, role: str, status: str | None, limit: int, offset: int
+               ) -> Call[list[m.Task]]:
+    return Call("GET", "/v1/tasks", _list("tasks", m.Task),
+                {"agent": agent, "role": role, "status": status, "limit": limit,
+                 "offset": offset})
+
+
+def get_task(agent: str | None, task_id: str) -> Call[m.Task]:
+    return Call("GET", f"/v1/tasks/{path_part(task_id)}", _one("task", m.Task),
+                {"agent": agent})
+
+
+def task_step(agent: str | None, task_id: str, step: str, result: Any) -> Call[m.Task]:
+    """``claim``, ``complete`` or ``fail`` a task (with a JSON ``result``)."""
+    body: dict[str, Any] = _drop_none({"agent": agent})
+    if step != "claim":
+        body["result"] = result
+    return Call("POST", f"/v1/tasks/{path_part(task_id)}/{step}", _one("task", m.Task),
+                body=body)
+
+
+def export_page(agent: str | None, folder: str, after_uid: int, limit: int
+                ) -> Call[m.ExportPage]:
+    return Call("GET", "/v1/mail/export", _model(m.ExportPage),
+                {"agent": agent, "folder": folder, "after_uid": after_uid, "limit": limit})
+
+
+def import_message(agent: str | None, raw: bytes, flags: Sequence[str], date: str | None
+                   ) -> Call[m.Imported]:
+    return Call("POST", "/v1/mail/import", _model(m.Imported),
+                body=_drop_none({"agent": agent, "flags": list(flags), "date": date,
+                                 "raw_base64": base64.b64encode(raw).decode()}))
 
 
 # -- the owner's routes (master key) and the rest of the mailbox ---------------------------

@@ -145,6 +145,72 @@ class Draft(Model):
     updated_at: str = ""
 
 
+class Signature(Model):
+    id: str
+    name: str
+    text: str | None = None
+    html: str | None = None
+    default: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class Template(Model):
+    id: str
+    name: str
+    subject: str = ""
+    text: str | None = None
+    html: str | None = None
+    variables: list[str] = Field(default_factory=list)
+    created_at: str = ""
+    updated_at: str = ""
+
+
+class Rendered(Model):
+    subject: str
+    text: str | None = None
+    html: str | None = None
+
+
+class Task(Model):
+    """A task one agent gave another; ``expired``: open past its deadline."""
+
+    id: str
+    type: str
+    assigner: str
+    assignee: str
+    status: str
+    expired: bool = False
+    payload: Any = None
+    result: Any = None
+    deadline: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    claimed_at: str | None = None
+    finished_at: str | None = None
+
+
+class ExportedMessage(Model):
+    uid: int
+    flags: list[str] = Field(default_factory=list)
+    date: str | None = None
+    raw_base64: str
+
+
+class ExportPage(Model):
+    folder: str
+    messages: list[ExportedMessage]
+    next_after: int
+    remaining: int = 0
+    done: bool = True
+
+
+class Imported(Model):
+    status: str
+    message_id: str
+    uid: int | None = None
+
+
 class Folder(Model):
     name: str
     flags: list[str] = Field(default_factory=list)

@@ -270,32 +270,116 @@ class Client:
              html: str | None = None, cc: Sequence[str] = (), bcc: Sequence[str] = (),
              attachments: Attachments = None, in_reply_to: str | None = None,
              references: Sequence[str] = (), send_at: str | None = None,
-             idempotency_key: str | None = None) -> m.Accepted:
+             idempotency_key: str | None = None, template: str | None = None,
+             variables: Mapping[str, Any] | None = None, signature: bool = True
+             ) -> m.Accepted:
         """Send a message (queued, or held for the owner when the guard stops it).
         ``attachments``: dicts with ``filename`` and one of ``content_base64``, ``url``
-        (https) or ``path`` (master key only)."""
+        (https) or ``path`` (master key only). ``template``/``variables``: the subject and
+        body from a saved template; ``signature=False``: without the default signature."""
         mail = {"to": [to] if isinstance(to, str) else list(to), "cc": list(cc),
                 "bcc": list(bcc), "subject": subject, "text": text, "html": html,
                 "attachments": list(attachments or []), "in_reply_to": in_reply_to,
-                "references": list(references), "send_at": send_at}
+                "references": list(references), "send_at": send_at, "template": template,
+                "variables": None if variables is None else dict(variables),
+                "signature": signature}
         return self._run(_calls.send(self.agent, mail, idempotency_key))
 
     def reply(self, uid: int, text: str | None = None, *, html: str | None = None,
               reply_all: bool = False, folder: str = "INBOX", attachments: Attachments = None,
-              idempotency_key: str | None = None) -> m.Accepted:
+              idempotency_key: str | None = None, signature: bool = True) -> m.Accepted:
         """Reply (or reply-all) to a message, quoting it, with correct threading headers."""
         return self._run(_calls.reply(self.agent, uid, folder, text, html, reply_all,
-                                            attachments, idempotency_key))
+                                            attachments, idempotency_key, signature))
 
     def forward(self, uid: int, to: Sequence[str] | str, text: str | None = None, *,
                 cc: Sequence[str] = (), html: str | None = None, as_attachment: bool = False,
                 folder: str = "INBOX", attachments: Attachments = None,
-                idempotency_key: str | None = None) -> m.Accepted:
+                idempotency_key: str | None = None, signature: bool = True) -> m.Accepted:
         """Forward a message inline (attachments kept) or as a message/rfc822 attachment."""
         return self._run(_calls.forward(self.agent, uid, folder,
                                               [to] if isinstance(to, str) else to, cc, text,
                                               html, as_attachment, attachments,
-                                              idempotency_key))
+                                              idempotency_key, signature))
+
+    # -- scheduled sends ---------------------------------------------------------------
+    def list_scheduled(self, limit: int = 50, offset: int = 0) -> list[m.OutboxEntry]:
+        """Sends waiting for their ``send_at``, soonest first."""
+        return self._run(_calls.list_scheduled(self.agent, limit, offset))
+
+    def cancel_send(self, outbox_id: str) -> m.OutboxEntry:
+        """Cancel a send that has not left (it never will); a sent one raises Conflict."""
+        return self._run(_calls.cancel_send(outbox_id))
+
+    # -- signatures and templates ------------------------------------------------------
+    def create_signature(self, name: str, *, text: str | None = None,
+                         html: str | None = None, default: bool = False) -> m.Signature:
+        """A signature (the first one, or ``default=True``, is appended to what is sent)."""
+        return self._run(_calls.create_signature(self.agent, name, text, html, default))
+
+    def list_signatures(self) -> list[m.Signature]:
+        return self._run(_calls.list_signatures(self.agent))
+
+    def update_signature(self, name: str, *, text: str | None = None, html: str | None = None,
+                         default: bool | None = None) -> m.Signature:
+        return self._run(_calls.update_signature(self.agent, name, text, html, default))
+
+    def delete_signature(self, name: str) -> None:
+        self._run(_calls.delete_signature(self.agent, name))
+
+    def create_template(self, name: str, *, subject: str = "", text: str | None = None,
+                        html: str | None = None) -> m.Template:
+        """A template with ``{{ name }}`` placeholders (send with ``template=``)."""
+        return self._run(_calls.create_template(self.agent, name, subject, text, html))
+
+    def list_templates(self) -> list[m.Template]:
+        return self._run(_calls.list_templates(self.agent))
+
+    def get_template(self, name: str) -> m.Template:
+        return self._run(_calls.get_template(self.agent, name))
+
+    def render_template(self, name: str, variables: Mapping[str, Any] | None = None
+                        ) -> m.Rendered:
+        """What a send with this template would say (nothing is sent)."""
+        return self._run(_calls.render_template(self.agent, name, dict(variables or {})))
+
+    def delete_template(self, name: str) -> None:
+        self._run(_calls.delete_template(self.agent, name))
+
+    # -- agent tasks -------------------------------------------------------------------
+    def assign_task(self, assignee: str, type: str, payload: Any = None, *,
+                    deadline: str | None = None) -> m.Task:
+        """Give another agent a task (both get ``task.assigned``)."""
+        return self._run(_calls.assign_task(self.agent, assignee, type, payload, deadline))
+
+    def list_tasks(self, *, role: str = "assignee", status: str | None = None,
+                   limit: int = 50, offset: int = 0) -> list[m.Task]:
+        """Tasks given to this agent (``role="assigner"``: that it gave)."""
+        return self._run(_calls.list_tasks(self.agent, role, status, limit, offset))
+
+    def get_task(self, task_id: str) -> m.Task:
+        return self._run(_calls.get_task(self.agent, task_id))
+
+    def claim_task(self, task_id: str) -> m.Task:
+        """Claim a task given to this agent (exactly one racing claim wins: Conflict)."""
+        return self._run(_calls.task_step(self.agent, task_id, "claim", None))
+
+    def complete_task(self, task_id: str, result: Any = None) -> m.Task:
+        return self._run(_calls.task_step(self.agent, task_id, "complete", result))
+
+    def fail_task(self, task_id: str, result: Any = None) -> m.Task:
+        return self._run(_calls.task_step(self.agent, task_id, "fail", result))
+
+    # -- export and import -------------------------------------------------------------
+    def export_page(self, folder: str = "INBOX", after_uid: int = 0, limit: int = 50
+                    ) -> m.ExportPage:
+        """The folder's next messages after ``after_uid`` (bytes, flags, date)."""
+        return self._run(_calls.export_page(self.agent, folder, after_uid, limit))
+
+    def import_message(self, raw: bytes, *, flags: Sequence[str] = (),
+                       date: str | None = None) -> m.Imported:
+        """Put one message into the INBOX as arriving mail (a duplicate Message-ID is not)."""
+        return self._run(_calls.import_message(self.agent, raw, flags, date))
 
     # -- changing ----------------------------------------------------------------------
     def mark_message(self, uid: int, *, read: bool | None = None, flagged: bool | None = None,

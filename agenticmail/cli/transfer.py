@@ -1,0 +1,103 @@
+"""``agenticmail export`` and ``import``: an agent's mail to and from mbox/Maildir files.
+
+The files are read and written here, on the owner's machine (:mod:`agenticmail.services.
+transfer` knows the formats); the mail comes and goes through the daemon's API, a page or a
+message at a time, with a progress bar on stderr. Import goes through the inbound pipeline
+(assessment, sanitising, Spam) like any arriving mail and skips Message-IDs the agent has.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
+
+from .conversation import _client
+from .mail import AgentOpt, FolderOpt
+from .output import JsonFlag, emit, stderr
+
+app = typer.Typer()
+PANEL = "Mail"
+
+
+class Format(StrEnum):
+    MBOX = "mbox"
+    MAILDIR = "maildir"
+
+
+def _progress(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=stderr(),
+                    transient=True)
+
+
+def _render(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    counts = ", ".join(f"{data[k]} {k}" for k in ("exported", "imported", "duplicates")
+                       if k in data)
+    yield Text(f"{counts} ({data['format']}: {data['path']})", style="green")
+
+
+@app.command(rich_help_panel=PANEL)
+def export(ctx: typer.Context, agent: AgentOpt,
+           path: Annotated[Path, typer.Argument(help="A new mbox file or Maildir directory.")],
+           fmt: Annotated[Format, typer.Option("--format", case_sensitive=False,
+                                               help="mbox or maildir.")] = Format.MBOX,
+           folder: FolderOpt = "INBOX", as_json: JsonFlag = False) -> None:
+    """Export a folder of an agent's mail (flags and dates kept) to an mbox file or Maildir."""
+    from ..services.transfer import Archived, write_archive
+
+    count = 0
+    with _client(ctx, agent) as client, write_archive(path, fmt.value) as out, \
+            _progress(f"exporting {folder}") as bar:
+        task = bar.add_task("export", total=None)
+        after = 0
+        while True:
+            page = client.export_page(folder, after, 50)
+            bar.update(task, total=count + len(page.messages) + page.remaining)
+            for item in page.messages:
+                out.add(Archived(raw=base64.b64decode(item.raw_base64), flags=tuple(item.flags),
+                                 date=_date(item.date)))
+                count += 1
+                bar.advance(task)
+            after = page.next_after
+            if page.done or not page.messages:
+                break
+    emit({"agent": agent, "folder": folder, "format": fmt.value, "path": str(path),
+          "exported": count}, as_json, _render)
+
+
+def _date(value: str | None) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value) if value else None
+
+
+@app.command("import", rich_help_panel=PANEL)
+def import_(ctx: typer.Context, agent: AgentOpt,
+            path: Annotated[Path, typer.Argument(help="An mbox file or a Maildir directory.")],
+            as_json: JsonFlag = False) -> None:
+    """Import an mbox file or Maildir (auto-detected) into an agent's INBOX, as arriving mail
+    (scored, sanitised, spam to Spam); messages it already has are skipped by Message-ID."""
+    from ..services.transfer import IMPORTABLE_FLAGS, read_archive
+
+    fmt, total, messages = read_archive(path)
+    imported = duplicates = 0
+    with _client(ctx, agent) as client, _progress(f"importing {path.name}") as bar:
+        task = bar.add_task("import", total=total)
+        for item in messages:
+            done = client.import_message(
+                item.raw, flags=[f for f in item.flags if f in IMPORTABLE_FLAGS],
+                date=item.date.isoformat() if item.date else None)
+            if done.status == "duplicate":
+                duplicates += 1
+            else:
+                imported += 1
+            bar.advance(task)
+    emit({"agent": agent, "format": fmt, "path": str(path), "imported": imported,
+          "duplicates": duplicates}, as_json, _render)
