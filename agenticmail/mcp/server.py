@@ -44,6 +44,8 @@ CHANGE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHi
                          openWorldHint=False)
 DESTROY = ToolAnnotations(readOnlyHint=False, destructiveHint=True, idempotentHint=True,
                           openWorldHint=False)
+TASK = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False,
+                       openWorldHint=False)
 
 Uid = Annotated[int, Field(description="message UID (from list_messages/search_messages)", gt=0)]
 FolderArg = Annotated[str, Field(description="folder name, e.g. INBOX, Sent, Spam")]
@@ -394,6 +396,52 @@ def build_server(client: AsyncClient, *, host: str = "127.0.0.1", port: int = 80
     async def set_contact_status(address: str, status: str | None) -> str:
         found = await client.save_contact(address, status=status)
         return f"{found.address}: status {found.status or 'none'}"
+
+    @tool(RO, "This agent's sends waiting for their send_at time, soonest first.")
+    async def list_scheduled() -> str:
+        return render.as_json(await client.list_scheduled())
+
+    @tool(DESTROY, "Cancel a send that has not left yet (a scheduled one): it never will.")
+    async def cancel_scheduled(outbox_id: str) -> str:
+        return render.as_json(await client.cancel_send(outbox_id))
+
+    @tool(RO, "This agent's mail templates and the variables each needs.")
+    async def list_templates() -> str:
+        return render.as_json(await client.list_templates())
+
+    @tool(SEND, "Send an email whose subject and body come from a saved template; every "
+                "placeholder needs a value in variables.")
+    async def send_from_template(to: list[str], template: str,
+                                 variables: dict[str, Any] | None = None,
+                                 cc: list[str] | None = None, signature: bool = True,
+                                 idempotency_key: IdemKey = None) -> str:
+        return render.as_json(await client.send(to, cc=cc or (), template=template,
+                                                variables=variables or {},
+                                                signature=signature,
+                                                idempotency_key=idempotency_key))
+
+    @tool(TASK, "Give another agent a task: a type, a JSON payload, optionally a deadline "
+                "(ISO 8601).")
+    async def assign_task(assignee: str, type: str, payload: Any = None,
+                          deadline: str | None = None) -> str:
+        return render.as_json(await client.assign_task(assignee, type, payload,
+                                                       deadline=deadline))
+
+    @tool(RO, "Tasks given to this agent (role=assigner: tasks it gave); status: assigned, "
+              "claimed, completed, failed or expired.")
+    async def list_tasks(role: str = "assignee", status: str | None = None) -> str:
+        return render.as_json(await client.list_tasks(role=role, status=status))
+
+    @tool(TASK, "Claim a task given to this agent before working on it (only one claim wins).")
+    async def claim_task(task_id: str) -> str:
+        return render.as_json(await client.claim_task(task_id))
+
+    @tool(TASK, "Finish a claimed task: ok=true completes it, ok=false fails it; result is "
+                "any JSON.")
+    async def finish_task(task_id: str, ok: bool, result: Any = None) -> str:
+        done = (await client.complete_task(task_id, result) if ok
+                else await client.fail_task(task_id, result))
+        return render.as_json(done)
 
     return server
 

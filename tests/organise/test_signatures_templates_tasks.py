@@ -229,34 +229,39 @@ def test_a_task_past_its_deadline_is_expired(daemon: DaemonHandle,
         _error(b.get("/v1/tasks", params={"status": "bogus"}), 400, "invalid_request")
 
 
+def _race(daemon: DaemonHandle, keys: list[str], task_id: str) -> list[httpx.Response]:
+    """POST .../claim with each key at once (threads released together by a barrier)."""
+    barrier = threading.Barrier(len(keys))
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def claim(key: str) -> None:
+        with daemon.client(key) as api:
+            barrier.wait()
+            r = api.post(f"/v1/tasks/{task_id}/claim", json={})
+        with lock:
+            answers.append(r)
+
+    threads = [threading.Thread(target=claim, args=(key,)) for key in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return answers
+
+
 def test_concurrent_claims_exactly_one_wins(daemon: DaemonHandle,
                                             agent_pair: tuple[dict, dict]) -> None:
     alice, bob = agent_pair
     extra = daemon.client().post(f"/v1/agents/{bob['agent']['name']}/keys",
                                  json={"name": "second-worker"}).json()["api_key"]
+    racers = 8
     with daemon.client(alice["api_key"]) as a:
         for _ in range(3):
             tid = a.post("/v1/tasks", json={"assignee": bob["agent"]["name"],
                                             "type": "race"}).json()["task"]["id"]
-            racers = 8
-            barrier = threading.Barrier(racers)
-            answers: list[httpx.Response] = []
-            lock = threading.Lock()
-
-            def claim(key: str, task_id: str = tid) -> None:
-                with daemon.client(key) as api:
-                    barrier.wait()
-                    r = api.post(f"/v1/tasks/{task_id}/claim", json={})
-                with lock:
-                    answers.append(r)
-
-            threads = [threading.Thread(target=claim,
-                                        args=(bob["api_key"] if i % 2 else extra,))
-                       for i in range(racers)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(30)
+            answers = _race(daemon, [bob["api_key"] if i % 2 else extra
+                                     for i in range(racers)], tid)
             codes = sorted(r.status_code for r in answers)
             assert codes == [200] + [409] * (racers - 1), [r.text for r in answers]
             assert {r.json()["error"]["code"] for r in answers if r.status_code == 409} == \
