@@ -38,7 +38,7 @@ from agenticmail.gateway.relay_account import RelayAccount, check_imap_login, ch
 from agenticmail.hosts import stalwart_admin
 from agenticmail.hosts.jmap import JmapClient
 from agenticmail.hosts.stalwart import StalwartHost
-from agenticmail.mail import smtp
+from agenticmail.mail import archive, smtp, template
 from agenticmail.mail.delivery import deliver_lmtp
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
@@ -62,7 +62,8 @@ from tests.test_architecture import FOREIGN, imports_of, sources
 # framework's own request errors are not in this list: their failures are input errors handled
 # where the input is read, or the framework's own error handling).
 RAISING = {"sqlite3", "sqlite_utils", "smtplib", "aiosmtplib", "imaplib", "imapclient",
-           "aiosmtpd", "httpx", "httpcore", "requests", "docker", "dns", "tomllib", "pypdf"}
+           "aiosmtpd", "httpx", "httpcore", "requests", "docker", "dns", "tomllib", "pypdf",
+           "jinja2", "mailbox"}
 
 # adapter modules (or packages) that wrap a RAISING library without a row, and why
 NO_ROW = {
@@ -204,7 +205,19 @@ def _dns_lookup(d: DaemonHandle, tmp: Path) -> object:
     return lookup("selector._domainkey.example.org")  # unanswered: for now, not "no key"
 
 
+def _unwritable_mbox(d: DaemonHandle, tmp: Path) -> object:
+    with archive.writer(tmp / "no" / "such" / "dir.mbox", "mbox"):  # the module's OSError
+        return None
+
+
 ROWS = [
+    Row("mail.template", "a template with a syntax error", InvalidRequest,
+        lambda d, t: template.render("{{ name", {}, part="text", max_chars=100)),
+    Row("mail.template", "a template reaching a Python attribute", InvalidRequest,
+        lambda d, t: template.render("{{ x.__class__ }}", {"x": ""}, part="text",
+                                     max_chars=100)),
+    Row("mail.archive", "an mbox file that cannot be created", InvalidRequest,
+        _unwritable_mbox),
     Row("store", "a damaged database file", StorageUnavailable, _damaged_db),
     Row("store", "a second agent with the same name", Conflict, _duplicate_agent),
     Row("store", "a second send with the same Idempotency-Key", Conflict,
