@@ -83,12 +83,30 @@ def _parse(source: str, part: str) -> nodes.Template:
     return tree
 
 
+_FALLBACKS = frozenset({"default", "d", "defined", "undefined"})
+
+
+def _optional(tree: nodes.Template) -> set[str]:
+    """Names the template uses only with a fallback (``x|default(...)``, ``x is defined``):
+    they may be left out."""
+    guarded = {id(node.node) for node in tree.find_all((nodes.Filter, nodes.Test))
+               if node.name in _FALLBACKS and isinstance(node.node, nodes.Name)}
+    names = list(tree.find_all(nodes.Name))
+    bare = {n.name for n in names if id(n) not in guarded}
+    return {n.name for n in names if id(n) in guarded} - bare
+
+
+def _needs(source: str, part: str) -> tuple[set[str], set[str]]:
+    tree = _parse(source, part)
+    return meta.find_undeclared_variables(tree), _optional(tree)
+
+
 def check(parts: Mapping[str, str | None]) -> list[str]:
     """Validate every part of a template; the variable names it uses, sorted."""
     names: set[str] = set()
     for part, source in parts.items():
         if source:
-            names |= meta.find_undeclared_variables(_parse(source, part))
+            names |= _needs(source, part)[0]
     return sorted(names)
 
 
@@ -98,7 +116,8 @@ def render(source: str, variables: Mapping[str, Any], *, part: str, html: bool =
 
     A placeholder without a value, an unsafe access or output over ``max_chars`` raises
     :class:`InvalidRequest` naming what is wrong."""
-    missing = sorted(set(check({part: source})) - set(variables))
+    used, optional = _needs(source, part)
+    missing = sorted(used - optional - set(variables))
     if missing:
         raise InvalidRequest(f"the template needs the variable(s) {', '.join(missing)}",
                              code="template_variable_missing",

@@ -119,6 +119,12 @@ def test_templates_render_in_the_sandbox(daemon: DaemonHandle,
             "to": [b_addr], "template": "welcome", "variables": {"name": "x"}}), 400,
             "template_variable_missing")
         assert "order" in message and "vip" in message
+        assert a.post("/v1/templates", json={"name": "optional",
+                                             "text": "Dear {{ title|default('friend') }}"}
+                      ).status_code == 201  # a fallback makes a variable optional
+        assert a.post("/v1/templates/optional/render", json={}).json()["rendered"]["text"] \
+            == "Dear friend"
+        assert a.delete("/v1/templates/optional").status_code == 200
         _error(a.post("/v1/mail/send", json={"to": [b_addr], "template": "welcome",
                                              "text": "both", "variables": {}}),
                400, "template_and_body")
