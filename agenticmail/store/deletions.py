@@ -11,9 +11,10 @@ from ._time import now_iso
 from .db import Database
 
 # Every table whose rows belong to one agent by ``agent_id`` and outlive nothing of it (the
-# mail index, watcher checkpoints and keys go with the agent row by foreign-key cascade).
+# mail index, watcher checkpoints and keys go with the agent row by foreign-key cascade;
+# tasks given to it go the same way, tasks it gave stay with their assignee).
 OWNED_TABLES = ("events", "outbox", "pending_outbound", "spam_log", "relay_delivered",
-                "sent_messages")
+                "sent_messages", "signatures", "templates")
 # a dead approval code (or its HMAC, from 0006_approval_hardening) is worth nothing but a risk
 _NOT_ARCHIVED = frozenset({"code_enc", "code_hash"})
 

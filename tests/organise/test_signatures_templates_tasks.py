@@ -5,8 +5,10 @@ one winner of racing claims, and cancelling a scheduled send."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -316,3 +318,24 @@ def test_a_cancelled_scheduled_send_never_leaves(daemon: DaemonHandle,
                    == "sent", timeout=20)
         _error(a.post(f"/v1/mail/outbox/{sent_id}/cancel"), 409, "already_sent")
         _error(a.post("/v1/mail/outbox/ob_nothing/cancel"), 404, "not_found")
+
+
+def test_a_deleted_agents_signatures_and_templates_go_to_its_archive(
+        daemon: DaemonHandle) -> None:
+    agent = daemon.create_agent(unique("d"))
+    other = daemon.create_agent(unique("o"))
+    with daemon.client(agent["api_key"]) as api:
+        assert api.post("/v1/signatures", json={"name": "s", "text": "sig"}).status_code == 201
+        assert api.post("/v1/templates", json={"name": "t", "text": "{{ x }}"}
+                        ).status_code == 201
+        given = api.post("/v1/tasks", json={"assignee": other["agent"]["name"],
+                                            "type": "keep"}).json()["task"]["id"]
+    with daemon.client() as owner:
+        r = owner.delete(f"/v1/agents/{agent['agent']['name']}")
+        assert r.status_code == 200, r.text
+    archived = json.loads(Path(r.json()["archive"]).read_text())["rows"]
+    assert [row["name"] for row in archived["signatures"]] == ["s"]
+    assert [row["text"] for row in archived["templates"]] == ["{{ x }}"]
+    with daemon.client(other["api_key"]) as api:  # a task it gave stays with its assignee
+        task = api.get(f"/v1/tasks/{given}").json()["task"]
+        assert (task["assigner"], task["status"]) == (agent["agent"]["name"], "assigned")
