@@ -190,6 +190,7 @@ class DraftBody(BaseModel):
 class DraftSendBody(BaseModel):
     agent: str | None = None
     idempotency_key: str | None = Field(default=None, max_length=200)
+    signature: bool = Field(default=True, description="append the default signature")
 
 
 class KeyCreate(BaseModel):

@@ -13,7 +13,7 @@ from ..errors import AgenticMailError, InvalidRequest
 from ..mail.mime import build_message
 from ..models import Agent, Attachment, OutgoingMail
 from ..store import drafts as store
-from . import outbox, queue
+from . import outbox, queue, signatures
 from .context import ServiceContext, transaction
 from .mailbox import open_session
 
@@ -118,11 +118,13 @@ def _remove_copy(ctx: ServiceContext, agent: Agent, row: store.DraftRow) -> None
 
 
 def send(ctx: ServiceContext, agent: Agent, draft_id: str, *,
-         idempotency_key: str | None = None) -> queue.Accepted:
-    """Send the draft through the outbox (and the guard); the draft is removed once queued
-    or held."""
+         idempotency_key: str | None = None, signature: bool = True) -> queue.Accepted:
+    """Send the draft through the outbox (and the guard), signed like any send unless
+    ``signature`` is False; the draft is removed once queued or held."""
     row = store.get(ctx.db, agent.id, draft_id)
-    accepted = outbox.submit(ctx, agent, _mail(row.spec),
+    mail = _mail(row.spec)
+    text, html = signatures.sign(ctx, agent, mail.text, mail.html, enabled=signature)
+    accepted = outbox.submit(ctx, agent, dataclasses.replace(mail, text=text, html=html),
                              idempotency_key=idempotency_key or f"draft:{draft_id}")
     _remove_copy(ctx, agent, row)
     with transaction(ctx) as tx:

@@ -4,10 +4,12 @@ pipeline), ``signatures``, ``templates`` (a missing variable), ``tasks`` and sch
 
 from __future__ import annotations
 
+import base64
 import mailbox
 import smtplib
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,15 @@ def _external(subject: str, text: str, sender: str = "Carol <carol@example.org>"
     message["Date"] = "Mon, 02 Mar 2026 09:00:00 +0000"
     message.set_content(text)
     return message
+
+
+def _arrival_dates(daemon: DaemonHandle, key: str) -> dict[str, str]:
+    """Message-ID -> arrival date (INTERNALDATE) of every message in the INBOX."""
+    with daemon.client(key) as api:
+        page = api.get("/v1/mail/export", params={"limit": 100}).json()
+    assert page["done"] is True
+    return {str(BytesHeaderParser().parsebytes(base64.b64decode(m["raw_base64"]))
+                ["Message-ID"]): m["date"] for m in page["messages"]}
 
 
 def _mailbox_state(daemon: DaemonHandle, key: str) -> dict[str, tuple[set[str], str]]:
@@ -77,6 +88,7 @@ def test_export_then_import_into_a_fresh_agent_keeps_ids_flags_and_bodies(
             events.next("message.new")
     after = _mailbox_state(daemon, fresh["api_key"])
     assert after == before
+    assert _arrival_dates(daemon, fresh["api_key"]) == _arrival_dates(daemon, alice["api_key"])
 
     again = run_json(cli, daemon.home, "import", "-a", fresh["agent"]["name"], str(path))
     assert (again["imported"], again["duplicates"]) == (0, 3)  # idempotent by Message-ID

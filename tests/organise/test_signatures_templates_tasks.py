@@ -1,5 +1,5 @@
 """Signatures, templates, agent tasks and scheduled sends over the REST API on a real daemon
-(issue 12): the signature under send/reply/forward, templates in the sandbox (a missing
+(issue 12): the signature under send/reply/forward/draft, templates in the sandbox (a missing
 variable and an escape attempt are 400s), tasks with events to both agents only and exactly
 one winner of racing claims, and cancelling a scheduled send."""
 
@@ -83,6 +83,10 @@ def test_default_signature_is_appended_to_send_reply_and_forward(
                       ).status_code == 202
         text = _read(b, _wait(b, subject="Fwd: question")["uid"])["text"]
         assert text.index("fyi") < text.index("-- \nAlice") < text.index("Forwarded message")
+        draft = a.post("/v1/mail/drafts", json={"to": [b_addr], "subject": "drafted",
+                                                "text": "From a draft."}).json()["draft"]
+        assert a.post(f"/v1/mail/drafts/{draft['id']}/send", json={}).status_code == 202
+        assert "-- \nAlice" in _read(b, _wait(b, subject="drafted")["uid"])["text"]
 
         # another default; deleting it leaves none: nothing is appended
         r = a.post("/v1/signatures", json={"name": "short", "text": "A.", "default": True})

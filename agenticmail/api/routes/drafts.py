@@ -57,7 +57,7 @@ def send_draft(draft_id: str, body: DraftSendBody, ctx: Ctx, caller: Caller,
                idempotency_key: str | None = Header(default=None, alias="Idempotency-Key")
                ) -> dict[str, Any]:
     who = resolve_agent(ctx, caller, body.agent)
-    return drafts.send(ctx, who, draft_id,
+    return drafts.send(ctx, who, draft_id, signature=body.signature,
                        idempotency_key=idempotency_key or body.idempotency_key).to_dict()
 
 
