@@ -40,6 +40,7 @@ from ..errors import (
 from ..events import MESSAGE_DELAYED, MESSAGE_FAILED, MESSAGE_SENT
 from ..mail import smtp
 from ..mail.delivery import deliver_lmtp
+from ..mail.imap import MailboxSession
 from ..mail.mime import normalize_message_id
 from ..models import Agent, SearchQuery
 from ..store import agents as agent_store
@@ -163,11 +164,15 @@ def _recipient_has(ctx: ServiceContext, address: str, message_id: str) -> bool:
     return agent_has(ctx, agent, message_id)
 
 
-def agent_has(ctx: ServiceContext, agent: Agent, message_id: str) -> bool:
+def agent_has(ctx: ServiceContext, agent: Agent, message_id: str,
+              session: MailboxSession | None = None) -> bool:
     """Whether ``agent`` already has a message with ``message_id`` (its index, then its Inbox
-    and Spam). A mailbox that cannot be searched raises."""
-    return _indexed(ctx, agent, message_id) or _in_mailbox(ctx, agent, message_id,
-                                                           ("INBOX", "\\Junk"))
+    and Spam; through ``session`` when given). A mailbox that cannot be searched raises."""
+    if _indexed(ctx, agent, message_id):
+        return True
+    if session is not None:
+        return _session_has(session, message_id, ("INBOX", "\\Junk"))
+    return _in_mailbox(ctx, agent, message_id, ("INBOX", "\\Junk"))
 
 
 def _indexed(ctx: ServiceContext, agent: Agent, message_id: str) -> bool:
@@ -178,12 +183,16 @@ def _indexed(ctx: ServiceContext, agent: Agent, message_id: str) -> bool:
 
 def _in_mailbox(ctx: ServiceContext, agent: Agent, message_id: str,
                 folders: tuple[str, ...]) -> bool:
-    query = SearchQuery(message_id=message_id.strip().strip("<>"))
     with open_session(ctx, agent) as session:
-        for folder in folders:
-            name = session.special_folder(folder) if folder.startswith("\\") else folder
-            if session.search(name, query):
-                return True
+        return _session_has(session, message_id, folders)
+
+
+def _session_has(session: MailboxSession, message_id: str, folders: tuple[str, ...]) -> bool:
+    query = SearchQuery(message_id=message_id.strip().strip("<>"))
+    for folder in folders:
+        name = session.special_folder(folder) if folder.startswith("\\") else folder
+        if session.search(name, query):
+            return True
     return False
 
 

@@ -114,10 +114,10 @@ def import_message(ctx: ServiceContext, agent: Agent, raw: bytes,
     if message_id is None:  # a stable one, so importing the same bytes again is a duplicate
         message_id = f"<{hashlib.sha256(raw).hexdigest()[:32]}@import.agenticmail.invalid>"
         raw = f"Message-ID: {message_id}\r\n".encode() + raw
-    if agent_has(ctx, agent, message_id):
-        return {"status": "duplicate", "message_id": message_id, "uid": None}
     clean = _as_outside_mail(ctx, raw)
     with open_session(ctx, agent) as session:
+        if agent_has(ctx, agent, message_id, session):
+            return {"status": "duplicate", "message_id": message_id, "uid": None}
         uid = session.append("INBOX", clean, flags=tuple(flags), date=when)
     ctx.mail_arrived([agent.address])  # the watcher takes it through the inbound pipeline
     return {"status": "imported", "message_id": message_id, "uid": uid}
