@@ -19,9 +19,10 @@ from rich.console import RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
+from ..errors import InvalidRequest
 from .conversation import _client
 from .mail import AgentOpt, FolderOpt
-from .output import JsonFlag, emit, stderr
+from .output import JsonFlag, emit, note, stderr
 
 app = typer.Typer()
 PANEL = "Mail"
@@ -40,6 +41,8 @@ def _progress(label: str) -> Progress:
 def _render(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     counts = ", ".join(f"{data[k]} {k}" for k in ("exported", "imported", "duplicates")
                        if k in data)
+    if data.get("refused"):
+        counts += f", {len(data['refused'])} refused"
     yield Text(f"{counts} ({data['format']}: {data['path']})", style="green")
 
 
@@ -83,21 +86,31 @@ def import_(ctx: typer.Context, agent: AgentOpt,
             path: Annotated[Path, typer.Argument(help="An mbox file or a Maildir directory.")],
             as_json: JsonFlag = False) -> None:
     """Import an mbox file or Maildir (auto-detected) into an agent's INBOX, as arriving mail
-    (scored, sanitised, spam to Spam); messages it already has are skipped by Message-ID."""
+    (scored, sanitised, spam to Spam); messages it already has are skipped by Message-ID.
+    A message the daemon refuses (too large, empty) is reported and the rest still go in
+    (exit 1 then)."""
     from ..services.transfer import IMPORTABLE_FLAGS, read_archive
 
     fmt, total, messages = read_archive(path)
     imported = duplicates = 0
+    refused: list[dict[str, Any]] = []
     with _client(ctx, agent) as client, _progress(f"importing {path.name}") as bar:
         task = bar.add_task("import", total=total)
-        for item in messages:
-            done = client.import_message(
-                item.raw, flags=[f for f in item.flags if f in IMPORTABLE_FLAGS],
-                date=item.date.isoformat() if item.date else None)
-            if done.status == "duplicate":
-                duplicates += 1
+        for number, item in enumerate(messages, 1):
+            try:
+                done = client.import_message(
+                    item.raw, flags=[f for f in item.flags if f in IMPORTABLE_FLAGS],
+                    date=item.date.isoformat() if item.date else None)
+            except InvalidRequest as exc:  # this message only: the others still go in
+                refused.append({"number": number, "code": exc.code, "message": exc.message})
+                note(f"message {number} not imported: {exc.message}", "yellow")
             else:
-                imported += 1
+                if done.status == "duplicate":
+                    duplicates += 1
+                else:
+                    imported += 1
             bar.advance(task)
     emit({"agent": agent, "format": fmt, "path": str(path), "imported": imported,
-          "duplicates": duplicates}, as_json, _render)
+          "duplicates": duplicates, "refused": refused}, as_json, _render)
+    if refused:
+        raise typer.Exit(1)

@@ -5,6 +5,7 @@ pipeline), ``signatures``, ``templates`` (a missing variable), ``tasks`` and sch
 from __future__ import annotations
 
 import base64
+import json
 import mailbox
 import smtplib
 from datetime import UTC, datetime, timedelta
@@ -133,7 +134,19 @@ def test_import_runs_the_inbound_filters(cli: Invoke, daemon: DaemonHandle,
 
 def test_import_and_export_bad_input(cli: Invoke, daemon: DaemonHandle,
                                      tmp_path: Path) -> None:
-    name = daemon.create_agent(unique("x"))["agent"]["name"]
+    agent = daemon.create_agent(unique("x"))
+    name = agent["agent"]["name"]
+    mixed = tmp_path / "mixed.mbox"
+    box = mailbox.mbox(str(mixed))
+    box.add(mailbox.mboxMessage(b""))  # an empty message: refused, the next still imported
+    box.add(mailbox.mboxMessage(_external("fine", "A fine message.").as_bytes()))
+    box.close()
+    result = cli(daemon.home, "import", "-a", name, str(mixed), "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["imported"] == 1 and [r["number"] for r in report["refused"]] == [1]
+    assert report["refused"][0]["code"] == "invalid_request"
+
     junk = tmp_path / "junk.txt"
     junk.write_text("not a mailbox\n")
     for target, code in ((junk, "unknown_archive"), (tmp_path / "missing", "not_found"),
