@@ -80,6 +80,14 @@ def _message_id(raw: bytes) -> str | None:
     return normalize_message_id(str(head.get("Message-ID") or ""))
 
 
+def _rename_message_id(raw: bytes) -> bytes:
+    """``raw`` with an unusable ``Message-ID`` field renamed (one stays: the one added)."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    lines = [b"X-Unusable-" + line if line[:11].lower() == b"message-id:" else line
+             for line in head.split(b"\r\n")]
+    return b"\r\n".join(lines) + sep + body
+
+
 def _as_outside_mail(ctx: ServiceContext, raw: bytes) -> bytes:
     """``raw`` without what only this daemon may write or what servers it trusts vouch for."""
     trusted = [i for i in (ctx.settings.trusted_authserv_ids or "").split(",") if i.strip()]
@@ -113,7 +121,7 @@ def import_message(ctx: ServiceContext, agent: Agent, raw: bytes,
     message_id = _message_id(raw)
     if message_id is None:  # a stable one, so importing the same bytes again is a duplicate
         message_id = f"<{hashlib.sha256(raw).hexdigest()[:32]}@import.agenticmail.invalid>"
-        raw = f"Message-ID: {message_id}\r\n".encode() + raw
+        raw = f"Message-ID: {message_id}\r\n".encode() + _rename_message_id(raw)
     clean = _as_outside_mail(ctx, raw)
     with open_session(ctx, agent) as session:
         if agent_has(ctx, agent, message_id, session):

@@ -203,3 +203,23 @@ def test_signatures_templates_tasks_and_scheduled(cli: Invoke, daemon: DaemonHan
     assert run_json(cli, daemon.home, "outbox", "scheduled", "-a", a)["outbox"] == []
 
 
+
+
+def test_import_of_messages_without_a_usable_message_id_is_idempotent(
+        cli: Invoke, daemon: DaemonHandle, tmp_path: Path) -> None:
+    agent = daemon.create_agent(unique("n"))
+    path = tmp_path / "noid.mbox"
+    box = mailbox.mbox(str(path))
+    for header in ("", "Message-ID: not a usable id\n"):
+        box.add(mailbox.mboxMessage(
+            f"From: carol@example.org\nSubject: no id {bool(header)}\n{header}\nBody.\n"
+            .encode()))
+    box.close()
+    first = run_json(cli, daemon.home, "import", "-a", agent["agent"]["name"], str(path))
+    again = run_json(cli, daemon.home, "import", "-a", agent["agent"]["name"], str(path))
+    assert (first["imported"], again["duplicates"]) == (2, 2)
+    with daemon.client(agent["api_key"]) as api:
+        page = api.get("/v1/mail/export").json()["messages"]
+    heads = [BytesHeaderParser().parsebytes(base64.b64decode(m["raw_base64"])) for m in page]
+    assert all(len(h.get_all("Message-ID") or []) == 1 for h in heads)
+    assert all(str(h["Message-ID"]).endswith("@import.agenticmail.invalid>") for h in heads)
