@@ -62,15 +62,15 @@ def export(ctx: typer.Context, agent: AgentOpt,
         after = 0
         while True:
             page = client.export_page(folder, after, 50)
-            bar.update(task, total=count + len(page.messages) + page.remaining)
+            bar.update(task, total=max(page.total, count + len(page.messages)))
             for item in page.messages:
                 out.add(Archived(raw=base64.b64decode(item.raw_base64), flags=tuple(item.flags),
                                  date=_date(item.date)))
                 count += 1
                 bar.advance(task)
-            after = page.next_after
-            if page.done or not page.messages:
+            if page.done or page.next_after == after:  # the end, or no progress
                 break
+            after = page.next_after
     emit({"agent": agent, "folder": folder, "format": fmt.value, "path": str(path),
           "exported": count}, as_json, _render)
 

@@ -201,7 +201,7 @@ class ExportPage(Model):
     folder: str
     messages: list[ExportedMessage]
     next_after: int
-    remaining: int = 0
+    total: int = 0  # messages in the folder
     done: bool = True
 
 

@@ -450,6 +450,16 @@ class MailboxSession:
             raise NotFound(f"message {uid} not found in {folder}")
         return bytes(item[b"BODY[]"]), _flags(item.get(b"FLAGS", ()))
 
+    def uids_between(self, folder: str, first: int, last: int) -> list[int]:
+        """The UIDs from ``first`` to ``last`` (inclusive) that exist, ascending."""
+        folder = _check_folder(folder)
+        if not 1 <= first <= last:
+            return []
+        with self._errors("SEARCH", folder):
+            self._select(folder)
+            uids = self._client.search(["UID", f"{first}:{last}"])
+        return sorted(u for u in (int(x) for x in uids) if first <= u <= last)
+
     def fetch_with_dates(self, folder: str, uids: Sequence[int]
                          ) -> list[tuple[int, bytes, tuple[str, ...], datetime | None]]:
         """``(uid, message, flags, INTERNALDATE)`` of each of ``uids`` still there, in the

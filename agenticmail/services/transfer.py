@@ -26,7 +26,7 @@ from ..errors import InvalidRequest, PayloadTooLarge
 from ..gateway import relay_account as gw
 from ..mail import archive
 from ..mail.mime import normalize_message_id
-from ..models import Agent, SearchQuery
+from ..models import Agent
 from . import origin
 from .context import ServiceContext
 from .delivery import agent_has
@@ -42,6 +42,7 @@ IMPORTABLE_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Draft")
 MAX_PAGE = 100
 PAGE_BYTES = 16 * 1024 * 1024  # a page stops growing past this (one message at least)
 _BATCH = 10
+_WINDOW = 5000  # UIDs searched at once while filling a page
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -52,27 +53,34 @@ def _iso(when: datetime | None) -> str | None:
 def export_page(ctx: ServiceContext, agent: Agent, folder: str = "INBOX", after_uid: int = 0,
                 limit: int = 50) -> dict[str, Any]:
     """The next messages of ``folder`` after ``after_uid`` (oldest first): bytes (base64),
-    flags and INTERNALDATE; ``next_after`` continues, ``done`` says there is no more."""
+    flags and INTERNALDATE; ``next_after`` continues, ``done`` says there is no more and
+    ``total`` is how many messages the folder holds. UIDs are looked up a window at a time
+    below the folder's UIDNEXT, so a page costs the same at the start and at the end of a
+    large folder."""
     if not 1 <= limit <= MAX_PAGE or after_uid < 0:
         raise InvalidRequest(f"limit must be 1-{MAX_PAGE} and after_uid not negative")
     with open_session(ctx, agent) as session:
         name = resolve_folder(session, folder)
-        uids = sorted(u for u in session.search(name, SearchQuery()) if u > after_uid)
-        total = len(uids)
+        status = session.folder_status(name)
+        wanted: list[int] = []
+        start = after_uid + 1
+        while len(wanted) < limit and start < status["uidnext"]:
+            end = min(status["uidnext"] - 1, start + _WINDOW - 1)
+            wanted += session.uids_between(name, start, end)[:limit - len(wanted)]
+            start = end + 1
         page: list[dict[str, Any]] = []
-        size = 0
-        for start in range(0, min(limit, total), _BATCH):
-            batch = uids[start:min(start + _BATCH, limit)]
+        size, covered = 0, 0  # covered: how many of ``wanted`` were fetched (or were gone)
+        while covered < len(wanted) and size < PAGE_BYTES:
+            batch = wanted[covered:covered + _BATCH]
             for uid, raw, flags, when in session.fetch_with_dates(name, batch):
-                page.append({"uid": uid, "flags": list(flags),
-                             "date": _iso(when),
+                page.append({"uid": uid, "flags": list(flags), "date": _iso(when),
                              "raw_base64": base64.b64encode(raw).decode()})
                 size += len(raw)
-            if size >= PAGE_BYTES:
-                break
-    last = page[-1]["uid"] if page else after_uid
-    return {"folder": name, "messages": page, "next_after": last,
-            "remaining": max(0, total - len(page)), "done": len(page) >= total}
+            covered += len(batch)
+    exhausted = start >= status["uidnext"] and len(wanted) < limit
+    return {"folder": name, "messages": page,
+            "next_after": wanted[covered - 1] if covered else after_uid,
+            "total": status["messages"], "done": exhausted and covered == len(wanted)}
 
 
 def _message_id(raw: bytes) -> str | None:

@@ -343,3 +343,31 @@ def test_a_deleted_agents_signatures_and_templates_go_to_its_archive(
     with daemon.client(other["api_key"]) as api:  # a task it gave stays with its assignee
         task = api.get(f"/v1/tasks/{given}").json()["task"]
         assert (task["assigner"], task["status"]) == (agent["agent"]["name"], "assigned")
+
+
+def test_export_pages_through_a_folder(daemon: DaemonHandle,
+                                       agent_pair: tuple[dict, dict]) -> None:
+    alice, bob = agent_pair
+    with daemon.client(alice["api_key"]) as a, daemon.client(bob["api_key"]) as b:
+        for n in range(4):
+            assert a.post("/v1/mail/send", json={"to": [bob["agent"]["address"]],
+                                                 "subject": f"page {n}", "text": "x",
+                                                 "signature": False}).status_code == 202
+        wait_until(lambda: b.get("/v1/mail/messages").json()["total"] == 4, timeout=20)
+        uids = sorted(m["uid"] for m in b.get("/v1/mail/messages").json()["messages"])
+        assert b.delete(f"/v1/mail/messages/{uids[1]}").status_code == 200  # a gap
+        seen, after, pages = [], 0, 0
+        while True:
+            page = b.get("/v1/mail/export", params={"after_uid": after, "limit": 2}).json()
+            assert page["total"] == 3
+            seen += [m["uid"] for m in page["messages"]]
+            pages += 1
+            if page["done"]:
+                break
+            after = page["next_after"]
+        assert seen == [uids[0], uids[2], uids[3]] and pages == 2
+        _error(b.get("/v1/mail/export", params={"limit": 0}), 400, "invalid_request")
+        _error(b.get("/v1/mail/export", params={"folder": "Nope"}), 404, "not_found")
+        _error(b.post("/v1/mail/import", json={"raw_base64": "%%%"}), 400, "invalid_request")
+        _error(b.post("/v1/mail/import", json={"raw_base64": "eA==", "flags": ["$NotJunk"]}),
+               400, "invalid_flag")
