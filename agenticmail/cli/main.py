@@ -162,12 +162,12 @@ app.add_typer(conversation.app)
 app.add_typer(conversation.drafts_app, name="drafts", rich_help_panel="Mail",
               help="An agent's drafts (kept in its Drafts folder): list, create, send, delete.")
 app.add_typer(transfer.app)
-app.add_typer(organise.signatures_app, name="signatures", rich_help_panel="Mail",
+app.add_typer(organise.signatures_app, name="signatures", rich_help_panel="Organise",
               help="An agent's signatures (the default is appended): list, set, delete.")
-app.add_typer(organise.templates_app, name="templates", rich_help_panel="Mail",
+app.add_typer(organise.templates_app, name="templates", rich_help_panel="Organise",
               help="An agent's mail templates ({{ name }} placeholders): list, create, "
                    "render, delete.")
-app.add_typer(organise.tasks_app, name="tasks", rich_help_panel="Agents",
+app.add_typer(organise.tasks_app, name="tasks", rich_help_panel="Organise",
               help="Tasks agents give each other: list, assign, claim, complete, fail.")
 app.add_typer(mcp_server.app, name="mcp",
               help="Serve an agent's mailbox over MCP; install it into Claude Code, Cursor…")
