@@ -9,6 +9,7 @@ message at a time, with a progress bar on stderr. Import goes through the inboun
 from __future__ import annotations
 
 import base64
+import shutil
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.console import RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
-from ..errors import InvalidRequest
+from ..errors import AgenticMailError, InvalidRequest
 from .conversation import _client
 from .mail import AgentOpt, FolderOpt
 from .output import JsonFlag, emit, note, stderr
@@ -52,27 +53,41 @@ def export(ctx: typer.Context, agent: AgentOpt,
            fmt: Annotated[Format, typer.Option("--format", case_sensitive=False,
                                                help="mbox or maildir.")] = Format.MBOX,
            folder: FolderOpt = "INBOX", as_json: JsonFlag = False) -> None:
-    """Export a folder of an agent's mail (flags and dates kept) to an mbox file or Maildir."""
+    """Export a folder of an agent's mail (flags and dates kept) to an mbox file or Maildir.
+    Nothing is left at PATH when the export fails part way."""
     from ..services.transfer import Archived, write_archive
 
-    count = 0
-    with _client(ctx, agent) as client, write_archive(path, fmt.value) as out, \
-            _progress(f"exporting {folder}") as bar:
+    count, after = 0, 0
+    with _client(ctx, agent) as client, _progress(f"exporting {folder}") as bar:
+        page = client.export_page(folder, after, 50)  # a wrong agent or folder: no file made
         task = bar.add_task("export", total=None)
-        after = 0
-        while True:
-            page = client.export_page(folder, after, 50)
-            bar.update(task, total=max(page.total, count + len(page.messages)))
-            for item in page.messages:
-                out.add(Archived(raw=base64.b64decode(item.raw_base64), flags=tuple(item.flags),
-                                 date=_date(item.date)))
-                count += 1
-                bar.advance(task)
-            if page.done or page.next_after == after:  # the end, or no progress
-                break
-            after = page.next_after
+        try:
+            with write_archive(path, fmt.value) as out:
+                while True:
+                    bar.update(task, total=max(page.total, count + len(page.messages)))
+                    for item in page.messages:
+                        out.add(Archived(raw=base64.b64decode(item.raw_base64),
+                                         flags=tuple(item.flags), date=_date(item.date)))
+                        count += 1
+                        bar.advance(task)
+                    if page.done or page.next_after == after:  # the end, or no progress
+                        break
+                    after = page.next_after
+                    page = client.export_page(folder, after, 50)
+        except AgenticMailError as exc:
+            if exc.code != "archive_exists":  # never remove what was there before
+                _remove(path)
+            raise
     emit({"agent": agent, "folder": folder, "format": fmt.value, "path": str(path),
           "exported": count}, as_json, _render)
+
+
+def _remove(path: Path) -> None:
+    """Take away a half-written export (a file, or a Maildir this command created)."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _date(value: str | None) -> Any:

@@ -156,6 +156,12 @@ def test_import_and_export_bad_input(cli: Invoke, daemon: DaemonHandle,
         assert f'"code": "{code}"' in result.stdout or f'"code":"{code}"' in result.stdout
     result = cli(daemon.home, "export", "-a", name, str(junk), "--json")
     assert result.exit_code == 1 and "archive_exists" in result.stdout
+    assert junk.read_text() == "not a mailbox\n"  # what was there is left alone
+    nowhere = tmp_path / "nowhere.mbox"
+    result = cli(daemon.home, "export", "-a", name, "--folder", "NoSuchFolder", str(nowhere),
+                 "--json")
+    assert result.exit_code == 1 and "not_found" in result.stdout
+    assert not nowhere.exists()  # no half-made export
 
 
 def test_signatures_templates_tasks_and_scheduled(cli: Invoke, daemon: DaemonHandle) -> None:
