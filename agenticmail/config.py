@@ -124,6 +124,17 @@ class Settings:
     # GET /metrics: "master_key" (the default) or "loopback" (open to callers on 127.0.0.1/::1)
     metrics_access: MetricsAccess = MetricsAccess.MASTER_KEY
     outbox_stuck_minutes: int = 15  # doctor: a queued send this far past its due time is stuck
+    # Outgoing webhooks: a message is sent at once, then retried after each of these delays
+    # (seconds, after each failure); how long one POST may take; how long an endpoint may fail
+    # before it is disabled.
+    webhook_retry_seconds: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = 15.0
+    webhook_disable_after_seconds: float = 5 * 24 * 3600.0
+    webhook_concurrency: int = 64  # POSTs in flight at once (one per endpoint at a time)
+    # An agent key may register only public https URLs; the owner may allow plain http and
+    # these networks (comma-separated CIDRs, e.g. "10.0.0.0/8,127.0.0.1/32") for agents too.
+    webhook_agent_allow_http: bool = False
+    webhook_agent_networks: str = ""
 
     def __post_init__(self) -> None:
         # the config strings ("local", "relay" ...) are accepted wherever Settings is built
@@ -195,12 +206,15 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if kind == "int":
             return int(value)
+        if kind == "float":
+            return float(value)
         if kind in ("str", "str | None"):
             return None if value in (None, "") else str(value)
         if kind == "bool":
             return _boolean(name, value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name!r} must be a whole number, got {value!r}") from exc
+        what = "a number" if kind == "float" else "a whole number"
+        raise ConfigError(f"setting {name!r} must be {what}, got {value!r}") from exc
     return value
 
 

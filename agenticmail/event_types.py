@@ -20,7 +20,7 @@ __all__ = [
     "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW", "MESSAGE_REJECTED",
     "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED", "RELAY_DELIVERED",
     "RELAY_DISABLED", "TASK_ASSIGNED", "TASK_CLAIMED", "TASK_COMPLETED", "TASK_FAILED",
-    "EventPayload", "InvalidEventPayload", "payload",
+    "WEBHOOK_DISABLED", "WEBHOOK_TEST", "EventPayload", "InvalidEventPayload", "payload",
 ]
 
 
@@ -239,6 +239,28 @@ class TaskFailed(TaskCompleted):
     TYPE: ClassVar[str] = "task.failed"
 
 
+# --- outgoing webhooks ------------------------------------------------------------------
+
+@_register
+@dataclass(frozen=True)
+class WebhookDisabled(EventPayload):
+    """An endpoint stopped receiving deliveries: it answered 410 Gone, or failed too long."""
+
+    TYPE: ClassVar[str] = "webhook.disabled"
+    endpoint: str
+    url: str
+    reason: str
+
+
+@_register
+@dataclass(frozen=True)
+class WebhookTest(EventPayload):
+    """A test event, delivered to the one endpoint it was sent for."""
+
+    TYPE: ClassVar[str] = "webhook.test"
+    endpoint: str
+
+
 MESSAGE_NEW = MessageNew.TYPE
 MESSAGE_SPAM = MessageSpam.TYPE
 MESSAGE_FLAGS = MessageFlags.TYPE
@@ -258,6 +280,8 @@ TASK_ASSIGNED = TaskAssigned.TYPE
 TASK_CLAIMED = TaskClaimed.TYPE
 TASK_COMPLETED = TaskCompleted.TYPE
 TASK_FAILED = TaskFailed.TYPE
+WEBHOOK_DISABLED = WebhookDisabled.TYPE
+WEBHOOK_TEST = WebhookTest.TYPE
 
 
 def _fits(value: object, annotation: Any) -> bool:

@@ -20,3 +20,8 @@ def parse_instant(value: str, field: str) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
+
+
+def iso(at: float) -> str:
+    """A Unix time as :func:`now_iso` writes it."""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")

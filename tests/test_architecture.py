@@ -97,10 +97,11 @@ FOREIGN = {
     # transport
     "ssl": {"mail", "gateway.relay_account", "providers.web_fetch"},
     "socket": {"mail.imap", "mail.idle", "gateway.relay_account", "hosts.dovecot_config",
-               "processes", "providers.web_fetch"},
+               "processes", "providers.web_fetch", "providers.webhook_http"},
     "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon",
                    "providers.service_manager"},
-    "httpx": {"hosts.jmap", "client"}, "httpcore": {"providers.web_fetch"},
+    "httpx": {"hosts.jmap", "client", "providers.webhook_http"},
+    "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine"},
     "docker": {"providers.docker_engine"},
     "dns": {"security.authresults", "hosts.stalwart_admin"},
@@ -112,6 +113,7 @@ FOREIGN = {
     "pypdf": {"mcp.server"},  # text of a PDF attachment for the model
     # crypto, mail security, content
     "cryptography": {"security.keys", "security.archive_cipher"},
+    "standardwebhooks": {"security.webhook_signing"},  # Standard Webhooks signatures
     "dkim": {"security.authresults"},
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},

@@ -31,6 +31,7 @@ from agenticmail.errors import (
     MailHostError,
     MailHostUnavailable,
     PermanentDeliveryError,
+    PermissionDenied,
     StorageUnavailable,
     TransientDeliveryError,
 )
@@ -45,7 +46,8 @@ from agenticmail.mail.imap import MailboxSession
 from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
 from agenticmail.providers.docker_engine import DockerEngine
-from agenticmail.providers.web_fetch import fetch
+from agenticmail.providers.web_fetch import fetch, public_address
+from agenticmail.providers.webhook_http import WebhookPoster, check_destination
 from agenticmail.security.authresults import dnspython_resolver
 from agenticmail.security.keys import SecretBox, new_encryption_key
 from agenticmail.security.sender_policy import parse as parse_policy
@@ -210,6 +212,18 @@ def _unwritable_mbox(d: DaemonHandle, tmp: Path) -> object:
         return None
 
 
+def _webhook_post(url: str, allowed: bool = False) -> object:
+    """A POST through the webhook poster (``allowed``: any address, as for the owner's URL)."""
+    async def post() -> object:
+        poster = WebhookPoster()
+        try:
+            return await poster.post(url, b"{}", {}, timeout=5,
+                                     allowed=None if allowed else public_address)
+        finally:
+            await poster.aclose()
+    return asyncio.run(post())
+
+
 ROWS = [
     Row("mail.template", "a template with a syntax error", InvalidRequest,
         lambda d, t: template.render("{{ name", {}, part="text", max_chars=100)),
@@ -273,6 +287,14 @@ ROWS = [
                            allowed=lambda ip: True, allow_http=True)),
     Row("providers.web_fetch", "a URL on a loopback address", InvalidRequest,
         lambda d, t: fetch(f"https://127.0.0.1:{_closed()}/a.pdf", max_bytes=1000)),
+    Row("providers.webhook_http", "a webhook URL at a closed port", TransientDeliveryError,
+        lambda d, t: _webhook_post(f"http://127.0.0.1:{_closed()}/hook", allowed=True)),
+    Row("providers.webhook_http", "an agent's webhook URL on a loopback address",
+        PermissionDenied,
+        lambda d, t: check_destination(f"https://localhost:{_closed()}/", public_address,
+                                       allow_http=False)),
+    Row("providers.webhook_http", "an agent's webhook POST to a loopback address",
+        PermissionDenied, lambda d, t: _webhook_post(f"https://127.0.0.1:{_closed()}/")),
     Row("mcp.server", "a damaged PDF attachment", None, _pdf_text),
 ]
 

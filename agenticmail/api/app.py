@@ -35,6 +35,7 @@ from .routes import (
     templates,
     threads,
     transfer,
+    webhooks,
 )
 
 # JSON carries attachments base64-encoded: allow for the 4/3 growth plus the envelope.
@@ -67,7 +68,8 @@ def create_app(ctx: ServiceContext,
     app.include_router(arrivals.router)
     app.include_router(metrics.router, responses=errors.documented(*errors.COMMON, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
-                   tags, rules, contacts, policies, signatures, templates, tasks, transfer):
+                   tags, rules, contacts, policies, signatures, templates, tasks, transfer,
+                   webhooks):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     docs.install(app)
     return app

@@ -51,9 +51,15 @@ ACTIONS = {
     "delete": "mail.delete",
     "batch": "mail.batch",
     "create_folder": "mail.create_folder",
+    "create_webhook": "webhook.create",
+    "update_webhook": "webhook.update",
+    "delete_webhook": "webhook.delete",
+    "rotate_webhook_secret": "webhook.rotate_secret",
+    "test_webhook": "webhook.test",
+    "replay_webhook": "webhook.replay",
 }
 # path or query parameters that name the target, most specific first
-TARGET_PARAMS = ("pending_id", "uid", "name", "agent")
+TARGET_PARAMS = ("webhook_id", "pending_id", "uid", "name", "agent")
 
 
 def note_principal(request: Request, principal: Principal) -> None:

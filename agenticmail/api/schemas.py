@@ -328,3 +328,28 @@ class ImportBody(BaseModel):
     raw_base64: str
     flags: list[str] = Field(default_factory=list, max_length=10)
     date: str | None = Field(default=None, max_length=64)
+
+
+class WebhookCreate(BaseModel):
+    """An endpoint: ``events`` filters by type (``message.new``, a group ``message.*``; empty:
+    every event); ``agent`` (master key): whose events (default: every agent's)."""
+
+    url: str = Field(min_length=1, max_length=2000)
+    events: list[str] = Field(default_factory=list, max_length=64)
+    agent: str | None = Field(default=None, max_length=64)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class WebhookPatch(BaseModel):
+    url: str | None = Field(default=None, min_length=1, max_length=2000)
+    events: list[str] | None = Field(default=None, max_length=64)
+    description: str | None = Field(default=None, max_length=500)
+    enabled: bool | None = None
+
+
+class WebhookReplay(BaseModel):
+    """Exactly one of: the ``webhook_id`` of one message, or a time (ISO 8601) since which
+    every message is sent again."""
+
+    webhook_id: str | None = Field(default=None, min_length=1, max_length=100)
+    since: str | None = Field(default=None, min_length=1, max_length=60)

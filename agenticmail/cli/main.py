@@ -45,6 +45,7 @@ from . import (
     setup,
     tags,
     transfer,
+    webhooks,
 )
 from .client import CliState
 from .output import json_printed, print_json
@@ -194,6 +195,9 @@ app.add_typer(contacts.app, name="contacts", rich_help_panel="Organise",
               help="An agent's address book and block/allow list.")
 app.add_typer(policy.app, name="policy",
               help="Each agent's per-sender policy: show, set, edit, test, remove.")
+app.add_typer(webhooks.app, name="webhooks",
+              help="Endpoints the daemon POSTs events to (signed): create, list, deliveries, "
+                   "replay, test.")
 
 try:
     from .filter import app as filter_app

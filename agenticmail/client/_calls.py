@@ -507,6 +507,52 @@ def disable_relay() -> Call[m.RelaySaved | None]:
     return Call("DELETE", "/v1/relay", _relay)
 
 
+def create_webhook(url: str, events: Sequence[str], agent: str | None,
+                   description: str | None) -> Call[m.CreatedWebhook]:
+    return Call("POST", "/v1/webhooks", _model(m.CreatedWebhook),
+                body=_drop_none({"url": url, "events": list(events), "agent": agent,
+                                 "description": description}))
+
+
+def list_webhooks(agent: str | None) -> Call[list[m.Webhook]]:
+    return Call("GET", "/v1/webhooks", _list("webhooks", m.Webhook), {"agent": agent})
+
+
+def get_webhook(webhook_id: str) -> Call[m.Webhook]:
+    return Call("GET", f"/v1/webhooks/{path_part(webhook_id)}", _one("webhook", m.Webhook))
+
+
+def update_webhook(webhook_id: str, changes: dict[str, Any]) -> Call[m.Webhook]:
+    return Call("PATCH", f"/v1/webhooks/{path_part(webhook_id)}", _one("webhook", m.Webhook),
+                body=_drop_none(changes))
+
+
+def delete_webhook(webhook_id: str) -> Call[dict[str, Any]]:
+    return Call("DELETE", f"/v1/webhooks/{path_part(webhook_id)}", as_is)
+
+
+def rotate_webhook_secret(webhook_id: str) -> Call[m.CreatedWebhook]:
+    return Call("POST", f"/v1/webhooks/{path_part(webhook_id)}/rotate-secret",
+                _model(m.CreatedWebhook))
+
+
+def test_webhook(webhook_id: str) -> Call[m.Event]:
+    return Call("POST", f"/v1/webhooks/{path_part(webhook_id)}/test",
+                lambda b: m.WebhookTestSent.model_validate(b).event)
+
+
+def replay_webhook(webhook_id: str, message: str | None, since: str | None) -> Call[int]:
+    return Call("POST", f"/v1/webhooks/{path_part(webhook_id)}/replay",
+                lambda b: m.WebhookReplayed.model_validate(b).replayed,
+                body=_drop_none({"webhook_id": message, "since": since}))
+
+
+def webhook_deliveries(webhook_id: str, limit: int, offset: int
+                       ) -> Call[list[m.WebhookDelivery]]:
+    return Call("GET", f"/v1/webhooks/{path_part(webhook_id)}/deliveries",
+                _list("deliveries", m.WebhookDelivery), {"limit": limit, "offset": offset})
+
+
 def degraded(response: httpx.Response) -> bool:
     """A 503 that carries a health report (not an error body) is an answer, not a failure."""
     try:

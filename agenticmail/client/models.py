@@ -607,3 +607,60 @@ class PolicyTestAnswer(Model):
     decision: PolicyDecision
     auth: dict[str, str]
     sender: str
+
+
+class Webhook(Model):
+    """A webhook endpoint (its secret is shown only when it is created or rotated)."""
+
+    id: str
+    agent: str | None
+    url: str
+    events: list[str]
+    description: str = ""
+    enabled: bool
+    disabled_reason: str | None = None
+    failing_since: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class WebhookOne(Model):
+    webhook: Webhook
+
+
+class WebhookList(Model):
+    webhooks: list[Webhook]
+
+
+class CreatedWebhook(Model):
+    """A new endpoint (or a rotated secret): the ``whsec_…`` secret is in this answer only."""
+
+    webhook: Webhook
+    secret: str
+
+
+class WebhookDelivery(Model):
+    """One delivery attempt: ``webhook_id`` names the message (the same in every attempt and
+    replay); ``status_code`` is None when no answer came (``outcome`` timeout/error/refused)."""
+
+    id: int
+    webhook_id: str
+    event_type: str
+    attempt: int
+    status_code: int | None
+    duration_ms: float
+    outcome: str
+    error: str | None
+    at: str
+
+
+class WebhookDeliveries(Model):
+    deliveries: list[WebhookDelivery]
+
+
+class WebhookReplayed(Model):
+    replayed: int
+
+
+class WebhookTestSent(Model):
+    event: Event

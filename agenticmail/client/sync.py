@@ -573,6 +573,50 @@ class Client:
     def disable_relay(self) -> None:
         self._run(_calls.disable_relay())
 
+    # -- webhooks ------------------------------------------------------------------------
+    def create_webhook(self, url: str, events: Sequence[str] = (), *,
+                       agent: str | None = None, description: str | None = None
+                       ) -> m.CreatedWebhook:
+        """Register an endpoint for events of these types (none: every type); with the
+        master key ``agent`` narrows it to one agent (default: all). ``.secret`` (whsec_…)
+        is shown only now: verify deliveries with it (the ``standardwebhooks`` package)."""
+        return self._run(_calls.create_webhook(url, events, agent, description))
+
+    def list_webhooks(self, agent: str | None = None) -> list[m.Webhook]:
+        return self._run(_calls.list_webhooks(agent))
+
+    def get_webhook(self, webhook_id: str) -> m.Webhook:
+        return self._run(_calls.get_webhook(webhook_id))
+
+    def update_webhook(self, webhook_id: str, *, url: str | None = None,
+                       events: Sequence[str] | None = None, description: str | None = None,
+                       enabled: bool | None = None) -> m.Webhook:
+        """Change an endpoint; ``enabled=True`` resumes one disabled (410, failures)."""
+        changes = {"url": url, "events": None if events is None else list(events),
+                   "description": description, "enabled": enabled}
+        return self._run(_calls.update_webhook(webhook_id, changes))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._run(_calls.delete_webhook(webhook_id))
+
+    def rotate_webhook_secret(self, webhook_id: str) -> m.CreatedWebhook:
+        """A new signing secret, shown only in this answer."""
+        return self._run(_calls.rotate_webhook_secret(webhook_id))
+
+    def test_webhook(self, webhook_id: str) -> m.Event:
+        """Queue a ``webhook.test`` event for this endpoint alone."""
+        return self._run(_calls.test_webhook(webhook_id))
+
+    def replay_webhook(self, webhook_id: str, *, message: str | None = None,
+                       since: str | None = None) -> int:
+        """Send again one message (its ``webhook-id``) or all since an ISO 8601 time."""
+        return self._run(_calls.replay_webhook(webhook_id, message, since))
+
+    def webhook_deliveries(self, webhook_id: str, limit: int = 50, offset: int = 0
+                           ) -> list[m.WebhookDelivery]:
+        """Recent delivery attempts, newest first (status code, response time, outcome)."""
+        return self._run(_calls.webhook_deliveries(webhook_id, limit, offset))
+
     # -- any route, and health ---------------------------------------------------------
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json_body: Any = None,

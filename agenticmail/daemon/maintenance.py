@@ -1,11 +1,12 @@
-"""Periodic housekeeping: keep the event log bounded (SSE replay needs recent events only)."""
+"""Periodic housekeeping: keep the event log bounded (SSE replay needs recent events only) and
+forget webhook messages delivered (or given up) long ago."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from ..services import event_log
+from ..services import event_log, webhooks
 from ..services.context import ServiceContext
 from .component import Scope
 
@@ -23,6 +24,7 @@ class Maintenance:
 
     def run_once(self) -> None:
         event_log.prune(self.ctx, self.keep_events)
+        webhooks.prune(self.ctx)
 
     async def start(self, stack: Scope) -> None:
         stack.spawn(self._run(), "prune")

@@ -35,6 +35,7 @@ from .sender import SenderWorker
 from .submission import SubmissionServer
 from .supervisor import Supervisor
 from .watchers import WatcherManager
+from .webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ class Daemon:
         self.watchers = WatcherManager(self.ctx)
         self.sender = SenderWorker(self.ctx)
         self.relay = RelayWorker(self.ctx)
+        self.webhooks = WebhookDispatcher(self.ctx)
         self.supervisor = Supervisor([
             MailHostComponent(self.ctx.host),
             Maintenance(self.ctx),
@@ -80,6 +82,7 @@ class Daemon:
             SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port),
             self.sender,
             self.relay,
+            self.webhooks,
             ApiServer(settings, create_app(self.ctx, self.status), self.request_stop,
                       self.ctx.bus.close_all),
         ], backoff=restart_backoff, max_backoff=max_restart_backoff)

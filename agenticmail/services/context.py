@@ -19,6 +19,7 @@ from ..hosts.base import MailHost
 from ..models import Event
 from ..security.keys import SecretBox
 from ..store import events as event_log
+from ..store import webhooks as webhook_queue
 from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
@@ -36,10 +37,16 @@ class ServiceContext:
     secrets: SecretBox
     sender_wakeups: list[Callable[[], None]] = field(default_factory=list)
     arrival_listeners: list[Callable[[str], None]] = field(default_factory=list)
+    webhook_wakeups: list[Callable[[], None]] = field(default_factory=list)
 
     def wake_sender(self) -> None:
         """Tell the sender worker (if one runs in this process) that rows are due."""
         for wake in self.sender_wakeups:
+            wake()
+
+    def wake_webhooks(self) -> None:
+        """Tell the webhook dispatcher (if one runs in this process) that messages are due."""
+        for wake in self.webhook_wakeups:
             wake()
 
     def mail_arrived(self, addresses: list[str]) -> None:
@@ -56,12 +63,15 @@ class Tx:
     events: list[Event] = field(default_factory=list)
 
     def emit(self, type_: str, agent: str | None, data: Mapping[str, Any] | EventPayload, *,
-             agent_id: int | None = None) -> Event:
+             agent_id: int | None = None, only_webhook: str | None = None) -> Event:
         """Record an event; only the agent with ``agent_id`` (and the owner) will see it.
         ``data`` is checked against the type's model (:mod:`agenticmail.event_types`): a
-        payload that does not fit raises :class:`~agenticmail.event_types.InvalidEventPayload`."""
+        payload that does not fit raises :class:`~agenticmail.event_types.InvalidEventPayload`.
+        The webhook messages that will carry it are queued in the same transaction (to the
+        endpoint ``only_webhook`` alone, for a test event)."""
         checked = payload(type_, data).to_dict()
         event = event_log.append(self.conn, type_, agent, checked, agent_id)
+        webhook_queue.enqueue(self.conn, event, only_webhook)
         self.events.append(event)
         return event
 

@@ -312,6 +312,57 @@ _OUTBOX_RETRY_BUDGET: Step = (
 )
 
 
+# Outgoing webhooks (store/webhooks.py): the endpoints (secrets encrypted), one queued message
+# per endpoint and event (written in the event's own transaction, delivered in id order per
+# endpoint) and every delivery attempt with its outcome (what status, doctor and /metrics read).
+_WEBHOOKS: Step = (
+    """CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        agent_id INTEGER REFERENCES agents(id) ON DELETE CASCADE,
+        agent TEXT,
+        url TEXT NOT NULL,
+        events TEXT NOT NULL DEFAULT '[]',
+        description TEXT NOT NULL DEFAULT '',
+        secret_enc TEXT NOT NULL,
+        owner_url INTEGER NOT NULL DEFAULT 0,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        disabled_reason TEXT,
+        failing_since REAL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL)""",
+    "CREATE INDEX webhook_endpoints_agent ON webhook_endpoints(agent_id)",
+    """CREATE TABLE webhook_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        event_id INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        webhook_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        finished_at REAL)""",
+    "CREATE INDEX webhook_messages_queue ON webhook_messages(endpoint_id, status, id)",
+    "CREATE UNIQUE INDEX webhook_messages_webhook_id ON webhook_messages(endpoint_id, webhook_id)",
+    """CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id INTEGER NOT NULL REFERENCES webhook_messages(id) ON DELETE CASCADE,
+        endpoint_id TEXT NOT NULL,
+        agent_id INTEGER,
+        event_type TEXT NOT NULL,
+        webhook_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status_code INTEGER,
+        duration_ms REAL NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        at REAL NOT NULL)""",
+    "CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)",
+    "CREATE INDEX webhook_deliveries_at ON webhook_deliveries(at)",
+)
+
+
 # issue 12 (organising): per-agent tags (each an IMAP keyword on the messages it marks),
 # ordered server-side rules (conditions and actions as JSON) and the address book (filled
 # from correspondents; ``status`` block/allow is honoured by the inbound path)
@@ -416,6 +467,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0008_agent_identity", _AGENT_IDENTITY_STEP),
     ("0009_agent_mail_ops", _AGENT_MAIL_OPS),
     ("0010_outbox_retry_budget", _OUTBOX_RETRY_BUDGET),
+    ("0011_webhooks", _WEBHOOKS),
     ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
     ("0015_signatures_templates_tasks", _SIGNATURES_TEMPLATES_TASKS),
 ]

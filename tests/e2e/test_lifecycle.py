@@ -31,7 +31,8 @@ from agenticmail.hosts import build_host
 from agenticmail_testing.daemon import DaemonHandle, purge_mail_store, wait_until
 from agenticmail_testing.sse import EventStream
 
-COMPONENTS = ["mail-host", "maintenance", "watchers", "submission", "sender", "relay", "api"]
+COMPONENTS = ["mail-host", "maintenance", "watchers", "submission", "sender", "relay", "webhooks",
+              "api"]
 
 
 def _dovecot_pids(config: Path) -> list[int]:
