@@ -1,11 +1,14 @@
 """A real HTTP webhook receiver on loopback (``http.server`` in a thread) for tests and the
 webhook benchmark: it records every POST (path, headers, body, when) and answers as scripted —
 a status (and a delay) per request from a list, then a default. :meth:`down` closes the
-listening socket (connections are refused) and :meth:`up` listens again on the same port."""
+listening socket and cuts the open connections (connections are refused) and :meth:`up`
+listens again on the same port."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import socket
 import ssl
 import threading
 import time
@@ -42,6 +45,7 @@ class Receiver:
         self._script: list[tuple[int, float]] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
+        self._connections: set[socket.socket] = set()  # open (kept-alive) connections
         self._thread: threading.Thread | None = None
 
     @property
@@ -64,6 +68,16 @@ class Receiver:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -99,11 +113,17 @@ class Receiver:
         return self
 
     def down(self) -> None:
-        """Stop listening: new connections are refused until :meth:`up`."""
+        """Stop listening and cut every open connection: nothing reaches the receiver (new
+        connections are refused) until :meth:`up`."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def bodies(self, path: str | None = None) -> list[Received]:
         with self._lock:

@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import socket
 import time
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -114,38 +115,61 @@ def _pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]
 
 
 class WebhookPoster:
-    """One pooled HTTP client for every endpoint; :meth:`aclose` when done."""
+    """HTTP clients for the endpoints: a small one per endpoint (one POST in flight each, its
+    connection kept), at most ``max_clients`` kept open (the least recently used idle one is
+    closed first). One client for every endpoint would scan its whole pool on each request
+    (httpcore checks every pooled connection), which costs more the more endpoints there are.
+    :meth:`aclose` when done."""
 
-    def __init__(self, max_connections: int = 100, *,
-                 verify: bool | ssl.SSLContext = True) -> None:
-        self._client = httpx.AsyncClient(
-            follow_redirects=False, trust_env=False, verify=verify,
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections),
-            headers={"user-agent": "agenticmail-webhooks"})
+    def __init__(self, max_clients: int = 100, *, verify: bool | ssl.SSLContext = True) -> None:
+        self._verify = httpx.create_ssl_context() if verify is True else verify  # built once
+        self._max = max(max_clients, 1)
+        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self._in_use: Counter[str] = Counter()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), OrderedDict()
+        for client in clients:
+            await client.aclose()
+
+    async def _client(self, key: str) -> httpx.AsyncClient:
+        client = self._clients.get(key)
+        if client is not None:
+            self._clients.move_to_end(key)
+            return client
+        idle = [k for k in self._clients if not self._in_use[k]]
+        for old in idle[:max(len(self._clients) + 1 - self._max, 0)]:
+            await self._clients.pop(old).aclose()
+        client = httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, verify=self._verify,
+            limits=httpx.Limits(max_connections=2, max_keepalive_connections=1),
+            headers={"user-agent": "agenticmail-webhooks"})
+        self._clients[key] = client
+        return client
 
     async def post(self, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
-                   allowed: IpCheck | None = None, allow_http: bool = True) -> Answer:
+                   allowed: IpCheck | None = None, allow_http: bool = True,
+                   key: str | None = None) -> Answer:
         """POST ``body``; the answer's status and how long it took. ``allowed``: check the
         resolved addresses (an agent's endpoint) and connect only to checked ones (the next
-        when one refuses the connection)."""
+        when one refuses the connection). ``key`` names the endpoint (default: the URL)."""
         started = time.perf_counter()
         headers = {"content-type": "application/json", **headers}
+        key = key or url
+        self._in_use[key] += 1
         try:
+            client = await self._client(key)
             async with asyncio.timeout(timeout):
                 if allowed is None:
-                    status = await self._send(url, body, headers, {}, timeout)
+                    status = await self._send(client, url, body, headers, {}, timeout)
                 else:
                     addresses = await asyncio.to_thread(check_destination, url, allowed,
                                                         allow_http=allow_http)
                     for n, address in enumerate(addresses, 1):
                         target, extra, extensions = _pinned(url, address)
                         try:
-                            status = await self._send(target, body, {**headers, **extra},
-                                                      extensions, timeout)
+                            status = await self._send(client, target, body,
+                                                      {**headers, **extra}, extensions, timeout)
                             break
                         except httpx.ConnectError:
                             if n == len(addresses):
@@ -160,11 +184,16 @@ class WebhookPoster:
             raise TransientDeliveryError(str(exc)) from None
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             raise TransientDeliveryError(f"{type(exc).__name__}: {exc}"[:500]) from None
+        finally:
+            self._in_use[key] -= 1
+            if not self._in_use[key]:
+                del self._in_use[key]
         return Answer(status, round((time.perf_counter() - started) * 1000, 2))
 
-    async def _send(self, url: str, body: bytes, headers: dict[str, str],
+    @staticmethod
+    async def _send(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
                     extensions: dict[str, str], timeout: float) -> int:
-        async with self._client.stream("POST", url, content=body, headers=headers,
+        async with client.stream("POST", url, content=body, headers=headers,
                                        extensions=extensions, timeout=timeout) as response:
             read = 0  # a short body is read so the connection can be used again
             async for chunk in response.aiter_raw():

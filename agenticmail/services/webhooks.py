@@ -310,7 +310,7 @@ def prune(ctx: ServiceContext, keep_seconds: float = RETAIN_SECONDS) -> int:
 
 def open_poster(ctx: ServiceContext) -> WebhookPoster:
     """The HTTP client the dispatcher delivers with (``aclose`` it)."""
-    return WebhookPoster(max_connections=max(ctx.settings.webhook_concurrency, 1))
+    return WebhookPoster(max_clients=max(ctx.settings.webhook_concurrency, 1))
 
 
 def due(ctx: ServiceContext, limit: int, busy: set[str]) -> list[Due]:
@@ -337,7 +337,7 @@ async def deliver(ctx: ServiceContext, poster: WebhookPoster, message: Due) -> s
             endpoint.url, body, signed_headers(secret, message.webhook_id, at, body),
             timeout=settings.webhook_timeout_seconds,
             allowed=None if endpoint.owner_url else allowed,
-            allow_http=True if endpoint.owner_url else allow_http)
+            allow_http=True if endpoint.owner_url else allow_http, key=endpoint.id)
         status = answer.status_code
         outcome = "success" if 200 <= status < 300 else "gone" if status == 410 else "failure"
         if outcome != "success":
