@@ -26,12 +26,11 @@ from agenticmail.services.metrics import METRIC_NAMES
 from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
 from agenticmail_testing.smtp_sink import SmtpSink
 from agenticmail_testing.sse import EventStream
+from agenticmail_testing.webhook_receiver import Receiver
 from tests.e2e.test_inbound_protection import INJECTION_TEXT
 
 AWS_KEY = "AKIAZ7Q3XK2M4N6P8R1T"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8v3r9TjH"
-WEBHOOK_METRICS = {"agenticmail_webhook_deliveries_total",
-                   "agenticmail_webhook_delivery_duration_seconds"}  # with the table only
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -108,8 +107,14 @@ def test_every_metric_is_present_and_moves_with_traffic(handle: DaemonHandle,
     a, b = alice["agent"]["name"], bob["agent"]["name"]
     wait_until(lambda: value(scrape(handle)[1], "agenticmail_watcher_connected", agent=b),
                what="bob's watcher to connect")
+    hooks, failing = Receiver().up(), Receiver().up()  # real endpoints: one answers 500
+    failing.default = (500, 0.0)
+    with handle.client() as owner:
+        for receiver in (hooks, failing):
+            r = owner.post("/v1/webhooks", json={"url": receiver.url, "events": ["message.sent"]})
+            assert r.status_code == 201, r.text
     names, before = scrape(handle)
-    assert exposed(names) == set(METRIC_NAMES) - WEBHOOK_METRICS
+    assert exposed(names) == set(METRIC_NAMES)
     for event in ("received", "sent", "held", "failed", "bounced"):
         assert ("agenticmail_messages_total", (("agent", a), ("event", event))) in before
 
@@ -133,8 +138,19 @@ def test_every_metric_is_present_and_moves_with_traffic(handle: DaemonHandle,
             outbox.next("message.failed")
             wait_until(lambda: value(scrape(handle)[1], "agenticmail_messages_total",
                                      agent=a, event="sent") == 2, what="two sent")
+        hooks.wait_for(2)  # message.sent twice, delivered ...
+        failing.wait_for(1)  # ... and answered 500
+
+        def recorded() -> bool:
+            samples = scrape(handle)[1]
+            return value(samples, "agenticmail_webhook_deliveries_total",
+                         outcome="success") >= 2 and value(
+                samples, "agenticmail_webhook_deliveries_total", outcome="failure") >= 1
+        wait_until(recorded, what="the webhook deliveries recorded")
     finally:
         sink.set_script(None)
+        hooks.down()
+        failing.down()
     assert held["status"] == "held"
     with handle.client() as owner:  # a route with a path parameter, called by name
         assert owner.get(f"/v1/agents/{a}").status_code == 200
@@ -164,6 +180,10 @@ def test_every_metric_is_present_and_moves_with_traffic(handle: DaemonHandle,
     assert routes and not any(a in str(r) for r in routes), routes
     assert total(after, "agenticmail_api_request_duration_seconds_bucket", route="/v1/mail/send",
                  le="+Inf") == after[send_count]
+    # webhook deliveries by outcome, and their response times
+    assert moved("agenticmail_webhook_deliveries_total", outcome="success") >= 2
+    assert moved("agenticmail_webhook_deliveries_total", outcome="failure") >= 1
+    assert moved("agenticmail_webhook_delivery_duration_seconds_count") >= 3
     # the queue, the runtime, the mail host
     assert ("agenticmail_outbox_depth", (("status", "queued"),)) in after
     assert value(after, "agenticmail_outbox_oldest_age_seconds") >= 0
