@@ -14,13 +14,19 @@ from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
 
+from ..log import register_secret
+
 SECRET_PREFIX = "whsec_"
 _SECRET_BYTES = 32
 
 
 def new_secret() -> str:
-    """A fresh signing secret: ``whsec_`` + base64 of 256 random bits."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode()
+    """A fresh signing secret: ``whsec_`` + base64 of 256 random bits (never in a log line of
+    this process, with or without its prefix: see :mod:`agenticmail.log`)."""
+    key = base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode()
+    register_secret(key)
+    register_secret(SECRET_PREFIX + key)
+    return SECRET_PREFIX + key
 
 
 def signed_headers(secret: str, webhook_id: str, timestamp: float, body: bytes

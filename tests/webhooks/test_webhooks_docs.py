@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from agenticmail.cli.main import app
 from agenticmail.config import Settings
+from agenticmail.log import redact
 from agenticmail.security.webhook_signing import new_secret, signed_headers
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
@@ -52,3 +53,9 @@ def test_the_receiver_example_verifies_a_delivery() -> None:
     assert receive(body.replace(b"7", b"8"), headers) == 400  # type: ignore[operator]
     stale = signed_headers(secret, "msg_1", time.time() - 3600, body)
     assert receive(body, stale) == 400  # type: ignore[operator]
+
+
+def test_a_new_secret_never_reaches_a_log_line() -> None:
+    secret = new_secret()
+    line = redact(f"oops: {secret} and its key {secret.removeprefix('whsec_')}")
+    assert secret not in line and secret.removeprefix("whsec_") not in line
