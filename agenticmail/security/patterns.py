@@ -201,6 +201,28 @@ PH_CLICK = (
     r"(?i)\b(?:click\s+(?:here|below|the\s+link|this\s+link|now)|sign\s+in|log\s*in\s+now|"
     r"login\s+now|update\s+now|verify\s+now)\b"
 )
+PH_ACCOUNT = (  # the asks of 2022-2026 lures: an account, a shared file, a parcel, a refund
+    r"(?i)\b(?:(?:your\s+)?password\s+(?:expires|will\s+expire|is\s+expiring|has\s+expired|"
+    r"reset\s+(?:is\s+)?required)|(?:keep|retain)\s+(?:the\s+|your\s+)?(?:same|current)\s+password|"
+    r"reset\s+your\s+password|unusual\s+(?:sign[\s-]?in|login|activity)|account\s+(?:has\s+been\s+|"
+    r"is\s+|will\s+be\s+)?(?:suspended|locked|limited|restricted|disabled|on\s+hold|compromised|"
+    r"deactivated)|(?:payment|card)\s+(?:was\s+|has\s+been\s+)?(?:declined|failed|unsuccessful)|"
+    r"update\s+(?:your\s+)?(?:payment|billing)\s+(?:details|information|method)|(?:mfa|2fa|"
+    r"(?:multi|two)[\s-]factor(?:\s+authentication)?)\s+(?:\S+\s+)?(?:reset|re-?enrol\w*|update|"
+    r"expir\w*|required|verification)|(?:shared|sent)\s+(?:you\s+)?(?:an?\s+)?(?:\S+\s+)?"
+    r"(?:document|file|folder)s?\s+with\s+you|review\s+and\s+sign|(?:document|file)s?\s+(?:is|are)\s+"
+    r"ready\s+(?:for|to)\s+(?:review|sign\w*)|seed\s+phrase|recovery\s+phrase|wallet\s+"
+    r"(?:verification|validation|connect\w*|synchroni[sz]\w*|will\s+be|has\s+been)|tax\s+refund|"
+    r"refund\s+(?:is\s+)?(?:pending|approved|available)|(?:parcel|package|shipment|delivery)\s+"
+    r"(?:\S+\s+){0,2}?(?:on\s+hold|failed|could\s+not\s+be\s+delivered|held|suspended)|"
+    r"redelivery|customs\s+(?:fee|charge)s?|sign\s+in\s+(?:now|to\s+(?:your|continue|verify|"
+    r"view|review|access))|mailbox\s+(?:is\s+)?(?:full|quota|storage)|storage\s+(?:is\s+)?full)\b"
+)
+PH_PAYMENT = (
+    r"(?i)\b(?:invoice|payment\s+(?:request|due|details|instructions)|remittance|wire\s+transfer|"
+    r"bank\s+(?:details|account)|overdue|outstanding\s+balance|purchase\s+order)\b"
+)
+PH_SCAN = r"(?i)\b(?:scan|qr[\s-]?code|camera)\b"
 
 # --- content spam --------------------------------------------------------------------------
 CS_LOTTERY = (

@@ -31,8 +31,17 @@ from agenticmail.security import advisory as A
 from agenticmail.security import bayes, injection_model
 from agenticmail.security import injection_patterns as IP
 from agenticmail.security import patterns as P
+from agenticmail.security import phishing as PH
 from agenticmail.security.authresults import ABSENT, AuthVerdicts, parse_auth_results
-from agenticmail.security.mime_view import InboundMessage, MessageView, deobfuscate, domain_of, read
+from agenticmail.security.mime_view import (
+    InboundMessage,
+    MessageView,
+    deobfuscate,
+    domain_of,
+    iter_leaf_parts,
+    part_text,
+    read,
+)
 from agenticmail.security.origin import Origin, has_stamp_header
 from agenticmail.security.rule_table import (
     CATEGORY_ORDER,
@@ -127,6 +136,9 @@ _TEXT_PATTERNS: dict[str, str] = {
     "_CLICK": P.PH_CLICK,
     "_VERIFY": P.PH_VERIFY,
     "_SEND_ADDR": P.DX_SEND_TO_ADDRESS,
+    "_ACCOUNT": P.PH_ACCOUNT,
+    "_PAYMENT": P.PH_PAYMENT,
+    "_SCAN": P.PH_SCAN,
 }
 # Rules that also look at the HTML source (delimiters and fences can hide in markup).
 _RAW_PATTERNS: dict[str, str] = {
@@ -167,6 +179,27 @@ class _Ctx:
     bayes_p: float | None = None
     shown: str = ""  # ``text`` as the agent reads it, normalised (unicode_view.skeleton)
     revealed: frozenset[str] = frozenset()  # injection rules only the normalised text fires
+    message: Message | None = None  # the one parse (attachment contents)
+    known: frozenset[str] | None = None  # registrable domains the agent corresponds with
+
+    @cached_property
+    def display_brands(self) -> frozenset[PH.Brand]:
+        return PH.named_brands(skeleton(self.view.from_name))
+
+    @cached_property
+    def content_brands(self) -> frozenset[PH.Brand]:
+        """Brands named in the subject or the body (as the agent reads them)."""
+        return PH.named_brands(self.shown)
+
+    @cached_property
+    def from_reg(self) -> str:
+        return P.registrable_domain(self.view.from_domain) if self.view.from_domain else ""
+
+    @cached_property
+    def link_hosts(self) -> tuple[str, ...]:
+        """Distinct hosts of the http(s) links (at most :data:`.phishing.MAX_DOMAINS`)."""
+        hosts = dict.fromkeys(h for h in (A.link_host(k.href) for k in self.view.links) if h)
+        return tuple(itertools.islice(hosts, PH.MAX_DOMAINS))
 
     @cached_property
     def phrase_density(self) -> int:
@@ -214,14 +247,158 @@ def _send_external(ctx: _Ctx) -> bool:
 
 
 def _brand(ctx: _Ctx) -> bool:
-    name = " " + "".join(ch if ch.isalnum() else " " for ch in ctx.view.from_name.lower()) + " "
     domain = ctx.view.from_domain
-    if not name.strip() or not domain:
+    return bool(domain) and any(not PH.owned_by(b, domain) for b in ctx.display_brands)
+
+
+def _phish_action(ctx: _Ctx) -> bool:
+    """The message asks for what phishing is after: sign-in, credentials, a payment update."""
+    return bool(ctx.hits & {"_VERIFY", "_CLICK", "_ACCOUNT", "SE_CREDENTIAL_REQUEST"})
+
+
+MAX_CONTENT_BRANDS = 2  # a message naming more brands is about the industry, not from one
+BRAND_LEAD_CHARS = 600  # the brand must be named in the subject or this far into the body
+
+
+def _brand_content(ctx: _Ctx) -> bool:
+    """A message that speaks for one brand (named in its subject or opening) and asks the
+    reader to sign in, verify or pay, from a domain that is not the brand's."""
+    domain = ctx.view.from_domain
+    named = ctx.content_brands - ctx.display_brands
+    if not domain or not named or len(ctx.content_brands) > MAX_CONTENT_BRANDS:
         return False
-    return any(
-        f" {brand} " in name and not any(o in domain for o in owned)
-        for brand, owned in P.BRANDS.items()
-    )
+    if not ctx.hits & {"_VERIFY", "_ACCOUNT", "SE_CREDENTIAL_REQUEST"}:
+        return False
+    lead = PH.named_brands(skeleton(ctx.view.subject + "\n" + ctx.view.body_text.lstrip()),
+                           limit=len(ctx.view.subject) + 1 + BRAND_LEAD_CHARS)
+    return any(not PH.owned_by(b, domain) for b in named & lead)
+
+
+MAX_BUTTON_WORDS = 10  # link text longer than this is prose, not a button
+_BUTTON = P.compile_re2(
+    r"(?i)\b(?:sign|log)[\s-]?(?:in|on)|\b(?:verify|confirm|review|view|open|access|update|unlock|"
+    r"restore|secure|download|track|pay|claim|reactivate|validate|accept|retrieve)\b")
+
+
+def _link_mismatch(ctx: _Ctx) -> bool:
+    """A link whose text shows another domain, or a button naming a brand ("Sign in to
+    PayPal") that goes neither to the brand nor to the sender's own domain."""
+    if _link_reason(ctx, "text_href_mismatch"):
+        return True
+    for link in itertools.islice(ctx.view.links, 100):
+        if not link.text or len(link.text.split()) > MAX_BUTTON_WORDS:
+            continue
+        if not _BUTTON.search(link.text):
+            continue
+        host = A.link_host(link.href)
+        if not host or (ctx.from_reg and P.registrable_domain(host) == ctx.from_reg):
+            continue
+        if any(not PH.owned_by(b, host) for b in PH.named_brands(skeleton(link.text))):
+            return True
+    return False
+
+
+def _lookalike_brand(ctx: _Ctx) -> bool:
+    domains = (ctx.view.from_domain, *ctx.view.address_domains("reply-to"), *ctx.link_hosts)
+    return any(PH.lookalike(d) for d in domains if d)
+
+
+def _lookalike_contact(ctx: _Ctx) -> bool:
+    if not ctx.known:
+        return False
+    domains = (ctx.view.from_domain, *ctx.view.address_domains("reply-to"), *ctx.link_hosts)
+    return any(PH.lookalike(d, ctx.known) for d in domains
+               if d and P.registrable_domain(d) not in ctx.local_domains)
+
+
+def _new_sender_request(ctx: _Ctx) -> bool:
+    if ctx.known is None or not ctx.from_reg or ctx.from_reg in ctx.known:
+        return False
+    if ctx.from_reg in ctx.local_domains or ctx.view.from_domain in ctx.local_domains:
+        return False
+    return (_phish_action(ctx) or bool(ctx.hits & {"_PAYMENT", "SE_MONEY_TRANSFER"})
+            or bool(ctx.display_brands or ctx.content_brands))
+
+
+MAX_ATTACHMENT_CHARS = 1_000_000
+
+
+def _credential_attachment(ctx: _Ctx) -> bool:
+    if ctx.message is None:
+        return False
+    for part, ctype, filename, is_body in iter_leaf_parts(ctx.message):
+        if is_body:
+            continue
+        if A.extension(filename) in P.HTML_EXT or ctype in ("text/html", "image/svg+xml"):
+            if PH.credential_form(part_text(part, MAX_ATTACHMENT_CHARS)):
+                return True
+    return False
+
+
+_ACTIVE_SRC = P.compile_re2(
+    r"(?i)<(?:form|iframe|embed|object|frame)\b[^>]*\b(?:action|src|data)\s*=\s*[\"']?\s*"
+    r"(?:blob:|data:\s*(?:text|application))")
+
+
+def _data_blob(ctx: _Ctx) -> bool:
+    return any(PH.unsafe_scheme(link.href) for link in ctx.view.links) or bool(
+        ctx.view.html and _ACTIVE_SRC.search(ctx.view.html))
+
+
+def _redirect(ctx: _Ctx) -> bool:
+    """A redirector link to a third domain in a message asking to sign in, verify or pay
+    (newsletters and translators link through redirectors too, asking for nothing)."""
+    if not ctx.hits & {"_VERIFY", "_ACCOUNT", "_PAYMENT", "SE_CREDENTIAL_REQUEST"}:
+        return False
+    for link in itertools.islice(ctx.view.links, 200):
+        target = PH.redirect_target(link.href)
+        if target and P.registrable_domain(target) != ctx.from_reg:
+            return True
+    return False
+
+
+QR_MAX_WORDS = 15
+_IMG = P.compile_re2(r"(?i)<img\b")
+_PIXEL = P.compile_re2(r"(?i)<img\b[^>]*\b(?:width|height)\s*=\s*[\"']?\s*[01](?:px)?[\"'\s/>]")
+
+
+def _qr_only(ctx: _Ctx) -> bool:
+    """An image (attached, inline or in the HTML) and almost no text: the request is in the
+    picture (a QR code to scan), where no text or link filter can read it."""
+    images = sum(a.content_type.lower().startswith("image/") for a in ctx.view.attachments)
+    if ctx.view.html:
+        images += len(list(itertools.islice(_IMG.finditer(ctx.view.html), 50)))
+        images -= len(list(itertools.islice(_PIXEL.finditer(ctx.view.html), 50)))
+    if images <= 0:
+        return False
+    words = len(ctx.view.body_text.split())
+    if words >= QR_MAX_WORDS:
+        return False
+    return words == 0 or bool(ctx.hits & {"_SCAN", "_URGENCY"})
+
+
+_LIST_HEADERS = ("list-id", "list-post", "mailing-list")
+
+
+def _reply_to_elsewhere(ctx: _Ctx) -> bool:
+    """Replies go to a free-mail address while From is an organisation's, or to anywhere
+    else while From names or is a brand."""
+    if not ctx.from_reg or any(ctx.view.has_header(h) for h in _LIST_HEADERS):
+        return False
+    others = [d for d in ctx.view.address_domains("reply-to")
+              if P.registrable_domain(d) != ctx.from_reg]
+    if not others:
+        return False
+    if PH.is_freemail(ctx.from_reg):
+        return False
+    if any(PH.is_freemail(d) for d in others):
+        return True
+    return bool(ctx.display_brands) or PH.brand_of_domain(ctx.from_reg) is not None
+
+
+def _brand_dmarc(ctx: _Ctx) -> bool:
+    return (ctx.auth.source != "absent" and ctx.auth.dmarc != "pass"
+            and bool(ctx.from_reg) and PH.brand_of_domain(ctx.from_reg) is not None)
 
 
 def _link_reason(ctx: _Ctx, reason: str) -> bool:
@@ -315,7 +492,17 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     "PH_DEEP_SUBDOMAIN": lambda c: _link_reason(c, "deep_subdomain"),
     "PH_SCRIPT_URI": lambda c: "_SCRIPT_URI" in c.hits or _link_reason(c, "script_uri"),
     "PH_IDN_SENDER": lambda c: A.is_lookalike_domain(c.view.from_domain),
-    "PH_LINK_TEXT_MISMATCH": lambda c: _link_reason(c, "text_href_mismatch"),
+    "PH_LINK_TEXT_MISMATCH": _link_mismatch,
+    "PH_BRAND_IN_CONTENT": _brand_content,
+    "PH_LOOKALIKE_BRAND": _lookalike_brand,
+    "PH_LOOKALIKE_CONTACT": _lookalike_contact,
+    "PH_NEW_SENDER_REQUEST": _new_sender_request,
+    "PH_CREDENTIAL_ATTACHMENT": _credential_attachment,
+    "PH_DATA_BLOB_URL": _data_blob,
+    "PH_REDIRECT_URL": _redirect,
+    "PH_QR_ONLY": _qr_only,
+    "PH_REPLY_TO_ELSEWHERE": _reply_to_elsewhere,
+    "PH_BRAND_DMARC": _brand_dmarc,
     "PH_CLICK_URGENCY": lambda c: "_CLICK" in c.hits and "_URGENCY" in c.hits,
     "PH_MANY_LINKS_NO_UNSUB": lambda c: (
         _unique_links(c) >= 5 and not c.view.has_header("list-unsubscribe")
@@ -383,8 +570,14 @@ def score(
     local_domains: Iterable[str] = frozenset({"localhost"}),
     auth: AuthVerdicts | None = None,
     origin: Origin | None = None,
+    known_domains: Iterable[str] | None = None,
 ) -> Verdict:
     """Score one inbound message (see module docstring); never raises on bad input.
+
+    ``known_domains``: the domains the receiving agent already corresponds with (its
+    contacts, :func:`agenticmail.services.contacts.known_domains`); given, a first-contact
+    sender asking for credentials or payment, and a domain imitating a known one, score
+    (``PH_NEW_SENDER_REQUEST``, ``PH_LOOKALIKE_CONTACT``). None: those rules stay silent.
 
     ``origin`` is what the caller's check of the origin stamp found: ``VERIFIED`` makes the
     message internal (score 0), ``INVALID`` fires ``HDR_FORGED_ORIGIN``; ``None`` (not checked,
@@ -411,7 +604,10 @@ def score(
         hits |= shown_hits
     if origin is Origin.INVALID or (origin is None and _stamped(parsed)):
         hits |= {"HDR_FORGED_ORIGIN"}
-    ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view), shown, revealed)
+    known = None if known_domains is None else frozenset(
+        P.registrable_domain(d.lower().lstrip("@")) for d in known_domains)
+    ctx = _Ctx(view, text, hits, auth, local, bayes.spam_probability(view), shown, revealed,
+               msg, known)
     fired: list[RuleHit] = []
     for rule in RULES:
         if rule.id in _AFTER_LOOP:
