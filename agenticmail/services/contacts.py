@@ -119,6 +119,13 @@ def delete(ctx: ServiceContext, agent: Agent, address: str) -> dict[str, Any]:
     return {"address": found.address, "deleted": True}
 
 
+def known_domains(ctx: ServiceContext, agent: Agent) -> frozenset[str]:
+    """The domains the agent already corresponds with (received from, sent to or allowed;
+    not blocked): what the phishing rules compare a sender against
+    (``known_domains`` of :func:`agenticmail.security.score`)."""
+    return store.domains(ctx.db, agent.id)
+
+
 def saw_inbound(conn: sqlite3.Connection, agent: Agent, from_header: str) -> None:
     """Count a new message from ``from_header``'s sender (in the ingest transaction)."""
     address, name = sender_of(from_header)

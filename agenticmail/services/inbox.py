@@ -34,14 +34,16 @@ FILTERED = "$agenticmail-spam"  # set on mail the filter moves to Spam (see reco
 
 
 def read_inbound(ctx: ServiceContext, raw: bytes, *, uid: int, folder: str,
-                 flags: tuple[str, ...], deadline: Deadline | None = None
+                 flags: tuple[str, ...], deadline: Deadline | None = None,
+                 known_domains: frozenset[str] | None = None
                  ) -> tuple[ParsedMessage, Assessment]:
     """Parse ``raw`` ONCE (within the parsing bounds) and give what the index and the events
-    read and its assessment (sanitised bodies, security verdict), both from that parse."""
+    read and its assessment (sanitised bodies, security verdict), both from that parse.
+    ``known_domains``: the receiving agent's correspondents (phishing rules)."""
     message = read(raw, bounded=True)
     parsed = parse_message(raw, uid=uid, folder=folder, flags=flags,
                            message=None if message.failed else message.message)
-    return parsed, screen(ctx, message, deadline=deadline)
+    return parsed, screen(ctx, message, deadline=deadline, known_domains=known_domains)
 
 
 def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid: int,
@@ -51,8 +53,11 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
     checkpoint and the event commit together, so a restart resumes right after the last
     message reported."""
     deadline = Deadline.for_message(ctx)  # one budget for parse and assessment
+    # the agent's correspondents: none yet (a new agent) says nothing about a sender
+    known = contacts.known_domains(ctx, agent)
+    known = known | {ctx.settings.domain.lower()} if known else None
     parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=folder, flags=flags,
-                                      deadline=deadline)
+                                      deadline=deadline, known_domains=known)
     if folder == "INBOX":  # before the spam decision: the agent's block/allow list, then the
         # owner's per-sender policy for the agent (which has the last word)
         assessment = contacts.screen_sender(ctx, agent, parsed.from_, assessment)

@@ -60,11 +60,13 @@ def _auth(ctx: ServiceContext, message: InboundMessage) -> Any:
 
 
 def assess(ctx: ServiceContext, raw: bytes | InboundMessage,
-           stored: SecurityVerdict | None = None) -> Assessment:
+           stored: SecurityVerdict | None = None,
+           known_domains: frozenset[str] | None = None) -> Assessment:
     """Sanitise ``raw`` and give its security block: ``stored`` (the verdict given at
     delivery) when there is one, else a fresh one (authentication computed for external
     mail only). The message is parsed once (or not at all when given parsed) and that
-    parse is shared by every step."""
+    parse is shared by every step. ``known_domains``: the receiving agent's correspondents
+    (:func:`.contacts.known_domains`), for the first-contact and look-alike rules."""
     message = read(raw)
     assert message.raw is not None
     cleaned = sanitize(message)
@@ -75,7 +77,8 @@ def assess(ctx: ServiceContext, raw: bytes | InboundMessage,
     found = origin.verify(ctx, message.raw)  # a MAC over the bytes as received
     internal = found is origin.Origin.VERIFIED
     verdict = score(message, local_domains=local,
-                    auth=None if internal else _auth(ctx, message), origin=found)
+                    auth=None if internal else _auth(ctx, message), origin=found,
+                    known_domains=known_domains)
     block = SecurityVerdict(verdict, None if verdict.internal else advise(message),
                             cleaned.changed, cleaned.detections)
     return Assessment(block, bool(verdict.spam) and not verdict.internal, text, cleaned.html)

@@ -59,10 +59,12 @@ def _over_budget(deadline: Deadline) -> Assessment:
 
 def screen(ctx: ServiceContext, raw: bytes | InboundMessage,
            stored: SecurityVerdict | None = None,
-           deadline: Deadline | None = None) -> Assessment:
+           deadline: Deadline | None = None,
+           known_domains: frozenset[str] | None = None) -> Assessment:
     """The assessment of ``raw`` within bounds: ``stored`` (the verdict given at delivery) is
     reused, a ``too_complex`` one without reading the message at all. ``raw`` may be the
-    message as parsed once at ingest (:func:`agenticmail.security.mime_view.read`, bounded)."""
+    message as parsed once at ingest (:func:`agenticmail.security.mime_view.read`, bounded).
+    ``known_domains``: see :func:`.protection.assess`."""
     if stored is not None and stored.category == TOO_COMPLEX:
         return Assessment(stored, True, "", None)
     deadline = deadline or Deadline.for_message(ctx)
@@ -71,7 +73,7 @@ def screen(ctx: ServiceContext, raw: bytes | InboundMessage,
         return too_complex_assessment(message.exceeded.limit, message.exceeded.detail)
     if deadline.passed():
         return _over_budget(deadline)
-    assessment = assess(ctx, message, stored)
+    assessment = assess(ctx, message, stored, known_domains)
     if stored is None:
         for found in assessment.security.detections:
             if found.type in HTML_LIMITS:

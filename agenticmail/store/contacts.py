@@ -71,6 +71,15 @@ def status_of(db: Database, agent_id: int, address: str, domain: str) -> Contact
     return _row(rows[0]) if rows else None
 
 
+def domains(db: Database, agent_id: int) -> frozenset[str]:
+    """The (lower-case) domains of every contact the agent has exchanged mail with or
+    allowed, blocked ones left out."""
+    rows = db.query("SELECT DISTINCT substr(address, instr(address, '@') + 1) AS domain "
+                    "FROM contacts WHERE agent_id = ? AND (status IS NULL OR status = 'allow') "
+                    "AND (received > 0 OR sent > 0 OR status = 'allow')", (agent_id,))
+    return frozenset(str(r["domain"]).lower() for r in rows if r["domain"])
+
+
 def list_contacts(db: Database, agent_id: int, *, status: str | None, query: str | None,
                   limit: int, offset: int) -> tuple[int, list[ContactRow]]:
     where: list[str] = ["agent_id = ?"]

