@@ -104,7 +104,9 @@ def _name_patterns() -> tuple[P.re2._Regexp, P.re2._Regexp, dict[str, Brand]]:
             (exact if name.startswith("~") or short else loose).append(re.escape(plain))
     def alternation(names: list[str]) -> str:
         names = sorted(set(names), key=len, reverse=True)
-        return r"(?:^|[^\w.@/-])(" + "|".join(n.replace(r"\ ", r"\s+") for n in names) + r")\b"
+        body = "|".join(n.replace(r"\ ", r"\s+") for n in names)
+        # a whole word, not part of an address, a domain or a path (paypal.com, x@paypal)
+        return r"(?:^|[^\w.@/-])(" + body + r")\.?(?:$|[^\w.@/-])"
     return (P.compile_re2("(?i)" + alternation(loose)), P.compile_re2(alternation(exact)),
             lookup)
 
@@ -127,7 +129,7 @@ def named_brands(text: str, limit: int = 20_000) -> frozenset[Brand]:
 
 # Country-code top-level domains a brand may run under its own name (amazon.de, dhl.fr); the
 # cheap, much abused ones are not among them.
-_ABUSED_CC = frozenset("co cc tk ml ga cf gq ws to ly su io ai me so tv gg".split())
+_ABUSED_CC = P.wordset("co cc tk ml ga cf gq ws to ly su io ai me so tv gg")
 
 
 def _suffix(registrable: str) -> str:
@@ -239,6 +241,7 @@ def _index(pairs: Iterable[tuple[str, str]], *, generic: frozenset[str] = frozen
                 deletes.setdefault(d, []).append(label)
         if tokens and len(label) >= MIN_TOKEN_LABEL:
             toks.setdefault(label, reference)
+            toks.setdefault(fold(label), reference)
     return _Index(exact, folded, {k: tuple(v) for k, v in deletes.items()}, toks)
 
 
@@ -270,8 +273,9 @@ def _match(reg: str, index: _Index) -> str | None:
                     return index.exact[candidate]
     if index.tokens and "-" in label:
         for part in label.split("-"):
-            if part in index.tokens:
-                return index.tokens[part]
+            found = index.tokens.get(part) or index.tokens.get(fold(part))
+            if found:
+                return found
     return None
 
 

@@ -75,14 +75,14 @@ PH_DEEP_SUBDOMAIN       10  link host with 6+ labels or a brand name in a foreig
 PH_SCRIPT_URI           15  javascript:, vbscript: or data:text/html link
 PH_IDN_SENDER           15  punycode or mixed-script From domain
 PH_LINK_TEXT_MISMATCH   10  link text shows one domain or names a brand, the href goes elsewhere
-PH_BRAND_IN_CONTENT     10  brand named in subject/body with a sign-in/account/payment ask, not from it
-PH_LOOKALIKE_BRAND      25  From, Reply-To or link domain imitates a brand's (folded letters, one edit)
-PH_LOOKALIKE_CONTACT    25  From, Reply-To or link domain imitates a domain the agent corresponds with
-PH_NEW_SENDER_REQUEST   10  first mail from this domain, asking to sign in, pay, or naming a brand
+PH_BRAND_IN_CONTENT     10  brand in subject/opening with a sign-in/account/payment ask, not from it
+PH_LOOKALIKE_BRAND      25  From, Reply-To or link domain imitates a brand's (folded, one edit)
+PH_LOOKALIKE_CONTACT    25  From, Reply-To or link domain imitates one the agent writes with
+PH_NEW_SENDER_REQUEST   10  first mail from this domain, asking to sign in or pay, or naming a brand
 PH_CREDENTIAL_ATTACHMENT 30  HTML/SVG attachment with a password form, remote post or smuggled page
 PH_DATA_BLOB_URL        15  data: (not an image) or blob: link, form action or frame source
-PH_REDIRECT_URL         10  link through a redirector to another domain (a URL inside the URL)
-PH_QR_ONLY              20  an image and under 15 words (none, or a call to scan / urgency)
+PH_REDIRECT_URL         10  redirector link to a third domain with a sign-in/payment ask
+PH_QR_ONLY              25  an image and under 15 words (none, or a call to scan / urgency)
 PH_REPLY_TO_ELSEWHERE   10  Reply-To to free mail from an organisation, or elsewhere from a brand
 PH_BRAND_DMARC          20  From domain is a brand's and DMARC did not pass
 PH_CLICK_URGENCY        10  'click here' / 'sign in' combined with urgency

@@ -264,14 +264,19 @@ def _brand_content(ctx: _Ctx) -> bool:
     """A message that speaks for one brand (named in its subject or opening) and asks the
     reader to sign in, verify or pay, from a domain that is not the brand's."""
     domain = ctx.view.from_domain
-    named = ctx.content_brands - ctx.display_brands
-    if not domain or not named or len(ctx.content_brands) > MAX_CONTENT_BRANDS:
+    named = ctx.content_brands
+    if not domain or not named or len(named) > MAX_CONTENT_BRANDS:
         return False
     if not ctx.hits & {"_VERIFY", "_ACCOUNT", "SE_CREDENTIAL_REQUEST"}:
         return False
     lead = PH.named_brands(skeleton(ctx.view.subject + "\n" + ctx.view.body_text.lstrip()),
                            limit=len(ctx.view.subject) + 1 + BRAND_LEAD_CHARS)
     return any(not PH.owned_by(b, domain) for b in named & lead)
+
+
+def _verified_brand(ctx: _Ctx) -> bool:
+    """The From domain is a listed brand's and DMARC proved it."""
+    return ctx.auth.dmarc == "pass" and PH.brand_of_domain(ctx.from_reg) is not None
 
 
 MAX_BUTTON_WORDS = 10  # link text longer than this is prose, not a button
@@ -316,8 +321,12 @@ def _new_sender_request(ctx: _Ctx) -> bool:
         return False
     if ctx.from_reg in ctx.local_domains or ctx.view.from_domain in ctx.local_domains:
         return False
+    if _verified_brand(ctx):  # a bank's or a carrier's own first mail
+        return False
+    domain = ctx.view.from_domain
+    foreign = any(not PH.owned_by(b, domain) for b in ctx.display_brands | ctx.content_brands)
     return (_phish_action(ctx) or bool(ctx.hits & {"_PAYMENT", "SE_MONEY_TRANSFER"})
-            or bool(ctx.display_brands or ctx.content_brands))
+            or foreign)
 
 
 MAX_ATTACHMENT_CHARS = 1_000_000
@@ -329,9 +338,9 @@ def _credential_attachment(ctx: _Ctx) -> bool:
     for part, ctype, filename, is_body in iter_leaf_parts(ctx.message):
         if is_body:
             continue
-        if A.extension(filename) in P.HTML_EXT or ctype in ("text/html", "image/svg+xml"):
-            if PH.credential_form(part_text(part, MAX_ATTACHMENT_CHARS)):
-                return True
+        markup = A.extension(filename) in P.HTML_EXT or ctype in ("text/html", "image/svg+xml")
+        if markup and PH.credential_form(part_text(part, MAX_ATTACHMENT_CHARS)):
+            return True
     return False
 
 

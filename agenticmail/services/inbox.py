@@ -54,8 +54,8 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
     message reported."""
     deadline = Deadline.for_message(ctx)  # one budget for parse and assessment
     # the agent's correspondents: none yet (a new agent) says nothing about a sender
-    known = contacts.known_domains(ctx, agent)
-    known = known | {ctx.settings.domain.lower()} if known else None
+    book = contacts.known_domains(ctx, agent)
+    known = book | {ctx.settings.domain.lower()} if book else None
     parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=folder, flags=flags,
                                       deadline=deadline, known_domains=known)
     if folder == "INBOX":  # before the spam decision: the agent's block/allow list, then the

@@ -16,6 +16,13 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
 * fresh indirect injection (``heldout.py``): Agent Security Bench, agent_threat_bench and
   ipi_coding_agent (inspect-evals), raginject and agent-injection-bench, with the benign
   look-alikes they ship; never trained or tuned on, their texts are never printed.
+* phishing: no public 2022-2026 phishing corpus is reachable from the registries this project
+  can use (PyPI, npm, Debian; Hugging Face and Kaggle are not), so the issue's ">= 60 % on a
+  real corpus" target is unmeasured. ``--phishing`` prints the project's own generated set
+  (``tests/fixtures/eml/phishing``, ``tests/security/make_phishing.py``): lures in the shapes
+  of 2022-2026 campaigns and benign look-alikes, scored as an agent with two correspondents
+  would score them. It is written by the people who wrote the rules: read it as a regression
+  check, not as a recall estimate.
 * hidden content: emails generated here (seeded) that hide an instruction with one of many
   techniques, and benign look-alikes; plus the real ham for the "benign changed" rate.
 
@@ -299,6 +306,23 @@ def eval_hidden(payloads: list[str], ham: list[tuple[str, bytes]]) -> None:
     print(f"  detections on ham by type: {kinds}")
 
 
+PHISHING_SET = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "eml" / "phishing"
+PHISHING_KNOWN = frozenset({"partner.example", "northwind.example"})  # make_phishing.KNOWN
+
+
+def eval_phishing() -> None:
+    sets = {kind: sorted(PHISHING_SET.glob(f"{kind}.*.eml")) for kind in ("lure", "benign")}
+    print("\n### phishing: own generated set (not a public corpus; see the docstring)\n")
+    print("| set | n | >= 20 | >= 40 | >= 40 without correspondents |\n|---|---|---|---|---|")
+    for kind, paths in sets.items():
+        raws = [p.read_bytes() for p in paths]
+        with_known = [score(r, known_domains=PHISHING_KNOWN).score for r in raws]
+        alone = [score(r).score for r in raws]
+        print(f"| {kind} | {len(raws)} | {pct(sum(x >= 20 for x in with_known), len(raws))} | "
+              f"{pct(sum(x >= 40 for x in with_known), len(raws))} | "
+              f"{pct(sum(x >= 40 for x in alone), len(raws))} |")
+
+
 def bench() -> None:
     print("\n### adversarial 1 MB messages (best of 3)\n")
     print("| input | score() ms | sanitize() ms |\n|---|---|---|")
@@ -323,9 +347,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="messages per corpus group (0 = all)")
     ap.add_argument("--split", choices=("dev", "test", "all"), default="all")
     ap.add_argument("--bench", action="store_true", help="only the adversarial timing table")
+    ap.add_argument("--phishing", action="store_true", help="only the phishing section")
     args = ap.parse_args()
     if args.bench:
         bench()
+        return
+    if args.phishing:
+        eval_phishing()
         return
     sa = None
     if not args.no_spamassassin:
@@ -365,6 +393,7 @@ def main() -> None:
         eval_heldout(args.cache)
     ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1b"], args.limit)
     eval_hidden(malicious + garak, ham)
+    eval_phishing()
     bench()
 
 
