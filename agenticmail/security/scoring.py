@@ -183,6 +183,16 @@ class _Ctx:
     known: frozenset[str] | None = None  # registrable domains the agent corresponds with
 
     @cached_property
+    def link_reasons(self) -> frozenset[str]:
+        """Every advisory reason of every link, computed once per message (not per rule)."""
+        return frozenset(r for link in dict.fromkeys(self.view.links)
+                         for r, _ in A.link_reasons(link))
+
+    @cached_property
+    def attachment_reasons(self) -> frozenset[str]:
+        return frozenset(r for att in self.view.attachments for r, _ in A.attachment_reasons(att))
+
+    @cached_property
     def display_brands(self) -> frozenset[PH.Brand]:
         return PH.named_brands(skeleton(self.view.from_name))
 
@@ -333,7 +343,7 @@ MAX_ATTACHMENT_CHARS = 1_000_000
 
 
 def _credential_attachment(ctx: _Ctx) -> bool:
-    if ctx.message is None:
+    if ctx.message is None or "html_or_svg" not in ctx.attachment_reasons:
         return False
     for part, ctype, filename, is_body in iter_leaf_parts(ctx.message):
         if is_body:
@@ -411,11 +421,11 @@ def _brand_dmarc(ctx: _Ctx) -> bool:
 
 
 def _link_reason(ctx: _Ctx, reason: str) -> bool:
-    return any(reason == r for link in ctx.view.links for r, _ in A.link_reasons(link))
+    return reason in ctx.link_reasons
 
 
 def _attachment_reason(ctx: _Ctx, reason: str) -> bool:
-    return any(reason == r for att in ctx.view.attachments for r, _ in A.attachment_reasons(att))
+    return reason in ctx.attachment_reasons
 
 
 def _subject_caps(ctx: _Ctx) -> bool:
