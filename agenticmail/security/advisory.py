@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from agenticmail.models import AttachmentInfo
 from agenticmail.security import patterns as P
+from agenticmail.security import phishing as PH
 from agenticmail.security.mime_view import InboundMessage, Link, parse
 
 RISK_ORDER = ("critical", "high", "medium")
@@ -158,6 +159,9 @@ def link_reasons(link: Link) -> list[tuple[str, str]]:
     if P.SCRIPT_URI.match(link.href):
         found.append(("script_uri", "critical"))
         return found
+    if PH.unsafe_scheme(link.href):
+        found.append(("data_or_blob_uri", "critical"))
+        return found
     host = link_host(link.href)
     if not host:
         return found
@@ -167,8 +171,10 @@ def link_reasons(link: Link) -> list[tuple[str, str]]:
         found.append(("url_shortener", "medium"))
     if len(host.split(".")) >= 6 or brand_in_foreign_subdomain(host):
         found.append(("deep_subdomain", "high"))
-    if is_lookalike_domain(host):
+    if is_lookalike_domain(host) or PH.lookalike(host):
         found.append(("lookalike_domain", "high"))
+    if PH.redirect_target(link.href):
+        found.append(("redirector", "medium"))
     if P.EXFIL_HOST_RE.search(link.href):
         found.append(("exfiltration_endpoint", "high"))
     if text_domain_mismatch(link):

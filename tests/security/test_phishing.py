@@ -149,3 +149,16 @@ def test_own_phishing_set_recall_and_benign_look_alikes() -> None:
                and "bec" not in n)
     flagged = [p.name for p in benign if score(p.read_bytes(), known_domains=KNOWN).spam]
     assert flagged == []
+
+
+def test_the_advisory_names_phishing_links() -> None:
+    """What the agent reads in ``security.advisory.links``: which link is the risky one."""
+    from agenticmail.security import advise
+
+    html = ('<a href="https://paypa1.com/x">a</a> <a href="blob:https://x.example/1">b</a> '
+            '<a href="https://www.google.com/url?q=https://evil.example/">c</a> '
+            '<a href="https://www.paypal.com/">d</a>')
+    links = {x.name: set(x.reasons) for x in advise(_html("s@x.example", html)).links}
+    assert links == {"https://paypa1.com/x": {"lookalike_domain"},
+                     "blob:https://x.example/1": {"data_or_blob_uri"},
+                     "https://www.google.com/url?q=https://evil.example/": {"redirector"}}
