@@ -162,3 +162,13 @@ def test_the_advisory_names_phishing_links() -> None:
     assert links == {"https://paypa1.com/x": {"lookalike_domain"},
                      "blob:https://x.example/1": {"data_or_blob_uri"},
                      "https://www.google.com/url?q=https://evil.example/": {"redirector"}}
+
+
+def test_the_brand_list_ships_in_the_wheel() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    globs = data["tool"]["setuptools"]["package-data"]["agenticmail"]
+    assert any(fnmatch.fnmatch("security/data/brands.txt", g) for g in globs)
