@@ -7,7 +7,6 @@ also what the scorer's attachment and link rules use, so both always agree.
 
 from __future__ import annotations
 
-import itertools
 import unicodedata
 from dataclasses import dataclass
 from email.message import Message
@@ -126,20 +125,10 @@ def is_lookalike_domain(domain: str) -> bool:
 
 
 def brand_in_foreign_subdomain(host: str) -> bool:
-    """paypal.com.login.example or secure-paypal.example.net: a brand's own domain name (or a
-    hyphenated brand label) inside someone else's domain."""
-    labels = host.split(".")
-    reg = P.registrable_domain(host)
-    sub = labels[: len(labels) - len(reg.split("."))]
-    for brand, owned in P.BRANDS.items():
-        if " " in brand or any(o in reg for o in owned):
-            continue
-        pairs = itertools.pairwise(sub)
-        dotted = any(a == brand and b in ("com", "net", "org", "co") for a, b in pairs)
-        hyphened = any(brand in label.split("-") and "-" in label for label in labels)
-        if dotted or hyphened:
-            return True
-    return False
+    """paypal.com.login.example or secure-paypal.example.net: a listed brand's own domain name
+    (or a hyphenated brand label) inside someone else's domain
+    (:func:`.phishing.brand_in_subdomain`)."""
+    return PH.brand_in_subdomain(host) is not None
 
 
 def text_domain_mismatch(link: Link) -> bool:

@@ -343,44 +343,6 @@ URL_SHORTENERS = wordset(
     "tiny.cc bl.ink rb.gy t.ly v.gd s.id qrco.de lnkd.in shorte.st adf.ly bitly.com tr.im "
     "x.co clck.ru u.to soo.gd t2m.io short.io snip.ly"
 )
-BRANDS: dict[str, tuple[str, ...]] = {
-    "paypal": ("paypal",),
-    "apple": ("apple", "icloud"),
-    "icloud": ("apple", "icloud"),
-    "microsoft": ("microsoft", "outlook", "live", "office", "hotmail", "office365"),
-    "office 365": ("microsoft", "office", "outlook"),
-    "outlook": ("microsoft", "outlook", "live"),
-    "google": ("google", "gmail", "youtube"),
-    "gmail": ("google", "gmail"),
-    "amazon": ("amazon",),
-    "netflix": ("netflix",),
-    "facebook": ("facebook", "facebookmail", "meta"),
-    "instagram": ("instagram", "facebookmail"),
-    "linkedin": ("linkedin",),
-    "ebay": ("ebay",),
-    "dropbox": ("dropbox",),
-    "docusign": ("docusign",),
-    "adobe": ("adobe",),
-    "wells fargo": ("wellsfargo", "wf"),
-    "bank of america": ("bankofamerica", "bofa"),
-    "chase": ("chase", "jpmorgan"),
-    "citibank": ("citi",),
-    "hsbc": ("hsbc",),
-    "barclays": ("barclays",),
-    "santander": ("santander",),
-    "american express": ("americanexpress", "aexp"),
-    "dhl": ("dhl",),
-    "fedex": ("fedex",),
-    "usps": ("usps",),
-    "ups": ("ups",),
-    "irs": ("irs",),
-    "hmrc": ("hmrc", "gov"),
-    "coinbase": ("coinbase",),
-    "binance": ("binance",),
-    "zoom": ("zoom",),
-    "whatsapp": ("whatsapp",),
-    "steam": ("steampowered", "steam"),
-}
 SECOND_LEVEL_SUFFIXES = wordset(
     "co.uk org.uk ac.uk gov.uk com.au net.au org.au co.jp ne.jp or.jp com.br com.cn com.mx "
     "co.nz co.za co.in com.tr com.ar com.sg com.hk co.kr co.il com.tw"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,9 +33,11 @@ from agenticmail.security.unicode_view import skeleton
 
 __all__ = [
     "Brand",
+    "brand_in_subdomain",
     "brand_of_domain",
     "brands",
     "credential_form",
+    "fold",
     "is_freemail",
     "lookalike",
     "named_brands",
@@ -295,6 +298,28 @@ def lookalike(domain: str, known: Iterable[str] = ()) -> str | None:
     pairs = [(_label(r), r) for r in sorted(regs)
              if len(_label(r)) >= MIN_EDIT_LABEL - 1 and not _by_domain().get(r)]
     return _match(reg, _index(pairs)) if pairs else None
+
+
+_SUFFIX_LABELS = frozenset({"com", "net", "org", "co"})
+
+
+def brand_in_subdomain(host: str) -> str | None:
+    """The brand domain a host wears inside someone else's domain: its name followed by a
+    suffix (``paypal.com.login.example``) or as a hyphenated part of any label
+    (``secure-paypal.example.net``, ``paypal-login.evil.example``); None when it wears none
+    or belongs to that brand."""
+    labels = host.lower().strip(".").split(".")
+    reg = P.registrable_domain(host)
+    sub = labels[: len(labels) - len(reg.split("."))]
+    tokens = _brand_index().tokens
+    found = [tokens[a] for a, b in itertools.pairwise(sub) if a in tokens and b in _SUFFIX_LABELS]
+    found += [tokens[part] for label in labels if "-" in label
+              for part in label.split("-") if part in tokens]
+    for reference in found:
+        brand = brand_of_domain(reference)
+        if brand is None or not owned_by(brand, host):
+            return reference
+    return None
 
 
 FREEMAIL = P.wordset(

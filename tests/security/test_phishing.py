@@ -172,3 +172,16 @@ def test_the_brand_list_ships_in_the_wheel() -> None:
     data = tomllib.loads((root / "pyproject.toml").read_text())
     globs = data["tool"]["setuptools"]["package-data"]["agenticmail"]
     assert any(fnmatch.fnmatch("security/data/brands.txt", g) for g in globs)
+
+
+@pytest.mark.parametrize(("host", "wears"), [
+    ("paypal.com.account.secure-check.example", "paypal.com"),
+    ("secure-paypal.example.net", "paypal.com"),
+    ("paypal-login.evil.example", "paypal.com"),
+    ("docs.cloud.example.com", None),
+    ("applecore.lockergnome.com", None),
+    ("www.paypal.com", None),
+    ("paypal-communication.com", None),  # PayPal's own
+])
+def test_brand_in_a_foreign_subdomain(host: str, wears: str | None) -> None:
+    assert PH.brand_in_subdomain(host) == wears
