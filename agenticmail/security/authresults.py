@@ -65,7 +65,12 @@ class AuthVerdicts:
     dmarc_policy: str = "none"
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        """The JSON form; ``dmarc_policy`` only when the domain asks for more than ``none``
+        (so verdicts stored before it existed read back exactly as they were saved)."""
+        data = asdict(self)
+        if self.dmarc_policy == "none":
+            del data["dmarc_policy"]
+        return data
 
 
 ABSENT = AuthVerdicts()
