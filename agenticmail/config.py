@@ -102,6 +102,12 @@ class Settings:
     log_max_bytes: int = 5_000_000  # the log is rotated at this size ...
     log_backup_count: int = 3  # ... keeping this many old files
     idle_renew_seconds: int = 540  # re-IDLE well inside the 10-minute bound
+    # With a mail host that pushes every change (the local Dovecot with its push plugin), an
+    # agent watcher closes its IMAP session after this long without news ("parked": no Dovecot
+    # process memory), opens it again when the daemon or the host tells of a change, and looks
+    # every watch_check_seconds anyway (the safety net for changes nobody announced).
+    watch_linger_seconds: int = 15
+    watch_check_seconds: int = 300
     rate_per_minute: int = 30
     rate_per_hour: int = 300
     rate_per_day: int = 2000

@@ -278,7 +278,9 @@ def _status_rows(data: Mapping[str, Any]) -> list[tuple[str, object]]:
     watchers = data.get("watchers")
     if isinstance(watchers, Mapping):
         up = sum(1 for w in watchers.values() if _as_map(w).get("connected"))
-        watcher_line: object = f"{up} of {len(watchers)} connected"
+        parked = sum(1 for w in watchers.values() if _as_map(w).get("parked"))
+        watcher_line: object = f"{up} of {len(watchers)} connected" + (
+            f" ({parked} parked: quiet, session closed)" if parked else "")
     else:
         watcher_line = None if watchers is None else _summary(watchers)
     submission = _as_map(data.get("submission"))

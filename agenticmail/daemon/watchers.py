@@ -15,6 +15,15 @@ IDLE wait and searches for UIDs after its checkpoint at once instead of waiting 
 IDLE notification (at least 500 ms later). The wake changes only *when* the watcher looks,
 never what it takes, so the checkpoint guarantee holds; IDLE remains the safety net for mail
 that arrives any other way.
+
+Parking: when the mail host pushes every change to an INBOX (the local Dovecot's push plugin:
+new mail, flags, expunges, from LMTP and mail clients alike) and the daemon wakes the watcher
+after its own changes (deliveries, the mailbox API), a watcher whose mailbox has been quiet for
+``watch_linger_seconds`` closes its IMAP session ("parked") instead of holding an IDLE session
+open: a thousand agents then cost Dovecot no process memory. A wake, or every
+``watch_check_seconds`` (the safety net for a change nobody announced), opens the session
+again; the watcher reports what changed meanwhile (flags and expunges against the flags it
+remembers, new mail after its checkpoint) exactly as if IDLE had told it.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ class WatcherStatus:
     last_uid: int = 0
     crashes: int = 0  # the thread died of an unexpected error and was started again
     wakes: int = 0  # IDLE waits ended early because the daemon delivered mail here
+    parked: bool = False  # session closed while the host pushes changes (still watching)
 
 
 class AgentWatcher(threading.Thread):
@@ -73,7 +83,11 @@ class AgentWatcher(threading.Thread):
         self._stop_event = threading.Event()
         self._wakeup: Wakeup = watching.new_wakeup()
         self.fault: BaseException | None = None  # see WatcherManager.inject_fault
-        self._flags: dict[int, tuple[str, ...]] = {}
+        # flags of the INBOX messages reported so far, and the UIDVALIDITY they belong to:
+        # kept across a park, so the next session reports what changed meanwhile
+        self._flags: dict[int, tuple[str, ...]] | None = None
+        self._uidvalidity: int | None = None
+        self._unparked = False  # the next session follows a park (not a failure or a start)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -101,9 +115,10 @@ class AgentWatcher(threading.Thread):
         backoff = 1.0
         while not self._stop_event.is_set():
             watch: FolderWatch | None = None
+            parked = False
             try:
                 watch = watching.open_watch(self.ctx, self.agent, self.folder)
-                self._watch(watch)
+                parked = self._watch(watch)
             except AgenticMailError as exc:
                 self._note_failure(exc)
             except Exception as exc:  # a bug must not kill the watcher for good
@@ -112,9 +127,15 @@ class AgentWatcher(threading.Thread):
             finally:
                 if watch is not None:
                     watch.close()
-                was_connected, self.status.connected = self.status.connected, False
+                was_connected = self.status.connected
+                if not parked:
+                    self.status.connected = False
             if self._stop_event.is_set():
                 break
+            if parked:
+                self._park()
+                backoff = 1.0
+                continue
             if was_connected:  # a drop after a good connection starts the schedule afresh
                 backoff = 1.0
             self._stop_event.wait(backoff * random.uniform(0.5, 1.5))
@@ -126,29 +147,62 @@ class AgentWatcher(threading.Thread):
         if not self._stop_event.is_set():
             log.warning("watcher for %s: %s; reconnecting", self.agent.name, exc)
 
-    def _watch(self, watch: FolderWatch) -> None:
+    def _park(self) -> None:
+        """Wait, with no session open, for a wake, a stop, or the next safety-net check."""
+        self.status.parked = True
+        try:
+            self._wakeup.wait(watching.check_seconds(self.ctx) * random.uniform(0.8, 1.2))
+        finally:
+            self.status.parked = False
+        self._take_fault()
+        self._unparked = True
+        # cleared before the session opens: what it announced is in what the session reads
+        if self._wakeup.clear():
+            self.status.wakes += 1
+
+    def _take_fault(self) -> None:
+        if self.fault is not None:
+            fault, self.fault = self.fault, None
+            raise WatcherCrash(str(fault)) from fault
+
+    def _watch(self, watch: FolderWatch) -> bool:
+        """Report what is new, then what the server announces, until stopped (False) or,
+        when the host pushes changes, until quiet for the linger time (True: park)."""
         uidvalidity = watch.connect()
-        if self.folder == "INBOX":
-            inbox.recover_spam(self.ctx, self.agent)
+        if self.folder == "INBOX" and not self._unparked:
+            inbox.recover_spam(self.ctx, self.agent)  # after a park there is nothing to recover
+        self._unparked = False
         saved = watching.checkpoint(self.ctx, self.agent, self.folder)
         last_uid = saved[1] if saved and saved[0] == uidvalidity else 0
-        self._flags = watch.all_flags()
+        current = watch.all_flags()
+        if self._flags is not None and self._uidvalidity == uidvalidity:
+            self._report_changes(current)  # made while this watcher had no session open
+        else:
+            self._flags = current
+        self._uidvalidity = uidvalidity
         last_uid = self._sync_new(watch, uidvalidity, last_uid)
         self.status.connected, self.status.last_error = True, None
+        linger = watching.linger_seconds(self.ctx)
+        quiet_since = time.monotonic()
         while not self._stop_event.is_set():
+            wait = WAIT_SLICE
+            if linger is not None:
+                wait = max(0.0, min(WAIT_SLICE, quiet_since + linger - time.monotonic()))
             # includes what replies to our own commands announced
-            kinds = watch.wait(WAIT_SLICE, self._wakeup)
+            kinds = watch.wait(wait, self._wakeup)
             if self._stop_event.is_set():
                 break
-            if self.fault is not None:
-                fault, self.fault = self.fault, None
-                raise WatcherCrash(str(fault)) from fault
+            self._take_fault()
             if "woken" in kinds:
                 self.status.wakes += 1
             if kinds & {"expunge", "fetch"}:
                 self._sync_changes(watch)
             if kinds:
                 last_uid = self._sync_new(watch, uidvalidity, last_uid)
+                quiet_since = time.monotonic()
+            elif linger is not None and time.monotonic() - quiet_since >= linger:
+                return True
+        return False
 
     def _sync_new(self, watch: FolderWatch, uidvalidity: int, last_uid: int) -> int:
         """Ingest every UID after ``last_uid``. Mail arriving meanwhile is announced in the
@@ -159,23 +213,28 @@ class AgentWatcher(threading.Thread):
                 raw, flags = fetched
                 outcome = inbox.ingest(self.ctx, self.agent, self.folder, uidvalidity, uid,
                                        raw, flags)
-                if outcome not in ("spam", "moved"):  # moved out: its expunge is not news
-                    self._flags[uid] = flags
+                if outcome not in ("spam", "moved") and self._flags is not None:
+                    self._flags[uid] = flags  # moved out: its expunge is not news
             last_uid = uid
             self.status.last_uid = uid
         return last_uid
 
     def _sync_changes(self, watch: FolderWatch) -> None:
-        current = watch.all_flags()
-        gone = [uid for uid in self._flags if uid not in current]
+        self._report_changes(watch.all_flags())
+
+    def _report_changes(self, current: dict[int, tuple[str, ...]]) -> None:
+        """Report expunges and flag changes of the messages known so far (``current``: the
+        folder's flags now)."""
+        known = self._flags or {}
+        gone = [uid for uid in known if uid not in current]
         changed = {uid: f for uid, f in current.items()
-                   if uid in self._flags and set(self._flags[uid]) != set(f)}
+                   if uid in known and set(known[uid]) != set(f)}
         if gone:
             inbox.expunged(self.ctx, self.agent, self.folder, gone)
         if changed:
             inbox.flags_changed(self.ctx, self.agent, self.folder, changed)
         # new UIDs are picked up by _sync_new (on its EXISTS); keep their flags once seen
-        self._flags = {uid: f for uid, f in current.items() if uid in self._flags}
+        self._flags = {uid: f for uid, f in current.items() if uid in known}
 
 
 @dataclass

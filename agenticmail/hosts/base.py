@@ -21,6 +21,8 @@ class MailHost(Protocol):
     domain: str
     # the bearer secret a host's push notifications to PUSH_PATH carry; None: it does not push
     push_secret: str | None
+    # whether the running host pushes every change to an INBOX (new mail, flags, expunges)
+    push_enabled: bool
 
     def start(self) -> None:
         """Start (or adopt) the mail server; idempotent. Raises DependencyMissing/MailHostError."""

@@ -70,6 +70,7 @@ class StalwartHost:
 
     kind = "stalwart"
     push_secret: str | None = None  # no push notifications: IDLE only
+    push_enabled = False
 
     def __init__(self, data_dir: Path, *, secrets_box: SecretBox, domain: str = "localhost",
                  hostname: str | None = None, http_port: int = 8080, smtp_port: int = 25,

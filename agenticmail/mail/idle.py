@@ -129,6 +129,10 @@ class Wakeup:
         with suppress(OSError):  # full (already set) or closed (the watch has ended)
             self._writer.send(b"!")
 
+    def wait(self, timeout: float) -> bool:
+        """Block until set (True) or ``timeout`` s have passed (False); it stays set."""
+        return bool(_readable([self.fileno()], timeout))
+
     def clear(self) -> bool:
         """Whether it was set; it is not any more."""
         woken = False

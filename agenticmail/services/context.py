@@ -50,8 +50,9 @@ class ServiceContext:
             wake()
 
     def mail_arrived(self, addresses: list[str]) -> None:
-        """The daemon has just put mail into these addresses' INBOXes (a local delivery the
-        mail host accepted): the watchers (if they run in this process) look at once."""
+        """The daemon has just put mail into (or changed mail in) these addresses' mailboxes
+        (a local delivery the mail host accepted, a flag or move through the API): the
+        watchers (if they run in this process) look at once."""
         for listener in list(self.arrival_listeners):
             for address in addresses:
                 listener(address)

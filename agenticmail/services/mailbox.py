@@ -127,7 +127,15 @@ def set_flags(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int],
         raise InvalidRequest("nothing to change: give flags to add or remove")
     with open_session(ctx, agent) as session:
         folder = resolve_folder(session, folder)
-        return session.set_flags(folder, uids, add=add_n, remove=remove_n)
+        flags = session.set_flags(folder, uids, add=add_n, remove=remove_n)
+    _changed(ctx, agent)
+    return flags
+
+
+def _changed(ctx: ServiceContext, agent: Agent) -> None:
+    """The daemon has changed ``agent``'s mail: its watcher looks at once (the daemon's own
+    sessions carry no push notifications, and a parked watcher holds no IDLE)."""
+    ctx.mail_arrived([agent.address])
 
 
 def move(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int], dest: str) -> None:
@@ -137,12 +145,14 @@ def move(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int], dest: 
         if dest == folder:
             raise InvalidRequest("source and destination folders are the same")
         session.move(folder, uids, dest)
+    _changed(ctx, agent)
 
 
 def delete(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) -> None:
     _check_uids(uids)
     with open_session(ctx, agent) as session:
         session.delete(resolve_folder(session, folder), uids)
+    _changed(ctx, agent)
 
 
 def list_folders(ctx: ServiceContext, agent: Agent) -> list[dict[str, Any]]:
@@ -166,6 +176,7 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
     with transaction(ctx) as tx:
         spam_store.mark_not_spam(tx.conn, agent.id, message_id)
         index.remove(tx.conn, agent.id, folder, [uid])  # indexed afresh when seen in INBOX
+    _changed(ctx, agent)
 
 
 BATCH_ACTIONS = ("read", "unread", "move", "delete")

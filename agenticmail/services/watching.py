@@ -19,6 +19,17 @@ def open_watch(ctx: ServiceContext, agent: Agent, folder: str) -> FolderWatch:
                        renew_seconds=ctx.settings.idle_renew_seconds)
 
 
+def linger_seconds(ctx: ServiceContext) -> float | None:
+    """How long a quiet watcher keeps its IMAP session before parking (closing it until the
+    next wake or check); None when it must keep IDLE open: the host does not push changes."""
+    return float(ctx.settings.watch_linger_seconds) if ctx.host.push_enabled else None
+
+
+def check_seconds(ctx: ServiceContext) -> float:
+    """How long a parked watcher waits, at most, before it looks anyway."""
+    return float(ctx.settings.watch_check_seconds)
+
+
 def new_wakeup() -> Wakeup:
     """What ends a watch's IDLE wait early when the daemon knows of new mail."""
     return Wakeup()

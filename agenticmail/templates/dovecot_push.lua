@@ -1,8 +1,9 @@
--- agenticmail: tell the daemon at once when a message lands in an INBOX (generated; do not edit).
+-- agenticmail: tell the daemon at once when a message lands in an INBOX or one there changes
+-- (generated; do not edit).
 -- Dovecot's push_notification Lua driver calls these per mailbox transaction; a POST without a
 -- body (a body would wait for "100 Continue") reaches the daemon's loopback API with the
 -- per-start secret from dovecot.conf. It only wakes the user's watcher: a lost POST costs
--- latency, never mail (IDLE remains the safety net).
+-- latency, never mail (IDLE, or a parked watcher's periodic look, is the safety net).
 local client = nil
 
 function script_init()
@@ -22,6 +23,12 @@ end
 
 dovecot_lua_notify_event_message_new = inbox
 dovecot_lua_notify_event_message_append = inbox
+-- changes too: a parked watcher (no IDLE session open) learns of them only this way
+dovecot_lua_notify_event_message_read = inbox
+dovecot_lua_notify_event_message_trash = inbox
+dovecot_lua_notify_event_message_expunge = inbox
+dovecot_lua_notify_event_flags_set = inbox
+dovecot_lua_notify_event_flags_clear = inbox
 
 function dovecot_lua_notify_end_txn(ctx)
   if not ctx.new then

@@ -107,6 +107,20 @@ def dovecot_memory_kib(master: int) -> tuple[int, int, int]:
     return rss, pss, count
 
 
+def imap_processes(master: int) -> int:
+    """How many ``imap`` (session) processes the Dovecot master ``master`` runs."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+            count += name == "imap" and int(rest.split()[1]) == master
+    return count
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -121,6 +135,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--agents", type=int, default=100)
+    parser.add_argument("--settle", type=float, default=60,
+                        help="seconds to wait, at most, for quiet watchers to park")
     args = parser.parse_args()
 
     big = str(10 * args.messages)  # the default per-agent rate limits would throttle this
@@ -196,17 +212,35 @@ def main() -> None:
         print(f"created {args.agents - 2} agents in {created:.1f} s "
               f"({created / max(1, args.agents - 2) * 1000:.0f} ms each); "
               f"{connected} watchers connected")
+        # with a host that pushes, quiet watchers park (close their IMAP sessions) after
+        # watch_linger_seconds and Dovecot ends processes left without sessions (idle_kill):
+        # measure that steady state, as a laptop with 1000 mostly quiet agents would run
+        settle = time.monotonic()
+        parked = 0
+        while time.monotonic() < settle + args.settle:
+            with daemon.client() as owner:
+                watchers = owner.get("/v1/health").json()["watchers"]
+            parked = sum(1 for w in watchers.values() if w.get("parked"))
+            if parked >= args.agents and imap_processes(master) == 0:
+                break
+            time.sleep(0.5)
+        print(f"{parked} watchers parked, {imap_processes(master)} imap processes left "
+              f"{time.monotonic() - settle:.0f} s later")
         dovecot_n, dovecot_pss_n, procs = dovecot_memory_kib(master)
         assert daemon.proc is not None
         cpu0, t0 = cpu_seconds(daemon.proc.pid), time.monotonic()
         time.sleep(5)  # measuring the idle daemon, not synchronising
         idle_cpu = (cpu_seconds(daemon.proc.pid) - cpu0) / (time.monotonic() - t0) * 100
+        daemon_n = daemon.rss_kib()
         print(f"daemon RSS: {rss_2 / 1024:.1f} MiB with 2 agents, "
-              f"{daemon.rss_kib() / 1024:.1f} MiB with {args.agents} agents watched")
+              f"{daemon_n / 1024:.1f} MiB with {args.agents} agents watched")
         print(f"daemon CPU while idle with {args.agents} watched: {idle_cpu:.1f}% of a core")
         print(f"Dovecot, summed over its processes: RSS {dovecot_2 / 1024:.1f} MiB "
               f"(PSS {dovecot_pss_2 / 1024:.1f}) with 2 agents; RSS {dovecot_n / 1024:.1f} MiB "
               f"(PSS {dovecot_pss_n / 1024:.1f}) in {procs} processes with {args.agents} watched")
+        print(f"together with {args.agents} watched: daemon RSS + Dovecot PSS = "
+              f"{(daemon_n + dovecot_pss_n) / 1024:.1f} MiB (+ Dovecot RSS: "
+              f"{(daemon_n + dovecot_n) / 1024:.1f} MiB)")
         many_lat: list[float] = []
         with daemon.client(alice["api_key"]) as api:
             for i in range(max(1, args.messages // 4)):
