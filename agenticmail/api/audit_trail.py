@@ -13,12 +13,12 @@ services that make them (``mail.send`` …).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..services import audit
 from ..services.auth import Principal
@@ -89,33 +89,57 @@ def _target(request: Request) -> str | None:
                 None)
 
 
-def _entry(request: Request, response: Response) -> tuple[str, str | None, str, dict[str, Any]]:
+def _entry(request: Request, status: int) -> tuple[str, str | None, str, dict[str, Any]]:
     route = request.scope.get("route")
     name = route.name if isinstance(route, Route) else "unknown"
     action = ACTIONS.get(name, f"api.{name}")
     path = route.path if isinstance(route, Route) else request.url.path
-    detail: dict[str, Any] = {"request": f"{request.method} {path}",
-                              "status": response.status_code}
+    detail: dict[str, Any] = {"request": f"{request.method} {path}", "status": status}
     agent = request.query_params.get("agent")
     if agent and request.path_params:
         detail["agent"] = agent
     code = _state(request, ERROR_CODE)
-    outcome = str(code) if code else (audit.OK if response.status_code < 400 else "error")
+    outcome = str(code) if code else (audit.OK if status < 400 else "error")
     return action, _target(request), outcome, detail
 
 
-def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _audit(request: Request,
-                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
+class AuditTrail:
+    """A pure ASGI middleware (no BaseHTTPMiddleware: its extra task and streams per request
+    cost every request, e.g. each accepted send): a master-key change is recorded once its
+    status is known, before the last of its answer is sent, so a client that has the answer
+    finds it in the audit log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in MUTATIONS:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def audited(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                await self._record(Request(scope), status)
+            await send(message)
+
+        await self.app(scope, receive, audited)
+
+    @staticmethod
+    async def _record(request: Request, status: int) -> None:
         principal = _state(request, PRINCIPAL)
-        if request.method in MUTATIONS and isinstance(principal, Principal) \
-                and principal.is_master:
-            action, subject, outcome, detail = _entry(request, response)
-            try:
-                await run_in_threadpool(audit.record_outcome, request.app.state.ctx,
-                                        audit.OWNER, action, subject, outcome, detail)
-            except Exception:  # the answer stands; the failure to audit it is logged
-                log.exception("could not audit %s %s", request.method, request.url.path)
-        return response
+        if not (isinstance(principal, Principal) and principal.is_master):
+            return
+        action, subject, outcome, detail = _entry(request, status)
+        try:
+            await run_in_threadpool(audit.record_outcome, request.app.state.ctx,
+                                    audit.OWNER, action, subject, outcome, detail)
+        except Exception:  # the answer stands; the failure to audit it is logged
+            log.exception("could not audit %s %s", request.method, request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(AuditTrail)

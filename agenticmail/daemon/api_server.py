@@ -34,9 +34,12 @@ class ApiServer:
         self.on_exit, self.close_streams = on_exit, close_streams
 
     async def start(self, stack: Scope) -> None:
+        # no proxy in front of a loopback API: X-Forwarded-* are not believed (nor parsed),
+        # and no Server header is written on every answer
         config = uvicorn.Config(self.app, host=self.settings.api_host,
                                 port=self.settings.api_port, log_level="warning",
-                                access_log=False, lifespan="off", timeout_graceful_shutdown=5)
+                                access_log=False, lifespan="off", timeout_graceful_shutdown=5,
+                                proxy_headers=False, server_header=False)
         server = _Server(config, self.on_exit)
         serve = asyncio.create_task(server.serve(), name="api:serve")
 

@@ -129,6 +129,8 @@ def check_outgoing(ctx: ServiceContext, agent: Agent, mail: OutgoingMail) -> Non
                 f"header {name!r} cannot be set: the daemon writes who a message is from",
                 code="header_not_allowed",
                 hint="use reply_to / from_name for what may be changed")
+    if not mail.from_name and not mail.reply_to:
+        return  # From is the agent's own address, written by the daemon: nothing to check
     name = (mail.from_name or "").replace("\\", "\\\\").replace('"', '\\"')
     fields = [("From", f'"{name}" <{agent.address}>' if name else agent.address)]
     if mail.reply_to:

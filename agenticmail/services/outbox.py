@@ -245,7 +245,8 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
         if found is None:
             raise
         return found
-    ctx.wake_sender()
+    if due is None or due <= time.time():  # a scheduled send comes due without a wake-up
+        ctx.wake_sender()
     return Accepted(outbox_id, "queued", message_id,
                     send_at=None if due is None else store.iso(due))
 
