@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -50,7 +50,28 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # SMTP policy (CRLF) that never emits 8bit bodies: non-ASCII text becomes QP/base64.
-POLICY = email.policy.SMTP.clone(cte_type="7bit")
+class _HeaderClasses(HeaderRegistry):
+    """The email package's registry, but each header class made once: its ``__getitem__``
+    builds a new class (``type(...)``) for every header set or read, about a tenth of the
+    cost of building a message. The classes carry no state, so sharing them changes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._made.pop(name.lower(), None)
+
+
+POLICY = email.policy.SMTP.clone(cte_type="7bit", header_factory=_HeaderClasses())
 
 _STRUCTURAL_HEADERS = frozenset(
     h.lower()
