@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from starlette.middleware.base import BaseHTTPMiddleware
 
+from agenticmail.api.app import create_app
 from agenticmail_testing.daemon import DaemonHandle, unique
 
 
@@ -64,3 +66,12 @@ def test_an_agent_key_change_is_not_an_owner_entry(daemon: DaemonHandle) -> None
         found = entries_since(owner, start)
         assert [(e["action"], e["subject"]) for e in found] == [
             ("key.master", "GET /v1/route"), ("key.master", "GET /v1/audit")]
+
+
+def test_the_audit_trail_costs_other_requests_no_extra_task(daemon: DaemonHandle) -> None:
+    """The audit trail is a pure ASGI middleware: Starlette's BaseHTTPMiddleware (what
+    ``@app.middleware("http")`` installs) runs every request, an agent's send included, in an
+    extra task with memory streams."""
+    assert daemon.daemon is not None
+    app = create_app(daemon.daemon.ctx)
+    assert not [m for m in app.user_middleware if m.cls is BaseHTTPMiddleware]

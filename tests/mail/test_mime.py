@@ -407,3 +407,13 @@ def test_thread_key_of_a_built_reply_chain() -> None:
 )  # fmt: skip
 def test_normalize_message_id(value: str | None, expected: str | None) -> None:
     assert normalize_message_id(value) == expected
+
+
+def test_building_messages_makes_each_header_class_once() -> None:
+    """The email package's header registry builds a new class (``type(...)``) for every header
+    it sets; ours makes each once: a tenth of the cost of an accepted send."""
+    mail = OutgoingMail(to=("r@example.org",), subject="one", text="x")
+    first, _ = build_message(mail, from_addr=FROM, from_name=None, domain="example.test")
+    second, _ = build_message(mail, from_addr=FROM, from_name=None, domain="example.test")
+    for name in ("From", "To", "Subject", "Date", "Message-ID", "Content-Type"):
+        assert type(first[name]) is type(second[name]), name
