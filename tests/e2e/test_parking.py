@@ -75,8 +75,9 @@ def test_a_parked_watcher_holds_no_session_and_misses_nothing(parking: DaemonHan
         uid = events.next("message.new", 10, where=lambda e: e["data"]["message"]["subject"]
                           == "while parked")["data"]["message"]["uid"]
 
-        # a mail client's flag change is pushed
+        # a mail client's flag change is pushed (a wake, not the periodic look, which counts none)
         _parked(parking, "bob")
+        wakes = _watcher(parking, "bob")["wakes"]
         client = _mail_client(creds)
         try:
             client.select_folder("INBOX")
@@ -85,6 +86,7 @@ def test_a_parked_watcher_holds_no_session_and_misses_nothing(parking: DaemonHan
             client.logout()
         events.next("message.flags", 10, where=lambda e: e["data"]["uid"] == uid
                     and "\\Flagged" in e["data"]["flags"])
+        assert _watcher(parking, "bob")["wakes"] > wakes
 
         # a change through the API wakes it
         _parked(parking, "bob")
@@ -107,6 +109,7 @@ def test_a_parked_watcher_holds_no_session_and_misses_nothing(parking: DaemonHan
         appended = events.next("message.new", 10, where=lambda e: e["data"]["message"][
             "subject"] == "appended")["data"]["message"]["uid"]
         _parked(parking, "bob")
+        wakes = _watcher(parking, "bob")["wakes"]
         client = _mail_client(creds)
         try:
             client.select_folder("INBOX")
@@ -115,6 +118,7 @@ def test_a_parked_watcher_holds_no_session_and_misses_nothing(parking: DaemonHan
         finally:
             client.logout()
         events.next("message.expunged", 10, where=lambda e: e["data"]["uid"] == appended)
+        assert _watcher(parking, "bob")["wakes"] > wakes
 
         # what nobody announces (doveadm loads no push plugin) is found by the periodic look
         _parked(parking, "bob")
