@@ -141,6 +141,9 @@ class Settings:
     # these networks (comma-separated CIDRs, e.g. "10.0.0.0/8,127.0.0.1/32") for agents too.
     webhook_agent_allow_http: bool = False
     webhook_agent_networks: str = ""
+    # where recipients reach this daemon's API for one-click unsubscribes (RFC 8058), e.g. the
+    # https address of a tunnel; default: api_url (reachable from this machine only)
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         # the config strings ("local", "relay" ...) are accepted wherever Settings is built

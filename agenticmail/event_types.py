@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, Union
 
 __all__ = [
-    "AGENT_CREATED", "AGENT_DELETED", "MESSAGE_APPROVED", "MESSAGE_DELAYED", "MESSAGE_EXPUNGED",
-    "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW", "MESSAGE_REJECTED",
-    "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED", "RELAY_DELIVERED",
-    "RELAY_DISABLED", "TASK_ASSIGNED", "TASK_CLAIMED", "TASK_COMPLETED", "TASK_FAILED",
-    "WEBHOOK_DISABLED", "WEBHOOK_TEST", "EventPayload", "InvalidEventPayload", "payload",
+    "AGENT_CREATED", "AGENT_DELETED", "MESSAGE_APPROVED", "MESSAGE_BOUNCED", "MESSAGE_DELAYED",
+    "MESSAGE_EXPUNGED", "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW",
+    "MESSAGE_REJECTED", "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED",
+    "RELAY_DELIVERED", "RELAY_DISABLED", "SUPPRESSION_ADDED", "TASK_ASSIGNED", "TASK_CLAIMED",
+    "TASK_COMPLETED", "TASK_FAILED", "WEBHOOK_DISABLED", "WEBHOOK_TEST", "EventPayload",
+    "InvalidEventPayload", "payload",
 ]
 
 
@@ -127,6 +128,32 @@ class MessageFailed(EventPayload):
     message_id: str
     subject: str
     error: str
+
+
+@_register
+@dataclass(frozen=True)
+class MessageBounced(EventPayload):
+    """A bounce (or a complaint) about a message the agent sent, arrived by a trusted path."""
+
+    TYPE: ClassVar[str] = "message.bounced"
+    id: str  # the outbox row
+    agent: str
+    message_id: str
+    subject: str
+    kind: str  # hard | soft | complaint: the worst of the recipients'
+    failed: bool  # a recipient was given up on (the row is now 'bounced')
+    recipients: list[dict[str, Any]]  # mail.bounces.Failure.to_dict for each
+    suppressed: list[str]  # addresses put on the agent's suppression list by it
+
+
+@_register
+@dataclass(frozen=True)
+class SuppressionAdded(EventPayload):
+    TYPE: ClassVar[str] = "suppression.added"
+    agent: str
+    address: str
+    reason: str  # hard_bounce | complaint | unsubscribe | manual
+    detail: str | None
 
 
 @_register
@@ -268,6 +295,8 @@ MESSAGE_EXPUNGED = MessageExpunged.TYPE
 MESSAGE_SENT = MessageSent.TYPE
 MESSAGE_DELAYED = MessageDelayed.TYPE
 MESSAGE_FAILED = MessageFailed.TYPE
+MESSAGE_BOUNCED = MessageBounced.TYPE
+SUPPRESSION_ADDED = SuppressionAdded.TYPE
 MESSAGE_HELD = MessageHeld.TYPE
 MESSAGE_APPROVED = MessageApproved.TYPE
 MESSAGE_REJECTED = MessageRejected.TYPE

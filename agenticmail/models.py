@@ -94,6 +94,7 @@ class OutgoingMail:
     attachments: tuple[Attachment, ...] = ()
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+    bulk: bool = False  # one-click List-Unsubscribe headers for its single recipient
 
     @property
     def recipients(self) -> tuple[str, ...]:

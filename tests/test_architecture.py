@@ -118,6 +118,7 @@ FOREIGN = {
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},
     "watchfiles": {"daemon.policy_watcher"},
+    "flufl": {"mail.bounces"},  # Mailman's bounce detectors (non-standard bounces)
     "publicsuffix2": {"security.auth_alignment"}, "mnemonic": {"security.dlp_detectors"},
     # terminal and config files
     "typer": {"cli"}, "rich": {"cli"}, "click": {"cli"},

@@ -30,6 +30,7 @@ from .routes import (
     route,
     rules,
     signatures,
+    suppressions,
     tags,
     tasks,
     templates,
@@ -62,14 +63,18 @@ def create_app(ctx: ServiceContext,
     loopback = {metrics.PATH} if ctx.settings.metrics_access == MetricsAccess.LOOPBACK else set()
     app.add_middleware(Admission, ctx=ctx, max_body=limit,
                        public_paths={p for p in public if p},
-                       public_prefixes=(f"{docs.ASSETS_URL}/",), loopback_paths=loopback)
+                       public_prefixes=(f"{docs.ASSETS_URL}/",
+                                        suppressions.suppressions.UNSUBSCRIBE_PREFIX),
+                       loopback_paths=loopback)
     # outermost: requests the admission refuses are timed too
     app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.router.routes)
     app.include_router(arrivals.router)
     app.include_router(metrics.router, responses=errors.documented(*errors.COMMON, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
                    tags, rules, contacts, policies, signatures, templates, tasks, transfer,
-                   webhooks):
+                   webhooks, suppressions):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
+    # one-click unsubscribes carry their own proof (an HMAC token), not a key
+    app.include_router(suppressions.unsubscribe_router, responses=errors.documented(400, 413))
     docs.install(app)
     return app

@@ -57,9 +57,11 @@ ACTIONS = {
     "rotate_webhook_secret": "webhook.rotate_secret",
     "test_webhook": "webhook.test",
     "replay_webhook": "webhook.replay",
+    "add_suppression": "suppression.add",
+    "remove_suppression": "suppression.remove",
 }
 # path or query parameters that name the target, most specific first
-TARGET_PARAMS = ("webhook_id", "pending_id", "uid", "name", "agent")
+TARGET_PARAMS = ("webhook_id", "pending_id", "uid", "address", "name", "agent")
 
 
 def note_principal(request: Request, principal: Principal) -> None:

@@ -80,6 +80,8 @@ class SendBody(BaseModel):
     variables: dict[str, Any] | None = Field(default=None,
                                              description="values of the template's placeholders")
     signature: bool = Field(default=True, description="append the default signature")
+    bulk: bool = Field(default=False, description=(
+        "bulk mail (one recipient): adds one-click List-Unsubscribe headers (RFC 8058)"))
 
     _split = field_validator("to", "cc", "bcc", "references", mode="before")(_as_list)
 
@@ -89,7 +91,7 @@ class SendBody(BaseModel):
             to=tuple(self.to), cc=tuple(self.cc), bcc=tuple(self.bcc), subject=self.subject,
             text=self.text, html=self.html, reply_to=self.reply_to, from_name=self.from_name,
             headers=tuple(self.headers.items()), attachments=tuple(attachments),
-            in_reply_to=self.in_reply_to, references=tuple(self.references),
+            in_reply_to=self.in_reply_to, references=tuple(self.references), bulk=self.bulk,
         )
 
 

@@ -179,6 +179,10 @@ def send(
             "--send-at", metavar="ISO-TIME", help="Send later, at this time (no offset: local)."
         ),
     ] = None,
+    bulk: Annotated[
+        bool,
+        typer.Option("--bulk", help="Bulk mail (one --to): adds one-click List-Unsubscribe."),
+    ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait until it is sent; exit 1 if delivery fails.")
     ] = False,
@@ -227,6 +231,7 @@ def send(
         "template": template,
         "variables": variables(var) if template else None,
         "signature": signature,
+        "bulk": bulk,
     }
     with Client(settings, timeout=120.0) as client:
         data = client.post("/v1/mail/send", body)

@@ -43,6 +43,7 @@ from . import (
     rules,
     service,
     setup,
+    suppressions,
     tags,
     transfer,
     webhooks,
@@ -198,6 +199,9 @@ app.add_typer(policy.app, name="policy",
 app.add_typer(webhooks.app, name="webhooks",
               help="Endpoints the daemon POSTs events to (signed): create, list, deliveries, "
                    "replay, test.")
+app.add_typer(suppressions.app, name="suppressions",
+              help="Addresses an agent no longer mails (bounces, complaints, "
+                   "unsubscribes): list, add, remove.")
 
 try:
     from .filter import app as filter_app

@@ -1,8 +1,8 @@
 """``agenticmail outbox``: outgoing mail and where it is in delivery.
 
 Every accepted send is a row in the daemon's durable outbox (``/v1/mail/outbox``): queued,
-sending, sent or failed, with the attempts made and the last error. ``send --wait`` reuses
-:func:`outbox_rows` to show the final state.
+sending, sent, failed or bounced, with the attempts made, the last error and what a bounce
+said. ``send --wait`` reuses :func:`outbox_rows` to show the final state.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from .output import JsonFlag, cell, clean, details, emit, table
 
 app = typer.Typer(no_args_is_help=True)
 
-STATUS_STYLE = {"queued": "cyan", "sending": "bold cyan", "sent": "green", "failed": "bold red"}
+STATUS_STYLE = {"queued": "cyan", "sending": "bold cyan", "sent": "green", "failed": "bold red",
+                "bounced": "bold magenta"}
 
 
 class OutboxStatus(StrEnum):
@@ -28,6 +29,7 @@ class OutboxStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    BOUNCED = "bounced"
 
 
 def status_cell(value: object) -> Text:
@@ -51,7 +53,17 @@ def outbox_rows(row: Mapping[str, Any]) -> list[tuple[str, object]]:
         ("updated", row.get("updated_at")),
         ("sent", row.get("sent_at")),
         ("held as", row.get("pending_id")),
+        ("bounce", _bounce(row.get("bounce"))),
     ]
+
+
+def _bounce(bounce: Mapping[str, Any] | None) -> str | None:
+    """What the latest bounce said, one line per recipient."""
+    if not bounce or not bounce.get("reports"):
+        return None
+    latest = bounce["reports"][-1]
+    return "\n".join(f"{r.get('address')}: {bounce.get('kind')} {r.get('status') or ''} "
+                     f"{r.get('diagnostic') or ''}".strip() for r in latest.get("recipients", []))
 
 
 def _render_list(data: Mapping[str, Any]) -> Iterator[RenderableType]:

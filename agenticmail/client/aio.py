@@ -255,18 +255,19 @@ class AsyncClient:
              attachments: Attachments = None, in_reply_to: str | None = None,
              references: Sequence[str] = (), send_at: str | None = None,
              idempotency_key: str | None = None, template: str | None = None,
-             variables: Mapping[str, Any] | None = None, signature: bool = True
-             ) -> m.Accepted:
+             variables: Mapping[str, Any] | None = None, signature: bool = True,
+             bulk: bool = False) -> m.Accepted:
         """Send a message (queued, or held for the owner when the guard stops it).
         ``attachments``: dicts with ``filename`` and one of ``content_base64``, ``url``
         (https) or ``path`` (master key only). ``template``/``variables``: the subject and
-        body from a saved template; ``signature=False``: without the default signature."""
+        body from a saved template; ``signature=False``: without the default signature;
+        ``bulk``: one recipient, with one-click ``List-Unsubscribe`` headers (RFC 8058)."""
         mail = {"to": [to] if isinstance(to, str) else list(to), "cc": list(cc),
                 "bcc": list(bcc), "subject": subject, "text": text, "html": html,
                 "attachments": list(attachments or []), "in_reply_to": in_reply_to,
                 "references": list(references), "send_at": send_at, "template": template,
                 "variables": None if variables is None else dict(variables),
-                "signature": signature}
+                "signature": signature, "bulk": bulk}
         return await self._run(_calls.send(self.agent, mail, idempotency_key))
 
     async def reply(self, uid: int, text: str | None = None, *, html: str | None = None,

@@ -139,8 +139,13 @@ class _Handler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
+        agent = session.auth_data
+        if not isinstance(agent, Agent):
+            return "530 5.7.0 Authentication required"
         try:
-            await asyncio.to_thread(outbox.route_recipients, self.ctx, [address])
+            await asyncio.to_thread(outbox.accept_recipient, self.ctx, agent, address)
+        except PermissionDenied as exc:  # recipient_suppressed
+            return f"550 5.7.1 {exc.message}"
         except InvalidRequest as exc:
             return f"550 5.1.1 {exc.message}"
         envelope.rcpt_tos.append(address)

@@ -74,6 +74,11 @@ def backoff(attempt: int, cap: float) -> float:
     return random.uniform(0.5, 1.0) * min(cap, BASE_DELAY * 2 ** min(attempt - 1, 30))
 
 
+# the headers kept are written as they came: refolding a long one (a List-Unsubscribe URL)
+# would turn it into RFC 2047 encoded words that no mail client reads as a URL
+_AS_WRITTEN = policy.SMTP.clone(refold_source="none")
+
+
 def external_variant(raw: bytes, display_name: str, sender: str,
                      reply_to_ok: Callable[[list[str]], bool]) -> bytes:
     """The message as it leaves for the internet: From rewritten to the route's sub-address,
@@ -86,7 +91,7 @@ def external_variant(raw: bytes, display_name: str, sender: str,
     reply_to = [str(v) for v in message.get_all("Reply-To", [])]
     if reply_to and not reply_to_ok(reply_to):
         del message["Reply-To"]
-    return message.as_bytes()
+    return message.as_bytes(policy=_AS_WRITTEN)
 
 
 def _stamped(ctx: ServiceContext, row: store.OutboxRow, raw: bytes) -> bytes:

@@ -15,12 +15,12 @@ from ..events import MESSAGE_EXPUNGED, MESSAGE_FLAGS, MESSAGE_NEW, MESSAGE_SPAM
 from ..mail.compose import normalize_subject
 from ..mail.mime import parse_message
 from ..models import Agent, ParsedMessage, SearchQuery
-from ..security.mime_view import read
+from ..security.mime_view import InboundMessage, read
 from ..store import messages as index
 from ..store import outbox as outbound
 from ..store import spam as spam_store
 from ..store import verdicts
-from . import contacts, policies, sorting, threads
+from . import bounces, contacts, policies, sorting, threads
 from .context import ServiceContext, transaction
 from .payload import message_payload
 from .protection import Assessment
@@ -33,15 +33,17 @@ NOT_JUNK = "$NotJunk"  # set on a message the agent marked not-spam: never moved
 FILTERED = "$agenticmail-spam"  # set on mail the filter moves to Spam (see recover_spam)
 
 
-def read_inbound(ctx: ServiceContext, raw: bytes, *, uid: int, folder: str,
+def read_inbound(ctx: ServiceContext, raw: bytes | InboundMessage, *, uid: int, folder: str,
                  flags: tuple[str, ...], deadline: Deadline | None = None,
                  known_domains: frozenset[str] | None = None
                  ) -> tuple[ParsedMessage, Assessment]:
     """Parse ``raw`` ONCE (within the parsing bounds) and give what the index and the events
-    read and its assessment (sanitised bodies, security verdict), both from that parse.
+    read and its assessment (sanitised bodies, security verdict), both from that parse
+    (``raw`` may be that parse already).
     ``known_domains``: the receiving agent's correspondents (phishing rules)."""
     message = read(raw, bounded=True)
-    parsed = parse_message(raw, uid=uid, folder=folder, flags=flags,
+    assert message.raw is not None
+    parsed = parse_message(message.raw, uid=uid, folder=folder, flags=flags,
                            message=None if message.failed else message.message)
     return parsed, screen(ctx, message, deadline=deadline, known_domains=known_domains)
 
@@ -56,7 +58,8 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
     # the agent's correspondents: none yet (a new agent) says nothing about a sender
     book = contacts.known_domains(ctx, agent)
     known = book | {ctx.settings.domain.lower()} if book else None
-    parsed, assessment = read_inbound(ctx, raw, uid=uid, folder=folder, flags=flags,
+    message = read(raw, bounded=True)
+    parsed, assessment = read_inbound(ctx, message, uid=uid, folder=folder, flags=flags,
                                       deadline=deadline, known_domains=known)
     if folder == "INBOX":  # before the spam decision: the agent's block/allow list, then the
         # owner's per-sender policy for the agent (which has the last word)
@@ -79,7 +82,8 @@ def ingest(ctx: ServiceContext, agent: Agent, folder: str, uidvalidity: int, uid
         where, acted = done.where, done.report
         parsed = dataclasses.replace(parsed, flags=done.flags)
     if not _record(ctx, agent, parsed, raw, assessment, where or (folder, uidvalidity, uid),
-                   spam, checkpoint=(folder, uidvalidity, uid), rules=acted):
+                   spam, checkpoint=(folder, uidvalidity, uid), rules=acted,
+                   inbound=message if folder == "INBOX" else None):
         return "seen"
     if spam:
         return "spam" if where else "new"
@@ -111,10 +115,12 @@ def recover_spam(ctx: ServiceContext, agent: Agent) -> int:
 def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes,
             assessment: Assessment, at: tuple[str, int, int], spam: bool,
             checkpoint: tuple[str, int, int] | None = None,
-            rules: list[dict[str, Any]] | None = None, announce: bool = True) -> bool:
+            rules: list[dict[str, Any]] | None = None, announce: bool = True,
+            inbound: InboundMessage | None = None) -> bool:
     """Index the message where it is (``at``: folder, UIDVALIDITY, UID), store its verdict
     (keyed by its bytes), log spam, count its sender in the agent's contacts, save the watcher
-    checkpoint and emit the event (naming the ``rules`` that acted; none when not to
+    checkpoint, act on a bounce, complaint or unsubscribe it carries (``inbound``:
+    :mod:`.bounces`) and emit the event (naming the ``rules`` that acted; none when not to
     ``announce`` it: mail the agent's policy dropped), all in one transaction; False if
     already indexed."""
     folder, uidvalidity, uid = at
@@ -142,6 +148,8 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
             log.warning("%s got a second copy of %s in %s (a delivery retried after a crash); "
                         "indexed, not announced again", agent.name, parsed.message_id, folder)
             return True
+        if inbound is not None:
+            bounces.consider(ctx, tx, agent, inbound, parsed.subject)
         payload = {"agent": agent.name, "folder": folder, "uid": uid,
                    "thread_id": thread, "message": message_payload(parsed, assessment),
                    "rules": rules or []}

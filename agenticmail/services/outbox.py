@@ -25,7 +25,7 @@ from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbox as store
 from ..store import pending as pending_store
-from . import audit, contacts, identity, origin
+from . import audit, contacts, identity, origin, suppressions
 from .approvals import hold
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, new_id
@@ -62,6 +62,26 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
             hint=f"agents can mail each other at @{ctx.settings.domain}; configure an outbound "
                  "route (agenticmail route set …) for external mail")
     return Routed(local, external)
+
+
+def accept_recipient(ctx: ServiceContext, agent: Agent, address: str) -> None:
+    """One recipient of an SMTP submission (RCPT TO): routable, and not suppressed."""
+    routed = route_recipients(ctx, [address])
+    suppressions.refuse_suppressed(ctx, agent, routed.local + routed.external)
+
+
+def _bulk_headers(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, routed: Routed
+                  ) -> bytes:
+    """The one-click unsubscribe header lines of bulk mail, made for its one recipient
+    (b"" for other mail)."""
+    if not mail.bulk:
+        return b""
+    everyone = routed.local + routed.external
+    if len(everyone) != 1 or mail.cc or mail.bcc:
+        raise InvalidRequest("bulk mail goes to exactly one 'to' recipient per message (its "
+                             "unsubscribe link is made for that recipient)",
+                             code="bulk_needs_one_recipient")
+    return suppressions.bulk_header_lines(ctx, agent, everyone[0])
 
 
 def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
@@ -157,12 +177,19 @@ def submit(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *,
     _check_size(ctx, mail)
     due = _parse_send_at(send_at)
     routed = route_recipients(ctx, list(mail.recipients))
+    suppressions.refuse_suppressed(ctx, agent, routed.local + routed.external)
     _check_rate(ctx, agent)
+    bulk = _bulk_headers(ctx, agent, mail, routed)
+    if bulk:  # ours replace any the agent wrote
+        mail = dataclasses.replace(mail, headers=tuple(
+            (k, v) for k, v in mail.headers
+            if k.lower() not in ("list-unsubscribe", "list-unsubscribe-post")))
     mail = _with_loop_headers(mail)
     message, message_id = build_message(
         mail, from_addr=agent.address, from_name=mail.from_name or agent.display_name,
         domain=ctx.settings.domain)
-    raw = message.as_bytes(policy=policy.SMTP)
+    # written as they are: the email package would fold the long URL into encoded words
+    raw = bulk + message.as_bytes(policy=policy.SMTP)
     if len(raw) > ctx.settings.max_message_bytes:
         raise PayloadTooLarge(f"the message is {len(raw)} bytes; the limit is "
                               f"{ctx.settings.max_message_bytes}")
@@ -181,6 +208,7 @@ def _require_readable(raw: bytes) -> None:
 def submit_raw(ctx: ServiceContext, agent: Agent, recipients: list[str], raw: bytes) -> Accepted:
     """A message the agent submitted over SMTP: same routing, guard and outbox as the API."""
     routed = route_recipients(ctx, recipients)
+    suppressions.refuse_suppressed(ctx, agent, routed.local + routed.external)
     identity.check_submitted(ctx, agent, raw)
     _check_rate(ctx, agent)
     _require_readable(raw)

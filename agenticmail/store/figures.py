@@ -60,13 +60,16 @@ def message_counts(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
                                   "LEFT JOIN verdicts v ON v.agent_id = a.id GROUP BY a.name"))
     counts.update(_by_agent(conn, "SELECT agent, status, count(*) FROM outbox "
                                   "GROUP BY agent, status"))
+    # a bounce comes after the send: the row stays 'sent' (so counted as sent) and a bounce
+    # that gave a recipient up marks it (``bounce``, services/bounces)
+    counts.update(_by_agent(conn, "SELECT agent, 'bounced', count(*) FROM outbox WHERE "
+                                  "status = 'sent' AND json_extract(bounce, '$.failed') "
+                                  "GROUP BY agent"))
     counts.update(_by_agent(conn, "SELECT agent, 'held', count(*) FROM pending_outbound "
                                   "GROUP BY agent"))
     found: dict[str, dict[str, int]] = {}
     for (agent, kind), n in counts.items():
         found.setdefault(agent, {})[kind] = n
-    for kinds in found.values():  # a bounce comes after the send: it stays counted as sent
-        kinds["sent"] = kinds.get("sent", 0) + kinds.get("bounced", 0)
     return found
 
 

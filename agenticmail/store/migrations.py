@@ -456,6 +456,23 @@ _SIGNATURES_TEMPLATES_TASKS: Step = (
 )
 
 
+# Bounces and suppression: what bounces said about a sent message (JSON, ``services/bounces``:
+# the row reads 'bounced' once a recipient failed; the stored status stays 'sent', so the
+# status CHECK stays as it is), and the addresses each agent no longer mails (hard bounces,
+# complaints, unsubscribes, by hand)
+_BOUNCES: Step = (
+    "ALTER TABLE outbox ADD COLUMN bounce TEXT",
+    """CREATE TABLE suppressions (
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT,
+        source TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (agent_id, address))""",
+)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _INITIAL),
     ("0002_audit_log", _AUDIT_LOG),
@@ -468,6 +485,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0009_agent_mail_ops", _AGENT_MAIL_OPS),
     ("0010_outbox_retry_budget", _OUTBOX_RETRY_BUDGET),
     ("0011_webhooks", _WEBHOOKS),
+    ("0012_bounces", _BOUNCES),
     ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
     ("0015_signatures_templates_tasks", _SIGNATURES_TEMPLATES_TASKS),
 ]

@@ -65,11 +65,18 @@ class OutboxRow:
     due: float = 0.0  # epoch seconds the message became due (created, or its send_at)
     delayed: bool = False  # message.delayed was announced
     cancelled: bool = False  # cancelled by its agent before it left (stored as failed)
+    bounce: dict[str, Any] | None = None  # what bounces said about it (services/bounces)
+
+    @property
+    def bounced(self) -> bool:
+        """A bounce said a recipient was given up on (stored as sent: it did leave)."""
+        return self.status == "sent" and bool((self.bounce or {}).get("failed"))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "agent": self.agent,
-            "status": "cancelled" if self.cancelled else self.status,
+            "status": "cancelled" if self.cancelled else "bounced" if self.bounced
+            else self.status,
             "message_id": self.message_id, "subject": self.subject,
             # the routed lists already hold the bcc recipients: each address once
             "recipients": list(dict.fromkeys(self.local_rcpts + self.external_rcpts)),
@@ -77,7 +84,7 @@ class OutboxRow:
             "attempts": self.attempts, "last_error": self.last_error, "send_at": self.send_at,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "sent_at": self.sent_at, "pending_id": self.pending_id,
-            "in_doubt": self.in_doubt,
+            "in_doubt": self.in_doubt, "bounce": self.bounce,
         }
 
 
@@ -94,6 +101,7 @@ def _outbox(row: sqlite3.Row) -> OutboxRow:
     for col in ("next_attempt_at", "lease_until", "created", "external_started", "file_error"):
         data.pop(col, None)
     data["raw"] = bytes(data["raw"])
+    data["bounce"] = json.loads(data["bounce"]) if data.get("bounce") else None
     return OutboxRow(**data)
 
 
@@ -143,8 +151,13 @@ def get_outbox(db: Database, id: str) -> OutboxRow:
 
 def list_outbox(db: Database, agent_id: int | None, status: str | None = None, limit: int = 50,
                 offset: int = 0) -> list[OutboxRow]:
-    """The outbox of the agent with ``agent_id`` (everyone's when None), newest first."""
-    where, params = where_equal(agent_id=agent_id, status=status)
+    """The outbox of the agent with ``agent_id`` (everyone's when None), newest first;
+    ``status`` as rows read (``bounced`` is a sent row a bounce said failed)."""
+    stored = "sent" if status == "bounced" else status
+    where, params = where_equal(agent_id=agent_id, status=stored)
+    if status in ("sent", "bounced"):
+        failed = "coalesce(json_extract(bounce, '$.failed'), 0)"
+        where += f" AND {failed}" if status == "bounced" else f" AND NOT {failed}"
     rows = db.query(f"SELECT * FROM outbox {where} ORDER BY created DESC LIMIT ? OFFSET ?",
                     (*params, limit, offset))
     return [_outbox(r) for r in rows]
@@ -285,6 +298,24 @@ def mark_retry(conn: sqlite3.Connection, id: str, next_attempt_at: float, error:
 def mark_failed(conn: sqlite3.Connection, id: str, error: str) -> None:
     conn.execute("UPDATE outbox SET status = 'failed', lease_until = NULL, last_error = ?, "
                  "updated_at = ? WHERE id = ?", (error, now_iso(), id))
+
+
+def find_sent(conn: sqlite3.Connection, agent_id: int, message_ids: list[str]
+              ) -> OutboxRow | None:
+    """The agent's outbox row that sent one of ``message_ids`` (the first found, in order)."""
+    for mid in message_ids:
+        row = conn.execute("SELECT * FROM outbox WHERE agent_id = ? AND lower(message_id) = ? "
+                           "ORDER BY created DESC LIMIT 1", (agent_id, mid.lower())).fetchone()
+        if row is not None:
+            return _outbox(row)
+    return None
+
+
+def mark_bounced(conn: sqlite3.Connection, id: str, bounce: dict[str, Any]) -> None:
+    """Record what bounces said; ``bounce["failed"]`` (a recipient was given up on) makes
+    the row read 'bounced' (:attr:`OutboxRow.bounced`)."""
+    conn.execute("UPDATE outbox SET bounce = ?, updated_at = ? WHERE id = ?",
+                 (json.dumps(bounce), now_iso(), id))
 
 
 def count_since(db: Database, agent_id: int,

@@ -67,16 +67,20 @@ def test_exposed_as_a_counter_and_a_histogram() -> None:
 
 
 def test_a_bounced_message_stays_counted_as_sent() -> None:
-    """Once bounces mark outbox rows ``bounced`` (after they were sent), the sent count must
-    not go down: a Prometheus counter never decreases."""
+    """A bounce marks a sent outbox row (its ``bounce`` says a recipient failed; the row stays
+    'sent'): counted as bounced, and the sent count does not go down (a Prometheus counter
+    never decreases)."""
     conn = sqlite3.connect(":memory:")
     conn.executescript(
         "CREATE TABLE agents (id INTEGER PRIMARY KEY, name TEXT);"
         "CREATE TABLE verdicts (agent_id INTEGER, content_sha256 TEXT);"
-        "CREATE TABLE outbox (agent TEXT, status TEXT);"
+        "CREATE TABLE outbox (agent TEXT, status TEXT, bounce TEXT);"
         "CREATE TABLE pending_outbound (agent TEXT);"
         "INSERT INTO agents VALUES (1, 'alice');"
-        "INSERT INTO outbox VALUES ('alice', 'sent'), ('alice', 'sent'), ('alice', 'failed');")
+        "INSERT INTO outbox VALUES ('alice', 'sent', NULL), ('alice', 'sent', NULL), "
+        "('alice', 'failed', NULL);")
     assert message_counts(conn)["alice"] == {"received": 0, "sent": 2, "failed": 1}
-    conn.execute("UPDATE outbox SET status = 'bounced' WHERE rowid = 1")
+    conn.execute("""UPDATE outbox SET bounce = '{"failed": false}' WHERE rowid = 2""")
+    assert message_counts(conn)["alice"] == {"received": 0, "sent": 2, "failed": 1}
+    conn.execute("""UPDATE outbox SET bounce = '{"failed": true}' WHERE rowid = 1""")
     assert message_counts(conn)["alice"] == {"received": 0, "sent": 2, "failed": 1, "bounced": 1}
