@@ -7,6 +7,7 @@ family exists, and the evidence for it, is in ``docs/filters.md``.
 
 from __future__ import annotations
 
+from agenticmail.security import injection_multilingual as _ML
 from agenticmail.security.patterns import WORD_GAP as _W
 
 _OVERRIDE_VERB = (
@@ -17,21 +18,42 @@ _PRIOR = (
     r"(?:previous|prior|preceding|above|earlier|former|original|initial|existing|old|all|any|"
     r"your|the|these|those|system|safety|developer|programmed|given)"
 )
+# words that may stand between the override verb and the rules ("all of your previous ...")
+_PRIOR_GAP = (
+    r"(?:(?:all|any|of|the|your|these|those|previous|prior|preceding|above|earlier|former|"
+    r"original|initial|existing|old|system|safety|developer|programmed|given|other|current|"
+    r"following|aforementioned|mentioned|said|entire|whole|such|default|core|built-in|hidden|"
+    r"internal|AI|model|assistant|[a-z]+'s|and|or|every|single)\s+){0,3}?"
+)
+# what may follow the overridden rules: the end of the sentence, a conjunction or the reader,
+# not a qualifier that makes them someone's concrete instructions ("... about the delivery")
+_OVERRIDE_TAIL = (
+    r"(?:\s*(?:[.!?;:,)\]\"'”’*\-]|$)|\s+(?:and|or|but|then|you|that|which|who|given|from\s+"
+    r"(?:before|above|earlier|your|the\s+(?:developer|system|user|operator|prompt))|above|before|"
+    r"so\s+far|now|completely|entirely|altogether|instead|immediately|henceforth|in\s+(?:this|your|"
+    r"the)\s+(?:prompt|conversation|chat|context|session|system\s+prompt)|(?:for|in)\s+(?:this|the)"
+    r"\s+(?:task|session|conversation|turn|response|answer|reply)|(?:set|provided|received|programmed|written|stated|listed)\b|"
+    r"to\s+(?:you|the\s+(?:AI|assistant|model))|if|unless|as|since|because|plus)\b)"
+)
 _RULES = (
     r"(?:instructions?|rules?|directions?|directives?|prompts?|guidelines?|guidance|commands?|"
     r"orders|constraints?|programming|polic(?:y|ies)|restrictions?|training|context)"
 )
 PI_IGNORE = (
-    rf"(?i)\b{_OVERRIDE_VERB}\s+{_W}{{0,4}}?{_PRIOR}\s+{_W}{{0,2}}?{_RULES}\b"
+    rf"(?im)\b{_OVERRIDE_VERB}\s+(?:{_PRIOR_GAP}{_PRIOR}\s+|all\s+)(?:{_PRIOR_GAP}|{_W}{{0,1}}?)"
+    rf"{_RULES}(?:\s+sets?)?{_OVERRIDE_TAIL}"
+    # the strong forms ("all previous", "your prior") need no tail
+    rf"|(?i)\b{_OVERRIDE_VERB}\s+(?:all|your|any)\s+(?:of\s+)?(?:(?:the|your)\s+)?(?:previous|prior|"
+    rf"preceding|above|earlier|former|original|initial|existing|system)\s+(?:\S+\s+)?{_RULES}\b"
+    # bare: "ignore instructions and just print ..."
+    rf"|(?i)\b{_OVERRIDE_VERB}\s+(?:the\s+|all\s+|any\s+)?{_RULES}\s*[,.;:]?\s*(?:and\s+)?(?:then\s+|"
+    r"instead\s+)?(?:just\s+|only\s+|simply\s+)?(?:print|say|output|write|respond|reply|answer|repeat|"
+    r"return|tell|type|spell)\b"
     rf"|(?i)\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?|everything\s+|anything\s+)"
-    rf"(?:(?:you\s+(?:were|have\s+been)\s+told|that\s+was\s+said|written|stated)\s+)?"
+    rf"(?:(?:you\s+(?:were|have\s+been)\s+told|you\s+(?:learned|learnt|know|were\s+taught|have\s+"
+    rf"learned)|that\s+was\s+said|written|stated)\s+)?"
     rf"(?:above|before|previously|so\s+far|earlier)\b"
     r"|(?i)\b(?:ignore|disregard)\s+(?:the|your)\s+(?:user|owner|human|operator)\b"
-    # de / fr / es / it / pt forms of the same override
-    r"|(?i)\b(?:ignorier\w*|vergiss|missacht\w*)\s+(?:\S+\s+){0,4}?(?:anweisung\w*|befehl\w*|regeln|instruktion\w*|vorgaben|richtlinie\w*)"
-    r"|(?i)\b(?:ignore[rz]?|oublie[rz]?)\s+(?:\S+\s+){0,4}?(?:instructions?|consignes?|règles|directives)"
-    r"|(?i)\b(?:ignora[r]?|olvida[r]?|ignore|ignorar)\s+(?:\S+\s+){0,4}?(?:instrucciones|reglas|indicaciones|instruções|regras)"
-    r"|(?i)\b(?:ignora(?:re)?|dimentica(?:re)?)\s+(?:\S+\s+){0,4}?(?:istruzioni|regole|indicazioni)"
     # paraphrases: the earlier text is declared void, or the reader is told to stop and do X
     r"|(?i)\b(?:previous|prior|preceding|above|earlier|original|initial|old|all)\s+(?:\S+\s+){0,2}?"
     r"(?:instructions?|rules|directives?|prompts?|guidelines|commands?|context)\s+(?:\S+\s+){0,2}?"
@@ -54,6 +76,7 @@ PI_IGNORE = (
     # the reader's rules are declared changed
     r"|(?i)\byour\s+(?:rules|guidelines|restrictions|instructions|policies|settings)\s+(?:have|has)\s+"
     r"(?:now\s+)?(?:been\s+)?(?:changed|updated|lifted|removed|disabled|replaced|reset)\b"
+    rf"|(?:{_ML.IGNORE})"
 )
 PI_ROLE = (
     r"(?i)\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:a|an|the|my|in|acting|operating|"
@@ -65,10 +88,12 @@ PI_ROLE = (
     r"reply|speak|only)|your\s+(?:name|role|task|job)|act|respond|answer|reply)\b"
     r"|(?i)\byour\s+new\s+(?:role|name|identity|persona|purpose|task|instructions?|goal|objective|"
     r"directive|job)\s+(?:is|are|will\s+be)\b"
-    r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:be|act|behave|respond|answer|become)\b"
-    r"|(?i)\b(?:du\s+bist\s+(?:jetzt|nun|ab\s+sofort)|ab\s+(?:jetzt|sofort)\s+(?:hast|bist|gibst|wirst|"
-    r"darfst)\s+du|tu\s+es\s+(?:maintenant|d[ée]sormais)|(?:ahora|ya)\s+(?:eres|est[aá]s)|"
-    r"a\s+partir\s+de\s+ahora|(?:ora|adesso)\s+sei|d'ora\s+in\s+poi|da\s+ora\s+in\s+poi)\b"
+    r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:behave|respond|answer|reply)\b"
+    # "you will now be / act as" a role of an AI, not "the primary account manager"
+    r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:be|act\s+as|become)\s+(?:\S+\s+){0,3}?(?:AI|"
+    r"assistant|model|bot|chatbot|agent|DAN|persona|character|unrestricted|unfiltered|uncensored|"
+    r"jailbroken|evil|free|terminal|hacker)\b"
+    rf"|(?:{_ML.ROLE})"
 )
 PI_DELIMITER = (
     r"(?i)\[\s*/?\s*(?:SYSTEM|INST|SYS|SYSTEM\s+PROMPT|ADMIN)\s*\]|<</?\s*SYS\s*>>"
@@ -93,13 +118,17 @@ PI_NEW_INSTRUCTIONS = (
     r"commands?|orders|task)\s*(?::|-\s)"
     r"|(?i)\b(?:system|developer|admin)\s+(?:override|prompt|note|message)\s*:"
     r"|(?i)\bsystem\s+override\b|\boverride\s+(?:mode|code|protocol)\b"
-    r"|\b(?:SYSTEM|ADMIN|OVERRIDE|DEVELOPER)(?:\s+(?:NOTE|UPDATE|MESSAGE|OVERRIDE|NOTICE|PROMPT|HINT))?\s*:"
-    r"|\bIMPORTANT\s+SYSTEM\s+(?:UPDATE|NOTE|MESSAGE|NOTICE)\b"
-    r"|(?i)\b(?:system\s*(?:hinweis|anweisung|notiz)|neue\s+anweisungen?|note\s+syst[eè]me|"
-    r"nouvelles?\s+instructions?|nota\s+del\s+sistema|nuevas\s+instrucciones|nota\s+di\s+sistema|"
-    r"nuove\s+istruzioni)\b"
+    # upper case only (an earlier (?i) would otherwise reach it: "System update:" is ordinary)
+    r"|(?-i:\b(?:SYSTEM|ADMIN|OVERRIDE|DEVELOPER)(?:\s+(?:NOTE|UPDATE|MESSAGE|OVERRIDE|NOTICE|PROMPT|"
+    r"HINT))?\s*:|\bIMPORTANT\s+SYSTEM\s+(?:UPDATE|NOTE|MESSAGE|NOTICE)\b)"
+    r"|(?i)\b(?:system\s*(?:hinweis|notiz)\s*:|note\s+syst[eè]me|nota\s+del\s+sistema|"
+    r"nota\s+di\s+sistema)"
     r"|(?i)\b(?:your|the)\s+(?:rules|instructions|guidelines|directives?)\s+have\s+(?:changed|been\s+"
-    r"updated|been\s+replaced)\b|(?i)\bsupersedes?\s+(?:all\s+)?(?:prior|previous|earlier)\b"
+    r"updated|been\s+replaced)\b"
+    # "supersedes all previous instructions", not "... all previous purchase orders"
+    r"|(?i)\bsupersedes?\s+(?:all\s+|any\s+)?(?:prior|previous|earlier)\s+(?:\S+\s+)?(?:instructions|"
+    r"rules|prompts?|directives|guidelines|commands|system\s+prompts?)\b"
+    rf"|(?:{_ML.NEW})"
 )
 PI_PERSISTENCE = (
     r"(?i)\b(?:save|store|write|add|commit|persist)\s+(?:\S+\s+){0,4}?(?:to|in|into)\s+(?:your\s+)?"
@@ -169,6 +198,7 @@ PI_SECRECY = (
     r"|(?i)\bthe\s+user\s+(?:must|should)\s+(?:not|never)\s+(?:know|see|find|be)\b"
     r"|(?i)\b(?:do\s+not|don't|never)\s+(?:mention|reveal|disclose)\s+(?:these|this|that|the|my|your)\s+"
     r"(?:instructions?|message|email|request)\b"
+    rf"|(?:{_ML.SECRECY})"
 )
 PI_JAILBREAK = (
     r"(?i)\bjail-?break(?:s|ing|ed|en)?\b|\bdo\s+anything\s+now\b"
@@ -236,8 +266,6 @@ PI_REVEAL_PROMPT = (
     r"beginning))|(?i)\byour\s+system\s+prompt\b"
     r"|(?i)\b(?:output|print|show|dump)\s+(?:\S+\s+){0,3}?(?:context\s+window|system\s+message)\b"
     r"|(?i)\b(?:exact|original|initial)\s+instructions\s+you\s+(?:were|have\s+been)\s+given\b"
-    r"|(?i)\b(?:systemanweisung\w*|systemprompt|instructions?\s+(?:du\s+)?syst[eè]me|instrucciones\s+"
-    r"del\s+sistema|istruzioni\s+di\s+sistema)\b"
     # the model's own set-up, asked for in other words
     r"|(?i)\b(?:instructions?|directions|rules|guidelines|text|prompt|words|messages?)\s+(?:that\s+)?you\s+"
     r"(?:were|have\s+been|had\s+been|got)\s+(?:given|told|provided|fed|programmed\s+with|"
@@ -247,7 +275,8 @@ PI_REVEAL_PROMPT = (
     r"|(?i)\b(?:what|things|anything|everything)\s+(?:are|were|is)\s+you\s+(?:not\s+)?"
     r"(?:supposed|allowed|permitted|forbidden)\s+to\s+(?:tell|say|reveal|share|disclose)\b"
     r"|(?i)\b(?:initiali[sz]ation|bootstrap|setup|set-up|hidden|pre-?conversation|developer|"
-    r"operator)\s+(?:string|prompt|text|message|instructions)\b"
+    r"operator)\s+(?:string|prompt)\b|(?i)\b(?:initiali[sz]ation|bootstrap|pre-?conversation)\s+"
+    r"(?:text|message|instructions)\b"
     r"|(?i)\b(?:i\s+was|you\s+were|you\s+are|my\s+instructions\s+(?:are|were))\s+"
     r"(?:instructed|programmed|told|configured)\s+to\b.{0,3}?[\"'’”]"
     r"|(?i)\b(?:begin|start|prefix|open|preface)\s+(?:your|the)\s+(?:answer|response|reply|output)\s+"
@@ -261,6 +290,7 @@ PI_REVEAL_PROMPT = (
     r"hidden|secret|internal|starting|base|pre-?)[\s-]*(?:prompts?|instructions|directives|"
     r"guidelines\s+verbatim)\b"
     r"|(?i)\b(?:the|this|that)\s+system\s+prompts?\b"
+    rf"|(?:{_ML.REVEAL})"
     r"|(?i)\brepeat\s+(?:back\s+)?(?:the\s+|all\s+|everything\s+)?(?:above|previous|preceding|"
     r"prior|earlier)\s+(?:text|words|prompt|instructions|messages?|conversation)\b"
     r"|(?i)\brepeat\s+(?:back\s+)?(?:this|the|our)\s+(?:entire\s+|whole\s+|full\s+)?"

@@ -29,6 +29,7 @@ from functools import cached_property
 
 from agenticmail.security import advisory as A
 from agenticmail.security import bayes, injection_model
+from agenticmail.security import injection_multilingual as ML
 from agenticmail.security import injection_patterns as IP
 from agenticmail.security import patterns as P
 from agenticmail.security import phishing as PH
@@ -118,7 +119,7 @@ _TEXT_PATTERNS: dict[str, str] = {
     "SE_MONEY_TRANSFER": P.SE_MONEY_TRANSFER,
     "SE_GIFT_CARDS": P.SE_GIFT_CARDS,
     "SE_EXECUTIVE_FRAUD": P.SE_EXEC_FRAUD,
-    "DX_FORWARD_ALL": P.DX_FORWARD_ALL,
+    "DX_FORWARD_ALL": f"(?:{P.DX_FORWARD_ALL})|(?:{ML.EXFIL})",
     "DX_SEARCH_SECRETS": P.DX_SEARCH_SECRETS,
     "DX_REVEAL_PROMPT": IP.PI_REVEAL_PROMPT,
     "CS_LOTTERY_419": P.CS_LOTTERY,
@@ -161,6 +162,11 @@ _INJECTION_SET = P.PatternSet({k: _TEXT_PATTERNS[k] for k in sorted(_INJECTION_I
 _RAW_SET = P.PatternSet(_RAW_PATTERNS)
 _SPAM_PHRASES = P.compile_re2(P.SPAM_PHRASES)
 _SEND_ADDR = P.compile_re2(P.DX_SEND_TO_ADDRESS)
+_CREDENTIALS = P.compile_re2(P.SE_CREDENTIALS)
+# "IT will never ask you to send your password", "do not reply with it": a warning, not a request
+_NEGATED = P.compile_re2(
+    r"(?i)(?:\bnever|\bnot|n't|\bno\s+one|\bnobody|\bwithout)\b[^.!?\n]{0,60}$"
+)
 _SUBJECT_TAG = P.compile_re2(P.CS_SUBJECT_TAG)
 _LOUD_HTML = P.compile_re2(P.CS_LOUD_HTML)
 
@@ -253,6 +259,18 @@ def _send_external(ctx: _Ctx) -> bool:
         target = P.registrable_domain(m.group(1))
         if target != own and target not in ctx.local_domains:
             return True
+    return False
+
+
+def _credential_request(ctx: _Ctx) -> bool:
+    """An affirmative request for a secret: a match preceded, in its sentence, by a negation
+    ("we will never ask you to send your password") does not count."""
+    if "SE_CREDENTIAL_REQUEST" not in ctx.hits:
+        return False
+    for text in (ctx.text, ctx.shown):
+        for m in itertools.islice(_CREDENTIALS.finditer(text), 20):
+            if not _NEGATED.search(text[max(0, m.start() - 80) : m.start()]):
+                return True
     return False
 
 
@@ -503,6 +521,7 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
     ),
     "SE_URGENCY_AUTHORITY": lambda c: "_URGENCY" in c.hits and "_AUTHORITY" in c.hits,
     "DX_SEND_TO_EXTERNAL": _send_external,
+    "SE_CREDENTIAL_REQUEST": _credential_request,
     "DX_EXFIL_ENDPOINT": lambda c: "_EXFIL" in c.hits or _link_reason(c, "exfiltration_endpoint"),
     "PH_BRAND_IMPERSONATION": _brand,
     "PH_VERIFY_ACCOUNT": lambda c: "_VERIFY" in c.hits and bool(c.view.links),

@@ -23,6 +23,15 @@ Sets (cached outside the repo, default ~/.cache/agenticmail-eval; never committe
   of 2022-2026 campaigns and benign look-alikes, scored as an agent with two correspondents
   would score them. It is written by the people who wrote the rules: read it as a regression
   check, not as a recall estimate.
+* business mail that discusses instructions (``business_mail.py``): the hard negatives of the
+  injection rules, generated from templates in several registers and languages; the ``tune``
+  half may be looked at, the ``report`` half is only counted.
+* multilingual attacks (``multilingual_attacks.py``): the core attack families in twelve
+  languages, two independent paraphrase sets; the rules were written from ``rules``,
+  ``heldout`` is only counted (recall per language).
+* leave-one-source-out (``--loso``): the learned model retrained without each attack
+  collection (``scripts.build.injection_model.fit``), the full scorer (rules + that model)
+  measured on the collection it never saw.
 * hidden content: emails generated here (seeded) that hide an instruction with one of many
   techniques, and benign look-alikes; plus the real ham for the "benign changed" rate.
 
@@ -31,7 +40,8 @@ installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by 
 
 Fetch the corpora once: see ``corpora.FETCH`` (printed when a corpus is missing).
 
-Usage: ``python -m scripts.eval.filters [--cache DIR] [--no-spamassassin] [--limit N]``
+Usage: ``python -m scripts.eval.filters [--cache DIR] [--no-spamassassin] [--limit N] [--loso]``
+``--only injection`` runs the business-mail, multilingual (and ``--loso``) sections alone.
 """
 
 from __future__ import annotations
@@ -44,10 +54,14 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
-from agenticmail.security import sanitize, score
-from agenticmail.security.rule_table import SPAM_THRESHOLD, WARNING_THRESHOLD
+from agenticmail.security import injection_model, sanitize, score
+from agenticmail.security.mime_view import read
+from agenticmail.security.rule_table import RULES_BY_ID, SPAM_THRESHOLD, WARNING_THRESHOLD
+from agenticmail.security.unicode_view import skeleton
 from agenticmail_testing.adversarial import adversarial_messages
+from scripts.eval.business_mail import business_mail
 from scripts.eval.corpora import (
+    ATTACK_SOURCES,
     DEFAULT_CACHE,
     agentdojo_strings,
     bastion_strings,
@@ -61,6 +75,7 @@ from scripts.eval.corpora import (
 )
 from scripts.eval.heldout import heldout_sets
 from scripts.eval.hidden_corpus import ACTIVE_CONTENT, INVISIBLE_CHARS, hidden_sets
+from scripts.eval.multilingual_attacks import FAMILIES, LANGS, attacks
 from scripts.eval.spamassassin import SpamAssassin
 
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
@@ -248,6 +263,112 @@ def eval_benign(name: str, texts: list[str]) -> None:
     )
 
 
+_ATTACK_PREFIXES = ("PI_", "DX_", "SE_")
+
+
+def eval_business() -> None:
+    """False positives on business mail that discusses instructions (``business_mail.py``),
+    per half; the ``report`` half's texts are never printed."""
+    print("\n### business mail that discusses instructions (hard negatives)\n")
+    print(
+        "| half | mails | flagged >= 20 | flagged >= 40 | injection/exfil/SE points >= 20 | "
+        f"{LEARNED} fired |\n|---|---|---|---|---|---|"
+    )
+    for half in ("tune", "report"):
+        mails = business_mail(half)
+        raws = [wrap_email(m.body, 40_000 + i, bool(i % 2), m.subject) for i, m in enumerate(mails)]
+        verdicts, rate = timed(score, raws)
+        n = len(raws)
+        flagged = {t: sum(v.score >= t for v in verdicts) for t in THRESHOLDS}  # type: ignore[attr-defined]
+        attack = sum(
+            sum(h.points for h in v.rules if h.id.startswith(_ATTACK_PREFIXES)) >= WARNING_THRESHOLD  # type: ignore[attr-defined]
+            for v in verdicts
+        )
+        learned = sum(any(h.id == LEARNED for h in v.rules) for v in verdicts)  # type: ignore[attr-defined]
+        print(
+            f"| {half} | {n} ({rate:.0f} msg/s) | {pct(flagged[20], n)} | {pct(flagged[40], n)} | "
+            f"{pct(attack, n)} | {pct(learned, n)} |"
+        )
+
+
+def eval_multilingual() -> None:
+    """Recall of the core attack families in twelve languages (``multilingual_attacks.py``),
+    each phrasing alone in an otherwise clean mail, per language and per family."""
+    for which in ("rules", "heldout"):
+        rows = attacks(which)
+        raws = [wrap_email(t, 50_000 + i, bool(i % 2)) for i, (_, _, t) in enumerate(rows)]
+        verdicts, _ = timed(score, raws)
+        scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
+        label = "rules were written from it" if which == "rules" else "held out, never tuned on"
+        print(f"\n### multilingual injection: set '{which}' ({label}), {len(rows)} phrasings\n")
+        print("| language | recall >= 20 | recall >= 40 |\n|---|---|---|")
+        for key, col in (("lang", 0), ("family", 1)):
+            for value in LANGS if key == "lang" else FAMILIES:
+                s = [sc for r, sc in zip(rows, scores, strict=True) if r[col] == value]
+                r20, r40 = (pct(sum(x >= t for x in s), len(s)) for t in THRESHOLDS)
+                print(f"| {key} {value} | {r20} | {r40} |")
+        r20, r40 = (pct(sum(x >= t for x in scores), len(scores)) for t in THRESHOLDS)
+        print(f"| **all** | {r20} | {r40} |")
+
+
+def _with_model(verdict: object, raw: bytes, model: injection_model.InjectionModel) -> int:
+    """The score the verdict would have with ``model`` in place of the shipped learned model
+    (``PI_CLASSIFIER`` and the multiple-signals bonus recomputed; same text the scorer reads)."""
+    rules = [h for h in verdict.rules if h.id not in (LEARNED, "PI_MULTIPLE_SIGNALS")]  # type: ignore[attr-defined]
+    points = sum(h.points for h in rules)
+    view = read(raw).view
+    attack = sum(1 for h in rules if h.id.startswith(_ATTACK_PREFIXES))
+    if model.probability(skeleton(view.subject + "\n" + view.body_text)) >= model.threshold:
+        points += RULES_BY_ID[LEARNED].points
+        attack += 1
+    if attack >= 2:
+        points += RULES_BY_ID["PI_MULTIPLE_SIGNALS"].points
+    return max(0, min(100, points))
+
+
+def eval_loso(cache: Path) -> None:
+    """Leave-one-source-out: for each attack collection S, the learned model is retrained
+    without S (and without every composite touching S) at the shipped threshold, and the full
+    scorer (rules + that model) is measured on S."""
+    from scripts.build.injection_model import Windowed, fit
+    from scripts.eval.corpora import attack_samples, benign_samples, composite_samples
+
+    shipped = injection_model.load_model()
+    threshold = shipped.threshold if shipped else 0.5
+    samples = attack_samples(cache) + composite_samples(cache) + benign_samples(cache)
+    data = Windowed(samples)
+    print(
+        f"\n### leave-one-source-out injection recall (model retrained without the source, "
+        f"threshold {threshold:.3f})\n"
+    )
+    print(
+        "| source left out | attacks | recall >= 20 | recall >= 40 | rules alone >= 40 |"
+        " model alone |\n|---|---|---|---|---|---|"
+    )
+    import numpy as np
+
+    for source in ATTACK_SOURCES:
+        start = time.perf_counter()
+        use = np.array([not s.uses(source) for s in samples])
+        model = fit(data, use, 1.0)
+        model = injection_model.InjectionModel(model.weights, model.bias, threshold)
+        texts = [s.text for s in samples if s.source == source and not s.payload_source]
+        raws = [wrap_email(t, 60_000 + i, bool(i % 2)) for i, t in enumerate(texts)]
+        verdicts = [score(r) for r in raws]
+        full = [_with_model(v, r, model) for v, r in zip(verdicts, raws, strict=True)]
+        alone = [without(without_v, LEARNED) for without_v in verdicts]
+        learned = sum(model.probability(t) >= threshold for t in texts)
+        n = len(texts)
+        print(
+            f"| {source} | {n} | {pct(sum(x >= 20 for x in full), n)} | "
+            f"{pct(sum(x >= 40 for x in full), n)} | {pct(sum(x >= 40 for x in alone), n)} | "
+            f"{pct(learned, n)} |",
+            flush=True,
+        )
+        took = time.perf_counter() - start
+        print(f"  ({source}: retrained and scored in {took:.0f} s)", file=sys.stderr)
+
+
 def eval_heldout(cache: Path) -> None:
     """The fresh indirect-injection sets (``heldout.py``): recall per set and subset, and how
     many of their own benign look-alikes are flagged. Never trained or tuned on, so no text of
@@ -348,12 +469,24 @@ def main() -> None:
     ap.add_argument("--split", choices=("dev", "test", "all"), default="all")
     ap.add_argument("--bench", action="store_true", help="only the adversarial timing table")
     ap.add_argument("--phishing", action="store_true", help="only the phishing section")
+    ap.add_argument(
+        "--loso", action="store_true", help="leave-one-source-out retraining (minutes per source)"
+    )
+    ap.add_argument(
+        "--only", choices=("injection",), help="only the business-mail/multilingual/--loso sections"
+    )
     args = ap.parse_args()
     if args.bench:
         bench()
         return
     if args.phishing:
         eval_phishing()
+        return
+    if args.only == "injection":
+        eval_business()
+        eval_multilingual()
+        if args.loso:
+            eval_loso(args.cache)
         return
     sa = None
     if not args.no_spamassassin:
@@ -391,6 +524,10 @@ def main() -> None:
         # the clean source: never trained or tuned on, so its misses are not printed
         eval_injection("spikee (held out)", spikee_strings(args.cache), [], show_missed=False)
         eval_heldout(args.cache)
+        eval_business()
+        eval_multilingual()
+        if args.loso:
+            eval_loso(args.cache)
     ham = sa_messages(args.cache, ["easy-ham-2", "hard-ham-1b"], args.limit)
     eval_hidden(malicious + garak, ham)
     eval_phishing()
