@@ -8,6 +8,10 @@ an assistant / agent without rules), ``REVEAL`` (show the system prompt or hidde
 instructions), ``EXFIL`` (forward the mailbox, send passwords or keys out) and ``SECRECY``
 (do not tell the user).
 
+:data:`RULE_PATTERNS` maps each family to the rule it fires. The scorer matches them as a
+set of their own (one more linear pass): compiled into the same RE2 set as the English
+families, the set's automaton grew so much that matching slowed down eightfold.
+
 Like the English families they need the *structure* of an attack on the reader, not its
 vocabulary: an override verb together with what is overridden (instructions, rules, prompt)
 and a word that makes them the reader's earlier ones (all, previous, your, system); a role
@@ -258,3 +262,13 @@ SECRECY = _alt(
     r"사용자(?:에게|가)[^.\n]{0,16}?(?:말하지\s*마|알리지\s*마|알게\s*해서는\s*안|알면\s*안)",
     r"(?i)kullanıcı(?:ya|nın)?\s+(?:\S+\s+){0,3}?(?:bahsetme|söyleme|öğrenmemeli|bilmemeli|haber\s+verme)",
 )
+
+# the rule each family fires (same ids and points as the English families)
+RULE_PATTERNS: dict[str, str] = {
+    "PI_IGNORE_INSTRUCTIONS": IGNORE,
+    "PI_NEW_INSTRUCTIONS": NEW,
+    "PI_ROLE_REASSIGNMENT": ROLE,
+    "DX_REVEAL_PROMPT": REVEAL,
+    "DX_FORWARD_ALL": EXFIL,
+    "PI_SECRECY": SECRECY,
+}

@@ -7,7 +7,6 @@ family exists, and the evidence for it, is in ``docs/filters.md``.
 
 from __future__ import annotations
 
-from agenticmail.security import injection_multilingual as _ML
 from agenticmail.security.patterns import WORD_GAP as _W
 
 _OVERRIDE_VERB = (
@@ -76,7 +75,6 @@ PI_IGNORE = (
     # the reader's rules are declared changed
     r"|(?i)\byour\s+(?:rules|guidelines|restrictions|instructions|policies|settings)\s+(?:have|has)\s+"
     r"(?:now\s+)?(?:been\s+)?(?:changed|updated|lifted|removed|disabled|replaced|reset)\b"
-    rf"|(?:{_ML.IGNORE})"
 )
 PI_ROLE = (
     r"(?i)\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:a|an|the|my|in|acting|operating|"
@@ -93,7 +91,6 @@ PI_ROLE = (
     r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:be|act\s+as|become)\s+(?:\S+\s+){0,3}?(?:AI|"
     r"assistant|model|bot|chatbot|agent|DAN|persona|character|unrestricted|unfiltered|uncensored|"
     r"jailbroken|evil|free|terminal|hacker)\b"
-    rf"|(?:{_ML.ROLE})"
 )
 PI_DELIMITER = (
     r"(?i)\[\s*/?\s*(?:SYSTEM|INST|SYS|SYSTEM\s+PROMPT|ADMIN)\s*\]|<</?\s*SYS\s*>>"
@@ -128,7 +125,6 @@ PI_NEW_INSTRUCTIONS = (
     # "supersedes all previous instructions", not "... all previous purchase orders"
     r"|(?i)\bsupersedes?\s+(?:all\s+|any\s+)?(?:prior|previous|earlier)\s+(?:\S+\s+)?(?:instructions|"
     r"rules|prompts?|directives|guidelines|commands|system\s+prompts?)\b"
-    rf"|(?:{_ML.NEW})"
 )
 PI_PERSISTENCE = (
     r"(?i)\b(?:save|store|write|add|commit|persist)\s+(?:\S+\s+){0,4}?(?:to|in|into)\s+(?:your\s+)?"
@@ -198,7 +194,6 @@ PI_SECRECY = (
     r"|(?i)\bthe\s+user\s+(?:must|should)\s+(?:not|never)\s+(?:know|see|find|be)\b"
     r"|(?i)\b(?:do\s+not|don't|never)\s+(?:mention|reveal|disclose)\s+(?:these|this|that|the|my|your)\s+"
     r"(?:instructions?|message|email|request)\b"
-    rf"|(?:{_ML.SECRECY})"
 )
 PI_JAILBREAK = (
     r"(?i)\bjail-?break(?:s|ing|ed|en)?\b|\bdo\s+anything\s+now\b"
@@ -290,7 +285,6 @@ PI_REVEAL_PROMPT = (
     r"hidden|secret|internal|starting|base|pre-?)[\s-]*(?:prompts?|instructions|directives|"
     r"guidelines\s+verbatim)\b"
     r"|(?i)\b(?:the|this|that)\s+system\s+prompts?\b"
-    rf"|(?:{_ML.REVEAL})"
     r"|(?i)\brepeat\s+(?:back\s+)?(?:the\s+|all\s+|everything\s+)?(?:above|previous|preceding|"
     r"prior|earlier)\s+(?:text|words|prompt|instructions|messages?|conversation)\b"
     r"|(?i)\brepeat\s+(?:back\s+)?(?:this|the|our)\s+(?:entire\s+|whole\s+|full\s+)?"

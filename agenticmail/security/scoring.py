@@ -119,7 +119,7 @@ _TEXT_PATTERNS: dict[str, str] = {
     "SE_MONEY_TRANSFER": P.SE_MONEY_TRANSFER,
     "SE_GIFT_CARDS": P.SE_GIFT_CARDS,
     "SE_EXECUTIVE_FRAUD": P.SE_EXEC_FRAUD,
-    "DX_FORWARD_ALL": f"(?:{P.DX_FORWARD_ALL})|(?:{ML.EXFIL})",
+    "DX_FORWARD_ALL": P.DX_FORWARD_ALL,
     "DX_SEARCH_SECRETS": P.DX_SEARCH_SECRETS,
     "DX_REVEAL_PROMPT": IP.PI_REVEAL_PROMPT,
     "CS_LOTTERY_419": P.CS_LOTTERY,
@@ -149,6 +149,7 @@ _RAW_PATTERNS: dict[str, str] = {
     "_SCRIPT_URI": P.SCRIPT_URI_ATTR.pattern,
 }
 _TEXT_SET = P.PatternSet(_TEXT_PATTERNS)
+_MULTILINGUAL_SET = P.PatternSet(ML.RULE_PATTERNS)  # a set of its own: see injection_multilingual
 _INJECTION_IDS = frozenset({
     "PI_IGNORE_INSTRUCTIONS",
     "PI_ROLE_REASSIGNMENT",
@@ -169,6 +170,12 @@ _NEGATED = P.compile_re2(
 )
 _SUBJECT_TAG = P.compile_re2(P.CS_SUBJECT_TAG)
 _LOUD_HTML = P.compile_re2(P.CS_LOUD_HTML)
+
+
+def _text_hits(text: str) -> frozenset[str]:
+    """The phrase rules ``text`` fires: English families and the rest, then the multilingual
+    injection families."""
+    return _TEXT_SET.match(text) | _MULTILINGUAL_SET.match(text)
 
 
 PHRASE_SPAN = 3000  # characters per which distinct spam phrases are counted
@@ -631,13 +638,13 @@ def score(
     if origin is Origin.VERIFIED:
         return Verdict(0, False, False, None, (), True, auth)
     text = view.subject + "\n" + view.body_text
-    hits = _TEXT_SET.match(text) | _RAW_SET.match(text + "\n" + view.html)
+    hits = _text_hits(text) | _RAW_SET.match(text + "\n" + view.html)
     # Score what the agent will read: invisible characters dropped, NFKC, look-alike letters
     # as Latin. An attack word only this reading reveals was hidden on purpose (PI_OBFUSCATED).
     shown = skeleton(text)
     revealed: frozenset[str] = frozenset()
     if shown != text:
-        shown_hits = _TEXT_SET.match(shown)
+        shown_hits = _text_hits(shown)
         revealed = frozenset(shown_hits - hits) & _INJECTION_IDS
         hits |= shown_hits
     if origin is Origin.INVALID or (origin is None and _stamped(parsed)):

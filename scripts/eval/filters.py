@@ -311,14 +311,16 @@ def eval_multilingual() -> None:
         print(f"| **all** | {r20} | {r40} |")
 
 
-def _with_model(verdict: object, raw: bytes, model: injection_model.InjectionModel) -> int:
+def _with_model(verdict: object, raw: bytes, model: injection_model.InjectionModel | None) -> int:
     """The score the verdict would have with ``model`` in place of the shipped learned model
-    (``PI_CLASSIFIER`` and the multiple-signals bonus recomputed; same text the scorer reads)."""
+    (``PI_CLASSIFIER`` and the multiple-signals bonus recomputed; same text the scorer reads);
+    ``None``: the rules alone."""
     rules = [h for h in verdict.rules if h.id not in (LEARNED, "PI_MULTIPLE_SIGNALS")]  # type: ignore[attr-defined]
     points = sum(h.points for h in rules)
     view = read(raw).view
     attack = sum(1 for h in rules if h.id.startswith(_ATTACK_PREFIXES))
-    if model.probability(skeleton(view.subject + "\n" + view.body_text)) >= model.threshold:
+    shown = skeleton(view.subject + "\n" + view.body_text)
+    if model is not None and model.probability(shown) >= model.threshold:
         points += RULES_BY_ID[LEARNED].points
         attack += 1
     if attack >= 2:
@@ -356,7 +358,7 @@ def eval_loso(cache: Path) -> None:
         raws = [wrap_email(t, 60_000 + i, bool(i % 2)) for i, t in enumerate(texts)]
         verdicts = [score(r) for r in raws]
         full = [_with_model(v, r, model) for v, r in zip(verdicts, raws, strict=True)]
-        alone = [without(without_v, LEARNED) for without_v in verdicts]
+        alone = [_with_model(v, r, None) for v, r in zip(verdicts, raws, strict=True)]
         learned = sum(model.probability(t) >= threshold for t in texts)
         n = len(texts)
         print(
