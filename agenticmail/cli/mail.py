@@ -317,16 +317,46 @@ def inbox(
 
 def _render_search(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     messages = data.get("messages") or []
+    if "query" in data:  # the search index: every folder, with snippets
+        yield from _render_hits(data)
+        return
     count = len(data.get("uids") or messages)
     if messages:
         yield _messages_table(messages)
     yield Text(f"{count} match{'es' if count != 1 else ''} in {clean(data.get('folder'))}")
 
 
+def _render_hits(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    messages, total = data.get("messages") or [], int(data.get("total") or 0)
+    rows = []
+    for m in messages:
+        style = "bold" if _unread(m) else ""
+        rows.append((cell(m.get("folder"), style), cell(m.get("uid"), style),
+                     cell(m.get("from"), style),
+                     cell(m.get("subject") or "(no subject)", style),
+                     cell(m.get("date"), style), cell(m.get("snippet"))))
+    if rows:
+        yield table(["folder", "uid", "from", "subject", "date", "snippet"], rows)
+    first = int(data.get("offset") or 0) + 1
+    shown = f"{first}–{first + len(messages) - 1} of " if messages else ""
+    yield Text(f"{shown}{total} match{'es' if total != 1 else ''} "
+               f"({data.get('mode')}, by {data.get('order')})", style="dim")
+
+
 @app.command(rich_help_panel=PANEL)
 def search(
     ctx: typer.Context,
     agent: AgentOpt,
+    query: Annotated[str | None, typer.Argument(
+        help='Search every folder: words, "phrases", prefix*, -word, from: to: subject: '
+             "folder: has:attachment is:unread tag: before: after: (see docs: Search).",
+        show_default=False)] = None,
+    mode: Annotated[str, typer.Option("--mode", help="fulltext, semantic or hybrid "
+                                                    "(semantic: agenticmail[semantic]).")
+                    ] = "fulltext",
+    order: Annotated[str | None, typer.Option("--order", help="rank or newest.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=200)] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     folder: FolderOpt = "INBOX",
     from_: Annotated[str | None, typer.Option("--from", help="Sender contains.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Recipient contains.")] = None,
@@ -343,7 +373,15 @@ def search(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Search an agent's mail by sender, recipient, subject, body, date or read state."""
+    """Search an agent's mail: a query searches the index of every folder (ranked, with
+    snippets); the options alone search one folder by sender, recipient, subject, body, date
+    or read state."""
+    if query is not None or mode != "fulltext":
+        with Client(settings_from(ctx)) as client:
+            data = client.get("/v1/mail/search", agent=agent, q=query or "", mode=mode,
+                              order=order, limit=limit, offset=offset)
+        emit(data, as_json, _render_search)
+        return
     params = {
         "agent": agent,
         "folder": folder,

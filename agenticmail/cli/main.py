@@ -31,6 +31,7 @@ from . import (
     contacts,
     conversation,
     daemon,
+    index,
     mail,
     manage,
     mcp_server,
@@ -202,6 +203,8 @@ app.add_typer(webhooks.app, name="webhooks",
 app.add_typer(suppressions.app, name="suppressions",
               help="Addresses an agent no longer mails (bounces, complaints, "
                    "unsubscribes): list, add, remove.")
+app.add_typer(index.app, name="index", rich_help_panel="Mail",
+              help="The search index of every folder: rebuild it from the mailboxes.")
 
 try:
     from .filter import app as filter_app

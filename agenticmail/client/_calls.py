@@ -98,6 +98,13 @@ def search(agent: str | None, folder: str, limit: int, **query: Any) -> Call[m.S
     return Call("GET", "/v1/mail/search", _model(m.SearchResult), params)
 
 
+def search_messages(agent: str | None, query: str, mode: str, order: str | None, limit: int,
+                    offset: int) -> Call[m.SearchHits]:
+    params = {"agent": agent, "q": query, "mode": mode, "order": order, "limit": limit,
+              "offset": offset}
+    return Call("GET", "/v1/mail/search", _model(m.SearchHits), params)
+
+
 def send(agent: str | None, mail: dict[str, Any], idempotency_key: str | None
          ) -> Call[m.Accepted]:
     return Call("POST", "/v1/mail/send", _model(m.Accepted),

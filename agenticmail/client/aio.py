@@ -228,6 +228,14 @@ class AsyncClient:
                                              subject=subject, body=body, since=since,
                                              before=before, seen=seen))
 
+    async def search_messages(self, query: str, *, mode: str = "fulltext", order: str | None = None,
+                        limit: int = 20, offset: int = 0) -> m.SearchHits:
+        """Search every folder through the search index: words, "phrases", prefix*, -word
+        and field filters (from: to: subject: folder: has:attachment is:unread tag: before:
+        after:); ``mode`` fulltext, semantic or hybrid; ``order`` rank or newest."""
+        return await self._run(_calls.search_messages(self.agent, query, mode, order, limit,
+                                                      offset))
+
     async def list_threads(self, limit: int = 20, offset: int = 0, *, fence: bool | None = None
                      ) -> m.ThreadPage:
         """Conversations, newest activity first."""

@@ -85,6 +85,27 @@ class SearchResult(Model):
     messages: list[MessageSummary]
 
 
+class SearchHit(MessageSummary):
+    """A message the search index found: where it is, a highlighted snippet, its score."""
+
+    snippet: str = ""
+    highlighted_subject: str = ""
+    score: float | None = None
+
+
+class SearchHits(Model):
+    """One page of a search of every folder (``GET /v1/mail/search?q=``)."""
+
+    query: str
+    mode: str
+    order: str
+    total: int
+    limit: int
+    offset: int
+    uids: list[int]
+    messages: list[SearchHit]
+
+
 class Accepted(Model):
     """A send accepted by the daemon: queued, scheduled, or held for the owner."""
 

@@ -27,6 +27,7 @@ from ..processes import pid_alive
 from ..services import policies
 from ..services.context import ServiceContext, build_context
 from .api_server import ApiServer
+from .indexer import Indexer
 from .mail_host import MailHostComponent
 from .maintenance import Maintenance
 from .policy_watcher import PolicyWatcher
@@ -79,6 +80,7 @@ class Daemon:
             Maintenance(self.ctx),
             PolicyWatcher(self.ctx),
             self.watchers,
+            Indexer(self.ctx),
             SubmissionServer(self.ctx, "127.0.0.1", settings.submission_port),
             self.sender,
             self.relay,

@@ -481,6 +481,32 @@ class MailboxSession:
                         when if isinstance(when, datetime) else None))
         return out
 
+    def flags_of(self, folder: str, uids: Sequence[int] | None = None
+                 ) -> dict[int, tuple[str, ...]]:
+        """Flags of the messages of ``uids`` still in ``folder`` (all of them: None); a UID
+        no longer there is simply absent."""
+        folder = _check_folder(folder)
+        if uids is not None and not uids:
+            return {}
+        with self._errors("FETCH", folder):
+            self._select(folder)
+            wanted = self._client.search(["ALL"]) if uids is None else list(uids)
+            found = self._client.fetch(wanted, ["FLAGS"]) if wanted else {}
+        return {int(u): _flags(item.get(b"FLAGS", ())) for u, item in found.items()}
+
+    def fetch_many(self, folder: str, uids: Sequence[int]
+                   ) -> dict[int, tuple[bytes, tuple[str, ...]]]:
+        """Full messages and flags of ``uids`` (BODY.PEEK[]: \\Seen is not set); UIDs no
+        longer there are absent."""
+        folder = _check_folder(folder)
+        if not uids:
+            return {}
+        with self._errors("FETCH", folder):
+            self._select(folder)
+            data = self._client.fetch(list(uids), ["BODY.PEEK[]", "FLAGS"])
+        return {int(u): (bytes(item[b"BODY[]"]), _flags(item.get(b"FLAGS", ())))
+                for u, item in data.items() if b"BODY[]" in item}
+
     def search(self, folder: str, query: SearchQuery) -> list[int]:
         """UIDs matching every given criterion, newest first. SINCE/BEFORE use whole days."""
         folder = _check_folder(folder)

@@ -15,7 +15,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
@@ -174,18 +174,36 @@ def build_server(client: AsyncClient, *, host: str = "127.0.0.1", port: int = 80
             out.write(content)
         return f.finish(f"{head}\nsaved to {path}")
 
-    @tool(RO, "Search a folder by sender, recipient, subject, body text or date.")
-    async def search_messages(folder: FolderArg = "INBOX", from_address: str | None = None,
+    @tool(RO, "Search mail. With `query`: every folder through the search index, ranked, "
+              "with snippets: words, \"phrases\", prefix*, -word, from: to: subject: folder: "
+              "has:attachment is:unread tag: before:/after:YYYY-MM-DD; mode semantic or hybrid "
+              "finds mail by meaning. Without it: one folder by sender, recipient, subject, "
+              "body text or date.")
+    async def search_messages(query: Annotated[str | None, Field(max_length=1000)] = None,
+                              mode: Literal["fulltext", "semantic", "hybrid"] = "fulltext",
+                              order: Literal["rank", "newest"] | None = None,
+                              offset: Annotated[int, Field(ge=0)] = 0,
+                              folder: FolderArg = "INBOX", from_address: str | None = None,
                               to: str | None = None, subject: str | None = None,
                               body: str | None = None,
                               since: Annotated[str | None, Field(description="YYYY-MM-DD")] = None,
                               before: Annotated[str | None, Field(description="YYYY-MM-DD")] = None,
                               unread_only: bool = False,
                               limit: Annotated[int, Field(ge=1, le=200)] = 20) -> str:
+        f = Fence()
+        if query is not None or mode != "fulltext":
+            hits = await client.search_messages(query or "", mode=mode, order=order,
+                                                limit=limit, offset=offset)
+            lines = [f"{hits.total} matches ({hits.mode}, by {hits.order}); "
+                     f"showing {hits.offset + 1}-{hits.offset + len(hits.messages)}"
+                     if hits.messages else f"{hits.total} matches"]
+            for hit in hits.messages:
+                lines.append(f"{hit.folder} {render.summary_line(f, hit)}\n"
+                             f"  snippet {f.inline(hit.snippet)}")
+            return f.finish("\n".join(lines))
         found = await client.search(folder, limit, from_=from_address, to=to, subject=subject,
                                     body=body, since=since, before=before,
                                     seen=False if unread_only else None)
-        f = Fence()
         lines = [f"{len(found.uids)} matches in {found.folder}"]
         lines += [render.summary_line(f, x) for x in found.messages]
         return f.finish("\n".join(lines))

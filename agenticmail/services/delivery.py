@@ -45,7 +45,7 @@ from ..mail.mime import normalize_message_id
 from ..models import Agent, SearchQuery
 from ..store import agents as agent_store
 from ..store import outbox as store
-from . import approvals, identity, origin
+from . import approvals, identity, origin, search
 from .context import ServiceContext, transaction
 from .mailbox import open_session
 from .routes import external_sender, get_route
@@ -260,7 +260,19 @@ def _file_sent_copy(ctx: ServiceContext, row: store.OutboxRow, *, look_first: bo
             sent = session.special_folder("\\Sent")
             query = SearchQuery(message_id=row.message_id.strip().strip("<>"))
             if not (look_first and session.search(sent, query)):
-                session.append(sent, copy, flags=("\\Seen",))
+                uid = session.append(sent, copy, flags=("\\Seen",))
+                if uid is not None:
+                    _index_sent_copy(ctx, session, agent, sent, uid, copy)
+
+
+def _index_sent_copy(ctx: ServiceContext, session: MailboxSession, agent: Agent, sent: str,
+                     uid: int, copy: bytes) -> None:
+    """Index the Sent copy just filed; a failure is logged (the copy is filed all the same,
+    and ``agenticmail index rebuild`` or a repair indexes it)."""
+    try:
+        search.index_raw(ctx, agent, sent, session.uidvalidity(sent), uid, copy, ("\\Seen",))
+    except AgenticMailError as exc:
+        log.warning("could not index the Sent copy %s/%d of %s: %s", sent, uid, agent.name, exc)
 
 
 def _file_later(ctx: ServiceContext, row: store.OutboxRow) -> None:

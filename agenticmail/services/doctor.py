@@ -29,7 +29,7 @@ from ..mail.imap import MailboxSession
 from ..models import Agent
 from ..store.db import check as check_database
 from . import operations_checks as operations
-from . import policies
+from . import policies, search
 from .agents import list_agents
 from .checks import Check, docker_check, dovecot_check, port_checks, python_check
 from .context import ServiceContext, build_context
@@ -250,6 +250,7 @@ def _mailbox_checks(ctx: ServiceContext, checks: list[Check]) -> list[Drift]:
             elif running:
                 checks.append(Check(f"agent {agent.name}", True,
                                     f"IMAP login as {agent.address}"))
+                checks.append(search.check(ctx, agent))
         for item in drift:
             if item.kind == "orphan_account":
                 checks.append(Check(f"mailbox {item.address}", False, item.problem,

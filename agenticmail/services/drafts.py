@@ -13,7 +13,7 @@ from ..errors import AgenticMailError, InvalidRequest
 from ..mail.mime import build_message
 from ..models import Agent, Attachment, OutgoingMail
 from ..store import drafts as store
-from . import outbox, queue, signatures
+from . import outbox, queue, search, signatures
 from .context import ServiceContext, transaction
 from .mailbox import open_session
 
@@ -54,10 +54,19 @@ def _store_copy(ctx: ServiceContext, agent: Agent, mail: OutgoingMail,
     with open_session(ctx, agent) as session:
         folder = session.special_folder("\\Drafts")
         uid = session.append(folder, raw, flags=("\\Draft", "\\Seen"))
+        if uid is not None:  # searchable like any message in the mailbox
+            search.index_raw(ctx, agent, folder, session.uidvalidity(folder), uid, raw,
+                             ("\\Draft", "\\Seen"))
         if replace is not None and replace[1] is not None:
             with contextlib.suppress(AgenticMailError):  # already gone (a mail client)
                 session.delete(replace[0], [replace[1]])
+            _unindex(ctx, agent, replace[0], replace[1])
     return folder, uid, message_id
+
+
+def _unindex(ctx: ServiceContext, agent: Agent, folder: str, uid: int) -> None:
+    with transaction(ctx) as tx:
+        search.removed(tx.conn, agent, folder, [uid])
 
 
 def create(ctx: ServiceContext, agent: Agent, mail: OutgoingMail) -> store.DraftRow:
@@ -115,6 +124,7 @@ def _remove_copy(ctx: ServiceContext, agent: Agent, row: store.DraftRow) -> None
             session.delete(row.folder, [row.uid])
     except AgenticMailError:  # deleted in a mail client already
         pass
+    _unindex(ctx, agent, row.folder, row.uid)
 
 
 def send(ctx: ServiceContext, agent: Agent, draft_id: str, *,

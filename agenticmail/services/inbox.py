@@ -20,7 +20,7 @@ from ..store import messages as index
 from ..store import outbox as outbound
 from ..store import spam as spam_store
 from ..store import verdicts
-from . import bounces, contacts, policies, sorting, threads
+from . import bounces, contacts, policies, search, sorting, threads
 from .context import ServiceContext, transaction
 from .payload import message_payload
 from .protection import Assessment
@@ -134,6 +134,8 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
     )
     with transaction(ctx) as tx:
         new = index.upsert(tx.conn, entry)
+        search.index_parsed(tx.conn, agent, folder, uidvalidity, uid, parsed,
+                            assessment.text or parsed.text)
         verdicts.save(tx.conn, agent.id, raw, assessment.security)
         if checkpoint is not None:
             index.save_checkpoint(tx.conn, agent.id, *checkpoint)
@@ -163,6 +165,7 @@ def _record(ctx: ServiceContext, agent: Agent, parsed: ParsedMessage, raw: bytes
             tx.emit(MESSAGE_SPAM, agent.name, payload, agent_id=agent.id)
         else:
             tx.emit(MESSAGE_NEW, agent.name, payload, agent_id=agent.id)
+    search.notify_indexed()
     return True
 
 
@@ -214,6 +217,7 @@ def _move_to_spam(ctx: ServiceContext, agent: Agent, folder: str, uid: int
 def flags_changed(ctx: ServiceContext, agent: Agent, folder: str,
                   changes: dict[int, tuple[str, ...]]) -> None:
     with transaction(ctx) as tx:
+        search.flags_changed(tx.conn, agent, folder, changes)
         for uid, flags in sorted(changes.items()):
             index.set_flags(tx.conn, agent.id, folder, uid, flags)
             tx.emit(MESSAGE_FLAGS, agent.name,
@@ -224,6 +228,7 @@ def flags_changed(ctx: ServiceContext, agent: Agent, folder: str,
 def expunged(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) -> None:
     with transaction(ctx) as tx:
         index.remove(tx.conn, agent.id, folder, uids)
+        search.removed(tx.conn, agent, folder, uids)
         for uid in sorted(uids):
             tx.emit(MESSAGE_EXPUNGED, agent.name, {"agent": agent.name, "folder": folder,
                                                    "uid": uid}, agent_id=agent.id)

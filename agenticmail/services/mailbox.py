@@ -19,6 +19,7 @@ from ..mail.mime import parse_message
 from ..models import Agent, Attachment, MessageSummary, ParsedMessage, SearchQuery
 from ..store import messages as index
 from ..store import spam as spam_store
+from . import search as search_index
 from .context import ServiceContext, transaction
 from .inbox import FILTERED, NOT_JUNK
 from .sessions import open_session
@@ -128,6 +129,7 @@ def set_flags(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int],
     with open_session(ctx, agent) as session:
         folder = resolve_folder(session, folder)
         flags = session.set_flags(folder, uids, add=add_n, remove=remove_n)
+    search_index.set_flags(ctx, agent, folder, flags)
     _changed(ctx, agent)
     return flags
 
@@ -144,14 +146,18 @@ def move(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int], dest: 
         folder, dest = resolve_folder(session, folder), resolve_folder(session, dest)
         if dest == folder:
             raise InvalidRequest("source and destination folders are the same")
-        session.move(folder, uids, dest)
+        new_uids = session.move(folder, uids, dest)
+        search_index.moved(ctx, session, agent, folder, uids, dest, new_uids)
     _changed(ctx, agent)
 
 
 def delete(ctx: ServiceContext, agent: Agent, folder: str, uids: list[int]) -> None:
     _check_uids(uids)
     with open_session(ctx, agent) as session:
-        session.delete(resolve_folder(session, folder), uids)
+        folder = resolve_folder(session, folder)
+        session.delete(folder, uids)
+    with transaction(ctx) as tx:
+        search_index.removed(tx.conn, agent, folder, uids)
     _changed(ctx, agent)
 
 
@@ -176,6 +182,7 @@ def not_spam(ctx: ServiceContext, agent: Agent, uid: int, folder: str = "Spam") 
     with transaction(ctx) as tx:
         spam_store.mark_not_spam(tx.conn, agent.id, message_id)
         index.remove(tx.conn, agent.id, folder, [uid])  # indexed afresh when seen in INBOX
+        search_index.removed(tx.conn, agent, folder, [uid])
     _changed(ctx, agent)
 
 

@@ -15,6 +15,7 @@ from ..mail.imap import MailboxSession
 from ..models import Agent, SearchQuery
 from ..store import rules as rule_store
 from ..store import tags as store
+from . import search
 from .context import ServiceContext, transaction
 from .mailbox import _check_uids, resolve_folder
 from .sessions import open_session
@@ -73,7 +74,8 @@ def delete(ctx: ServiceContext, agent: Agent, name: str) -> dict[str, Any]:
         for folder in _folders(session):
             uids = session.search(folder, SearchQuery(keyword=row.keyword))
             if uids:
-                session.set_flags(folder, uids, remove=[row.keyword])
+                search.set_flags(ctx, agent, folder,
+                                 session.set_flags(folder, uids, remove=[row.keyword]))
                 untagged += len(uids)
     with transaction(ctx) as tx:
         store.delete(tx.conn, agent.id, row.name)
@@ -99,6 +101,7 @@ def apply(ctx: ServiceContext, agent: Agent, name: str, uids: list[int], folder:
         except NotFound as exc:
             raise NotFound(exc.message, code="message_not_found",
                            hint="list the folder's messages for their UIDs") from None
+    search.set_flags(ctx, agent, folder, flags)  # tag: finds it at once, in any folder
     return {"tag": row.name, "keyword": row.keyword, "folder": folder,
             "messages": [{"uid": uid, "flags": list(f)} for uid, f in sorted(flags.items())]}
 

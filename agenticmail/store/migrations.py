@@ -363,6 +363,53 @@ _WEBHOOKS: Step = (
 )
 
 
+_SEARCH_INDEX: Step = (
+    # One row per message in any folder of an agent's mailbox; the full-text columns live in
+    # search_fts under the same rowid. ``flags`` is a JSON list (system flags and keywords).
+    """CREATE TABLE search_docs (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        message_id TEXT,
+        from_addr TEXT NOT NULL,
+        to_addrs TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        date TEXT,
+        date_ts REAL NOT NULL,
+        flags TEXT NOT NULL,
+        seen INTEGER NOT NULL,
+        has_attachment INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        UNIQUE (agent_id, folder, uid))""",
+    "CREATE INDEX search_docs_date ON search_docs(agent_id, date_ts)",
+    # ``scope`` holds one token naming the agent (``a<id>``), so a per-agent query can be an
+    # FTS5 intersection rather than a filter over every agent's matches; prefix indexes make
+    # ``ab*``, ``abc*`` and ``abcd*`` lookups rather than scans of the vocabulary.
+    """CREATE VIRTUAL TABLE search_fts USING fts5(
+        scope, subject, sender, recipients, body, attachments,
+        tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4')""",
+    # bm25 weights per column: subject and sender above recipients, attachments and body
+    "INSERT INTO search_fts (search_fts, rank) "
+    "VALUES ('rank', 'bm25(0.0, 6.0, 4.0, 2.0, 1.0, 2.0)')",
+    """CREATE TRIGGER search_docs_gone AFTER DELETE ON search_docs BEGIN
+        DELETE FROM search_fts WHERE rowid = old.id;
+    END""",
+    # Embeddings (float32, L2-normalised) of a document, by the model that made them.
+    """CREATE TABLE search_vectors (
+        doc_id INTEGER PRIMARY KEY REFERENCES search_docs(id) ON DELETE CASCADE,
+        agent_id INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL)""",
+    "CREATE INDEX search_vectors_agent ON search_vectors(agent_id)",
+    # Per-agent state of the index: when it was last rebuilt from the mailbox.
+    """CREATE TABLE search_state (
+        agent_id INTEGER PRIMARY KEY REFERENCES agents(id) ON DELETE CASCADE,
+        rebuilt_at TEXT)""",
+)
+
+
 # issue 12 (organising): per-agent tags (each an IMAP keyword on the messages it marks),
 # ordered server-side rules (conditions and actions as JSON) and the address book (filled
 # from correspondents; ``status`` block/allow is honoured by the inbound path)
@@ -486,6 +533,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0010_outbox_retry_budget", _OUTBOX_RETRY_BUDGET),
     ("0011_webhooks", _WEBHOOKS),
     ("0012_bounces", _BOUNCES),
+    ("0013_search_index", _SEARCH_INDEX),
     ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
     ("0015_signatures_templates_tasks", _SIGNATURES_TEMPLATES_TASKS),
 ]

@@ -31,7 +31,8 @@ from agenticmail.hosts import build_host
 from agenticmail_testing.daemon import DaemonHandle, purge_mail_store, wait_until
 from agenticmail_testing.sse import EventStream
 
-COMPONENTS = ["mail-host", "maintenance", "watchers", "submission", "sender", "relay", "webhooks",
+COMPONENTS = ["mail-host", "maintenance", "watchers", "indexer", "submission", "sender", "relay",
+              "webhooks",
               "api"]
 
 

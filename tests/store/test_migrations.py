@@ -27,6 +27,7 @@ RELEASED = {
     "0010_outbox_retry_budget": "db8f49a3d675527d561c03b5eff2bc3f86c7ca8da9b9a7974670e8bfc6d9bfd9",
     "0011_webhooks": "e8f59c69512aea0cf82b4f9357ac346d1a516894093f4d9556187c7435424267",
     "0012_bounces": "689d72ae7b3517c89659b4a86a90ccd2e2cb6362c03174aacccf510553ac0474",
+    "0013_search_index": "9993ef223bd71b061fd144fb0c8499311e6b9abe154380c3ab05b2315b18bfda",
     "0014_tags_rules_contacts": "87deb31ee1f9c06a87c0a740d0ff34c356598605b9bcf30aaf2471b240a6c34d",
     "0015_signatures_templates_tasks":
         "a80213bbf96a7c87d834e7421931847ec652ec76b0b02ee709dc0be04ca42fa7",

@@ -12,6 +12,7 @@ from ...errors import InvalidRequest
 from ...models import SearchQuery
 from ...security import fence as fencing
 from ...services import attachments, compose, inbox, mailbox, outbox
+from ...services import search as search_service
 from ...services.auth import resolve_agent
 from ...services.reading import agent_view
 from .. import download, errors
@@ -149,13 +150,28 @@ def _date(value: str | None, name: str) -> datetime | None:
         raise InvalidRequest(f"{name} must be a date like 2026-01-31") from None
 
 
+SearchQ = Annotated[str | None, Query(max_length=1000, description=(
+    "search every folder: words, \"phrases\", prefix*, -excluded, from: to: subject: "
+    "folder: has:attachment is:unread tag: before: after: (see the Search docs)"))]
+ModeQ = Annotated[str, Query(description="fulltext, semantic or hybrid (with q)")]
+OrderQ = Annotated[str | None, Query(description="rank or newest (default: rank when the "
+                                                 "query has words)")]
+
+
 @router.get("/search")
 def search(ctx: Ctx, caller: Caller, agent: AgentQ = None, folder: FolderQ = "INBOX",
            from_: Annotated[str | None, Query(alias="from")] = None, to: str | None = None,
            subject: str | None = None, body: str | None = None, since: str | None = None,
-           before: str | None = None, seen: bool | None = None, limit: int = 100
-           ) -> dict[str, Any]:
+           before: str | None = None, seen: bool | None = None, limit: int = 100,
+           q: SearchQ = None, mode: ModeQ = "fulltext", order: OrderQ = None,
+           offset: Offset = 0) -> dict[str, Any]:
+    """With ``q``: the search index of every folder, ranked, with snippets and pages. Without
+    it: the old IMAP search of one folder by the field parameters."""
     who = resolve_agent(ctx, caller, agent)
+    if q is not None or mode != "fulltext":
+        return search_service.search(ctx, who, q or "", mode=mode, order=order,
+                                     limit=min(max(limit, 1), search_service.MAX_LIMIT),
+                                     offset=offset).to_dict()
     query = SearchQuery(from_=from_, to=to, subject=subject, body=body,
                         since=_date(since, "since"), before=_date(before, "before"), seen=seen)
     uids, summaries = mailbox.search(ctx, who, query, folder, limit)
