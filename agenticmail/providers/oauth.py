@@ -123,11 +123,27 @@ def _tokens(data: Mapping[str, Any], what: str, refresh_token: str | None = None
 
 # -- Microsoft (msal) ----------------------------------------------------------------------------
 
+class _Session(requests.Session):
+    """msal's transport, trusting ``ca_file`` even where REQUESTS_CA_BUNDLE is set (requests
+    lets that variable override a session's own ``verify``)."""
+
+    def __init__(self, ca_file: str | None) -> None:
+        super().__init__()
+        self.verify = ca_file or True
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+        if verify is None and self.verify is not True:
+            settings["verify"] = self.verify
+        return settings
+
+
 def _msal(app: OAuthApp) -> msal.PublicClientApplication:
     try:
         return msal.PublicClientApplication(
             app.client_id, authority=app.authority or MICROSOFT_AUTHORITY,
-            verify=app.ca_file or True, timeout=HTTP_TIMEOUT,
+            http_client=_Session(app.ca_file), timeout=HTTP_TIMEOUT,
             instance_discovery=None if app.authority is None else False)
     except ValueError as exc:  # the authority's discovery document was refused
         raise MailHostError(f"the Microsoft authority was refused: {exc}") from None
