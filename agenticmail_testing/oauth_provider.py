@@ -60,7 +60,6 @@ class _State:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)  # auth code -> ...
     grants: list[Grant] = field(default_factory=list)
     introspected: list[tuple[str, bool]] = field(default_factory=list)
-    revoked: bool = False
 
 
 class FakeOAuth:
@@ -116,7 +115,6 @@ class FakeOAuth:
         with self.lock:
             self.state.access.clear()
             self.state.refresh.clear()
-            self.state.revoked = True
 
     def set_lifetime(self, seconds: float) -> None:
         with self.lock:
@@ -175,7 +173,7 @@ class FakeOAuth:
             return 400, {"error": "invalid_client", "error_description": "unknown client"}
         if grant == DEVICE_GRANT:
             device = state.devices.get(form.get("device_code", ""))
-            if device is None or state.revoked:
+            if device is None:
                 return 400, {"error": "invalid_grant", "error_description": "bad device code"}
             if not device["approved"]:
                 return 400, {"error": "authorization_pending",
