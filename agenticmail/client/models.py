@@ -391,8 +391,7 @@ class Route(Model):
     tls: str
     address: str
     username: str | None
-    has_password: bool
-    auth: str = "password"  # or "oauth2": the relay's OAuth2 grant signs in
+    has_password: bool  # (and ``auth: "oauth2"`` when the relay's OAuth2 grant signs in)
 
 
 class RouteAnswer(Model):
@@ -421,7 +420,7 @@ class RelayAccount(Model):
     default_scope: str
     trusted_authserv_ids: list[str]
     reply_approval: str
-    auth: str = "password"  # or "oauth2"
+    auth: str = "basic"  # an app password; or "oauth2"
 
 
 class RelayOAuth(Model):

@@ -175,7 +175,7 @@ def summary(account: gw.RelayAccount) -> dict[str, Any]:
             "default_scope": account.default_scope,
             "trusted_authserv_ids": list(account.authserv_ids),
             "reply_approval": reply_approval(account),
-            "auth": "oauth2" if account.oauth else "password"}
+            "auth": "oauth2" if account.oauth else "basic"}
 
 
 def reply_approval(account: gw.RelayAccount) -> str:

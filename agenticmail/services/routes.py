@@ -78,8 +78,9 @@ def route_summary(route: SmtpRoute | None) -> dict[str, Any] | None:
     if route is None:
         return None
     return {"host": route.host, "port": route.port, "tls": route.tls, "address": route.address,
-            "username": route.username, "has_password": route.password is not None,
-            "auth": "oauth2" if route.oauth else "password"}
+            "username": route.username,
+            "has_password": route.password is not None and not route.oauth,
+            **({"auth": "oauth2"} if route.oauth else {})}
 
 
 def external_sender(route: SmtpRoute, agent_name: str) -> str:
