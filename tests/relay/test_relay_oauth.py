@@ -248,6 +248,15 @@ def test_a_revoked_grant_stops_the_relay_with_a_clear_error_not_a_retry_loop(
         r = api.post("/v1/mail/send", json={"to": ["friend@example.org"], "subject": "later",
                                             "text": "waits for the sign-in"})
     assert r.status_code == 202, r.text
+    outbox_id = r.json()["id"]
+
+    def tried() -> dict[str, Any] | None:
+        with daemon.client() as owner:
+            row: dict[str, Any] = owner.get(f"/v1/mail/outbox/{outbox_id}").json()["outbox"]
+        return row if row["attempts"] >= 1 and row["last_error"] else None
+
+    row = wait_until(tried, timeout=15, what="the sender tried the message")
+    assert row["status"] != "failed" and "sign-in" in row["last_error"], row
     assert oauth.refreshes(ok=False) == failed
     # signing in again brings the relay back
     oauth.set_lifetime(3600)
