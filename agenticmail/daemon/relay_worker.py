@@ -125,6 +125,10 @@ class RelayWorker:
     def _failed(self, account: service.RelayAccount, exc: BaseException) -> None:
         if self._stop.is_set():
             return
+        try:  # OAuth2: the token may have been revoked; the retry renews it
+            service.login_failed(self.ctx, account)
+        except AgenticMailError as error:
+            log.warning("relay: cannot drop its access token: %s", error)
         self.failures += 1
         delay = service.retry_delay(self.ctx, self.failures)
         why = service.explain(exc, account)

@@ -248,6 +248,12 @@ def signed_in(ctx: ServiceContext, account: gw.RelayAccount
     return replace(account, password=token), renew_at
 
 
+def login_failed(ctx: ServiceContext, account: gw.RelayAccount) -> None:
+    """The relay's connection failed: with OAuth2 its next login gets a new access token."""
+    if account.oauth:
+        relay_oauth.forget_access_token(ctx)
+
+
 def signin_required(ctx: ServiceContext) -> str | None:
     """Why the relay stopped until the owner signs in again, or None (no network)."""
     exc = relay_oauth.signin_required(ctx)

@@ -146,6 +146,18 @@ def access_token(ctx: ServiceContext, address: str = "") -> tuple[str, float]:
         return tokens.access_token, tokens.expires_at
 
 
+def forget_access_token(ctx: ServiceContext) -> None:
+    """A login failed: the next :func:`access_token` asks the provider again (a token revoked
+    before it expired is refused; renewing it shows whether the grant itself is gone)."""
+    with _refreshing:
+        data = _load(ctx)
+        if data is None or data.get("signin_required") or not float(data["expires_at"]):
+            return
+        data["expires_at"] = 0.0
+        with ctx.db.write() as conn:
+            kv.put(conn, OAUTH_KEY, json.dumps(data))
+
+
 def _grant_lost(ctx: ServiceContext, data: dict[str, Any], address: str,
                 exc: SignInRequired) -> None:
     """Remember that the grant is gone, stop the relay and tell the owner (once)."""

@@ -169,7 +169,9 @@ def test_outlook_device_code_setup_then_mail_flows_with_xoauth2(
     fake(provider).set_lifetime(3600)
     saved, err = sign_in_outlook(daemon, provider)
     assert saved["relay"]["auth"] == "oauth2" and saved["relay"]["idle"] is True
-    assert "test-client-id" not in err or "refresh" not in err  # no token printed
+    state = fake(provider).state
+    printed = err + json.dumps(saved)
+    assert not [t for t in [*state.refresh, *state.access] if t in printed]  # no token shown
     status = wait_until(lambda: (s := relay_status(daemon))["mode"] == "idle" and s,
                         timeout=15, what="the relay connected")
     assert status["oauth"]["provider"] == "microsoft"
@@ -225,6 +227,7 @@ def test_a_revoked_grant_stops_the_relay_with_a_clear_error_not_a_retry_loop(
     sign_in_outlook(daemon, provider)
     wait_until(lambda: relay_status(daemon)["mode"] == "idle", timeout=15,
                what="the relay connected")
+    before = oauth.refreshes(ok=False)
     with EventStream(daemon.api_url, daemon.master_key) as events:
         oauth.revoke()  # the owner removes the app's access in their account settings
         event = events.next("relay.signin_required", timeout=30)
@@ -235,7 +238,7 @@ def test_a_revoked_grant_stops_the_relay_with_a_clear_error_not_a_retry_loop(
     assert "relay setup --oauth" in status["last_error"], status
     assert status["oauth"]["signin_required"] and status["next_retry_at"] is None
     failed = oauth.refreshes(ok=False)
-    assert failed == 1
+    assert failed == before + 1
     code, out, _ = cli(daemon, "relay", "status")
     assert code == 0 and "needs a new sign-in" in out, out
     code, out, _ = cli(daemon, "doctor", "--json")
@@ -259,6 +262,31 @@ def test_a_revoked_grant_stops_the_relay_with_a_clear_error_not_a_retry_loop(
     assert row["status"] != "failed" and "sign-in" in row["last_error"], row
     assert oauth.refreshes(ok=False) == failed
     # signing in again brings the relay back
+    oauth.set_lifetime(3600)
+    sign_in_outlook(daemon, provider)
+    wait_until(lambda: relay_status(daemon)["mode"] == "idle", timeout=15,
+               what="the relay connected again")
+
+
+def test_a_token_revoked_before_it_expires_is_found_at_the_next_login(
+        daemon: DaemonHandle, provider: Provider) -> None:
+    """A long-lived access token revoked with its grant: the connection is cut (the provider
+    restarts), the next login is refused, and instead of retrying that token until it
+    expires (an hour) the relay renews it, learns the grant is gone and stops."""
+    oauth = fake(provider)
+    oauth.set_lifetime(3600)
+    sign_in_outlook(daemon, provider)
+    wait_until(lambda: relay_status(daemon)["mode"] == "idle", timeout=15,
+               what="the relay connected")
+    failed = oauth.refreshes(ok=False)
+    with EventStream(daemon.api_url, daemon.master_key) as events:
+        oauth.revoke()
+        provider.stop_imap()
+        provider.start_imap()
+        events.next("relay.signin_required", timeout=30)
+    status = relay_status(daemon)
+    assert status["mode"] == "signin_required" and "relay setup --oauth" in status["last_error"]
+    assert oauth.refreshes(ok=False) == failed + 1
     oauth.set_lifetime(3600)
     sign_in_outlook(daemon, provider)
     wait_until(lambda: relay_status(daemon)["mode"] == "idle", timeout=15,
