@@ -291,3 +291,31 @@ def test_a_token_revoked_before_it_expires_is_found_at_the_next_login(
     sign_in_outlook(daemon, provider)
     wait_until(lambda: relay_status(daemon)["mode"] == "idle", timeout=15,
                what="the relay connected again")
+
+
+def test_bad_oauth_input_is_refused_with_a_stable_code_and_nothing_saved(
+        daemon: DaemonHandle, provider: Provider) -> None:
+    oauth = fake(provider)
+    base = {"provider": "outlook", "address": OWNER, "smtp_host": "127.0.0.1",
+            "smtp_port": provider.sink.port, "smtp_tls": "implicit", "imap_host": "127.0.0.1",
+            "imap_port": provider.host.imap_port, "ca_file": provider.ca_file}
+    grant = {"client_id": "test-client-id", "refresh_token": "rt-never-issued",
+             "authority": oauth.authority}
+    with daemon.client() as owner:
+        before = owner.get("/v1/relay").json()["relay"]
+        cases = [
+            ({**base, "provider": "other", "oauth": grant}, 400, "invalid_request"),
+            ({**base, "oauth": {**grant, "authority": "http://127.0.0.1:1/t"}}, 400,
+             "invalid_request"),
+            (base, 400, "invalid_request"),  # neither a password nor a grant
+            ({**base, "oauth": grant}, 502, "signin_required"),  # a grant the provider refuses
+        ]
+        for body, status, code in cases:
+            r = owner.put("/v1/relay", json=body)
+            assert r.status_code == status and r.json()["error"]["code"] == code, r.text
+        assert "rt-never-issued" not in r.text
+        after = owner.get("/v1/relay").json()["relay"]
+    assert after.get("account") == before.get("account")
+    code, _, err = cli(daemon, "relay", "setup", "--yes", "--oauth", "--provider", "other",
+                       "--address", OWNER, "--client-id", "x")
+    assert code != 0 and err.startswith("error: ") and "--oauth is for" in err, err
