@@ -254,12 +254,6 @@ def login_failed(ctx: ServiceContext, account: gw.RelayAccount) -> None:
         relay_oauth.forget_access_token(ctx)
 
 
-def signin_required(ctx: ServiceContext) -> str | None:
-    """Why the relay stopped until the owner signs in again, or None (no network)."""
-    exc = relay_oauth.signin_required(ctx)
-    return None if exc is None else gw.explain(exc)
-
-
 def open_watch(ctx: ServiceContext, account: gw.RelayAccount) -> FolderWatch:
     """A watch on the relay account's INBOX (not connected yet), renewing IDLE at least as
     often as the poll interval."""

@@ -171,12 +171,6 @@ def _grant_lost(ctx: ServiceContext, data: dict[str, Any], address: str,
         tx.emit(RELAY_SIGNIN_REQUIRED, None, {"address": address, "reason": exc.message})
 
 
-def signin_required(ctx: ServiceContext) -> SignInRequired | None:
-    """The stored grant's failure, if it needs a new sign-in (no network)."""
-    data = _load(ctx)
-    return _signin_error(data) if data is not None and data.get("signin_required") else None
-
-
 def summary(ctx: ServiceContext) -> dict[str, Any] | None:
     """What ``relay status`` shows of the grant (never a token)."""
     data = _load(ctx)
