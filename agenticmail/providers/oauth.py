@@ -84,10 +84,6 @@ class TokenSet:
     refresh_token: str = field(repr=False)
     expires_at: float  # Unix time
 
-    def fresh(self, margin: float, now: float | None = None) -> bool:
-        """Whether the access token is still good for at least ``margin`` seconds."""
-        return self.expires_at - margin > (time.time() if now is None else now)
-
 
 def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context()

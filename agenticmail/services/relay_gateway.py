@@ -243,8 +243,7 @@ def signed_in(ctx: ServiceContext, account: gw.RelayAccount
     time; None with an app password). :class:`SignInRequired` when the grant is gone."""
     if not account.oauth:
         return account, None
-    token, expires_at = relay_oauth.access_token(ctx, account.address)
-    renew_at = expires_at - ctx.settings.relay_oauth_refresh_margin_seconds
+    token, renew_at = relay_oauth.access_token(ctx, account.address)
     return replace(account, password=token), renew_at
 
 

@@ -4,15 +4,15 @@ never a silent retry loop.
 
 The grant lives under the config key ``relay.oauth`` (JSON): the owner's app registration
 (provider, client id, endpoints) with the client secret, the refresh token and the current
-access token encrypted by the daemon's key (as the relay's app password is). Whoever needs to
-log in (the relay worker's IMAP, the sender's SMTP, setup's and doctor's checks) calls
-:func:`access_token`: the stored token while it has more than
-``relay_oauth_refresh_margin_seconds`` left, else a new one from the provider (one refresh at a
-time, the rotated refresh token saved in the same write). When the provider answers
-``invalid_grant`` the grant is marked as needing a new sign-in: the relay's status and
-``doctor`` say so, a ``relay.signin_required`` event tells the owner (SSE, webhooks), and every
-later call fails at once with :class:`SignInRequired` without asking the provider again, until
-``relay setup --oauth`` saves a new grant.
+access token encrypted by the daemon's key (as the relay's app password is). Whoever needs
+to log in (the relay worker's IMAP, the sender's SMTP, setup's and doctor's checks) calls
+:func:`access_token`: the stored token until ``relay_oauth_refresh_margin_seconds`` before
+it expires (half its lifetime for a token that lives less than twice that), else a new one
+from the provider (one refresh at a time, the rotated refresh token saved in the same
+write). When the provider answers ``invalid_grant`` the grant is marked as needing a new
+sign-in: the relay's status and ``doctor`` say so, a ``relay.signin_required`` event tells
+the owner (SSE, webhooks), and every later call fails at once with :class:`SignInRequired`
+without asking the provider again, until ``relay setup --oauth`` saves a new grant.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ def _stored(ctx: ServiceContext, app: OAuthApp, tokens: TokenSet) -> dict[str, A
             "ca_file": app.ca_file,
             "refresh_token_enc": box.encrypt(tokens.refresh_token),
             "access_token_enc": box.encrypt(tokens.access_token),
-            "expires_at": tokens.expires_at, "signin_required": None}
+            "expires_at": tokens.expires_at, "issued_at": time.time(), "signin_required": None}
 
 
-def save(ctx: ServiceContext, conn: sqlite3.Connection, app: OAuthApp, tokens: TokenSet) -> None:
+def save(ctx: ServiceContext, conn: sqlite3.Connection, app: OAuthApp, tokens: TokenSet
+         ) -> None:
     """Store a (new) grant, in the caller's transaction."""
     kv.put(conn, OAUTH_KEY, json.dumps(_stored(ctx, app, tokens)))
 
@@ -117,10 +118,24 @@ def _signin_error(data: dict[str, Any]) -> SignInRequired:
     return SignInRequired(str(data["signin_required"]), hint=oauth.SIGN_IN_AGAIN)
 
 
+def renew_at(expires_at: float, issued_at: float, margin: float) -> float:
+    """When an access token is due for renewal (Unix time): ``margin`` before its expiry, or
+    half its lifetime for a token shorter-lived than twice the margin (never a renewal per
+    use). ``issued_at`` 0: unknown."""
+    if 0 < issued_at < expires_at:
+        margin = min(margin, (expires_at - issued_at) / 2)
+    return expires_at - margin
+
+
+def _renew_at(ctx: ServiceContext, data: dict[str, Any]) -> float:
+    return renew_at(float(data["expires_at"]), float(data.get("issued_at") or 0),
+                    float(ctx.settings.relay_oauth_refresh_margin_seconds))
+
+
 def access_token(ctx: ServiceContext, address: str = "") -> tuple[str, float]:
-    """A usable access token and its expiry (Unix time). :class:`SignInRequired` when the
-    grant is gone (no provider round trip once that is known)."""
-    margin = float(ctx.settings.relay_oauth_refresh_margin_seconds)
+    """A usable access token and when it is due for renewal (Unix time).
+    :class:`SignInRequired` when the grant is gone (no provider round trip once that is
+    known)."""
     with _refreshing:
         data = _load(ctx)
         if data is None:
@@ -128,22 +143,20 @@ def access_token(ctx: ServiceContext, address: str = "") -> tuple[str, float]:
                                  hint=oauth.SIGN_IN_AGAIN)
         if data.get("signin_required"):
             raise _signin_error(data)
-        current = TokenSet(ctx.secrets.decrypt(data["access_token_enc"]),
-                           ctx.secrets.decrypt(data["refresh_token_enc"]),
-                           float(data["expires_at"]))
-        if current.fresh(margin):
-            return current.access_token, current.expires_at
+        if time.time() < _renew_at(ctx, data):
+            return ctx.secrets.decrypt(data["access_token_enc"]), _renew_at(ctx, data)
         app = _app(ctx, data)
         try:
-            tokens = oauth.refresh(app, current.refresh_token)
+            tokens = oauth.refresh(app, ctx.secrets.decrypt(data["refresh_token_enc"]))
         except SignInRequired as exc:
             _grant_lost(ctx, data, address, exc)
             raise
+        stored = _stored(ctx, app, tokens)
         with ctx.db.write() as conn:  # the rotated refresh token must not be lost
-            save(ctx, conn, app, tokens)
+            kv.put(conn, OAUTH_KEY, json.dumps(stored))
         log.info("relay: OAuth2 access token renewed (valid for %.0f s)",
                  tokens.expires_at - time.time())
-        return tokens.access_token, tokens.expires_at
+        return tokens.access_token, _renew_at(ctx, stored)
 
 
 def forget_access_token(ctx: ServiceContext) -> None:
