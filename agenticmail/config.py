@@ -126,6 +126,8 @@ class Settings:
     relay_default_agent: str | None = None  # gets relay mail sub-addressed to an unknown tag
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)
+    # an OAuth2 relay's access token is renewed this long before it expires
+    relay_oauth_refresh_margin_seconds: int = 300
     message_time_budget_seconds: int = 30  # parse + assess of one inbound message; then too_complex
     # GET /metrics: "master_key" (the default) or "loopback" (open to callers on 127.0.0.1/::1)
     metrics_access: MetricsAccess = MetricsAccess.MASTER_KEY

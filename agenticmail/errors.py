@@ -18,7 +18,8 @@ and an exit code.
     ├── Conflict                        conflict          409
     ├── RateLimited                     rate_limited      429
     ├── MailHostError                   mail_host_error   502
-    │   └── MailHostUnavailable         mail_host_unavailable 503
+    │   ├── MailHostUnavailable         mail_host_unavailable 503
+    │   └── SignInRequired              signin_required   502 (an OAuth2 grant expired/revoked)
     ├── DeliveryError                   delivery_failed   502
     │   ├── TransientDeliveryError      delivery_deferred 503
     │   │   └── DeliveryInDoubt         delivery_in_doubt 503
@@ -108,6 +109,13 @@ class MailHostUnavailable(MailHostError):
     """The mail host cannot be reached at all (not running, connection refused)."""
 
     code = "mail_host_unavailable"
+
+
+class SignInRequired(MailHostError):
+    """An OAuth2 grant (the relay account's refresh token) was revoked or expired: nothing
+    works until the owner signs in again; retrying cannot help."""
+
+    code = "signin_required"
 
 
 class DeliveryError(AgenticMailError):

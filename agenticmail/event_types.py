@@ -19,9 +19,9 @@ __all__ = [
     "AGENT_CREATED", "AGENT_DELETED", "MESSAGE_APPROVED", "MESSAGE_BOUNCED", "MESSAGE_DELAYED",
     "MESSAGE_EXPUNGED", "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW",
     "MESSAGE_REJECTED", "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED",
-    "RELAY_DELIVERED", "RELAY_DISABLED", "SUPPRESSION_ADDED", "TASK_ASSIGNED", "TASK_CLAIMED",
-    "TASK_COMPLETED", "TASK_FAILED", "WEBHOOK_DISABLED", "WEBHOOK_TEST", "EventPayload",
-    "InvalidEventPayload", "payload",
+    "RELAY_DELIVERED", "RELAY_DISABLED", "RELAY_SIGNIN_REQUIRED", "SUPPRESSION_ADDED",
+    "TASK_ASSIGNED", "TASK_CLAIMED", "TASK_COMPLETED", "TASK_FAILED", "WEBHOOK_DISABLED",
+    "WEBHOOK_TEST", "EventPayload", "InvalidEventPayload", "payload",
 ]
 
 
@@ -225,6 +225,17 @@ class RelayDisabled(EventPayload):
 
 @_register
 @dataclass(frozen=True)
+class RelaySigninRequired(EventPayload):
+    """The relay's OAuth2 grant was revoked or expired: the relay stopped until the owner
+    signs in again (``relay setup --oauth``)."""
+
+    TYPE: ClassVar[str] = "relay.signin_required"
+    address: str
+    reason: str
+
+
+@_register
+@dataclass(frozen=True)
 class RelayDelivered(EventPayload):
     TYPE: ClassVar[str] = "relay.delivered"
     agent: str
@@ -311,6 +322,7 @@ TASK_COMPLETED = TaskCompleted.TYPE
 TASK_FAILED = TaskFailed.TYPE
 WEBHOOK_DISABLED = WebhookDisabled.TYPE
 WEBHOOK_TEST = WebhookTest.TYPE
+RELAY_SIGNIN_REQUIRED = RelaySigninRequired.TYPE
 
 
 def _fits(value: object, annotation: Any) -> bool:

@@ -63,6 +63,7 @@ class Credentials:
 
     username: str
     password: str
+    oauth: bool = False  # ``password`` is an OAuth2 access token: AUTHENTICATE XOAUTH2
 
     def __repr__(self) -> str:  # never leak the password through a repr in a log line
         return f"Credentials(username={self.username!r}, password='***')"

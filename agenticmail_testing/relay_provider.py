@@ -11,6 +11,7 @@ the production client code path changes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import ssl
 import tempfile
@@ -27,6 +28,7 @@ from agenticmail.hosts import dovecot_config as dc
 from agenticmail.hosts.local import LocalHost
 from agenticmail.models import Credentials
 from agenticmail_testing.dovecot import scratch_system_dir
+from agenticmail_testing.oauth_provider import FakeOAuth
 from agenticmail_testing.ports import free_ports
 from agenticmail_testing.smtp_sink import SmtpSink
 
@@ -50,13 +52,31 @@ NO_IDLE_CAPABILITY = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT MULTIAPP
                       "SPECIAL-USE MOVE")
 
 
+OAUTH2_CONF = """introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+"""
+OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer plain
+  args = {conf}
+}}"""
+
+
 class TlsDovecot(LocalHost):
-    """:class:`LocalHost` whose IMAP listener speaks implicit TLS (IMAPS)."""
+    """:class:`LocalHost` whose IMAP listener speaks implicit TLS (IMAPS); with
+    ``introspection_url``, ``AUTHENTICATE XOAUTH2`` too (Dovecot's ``oauth2`` passdb checks the
+    bearer token at that RFC 7662 endpoint; the password passdb stays, for the test's own
+    logins)."""
 
     def __init__(self, *args: Any, cert_file: Path, key_file: Path, idle: bool = True,
-                 **kwargs: Any) -> None:
+                 introspection_url: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cert_file, self.key_file, self.idle = cert_file, key_file, idle
+        self.introspection_url = introspection_url
 
     def _write_config(self, layout: dc.StoreLayout) -> None:
         super()._write_config(layout)
@@ -69,6 +89,15 @@ class TlsDovecot(LocalHost):
             "ssl_min_protocol = TLSv1.2\n")
         if not self.idle:  # a server without IDLE: the relay must poll
             text += f"imap_capability = {NO_IDLE_CAPABILITY}\n"
+        if self.introspection_url is not None:
+            conf = self.config_path.parent / "dovecot-oauth2.conf.ext"
+            write_private(conf, OAUTH2_CONF.format(url=self.introspection_url).encode())
+            passdb = re.search(r"^passdb \{\n.*?^\}$", text, re.S | re.M)
+            assert passdb is not None and "auth_mechanisms = plain login\n" in text, \
+                "the dovecot template changed"
+            end = passdb.end()
+            text = (text[:end] + "\n" + OAUTH2_PASSDB.format(conf=conf) + text[end:]).replace(
+                "auth_mechanisms = plain login\n", "auth_mechanisms = plain login xoauth2\n")
         write_private(self.config_path, text.encode())
 
 
@@ -76,11 +105,15 @@ class Provider:
     """One provider: IMAPS + LMTP (Dovecot) and SMTP submission (SmtpSink), one CA."""
 
     def __init__(self, address: str = "owner@example.com", password: str = "app-password",
-                 *, idle: bool = True) -> None:
+                 *, idle: bool = True, oauth: bool = False) -> None:
         self.address, self.password = address, password
         self.sink = SmtpSink(address, password)
         self.ca: trustme.CA = self.sink.ca
         self.ca_file = self.sink.ca_file
+        # an identity provider whose access tokens both servers accept (XOAUTH2)
+        self.oauth = FakeOAuth(self.ca, address).start() if oauth else None
+        if self.oauth is not None:
+            self.sink.accept_bearer(self.oauth.check)
         self.tmp = Path(tempfile.mkdtemp(prefix="am-provider-"))
         cert = self.ca.issue_cert("127.0.0.1", "localhost")
         self.cert_file, self.key_file = self.tmp / "cert.pem", self.tmp / "key.pem"
@@ -91,7 +124,9 @@ class Provider:
         self.host = TlsDovecot(self.tmp / "dovecot", domain="example.com", imap_port=imap_port,
                                lmtp_port=lmtp_port, submission_port=submission_port,
                                system_dir=scratch_system_dir(), cert_file=self.cert_file,
-                               key_file=self.key_file, idle=idle)
+                               key_file=self.key_file, idle=idle,
+                               introspection_url=self.oauth.introspection_url
+                               if self.oauth is not None else None)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> Provider:
@@ -103,6 +138,8 @@ class Provider:
 
     def close(self) -> None:
         self.sink.stop()
+        if self.oauth is not None:
+            self.oauth.stop()
         self.host.purge()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

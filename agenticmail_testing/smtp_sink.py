@@ -4,6 +4,7 @@ accepts: the stand-in for a provider's SMTP relay. Replies can be scripted per m
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import ssl
 import tempfile
@@ -50,6 +51,24 @@ class _Handler:
     # (kept, like a server that has the message but answers late)
     reply_delay: float = 0.0
     slow_replies: int = 0
+    # XOAUTH2: (username, bearer token) -> accepted? None: the mechanism always fails
+    bearer: Callable[[str, str], bool] | None = None
+    xoauth2_logins: list[tuple[str, bool]] = field(default_factory=list)
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # aiosmtpd API
+        """SASL XOAUTH2 (Google's and Microsoft's): ``user=U^Aauth=Bearer T^A^A``."""
+        if len(args) > 1:
+            response: bytes | None = base64.b64decode(args[1])
+        else:
+            answer = await server.challenge_auth("", encode_to_b64=False)
+            response = answer if isinstance(answer, bytes) else None
+        fields = dict(part.split("=", 1) for part in (response or b"").decode(
+            errors="replace").split("\x01") if "=" in part)
+        user, auth = fields.get("user", ""), fields.get("auth", "")
+        ok = (self.bearer is not None and auth.startswith("Bearer ")
+              and self.bearer(user, auth.removeprefix("Bearer ")))
+        self.xoauth2_logins.append((user, ok))
+        return AuthResult(success=ok, handled=False, auth_data=user)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         data = envelope.original_content or b""
@@ -95,6 +114,10 @@ class SmtpSink:
                 self.handler, hostname="127.0.0.1", port=self.port,
                 ssl_context=self.server_context, authenticator=authenticator,
                 auth_required=True, auth_require_tls=False)
+
+    def accept_bearer(self, check: Callable[[str, str], bool]) -> None:
+        """Offer AUTH XOAUTH2, accepting the tokens ``check(username, token)`` approves."""
+        self.handler.bearer = check
 
     def start(self) -> SmtpSink:
         self.controller.start()

@@ -95,14 +95,15 @@ FOREIGN = {
     "aiosmtpd": {"daemon.submission"},  # the daemon's own SMTP server is its adapter
     "mailparser": {"mail.mime"},
     # transport
-    "ssl": {"mail", "gateway.relay_account", "providers.web_fetch"},
+    "ssl": {"mail", "gateway.relay_account", "providers.web_fetch", "providers.oauth"},
     "socket": {"mail.imap", "mail.idle", "gateway.relay_account", "hosts.dovecot_config",
                "processes", "providers.web_fetch", "providers.webhook_http"},
     "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon",
                    "providers.service_manager"},
-    "httpx": {"hosts.jmap", "client", "providers.webhook_http"},
+    "httpx": {"hosts.jmap", "client", "providers.webhook_http", "providers.oauth"},
     "httpcore": {"providers.web_fetch"},
-    "requests": {"providers.docker_engine"},
+    "requests": {"providers.docker_engine", "providers.oauth"},  # msal's transport
+    "msal": {"providers.oauth"},
     "docker": {"providers.docker_engine"},
     "dns": {"security.authresults", "hosts.stalwart_admin"},
     # HTTP serving

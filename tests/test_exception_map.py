@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trustme
 
 from agenticmail.client import AsyncClient, Client
 from agenticmail.config import load_settings
@@ -32,6 +33,7 @@ from agenticmail.errors import (
     MailHostUnavailable,
     PermanentDeliveryError,
     PermissionDenied,
+    SignInRequired,
     StorageUnavailable,
     TransientDeliveryError,
 )
@@ -45,6 +47,7 @@ from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
+from agenticmail.providers import oauth
 from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.providers.web_fetch import fetch, public_address
 from agenticmail.providers.webhook_http import WebhookPoster, check_destination
@@ -56,6 +59,7 @@ from agenticmail.store import outbox as outbound
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
 from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.oauth_provider import FakeOAuth
 from agenticmail_testing.ports import free_port
 from tests.stalwart.fake_stalwart import FakeStalwart
 from tests.test_architecture import FOREIGN, imports_of, sources
@@ -65,7 +69,7 @@ from tests.test_architecture import FOREIGN, imports_of, sources
 # where the input is read, or the framework's own error handling).
 RAISING = {"sqlite3", "sqlite_utils", "smtplib", "aiosmtplib", "imaplib", "imapclient",
            "aiosmtpd", "httpx", "httpcore", "requests", "docker", "dns", "tomllib", "pypdf",
-           "jinja2", "mailbox"}
+           "jinja2", "mailbox", "msal"}
 
 # adapter modules (or packages) that wrap a RAISING library without a row, and why
 NO_ROW = {
@@ -202,6 +206,21 @@ def _damaged_zone(d: DaemonHandle, tmp: Path) -> object:
         fake.stop()
 
 
+def _revoked_grant(d: DaemonHandle, tmp: Path, kind: str) -> object:
+    """A refresh token the provider does not know (any more): ``invalid_grant``."""
+    ca = trustme.CA()
+    ca_file = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    fake = FakeOAuth(ca, "a@example.org").start()
+    try:
+        app = oauth.OAuthApp(kind, "test-client-id", authority=fake.authority if
+                             kind == "microsoft" else None, token_url=f"{fake.base}/token",
+                             ca_file=str(ca_file))
+        return oauth.refresh(app, "rt-revoked")
+    finally:
+        fake.stop()
+
+
 def _dns_lookup(d: DaemonHandle, tmp: Path) -> object:
     lookup = dnspython_resolver(1.0, f"127.0.0.1:{_closed()}")
     return lookup("selector._domainkey.example.org")  # unanswered: for now, not "no key"
@@ -296,6 +315,16 @@ ROWS = [
     Row("providers.webhook_http", "an agent's webhook POST to a loopback address",
         PermissionDenied, lambda d, t: _webhook_post(f"https://127.0.0.1:{_closed()}/")),
     Row("mcp.server", "a damaged PDF attachment", None, _pdf_text),
+    Row("providers.oauth", "Google's token endpoint at a closed port", MailHostUnavailable,
+        lambda d, t: oauth.refresh(oauth.OAuthApp(
+            "google", "cid", token_url=f"https://127.0.0.1:{_closed()}/token"), "rt")),
+    Row("providers.oauth", "a Microsoft authority at a closed port", MailHostUnavailable,
+        lambda d, t: oauth.refresh(oauth.OAuthApp(
+            "microsoft", "cid", authority=f"https://127.0.0.1:{_closed()}/t"), "rt")),
+    Row("providers.oauth", "a revoked grant at Google's token endpoint", SignInRequired,
+        lambda d, t: _revoked_grant(d, t, "google")),
+    Row("providers.oauth", "a revoked grant at Microsoft's token endpoint", SignInRequired,
+        lambda d, t: _revoked_grant(d, t, "microsoft")),
 ]
 
 

@@ -29,6 +29,7 @@ STATUS: dict[type[e.AgenticMailError], int] = {
     e.Conflict: 409,
     e.RateLimited: 429,
     e.MailHostUnavailable: 503,
+    e.SignInRequired: 502,
     e.MailHostError: 502,
     e.TransientDeliveryError: 503,
     e.PermanentDeliveryError: 502,

@@ -3,7 +3,10 @@
 ``setup`` asks for the provider (gmail, outlook, other), the address and an app password
 (hidden prompt, or ``--password-stdin``); ``--yes`` never asks (for scripts: every value must
 be given as an option). The daemon tests the SMTP and IMAP logins before saving anything and
-stores the password encrypted. ``status`` shows the mode (IDLE or polling), the last activity,
+stores the password encrypted. With ``--oauth`` (gmail, outlook) there is no password: the
+owner signs in with their own OAuth2 client id (Microsoft: a device code shown here; Google:
+a browser page that redirects back to a listener on 127.0.0.1), and the daemon keeps the
+refresh token encrypted. ``status`` shows the mode (IDLE or polling), the last activity,
 the last error in plain words and the delivered/sent counts. ``disable`` stops the relay.
 """
 
@@ -19,6 +22,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..errors import InvalidRequest
+from ..services import relay_oauth
 from ..services.relay_gateway import PRESETS
 from .client import Client, require_configured, settings_from
 from .output import JsonFlag, details, emit, note, read_secret
@@ -64,12 +68,15 @@ def _render_status(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     mode = relay.get("mode")
     mode_text = {"idle": "watching with IMAP IDLE (new mail arrives within seconds)",
                  "poll": f"polling every {relay.get('poll_seconds')} s (no IDLE)",
-                 "retrying": "not connected; retrying", "starting": "starting"}.get(
+                 "retrying": "not connected; retrying", "starting": "starting",
+                 "signin_required": "stopped: the OAuth2 sign-in must be renewed "
+                                    "(agenticmail relay setup --oauth)"}.get(
         str(mode), str(mode))
     yield details([
         ("account", f"{account.get('address')} ({account.get('provider')})"),
         ("smtp", "{host}:{port} {tls}".format(**account.get("smtp", {}))),
         ("imap", "{host}:{port}".format(**account.get("imap", {}))),
+        ("sign-in", _signin_text(relay)),
         ("mode", mode_text),
         ("last activity", _when(relay.get("last_activity_at"))),
         ("last error", (f"{relay['last_error']} ({_when(relay.get('last_error_at'))})"
@@ -83,6 +90,16 @@ def _render_status(data: Mapping[str, Any]) -> Iterator[RenderableType]:
         ("default agent", account.get("default_agent") or "none"),
         ("owner's replies to notifications", account.get("reply_approval")),
     ])
+
+
+def _signin_text(relay: Mapping[str, Any]) -> str:
+    grant = relay.get("oauth")
+    if not grant:
+        return "app password"
+    if grant.get("signin_required"):
+        return f"OAuth2 ({grant.get('provider')}): needs a new sign-in"
+    return (f"OAuth2 ({grant.get('provider')}, client {grant.get('client_id')}); access token "
+            f"renewed before {_when(grant.get('access_token_expires_at'))}")
 
 
 def _render_saved(data: Mapping[str, Any]) -> Iterator[RenderableType]:
@@ -125,6 +142,26 @@ def setup(
     default_all: Annotated[bool, typer.Option(
         "--default-all", help="The default agent gets ALL unmatched mail (a dedicated "
         "account only: the owner's own mail would go to it too).")] = False,
+    oauth: Annotated[bool, typer.Option(
+        "--oauth", help="Sign in with OAuth2 (gmail, outlook) instead of an app password.")
+    ] = False,
+    client_id: Annotated[str | None, typer.Option(
+        "--client-id", help="--oauth: the client id of YOUR app registration (docs/relay.md).",
+        show_default=False)] = None,
+    client_secret: Annotated[str | None, typer.Option(
+        "--client-secret", help="--oauth with gmail: the client secret Google shows for a "
+        "desktop app.", show_default=False)] = None,
+    authority: Annotated[str | None, typer.Option(
+        "--authority", metavar="URL", help="--oauth with outlook: the Microsoft authority "
+        "(default https://login.microsoftonline.com/common).", show_default=False)] = None,
+    auth_url: Annotated[str | None, typer.Option(
+        "--auth-url", metavar="URL", help="--oauth with gmail: the authorization endpoint.",
+        show_default=False)] = None,
+    token_url: Annotated[str | None, typer.Option(
+        "--token-url", metavar="URL", help="--oauth with gmail: the token endpoint.",
+        show_default=False)] = None,
+    no_browser: Annotated[bool, typer.Option(
+        "--no-browser", help="--oauth with gmail: only print the page to open.")] = False,
     yes: YesFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -135,7 +172,9 @@ def setup(
                   type=Provider, default=Provider.GMAIL.value)
     chosen = Provider(chosen)
     preset = PRESETS.get(chosen.value)
-    if preset is not None:
+    if oauth and chosen.value not in relay_oauth.PROVIDER_KIND:
+        raise InvalidRequest("--oauth is for --provider gmail or outlook")
+    if preset is not None and not oauth:
         note(preset.help, style="")
     else:
         smtp_host = _ask(smtp_host, "SMTP server", yes, "--smtp-host")
@@ -146,11 +185,18 @@ def setup(
         imap_host = _ask(imap_host, "IMAP server (IMAPS)", yes, "--imap-host")
         imap_port = _ask(imap_port, "IMAP port", yes, "--imap-port", type=int, default=993)
     address = _ask(address, "Account address", yes, "--address")
+    grant = None
+    if oauth:
+        grant = _sign_in(chosen.value, address, _ask(client_id, "OAuth2 client id", yes,
+                                                     "--client-id"),
+                         client_secret, authority, auth_url, token_url,
+                         str(ca_file) if ca_file is not None else None, not no_browser)
     body = {
         "provider": chosen.value, "address": address, "username": username,
-        "password": read_secret(
+        "password": "" if oauth else read_secret(
             password_stdin, f"App password for {username or address}", "app password", yes=yes
         ),
+        "oauth": grant,
         "smtp_host": smtp_host, "smtp_port": smtp_port,
         "smtp_tls": smtp_tls.value if smtp_tls is not None else None,
         "imap_host": imap_host, "imap_port": imap_port,
@@ -161,6 +207,24 @@ def setup(
     with Client(settings, timeout=SETUP_TIMEOUT) as client:
         data = client.request("PUT", "/v1/relay", json_body=body)
     emit(data, as_json, _render_saved)
+
+
+def _sign_in(provider: str, address: str, client_id: str, client_secret: str | None,
+             authority: str | None, auth_url: str | None, token_url: str | None,
+             ca_file: str | None, open_browser: bool) -> dict[str, Any]:
+    """Run the provider's sign-in here, where the owner is; the daemon gets the grant."""
+    app_ = relay_oauth.OAuthApp(
+        kind=relay_oauth.PROVIDER_KIND[provider], client_id=client_id,
+        client_secret=client_secret, authority=authority, auth_url=auth_url,
+        token_url=token_url, ca_file=ca_file)
+    app_.validate()
+    note(f"Signing in to {address} with OAuth2 (waiting for you)...")
+    tokens = relay_oauth.sign_in(provider, app_, lambda text: typer.echo(text, err=True),
+                                 login_hint=address, open_browser=open_browser)
+    note("Signed in.")
+    return {"client_id": client_id, "client_secret": client_secret,
+            "refresh_token": tokens.refresh_token, "authority": authority,
+            "auth_url": auth_url, "token_url": token_url}
 
 
 @app.command()

@@ -412,7 +412,7 @@ class Route(Model):
     tls: str
     address: str
     username: str | None
-    has_password: bool
+    has_password: bool  # (and ``auth: "oauth2"`` when the relay's OAuth2 grant signs in)
 
 
 class RouteAnswer(Model):
@@ -441,6 +441,16 @@ class RelayAccount(Model):
     default_scope: str
     trusted_authserv_ids: list[str]
     reply_approval: str
+    auth: str = "basic"  # an app password; or "oauth2"
+
+
+class RelayOAuth(Model):
+    """The relay's OAuth2 grant (never a token): ``signin_required`` says why it stopped."""
+
+    provider: str
+    client_id: str
+    access_token_expires_at: str
+    signin_required: str | None
 
 
 class RelaySaved(RelayAccount):
@@ -473,6 +483,7 @@ class RelayStatus(Model):
     poll_seconds: int
     account: RelayAccount | None = None
     checkpoint: RelayCheckpoint | None = None
+    oauth: RelayOAuth | None = None
     healthy: bool
 
 

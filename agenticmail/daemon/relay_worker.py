@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ..errors import AgenticMailError, DeliveryError, MailHostUnavailable
+from ..errors import AgenticMailError, DeliveryError, MailHostUnavailable, SignInRequired
 from ..events import RELAY_CONFIGURED, RELAY_DISABLED
 from ..models import Event
 from ..services import relay_gateway as service
@@ -101,9 +101,17 @@ class RelayWorker:
             if account is None:
                 self._kick.wait(UNCONFIGURED_RECHECK)
                 continue
+            try:  # an OAuth2 account gets a fresh access token for each connection
+                account, renew_at = service.signed_in(self.ctx, account)
+            except SignInRequired as exc:
+                self._signin_required(account, exc)
+                continue
+            except AgenticMailError as exc:  # the provider's token endpoint is unreachable
+                self._failed(account, exc)
+                continue
             watch = service.open_watch(self.ctx, account)
             try:
-                self._session(watch, account)
+                self._session(watch, account, renew_at)
             except _Reconfigure:
                 self.failures = 0
             except AgenticMailError as exc:
@@ -117,6 +125,10 @@ class RelayWorker:
     def _failed(self, account: service.RelayAccount, exc: BaseException) -> None:
         if self._stop.is_set():
             return
+        try:  # OAuth2: the token may have been revoked; the retry renews it
+            service.login_failed(self.ctx, account)
+        except AgenticMailError as error:
+            log.warning("relay: cannot drop its access token: %s", error)
         self.failures += 1
         delay = service.retry_delay(self.ctx, self.failures)
         why = service.explain(exc, account)
@@ -131,7 +143,21 @@ class RelayWorker:
             log.exception("relay: cannot record status")
         self._kick.wait(delay)
 
-    def _session(self, watch: FolderWatch, account: service.RelayAccount) -> None:
+    def _signin_required(self, account: service.RelayAccount, exc: SignInRequired) -> None:
+        """The OAuth2 grant is gone: no retries (they cannot help) until setup runs again."""
+        why = service.explain(exc, account)
+        log.warning("relay %s stopped: %s", account.address, why)
+        self.failures = 0
+        try:
+            service.note(self.ctx, mode="signin_required", connected=0, last_error=why,
+                         failures=0, next_retry_at=None)
+        except Exception:
+            log.exception("relay: cannot record status")
+        self._kick.wait()  # relay.configured / relay.disabled, or the daemon stopping
+
+    def _session(self, watch: FolderWatch, account: service.RelayAccount,
+                 renew_at: float | None = None) -> None:
+        """One connection; returns (to reconnect with a new token) at ``renew_at``."""
         uidvalidity = watch.connect()
         idle = watch.has_capability("IDLE")
         mode = "idle" if idle else "poll"
@@ -154,6 +180,9 @@ class RelayWorker:
         while not self._stop.is_set():
             if self._kick.is_set():
                 raise _Reconfigure
+            if renew_at is not None and time.time() >= renew_at:
+                log.info("relay %s: reconnecting with a renewed OAuth2 token", account.address)
+                return
             due = time.monotonic() - last_sync >= poll
             if idle:
                 kinds = watch.wait(WAIT_SLICE)

@@ -33,10 +33,16 @@ from typing import Any
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from ..errors import DeliveryError, InvalidRequest, MailHostError, MailHostUnavailable
+from ..errors import (
+    DeliveryError,
+    InvalidRequest,
+    MailHostError,
+    MailHostUnavailable,
+    SignInRequired,
+)
 from ..mail.addresses import split_plus, validate_address
 from ..mail.mime import normalize_message_id, parse_message_ids
-from ..mail.smtp import TLS_MODES, SmtpRoute
+from ..mail.smtp import TLS_MODES, SmtpRoute, xoauth2
 from ..models import Credentials, Endpoints
 
 FIRST_RUN_NEWEST = 50
@@ -99,6 +105,7 @@ class RelayAccount:
     default_agent: str | None = None
     default_scope: str = "tagged"
     authserv_ids: tuple[str, ...] = ()
+    oauth: bool = False  # signs in with OAuth2: ``password`` is then an access token
 
     def validate(self) -> None:
         validate_address(self.address)
@@ -116,7 +123,7 @@ class RelayAccount:
     def smtp_route(self) -> SmtpRoute:
         return SmtpRoute(host=self.smtp_host, port=self.smtp_port, tls=self.smtp_tls,
                          username=self.username, password=self.password, address=self.address,
-                         ca_file=self.ca_file)
+                         ca_file=self.ca_file, oauth=self.oauth)
 
     def endpoints(self) -> Endpoints:
         return Endpoints(imap_host=self.imap_host, imap_port=self.imap_port,
@@ -125,7 +132,7 @@ class RelayAccount:
                          imap_tls=self.imap_tls, delivery_protocol="smtp")
 
     def credentials(self) -> Credentials:
-        return Credentials(self.username, self.password)
+        return Credentials(self.username, self.password, oauth=self.oauth)
 
     def ssl_context(self) -> ssl.SSLContext:
         return self.smtp_route().ssl_context()
@@ -159,6 +166,8 @@ def backoff_delay(failures: int, first: float = 30.0) -> float:
 def explain(exc: BaseException, account: RelayAccount | None = None) -> str:
     """A failure's cause in plain words (never the password)."""
     text = str(exc)
+    if isinstance(exc, SignInRequired):
+        return f"{text} ({exc.hint})" if exc.hint else text
     if isinstance(exc, DeliveryError):
         return ("a relayed message could not be put into the agent's mailbox (the agents' "
                 f"mail host is down or refused it); it will be retried: {text}")
@@ -185,6 +194,11 @@ def explain(exc: BaseException, account: RelayAccount | None = None) -> str:
 
 # -- login checks (setup) ---------------------------------------------------------------------
 
+_LOGIN_HINT = {False: "check the app password",
+               True: "the server refused the OAuth2 token: check the app registration's "
+                     "permissions (IMAP and SMTP) and that IMAP/SMTP AUTH is enabled"}
+
+
 def check_smtp_login(account: RelayAccount, timeout: float = 20) -> None:
     """Log in to the relay's SMTP server and log out; MailHostError in plain words if not."""
     where = f"{account.smtp_host}:{account.smtp_port}"
@@ -201,11 +215,15 @@ def check_smtp_login(account: RelayAccount, timeout: float = 20) -> None:
             if account.smtp_tls == "starttls":
                 client.starttls(context=context)
                 client.ehlo()
-            client.login(account.username, account.password)
+            if account.oauth:
+                response = xoauth2(account.username, account.password)
+                client.auth("XOAUTH2", lambda challenge=None: "" if challenge else response)
+            else:
+                client.login(account.username, account.password)
     except smtplib.SMTPAuthenticationError as exc:
         raise MailHostError(f"the SMTP server {where} refused the login for "
                             f"{account.username} ({exc.smtp_code})",
-                            hint="check the app password") from None
+                            hint=_LOGIN_HINT[account.oauth]) from None
     except ssl.SSLError as exc:
         raise MailHostUnavailable(f"TLS with {where} failed: {exc}",
                                   hint="check the port and TLS mode") from None
@@ -223,12 +241,18 @@ def check_imap_login(account: RelayAccount, timeout: float = 20) -> bool:
     except (OSError, imaplib.IMAP4.error, IMAPClientError) as exc:
         raise MailHostUnavailable(f"cannot reach the IMAP server {where}: {exc}") from None
     try:
-        client.login(account.username, account.password)
+        if account.oauth:
+            try:
+                client.oauth2_login(account.username, account.password)
+            except imaplib.IMAP4.error as exc:  # AUTHENTICATE's NO is no LoginError
+                raise LoginError(str(exc)) from exc
+        else:
+            client.login(account.username, account.password)
         client.select_folder("INBOX", readonly=True)
         return bool(client.has_capability("IDLE"))
     except LoginError:
         raise MailHostError(f"the IMAP server {where} refused the login for "
-                            f"{account.username}", hint="check the app password") from None
+                            f"{account.username}", hint=_LOGIN_HINT[account.oauth]) from None
     except (OSError, imaplib.IMAP4.error, IMAPClientError) as exc:
         raise MailHostError(f"the IMAP server {where} failed: {exc}") from None
     finally:

@@ -192,7 +192,10 @@ class FolderWatch:
         with self._errors("connecting"):
             client = connect(self._endpoints, self._timeout, self._ssl_context)
             self._client = client
-            client.login(self._creds.username, self._creds.password)
+            if self._creds.oauth:
+                client.oauth2_login(self._creds.username, self._creds.password)
+            else:
+                client.login(self._creds.username, self._creds.password)
             info = client.select_folder(self.folder)
             _take_announced(client)  # SELECT's counts: the caller reads the folder afresh
         if b"UIDVALIDITY" not in info:

@@ -9,6 +9,7 @@ the server has the whole message and may have accepted it (RFC 5321 §6.1), so t
 
 from __future__ import annotations
 
+import base64
 import functools
 import ssl
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class SmtpRoute:
     password: str | None
     address: str  # the account's address; agents send as its sub-addresses
     ca_file: str | None = None  # extra CA to trust (self-hosted relays, tests)
+    oauth: bool = False  # ``password`` is an OAuth2 access token: AUTH XOAUTH2
 
     def __repr__(self) -> str:
         return (f"SmtpRoute({self.host}:{self.port}, tls={self.tls}, user={self.username!r}, "
@@ -52,6 +54,27 @@ def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
     if ca_file:
         context.load_verify_locations(ca_file)
     return context
+
+
+def xoauth2(username: str, token: str) -> str:
+    """The SASL XOAUTH2 initial response (before base64), as Google and Microsoft define it."""
+    return f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+
+async def _login(client: aiosmtplib.SMTP, route: SmtpRoute) -> None:
+    """AUTH with the route's credentials: XOAUTH2 with a bearer token, else the password."""
+    assert route.username
+    if not route.oauth:
+        await client.login(route.username, route.password or "")
+        return
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    response = base64.b64encode(xoauth2(route.username, route.password or "").encode())
+    reply = await client.execute_command(b"AUTH", b"XOAUTH2", response)
+    if reply.code == 334:  # the server's error details (base64 JSON); the client answers empty
+        reply = await client.execute_command(b"")
+    if reply.code != 235:
+        raise aiosmtplib.SMTPAuthenticationError(reply.code, reply.message)
 
 
 def _reason(code: int, message: str) -> str:
@@ -114,7 +137,7 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
         )
         async with client:
             if route.username:
-                await client.login(route.username, route.password or "")
+                await _login(client, route)
             refused = await _transaction(client, sender, recipients, raw, where)
     except DeliveryInDoubt:
         raise
@@ -157,7 +180,7 @@ async def check_login(route: SmtpRoute, timeout: float = 10) -> str:
         async with client:
             if not route.username:
                 return f"{where} answers EHLO"
-            await client.login(route.username, route.password or "")
+            await _login(client, route)
             return f"logged in to {where} as {route.username}"
     except aiosmtplib.SMTPAuthenticationError as exc:
         raise MailHostError(f"the SMTP server {where} refused the login for {route.username}: "

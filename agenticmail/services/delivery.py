@@ -34,6 +34,7 @@ from ..errors import (
     AgenticMailError,
     DeliveryInDoubt,
     PermanentDeliveryError,
+    SignInRequired,
     StorageUnavailable,
     TransientDeliveryError,
 )
@@ -202,7 +203,10 @@ def _session_has(session: MailboxSession, message_id: str, folders: tuple[str, .
 
 
 async def _deliver_external(ctx: ServiceContext, row: store.OutboxRow) -> None:
-    route = await asyncio.to_thread(get_route, ctx)
+    try:
+        route = await asyncio.to_thread(get_route, ctx)
+    except SignInRequired as exc:  # kept: it leaves once the owner signs in again
+        raise TransientDeliveryError(f"the relay needs a new sign-in: {exc}") from exc
     if route is None:
         raise PermanentDeliveryError("no outbound route is configured any more")
     agent = await asyncio.to_thread(agent_store.find_agent_by_id, ctx.db, row.agent_id)

@@ -34,7 +34,12 @@ def route_checks(ctx: ServiceContext) -> list[Check]:
     """The outbound route's SMTP login and, with a relay account, its IMAP login (nothing
     when neither is configured)."""
     checks = []
-    route = routes.get_route(ctx)
+    try:  # an OAuth2 route renews its token here: SignInRequired when the grant is gone
+        route = routes.get_route(ctx)
+    except AgenticMailError as exc:
+        checks.append(Check("outbound route", False, exc.message, exc.hint or
+                            "check it with: agenticmail route show"))
+        route = None
     if route is not None:
         try:
             checks.append(Check("outbound route", True, _smtp_login(route)))
@@ -46,6 +51,7 @@ def route_checks(ctx: ServiceContext) -> list[Check]:
     if account is not None:
         where = f"{account.imap_host}:{account.imap_port}"
         try:
+            account, _ = relay_gateway.signed_in(ctx, account)
             idle = check_imap_login(account, timeout=LOGIN_TIMEOUT)
             checks.append(Check("relay IMAP login", True,
                                 f"logged in to {where} as {account.username}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 from typing import Any
@@ -34,7 +34,7 @@ from ..store import kv
 from ..store import outbox as outbound_store
 from ..store import relay_state as store
 from ..store._time import now_iso
-from . import approvals, origin, routes
+from . import approvals, origin, relay_oauth, routes
 from .context import ServiceContext, transaction
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,14 @@ PROVIDERS = ("gmail", "outlook", "other")
 PRESETS = gw.PRESETS
 FIRST_RUN_NEWEST = gw.FIRST_RUN_NEWEST  # a first run (or a new UIDVALIDITY) reads these
 RelayAccount = gw.RelayAccount
+OAuthInput = relay_oauth.OAuthInput
 
 
 @dataclass(frozen=True)
 class RelayInput:
     provider: str
     address: str
-    password: str
+    password: str = ""  # the app password; empty with ``oauth``
     username: str | None = None
     smtp_host: str | None = None
     smtp_port: int | None = None
@@ -63,6 +64,7 @@ class RelayInput:
     default_agent: str | None = None
     default_scope: str = "tagged"
     authserv_ids: tuple[str, ...] | None = None
+    oauth: OAuthInput | None = None  # sign in with OAuth2 (gmail, outlook) instead
 
 
 def presets() -> dict[str, dict[str, Any]]:
@@ -72,8 +74,10 @@ def presets() -> dict[str, dict[str, Any]]:
 def build_account(data: RelayInput) -> gw.RelayAccount:
     if data.provider not in PROVIDERS:
         raise InvalidRequest(f"provider must be one of {', '.join(PROVIDERS)}")
-    if not data.password:
-        raise InvalidRequest("the relay account needs its (app) password")
+    if data.oauth is not None and data.provider not in relay_oauth.PROVIDER_KIND:
+        raise InvalidRequest("OAuth2 sign-in is for the gmail and outlook providers")
+    if not data.password and data.oauth is None:
+        raise InvalidRequest("the relay account needs its (app) password or an OAuth2 grant")
     address = validate_address(data.address)
     fields = gw.apply_preset(
         data.provider, smtp_host=data.smtp_host, smtp_port=data.smtp_port,
@@ -91,7 +95,8 @@ def build_account(data: RelayInput) -> gw.RelayAccount:
         ca_file=data.ca_file, default_agent=data.default_agent,
         default_scope=data.default_scope,
         authserv_ids=tuple(a.strip().lower() for a in fields.get("authserv_ids") or ()
-                           if a.strip()))
+                           if a.strip()),
+        oauth=data.oauth is not None)
     account.validate()
     return account
 
@@ -102,17 +107,29 @@ def setup(ctx: ServiceContext, data: RelayInput, *, verify: bool = True) -> dict
     account = build_account(data)
     if account.default_agent and agent_store.find_agent(ctx.db, account.default_agent) is None:
         raise InvalidRequest(f"default agent {account.default_agent!r} does not exist")
+    grant = None
+    if data.oauth is not None:  # an access token now: proves the grant, and logs in below
+        app = data.oauth.app(account.provider, account.ca_file)
+        grant = (app, relay_oauth.first_tokens(app, data.oauth.refresh_token))
+        account = replace(account, password=grant[1].access_token)
     idle: bool | None = None
     if verify:
         gw.check_smtp_login(account)
         idle = gw.check_imap_login(account)
     stored = {k: v for k, v in asdict(account).items() if k != "password"}
     stored["authserv_ids"] = list(account.authserv_ids)
-    stored["password_enc"] = ctx.secrets.encrypt(account.password)
+    if not account.oauth:
+        stored["password_enc"] = ctx.secrets.encrypt(account.password)
+    with transaction(ctx) as tx:  # the grant first: the route below signs in with it
+        if grant is not None:
+            relay_oauth.save(ctx, tx.conn, *grant)
+        else:
+            relay_oauth.clear(tx.conn)
     routes.set_route(ctx, routes.RouteInput(
         host=account.smtp_host, port=account.smtp_port, tls=account.smtp_tls,
-        address=account.address, username=account.username, password=account.password,
-        ca_file=account.ca_file))
+        address=account.address, username=account.username,
+        password=None if account.oauth else account.password, ca_file=account.ca_file,
+        oauth=account.oauth))
     with transaction(ctx) as tx:
         kv.put(tx.conn, RELAY_KEY, json.dumps(stored))
         store.update_state(tx.conn, mode="starting", connected=0, failures=0,
@@ -127,6 +144,7 @@ def disable(ctx: ServiceContext) -> None:
     account = get_account(ctx)
     with transaction(ctx) as tx:
         tx.conn.execute("DELETE FROM config WHERE key = ?", (RELAY_KEY,))
+        relay_oauth.clear(tx.conn)
         store.update_state(tx.conn, mode="off", connected=0, failures=0, next_retry_at=None)
         tx.emit(RELAY_DISABLED, None, {})
     route = routes.get_route(ctx)
@@ -140,7 +158,8 @@ def get_account(ctx: ServiceContext) -> gw.RelayAccount | None:
     if raw is None:
         return None
     data = json.loads(raw)
-    password = ctx.secrets.decrypt(data.pop("password_enc"))
+    encrypted = data.pop("password_enc", None)  # none with OAuth2: see signed_in()
+    password = ctx.secrets.decrypt(encrypted) if encrypted else ""
     data["authserv_ids"] = tuple(data.get("authserv_ids") or ())
     return gw.RelayAccount(password=password, **data)
 
@@ -155,7 +174,8 @@ def summary(account: gw.RelayAccount) -> dict[str, Any]:
             "default_agent": default_agent(None, account),
             "default_scope": account.default_scope,
             "trusted_authserv_ids": list(account.authserv_ids),
-            "reply_approval": reply_approval(account)}
+            "reply_approval": reply_approval(account),
+            "auth": "oauth2" if account.oauth else "basic"}
 
 
 def reply_approval(account: gw.RelayAccount) -> str:
@@ -189,6 +209,8 @@ def status(ctx: ServiceContext) -> dict[str, Any]:
         checkpoint = store.checkpoint(ctx.db, account.address)
         data["checkpoint"] = ({"uidvalidity": checkpoint[0], "last_uid": checkpoint[1]}
                               if checkpoint else None)
+        if account.oauth:
+            data["oauth"] = relay_oauth.summary(ctx)
     data["healthy"] = account is not None and state.failures == 0 and state.connected
     return data
 
@@ -214,6 +236,22 @@ def trusted_ids(ctx: ServiceContext, account: gw.RelayAccount) -> frozenset[str]
 
 
 # -- the worker's per-message step --------------------------------------------------------------
+
+def signed_in(ctx: ServiceContext, account: gw.RelayAccount
+              ) -> tuple[gw.RelayAccount, float | None]:
+    """``account`` ready to log in, and when its OAuth2 access token should be renewed (Unix
+    time; None with an app password). :class:`SignInRequired` when the grant is gone."""
+    if not account.oauth:
+        return account, None
+    token, renew_at = relay_oauth.access_token(ctx, account.address)
+    return replace(account, password=token), renew_at
+
+
+def login_failed(ctx: ServiceContext, account: gw.RelayAccount) -> None:
+    """The relay's connection failed: with OAuth2 its next login gets a new access token."""
+    if account.oauth:
+        relay_oauth.forget_access_token(ctx)
+
 
 def open_watch(ctx: ServiceContext, account: gw.RelayAccount) -> FolderWatch:
     """A watch on the relay account's INBOX (not connected yet), renewing IDLE at least as

@@ -10,6 +10,7 @@ from ..errors import InvalidRequest
 from ..mail.addresses import plus_address, validate_address
 from ..mail.smtp import TLS_MODES, SmtpRoute
 from ..store import kv
+from . import relay_oauth
 from .context import ServiceContext, transaction
 
 ROUTE_KEY = "route.smtp"
@@ -24,6 +25,7 @@ class RouteInput:
     username: str | None = None
     password: str | None = None
     ca_file: str | None = None
+    oauth: bool = False  # the relay's OAuth2 grant signs in (XOAUTH2), no password stored
 
 
 def set_route(ctx: ServiceContext, route: RouteInput) -> SmtpRoute:
@@ -34,7 +36,7 @@ def set_route(ctx: ServiceContext, route: RouteInput) -> SmtpRoute:
     address = validate_address(route.address)
     stored: dict[str, Any] = {
         "host": route.host, "port": route.port, "tls": route.tls, "address": address,
-        "username": route.username, "ca_file": route.ca_file,
+        "username": route.username, "ca_file": route.ca_file, "oauth": route.oauth,
         "password_enc": ctx.secrets.encrypt(route.password) if route.password else None,
     }
     with transaction(ctx) as tx:
@@ -61,17 +63,24 @@ def get_route(ctx: ServiceContext) -> SmtpRoute | None:
     if raw is None:
         return None
     data = json.loads(raw)
-    password = ctx.secrets.decrypt(data["password_enc"]) if data.get("password_enc") else None
+    oauth = bool(data.get("oauth"))
+    if oauth:  # a fresh access token (renewed before it expires); SignInRequired if revoked
+        password: str | None = relay_oauth.access_token(ctx, data["address"])[0]
+    else:
+        password = ctx.secrets.decrypt(data["password_enc"]) if data.get("password_enc") \
+            else None
     return SmtpRoute(host=data["host"], port=int(data["port"]), tls=data["tls"],
                      username=data.get("username"), password=password, address=data["address"],
-                     ca_file=data.get("ca_file"))
+                     ca_file=data.get("ca_file"), oauth=oauth)
 
 
 def route_summary(route: SmtpRoute | None) -> dict[str, Any] | None:
     if route is None:
         return None
     return {"host": route.host, "port": route.port, "tls": route.tls, "address": route.address,
-            "username": route.username, "has_password": route.password is not None}
+            "username": route.username,
+            "has_password": route.password is not None and not route.oauth,
+            **({"auth": "oauth2"} if route.oauth else {})}
 
 
 def external_sender(route: SmtpRoute, agent_name: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from agenticmail.errors import InvalidRequest, MailHostError, TransientDeliveryError
 from agenticmail.gateway import relay_account as gw
+from agenticmail.services import relay_oauth
 from agenticmail.services.relay_gateway import RelayInput, build_account
 
 ACCOUNT = "owner@gmail.com"
@@ -172,3 +173,15 @@ def test_the_relay_seal_binds_the_providers_header_to_this_message() -> None:
     stored = copy.replace(b"\r\n", b"\n")  # as a mail store may keep it: same input
     assert gw.seal_input(stored) == gw.seal_input(copy)
     assert gw.seal_input(copy.replace(b"hi\r\n", b"pay now\r\n")) != gw.seal_input(copy)
+
+
+@pytest.mark.parametrize(("expires", "issued", "margin", "due"), [
+    (4600.0, 1000.0, 300.0, 4300.0),  # an hour's token: 5 min before it expires
+    (1060.0, 1000.0, 300.0, 1030.0),  # a 1-minute token: halfway, not at once
+    (1005.0, 1000.0, 2.0, 1003.0),
+    (0.0, 1000.0, 300.0, -300.0),  # forgotten after a refused login: due now
+    (4600.0, 0.0, 300.0, 4300.0),  # issue time unknown
+])
+def test_an_oauth_token_is_renewed_before_it_expires(expires: float, issued: float,
+                                                      margin: float, due: float) -> None:
+    assert relay_oauth.renew_at(expires, issued, margin) == due

@@ -16,10 +16,21 @@ router = APIRouter(prefix="/v1/relay", tags=["relay"],
                    responses=errors.documented(403, 404, 502, 503))
 
 
+class RelayOAuthBody(BaseModel):
+    """The OAuth2 grant the owner's sign-in produced (``relay setup --oauth`` runs it)."""
+
+    client_id: str = Field(min_length=1, max_length=512)
+    refresh_token: str = Field(min_length=1, max_length=8192)
+    client_secret: str | None = Field(default=None, max_length=512)
+    authority: str | None = Field(default=None, max_length=2048)
+    auth_url: str | None = Field(default=None, max_length=2048)
+    token_url: str | None = Field(default=None, max_length=2048)
+
+
 class RelayBody(BaseModel):
     provider: str = Field(pattern="^(gmail|outlook|other)$")
     address: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=1024)
+    password: str = Field(default="", max_length=1024)  # an app password, unless ``oauth``
     username: str | None = Field(default=None, max_length=254)
     smtp_host: str | None = Field(default=None, max_length=255)
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
@@ -31,6 +42,7 @@ class RelayBody(BaseModel):
     default_agent: str | None = Field(default=None, max_length=200)
     default_scope: str = Field(default="tagged", pattern="^(tagged|all)$")
     authserv_ids: list[str] | None = Field(default=None, max_length=20)
+    oauth: RelayOAuthBody | None = None
 
 
 @router.get("", response_model=answers.RelayAnswer, response_model_exclude_unset=True)
@@ -48,6 +60,8 @@ def relay_setup(body: RelayBody, ctx: Ctx, _: Owner) -> dict[str, Any]:
     data = body.model_dump()
     if data["authserv_ids"] is not None:
         data["authserv_ids"] = tuple(data["authserv_ids"])
+    if data["oauth"] is not None:
+        data["oauth"] = relay.OAuthInput(**data["oauth"])
     saved = relay.setup(ctx, relay.RelayInput(**data))  # both logins are tested first
     return {"relay": saved}
 
