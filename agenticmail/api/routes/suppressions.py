@@ -70,7 +70,7 @@ _PAGE = """<!doctype html>
 
 
 @unsubscribe_router.get(suppressions.UNSUBSCRIBE_PREFIX + "{token}",
-                        response_class=HTMLResponse)
+                        response_class=HTMLResponse, include_in_schema=False)  # a page, not API
 def unsubscribe_page(token: Annotated[str, Path(max_length=700)], ctx: Ctx) -> HTMLResponse:
     """A page with one button that confirms the unsubscribe (by the POST above)."""
     suppressions.check_token(ctx, token)
