@@ -119,8 +119,8 @@ class _HttpServer(ThreadingHTTPServer):
 
 class _ImapHandler(socketserver.StreamRequestHandler):
     """Just enough IMAP for a login check, an idle watcher and an archive of an empty
-    mailbox: greeting, CAPABILITY, LOGIN, LIST (INBOX), SELECT/EXAMINE (empty), UID SEARCH,
-    IDLE ... DONE, LOGOUT; anything else: OK."""
+    mailbox: greeting, CAPABILITY, LOGIN, LIST (INBOX), SELECT/EXAMINE and STATUS (empty),
+    UID SEARCH, IDLE ... DONE, LOGOUT; anything else: OK."""
 
     server: Any
 
@@ -156,6 +156,14 @@ class _ImapHandler(socketserver.StreamRequestHandler):
                                  b"* 0 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 1] UIDs valid\r\n"
                                  b"* OK [UIDNEXT 1] Next UID\r\n" + tag.encode()
                                  + b" OK [READ-WRITE] SELECT completed\r\n")
+            elif cmd == "STATUS":  # the empty INBOX: what was asked, in the order asked
+                box, _, items = arg.partition(" ")
+                values = {"MESSAGES": 0, "RECENT": 0, "UIDNEXT": 1, "UIDVALIDITY": 1,
+                          "UNSEEN": 0}
+                asked = [i for i in items.strip("()").upper().split() if i in values]
+                answer = " ".join(f"{i} {values[i]}" for i in asked)
+                self.wfile.write(f"* STATUS {box} ({answer})\r\n".encode() + tag.encode()
+                                 + b" OK STATUS done\r\n")
             elif cmd == "UID" and arg.upper().startswith("SEARCH"):
                 self.wfile.write(b"* SEARCH\r\n" + tag.encode() + b" OK SEARCH done\r\n")
             elif cmd == "IDLE":
