@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -137,3 +138,11 @@ def probe(where: int | Path, greeting: bytes) -> str:
     if banner.startswith(greeting):
         return "ok"
     return f"{label}: unexpected greeting {banner[:40]!r}"
+
+
+def lower_thread_priority(niceness: int = 19) -> None:
+    """Make the calling thread (and the threads it starts later) yield the CPU to the rest of
+    the process: Linux keeps a nice value per thread. Elsewhere, or when not allowed, nothing
+    changes."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)

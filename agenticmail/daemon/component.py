@@ -12,6 +12,7 @@ the component again with backoff.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
@@ -72,7 +73,17 @@ class Component(Protocol):
 async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``asyncio.to_thread``, except that a cancelled caller still waits for the thread to
     finish, so cleanup never races a half-done blocking start (e.g. SIGTERM during startup)."""
-    work = asyncio.ensure_future(asyncio.to_thread(func, *args, **kwargs))
+    return await _finished(asyncio.ensure_future(asyncio.to_thread(func, *args, **kwargs)))
+
+
+async def in_executor(executor: concurrent.futures.Executor, func: Callable[..., T],
+                      *args: Any) -> T:
+    """:func:`in_thread` on a component's own ``executor`` (e.g. one low-priority thread)."""
+    loop = asyncio.get_running_loop()
+    return await _finished(asyncio.ensure_future(loop.run_in_executor(executor, func, *args)))
+
+
+async def _finished(work: asyncio.Future[T]) -> T:
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:

@@ -11,14 +11,16 @@ transaction; only the slow embeddings are left to this component).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 
 from ..errors import AgenticMailError
+from ..processes import lower_thread_priority
 from ..services import search
 from ..services.agents import list_agents
 from ..services.context import ServiceContext
-from .component import Scope, in_thread
+from .component import Scope, in_executor, in_thread
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,18 @@ class Indexer:
     async def start(self, stack: Scope) -> None:
         loop = asyncio.get_running_loop()
         wake = self._wake = asyncio.Event()
+        # embedding is slow, CPU-bound background work: its one thread (and the model's
+        # threads it starts) runs at the lowest priority, so accepting and delivering mail
+        # are not slowed by it
+        pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="embed", initializer=lower_thread_priority)
+        stack.callback(pool.shutdown, wait=False)
 
         def indexed() -> None:  # from any thread
             loop.call_soon_threadsafe(wake.set)
 
         stack.callback(search.on_indexed(indexed))
-        stack.spawn(self._run(wake), "embed")
+        stack.spawn(self._run(wake, pool), "embed")
 
     def repair(self) -> None:
         """Rebuild (incrementally) the index of each agent that was never rebuilt."""
@@ -55,12 +63,12 @@ class Indexer:
                     log.warning("could not repair the search index of %s: %s",
                                 agent.name, exc)
 
-    async def _run(self, wake: asyncio.Event) -> None:
+    async def _run(self, wake: asyncio.Event, pool: concurrent.futures.Executor) -> None:
         await in_thread(self.repair)
         while True:
             wake.clear()
             try:
-                done = await in_thread(search.embed_pending, self.ctx, self.batch)
+                done = await in_executor(pool, search.embed_pending, self.ctx, self.batch)
             except AgenticMailError as exc:
                 log.warning("embedding failed: %s", exc)
                 done = 0
