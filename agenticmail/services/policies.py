@@ -7,7 +7,9 @@ It is reloaded when it changes, without a restart: the :class:`PolicyBook` looks
 file's size and mtime before every use, and the daemon's policy watcher (``watchfiles``)
 reloads it as soon as it is saved so that a broken file is reported at once. A file that
 cannot be used keeps the last good policy in force; ``status``, ``doctor`` and the log say
-why. An agent with no file has the open policy (every sender delivered, every capability).
+why. An empty file is one of those (an editor that truncates before it writes must not open
+the policy for a moment): an agent with no file has the open policy (every sender delivered,
+every capability).
 
 At ingest (:func:`apply`), after scoring: ``deliver`` leaves the message where the score
 puts it, ``quarantine`` files it in Spam, ``drop`` moves it to Trash unannounced, and
@@ -109,6 +111,8 @@ class PolicyBook:
         last_good = known.policy if known is not None else OPEN
         try:
             text = path.read_text("utf-8")
+            if not text.strip():  # an editor between truncating and writing, or emptied:
+                raise PolicyError("the file is empty (remove it for the open policy)")
             policy = parse(text)
         except (OSError, UnicodeDecodeError, PolicyError) as error:
             reason = f"{path}: {error}"

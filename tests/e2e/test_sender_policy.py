@@ -174,9 +174,10 @@ def test_a_hand_edited_policy_reloads_and_a_broken_one_keeps_the_last_good(
         assert quarantined["data"]["message"]["security"]["policy"]["action"] == "quarantine"
 
         path.write_text('default = "deliver"\n[[sender]]\nmatch = \n')  # broken TOML
-        found = wait_until(lambda: [p for p in problems() if p["agent"] == name], timeout=10,
-                           what="the broken policy reported")
-        assert "not valid TOML" in found[0]["error"]
+        found = wait_until(lambda: [p for p in problems() if p["agent"] == name
+                                    and "not valid TOML" in p["error"]], timeout=10,
+                           what="the broken policy reported")  # (not the write's empty moment)
+        assert found
         doctor = [c for c in run_checks(load_settings(handle.settings.home), lambda s: None)
                   if c.name == f"policy {name}"]
         assert doctor and not doctor[0].ok and "last good" in doctor[0].detail

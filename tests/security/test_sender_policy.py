@@ -4,9 +4,12 @@ whose authentication fails is not trusted), rate limits and capabilities."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agenticmail.security.sender_policy import CAPABILITIES, PolicyError, decide, parse
+from agenticmail.services.policies import PolicyBook
 
 PASS = {"spf": "pass", "dkim": "pass", "dmarc": "pass"}
 FAIL = {"spf": "fail", "dkim": "fail", "dmarc": "fail"}
@@ -104,3 +107,22 @@ def test_a_broken_policy_is_one_clear_error(text: str, says: str) -> None:
     with pytest.raises(PolicyError) as caught:
         parse(text)
     assert says in str(caught.value) and caught.value.code == "invalid_policy"
+
+
+def test_a_file_caught_between_truncate_and_write_keeps_the_last_good(tmp_path: Path) -> None:
+    """An editor (or ``write_text``) truncates, then writes: a reload in between sees an
+    empty file, which must not become the open policy (and the last good one after it)."""
+    book = PolicyBook(tmp_path)
+    path = book.path("bob")
+    path.write_text('default = "quarantine"\n')
+    assert book.get("bob").policy.default == "quarantine"
+    path.write_text("")  # the moment between truncate and write
+    empty = book.get("bob")
+    assert empty.policy.default == "quarantine" and empty.error and "empty" in empty.error
+    path.write_text('default = "deliver"\n[[sender]]\nmatch = \n')  # then a broken edit
+    broken = book.get("bob")
+    assert broken.policy.default == "quarantine" and "not valid TOML" in (broken.error or "")
+    path.write_text('default = "deliver"\n')
+    assert book.get("bob").policy.default == "deliver" and book.get("bob").error is None
+    path.unlink()
+    assert book.get("bob").policy.default == "deliver" and book.get("bob").text is None
