@@ -4,11 +4,9 @@ home whose daemon serves every message and takes every key; encrypted archives; 
 
 from __future__ import annotations
 
-import imaplib
 import json
 import os
 import shutil
-import smtplib
 import stat
 import subprocess
 import sys
@@ -24,6 +22,7 @@ from agenticmail.config import load_settings
 from agenticmail.errors import Conflict, InvalidRequest
 from agenticmail.services.backup import create_backup, is_encrypted, restore_backup
 from agenticmail_testing.daemon import DaemonHandle, purge_mail_store, unique, wait_until
+from agenticmail_testing.mailbox import imap_login, smtp_login
 
 MESSAGES = 50
 
@@ -54,23 +53,6 @@ def _listing(d: DaemonHandle, key: str, folder: str = "INBOX") -> list[dict[str,
     return messages
 
 
-def _imap_ok(d: DaemonHandle, user: str, password: str) -> bool:
-    with imaplib.IMAP4("127.0.0.1", d.settings.imap_port) as imap:
-        try:
-            imap.login(user, password)
-        except imaplib.IMAP4.error:
-            return False
-        imap.logout()
-        return True
-
-
-def _smtp_ok(d: DaemonHandle, user: str, password: str) -> bool:
-    with smtplib.SMTP("127.0.0.1", d.settings.submission_port, timeout=30) as smtp:
-        try:
-            smtp.login(user, password)
-        except smtplib.SMTPAuthenticationError:
-            return False
-        return True
 
 
 def test_backup_during_delivery_restores_every_message_and_key(
@@ -142,9 +124,9 @@ def test_backup_during_delivery_restores_every_message_and_key(
             with restored.client(agent["api_key"]) as api:
                 assert api.get("/v1/mail/messages").status_code == 200
             creds = agent["mail"]
-            assert _imap_ok(restored, creds["username"], creds["password"])
-            assert _smtp_ok(restored, creds["username"], creds["password"])
-            assert not _imap_ok(restored, creds["username"], "not-the-password")
+            assert imap_login(restored, creds["username"], creds["password"])
+            assert smtp_login(restored, creds["username"], creds["password"])
+            assert not imap_login(restored, creds["username"], "not-the-password")
         with restored.client() as owner:
             assert owner.get("/v1/agents").status_code == 200
         with restored.client("ak_" + "0" * 48) as api:

@@ -8,9 +8,7 @@ stops working for new logins.
 
 from __future__ import annotations
 
-import imaplib
 import json
-import smtplib
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +17,11 @@ from typer.testing import CliRunner
 
 from agenticmail.cli.main import app
 from agenticmail_testing.daemon import DaemonHandle, unique
+from agenticmail_testing.mailbox import imap_login, smtp_login
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def imap_login(daemon: DaemonHandle, user: str, password: str) -> bool:
-    with imaplib.IMAP4("127.0.0.1", daemon.settings.imap_port) as imap:
-        try:
-            imap.login(user, password)
-        except imaplib.IMAP4.error:
-            return False
-        imap.logout()
-        return True
-
-
-def smtp_login(daemon: DaemonHandle, user: str, password: str) -> bool:
-    with smtplib.SMTP("127.0.0.1", daemon.settings.submission_port, timeout=30) as smtp:
-        try:
-            smtp.login(user, password)
-        except smtplib.SMTPAuthenticationError:
-            return False
-        return True
 
 
 def create(daemon: DaemonHandle) -> dict[str, Any]:
