@@ -108,9 +108,9 @@ def edit(ctx: typer.Context, agent: AgentOpt, as_json: JsonFlag = False) -> None
 
 
 def _starter(agent: str) -> str:
-    from ..services.policies import TEMPLATE
+    from ..services.policies import template  # only here: the CLI needs no services else
 
-    return TEMPLATE.format(agent=agent)
+    return template(agent)
 
 
 @app.command()

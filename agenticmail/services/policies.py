@@ -171,8 +171,9 @@ def remove(ctx: ServiceContext, agent: Agent) -> None:
     book(ctx).get(agent.name)
 
 
-def template(agent: Agent) -> str:
-    return TEMPLATE.format(agent=agent.name)
+def template(agent_name: str) -> str:
+    """A commented starting policy for ``policy edit`` when the agent has none."""
+    return TEMPLATE.format(agent=agent_name)
 
 
 def _recent(ctx: ServiceContext, agent: Agent, sender: str) -> tuple[int, int]:
