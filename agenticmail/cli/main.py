@@ -31,6 +31,7 @@ from . import (
     contacts,
     conversation,
     daemon,
+    domain,
     index,
     mail,
     manage,
@@ -182,6 +183,8 @@ app.add_typer(outbox.app, name="outbox",
               help="Outgoing mail and its delivery state: list, show, scheduled, cancel.")
 app.add_typer(route.app, name="route",
               help="The SMTP route for mail to the internet: show, set, clear.")
+app.add_typer(domain.app, name="domain",
+              help="Your own domain through Cloudflare: setup, status, DMARC reports.")
 app.add_typer(relay.app, name="relay",
               help="Internet mail through your own Gmail/Outlook account: setup, status.")
 app.add_typer(backup.app)
