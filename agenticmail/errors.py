@@ -25,7 +25,9 @@ and an exit code.
     │   │   └── DeliveryInDoubt         delivery_in_doubt 503
     │   └── PermanentDeliveryError      delivery_rejected 502
     ├── DaemonUnavailable               daemon_unavailable (CLI only: exit 2)
-    └── DnsUnavailable                  dns_unavailable   503 (a lookup failed for now)
+    ├── DnsUnavailable                  dns_unavailable   503 (a lookup failed for now)
+    └── CloudflareError                 cloudflare_error  502 (Cloudflare's API refused a call)
+        └── CloudflareUnavailable       cloudflare_unavailable 503 (unreachable, 5xx, 429)
 """
 
 from __future__ import annotations
@@ -152,3 +154,16 @@ class DnsUnavailable(AgenticMailError):
     is ``temperror``, never a crash."""
 
     code = "dns_unavailable"
+
+
+class CloudflareError(AgenticMailError):
+    """Cloudflare's API refused a call (its ``errors`` are in the message): a bad token, a
+    missing permission, a conflicting record. Retrying the same call will not help."""
+
+    code = "cloudflare_error"
+
+
+class CloudflareUnavailable(CloudflareError):
+    """Cloudflare's API could not be reached or failed for now (network, 5xx, 429)."""
+
+    code = "cloudflare_unavailable"

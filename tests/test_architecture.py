@@ -104,6 +104,7 @@ FOREIGN = {
     "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine", "providers.oauth"},  # msal's transport
     "msal": {"providers.oauth"},
+    "cloudflare": {"providers.cloudflare"},
     "docker": {"providers.docker_engine"},
     "dns": {"security.authresults", "hosts.stalwart_admin"},
     # HTTP serving
