@@ -60,10 +60,13 @@ class DkimKey:
 
 
 class DnsServer:
-    """Answers TXT queries from ``records`` (name -> text); NXDOMAIN for anything else."""
+    """Answers TXT queries from ``records`` (name -> text) and any type from :meth:`add`
+    (MX, A, TXT with several strings...); NODATA for a known name asked another type,
+    NXDOMAIN for anything else."""
 
     def __init__(self) -> None:
         self.records: dict[str, str] = {}
+        self.rrsets: dict[tuple[str, str], list[str]] = {}
         self.queries: list[str] = []
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
@@ -79,6 +82,14 @@ class DnsServer:
 
     def publish(self, key: DkimKey) -> None:
         self.records[key.name.lower()] = key.record
+
+    def add(self, name: str, rdtype: str, *values: str) -> None:
+        """Answer ``name``/``rdtype`` with ``values`` in zone-file syntax (``"10 mx.example."``
+        for MX, ``'"v=spf1 -all"'`` for TXT); replaces what was there."""
+        self.rrsets[(name.lower().rstrip("."), rdtype.upper())] = list(values)
+
+    def remove(self, name: str, rdtype: str) -> None:
+        self.rrsets.pop((name.lower().rstrip("."), rdtype.upper()), None)
 
     def start(self) -> DnsServer:
         self._thread.start()
@@ -109,9 +120,16 @@ class DnsServer:
         for question in query.question:
             name = question.name.to_text(omit_final_dot=True).lower()
             self.queries.append(name)
+            rdtype = dns.rdatatype.to_text(question.rdtype)
+            values = self.rrsets.get((name, rdtype))
+            if values:
+                response.answer.append(dns.rrset.from_text_list(
+                    question.name, 60, dns.rdataclass.IN, question.rdtype, values))
+                continue
             text = self.records.get(name)
             if text is None:
-                response.set_rcode(dns.rcode.NXDOMAIN)
+                if not any(known == name for known, _ in self.rrsets):
+                    response.set_rcode(dns.rcode.NXDOMAIN)
                 continue
             if question.rdtype != dns.rdatatype.TXT:
                 continue
