@@ -63,12 +63,14 @@ class DomainConfig:
     catch_all_agent: str | None = None  # unknown local parts go here, else a permanent reject
     rua_address: str = ""  # DMARC aggregate reports; the daemon reads them (not an agent)
     backup_file: str | None = None  # dns-backup-<domain>-<time>.json
+    # SPF ``include:`` mechanisms: Email Routing's own, plus the outbound path's (a smarthost's)
+    spf_includes: tuple[str, ...] = ("_spf.mx.cloudflare.net",)
+    spf_ips: tuple[str, ...] = ()  # ``ip4:``/``ip6:`` for direct delivery from a static IP
     steps_done: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         data = asdict(self)
         data["outbound"] = self.outbound.value
-        data["steps_done"] = list(self.steps_done)
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -77,7 +79,9 @@ class DomainConfig:
         known = {f for f in cls.__dataclass_fields__}
         data = {k: v for k, v in data.items() if k in known}
         data["outbound"] = OutboundPath(data.get("outbound", OutboundPath.SMARTHOST))
-        data["steps_done"] = tuple(data.get("steps_done") or ())
+        for name, value in data.items():
+            if isinstance(value, list):  # JSON has no tuples
+                data[name] = tuple(value)
         return cls(**data)
 
     def with_step(self, step: str) -> DomainConfig:
