@@ -146,6 +146,19 @@ class Settings:
     # where recipients reach this daemon's API for one-click unsubscribes (RFC 8058), e.g. the
     # https address of a tunnel; default: api_url (reachable from this machine only)
     public_url: str | None = None
+    # Domain mode's tunnel: the cloudflared binary (default: PATH, then <home>/bin/cloudflared),
+    # where `agenticmail domain tunnel install` downloads releases from, which release (default:
+    # the pinned one) and, for another release, its SHA-256; how the daemon restarts it (first
+    # delay, doubling up to the cap, afresh once it stayed up healthy_after seconds) and how
+    # long it waits after SIGTERM before SIGKILL.
+    cloudflared_path: str | None = None
+    cloudflared_download_url: str = "https://github.com/cloudflare/cloudflared/releases/download"
+    cloudflared_version: str | None = None
+    cloudflared_sha256: str | None = None
+    tunnel_backoff_seconds: float = 1.0
+    tunnel_max_backoff_seconds: float = 60.0
+    tunnel_healthy_after_seconds: float = 60.0
+    tunnel_stop_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         # the config strings ("local", "relay" ...) are accepted wherever Settings is built

@@ -99,8 +99,9 @@ FOREIGN = {
     "socket": {"mail.imap", "mail.idle", "gateway.relay_account", "hosts.dovecot_config",
                "processes", "providers.web_fetch", "providers.webhook_http"},
     "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon",
-                   "providers.service_manager"},
-    "httpx": {"hosts.jmap", "client", "providers.webhook_http", "providers.oauth"},
+                   "providers.service_manager", "providers.cloudflared"},
+    "httpx": {"hosts.jmap", "client", "providers.webhook_http", "providers.oauth",
+              "providers.cloudflared"},
     "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine", "providers.oauth"},  # msal's transport
     "msal": {"providers.oauth"},

@@ -47,7 +47,7 @@ from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
-from agenticmail.providers import oauth
+from agenticmail.providers import cloudflared, oauth
 from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.providers.web_fetch import fetch, public_address
 from agenticmail.providers.webhook_http import WebhookPoster, check_destination
@@ -315,6 +315,9 @@ ROWS = [
     Row("providers.webhook_http", "an agent's webhook POST to a loopback address",
         PermissionDenied, lambda d, t: _webhook_post(f"https://127.0.0.1:{_closed()}/")),
     Row("mcp.server", "a damaged PDF attachment", None, _pdf_text),
+    Row("providers.cloudflared", "a cloudflared release download from a closed port",
+        DependencyMissing, lambda d, t: cloudflared.install(load_settings(
+            t, env={}, cloudflared_download_url=f"http://127.0.0.1:{_closed()}"))),
     Row("providers.oauth", "Google's token endpoint at a closed port", MailHostUnavailable,
         lambda d, t: oauth.refresh(oauth.OAuthApp(
             "google", "cid", token_url=f"https://127.0.0.1:{_closed()}/token"), "rt")),

@@ -239,7 +239,7 @@ def stop(
 # -- status ------------------------------------------------------------------------------
 _SHOWN = {"url", "api_url", "version", "pid", "uptime_seconds", "status", "ok", "mail_host"}
 _SHOWN |= {"agents", "watchers", "submission", "components", "host_restarts", "storage",
-           "policy_problems", "figures"}
+           "policy_problems", "figures", "tunnel"}
 MESSAGE_COLUMNS = ("received", "sent", "held", "failed", "bounced")
 
 
@@ -298,6 +298,7 @@ def _status_rows(data: Mapping[str, Any]) -> list[tuple[str, object]]:
         ("SMTP submission", submission and f"{submission.get('host')}:{submission.get('port')}"),
         ("storage", _storage_line(data.get("storage"))),
         ("policies", _policies_line(data.get("policy_problems"))),
+        ("tunnel", _tunnel_line(data.get("tunnel"))),
         *((k.replace("_", " "), _summary(v)) for k, v in data.items() if k not in _SHOWN),
     ]
 
@@ -310,6 +311,17 @@ def _policies_line(problems: Any) -> object:
         return "ok"
     return Text("; ".join(f"{_as_map(p).get('agent')}: {_as_map(p).get('error')}"
                           for p in problems), "bold red")
+
+
+def _tunnel_line(state: Any) -> object:
+    """Domain mode's cloudflared: ``connected · 4 connections``, or its state and last error
+    in red; nothing without domain mode."""
+    if not isinstance(state, Mapping) or state.get("state") in (None, "idle"):
+        return None
+    name = str(state["state"])
+    if name == "connected":
+        return f"connected · {state.get('connections')} connections"
+    return Text(" · ".join(str(p) for p in (name, state.get("last_error")) if p), "bold red")
 
 
 def _storage_line(storage: Any) -> object:

@@ -544,6 +544,7 @@ class Health(Model):
     components: dict[str, dict[str, Any]] | None = None
     watchers: dict[str, dict[str, Any]] | None = None
     host_restarts: int | None = None
+    tunnel: dict[str, Any] | None = None  # master key: domain mode's cloudflared, live
     figures: dict[str, Any] | None = None  # master key: what /metrics counts, as JSON
 
 

@@ -1,5 +1,5 @@
 """The composition root: one asyncio process with the mail host, the API, SMTP submission,
-the sender, the relay, housekeeping and an IDLE watcher per agent.
+the sender, the relay, housekeeping, an IDLE watcher per agent and domain mode's tunnel.
 
 Every long-lived part is a component (:mod:`.component`) run by one :class:`Supervisor`:
 started in the order listed in ``Daemon.__init__``, each registering its cleanup as it starts,
@@ -35,6 +35,7 @@ from .relay_worker import RelayWorker
 from .sender import SenderWorker
 from .submission import SubmissionServer
 from .supervisor import Supervisor
+from .tunnel import TunnelRunner
 from .watchers import WatcherManager
 from .webhooks import WebhookDispatcher
 
@@ -75,6 +76,7 @@ class Daemon:
         self.sender = SenderWorker(self.ctx)
         self.relay = RelayWorker(self.ctx)
         self.webhooks = WebhookDispatcher(self.ctx)
+        self.tunnel = TunnelRunner(self.ctx)
         self.supervisor = Supervisor([
             MailHostComponent(self.ctx.host),
             Maintenance(self.ctx),
@@ -85,6 +87,7 @@ class Daemon:
             self.sender,
             self.relay,
             self.webhooks,
+            self.tunnel,
             ApiServer(settings, create_app(self.ctx, self.status), self.request_stop,
                       self.ctx.bus.close_all),
         ], backoff=restart_backoff, max_backoff=max_restart_backoff)
@@ -122,6 +125,7 @@ class Daemon:
             "components": components,
             "watchers": self.watchers.status(),
             "host_restarts": components["mail-host"]["restarts"],
+            "tunnel": self.tunnel.snapshot(),
             "policy_problems": [{"agent": p.agent, "error": p.error}
                                 for p in policies.problems(self.ctx)],
         }

@@ -38,6 +38,7 @@ class ServiceContext:
     sender_wakeups: list[Callable[[], None]] = field(default_factory=list)
     arrival_listeners: list[Callable[[str], None]] = field(default_factory=list)
     webhook_wakeups: list[Callable[[], None]] = field(default_factory=list)
+    domain_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def wake_sender(self) -> None:
         """Tell the sender worker (if one runs in this process) that rows are due."""
@@ -48,6 +49,12 @@ class ServiceContext:
         """Tell the webhook dispatcher (if one runs in this process) that messages are due."""
         for wake in self.webhook_wakeups:
             wake()
+
+    def domain_changed(self) -> None:
+        """Domain mode's saved configuration changed (set up, reconfigured, torn down): the
+        parts that run from it (the tunnel) look at it again at once."""
+        for listener in list(self.domain_listeners):
+            listener()
 
     def mail_arrived(self, addresses: list[str]) -> None:
         """The daemon has just put mail into (or changed mail in) these addresses' mailboxes

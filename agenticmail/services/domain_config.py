@@ -96,13 +96,17 @@ def load(ctx: ServiceContext) -> DomainConfig | None:
 
 
 def save(ctx: ServiceContext, config: DomainConfig) -> None:
+    """Save ``config``; the parts running from it (the tunnel) are told at once."""
     with transaction(ctx) as tx:
         kv.put(tx.conn, CONFIG_KEY, config.to_json())
+    ctx.domain_changed()
 
 
 def clear(ctx: ServiceContext) -> None:
+    """Forget domain mode; the parts running from it (the tunnel) stop at once."""
     with transaction(ctx) as tx:
         tx.conn.execute("DELETE FROM config WHERE key = ?", (CONFIG_KEY,))
+    ctx.domain_changed()
 
 
 def encrypt(ctx: ServiceContext, plaintext: str) -> str:

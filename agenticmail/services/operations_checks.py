@@ -1,5 +1,6 @@
 """``doctor``'s checks of the daemon at work: the outbound route and relay logins, SMTP
-submission, every watcher, the outbox, the audit chain and webhook endpoints.
+submission, every watcher, the outbox, the audit chain, webhook endpoints and domain mode's
+tunnel.
 
 Each check returns :class:`~.checks.Check` rows with a fix hint. The ones that read the
 database are listed in ``STORE_CHECKS``, run in order with the doctor's context: a feature
@@ -16,7 +17,7 @@ from typing import Any
 from ..errors import AgenticMailError
 from ..gateway.relay_account import check_imap_login
 from ..mail.smtp import SmtpRoute, check_login
-from . import audit, metrics, relay_gateway, routes
+from . import audit, domain_config, metrics, relay_gateway, routes, tunnel
 from .agents import list_agents
 from .checks import Check
 from .context import ServiceContext
@@ -145,11 +146,38 @@ def webhook_check(ctx: ServiceContext) -> list[Check]:
                   "then replay them, or disable the endpoint")]
 
 
+def tunnel_check(ctx: ServiceContext) -> list[Check]:
+    """Domain mode's tunnel: cloudflared installed, and connected as the daemon last recorded
+    it (nothing without a tunnel in domain mode)."""
+    config = domain_config.load(ctx)
+    if config is None or not config.tunnel_token_enc:
+        return []
+    binary = tunnel.binary(ctx.settings)
+    if binary is None:
+        missing = tunnel.cloudflared_missing(ctx.settings)
+        return [Check("tunnel", False, missing.message, missing.hint)]
+    state = tunnel.current(ctx) or {"state": "never started"}
+    if state.get("state") == tunnel.CONNECTED:
+        return [Check("tunnel", True, f"connected: {state.get('connections')} connection(s) to "
+                      f"Cloudflare (cloudflared {state.get('version') or '?'}, pid "
+                      f"{state.get('pid')})")]
+    detail = f"cloudflared is {state.get('state')}, not connected"
+    if state.get("last_error"):
+        detail += f"; last error: {state['last_error']}"
+    if state.get("last_exit_code") is not None:
+        detail += f"; last exit code {state['last_exit_code']}"
+    return [Check("tunnel", False, detail,
+                  "the daemon runs cloudflared and restarts it with backoff: is the daemon "
+                  "running (agenticmail status)? see agenticmail domain tunnel status; a "
+                  "token Cloudflare refuses needs agenticmail domain setup again; " + LOG_HINT)]
+
+
 StoreCheck = Callable[[ServiceContext], Iterable[Check]]
 
 # Checks of what the database holds, run by doctor in this order. Add a feature's own check
 # here (the search index's, once it is merged).
-STORE_CHECKS: tuple[StoreCheck, ...] = (outbox_check, audit_check, webhook_check)
+STORE_CHECKS: tuple[StoreCheck, ...] = (outbox_check, audit_check, webhook_check,
+                                        tunnel_check)
 
 
 def store_checks(ctx: ServiceContext) -> list[Check]:
