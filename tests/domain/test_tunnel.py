@@ -344,3 +344,26 @@ def test_install_needs_consent_and_reports_a_failed_download(tmp_path: Path) -> 
     assert gone.exit_code != 0
     assert json.loads(gone.stdout)["error"]["code"] == "download_failed"
     assert not list((home / "bin").iterdir())
+
+
+# -- cloudflared's log lines, as it writes them -----------------------------------------------
+@pytest.mark.parametrize(("line", "expected"), [
+    ("2026-09-30T07:31:18Z INF Registered tunnel connection connIndex=0 connection=bb527b3a-8a27"
+     "-467b-9fca-84972898be5c event=0 ip=2606:4700:a8::1 location=del04 protocol=quic",
+     cloudflared.LogEvent("connected", 0, "del04")),
+    ("2026-09-30T07:40:02Z INF Unregistered tunnel connection connIndex=3 event=0 "
+     "ip=198.41.200.23", cloudflared.LogEvent("disconnected", 3)),
+    ('2026-09-30T07:40:02Z ERR Serve tunnel error error="timeout: no recent network activity" '
+     "connIndex=1 event=0 ip=198.41.192.37",
+     cloudflared.LogEvent("disconnected", 1, message='Serve tunnel error error="timeout: no '
+                          'recent network activity" connIndex=1 event=0 ip=198.41.192.37')),
+    ("2026-09-30T07:31:16Z INF Version 2026.6.1 (Checksum 4a6e)",
+     cloudflared.LogEvent("version", message="2026.6.1")),
+    ("2026-09-30T07:31:16Z ERR Provided Tunnel token is not valid.",
+     cloudflared.LogEvent("error", message="Provided Tunnel token is not valid.")),
+    ("2026-09-30T07:31:16Z INF Initial protocol quic", None),
+    ('"cloudflared tunnel run" requires the ID or name of the tunnel', None),
+])
+def test_log_lines_are_read_as_cloudflared_writes_them(
+        line: str, expected: cloudflared.LogEvent | None) -> None:
+    assert cloudflared.parse_line(line) == expected
