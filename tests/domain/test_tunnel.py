@@ -249,11 +249,31 @@ def test_reconfiguring_and_tearing_down_stop_it(handle: DaemonHandle, fake: Stan
         (fake.control / "ignore-sigterm").unlink()
 
 
+def _leftover(daemon: DaemonHandle, tmp_path: Path) -> subprocess.Popen[bytes]:
+    """A cloudflared a killed daemon left running, recorded in its state."""
+    control = tmp_path / "leftover"
+    wrapper = standin.install_standin(tmp_path / "leftover-bin", control)
+    proc = subprocess.Popen([str(wrapper), "tunnel", "run"], start_new_session=True,
+                            env={"PATH": os.environ["PATH"],
+                                 "TUNNEL_TOKEN": standin.make_token()},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: standin.runs(control), 10, what="the leftover to start")
+    ctx = build_context(daemon.settings)
+    try:
+        tunnel.record(ctx, {"state": "connected", "connections": 4, "pid": proc.pid})
+    finally:
+        ctx.db.close()
+    return proc
+
+
 def test_missing_binary_then_installed_and_daemon_stop_leaves_nothing(
         tmp_path: Path) -> None:
     where = tmp_path / "bin" / "cloudflared"
-    daemon = DaemonHandle(cloudflared_path=str(where), **BACKOFF).start()
+    daemon = DaemonHandle(cloudflared_path=str(where), **BACKOFF)
+    leftover = _leftover(daemon, tmp_path)
     try:
+        daemon.start()
+        assert leftover.wait(timeout=10) == 0  # stopped (SIGTERM) as the daemon started
         token = standin.make_token()
         set_token(daemon, token)
         missing = wait_state(daemon, "not installed", lambda s: s["state"] == "not_installed")
@@ -273,6 +293,9 @@ def test_missing_binary_then_installed_and_daemon_stop_leaves_nothing(
             ctx.db.close()
         assert stopped is not None and stopped["state"] == "stopped" and not stopped["pid"]
     finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait()
         daemon.close()
 
 
