@@ -35,6 +35,9 @@ app.add_typer(tunnel_app, name="tunnel")
 def _installed(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     yield Text(f"Installed cloudflared {data['version']} at {data['path']} (SHA-256 verified).",
                "green")
+    if data.get("used") != data["path"]:
+        yield Text(f"The daemon runs {data.get('used')} first (cloudflared_path or PATH); set "
+                   f"cloudflared_path to {data['path']} to use this one.", "yellow")
 
 
 @tunnel_app.command("install")

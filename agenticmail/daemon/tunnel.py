@@ -147,7 +147,7 @@ class TunnelRunner:
                                    last_error=exc.message, pid=None, connections=0,
                                    retry_in=round(delay, 3))
                 log.warning("cannot start cloudflared: %s", exc.message)
-                await self._pause(delay, None)
+                await self._pause(delay, await in_thread(tunnel.wanted_token, self.ctx))
                 delay = min(delay * 2, settings.tunnel_max_backoff_seconds)
                 continue
             if plan is None:

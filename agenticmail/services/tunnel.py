@@ -112,11 +112,13 @@ def cloudflared_missing(settings: Settings) -> AgenticMailError:
 
 def install(settings: Settings) -> dict[str, Any]:
     """Download the pinned cloudflared release into the data dir (checksum verified):
-    ``{path, version, sha256, url}``."""
+    ``{path, version, sha256, url, used}`` (``used``: the binary the daemon runs, which may
+    be another one: the ``cloudflared_path`` setting or one on ``PATH`` comes first)."""
     done = cloudflared.install(settings)
     log.info("installed cloudflared %s at %s", done.version, done.path)
+    used = cloudflared.find(settings)
     return {"path": str(done.path), "version": done.version, "sha256": done.sha256,
-            "url": done.url}
+            "url": done.url, "used": None if used is None else str(used)}
 
 
 def planned_release(settings: Settings) -> dict[str, str]:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -170,6 +171,8 @@ def test_runs_while_domain_mode_has_a_tunnel_and_reports_it(handle: DaemonHandle
     mine = cli(handle.home, "domain", "tunnel", "status", "--json")
     assert mine.exit_code == 0, mine.output
     assert json.loads(mine.stdout)["pid"] == up["pid"]
+    told = cli(handle.home, "domain", "tunnel", "status")
+    assert re.search(r"state\s+connected", told.stdout) and str(up["pid"]) in told.stdout
     (check,) = operations_checks.tunnel_check(ctx)
     assert check.ok and "4 connection(s)" in check.detail
 
@@ -337,7 +340,8 @@ def test_install_downloads_verifies_and_places_the_binary(tmp_path: Path) -> Non
     done = json.loads(result.stdout)
     path = home / "bin" / "cloudflared"
     assert done == {"path": str(path), "version": "2099.1.0", "sha256": digest,
-                    "url": f"{server.url}/2099.1.0/{ASSET}"}
+                    "url": f"{server.url}/2099.1.0/{ASSET}",
+                    "used": shutil.which("cloudflared") or str(path)}
     assert path.read_bytes() == RELEASE and path.stat().st_mode & 0o777 == 0o755
     assert sorted(p.name for p in path.parent.iterdir()) == ["cloudflared"]
     out = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=True)
