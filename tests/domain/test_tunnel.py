@@ -30,6 +30,7 @@ from agenticmail.services import domain_config, operations_checks, tunnel
 from agenticmail.services.context import build_context
 from agenticmail.services.domain_config import DomainConfig
 from agenticmail_testing import cloudflared_standin as standin
+from agenticmail_testing import log_audit
 from agenticmail_testing.daemon import DaemonHandle, wait_until
 
 BACKOFF = {"tunnel_backoff_seconds": 0.1, "tunnel_max_backoff_seconds": 2.0,
@@ -72,7 +73,8 @@ def _ctx(handle: DaemonHandle) -> Any:
 
 
 def set_token(handle: DaemonHandle, token: str) -> None:
-    """What domain setup saves once it has the tunnel's token."""
+    """What domain setup saves once it has the tunnel's token (never to be logged)."""
+    log_audit.remember(token)
     ctx = _ctx(handle)
     domain_config.save(ctx, DomainConfig(
         domain="example.com", hostname="mail.example.com", tunnel_name="agenticmail",
