@@ -120,6 +120,7 @@ FOREIGN = {
     "cryptography": {"security.keys", "security.archive_cipher"},
     "standardwebhooks": {"security.webhook_signing"},  # Standard Webhooks signatures
     "dkim": {"security.authresults"},
+    "defusedxml": {"security.dmarc_report"},  # DMARC aggregate reports (no DTD, no entities)
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},
     "watchfiles": {"daemon.policy_watcher"},

@@ -520,6 +520,41 @@ _BOUNCES: Step = (
 )
 
 
+# DMARC aggregate reports sent to domain mode's rua address (services/dmarc_reports): one row
+# per report, deduplicated by (reporting organisation, report id); its records as rows.
+_DMARC_REPORTS = (
+    """CREATE TABLE dmarc_reports (
+        id INTEGER PRIMARY KEY,
+        org_name TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        email TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        begin_at TEXT NOT NULL,
+        end_at TEXT NOT NULL,
+        policy TEXT NOT NULL,
+        errors TEXT NOT NULL DEFAULT '[]',
+        messages INTEGER NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (org_name, report_id))""",
+    "CREATE INDEX dmarc_reports_end ON dmarc_reports(end_at)",
+    """CREATE TABLE dmarc_rows (
+        id INTEGER PRIMARY KEY,
+        report INTEGER NOT NULL REFERENCES dmarc_reports(id) ON DELETE CASCADE,
+        source_ip TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        disposition TEXT NOT NULL,
+        dkim TEXT NOT NULL,
+        spf TEXT NOT NULL,
+        header_from TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        envelope_to TEXT NOT NULL,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        auth_dkim TEXT NOT NULL DEFAULT '[]',
+        auth_spf TEXT NOT NULL DEFAULT '[]')""",
+    "CREATE INDEX dmarc_rows_report ON dmarc_rows(report)",
+)
+
+
 MIGRATIONS: list[tuple[str, Step]] = [
     ("0001_initial", _INITIAL),
     ("0002_audit_log", _AUDIT_LOG),
@@ -536,6 +571,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0013_search_index", _SEARCH_INDEX),
     ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
     ("0015_signatures_templates_tasks", _SIGNATURES_TEMPLATES_TASKS),
+    ("0017_dmarc_reports", _DMARC_REPORTS),
 ]
 
 
