@@ -72,6 +72,21 @@ def _choice(name: str, value: Any) -> Any:
                           f"{', '.join(m.value for m in kind)}") from None
 
 
+def nameservers(value: str) -> tuple[list[str], int | None]:
+    """The ``dns_nameservers`` setting (``"ip[:port],..."``) as resolver addresses and the
+    port they answer on (None: 53); ``([], None)`` when empty (use the system's)."""
+    servers: list[str] = []
+    port: int | None = None
+    for item in (i.strip() for i in value.split(",") if i.strip()):
+        host, sep, number = item.rpartition(":")
+        if sep and number.isdigit() and host and not host.endswith(":"):
+            servers.append(host.strip("[]"))
+            port = int(number)
+        else:
+            servers.append(item.strip("[]"))
+    return servers, port
+
+
 def default_home(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     raw = env.get("AGENTICMAIL_HOME")
@@ -123,6 +138,9 @@ class Settings:
     # its relay sub-address) unless the owner allows any address here.
     allow_foreign_reply_to: bool = False
     dns_nameservers: str = ""  # DKIM/DMARC key lookups: "ip[:port],..." (default: the system's)
+    # `domain check NAME`: IANA's RDAP bootstrap file for DNS (RFC 9224), naming each TLD's
+    # registry RDAP service (tests point it at a local fake registry)
+    rdap_bootstrap_url: str = "https://data.iana.org/rdap/dns.json"
     relay_default_agent: str | None = None  # gets relay mail sub-addressed to an unknown tag
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)

@@ -26,6 +26,7 @@ and an exit code.
     │   └── PermanentDeliveryError      delivery_rejected 502
     ├── DaemonUnavailable               daemon_unavailable (CLI only: exit 2)
     ├── DnsUnavailable                  dns_unavailable   503 (a lookup failed for now)
+    ├── RegistryUnavailable             registry_unavailable 503 (RDAP unreachable or failing)
     └── CloudflareError                 cloudflare_error  502 (Cloudflare's API refused a call)
         └── CloudflareUnavailable       cloudflare_unavailable 503 (unreachable, 5xx, 429)
 """
@@ -154,6 +155,13 @@ class DnsUnavailable(AgenticMailError):
     is ``temperror``, never a crash."""
 
     code = "dns_unavailable"
+
+
+class RegistryUnavailable(AgenticMailError):
+    """A domain registry's RDAP service (or IANA's bootstrap file naming it) could not be
+    reached or failed for now: whether a name is registered is unknown, not "available"."""
+
+    code = "registry_unavailable"
 
 
 class CloudflareError(AgenticMailError):

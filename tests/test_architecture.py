@@ -101,13 +101,13 @@ FOREIGN = {
     "subprocess": {"hosts.local", "hosts.system_user", "processes", "cli.daemon",
                    "providers.service_manager", "providers.cloudflared"},
     "httpx": {"hosts.jmap", "client", "providers.webhook_http", "providers.oauth",
-              "providers.cloudflared"},
+              "providers.cloudflared", "providers.rdap"},
     "httpcore": {"providers.web_fetch"},
     "requests": {"providers.docker_engine", "providers.oauth"},  # msal's transport
     "msal": {"providers.oauth"},
     "cloudflare": {"providers.cloudflare"},
     "docker": {"providers.docker_engine"},
-    "dns": {"security.authresults", "hosts.stalwart_admin"},
+    "dns": {"security.authresults", "hosts.stalwart_admin", "providers.public_dns"},
     # HTTP serving
     "fastapi": {"api"}, "starlette": {"api", "mcp.server"}, "sse_starlette": {"api"},
     "pydantic": {"api", "client.models", "mcp.server"},  # the wire models

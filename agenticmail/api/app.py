@@ -19,6 +19,7 @@ from .routes import (
     arrivals,
     audit,
     contacts,
+    domain_reports,
     drafts,
     events,
     health,
@@ -74,6 +75,7 @@ def create_app(ctx: ServiceContext,
                    tags, rules, contacts, policies, signatures, templates, tasks, transfer,
                    webhooks, suppressions):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
+    app.include_router(domain_reports.router, responses=errors.documented(*errors.COMMON))
     # one-click unsubscribes carry their own proof (an HMAC token), not a key
     app.include_router(suppressions.unsubscribe_router, responses=errors.documented(400, 413))
     docs.install(app)

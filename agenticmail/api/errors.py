@@ -35,6 +35,7 @@ STATUS: dict[type[e.AgenticMailError], int] = {
     e.PermanentDeliveryError: 502,
     e.DeliveryError: 502,
     e.DnsUnavailable: 503,
+    e.RegistryUnavailable: 503,
     e.CloudflareError: 502,
     e.CloudflareUnavailable: 503,
 }

@@ -10,8 +10,10 @@ into the data dir itself (no daemon needed, as for the setup wizard).
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +23,7 @@ from rich.text import Text
 from ..errors import InvalidRequest
 from ..services import tunnel
 from .client import Client, settings_from
-from .output import JsonFlag, details, emit
+from .output import JsonFlag, clean, details, emit, note, table
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -81,3 +83,158 @@ def tunnel_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     with Client(settings_from(ctx), timeout=10.0) as client:
         health = client.health().model_dump(exclude_unset=True)
     emit(health.get("tunnel") or {}, as_json, _tunnel_rows)
+
+
+# -- status, DMARC reports, name check (dmarc-rep) --------------------------------------------
+
+_STATE_MARK = {"ok": ("✓", "green"), "cloudflare": ("✓", "green"), "wrong": ("✗", "bold red"),
+               "missing": ("✗", "bold red"), "unknown": ("?", "yellow")}
+
+
+def _percent(rate: object) -> str:
+    return "-" if rate is None else f"{float(str(rate)) * 100:.1f}%"
+
+
+def _brief(doc: object) -> str | None:
+    """A live-state document on one line (its scalar fields)."""
+    if not isinstance(doc, Mapping):
+        return None
+    parts = [f"{k}: {v}" for k, v in doc.items()
+             if v is not None and not isinstance(v, Mapping | list)]
+    return "; ".join(parts) or None
+
+
+def _render_status(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    status = data.get("status") or {}
+    yield Text(f"Domain {clean(status.get('domain'))}", style="bold")
+    rows = []
+    for record in status.get("records") or []:
+        mark, style = _STATE_MARK.get(str(record.get("state")), ("?", "yellow"))
+        rows.append((Text(mark, style=style), record.get("purpose"), record.get("type"),
+                     record.get("name"), "\n".join(record.get("expected") or []),
+                     "\n".join(record.get("found") or []) or "-", record.get("detail")))
+    yield table(("", "record", "type", "name", "expected", "found", "detail"), rows)
+    tunnel, worker = status.get("tunnel") or {}, status.get("worker") or {}
+    inbound, outbound = status.get("inbound") or {}, status.get("outbound") or {}
+    yield details([
+        ("tunnel", (f"{tunnel.get('name') or tunnel.get('id')} → {tunnel.get('hostname')}"
+                    if tunnel.get("id") else "not created")),
+        ("tunnel state", _brief(tunnel.get("state")) or "not reported yet"),
+        ("worker", f"{worker.get('name')} → {worker.get('inbound_url') or '(no hostname)'}"),
+        ("worker secret", "set" if worker.get("secret_set") else "not set"),
+        ("last inbound", _brief(inbound.get("last")) or "none yet"),
+        ("DMARC reports to", inbound.get("rua_address")),
+        ("outbound path", outbound.get("path")),
+        ("last outbound", _brief(outbound.get("last")) or "none yet"),
+    ])
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Each DNS record expected vs found, the tunnel, the Worker, last inbound, outbound."""
+    note("Looking up the domain's records in public DNS...")
+    with Client(settings_from(ctx)) as client:
+        data = client.get("/v1/domain/status")
+    emit(data, as_json, _render_status)
+
+
+def _render_report(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    dmarc = data.get("dmarc") or {}
+    since = str(dmarc.get("since") or "")[:10]
+    if not dmarc.get("reports"):
+        yield Text(f"No DMARC aggregate reports since {since}.")
+        return
+    dkim, spf = dmarc.get("dkim") or {}, dmarc.get("spf") or {}
+    yield details([
+        ("since", since),
+        ("reports", f"{dmarc.get('reports')} from "
+                    f"{', '.join(clean(r.get('org_name')) for r in dmarc.get('reporters') or [])}"),
+        ("messages", str(dmarc.get("messages"))),
+        ("DMARC pass", f"{_percent(dmarc.get('pass_rate'))} ({dmarc.get('dmarc_pass')} pass, "
+                       f"{dmarc.get('dmarc_fail')} fail)"),
+        ("DKIM aligned", f"{_percent(dkim.get('pass_rate'))} ({dkim.get('aligned_pass')})"),
+        ("SPF aligned", f"{_percent(spf.get('pass_rate'))} ({spf.get('aligned_pass')})"),
+        ("dispositions", ", ".join(f"{k} {v}" for k, v in
+                                   (dmarc.get("dispositions") or {}).items())),
+    ])
+    yield table(("source IP", "messages", "DMARC pass", "DKIM pass", "SPF pass", "reported by"),
+                [(s.get("source_ip"), s.get("messages"), _percent(s.get("pass_rate")),
+                  s.get("dkim_pass"), s.get("spf_pass"), s.get("reporters"))
+                 for s in dmarc.get("sources") or []], title="By source")
+    failing = dmarc.get("failing_sources") or []
+    if failing:
+        yield table(("source IP", "failed", "dispositions", "DKIM saw", "SPF saw"),
+                    [(f.get("source_ip"), f.get("messages"),
+                      ", ".join(f"{k} {v}" for k, v in (f.get("dispositions") or {}).items()),
+                      f.get("dkim_seen") or "-", f.get("spf_seen") or "-") for f in failing],
+                    title="Failing sources")
+
+
+report_app = typer.Typer(no_args_is_help=False)
+app.add_typer(report_app, name="report")
+
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="A duration (7d, 24h, 2w) or an ISO 8601 time. Default: 30d.",
+    show_default=False)]
+
+
+@report_app.callback(invoke_without_command=True)
+def report(ctx: typer.Context, since: SinceOpt = None, as_json: JsonFlag = False) -> None:
+    """DMARC aggregate reports: pass rates by source IP and by SPF/DKIM, failing sources."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with Client(settings_from(ctx)) as client:
+        data = client.get("/v1/domain/dmarc", since=since)
+    emit(data, as_json, _render_report)
+
+
+def _render_imported(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    imported = data.get("imported") or {}
+    yield Text(f"Stored {imported.get('stored')} report(s); "
+               f"{imported.get('duplicates')} already stored.")
+    for report_ in imported.get("reports") or []:
+        yield Text(f"  {clean(report_.get('org_name'))} {clean(report_.get('report_id'))}: "
+                   f"{report_.get('messages')} messages for {clean(report_.get('domain'))}, "
+                   f"{str(report_.get('begin'))[:10]} .. {str(report_.get('end'))[:10]}")
+    for problem in imported.get("problems") or []:
+        yield Text(f"  not read: {clean(problem)}", style="yellow")
+
+
+@report_app.command("import")
+def import_report(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, readable=True, resolve_path=True,
+        help="A report mail (.eml) or the report file itself (.xml, .xml.gz, .zip).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Store a DMARC aggregate report by hand (a report stored already is kept once)."""
+    data = file.read_bytes()
+    with Client(settings_from(ctx)) as client:
+        answer = client.post("/v1/domain/dmarc", {
+            "content": base64.b64encode(data).decode(), "filename": file.name[:255]})
+    emit(answer, as_json, _render_imported)
+
+
+def _render_check(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    found = data.get("check") or {}
+    name = clean(found.get("name"))
+    if not found.get("registered"):
+        yield Text(f"{name} is not registered (its registry has no such name).",
+                   style="bold green")
+        return
+    yield Text(f"{name} is registered.", style="bold")
+    yield details([("registrar", found.get("registrar")),
+                   ("status", ", ".join(found.get("status") or []) or None),
+                   ("created", found.get("created")), ("expires", found.get("expires")),
+                   ("name servers", ", ".join(found.get("nameservers") or []) or None)])
+
+
+@app.command()
+def check(ctx: typer.Context,
+          name: Annotated[str, typer.Argument(help="A domain name, e.g. example.com.")],
+          as_json: JsonFlag = False) -> None:
+    """Whether a domain name is registered (asked of its registry by RDAP)."""
+    with Client(settings_from(ctx)) as client:
+        data = client.get("/v1/domain/check", name=name)
+    emit(data, as_json, _render_check)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
 
+from agenticmail.config import nameservers as nameserver_list
 from agenticmail.errors import DnsUnavailable
 from agenticmail.mail.addresses import domain_of
 from agenticmail.security import dmarc
@@ -143,17 +144,12 @@ def dnspython_resolver(timeout: float, nameservers: str = "") -> Resolver:
     replaces the system's resolvers, e.g. a local validating resolver, or a test server."""
     import dns.resolver
 
-    resolver = dns.resolver.Resolver(configure=not nameservers.strip())
-    if nameservers.strip():
-        servers: list[str] = []
-        for item in (i.strip() for i in nameservers.split(",") if i.strip()):
-            host, sep, port = item.rpartition(":")
-            if sep and port.isdigit() and host and not host.endswith(":"):
-                servers.append(host.strip("[]"))
-                resolver.port = int(port)
-            else:
-                servers.append(item.strip("[]"))
+    servers, port = nameserver_list(nameservers)
+    resolver = dns.resolver.Resolver(configure=not servers)
+    if servers:
         resolver.nameservers = servers
+        if port is not None:
+            resolver.port = port
 
     def lookup(name: str) -> bytes | None:
         import dns.exception

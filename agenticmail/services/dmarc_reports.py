@@ -65,8 +65,9 @@ def _looks_like_report_file(data: bytes) -> bool:
 def import_file(ctx: ServiceContext, data: bytes, filename: str = "report") -> dict[str, Any]:
     """Store the reports of one file the owner gives by hand: a whole message (``.eml``) or
     the report file itself (XML, gzip or zip). Nothing readable → ``invalid_dmarc_report``."""
+    problems: tuple[str, ...] = ()
     if _looks_like_report_file(data):
-        reports, problems = parse_file(data, filename), ()
+        reports = parse_file(data, filename)
     else:
         found = reports_in(data)
         reports, problems = list(found.reports), found.problems
