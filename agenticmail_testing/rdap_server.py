@@ -1,7 +1,8 @@
 """A fake domain registry for ``domain check`` tests: a real HTTP server on loopback serving
 IANA's RDAP bootstrap file (RFC 9224) at ``/dns.json`` and RDAP domain objects (RFC 9083) at
 ``/rdap/domain/<name>`` for the names :meth:`RdapServer.register` added; any other name of a
-TLD it serves is answered 404 with an RDAP error object, as registries do.
+TLD it serves is answered 404 with an RDAP error object, as registries do. Its bootstrap file
+also names a registry for ``.down`` where nothing listens (a registry that is down).
 
 Point the daemon's ``rdap_bootstrap_url`` setting at :attr:`RdapServer.bootstrap_url`: the
 production lookup (httpx, the bootstrap, the registry) runs unchanged.
@@ -14,6 +15,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from agenticmail_testing.ports import free_port
+
 
 class RdapServer:
     """Serves the TLDs in ``tlds`` (``.test`` and ``.example`` by default)."""
@@ -22,10 +25,11 @@ class RdapServer:
         self.tlds = tlds
         self.domains: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
+        self._closed = free_port()  # the .down registry: nothing listens there
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 status, body = server.answer(self.path)
                 data = json.dumps(body).encode()
@@ -78,7 +82,7 @@ class RdapServer:
             return 200, {"description": "RDAP bootstrap file for Domain Name System registrations",
                          "publication": "2026-12-01T18:00:01Z", "version": "1.0",
                          "services": [[list(self.tlds), [f"{self.base}/rdap/"]],
-                                      [["elsewhere"], ["https://rdap.invalid/"]]]}
+                                      [["down"], [f"http://127.0.0.1:{self._closed}/rdap/"]]]}
         prefix = "/rdap/domain/"
         if path.startswith(prefix):
             name = path[len(prefix):].lower()

@@ -33,6 +33,7 @@ from agenticmail.errors import (
     MailHostUnavailable,
     PermanentDeliveryError,
     PermissionDenied,
+    RegistryUnavailable,
     SignInRequired,
     StorageUnavailable,
     TransientDeliveryError,
@@ -47,7 +48,7 @@ from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
 from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
-from agenticmail.providers import cloudflared, oauth
+from agenticmail.providers import cloudflared, oauth, public_dns, rdap
 from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.providers.web_fetch import fetch, public_address
 from agenticmail.providers.webhook_http import WebhookPoster, check_destination
@@ -314,6 +315,12 @@ ROWS = [
                                        allow_http=False)),
     Row("providers.webhook_http", "an agent's webhook POST to a loopback address",
         PermissionDenied, lambda d, t: _webhook_post(f"https://127.0.0.1:{_closed()}/")),
+    Row("providers.rdap", "an RDAP bootstrap file at a closed port", RegistryUnavailable,
+        lambda d, t: rdap.lookup("example.com", f"http://127.0.0.1:{_closed()}/dns.json",
+                                 timeout=5)),
+    Row("providers.public_dns", "public DNS at a closed port", DnsUnavailable,
+        lambda d, t: public_dns.lookup("example.org", "MX",
+                                       nameservers=f"127.0.0.1:{_closed()}", timeout=1)),
     Row("mcp.server", "a damaged PDF attachment", None, _pdf_text),
     Row("providers.cloudflared", "a cloudflared release download from a closed port",
         DependencyMissing, lambda d, t: cloudflared.install(load_settings(

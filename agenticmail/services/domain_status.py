@@ -57,7 +57,7 @@ def _txt_entry(record: ExpectedRecord, found: list[str]) -> dict[str, Any]:
     entry = {"purpose": record.purpose, "type": "TXT", "name": record.name,
              "expected": [wanted], "found": [normalise_txt(t) for t in same_kind]}
     if not same_kind:
-        return {**entry, "state": MISSING, "detail": f"no {_tag(wanted)} TXT record"}
+        return {**entry, "state": MISSING, "detail": f"no {wanted.split(';')[0]} TXT record"}
     if record.purpose == "spf" and len(same_kind) > 1:
         return {**entry, "state": WRONG, "detail": f"{len(same_kind)} SPF records: receivers "
                 "treat that as an error (permerror); keep one"}
@@ -97,8 +97,8 @@ def check_records(records: list[ExpectedRecord], nameservers: str = "") -> list[
             continue
         answer = answers[(first.name, first.type)]
         if isinstance(answer, DnsUnavailable):
-            expected = [f"{r.priority} {r.content}" if r.type == "MX" else r.content
-                        for r in group]
+            expected = sorted(f"{r.priority} {r.content}" if r.type == "MX" else r.content
+                              for r in group)
             entries.append({"purpose": first.purpose, "type": first.type, "name": first.name,
                             "expected": expected, "found": [], "state": UNKNOWN,
                             "detail": f"{answer.message}; try again later"})
