@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, Union
 
 __all__ = [
-    "AGENT_CREATED", "AGENT_DELETED", "MESSAGE_APPROVED", "MESSAGE_BOUNCED", "MESSAGE_DELAYED",
+    "AGENT_CREATED", "AGENT_DELETED", "DMARC_REPORT",
+    "MESSAGE_APPROVED", "MESSAGE_BOUNCED", "MESSAGE_DELAYED",
     "MESSAGE_EXPUNGED", "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW",
     "MESSAGE_REJECTED", "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED",
     "RELAY_DELIVERED", "RELAY_DISABLED", "RELAY_SIGNIN_REQUIRED", "SUPPRESSION_ADDED",
@@ -244,6 +245,24 @@ class RelayDelivered(EventPayload):
     relay_uid: int
 
 
+# --- domain mode ------------------------------------------------------------------------------
+
+@_register
+@dataclass(frozen=True)
+class DmarcReport(EventPayload):
+    """A DMARC aggregate report was stored (owner only): who sent it, for which period
+    (ISO 8601), how many messages it covers and how many of them failed DMARC."""
+
+    TYPE: ClassVar[str] = "dmarc.report"
+    org_name: str
+    report_id: str
+    domain: str
+    begin: str
+    end: str
+    messages: int
+    dmarc_fail: int
+
+
 # --- tasks one agent assigns another (each event goes to the assigner and the assignee) ----
 
 @_register
@@ -308,6 +327,7 @@ MESSAGE_DELAYED = MessageDelayed.TYPE
 MESSAGE_FAILED = MessageFailed.TYPE
 MESSAGE_BOUNCED = MessageBounced.TYPE
 SUPPRESSION_ADDED = SuppressionAdded.TYPE
+DMARC_REPORT = DmarcReport.TYPE
 MESSAGE_HELD = MessageHeld.TYPE
 MESSAGE_APPROVED = MessageApproved.TYPE
 MESSAGE_REJECTED = MessageRejected.TYPE

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from ..errors import InvalidRequest
+from ..event_types import DMARC_REPORT, DmarcReport
 from ..security import dlp_archives
 from ..security.dmarc_report import InvalidReport, Report, parse_file, reports_in
 from ..store import dmarc_reports as store
@@ -35,12 +36,19 @@ _UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def _store(ctx: ServiceContext, reports: list[Report] | tuple[Report, ...]) -> list[Report]:
-    """Store ``reports`` in one transaction; the ones that were new."""
+    """Store ``reports`` in one transaction (each new one announced as ``dmarc.report``);
+    the ones that were new."""
     stored = []
     with transaction(ctx) as tx:
         for report in reports:
-            if store.insert(tx.conn, report) is not None:
-                stored.append(report)
+            if store.insert(tx.conn, report) is None:
+                continue
+            stored.append(report)
+            tx.emit(DMARC_REPORT, None, DmarcReport(
+                org_name=report.org_name, report_id=report.report_id,
+                domain=report.policy.domain, begin=iso(report.begin), end=iso(report.end),
+                messages=report.message_count,
+                dmarc_fail=sum(r.count for r in report.rows if not r.dmarc_pass)))
     return stored
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from agenticmail.services import dmarc_reports
 from agenticmail.services.context import ServiceContext
+from agenticmail.store import events as event_log
 from agenticmail_testing.daemon import DaemonHandle
 
 from .support import cli, cli_json
@@ -65,6 +66,14 @@ def test_each_report_is_stored_once(reports_daemon: DaemonHandle, ingested: list
              for n in SAMPLES]
     assert again == [0, 0, 0, 0]
     assert _summary(reports_daemon)["reports"] == 4
+    announced = [e for e in event_log.after(_ctx(reports_daemon).db, 0)
+                 if e.type == "dmarc.report"]
+    google = next(e for e in announced if e.data["org_name"] == "google.com")
+    assert len(announced) == 4 and google.agent is None  # the owner's, not an agent's
+    assert google.data == {"org_name": "google.com", "report_id": "7104839105726650812",
+                           "domain": "example.com", "begin": "2026-12-03T00:00:00.000+00:00",
+                           "end": "2026-12-03T23:59:59.000+00:00", "messages": 17,
+                           "dmarc_fail": 3}
     not_a_report = b"From: x@y.example\r\nSubject: hi\r\n\r\nno report here\r\n"
     assert dmarc_reports.ingest_message(_ctx(reports_daemon), not_a_report) == 0
 
