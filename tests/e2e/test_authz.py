@@ -42,6 +42,10 @@ MASTER_ONLY: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/audit/verify", None),
     ("POST", "/v1/pending/pm_x/approve", None),
     ("POST", "/v1/pending/pm_x/reject", None),
+    ("GET", "/v1/domain/dmarc", None),
+    ("POST", "/v1/domain/dmarc", {"content": "PGZlZWRiYWNrLz4="}),
+    ("GET", "/v1/domain/status", None),
+    ("GET", "/v1/domain/check?name=example.com", None),
 ]
 # Routes keyed by an id the caller owns; another agent's id answers 403 (tested elsewhere).
 ID_SCOPED = {("GET", "/v1/mail/outbox/{outbox_id}"), ("GET", "/v1/pending/{pending_id}")}

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.rdap_server import RdapServer
 
 MAX_EXAMPLES = 30
 # An SSE stream never ends: its bad input is tested in test_bad_input, not fuzzed here.
@@ -38,9 +39,11 @@ BOUNDED = settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, d
 
 @pytest.fixture(scope="module")
 def fuzz_daemon() -> Iterator[DaemonHandle]:
-    handle = DaemonHandle().start()
+    registry = RdapServer().start()  # `domain check` asks a fake registry, not the internet
+    handle = DaemonHandle(rdap_bootstrap_url=registry.bootstrap_url).start()
     yield handle
     handle.close()
+    registry.close()
 
 
 @pytest.fixture(scope="module")
