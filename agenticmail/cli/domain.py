@@ -154,6 +154,8 @@ def _render_report(data: Mapping[str, Any]) -> Iterator[RenderableType]:
                        f"{dmarc.get('dmarc_fail')} fail)"),
         ("DKIM aligned", f"{_percent(dkim.get('pass_rate'))} ({dkim.get('aligned_pass')})"),
         ("SPF aligned", f"{_percent(spf.get('pass_rate'))} ({spf.get('aligned_pass')})"),
+        ("aligned", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in
+                              (dmarc.get("alignment") or {}).items())),
         ("dispositions", ", ".join(f"{k} {v}" for k, v in
                                    (dmarc.get("dispositions") or {}).items())),
     ])

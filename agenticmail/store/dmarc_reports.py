@@ -42,12 +42,14 @@ _PASS = "(r.dkim = 'pass' OR r.spf = 'pass')"
 
 def totals(db: Database, since: str) -> dict[str, int]:
     """Messages in reports ending at or after ``since``: all, DMARC-passing, with aligned
-    DKIM, with aligned SPF, and how many reports."""
+    DKIM, with aligned SPF, with both, and how many reports."""
     row = db.one(
         f"SELECT COUNT(DISTINCT d.id) AS reports, COALESCE(SUM(r.count), 0) AS messages, "
         f"COALESCE(SUM(CASE WHEN {_PASS} THEN r.count END), 0) AS dmarc_pass, "
         "COALESCE(SUM(CASE WHEN r.dkim = 'pass' THEN r.count END), 0) AS dkim_pass, "
-        "COALESCE(SUM(CASE WHEN r.spf = 'pass' THEN r.count END), 0) AS spf_pass "
+        "COALESCE(SUM(CASE WHEN r.spf = 'pass' THEN r.count END), 0) AS spf_pass, "
+        "COALESCE(SUM(CASE WHEN r.dkim = 'pass' AND r.spf = 'pass' THEN r.count END), 0) "
+        "AS both_pass "
         "FROM dmarc_reports d LEFT JOIN dmarc_rows r ON r.report = d.id WHERE d.end_at >= ?",
         (since,))
     return {k: int(v) for k, v in dict(row).items()} if row is not None else {}

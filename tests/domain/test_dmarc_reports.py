@@ -87,6 +87,7 @@ def test_summary_rates_by_source_and_alignment(reports_daemon: DaemonHandle,
     assert summary["dkim"] == {"aligned_pass": 26, "fail": 4, "pass_rate": round(26 / 30, 4)}
     assert summary["spf"] == {"aligned_pass": 24, "fail": 6, "pass_rate": 0.8}
     assert summary["dispositions"] == {"none": 22, "pass": 4, "quarantine": 4}
+    assert summary["alignment"] == {"both": 24, "dkim_only": 2, "spf_only": 0, "neither": 4}
     assert {r["org_name"]: r["messages"] for r in summary["reporters"]} == {
         "google.com": 17, "Enterprise Outlook": 6, "Yahoo": 3, "mail.example.net": 4}
     by_ip = {s["source_ip"]: s for s in summary["sources"]}
