@@ -3,10 +3,11 @@
 Each DNS record domain mode needs (:func:`.domain_records.expected_records`) is looked up in
 public DNS (the ``dns_nameservers`` setting, else the system's resolvers; every lookup
 bounded, all at once) and compared with what is expected: TXT after joining its strings and
-normalising whitespace (a record split into strings, or ``;`` spacing, is no difference), MX
-as a set of (priority, host). A record is ``ok``, ``wrong`` (found, different), ``missing``,
-``unknown`` (the lookup failed: said why, never a crash) or ``cloudflare`` (a proxied record:
-public DNS shows Cloudflare's addresses, so it is checked through Cloudflare, not here).
+normalising whitespace (a record split into strings, or ``;`` spacing, is no difference), DKIM
+and DMARC tag by tag (in any order), MX as a set of (priority, host). A record is ``ok``,
+``wrong`` (found, different), ``missing``, ``unknown`` (the lookup failed: said why, never a
+crash) or ``cloudflare`` (a proxied record: public DNS shows Cloudflare's addresses, so it is
+checked through Cloudflare, not here).
 Beside the records: the tunnel's state, the Worker, the last inbound message and the outbound
 path with its last result, from the documents their parts write
 (:func:`.domain_config.read_state`).
@@ -51,9 +52,32 @@ def _mx_entry(records: list[ExpectedRecord], found: list[str]) -> dict[str, Any]
             "found": found, "state": state, "detail": detail}
 
 
+def _tags(text: str) -> dict[str, str]:
+    """``tag=value`` pairs of a DKIM or DMARC record (tags in any order; DKIM's optional
+    ``v=DKIM1`` and its default ``k=rsa`` filled in)."""
+    tags = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition("=")
+        if sep:
+            tags[name.strip().lower()] = "".join(value.split())
+    return tags
+
+
+def _same(purpose: str, found: str, wanted: str) -> bool:
+    if purpose == "dkim":
+        defaults = {"v": "DKIM1", "k": "rsa"}
+        return {**defaults, **_tags(found)} == {**defaults, **_tags(wanted)}
+    if purpose == "dmarc":
+        return _tags(found) == _tags(wanted)
+    return normalise_txt(found) == wanted
+
+
 def _txt_entry(record: ExpectedRecord, found: list[str]) -> dict[str, Any]:
     wanted = normalise_txt(record.content)
-    same_kind = [t for t in found if _tag(t) == _tag(wanted)]
+    # SPF shares the domain's name with other TXT records (site verifications ...): only
+    # v=spf1 ones count; the DKIM and DMARC names hold their record alone
+    same_kind = [t for t in found if _tag(t) == _tag(wanted)] if record.purpose == "spf" \
+        else found
     entry = {"purpose": record.purpose, "type": "TXT", "name": record.name,
              "expected": [wanted], "found": [normalise_txt(t) for t in same_kind]}
     if not same_kind:
@@ -61,7 +85,7 @@ def _txt_entry(record: ExpectedRecord, found: list[str]) -> dict[str, Any]:
     if record.purpose == "spf" and len(same_kind) > 1:
         return {**entry, "state": WRONG, "detail": f"{len(same_kind)} SPF records: receivers "
                 "treat that as an error (permerror); keep one"}
-    if any(normalise_txt(t) == wanted for t in same_kind):
+    if any(_same(record.purpose, t, wanted) for t in same_kind):
         return {**entry, "state": OK, "detail": "as expected"}
     return {**entry, "state": WRONG, "detail": "published, but different"}
 

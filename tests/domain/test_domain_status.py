@@ -145,3 +145,21 @@ def test_a_failed_lookup_says_so(configured: DomainConfig) -> None:
         "mx": "unknown", "spf": "unknown", "dkim": "unknown", "dmarc": "unknown",
         "tunnel": "cloudflare"}
     assert all("try again later" in e["detail"] for e in entries if e["state"] == "unknown")
+
+
+@pytest.mark.parametrize(("dkim", "dmarc", "states"), [
+    ('"k=rsa; p=KEY"', '"v=DMARC1;rua=mailto:dmarc@other.test;  p=quarantine;"', ("ok", "ok")),
+    ('"v=DKIM1; k=rsa; " "p=KEY"', '"v=DMARC1; p=none; rua=mailto:dmarc@other.test"',
+     ("ok", "wrong")),
+    ('"v=DKIM1; k=rsa; p=OTHERKEY"', '"v=spf1 -all"', ("wrong", "wrong")),
+], ids=["no-version-reordered", "split-and-p-none", "other-key"])
+def test_dkim_and_dmarc_compared_tag_by_tag(dns: DnsServer, dkim: str, dmarc: str,
+                                            states: tuple[str, str]) -> None:
+    config = DomainConfig(domain="other.test", rua_address="dmarc@other.test",
+                          dkim_public_key="KEY")
+    dns.add("agenticmail._domainkey.other.test", "TXT", dkim)
+    dns.add("_dmarc.other.test", "TXT", dmarc)
+    entries = {e["purpose"]: e for e in check_records(expected_records(config),
+                                                       dns.nameservers)}
+    assert (entries["dkim"]["state"], entries["dmarc"]["state"]) == states
+    assert entries["mx"]["state"] == "missing" and entries["spf"]["state"] == "missing"
