@@ -41,6 +41,8 @@ MAX_ZIP_MEMBERS = 8  # a report zip holds one XML file
 MAX_ROWS = 100_000  # records in one report
 MAX_FIELD_CHARS = 1000
 MAX_REPORTS = 20  # report files read from one message
+MAX_COUNT = 10**12  # messages in one record (and pct): far beyond any real report
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: the last time a date can show
 
 REPORT_TYPES = frozenset((
     "application/gzip", "application/x-gzip", "application/zip", "application/x-zip",
@@ -172,11 +174,14 @@ def _word(elem: Element | None, *path: str) -> str:
     return _text(elem, *path).lower()
 
 
-def _integer(text: str, what: str) -> int:
+def _integer(text: str, what: str, highest: int = MAX_COUNT) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise InvalidReport(f"{what} is not a whole number: {text[:40]!r}") from None
+    if not 0 <= value <= highest:
+        raise InvalidReport(f"{what} is out of range: {text[:40]!r}")
+    return value
 
 
 def _metadata(elem: Element) -> dict[str, Any]:
@@ -191,8 +196,8 @@ def _metadata(elem: Element) -> dict[str, Any]:
             "generator": _text(elem, "generator"),
             "errors": tuple(" ".join((e.text or "").split())[:MAX_FIELD_CHARS]
                             for e in _children(elem, "error")),
-            "begin": _integer(begin_text, "date_range begin"),
-            "end": _integer(end_text, "date_range end")}
+            "begin": _integer(begin_text, "date_range begin", MAX_EPOCH),
+            "end": _integer(end_text, "date_range end", MAX_EPOCH)}
 
 
 def _policy(elem: Element) -> PolicyPublished:
@@ -223,8 +228,6 @@ def _row(elem: Element, number: int) -> Row:
         raise InvalidReport(f"record {number}: source_ip {source[:60]!r} is no IP address"
                             ) from None
     count = _integer(_text(row, "count"), f"record {number}: count")
-    if count < 0:
-        raise InvalidReport(f"record {number}: count is negative")
     evaluated = _child(row, "policy_evaluated")
     identifiers = _child(elem, "identifiers")
     results = _child(elem, "auth_results")

@@ -173,10 +173,14 @@ def test_entities_and_dtds_are_refused() -> None:
     (MINIMAL.replace(b"192.0.2.1", b"not-an-ip"), "no IP address"),
     (MINIMAL.replace(b"<count>1</count>", b"<count>many</count>"), "not a whole number"),
     (MINIMAL.replace(b"<begin>1796256000</begin>", b""), "date_range"),
+    (MINIMAL.replace(b"<begin>1796256000", b"<begin>99999999999999999999"), "out of range"),
+    (MINIMAL.replace(b"<count>1</count>", b"<count>-1</count>"), "out of range"),
+    (MINIMAL.replace(b"<count>1</count>", b"<count>10000000000000000000000</count>"),
+     "out of range"),
     (b"PK\x03\x04 a truncated zip", "corrupt"),
     (b"%PDF-1.4 not a report", "neither XML, gzip nor zip"),
-], ids=["truncated", "html", "no-metadata", "bad-ip", "bad-count", "no-begin", "bad-zip",
-        "pdf"])
+], ids=["truncated", "html", "no-metadata", "bad-ip", "bad-count", "no-begin", "huge-begin",
+        "negative-count", "huge-count", "bad-zip", "pdf"])
 def test_malformed_reports_give_a_clear_error(xml: bytes, why: str) -> None:
     with pytest.raises(InvalidReport, match=why) as caught:
         parse_file(xml, "r.xml")
