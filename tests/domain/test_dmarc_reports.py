@@ -17,7 +17,7 @@ from agenticmail.services.context import ServiceContext
 from agenticmail.store import events as event_log
 from agenticmail_testing.daemon import DaemonHandle
 
-from .support import cli, cli_json
+from .cli_runs import cli, cli_json
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dmarc"
 SAMPLES = ("google.eml", "microsoft.eml", "yahoo.eml", "dmarcbis.eml")

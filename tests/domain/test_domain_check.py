@@ -14,7 +14,7 @@ from agenticmail_testing.daemon import DaemonHandle
 from agenticmail_testing.ports import free_port
 from agenticmail_testing.rdap_server import RdapServer
 
-from .support import cli, cli_json
+from .cli_runs import cli, cli_json
 
 
 @pytest.fixture(scope="module")

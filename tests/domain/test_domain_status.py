@@ -21,7 +21,7 @@ from agenticmail_testing.daemon import DaemonHandle
 from agenticmail_testing.dns_server import DkimKey, DnsServer
 from agenticmail_testing.ports import free_port
 
-from .support import cli, cli_json
+from .cli_runs import cli, cli_json
 
 DOMAIN = "agents.test"
 TUNNEL_STATES = {"idle", "starting", "connected", "disconnected", "restarting", "not_installed",
