@@ -57,10 +57,10 @@ def ingest_message(ctx: ServiceContext, raw: bytes) -> int:
     returns how many were stored (0 when it carried none)."""
     found = reports_in(raw)
     for problem in found.problems:
-        log.warning("DMARC report not read: %s", problem)
+        log.warning("DMARC report not read: %r", problem)
     stored = _store(ctx, found.reports)
     for report in stored:
-        log.info("DMARC report stored: %s %s (%d messages)", report.org_name,
+        log.info("DMARC report stored: %r %r (%d messages)", report.org_name,
                  report.report_id, report.message_count)
     return len(stored)
 
