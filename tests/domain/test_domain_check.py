@@ -46,13 +46,14 @@ def test_a_registered_name(check_daemon: DaemonHandle, registry: RdapServer) -> 
     assert "taken.test is registered" in shown.stdout and "2027-08-14" in shown.stdout
 
 
-def test_an_available_name(check_daemon: DaemonHandle) -> None:
+def test_an_available_name(check_daemon: DaemonHandle, registry: RdapServer) -> None:
     with check_daemon.client() as http:
         response = http.get("/v1/domain/check", params={"name": "free-for-you.test"})
     assert response.status_code == 200, response.text
     assert response.json()["check"]["registered"] is False
     shown = cli(check_daemon.home, "domain", "check", "free-for-you.test")
     assert "free-for-you.test is not registered" in " ".join(shown.stdout.split())
+    assert registry.requests.count("/dns.json") == 1  # IANA's file is fetched once, then kept
 
 
 @pytest.mark.parametrize(("name", "code"), [
