@@ -22,6 +22,7 @@ extensions) skipped.
 
 from __future__ import annotations
 
+import functools
 import io
 import ipaddress
 from collections.abc import Iterator
@@ -144,22 +145,24 @@ class Extracted:
 
 # -- XML -------------------------------------------------------------------------------------
 
-def _local(tag: object) -> str:
-    return str(tag).rpartition("}")[2].lower()
+@functools.lru_cache(maxsize=512)
+def _local(tag: str) -> str:
+    """An element's name without its namespace, lower case (names repeat: cached)."""
+    return tag.rpartition("}")[2].lower()
 
 
 def _child(elem: Element | None, name: str) -> Element | None:
     if elem is None:
         return None
     for child in elem:
-        if _local(child.tag) == name:
+        if _local(str(child.tag)) == name:
             return child
     return None
 
 
 def _children(elem: Element | None, name: str) -> Iterator[Element]:
     if elem is not None:
-        yield from (child for child in elem if _local(child.tag) == name)
+        yield from (child for child in elem if _local(str(child.tag)) == name)
 
 
 def _text(elem: Element | None, *path: str) -> str:
@@ -259,14 +262,14 @@ def parse_xml(data: bytes) -> Report:
                 depth += 1
                 if root is None:
                     root = elem
-                    if _local(elem.tag) != "feedback":
-                        raise InvalidReport(f"the document is <{_local(elem.tag)[:40]}>, "
+                    if _local(str(elem.tag)) != "feedback":
+                        raise InvalidReport(f"the document is <{_local(str(elem.tag))[:40]}>, "
                                             "not a DMARC <feedback> report")
                 continue
             depth -= 1
             if depth != 1 or root is None:
                 continue
-            name = _local(elem.tag)
+            name = _local(str(elem.tag))
             if name == "report_metadata":
                 metadata = _metadata(elem)
             elif name == "policy_published":
