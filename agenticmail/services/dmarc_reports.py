@@ -2,8 +2,9 @@
 parsed (xml, gzip, zip), stored and summarised.
 
 Mail to the ``rua`` address never reaches an agent: the inbound endpoint hands it to
-:func:`ingest_message`, which stores every report it carries (a report already stored, by
-reporting organisation and report id, is kept once) and logs what could not be read. The
+:func:`ingest_message`, which stores every report it carries about domain mode's domain (or
+a subdomain; a report already stored, by reporting organisation and report id, is kept once)
+and logs what could not be read or was about another domain. The
 owner may also feed a report by hand (:func:`import_file`: a message, or the XML, gzip or zip
 file itself). :func:`summary` answers ``agenticmail domain report`` and
 ``GET /v1/domain/dmarc``: pass rates overall, by source IP and by aligned SPF/DKIM, and the
@@ -24,6 +25,7 @@ from ..security import dlp_archives
 from ..security.dmarc_report import InvalidReport, Report, parse_file, reports_in
 from ..store import dmarc_reports as store
 from ..timestamps import iso, parse_instant
+from . import domain_config
 from .context import ServiceContext, transaction
 
 log = logging.getLogger(__name__)
@@ -52,13 +54,26 @@ def _store(ctx: ServiceContext, reports: list[Report] | tuple[Report, ...]) -> l
     return stored
 
 
+def _ours(report: Report, domain: str) -> bool:
+    reported = report.policy.domain
+    return reported == domain.lower() or reported.endswith("." + domain.lower())
+
+
 def ingest_message(ctx: ServiceContext, raw: bytes) -> int:
     """Store the aggregate reports attached to one message sent to the ``rua`` address;
     returns how many were stored (0 when it carried none)."""
     found = reports_in(raw)
     for problem in found.problems:
         log.warning("DMARC report not read: %r", problem)
-    stored = _store(ctx, found.reports)
+    config = domain_config.load(ctx)
+    reports = []
+    for report in found.reports:
+        if config is None or _ours(report, config.domain):
+            reports.append(report)
+        else:
+            log.warning("DMARC report from %r about %r, not this daemon's domain: not stored",
+                        report.org_name, report.policy.domain)
+    stored = _store(ctx, reports)
     for report in stored:
         log.info("DMARC report stored: %r %r (%d messages)", report.org_name,
                  report.report_id, report.message_count)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agenticmail.services import dmarc_reports
+from agenticmail.services import dmarc_reports, domain_config
 from agenticmail.services.context import ServiceContext
+from agenticmail.services.domain_config import DomainConfig
 from agenticmail.store import events as event_log
 from agenticmail_testing.daemon import DaemonHandle
 
@@ -154,3 +156,24 @@ def test_cli_report_and_import(reports_daemon: DaemonHandle, ingested: list[int]
     assert refused.exit_code == 1
     assert refused.stderr.startswith("error: junk.zip: corrupt"), refused.stderr
     assert "Traceback" not in refused.output
+
+
+def test_mail_to_the_rua_address_about_another_domain_is_not_stored(
+        reports_daemon: DaemonHandle, ingested: list[int]) -> None:
+    ctx = _ctx(reports_daemon)
+    domain_config.save(ctx, DomainConfig(domain="example.com", rua_address="dmarc@example.com"))
+    try:
+        def mail(domain: str, report_id: str) -> bytes:
+            xml = SMALL.replace(b"<domain>\nexample.com</domain>", f"<domain>{domain}</domain>"
+                                .encode()).replace(b"by-hand-1", report_id.encode())
+            message = EmailMessage()
+            message["From"], message["To"] = "d@hand.example", "dmarc@example.com"
+            message.add_attachment(gzip.compress(xml), maintype="application",
+                                   subtype="gzip", filename="r.xml.gz")
+            return message.as_bytes()
+
+        assert dmarc_reports.ingest_message(ctx, mail("elsewhere.example", "x-1")) == 0
+        assert dmarc_reports.ingest_message(ctx, mail("news.example.com", "x-2")) == 1
+        assert dmarc_reports.ingest_message(ctx, mail("notexample.com", "x-3")) == 0
+    finally:
+        domain_config.clear(ctx)
