@@ -123,12 +123,8 @@ class EventBus:
             listeners = list(self._listeners)
         for listener in listeners:
             listener(event)
-        for sub in subs:
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is sub._loop:
-                sub._offer(event)
-            elif not sub._loop.is_closed():
+        for sub in subs:  # queued even from the subscriber's own loop: an event published
+            # there after one from another thread must not overtake it (subscribers get events
+            # in publish order, which transaction() makes the commit order)
+            if not sub._loop.is_closed():
                 sub._loop.call_soon_threadsafe(sub._offer, event)

@@ -86,12 +86,15 @@ class Tx:
 
 @contextmanager
 def transaction(ctx: ServiceContext) -> Iterator[Tx]:
-    """A write transaction whose emitted events are published once it has committed."""
-    with ctx.db.write() as conn:
-        tx = Tx(conn)
-        yield tx
-    for event in tx.events:
-        ctx.bus.publish(event)
+    """A write transaction whose emitted events are published once it has committed, before
+    any later transaction commits: the bus sees events in commit (= id) order, which the event
+    stream relies on (it sends ids in increasing order and skips any id it has passed)."""
+    with ctx.db.exclusive():
+        with ctx.db.write() as conn:
+            tx = Tx(conn)
+            yield tx
+        for event in tx.events:
+            ctx.bus.publish(event)
 
 
 def build_context(settings: Settings, host: MailHost | None = None,

@@ -178,6 +178,14 @@ class Database:
                 self._depth, self._writer = 0, None
 
     @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writer lock without a transaction: meanwhile no other thread's write
+        transaction begins or commits (a :meth:`write` inside it, in this thread, does). For
+        what must follow a commit before the next one does, such as publishing its events."""
+        with self._lock:
+            yield
+
+    @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: one snapshot for every statement inside it, on a connection of
         its own (the writer's, inside this thread's write transaction)."""
