@@ -98,7 +98,8 @@ class EventBus:
                 self._subs.remove(sub)
 
     def add_listener(self, listener: Callable[[Event], None]) -> None:
-        """A synchronous callback run in the publishing thread (keep it quick, never raise)."""
+        """A synchronous callback run in the publishing thread (keep it quick, never raise;
+        no I/O: it runs while the database's writer lock is held, see ``transaction``)."""
         with self._lock:
             self._listeners.append(listener)
 
