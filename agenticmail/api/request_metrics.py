@@ -11,25 +11,14 @@ caller listens).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
 
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..services.metrics import UNMATCHED_ROUTE, Metrics
+from .routing import serving_routes
 
 _STREAM = b"text/event-stream"
-
-
-def _flatten(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
-    """Every route that serves paths itself, through included routers (FastAPI keeps an
-    included router as one entry whose routes already carry its prefix)."""
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from _flatten(inner.routes)
-        else:
-            yield route
 
 
 def route_template(routes: list[BaseRoute], scope: Scope) -> str:
@@ -38,7 +27,7 @@ def route_template(routes: list[BaseRoute], scope: Scope) -> str:
     found = scope.get("route")
     if found is not None and hasattr(found, "path"):
         return str(found.path)
-    for route in _flatten(routes):
+    for route in serving_routes(routes):
         match, _ = route.matches(scope)
         if match != Match.NONE and hasattr(route, "path"):
             return str(route.path)
