@@ -1,7 +1,8 @@
 """The routes an application serves, through its included routers.
 
 Recent FastAPI releases keep an included router as one entry of ``app.routes`` whose own
-``routes`` already carry the prefix; older ones copied each route into the application. :func:`serving_routes` reads both alike: every route that serves paths itself.
+``routes`` already carry the prefix; older ones copied each route into the application.
+:func:`serving_routes` reads both alike: every route that serves paths itself.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ key; ids another agent owns; routes that carry their own proof instead of a key.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from agenticmail.api.routing import serving_routes
 from agenticmail.services.arrivals import PUSH_PATH
 from agenticmail_testing.daemon import DaemonHandle, unique
 from agenticmail_testing.ports import free_ports
+from agenticmail_testing.sse import EventStream
 
 Route = tuple[str, str, dict[str, Any] | None]
 OTHER = "{other}"
@@ -166,7 +168,8 @@ OWN_PROOF: list[Route] = [
     ("GET", "/v1/unsubscribe/tok", None),  # the page that makes that POST
 ]
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json"), ("GET", "/v1/docs"),
-          ("GET", "/v1/docs/oauth2-redirect")}
+          ("GET", "/v1/docs/oauth2-redirect"),
+          ("*", "/v1/docs/assets")}  # a mount: the docs page's static files
 SELF_ONLY = {("GET", "/v1/agents")}  # an agent key lists itself (test below)
 
 
@@ -193,8 +196,10 @@ def _with_ids(path: str, ids: dict[str, str]) -> str:
 
 
 def _served(app: FastAPI) -> set[tuple[str, str]]:
-    return {(m, route.path) for route in serving_routes(app.routes)
-            for m in set(getattr(route, "methods", None) or ()) - {"HEAD"}}
+    """(method, template) of everything served; ``*`` for a mount (any method, any path
+    below it)."""
+    return {(m, str(getattr(route, "path", ""))) for route in serving_routes(app.routes)
+            for m in set(getattr(route, "methods", None) or {"*"}) - {"HEAD"}}
 
 
 def _template(app: FastAPI, method: str, path: str) -> str:
@@ -202,7 +207,7 @@ def _template(app: FastAPI, method: str, path: str) -> str:
     scope = {"type": "http", "method": method, "path": path.split("?")[0], "root_path": ""}
     for route in serving_routes(app.routes):
         if route.matches(scope)[0] == Match.FULL:
-            return str(getattr(route, "path"))
+            return str(getattr(route, "path", ""))
     raise AssertionError(f"no route serves {method} {path}")
 
 
@@ -270,7 +275,7 @@ def _ok(response: Any, status: int = 200) -> dict[str, Any]:
 @pytest.fixture
 def bobs_things(daemon: DaemonHandle, agent_pair: tuple) -> Iterator[dict[str, str]]:
     """One of each id-keyed thing that is bob's (or, for a task, bob's and carol's)."""
-    alice, bob = agent_pair
+    _, bob = agent_pair
     carol = daemon.create_agent(unique("c"))
     bob_name = bob["agent"]["name"]
     with daemon.client(bob["api_key"]) as b, daemon.client() as owner:
@@ -294,11 +299,16 @@ def bobs_things(daemon: DaemonHandle, agent_pair: tuple) -> Iterator[dict[str, s
                                              "type": "review"}), 201)["task"]["id"]
         webhook = _ok(owner.post("/v1/webhooks", json={
             "url": f"http://127.0.0.1:{sink_port}/hook", "agent": bob_name}), 201)["webhook"]["id"]
-        _ok(owner.patch(f"/v1/webhooks/{webhook}", json={"enabled": False}))
+        everyone = _ok(owner.post("/v1/webhooks", json={
+            "url": f"http://127.0.0.1:{sink_port}/all"}), 201)["webhook"]["id"]
+        for endpoint in (webhook, everyone):
+            _ok(owner.patch(f"/v1/webhooks/{endpoint}", json={"enabled": False}))
         try:
             yield {"outbox": outbox, "pending": held["pending_id"], "draft": draft,
-                   "task": task, "webhook": webhook, "carol": carol["api_key"]}
+                   "task": task, "webhook": webhook, "owners_webhook": everyone,
+                   "carol": carol["api_key"]}
         finally:
+            owner.delete(f"/v1/webhooks/{everyone}")
             owner.post(f"/v1/pending/{held['pending_id']}/reject")
             owner.post(f"/v1/mail/outbox/{outbox}/cancel")
             owner.delete(f"/v1/webhooks/{webhook}")
@@ -317,6 +327,7 @@ def _state(daemon: DaemonHandle, bob: dict[str, Any], things: dict[str, str]
             "task": _ok(owner.get(f"/v1/tasks/{things['task']}"))["task"],
             "webhook": _ok(owner.get(f"/v1/webhooks/{things['webhook']}"))["webhook"],
             "deliveries": _ok(owner.get(f"/v1/webhooks/{things['webhook']}/deliveries")),
+            "owners_webhook": _ok(owner.get(f"/v1/webhooks/{things['owners_webhook']}")),
         }
 
 
@@ -328,12 +339,19 @@ def test_another_agents_id_is_neither_read_nor_changed(
     method, path, body = route
     kind = path.split("{")[1].split("}")[0]
     before = _state(daemon, bob, bobs_things)
-    ids = {f"{{{k}}}": v for k, v in bobs_things.items()}
-    response = _call(daemon, alice["api_key"], (method, _with_ids(path, ids), body), "-")
-    status, code = ID_ANSWER[kind]
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
-    assert bob["agent"]["name"] not in response.text  # nothing of bob's row in the answer
+    # a webhook endpoint: bob's, and the owner's for every agent's events
+    targets = [bobs_things[kind]] + ([bobs_things["owners_webhook"]] if kind == "webhook"
+                                     else [])
+    for target in targets:
+        response = _call(daemon, alice["api_key"],
+                         (method, path.replace(f"{{{kind}}}", target), body), "-")
+        status, code = ID_ANSWER[kind]
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+        assert bob["agent"]["name"] not in response.text  # nothing of the row in the answer
+    if status == 404:  # as unknown as an id that does not exist
+        ghost = _call(daemon, alice["api_key"], (method, _with_ids(path, NO_SUCH_ID), body), "-")
+        assert (ghost.status_code, ghost.json()["error"]["code"]) == (status, code)
     assert _state(daemon, bob, bobs_things) == before
 
 
@@ -362,6 +380,14 @@ def test_only_the_assignee_acts_on_a_task_and_no_one_else_sees_it(
         done = _ok(c.post(f"/v1/tasks/{task}/complete", json={"result": {"ok": True}}))
         assert done["task"]["status"] == "completed"
         assert done["task"]["result"] == {"ok": True}
+        marker = _ok(b.post("/v1/tasks", json={"assignee": alice["agent"]["name"],
+                                               "type": "marker"}), 201)["task"]["id"]
+    # every event alice may see, from the first, up to her own task: none of carol's
+    with EventStream(daemon.api_url, alice["api_key"], last_event_id=0) as replay:
+        seen = [replay.next()]
+        while seen[-1]["data"].get("task_id") != marker:
+            seen.append(replay.next())
+    assert task not in json.dumps(seen)
 
 
 def test_a_push_without_the_mail_hosts_secret_is_refused(daemon: DaemonHandle,
