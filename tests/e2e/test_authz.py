@@ -428,6 +428,7 @@ def test_a_forged_unsubscribe_token_is_refused_and_suppresses_nothing(
                 assert refused.status_code in (400, 404, 405), (token, refused.text)
                 if refused.status_code == 400:
                     assert refused.json()["error"]["code"] == "invalid_unsubscribe_token"
+        assert anon.get(f"/v1/unsubscribe/{genuine}").status_code == 200  # a page, no more
     for who in (alice, bob):
         with daemon.client(who["api_key"]) as api:
             assert _ok(api.get("/v1/suppressions"))["suppressions"] == []
