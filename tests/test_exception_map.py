@@ -52,9 +52,10 @@ from agenticmail.providers import cloudflared, oauth, public_dns, rdap
 from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.providers.web_fetch import fetch, public_address
 from agenticmail.providers.webhook_http import WebhookPoster, check_destination
-from agenticmail.security.authresults import dnspython_resolver
+from agenticmail.security.authresults import dnspython_records, dnspython_resolver
 from agenticmail.security.keys import SecretBox, new_encryption_key
 from agenticmail.security.sender_policy import parse as parse_policy
+from agenticmail.security.spf_check import spf_verdict
 from agenticmail.store import agents as agent_store
 from agenticmail.store import outbox as outbound
 from agenticmail.store.db import Database
@@ -70,7 +71,7 @@ from tests.test_architecture import FOREIGN, imports_of, sources
 # where the input is read, or the framework's own error handling).
 RAISING = {"sqlite3", "sqlite_utils", "smtplib", "aiosmtplib", "imaplib", "imapclient",
            "aiosmtpd", "httpx", "httpcore", "requests", "docker", "dns", "tomllib", "pypdf",
-           "jinja2", "mailbox", "msal"}
+           "jinja2", "mailbox", "msal", "spf"}
 
 # adapter modules (or packages) that wrap a RAISING library without a row, and why
 NO_ROW = {
@@ -227,6 +228,13 @@ def _dns_lookup(d: DaemonHandle, tmp: Path) -> object:
     return lookup("selector._domainkey.example.org")  # unanswered: for now, not "no key"
 
 
+def _spf_dead_dns(d: DaemonHandle, tmp: Path) -> object:
+    found = spf_verdict("192.0.2.1", "a@example.org", "mail.example.org",
+                        lookup=dnspython_records(1.0, f"127.0.0.1:{_closed()}"), timeout=1.0)
+    assert found.result == "temperror", found  # pyspf's TempError, answered as a result
+    return found
+
+
 def _unwritable_mbox(d: DaemonHandle, tmp: Path) -> object:
     with archive.writer(tmp / "no" / "such" / "dir.mbox", "mbox"):  # the module's OSError
         return None
@@ -295,6 +303,7 @@ ROWS = [
     Row("providers.docker_engine", "a Docker engine at a closed port", DependencyMissing,
         lambda d, t: DockerEngine(f"tcp://127.0.0.1:{_closed()}", timeout=5).info()),
     Row("security.authresults", "DNS at a closed port", DnsUnavailable, _dns_lookup),
+    Row("security.spf_check", "SPF with DNS at a closed port", None, _spf_dead_dns),
     Row("security.sender_policy", "a policy file that is not TOML", InvalidRequest,
         lambda d, t: parse_policy("default = ")),
     Row("daemon.submission", "SMTP submission on a port already taken", AgenticMailError,

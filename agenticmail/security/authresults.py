@@ -13,25 +13,31 @@ Two sources:
   network, and only through the injectable ``resolver`` (a TXT lookup); the default one
   uses dnspython with a hard ``timeout``, and the whole computation is also bounded by a
   wall-clock deadline. DNS trouble yields ``none``/``temperror``; it never raises or hangs.
-  SPF needs the connecting IP; without it (and without ``pyspf``) SPF is ``none``.
+  SPF needs the connecting IP: a caller that knows it computes SPF with
+  :func:`agenticmail.security.spf_check.spf_verdict` and passes the result in; without it
+  SPF is ``none``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
+from typing import Any
 
 from agenticmail.config import nameservers as nameserver_list
 from agenticmail.errors import DnsUnavailable
-from agenticmail.mail.addresses import domain_of
 from agenticmail.security import dmarc
 from agenticmail.security.mime_view import InboundMessage, read, to_message
 
 Resolver = Callable[[str], "bytes | str | None"]
 """TXT lookup: fully qualified name -> the record's text, or None when there is none."""
+
+RecordLookup = Callable[[str, str], "list[Any]"]
+"""Any lookup: (fully qualified name, record type) -> the answers (:func:`dnspython_records`)."""
 
 _RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([A-Za-z]+)", re.IGNORECASE)
 _COMMENT = re.compile(r"\([^()]*\)")
@@ -55,7 +61,9 @@ class AuthVerdicts:
     """Authentication results: each of ``spf``/``dkim``/``dmarc`` is an RFC 8601 result
     word (``pass``, ``fail``, ``softfail``, ``neutral``, ``none``, ``temperror``,
     ``permerror``, ``policy``); ``source`` is ``header``, ``computed`` or ``absent``;
-    ``dmarc_policy`` is the disposition the From domain asks for when DMARC failed."""
+    ``dmarc_policy`` is the disposition the From domain asks for when DMARC failed;
+    ``spf_domain`` the domain SPF checked (MAIL FROM, or HELO for a null sender) when the
+    SPF result was computed here (:mod:`.spf_check`)."""
 
     spf: str = "none"
     dkim: str = "none"
@@ -64,13 +72,17 @@ class AuthVerdicts:
     # what the From domain's DMARC policy asks for this message (computed verdicts only):
     # none, quarantine or reject (after pct= sampling)
     dmarc_policy: str = "none"
+    spf_domain: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        """The JSON form; ``dmarc_policy`` only when the domain asks for more than ``none``
-        (so verdicts stored before it existed read back exactly as they were saved)."""
+        """The JSON form; ``dmarc_policy`` only when the domain asks for more than ``none``,
+        ``spf_domain`` only when SPF was computed (so verdicts stored before they existed
+        read back exactly as they were saved)."""
         data = asdict(self)
         if self.dmarc_policy == "none":
             del data["dmarc_policy"]
+        if not self.spf_domain:
+            del data["spf_domain"]
         return data
 
 
@@ -137,11 +149,16 @@ def parse_auth_results(
     )
 
 
-def dnspython_resolver(timeout: float, nameservers: str = "") -> Resolver:
-    """Default resolver: dnspython TXT lookup with a total ``lifetime`` of ``timeout``.
+_CACHES: dict[str, Any] = {}
+_CACHES_LOCK = threading.Lock()
+CACHE_SIZE = 2048
 
-    ``nameservers`` (comma-separated ``ip`` or ``ip:port``, the ``dns_nameservers`` setting)
-    replaces the system's resolvers, e.g. a local validating resolver, or a test server."""
+
+def _dns_resolver(nameservers: str) -> Any:
+    """A dnspython resolver for ``nameservers`` (comma-separated ``ip`` or ``ip:port``; empty:
+    the system's), sharing one TTL-honouring LRU cache per nameserver setting across calls (so
+    a DNS answer is reused by every message while its TTL lasts; NXDOMAIN and empty answers
+    too)."""
     import dns.resolver
 
     servers, port = nameserver_list(nameservers)
@@ -150,24 +167,66 @@ def dnspython_resolver(timeout: float, nameservers: str = "") -> Resolver:
         resolver.nameservers = servers
         if port is not None:
             resolver.port = port
+    with _CACHES_LOCK:
+        cache = _CACHES.get(nameservers)
+        if cache is None:
+            cache = _CACHES[nameservers] = dns.resolver.LRUCache(CACHE_SIZE)
+    resolver.cache = cache
+    return resolver
+
+
+def dnspython_resolver(timeout: float, nameservers: str = "") -> Resolver:
+    """Default resolver: dnspython TXT lookup with a total ``lifetime`` of ``timeout``.
+
+    ``nameservers`` (comma-separated ``ip`` or ``ip:port``, the ``dns_nameservers`` setting)
+    replaces the system's resolvers, e.g. a local validating resolver, or a test server."""
+    records = dnspython_records(timeout, nameservers)
 
     def lookup(name: str) -> bytes | None:
+        for strings in records(name, "TXT"):
+            if strings:
+                return b"".join(strings)
+        return None
+
+    return lookup
+
+
+def dnspython_records(timeout: float, nameservers: str = "") -> RecordLookup:
+    """Lookups of any type (``A``, ``AAAA``, ``MX``, ``PTR``, ``TXT``) for SPF
+    (:mod:`.spf_check`), each bounded by ``timeout`` and cached (:func:`_dns_resolver`).
+
+    Answers: addresses as text (A/AAAA), ``(preference, exchange)`` (MX), the target name
+    (PTR), the tuple of character strings as bytes (TXT); an empty list when the name or the
+    type does not exist (a definite answer). A lookup that fails for now raises
+    :class:`DnsUnavailable`."""
+    resolver = _dns_resolver(nameservers)
+
+    def lookup(name: str, rdtype: str) -> list[Any]:
         import dns.exception
+        import dns.resolver
 
         try:
             answer = resolver.resolve(
-                name.rstrip("."), "TXT", lifetime=timeout, raise_on_no_answer=False
+                name.rstrip("."), rdtype, lifetime=timeout, raise_on_no_answer=False
             )
         except dns.resolver.NXDOMAIN:
-            return None  # the name does not exist: no record, a definite answer
+            return []  # the name does not exist: no record, a definite answer
         except (dns.exception.DNSException, OSError) as error:
             raise DnsUnavailable(type(error).__name__) from None
+        found: list[Any] = []
         for rrset in answer.response.answer:
+            if rrset.rdtype != answer.rdtype:
+                continue  # the CNAME chain dnspython followed
             for item in rrset:
-                strings = getattr(item, "strings", None)
-                if strings:
-                    return b"".join(strings)
-        return None
+                if rdtype in ("A", "AAAA"):
+                    found.append(item.address)
+                elif rdtype == "MX":
+                    found.append((item.preference, item.exchange.to_text(omit_final_dot=True)))
+                elif rdtype == "PTR":
+                    found.append(item.target.to_text(omit_final_dot=True))
+                else:
+                    found.append(tuple(getattr(item, "strings", ())))
+        return found
 
     return lookup
 
@@ -243,7 +302,8 @@ def _compute(source: bytes | InboundMessage, resolver: Resolver, timeout: float,
         message.view.from_domain, resolver, dkim_domains=dkim_domains, spf_result=spf,
         spf_domain=spf_domain, message_id=str(message.message.get("message-id", "")))
     return AuthVerdicts(spf=spf, dkim=dkim_result, dmarc=verdict.result, source="computed",
-                        dmarc_policy=verdict.disposition)
+                        dmarc_policy=verdict.disposition,
+                        spf_domain=spf_domain if spf != "none" else "")
 
 
 def compute_auth(
@@ -257,22 +317,24 @@ def compute_auth(
     """Verify DKIM and evaluate DMARC (:mod:`.dmarc`, RFC 7489); never raises, never exceeds
     ~``timeout``.
 
-    ``spf`` lets a caller that knows the connecting IP pass its own SPF result in, with
-    ``spf_domain``, the MAIL FROM (or HELO) domain it checked: it counts for DMARC only if it
-    is ``pass`` and that domain aligns with the From domain (``aspf=``). An
+    ``spf`` lets a caller that knows the connecting IP pass its own SPF result in
+    (:func:`.spf_check.spf_verdict`), with ``spf_domain``, the MAIL FROM (or HELO) domain it
+    checked: it counts for DMARC only if it is ``pass`` and that domain aligns with the From
+    domain (``aspf=``). An
     :class:`~.mime_view.InboundMessage` is not parsed again (DKIM still reads its bytes).
     """
     lookup = resolver or dnspython_resolver(timeout)
+    domain = spf_domain.rpartition("@")[2].strip().lower()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="auth")
     try:
         source = raw if isinstance(raw, InboundMessage) else bytes(raw)
-        future = pool.submit(_compute, source, lookup, timeout, _normal(spf),
-                             domain_of(spf_domain, validate=False) if "@" in spf_domain
-                             else spf_domain)
+        future = pool.submit(_compute, source, lookup, timeout, _normal(spf), domain)
         return future.result(timeout=max(timeout * 2, 0.1))
     except concurrent.futures.TimeoutError:
-        return AuthVerdicts(spf=_normal(spf), dkim="temperror", dmarc="none", source="computed")
+        return AuthVerdicts(spf=_normal(spf), dkim="temperror", dmarc="none", source="computed",
+                            spf_domain=domain if _normal(spf) != "none" else "")
     except Exception:
-        return AuthVerdicts(spf=_normal(spf), dkim="permerror", dmarc="none", source="computed")
+        return AuthVerdicts(spf=_normal(spf), dkim="permerror", dmarc="none", source="computed",
+                            spf_domain=domain if _normal(spf) != "none" else "")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -73,7 +73,8 @@ class SecurityVerdict:
                         for r in data.get("rules", [])),
             internal=bool(data.get("internal", False)),
             auth=AuthVerdicts(**{k: str(v) for k, v in auth.items()
-                                 if k in ("spf", "dkim", "dmarc", "source", "dmarc_policy")}))
+                                 if k in ("spf", "dkim", "dmarc", "source", "dmarc_policy",
+                                          "spf_domain")}))
         advice = data.get("advisory")
         advisory = None if advice is None else Advisory(
             advice.get("level"),

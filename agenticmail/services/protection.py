@@ -5,7 +5,10 @@ Mail between the host's own agents is internal and not scored (it is still sanit
 everything else is. Internal means proven: the daemon's origin stamp verifies
 (:mod:`.origin`); a local From domain proves nothing. Authentication-Results headers count
 only from a configured trusted authserv-id (the mail host in front of us), or the relay
-provider's own on a copy the relay sealed; otherwise the verdicts are computed here.
+provider's own on a copy the relay sealed; otherwise the verdicts are computed here. Where
+the connecting IP is known (a relay copy whose provider recorded it in its own headers), they
+are computed here whatever the headers say: SPF for that IP, the envelope sender and HELO,
+then DKIM and DMARC, whose SPF alignment uses that SPF result.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..security import advise, compute_auth, parse_auth_results, sanitize, score
-from ..security.authresults import dnspython_resolver
+from ..security.authresults import AuthVerdicts, dnspython_records, dnspython_resolver
 from ..security.mime_view import InboundMessage, read
+from ..security.spf_check import SpfVerdict, spf_verdict
+from ..security.trace_headers import Connection
 from ..security.verdict import SecurityVerdict
 from . import origin
 from . import relay_gateway as relay
@@ -47,7 +52,31 @@ def _trusted_ids(ctx: ServiceContext, message: InboundMessage) -> set[str]:
     return trusted
 
 
+def spf_for(ctx: ServiceContext, connection: Connection) -> SpfVerdict:
+    """SPF for a connection whose client IP is known (relay: what the provider recorded;
+    domain mode: what the inbound edge saw), DNS through ``dns_nameservers``; bounded, never
+    raises (a failed lookup is ``temperror``)."""
+    return spf_verdict(connection.ip, connection.mail_from, connection.helo,
+                       lookup=dnspython_records(DNS_TIMEOUT, ctx.settings.dns_nameservers or ""),
+                       timeout=DNS_TIMEOUT)
+
+
+def computed_auth(ctx: ServiceContext, message: InboundMessage,
+                  connection: Connection | None = None) -> AuthVerdicts:
+    """The verdicts computed here: DKIM and DMARC, and SPF when ``connection`` is known
+    (feeding DMARC's SPF alignment); ``none`` SPF otherwise."""
+    resolver = dnspython_resolver(DNS_TIMEOUT, ctx.settings.dns_nameservers or "")
+    if connection is None:
+        return compute_auth(message, timeout=DNS_TIMEOUT, resolver=resolver)
+    found = spf_for(ctx, connection)
+    return compute_auth(message, timeout=DNS_TIMEOUT, resolver=resolver, spf=found.result,
+                        spf_domain=found.domain)
+
+
 def _auth(ctx: ServiceContext, message: InboundMessage) -> Any:
+    connection = relay.provider_connection(ctx, message)
+    if connection is not None:
+        return computed_auth(ctx, message, connection)
     trusted = _trusted_ids(ctx, message)
     if trusted:
         headers = message.message.get_all("Authentication-Results") or []
@@ -55,8 +84,7 @@ def _auth(ctx: ServiceContext, message: InboundMessage) -> Any:
             found = parse_auth_results(message)
             if found is not None:
                 return found
-    return compute_auth(message, timeout=DNS_TIMEOUT, resolver=dnspython_resolver(
-        DNS_TIMEOUT, ctx.settings.dns_nameservers or ""))
+    return computed_auth(ctx, message)
 
 
 def assess(ctx: ServiceContext, raw: bytes | InboundMessage,

@@ -29,6 +29,8 @@ from ..mail.delivery import deliver_lmtp
 from ..mail.idle import FolderWatch
 from ..security.keys import same_secret
 from ..security.mime_view import InboundMessage
+from ..security.trace_headers import Connection
+from ..security.trace_headers import provider_connection as _recorded_connection
 from ..store import agents as agent_store
 from ..store import kv
 from ..store import outbox as outbound_store
@@ -226,6 +228,21 @@ def sealed_by_relay(ctx: ServiceContext, message: InboundMessage) -> bool:
         return False
     return same_secret(" ".join(str(seals[0]).split()),
                        ctx.secrets.mac(RELAY_SEAL, gw.seal_input(raw)))
+
+
+def provider_connection(ctx: ServiceContext, message: InboundMessage) -> Connection | None:
+    """The SMTP connection the relay provider received ``message`` on (client IP, HELO,
+    MAIL FROM), as the provider recorded it in its own headers, for SPF: only on a copy this
+    relay delivered (its seal), only from the headers between our seal and the provider's own
+    topmost ``Authentication-Results`` (:func:`.trace_headers.provider_connection`), and only
+    for a provider with authserv-ids (the boundary). None otherwise."""
+    account = get_account(ctx)
+    if account is None or not account.authserv_ids or not sealed_by_relay(ctx, message):
+        return None
+    names = [str(k).strip().lower() for k, _ in message.message.raw_items()]
+    start = names.index(gw.SEAL_HEADER.lower()) + 1  # the seal is there: sealed_by_relay
+    return _recorded_connection(message, provider_ids=frozenset(account.authserv_ids),
+                                start=start)
 
 
 def trusted_ids(ctx: ServiceContext, account: gw.RelayAccount) -> frozenset[str] | None:
