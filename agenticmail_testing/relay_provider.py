@@ -17,6 +17,7 @@ import ssl
 import tempfile
 import time
 import uuid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ TLS_LISTENER = """  inet_listener imap {{
     port = {port}
     ssl = yes
   }}"""
+MX_HOST = "mx.google.com"  # the host its MX names in Received (and its authserv-id)
 NO_IDLE_CAPABILITY = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT MULTIAPPEND UNSELECT "
                       "CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 LITERAL+ "
                       "SPECIAL-USE MOVE")
@@ -165,6 +167,20 @@ class Provider:
         with smtplib.LMTP(str(self.host.lmtp_socket)) as lmtp:
             refused = lmtp.sendmail(sender, [rcpt or self.address], raw)
         assert not refused, refused
+
+    def receive(self, raw: bytes, *, client_ip: str, helo: str, mail_from: str, auth: str,
+                rcpt: str | None = None) -> None:
+        """Mail arrives from the internet the way the provider's MX (``mx.google.com``) takes
+        it in: it prepends its own ``Received`` (the client's HELO and IP) and its
+        ``Authentication-Results`` (``auth``, e.g. :func:`tests.relay.helpers.gmail_auth`),
+        and delivers with the envelope sender ``mail_from`` (the mailbox's Return-Path).
+        Whatever ``raw`` brings (its own Received headers...) stays below them."""
+        rcpt = rcpt or self.address
+        stamp = (f"Received: from {helo} ({helo} [{client_ip}])\r\n"
+                 f"        by {MX_HOST} with ESMTPS id {uuid.uuid4().hex[:12]}\r\n"
+                 f"        for <{rcpt}>; {formatdate(usegmt=True)}\r\n"
+                 f"Authentication-Results: {auth}\r\n")
+        self.deliver(stamp.encode() + raw, rcpt, sender=mail_from)
 
     def deliver_offline(self, raw: bytes) -> None:
         """Mail arrives while the IMAP server is down: written into the Maildir the way an
