@@ -40,8 +40,14 @@ installed (``-L``: local tests only, Bayes off via user_prefs, scores cached by 
 
 Fetch the corpora once: see ``corpora.FETCH`` (printed when a corpus is missing).
 
+Throughput (``--speed`` alone, last in a full run): the held-out spam/ham messages scored by
+agenticmail (in process and ``agenticmail filter score DIR``), rspamd (private ``rspamd`` +
+``rspamc``) and SpamAssassin (private ``spamd`` + ``spamc``) in the same invocation, msg/s each
+(:mod:`scripts.eval.throughput`); a tool that is not installed is skipped with a line saying so.
+
 Usage: ``python -m scripts.eval.filters [--cache DIR] [--no-spamassassin] [--limit N] [--loso]``
-``--only injection`` runs the business-mail, multilingual (and ``--loso``) sections alone.
+``--only injection`` runs the business-mail, multilingual (and ``--loso``) sections alone;
+``--speed [--limit N]`` the throughput table alone.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ from scripts.eval.heldout import heldout_sets
 from scripts.eval.hidden_corpus import ACTIVE_CONTENT, INVISIBLE_CHARS, hidden_sets
 from scripts.eval.multilingual_attacks import FAMILIES, LANGS, attacks
 from scripts.eval.spamassassin import SpamAssassin
+from scripts.eval.throughput import eval_speed
 
 THRESHOLDS = (WARNING_THRESHOLD, SPAM_THRESHOLD)
 
@@ -471,6 +478,9 @@ def main() -> None:
     ap.add_argument("--split", choices=("dev", "test", "all"), default="all")
     ap.add_argument("--bench", action="store_true", help="only the adversarial timing table")
     ap.add_argument("--phishing", action="store_true", help="only the phishing section")
+    ap.add_argument("--speed", action="store_true",
+                    help="only the throughput table: agenticmail, rspamd, SpamAssassin on the "
+                         "same messages (the held-out spam/ham split; --limit per group)")
     ap.add_argument(
         "--loso", action="store_true", help="leave-one-source-out retraining (minutes per source)"
     )
@@ -483,6 +493,11 @@ def main() -> None:
         return
     if args.phishing:
         eval_phishing()
+        return
+    speed_set = ["easy-ham-2", "hard-ham-1b", "spam-2"]
+    if args.speed:
+        eval_speed(sa_messages(args.cache, speed_set, args.limit), args.cache,
+                   not args.no_spamassassin)
         return
     if args.only == "injection":
         eval_business()
@@ -534,6 +549,8 @@ def main() -> None:
     eval_hidden(malicious + garak, ham)
     eval_phishing()
     bench()
+    eval_speed(sa_messages(args.cache, speed_set, args.limit), args.cache,
+               not args.no_spamassassin)
 
 
 if __name__ == "__main__":
