@@ -19,6 +19,7 @@ never raises (a missing or broken model file gives ``None``).
 
 from __future__ import annotations
 
+import bisect
 import gzip
 import itertools
 import json
@@ -84,12 +85,52 @@ class InjectionModel:
         get = self.weights.get
         return _sigmoid(self.bias + sum(get(f, 0.0) for f in features))
 
+    def window_sums(self, tokens: list[str]) -> list[float]:
+        """The weight of each window of :func:`window_features` (the sum over its distinct
+        features), each feature looked up once per text rather than once per window.
+
+        A feature counts in a window at its first position there: a unigram at ``i`` is in
+        the windows whose range holds ``i``, and counts unless the same word occurs earlier in
+        that window; a bigram at ``k`` (tokens ``k-1``, ``k``) is in the windows that hold
+        both tokens. Features without a weight add nothing and are not followed."""
+        get = self.weights.get
+        seen: dict[str, int] = {}
+        # (position, previous position of the same feature, weight, bigram?)
+        known: list[tuple[int, int, float, bool]] = []
+        previous = ""
+        for i, token in enumerate(tokens):
+            weight = get(token)
+            if weight is not None:
+                known.append((i, seen.get(token, -1), weight, False))
+            seen[token] = i
+            if i:
+                pair = f"{previous} {token}"
+                weight = get(pair)
+                if weight is not None:
+                    known.append((i, seen.get(pair, -1), weight, True))
+                seen[pair] = i
+            previous = token
+        positions = [k[0] for k in known]
+        sums = []
+        for start in window_starts(len(tokens)):
+            end = start + WINDOW
+            total = 0.0
+            for position, before, weight, bigram in known[bisect.bisect_left(positions, start):
+                                                          bisect.bisect_left(positions, end)]:
+                if bigram:
+                    if position > start and before <= start:
+                        total += weight
+                elif before < start:
+                    total += weight
+            sums.append(total)
+        return sums
+
     def probability(self, text: str) -> float:
         """Highest window probability of ``text`` (0.0 for text without words)."""
         tokens = tokenize(text)
         if not tokens:
             return 0.0
-        return max(self.window_probability(f) for f in window_features(tokens))
+        return _sigmoid(self.bias + max(self.window_sums(tokens)))
 
 
 @lru_cache(maxsize=1)

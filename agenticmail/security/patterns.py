@@ -50,22 +50,36 @@ def compile_untrusted(pattern: str, *, max_mem: int = 8 << 20) -> re2._Regexp:
 
 
 class PatternSet:
-    """Many RE2 patterns matched in one linear pass; returns the names that matched."""
+    """Many RE2 patterns matched in a few linear passes; returns the names that matched.
+
+    The patterns are compiled into RE2 sets of :data:`SET_SIZE` each: one set of dozens of
+    long alternations makes a DFA too large for RE2's memory budget and runs an order of
+    magnitude slower (the SpamAssassin ham of ``scripts.eval.throughput``: 38 patterns in one
+    set 0.36 s, in sets of four 0.03 s); which patterns matched is the same either way."""
+
+    SET_SIZE = 4
 
     def __init__(self, named: Mapping[str, str]) -> None:
-        self._names: list[str] = []
-        self._set = re2.Set.SearchSet()
-        for name, pattern in named.items():
-            self._set.Add(pattern)
-            self._names.append(name)
-        self._set.Compile()
+        items = list(named.items())
+        self._sets: list[tuple[re2.Set, list[str]]] = []
+        for at in range(0, len(items), self.SET_SIZE):
+            group = items[at : at + self.SET_SIZE]
+            compiled = re2.Set.SearchSet()
+            for _, pattern in group:
+                compiled.Add(pattern)
+            compiled.Compile()
+            self._sets.append((compiled, [name for name, _ in group]))
 
     def match(self, text: str | bytes) -> frozenset[str]:
         if not text:
             return frozenset()
         data = text.encode("utf-8", "replace") if isinstance(text, str) else text
-        hits = self._set.Match(data)
-        return frozenset(self._names[i] for i in hits) if hits else frozenset()
+        found: list[str] = []
+        for compiled, names in self._sets:
+            hits = compiled.Match(data)
+            if hits:
+                found.extend(names[i] for i in hits)
+        return frozenset(found)
 
 
 def wordset(text: str) -> frozenset[str]:
