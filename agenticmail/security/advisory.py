@@ -7,6 +7,7 @@ also what the scorer's attachment and link rules use, so both always agree.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from email.message import Message
@@ -142,6 +143,22 @@ def text_domain_mismatch(link: Link) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _host_reasons(host: str) -> tuple[tuple[str, str], ...]:
+    """The reasons a link's host alone gives (pure, so each host is judged once: a message's
+    links and a day's mail share few hosts)."""
+    found: list[tuple[str, str]] = []
+    if P.IPV4_HOST.match(host):
+        found.append(("ip_address", "high"))
+    if host in P.URL_SHORTENERS:
+        found.append(("url_shortener", "medium"))
+    if len(host.split(".")) >= 6 or brand_in_foreign_subdomain(host):
+        found.append(("deep_subdomain", "high"))
+    if is_lookalike_domain(host) or PH.lookalike(host):
+        found.append(("lookalike_domain", "high"))
+    return tuple(found)
+
+
 def link_reasons(link: Link) -> list[tuple[str, str]]:
     """(reason, risk) pairs for one link; reasons are stable identifiers."""
     found: list[tuple[str, str]] = []
@@ -154,14 +171,7 @@ def link_reasons(link: Link) -> list[tuple[str, str]]:
     host = link_host(link.href)
     if not host:
         return found
-    if P.IPV4_HOST.match(host):
-        found.append(("ip_address", "high"))
-    if host in P.URL_SHORTENERS:
-        found.append(("url_shortener", "medium"))
-    if len(host.split(".")) >= 6 or brand_in_foreign_subdomain(host):
-        found.append(("deep_subdomain", "high"))
-    if is_lookalike_domain(host) or PH.lookalike(host):
-        found.append(("lookalike_domain", "high"))
+    found.extend(_host_reasons(host))
     if PH.redirect_target(link.href):
         found.append(("redirector", "medium"))
     if P.EXFIL_HOST_RE.search(link.href):

@@ -52,7 +52,7 @@ def tokens(view: MessageView) -> set[str]:
         if 3 <= len(w) <= 20:
             out.add("s:" + w.lower().strip("'-_"))
     body = view.body_text[:MAX_CHARS]
-    for w in _WORD.findall(body):
+    for w in set(_WORD.findall(body)):  # each distinct word once: the result is a set
         n = len(w)
         if 3 <= n <= 20:
             out.add(w.lower().strip("'-_"))

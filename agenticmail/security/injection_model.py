@@ -41,8 +41,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>\[\]{}|#*`$:/=_@!?\"']")
 
 def tokenize(text: str) -> list[str]:
     """Lower-cased words and the symbols that carry meaning in prompts (one pass)."""
-    matches = _TOKEN.finditer(text[:MAX_CHARS].lower())
-    return [m.group() for m in itertools.islice(matches, MAX_TOKENS)]
+    return _TOKEN.findall(text[:MAX_CHARS].lower())[:MAX_TOKENS]
 
 
 def window_starts(n: int) -> list[int]:
