@@ -20,6 +20,7 @@ MAX_ENCODED_WORDS = 2000  # per header value; mail.bounds allows no more in a wh
 ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?\s]*)\?=")
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _BLANK = re.compile(r"[ \t\r\n]*")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes the header held that were not ASCII
 
 
 def _decode_one(charset: str, encoding: str, text: str) -> str | None:
@@ -71,7 +72,7 @@ def decode_header_value(value: object, *, squeeze: bool = True) -> str:
     if value is None:
         return ""
     text = decode_words(str(value))
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if not text.isascii() and _SURROGATE.search(text):  # raw 8-bit bytes, read as UTF-8
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if squeeze:
         return " ".join(text.replace("\r", " ").replace("\n", " ").split())

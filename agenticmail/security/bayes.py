@@ -96,6 +96,9 @@ class Model:
         self.n_ham = max(1, n_ham)
         self.n_spam = max(1, n_spam)
         self.prob: dict[str, float] = {t: self.token_prob(h, s) for t, (h, s) in counts.items()}
+        # the tokens that carry evidence (|f(w) - 0.5| >= MIN_STRENGTH), looked up per message
+        self.strong: dict[str, float] = {t: p for t, p in self.prob.items()
+                                          if abs(p - 0.5) >= MIN_STRENGTH}
 
     def token_prob(self, ham: int, spam: int) -> float:
         """Robinson's f(w): the spam ratio pulled towards 0.5 when the token is rare."""
@@ -108,11 +111,8 @@ class Model:
 
     def probability(self, toks: Iterable[str]) -> float:
         """Chi-squared combined spam probability of a token set (0.5 when no evidence)."""
-        clues = []
-        for t in toks:
-            p = self.prob.get(t)
-            if p is not None and abs(p - 0.5) >= MIN_STRENGTH:
-                clues.append(p)
+        # the tokens strong enough to count, in the order the set gives them (as before)
+        clues = [p for p in map(self.strong.get, toks) if p is not None]
         if len(clues) < MIN_CLUES:
             return 0.5
         clues.sort(key=lambda p: -abs(p - 0.5))

@@ -19,7 +19,6 @@ never raises (a missing or broken model file gives ``None``).
 
 from __future__ import annotations
 
-import bisect
 import gzip
 import itertools
 import json
@@ -57,7 +56,7 @@ def window_features(tokens: list[str]) -> list[set[str]]:
     """The binary features of each overlapping window of :data:`WINDOW` tokens (one window for
     short texts): its unigrams and its bigrams (``a b``), each bigram built once per text.
     Training and scoring both call this, so they cannot disagree on what a feature is."""
-    bigrams = [""] + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+    bigrams = ["", *map(" ".join, itertools.pairwise(tokens))]  # "a b", built in C
     out = []
     for start in window_starts(len(tokens)):
         end = start + WINDOW
@@ -81,55 +80,15 @@ class InjectionModel:
 
     def window_probability(self, features: set[str]) -> float:
         """Probability of one window, given its features (:func:`window_features`)."""
-        get = self.weights.get
-        return _sigmoid(self.bias + sum(get(f, 0.0) for f in features))
-
-    def window_sums(self, tokens: list[str]) -> list[float]:
-        """The weight of each window of :func:`window_features` (the sum over its distinct
-        features), each feature looked up once per text rather than once per window.
-
-        A feature counts in a window at its first position there: a unigram at ``i`` is in
-        the windows whose range holds ``i``, and counts unless the same word occurs earlier in
-        that window; a bigram at ``k`` (tokens ``k-1``, ``k``) is in the windows that hold
-        both tokens. Features without a weight add nothing and are not followed."""
-        get = self.weights.get
-        seen: dict[str, int] = {}
-        # (position, previous position of the same feature, weight, bigram?)
-        known: list[tuple[int, int, float, bool]] = []
-        previous = ""
-        for i, token in enumerate(tokens):
-            weight = get(token)
-            if weight is not None:
-                known.append((i, seen.get(token, -1), weight, False))
-            seen[token] = i
-            if i:
-                pair = f"{previous} {token}"
-                weight = get(pair)
-                if weight is not None:
-                    known.append((i, seen.get(pair, -1), weight, True))
-                seen[pair] = i
-            previous = token
-        positions = [k[0] for k in known]
-        sums = []
-        for start in window_starts(len(tokens)):
-            end = start + WINDOW
-            total = 0.0
-            for position, before, weight, bigram in known[bisect.bisect_left(positions, start):
-                                                          bisect.bisect_left(positions, end)]:
-                if bigram:
-                    if position > start and before <= start:
-                        total += weight
-                elif before < start:
-                    total += weight
-            sums.append(total)
-        return sums
+        # map() calls get(f, 0.0) without a Python frame per feature: same sum, same order
+        return _sigmoid(self.bias + sum(map(self.weights.get, features, itertools.repeat(0.0))))
 
     def probability(self, text: str) -> float:
         """Highest window probability of ``text`` (0.0 for text without words)."""
         tokens = tokenize(text)
         if not tokens:
             return 0.0
-        return _sigmoid(self.bias + max(self.window_sums(tokens)))
+        return max(self.window_probability(f) for f in window_features(tokens))
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ A stamp that does not verify fires ``HDR_FORGED_ORIGIN``.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -243,18 +244,16 @@ def _invisible(ctx: _Ctx) -> bool:
     return False
 
 
+_TAG_CHARS = re.compile("[\U000e0020-\U000e007e]")
+_TAG_TO_ASCII = {c: c - 0xE0000 for c in range(0xE0020, 0xE007F)}
+
+
 def _tag_decoded(ctx: _Ctx) -> str:
     """Text spelled in Unicode tag characters (U+E0020-E007E), read as the ASCII it encodes."""
     out: list[str] = []
     for text in (ctx.view.subject, ctx.view.text, ctx.view.html):
         if not text.isascii():
-            out.append(
-                "".join(
-                    chr(ord(ch) - 0xE0000)
-                    for ch in text[:200_000]
-                    if "\U000e0020" <= ch <= "\U000e007e"
-                )
-            )
+            out.append("".join(_TAG_CHARS.findall(text[:200_000])).translate(_TAG_TO_ASCII))
     return "\n".join(o for o in out if o)
 
 
