@@ -464,8 +464,8 @@ def _exclamations(ctx: _Ctx) -> bool:
 
 
 def _shouting(ctx: _Ctx) -> bool:
-    words = [w for w in ctx.view.body_text[:20000].split() if len(w) >= 3 and w.isalpha()]
-    return len(words) >= 20 and sum(w.isupper() for w in words) * 5 > len(words)
+    words = [w for w in filter(str.isalpha, ctx.view.body_text[:20000].split()) if len(w) >= 3]
+    return len(words) >= 20 and sum(map(str.isupper, words)) * 5 > len(words)
 
 
 def _unique_links(ctx: _Ctx) -> int:
