@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -39,6 +40,7 @@ MIN_CLUES = 12  # fewer discriminating tokens than this: too little text to judg
 ROBINSON_S = 0.45  # strength of the 0.5 prior (SpamBayes default)
 ROBINSON_X = 0.5
 
+_STRENGTH = operator.itemgetter(1)
 _WORD = re.compile(r"[A-Za-z$][A-Za-z0-9$'_-]*")
 _URL_SPLIT = re.compile(r"[/?&=.#:_-]+")
 _HOST = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://([^/?#:\s]+)|^www\.([^/?#:\s]+)")
@@ -96,9 +98,12 @@ class Model:
         self.n_ham = max(1, n_ham)
         self.n_spam = max(1, n_spam)
         self.prob: dict[str, float] = {t: self.token_prob(h, s) for t, (h, s) in counts.items()}
-        # the tokens that carry evidence (|f(w) - 0.5| >= MIN_STRENGTH), looked up per message
-        self.strong: dict[str, float] = {t: p for t, p in self.prob.items()
-                                          if abs(p - 0.5) >= MIN_STRENGTH}
+        # the tokens that carry evidence (|f(w) - 0.5| >= MIN_STRENGTH), each with what
+        # probability() needs of it, computed once: (f(w), its sort key, ln(1 - f), ln f)
+        self.strong: dict[str, tuple[float, float, float, float]] = {
+            t: (p, -abs(p - 0.5), math.log(1.0 - min(max(p, 1e-6), 1 - 1e-6)),
+                math.log(min(max(p, 1e-6), 1 - 1e-6)))
+            for t, p in self.prob.items() if abs(p - 0.5) >= MIN_STRENGTH}
 
     def token_prob(self, ham: int, spam: int) -> float:
         """Robinson's f(w): the spam ratio pulled towards 0.5 when the token is rare."""
@@ -111,17 +116,17 @@ class Model:
 
     def probability(self, toks: Iterable[str]) -> float:
         """Chi-squared combined spam probability of a token set (0.5 when no evidence)."""
-        # the tokens strong enough to count, in the order the set gives them (as before)
-        clues = [p for p in map(self.strong.get, toks) if p is not None]
+        # the tokens strong enough to count, in the order the set gives them; the strongest
+        # first (a stable sort: ties keep that order), at most MAX_DISCRIMINATORS
+        clues = [c for c in map(self.strong.get, toks) if c is not None]
         if len(clues) < MIN_CLUES:
             return 0.5
-        clues.sort(key=lambda p: -abs(p - 0.5))
+        clues.sort(key=_STRENGTH)
         clues = clues[:MAX_DISCRIMINATORS]
         ln_s = ln_h = 0.0
-        for p in clues:
-            p = min(max(p, 1e-6), 1 - 1e-6)
-            ln_s += math.log(1.0 - p)
-            ln_h += math.log(p)
+        for _, _, log_not, log_p in clues:
+            ln_s += log_not
+            ln_h += log_p
         n = len(clues)
         s = 1.0 - _chi2q(-2.0 * ln_s, 2 * n)
         h = 1.0 - _chi2q(-2.0 * ln_h, 2 * n)

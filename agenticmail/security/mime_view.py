@@ -447,6 +447,19 @@ _ROT13 = str.maketrans(
 )
 
 
+_LEET_BYTES = bytes.maketrans(b"013457@$", b"oieastas")
+_ROT13_BYTES = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                               b"NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm")
+
+
+def _translate(text: str, table: dict[int, int], ascii_table: bytes) -> str:
+    """``text.translate(table)``; for ASCII text through the bytes table, the same result
+    without a dictionary lookup per character."""
+    if text.isascii():
+        return text.encode("ascii").translate(ascii_table).decode("ascii")
+    return text.translate(table)
+
+
 def _printable(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
@@ -492,7 +505,7 @@ def deobfuscate(text: str) -> str:
     if "\\u" in text:
         views.append(_UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
     views.append(_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text))
-    views.append(text.translate(_LEET))
+    views.append(_translate(text, _LEET, _LEET_BYTES))
     views.append(text[::-1])
-    views.append(text.translate(_ROT13))
+    views.append(_translate(text, _ROT13, _ROT13_BYTES))
     return "\n".join(v for v in views if v)
