@@ -136,14 +136,18 @@ def provider_connection(msg: bytes | Message | InboundMessage, *,
                 helo = fields.get("helo") or None
                 mail_from = fields.get("envelope-from")
                 source = "received-spf"
-    if ip is None:
-        for name, value in region:
-            if name == "received":
-                found = received_client(value, ids)
-                if found is not None:
-                    ip, helo = found
-                    source = "received"
-                    break
+    for name, value in region:
+        if name == "received" and (ip is None or not helo):
+            found = received_client(value, ids)
+            if found is None:
+                continue
+            if ip is None:
+                ip, helo = found
+                source = "received"
+                break
+            if found[0] == ip:  # Gmail's Received-SPF names no HELO; its Received does
+                helo = found[1]
+                break
     if ip is None:
         return None
     if mail_from is None:

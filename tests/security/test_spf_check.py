@@ -145,6 +145,12 @@ def test_the_connection_comes_from_the_providers_own_headers_only() -> None:
                   "envelope-from=\"b@shop.example\"; helo=out.shop.example;")
     assert provider_connection(_head(spf_header, received, stamped), provider_ids=PROVIDER) == \
         Connection("192.0.2.11", "b@shop.example", "out.shop.example", "received-spf")
+    # Gmail's Received-SPF names no HELO: its own Received for that IP does
+    gmail_spf = ("Received-SPF: pass (google.com: domain of b@shop.example designates "
+                 "192.0.2.10 as permitted sender) client-ip=192.0.2.10;")
+    assert provider_connection(_head("Return-Path: <b@shop.example>", received, gmail_spf,
+                                     stamped), provider_ids=PROVIDER) == Connection(
+        "192.0.2.10", "b@shop.example", "mail.shop.example", "received-spf")
     # below the provider's Authentication-Results: the sender wrote it; never read
     assert provider_connection(_head(stamped, forged, "Return-Path: <x@evil.example>"),
                                provider_ids=PROVIDER) is None
