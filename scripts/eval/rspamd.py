@@ -80,6 +80,14 @@ class Rspamd:
             ["rspamd", "-f", "-i", "-c", str(config),
              *(f"--var={k}={v}" for k, v in variables.items())],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            return self._wait_ready()
+        except BaseException:
+            self.__exit__()  # never leave a half-started rspamd behind
+            raise
+
+    def _wait_ready(self) -> Rspamd:
+        assert self.proc is not None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
