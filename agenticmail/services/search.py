@@ -15,10 +15,11 @@ and local semantic search over it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -46,8 +47,36 @@ MAX_LIMIT = 200
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al.)
 FUSION_DEPTH = 100  # candidates taken from each ranking for hybrid
 REBUILD_BATCH = 100  # messages fetched and committed at a time by a rebuild
+EMBED_CHUNK = 4  # documents embedded and committed at a time (a stop waits for at most one)
 
 Progress = Callable[[int, int], None]  # (done, total)
+
+
+class StopFlag:
+    """Tells long work running in another thread (a rebuild, an embedding batch) to stop.
+
+    The work checks :meth:`is_set` between steps, and does its database writes inside
+    :meth:`unless_set`: once :meth:`set` has returned, it writes nothing more (so the daemon
+    may close the database without waiting for a step that cannot be interrupted)."""
+
+    def __init__(self) -> None:
+        self._set = threading.Event()
+        self._writing = threading.Lock()
+
+    def set(self) -> None:
+        """Raise the flag; returns once a write in progress (if any) is done."""
+        with self._writing:
+            self._set.set()
+
+    def is_set(self) -> bool:
+        return self._set.is_set()
+
+    @contextlib.contextmanager
+    def unless_set(self) -> Iterator[bool]:
+        """``with flag.unless_set() as go:`` write only if ``go``; the flag is not raised
+        meanwhile."""
+        with self._writing:
+            yield not self._set.is_set()
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -177,10 +206,11 @@ def _mailbox(session: MailboxSession) -> dict[str, tuple[int, dict[int, tuple[st
 
 
 def rebuild(ctx: ServiceContext, agent: Agent, *, full: bool = True,
-            progress: Progress | None = None) -> RebuildReport:
+            progress: Progress | None = None, stop: StopFlag | None = None) -> RebuildReport:
     """Make the agent's index equal to its mailbox: ``full`` re-reads every message;
     otherwise only what is missing or stale is read, what is gone is dropped, flags are
-    refreshed (a repair)."""
+    refreshed (a repair). Once ``stop`` is set it ends after the batch in progress, the index
+    not marked rebuilt (what was indexed stays; a repair indexes the rest)."""
     with open_session(ctx, agent) as session:
         box = _mailbox(session)
         indexed = {} if full else store.locations(ctx.db, agent.id)
@@ -205,6 +235,9 @@ def rebuild(ctx: ServiceContext, agent: Agent, *, full: bool = True,
         if progress:
             progress(0, total)
         for start in range(0, total, REBUILD_BATCH):
+            if stop is not None and stop.is_set():
+                return RebuildReport(agent.name, len(box), sum(len(f) for _, f in box.values()),
+                                     done, len(stale))
             batch = todo[start:start + REBUILD_BATCH]
             by_folder: dict[tuple[str, int], list[int]] = {}
             for folder, validity, uid in batch:
@@ -406,20 +439,32 @@ def notify_indexed() -> None:
     _notify()
 
 
-def embed_pending(ctx: ServiceContext, batch: int = 32) -> int:
-    """Embed up to ``batch`` documents that have no vector yet; how many were embedded
-    (0: none left, or the semantic extra is not installed)."""
+def embed_pending(ctx: ServiceContext, batch: int = 32, stop: StopFlag | None = None) -> int:
+    """Embed up to ``batch`` documents that have no vector yet, :data:`EMBED_CHUNK` at a time,
+    each chunk committed on its own; how many were embedded (0: none left, or the semantic
+    extra is not installed). Once ``stop`` is set, the chunk being embedded is dropped and
+    nothing more is read or written: what was committed stays, the rest is embedded next
+    time."""
+    stop = stop or StopFlag()
     if not embedder.available():
         return 0
-    pending = store.unembedded(ctx.db, batch)
-    if not pending:
-        return 0
-    blobs = embedder.passages([text for _, _, text in pending])
-    with transaction(ctx) as tx:
-        store.put_vectors(tx.conn, embedder.MODEL,
-                          [(doc_id, agent_id, blob)
-                           for (doc_id, agent_id, _), blob in zip(pending, blobs, strict=True)])
-    return len(pending)
+    with stop.unless_set() as go:
+        pending = store.unembedded(ctx.db, batch) if go else []
+    done = 0
+    for start in range(0, len(pending), EMBED_CHUNK):
+        chunk = pending[start:start + EMBED_CHUNK]
+        if stop.is_set():
+            break
+        blobs = embedder.passages([text for _, _, text in chunk])
+        with stop.unless_set() as go:
+            if not go:
+                break
+            with transaction(ctx) as tx:
+                store.put_vectors(tx.conn, embedder.MODEL,
+                                  [(doc_id, agent_id, blob) for (doc_id, agent_id, _), blob
+                                   in zip(chunk, blobs, strict=True)])
+        done += len(chunk)
+    return done
 
 
 def embedding_backlog(ctx: ServiceContext) -> int:
