@@ -210,7 +210,8 @@ def rebuild(ctx: ServiceContext, agent: Agent, *, full: bool = True,
     """Make the agent's index equal to its mailbox: ``full`` re-reads every message;
     otherwise only what is missing or stale is read, what is gone is dropped, flags are
     refreshed (a repair). Once ``stop`` is set it ends after the batch in progress, the index
-    not marked rebuilt (what was indexed stays; a repair indexes the rest)."""
+    not marked rebuilt (what was indexed stays; the daemon's next repair indexes the rest; a
+    stopped full rebuild of an index rebuilt before must be run again by hand)."""
     with open_session(ctx, agent) as session:
         box = _mailbox(session)
         indexed = {} if full else store.locations(ctx.db, agent.id)

@@ -18,6 +18,8 @@ import pytest
 
 from agenticmail.hosts import build_host
 from agenticmail.providers import embedder
+from agenticmail.services import search
+from agenticmail.services.agents import get_agent
 from agenticmail.services.search import EMBED_CHUNK
 from agenticmail.store import search as index
 from agenticmail.store.db import Database
@@ -134,3 +136,28 @@ def test_stop_never_waits_for_an_embedding_batch_and_loses_nothing(
     finally:
         engine.gate.set()
         handle.close()
+
+
+def test_a_stopped_repair_is_finished_by_the_next_one(daemon: DaemonHandle,
+                                                      agent_pair: tuple[dict, dict]) -> None:
+    """The indexer's repair ends after its current batch once the stop flag is up, the agent
+    not marked rebuilt: the repair at the next start indexes the rest."""
+    alice, bob = agent_pair
+    assert daemon.daemon is not None
+    ctx = daemon.daemon.ctx
+    agent = get_agent(ctx, bob["agent"]["name"])
+    with daemon.client(alice["api_key"]) as api:
+        r = api.post("/v1/mail/send", json={"to": [bob["agent"]["address"]],
+                                            "subject": "to repair", "text": "x"})
+        assert r.status_code == 202, r.text
+    wait_until(lambda: index.locations(ctx.db, agent.id), 20, what="the message indexed")
+    assert search.needs_repair(ctx, agent)
+
+    stop = search.StopFlag()
+    report = search.rebuild(ctx, agent, progress=lambda done, total: stop.set(), stop=stop)
+    assert report.indexed == 0
+    assert search.needs_repair(ctx, agent)
+
+    report = search.rebuild(ctx, agent, full=False)
+    assert report.indexed == 1
+    assert not search.needs_repair(ctx, agent)
