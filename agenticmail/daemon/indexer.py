@@ -50,7 +50,7 @@ class Indexer:
 
         stack.callback(search.on_indexed(indexed))
         stack.spawn(self._run(wake, stop), "embed")
-        # unwound first: from here on the repair and any embedding batch write nothing more
+        # unwound first: the repair ends after its batch, an embedding batch writes nothing more
         stack.push_async_callback(in_thread, stop.set)
 
     def repair(self, stop: search.StopFlag) -> None:
