@@ -477,6 +477,46 @@ class StalwartHost:
                 self.client().update("Account", acct_id, {f"aliases/{key}": None},
                                      f"removing the alias {alias} from {address}")
 
+    def add_external_address(self, address: str, external: str) -> bool:
+        """Receive mail for ``external`` (another domain: domain mode's ``agent@domain``)
+        too: the domain is created in Stalwart if missing, the address added as an alias of
+        the account. False when it was there already."""
+        acct_id = self._require(address)
+        local, _, domain = external.strip().lower().partition("@")
+        if domain == self.domain:
+            before = set(self.aliases(address))
+            self.add_alias(address, external)
+            return set(self.aliases(address)) != before
+        client = self.client()
+        dom_id = admin.ensure_domain(client, domain)
+        encoded = (client.get("Account", [acct_id]) or [{}])[0].get("aliases") or {}
+        if any(a.get("name") == local and a.get("domainId") == dom_id
+               for a in list_values(encoded)):
+            return False
+        index = max((int(k) for k in encoded if str(k).isdigit()), default=-1) + 1
+        client.update("Account", acct_id, {f"aliases/{index}": {
+            "name": local, "domainId": dom_id, "enabled": True}},
+            f"adding the address {external} to {address}")
+        return True
+
+    def remove_external_address(self, address: str, external: str) -> bool:
+        """Stop receiving mail for ``external``; False when the account did not have it."""
+        local, _, domain = external.strip().lower().partition("@")
+        acct_id = self._account_id(address)
+        client = self.client()
+        dom_id = admin.domain_id(client, domain)
+        if acct_id is None or dom_id is None:
+            return False
+        encoded = (client.get("Account", [acct_id]) or [{}])[0].get("aliases") or {}
+        removed = False
+        for key, value in dict(encoded).items():
+            if isinstance(value, dict) and value.get("name") == local \
+                    and value.get("domainId") == dom_id:
+                client.update("Account", acct_id, {f"aliases/{key}": None},
+                              f"removing the address {external} from {address}")
+                removed = True
+        return removed
+
     def verify_login(self, address: str, password: str) -> bool:
         """IMAP LOGIN on the published IMAP port. MailHostUnavailable if nothing answers."""
         try:
