@@ -114,9 +114,14 @@ class CloudflareApi:
     # -- the token, its account and zone ------------------------------------------------------
 
     def verify_token(self) -> str:
-        """The token's status (``active`` when usable); CloudflareError when it is invalid."""
+        """The token's status: ``active`` when usable, ``invalid`` when Cloudflare does not
+        know it (``expired``, ``disabled`` as Cloudflare says)."""
         with translated("verifying the API token"):
-            answer = self._client.user.tokens.verify()
+            try:
+                answer = self._client.user.tokens.verify()
+            except (cloudflare.BadRequestError, cloudflare.AuthenticationError,
+                    cloudflare.PermissionDeniedError):
+                return "invalid"  # 1000 Invalid API Token
         return str(getattr(answer, "status", "") or "")
 
     def find_zone(self, name: str) -> Zone | None:
