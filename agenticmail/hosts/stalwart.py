@@ -451,9 +451,22 @@ class StalwartHost:
         return sorted(a["emailAddress"] for a in self._accounts())
 
     def aliases(self, address: str) -> list[str]:
+        """The account's other addresses in its own domain (see :meth:`external_addresses`)."""
         acct = self.client().get("Account", [self._require(address)])
+        own = self.domain_id()
         return [f"{a.get('name')}@{self.domain}" for a in list_values(
-            (acct or [{}])[0].get("aliases"))]
+            (acct or [{}])[0].get("aliases")) if a.get("domainId", own) == own]
+
+    def external_addresses(self, address: str) -> list[str]:
+        """The account's addresses in other domains (domain mode's ``agent@domain``)."""
+        client = self.client()
+        acct = client.get("Account", [self._require(address)])
+        own = self.domain_id()
+        found = [a for a in list_values((acct or [{}])[0].get("aliases"))
+                 if a.get("domainId", own) != own]
+        names = {d: (client.get("Domain", [d]) or [{}])[0].get("name")
+                 for d in {a["domainId"] for a in found}}
+        return [f"{a.get('name')}@{names[a['domainId']]}" for a in found]
 
     def add_alias(self, address: str, alias: str) -> None:
         """Receive mail for ``alias`` (same domain) too; Conflict if another account has it."""

@@ -26,10 +26,8 @@ removed are restored) and forgets the configuration; it is idempotent too.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,13 +35,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from ..config import GatewayMode, load_settings, save_settings, write_private
 from ..errors import Conflict, InvalidRequest, NotConfigured, NotFound
 from ..hosts.stalwart import StalwartHost
+from ..log import register_secret
 from ..providers.cloudflare import CloudflareApi
+from ..security.keys import generate_dkim_key, generate_webhook_secret
 from ..store import agents as agent_store
 from . import domain_config
 from .context import ServiceContext
@@ -188,6 +185,8 @@ def _check_token(ctx: ServiceContext, config: DomainConfig | None, given: SetupI
         raise Conflict(f"domain mode is set up for {config.domain}",
                        hint="agenticmail domain teardown first")
     token = given.token or (domain_config.secret(ctx, config.api_token_enc) if config else None)
+    if token:
+        register_secret(token)  # never in a log line
     if not token:
         raise InvalidRequest("a Cloudflare API token is needed", code="token_missing",
                              hint="--token-file FILE, CLOUDFLARE_API_TOKEN, or the prompt")
@@ -344,16 +343,6 @@ def tunnel_ingress(config: DomainConfig, api_port: int) -> list[dict[str, Any]]:
             {"service": "http_status:404"}]
 
 
-def generate_dkim_key() -> tuple[str, str]:
-    """A new RSA 2048 key: (private key PEM, public key as the DNS ``p=`` value)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.DER,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
-    return private, base64.b64encode(public).decode()
-
-
 def _email_routing(ctx: ServiceContext, api: CloudflareApi, config: DomainConfig,
                    outcome: StepOutcome) -> DomainConfig:
     """Step ``email_routing``: Email Routing on, then the mail records exactly as expected."""
@@ -378,11 +367,6 @@ def _email_routing(ctx: ServiceContext, api: CloudflareApi, config: DomainConfig
     return config
 
 
-def new_webhook_secret() -> str:
-    """A Standard Webhooks signing secret: ``whsec_`` and 32 random bytes in base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 def worker_source() -> str:
     return resources.files("agenticmail").joinpath(WORKER_TEMPLATE).read_text()
 
@@ -392,7 +376,7 @@ def _worker(ctx: ServiceContext, api: CloudflareApi, config: DomainConfig,
     """Step ``worker``: upload (when changed) and bind to the catch-all rule."""
     secret = domain_config.secret(ctx, config.inbound_secret_enc)
     if not secret:
-        secret = new_webhook_secret()
+        secret = generate_webhook_secret()
         config = replace(config, inbound_secret_enc=domain_config.encrypt(ctx, secret),
                          worker_digest=None)
         domain_config.save(ctx, config)
@@ -579,6 +563,6 @@ _UNDO_TITLES = {
     "backup": "Restore the backed-up DNS records",
 }
 
-__all__ = ["STEPS", "STEP_NAMES", "TEARDOWN", "SetupInput", "describe", "generate_dkim_key",
-           "inbound_url", "new_webhook_secret", "public_config", "read_backup", "setup",
-           "teardown", "tunnel_ingress", "worker_source"]
+__all__ = ["STEPS", "STEP_NAMES", "TEARDOWN", "SetupInput", "describe", "inbound_url",
+           "public_config", "read_backup", "setup", "teardown", "tunnel_ingress",
+           "worker_source"]

@@ -264,7 +264,7 @@ def test_a_token_missing_permissions_is_named_and_nothing_changes(
     log_audit.remember(narrow)
     before = _records(cf)
     backups = set(clean.settings.home.glob("dns-backup-*"))
-    code, out, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--api-base-url",
+    code, out, _err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--api-base-url",
                          cf.base_url, "--yes", "--json",
                          env={"CLOUDFLARE_API_TOKEN": narrow})
     assert code == 1
@@ -280,13 +280,13 @@ def test_a_token_missing_permissions_is_named_and_nothing_changes(
 
 def test_an_invalid_token_or_an_unknown_zone_is_a_clear_error(
         clean: DaemonHandle, cf: FakeCloudflare, token: Path) -> None:
-    code, out, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--api-base-url",
-                         cf.base_url, "--yes", env={"CLOUDFLARE_API_TOKEN": "not-a-token"})
+    code, _, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--api-base-url",
+                       cf.base_url, "--yes", env={"CLOUDFLARE_API_TOKEN": "not-a-token"})
     assert code == 1 and "does not accept this API token" in err
-    code, out, err = cli(clean, "domain", "setup", "--domain", "nosuch.example.org",
-                         "--token-file", str(token), "--api-base-url", cf.base_url, "--yes")
+    code, _, err = cli(clean, "domain", "setup", "--domain", "nosuch.example.org",
+                       "--token-file", str(token), "--api-base-url", cf.base_url, "--yes")
     assert code == 1 and "no Cloudflare zone nosuch.example.org" in err
-    code, out, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--yes")
+    code, _, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--yes")
     assert code == 1 and "--token-file" in err  # --yes never prompts for it
     assert cf.mutations == 0
 
