@@ -24,7 +24,9 @@ PERMISSION_DNS = "Zone DNS edit"
 PERMISSION_EMAIL_ROUTING = "Email Routing edit"
 PERMISSION_WORKERS = "Workers edit"
 PERMISSION_TUNNEL = "Tunnel edit"
-RECORD_FIELDS = ("id", "type", "name", "content", "ttl", "proxied", "priority", "comment")
+RECORD_FIELDS = ("id", "type", "name", "content", "ttl", "proxied", "priority", "comment",
+                 "data", "tags")
+INGRESS_FIELDS = ("hostname", "path", "service")
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,9 @@ class CloudflareApi:
             fields["proxied"] = True
         if record.get("priority") is not None:
             fields["priority"] = record["priority"]
-        if record.get("comment"):
-            fields["comment"] = record["comment"]
+        for name in ("comment", "data", "tags"):  # data: SRV, CAA... (a restored record)
+            if record.get(name):
+                fields[name] = record[name]
         with translated(f"creating the {record['type']} record {record['name']}"):
             return _record(cast(Any, self._client.dns.records).create(zone_id=zone_id,
                                                                         **fields))
@@ -271,7 +274,7 @@ class CloudflareApi:
             answer = self._client.zero_trust.tunnels.cloudflared.configurations.get(
                 tunnel_id, account_id=account_id)
         config = _plain(answer).get("config") or {}
-        return [{k: v for k, v in rule.items() if v is not None}
+        return [{k: rule[k] for k in INGRESS_FIELDS if rule.get(k)}
                 for rule in config.get("ingress") or []]
 
     def set_tunnel_ingress(self, account_id: str, tunnel_id: str,

@@ -39,6 +39,8 @@ from ..config import GatewayMode, load_settings, save_settings, write_private
 from ..errors import Conflict, InvalidRequest, NotConfigured, NotFound
 from ..hosts.stalwart import StalwartHost
 from ..log import register_secret
+from ..mail.addresses import validate_address
+from ..models import Agent
 from ..providers.cloudflare import CloudflareApi
 from ..security.keys import generate_dkim_key, generate_webhook_secret
 from ..store import agents as agent_store
@@ -212,8 +214,10 @@ def _check_token(ctx: ServiceContext, config: DomainConfig | None, given: SetupI
     if hostname != domain and not hostname.endswith("." + domain):
         raise InvalidRequest(f"the hostname {hostname} is not in the zone {domain}",
                              code="invalid_hostname")
-    rua = (given.rua_address or (config.rua_address if config else "")
-           or f"dmarc-reports@{domain}")
+    rua = validate_address(given.rua_address or (config.rua_address if config else "")
+                           or f"dmarc-reports@{domain}")
+    if given.catch_all_agent and agent_store.find_agent(ctx.db, given.catch_all_agent) is None:
+        raise NotFound(f"no agent named {given.catch_all_agent!r}", code="agent_not_found")
     base = config or DomainConfig(domain=domain)
     updated = replace(
         base, account_id=zone.account_id, zone_id=zone.id, api_base_url=base_url,
@@ -417,6 +421,16 @@ def _addresses(ctx: ServiceContext, api: CloudflareApi, config: DomainConfig,
         _set_gateway(ctx, GatewayMode.DOMAIN)
         outcome.changes.append("gateway: domain")
     return config
+
+
+def agent_created(ctx: ServiceContext, agent: Agent) -> None:
+    """A new agent in domain mode gets ``agent@domain`` too (on Stalwart: added to its
+    account; the local host routes by local part already)."""
+    config = domain_config.load(ctx)
+    if config is not None and "addresses" in config.steps_done \
+            and isinstance(ctx.host, StalwartHost):
+        ctx.host.add_external_address(agent.address,
+                                      domain_config.external_address(config, agent.name))
 
 
 def _set_gateway(ctx: ServiceContext, mode: GatewayMode) -> None:

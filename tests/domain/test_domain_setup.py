@@ -308,3 +308,42 @@ def test_help_explains(domain_daemon: DaemonHandle) -> None:
                   "--token-file", "CLOUDFLARE_API_TOKEN", "teardown"):
         assert words in text, words
     assert "--api-base-url" not in text  # for tests only
+
+
+@pytest.mark.parametrize("body,status,code", [
+    ({"domain": "not a domain", "token": "t"}, 400, "invalid_domain"),
+    ({"domain": DOMAIN, "token": "t", "step": "dance"}, 400, "invalid_request"),
+    ({"step": "tunnel"}, 503, "not_configured"),
+    ({"domain": DOMAIN, "token": "t", "api_base_url": "ftp://x"}, 400, "invalid_request"),
+])
+def test_bad_setup_input_is_a_clear_4xx(clean: DaemonHandle, body: dict[str, Any],
+                                        status: int, code: str | None) -> None:
+    with clean.client() as owner:
+        r = owner.post("/v1/domain/setup", json=body)
+    assert r.status_code == status, r.text
+    if code is not None:
+        assert r.json()["error"]["code"] == code
+
+
+def test_setup_input_is_checked_before_anything_changes(
+        clean: DaemonHandle, cf: FakeCloudflare, token: Path) -> None:
+    value = token.read_text().strip()
+    with clean.client() as owner:
+        r = owner.post("/v1/domain/setup", json={"domain": DOMAIN, "token": value,
+                                                 "api_base_url": cf.base_url,
+                                                 "rua_address": "not an address"})
+        assert r.status_code == 400, r.text
+        r = owner.post("/v1/domain/setup", json={"domain": DOMAIN, "token": value,
+                                                 "api_base_url": cf.base_url,
+                                                 "catch_all_agent": "nobody"})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "agent_not_found"
+        r = owner.post("/v1/domain/setup", json={"domain": DOMAIN, "token": value,
+                                                 "api_base_url": cf.base_url,
+                                                 "step": "token"})
+        assert r.status_code == 200, r.text
+        r = owner.post("/v1/domain/setup", json={"step": "worker"})  # skips three steps
+        assert r.status_code == 409 and r.json()["error"]["code"] == "step_order"
+        r = owner.post("/v1/domain/setup", json={"domain": "other.example.net",
+                                                 "token": value, "step": "token"})
+        assert r.status_code == 409 and "set up for example.com" in r.text
+    assert cf.mutations == 0

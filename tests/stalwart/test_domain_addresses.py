@@ -55,6 +55,8 @@ def test_domain_setup_gives_each_stalwart_account_its_domain_address(
             assert done["done"]
             assert host.external_addresses("secretary@agents.test") == ["secretary@example.com"]
             assert host.external_addresses("sales@agents.test") == ["sales@example.com"]
+            create_agent(ctx, "late")  # an agent made after setup gets its address too
+            assert host.external_addresses("late@agents.test") == ["late@example.com"]
             again = domain_setup.setup(ctx, domain_setup.SetupInput())
             assert not any(run["changed"] for run in again["ran"])
             assert ctx.settings.gateway_mode == "domain"
