@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import GatewayMode, load_settings, save_settings, write_private
-from ..errors import Conflict, InvalidRequest, NotConfigured, NotFound
+from ..errors import AgenticMailError, Conflict, InvalidRequest, NotConfigured, NotFound
 from ..hosts.stalwart import StalwartHost
 from ..log import register_secret
 from ..mail.addresses import validate_address
@@ -151,8 +151,13 @@ def setup(ctx: ServiceContext, given: SetupInput, *, step: str | None = None) ->
             config = _check_token(ctx, config, given, outcome)
         else:
             assert config is not None
-            with _api(ctx, config) as api:
-                config = _RUN[name](ctx, api, config, outcome)
+            try:
+                with _api(ctx, config) as api:
+                    config = _RUN[name](ctx, api, config, outcome)
+            except AgenticMailError as exc:
+                exc.hint = exc.hint or (f"run `agenticmail domain setup` again once the cause "
+                                        f"is fixed: it resumes at this step ({name})")
+                raise
         config = config.with_step(name)
         domain_config.save(ctx, config)
         ran.append(outcome)
@@ -467,7 +472,12 @@ def teardown(ctx: ServiceContext, *, step: str | None = None) -> dict[str, Any]:
         with _api(ctx, config) as api:
             for name in wanted:
                 outcome = StepOutcome(name, _UNDO_TITLES[name])
-                config = _UNDO[name](ctx, api, config, outcome)
+                try:
+                    config = _UNDO[name](ctx, api, config, outcome)
+                except AgenticMailError as exc:
+                    exc.hint = exc.hint or ("run `agenticmail domain teardown` again once the "
+                                            f"cause is fixed: it resumes ({name})")
+                    raise
                 config = replace(config, steps_done=tuple(
                     s for s in config.steps_done if s != name))
                 domain_config.save(ctx, config)

@@ -201,6 +201,7 @@ def test_setup_failing_at_each_step_resumes(clean: DaemonHandle, cf: FakeCloudfl
     assert code == 1, out + err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "DNS Validation Error" in lines[0], err
+    assert f"it resumes at this step ({step})" in " ".join(err.split())
     assert "Traceback" not in out + err
     assert step not in _config(clean).steps_done
 
