@@ -233,6 +233,7 @@ def _relay_step(ctx: typer.Context) -> bool:
 def _domain_step(ctx: typer.Context) -> bool:
     """Run ``agenticmail domain setup`` inside the wizard (it asks for the domain and the
     token); a failure leaves it for later: it resumes where it stopped."""
+    from ..services import tunnel
     from . import domain as domain_cli
     from .client import CliState
 
@@ -240,6 +241,15 @@ def _domain_step(ctx: typer.Context) -> bool:
     if isinstance(state, CliState):
         state.reload()
     try:
+        settings = settings_from(ctx)
+        if tunnel.binary(settings) is None:  # the daemon runs cloudflared for the tunnel
+            plan = tunnel.planned_release(settings)
+            if Confirm.ask(f"  cloudflared is not installed; download cloudflared "
+                           f"{plan['version']} (SHA-256 checked) into {plan['path']}?",
+                           default=True, console=stderr()):
+                installed = tunnel.install(settings)
+                stderr().print(Text(f"  installed cloudflared {installed['version']}",
+                                    style="dim"))
         domain_cli.setup(ctx)
     except AgenticMailError as exc:
         stderr().print(Text(f"  domain not set up: {exc.message}", style="yellow"))
@@ -308,6 +318,7 @@ def setup(
 ) -> None:
     """Set up agenticmail: checks, mail host, master key, daemon, first agent (resumable)."""
     from ..services import setup as svc  # imported when used: keeps --help fast
+    from ..services import tunnel
     from .daemon import _start_detached, probe
 
     current = settings_from(ctx)
@@ -426,6 +437,8 @@ def setup(
         next_steps.append(f"{cmd} relay setup")
     if settings.gateway_mode == "domain" and not domain_configured:
         next_steps.append(f"{cmd} {DOMAIN_COMMAND}")
+        if tunnel.binary(settings) is None:
+            next_steps.append(f"{cmd} domain tunnel install")
     data = {
         "created": bool(result.created), "master_key": result.master_key,
         "changes": result.changes, "settings": settings_summary(settings),

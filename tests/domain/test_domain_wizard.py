@@ -23,6 +23,8 @@ def test_the_domain_gateway_names_the_setup_command(tmp_path: Path) -> None:
     assert data["settings"]["gateway_mode"] == "domain"
     assert any(step.endswith("domain setup --domain YOUR-DOMAIN --token-file FILE")
                for step in data["next"]), data["next"]
+    # no cloudflared on PATH or in the data dir here: how to get it is the next line
+    assert any(step.endswith("domain tunnel install") for step in data["next"])
     human = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
     assert human.exit_code == 0, human.output
     text = " ".join((human.stdout + human.stderr).split())
