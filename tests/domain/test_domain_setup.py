@@ -348,3 +348,27 @@ def test_setup_input_is_checked_before_anything_changes(
                                                  "token": value, "step": "token"})
         assert r.status_code == 409 and "set up for example.com" in r.text
     assert cf.mutations == 0
+
+
+def test_records_in_the_way_are_replaced_then_restored(clean: DaemonHandle, cf: FakeCloudflare,
+                                                       token: Path) -> None:
+    """An A record where the tunnel's hostname goes, an Email Routing MX host with another
+    priority, a stale DKIM key under the selector: replaced by setup, back after teardown."""
+    zone = _zone(cf)
+    cf.add_record(zone, "A", HOSTNAME, "192.0.2.99")
+    cf.add_record(zone, "MX", DOMAIN, "route1.mx.cloudflare.net", priority=10)
+    cf.add_record(zone, "TXT", f"agenticmail._domainkey.{DOMAIN}", "v=DKIM1; p=OLD")
+    before = _records(cf)
+    code, out, err = _setup(clean, cf, token)
+    assert code == 0, out + err
+    records = cf.records(zone)
+    at_host = [(r["type"], r["content"]) for r in records if r["name"] == HOSTNAME]
+    assert at_host == [("CNAME", f"{_config(clean).tunnel_id}.cfargotunnel.com")]
+    assert sorted((r["content"], r["priority"]) for r in records if r["type"] == "MX") == [
+        ("route1.mx.cloudflare.net", 13), ("route2.mx.cloudflare.net", 86),
+        ("route3.mx.cloudflare.net", 24)]
+    assert not any("p=OLD" in r["content"] for r in records)
+    cf.mutations = 0
+    assert _setup(clean, cf, token)[0] == 0 and cf.mutations == 0
+    assert cli(clean, "domain", "teardown", "--yes")[0] == 0
+    assert _records(cf) == before
