@@ -47,7 +47,7 @@ from ..store import agents as agent_store
 from . import domain_config
 from .context import ServiceContext
 from .domain_config import INBOUND_PATH, DomainConfig
-from .domain_records import EMAIL_ROUTING_MX, ExpectedRecord, expected_records
+from .domain_records import ExpectedRecord, expected_records
 from .setup import _DOMAIN_RE
 
 WORKER_TEMPLATE = "templates/email_worker.js"
@@ -281,23 +281,26 @@ def _same(record: dict[str, Any], want: ExpectedRecord) -> bool:
     return bool(record.get("proxied")) == want.proxied or want.type != "CNAME"
 
 
-def _conflicts(record: dict[str, Any], want: ExpectedRecord, config: DomainConfig) -> bool:
-    """Would ``record`` contradict ``want`` (same place, same kind, other content)?"""
-    if record["name"] != want.name or _same(record, want):
+def _slot(record: dict[str, Any], want: ExpectedRecord) -> bool:
+    """Is ``record`` in the place ``want`` fills (same name, same kind of record)?"""
+    if record["name"] != want.name:
         return False
-    text = _unquoted(str(record["content"])).lower()
     if want.purpose == "mx":
-        mx_hosts = {host for host, _ in EMAIL_ROUTING_MX}
-        return record["type"] == "MX" and str(record["content"]).rstrip(".") not in mx_hosts
+        return bool(record["type"] == "MX")
     if want.purpose == "spf":
-        return record["type"] == "TXT" and text.startswith("v=spf1")
-    if want.purpose == "dmarc":
-        return record["type"] == "TXT"
-    if want.purpose == "dkim":
-        return record["type"] == "TXT"
+        return record["type"] == "TXT" and _unquoted(str(record["content"])).lower(
+        ).startswith("v=spf1")
+    if want.purpose in ("dmarc", "dkim"):
+        return bool(record["type"] == "TXT")
     if want.purpose == "tunnel":
         return record["type"] in ("A", "AAAA", "CNAME")
     return False
+
+
+def _contradicts(record: dict[str, Any], wanted: list[ExpectedRecord]) -> bool:
+    """Does ``record`` stand where a wanted record goes without being one of them (another
+    MX host, another SPF or DMARC, an A record at the tunnel's hostname...)?"""
+    return any(_slot(record, w) for w in wanted) and not any(_same(record, w) for w in wanted)
 
 
 def _reconcile(api: CloudflareApi, config: DomainConfig, wanted: Iterable[ExpectedRecord],
@@ -306,14 +309,16 @@ def _reconcile(api: CloudflareApi, config: DomainConfig, wanted: Iterable[Expect
     missing. Nothing is written when the zone already matches."""
     wanted = list(wanted)
     records = api.dns_records(config.zone_id, per_page=DNS_PAGE)
+    kept = []
     for record in records:
-        if any(_conflicts(record, want, config) for want in wanted):
+        if _contradicts(record, wanted):
             api.delete_record(config.zone_id, record["id"])
             outcome.changes.append(f"removed {record['type']} {record['name']} "
                                    f"{record['content']!r} (in the backup)")
-    records = [r for r in records if not any(_conflicts(r, w, config) for w in wanted)]
+        else:
+            kept.append(record)
     for want in wanted:
-        if not any(_same(r, want) for r in records):
+        if not any(_same(r, want) for r in kept):
             api.create_record(config.zone_id, {
                 "type": want.type, "name": want.name, "content": want.content,
                 "priority": want.priority, "proxied": want.proxied, "ttl": 1,
@@ -365,9 +370,8 @@ def _email_routing(ctx: ServiceContext, api: CloudflareApi, config: DomainConfig
     if not api.email_routing_enabled(config.zone_id):
         # Email Routing refuses to start beside other MX hosts: those go first (backed up)
         mx = [r for r in mail if r.purpose == "mx"]
-        records = api.dns_records(config.zone_id, per_page=DNS_PAGE)
-        for record in records:
-            if any(_conflicts(record, want, config) for want in mx):
+        for record in api.dns_records(config.zone_id, per_page=DNS_PAGE):
+            if _contradicts(record, mx):
                 api.delete_record(config.zone_id, record["id"])
                 outcome.changes.append(f"removed MX {record['content']} (in the backup)")
         api.enable_email_routing(config.zone_id, config.domain)

@@ -138,6 +138,9 @@ def test_setup_from_nothing(clean: DaemonHandle, cf: FakeCloudflare, token: Path
     assert described["domain"]["domain"] == DOMAIN
     assert all(step["done"] for step in described["steps"])
     assert not any(k.endswith("_enc") for k in described["domain"])
+    with clean.client() as owner:  # each step call is in the audit trail (no token in it)
+        audit = owner.get("/v1/audit", params={"action": "domain.setup"}).text
+    assert '"domain.setup"' in audit and token.read_text().strip() not in audit
 
 
 def test_the_worker_secret_is_a_secret_binding_never_in_the_script(
