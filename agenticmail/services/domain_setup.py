@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
@@ -129,9 +131,28 @@ def describe(ctx: ServiceContext) -> dict[str, Any]:
 
 # -- setup ----------------------------------------------------------------------------------------
 
+_RUNNING = threading.Lock()  # one setup or teardown at a time (they share the config)
+
+
 def setup(ctx: ServiceContext, given: SetupInput, *, step: str | None = None) -> dict[str, Any]:
     """Run every step in order (``step``: only that one; the steps before it must be done).
     Returns what each step changed, the configuration and the steps still to run."""
+    with _exclusive():
+        return _setup(ctx, given, step)
+
+
+@contextmanager
+def _exclusive() -> Iterator[None]:
+    if not _RUNNING.acquire(timeout=1.0):
+        raise Conflict("another domain setup or teardown is running", code="busy",
+                       hint="wait for it to finish, then run the command again")
+    try:
+        yield
+    finally:
+        _RUNNING.release()
+
+
+def _setup(ctx: ServiceContext, given: SetupInput, step: str | None) -> dict[str, Any]:
     if step is not None and step not in STEP_NAMES:
         raise InvalidRequest(f"unknown step {step!r}; the steps are {', '.join(STEP_NAMES)}")
     config = domain_config.load(ctx)
@@ -216,6 +237,11 @@ def _check_token(ctx: ServiceContext, config: DomainConfig | None, given: SetupI
                                      "API Tokens) and add them; docs/domain.md lists all four")
     hostname = (given.hostname or (config.hostname if config else "")
                 or f"agenticmail.{domain}").lower().rstrip(".")
+    if config is not None and config.tunnel_id and config.hostname \
+            and hostname != config.hostname:
+        raise Conflict(f"the tunnel's hostname is {config.hostname}",
+                       hint="to move it: agenticmail domain teardown, then setup with the "
+                            "new --hostname")
     if hostname != domain and not hostname.endswith("." + domain):
         raise InvalidRequest(f"the hostname {hostname} is not in the zone {domain}",
                              code="invalid_hostname")
@@ -465,6 +491,11 @@ TEARDOWN = ("addresses", "worker", "email_routing", "tunnel", "backup")
 def teardown(ctx: ServiceContext, *, step: str | None = None) -> dict[str, Any]:
     """Undo setup in reverse order (``step``: only that one). Each undo looks at what is
     there, so a teardown that failed resumes, and one with nothing left to undo is a no-op."""
+    with _exclusive():
+        return _teardown(ctx, step)
+
+
+def _teardown(ctx: ServiceContext, step: str | None) -> dict[str, Any]:
     if step is not None and step not in TEARDOWN:
         raise InvalidRequest(f"unknown step {step!r}; teardown runs {', '.join(TEARDOWN)}")
     config = domain_config.load(ctx)

@@ -178,6 +178,10 @@ def test_setup_again_changes_nothing(clean: DaemonHandle, cf: FakeCloudflare,
     code, out, err = cli(clean, "domain", "setup", "--yes", "--json")
     assert code == 0, out + err
     assert cf.mutations == 0
+    # moving the tunnel's hostname is a teardown first, not a half-moved tunnel
+    code, out, err = _setup(clean, cf, token, "--hostname", f"mail.{DOMAIN}")
+    assert code == 1 and f"the tunnel's hostname is {HOSTNAME}" in err
+    assert cf.mutations == 0
 
 
 # (step, method, path, nth): a refusal in each step; the mutating ones leave half a step done
