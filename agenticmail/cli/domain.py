@@ -288,8 +288,12 @@ def _render_setup(data: Mapping[str, Any]) -> Iterator[RenderableType]:
         ("DMARC reports to", config.get("rua_address")),
         ("DNS backup", config.get("backup_file")),
     ])
-    yield Text("The tunnel's cloudflared runs with the daemon; undo everything with: "
-               "agenticmail domain teardown", style="dim")
+    if data.get("cloudflared"):
+        yield Text(f"The daemon runs the tunnel with {data['cloudflared']}.", style="dim")
+    else:
+        yield Text("cloudflared is not installed: the tunnel starts once it is "
+                   "(agenticmail domain tunnel install).", style="yellow")
+    yield Text("Undo everything with: agenticmail domain teardown", style="dim")
 
 
 @app.command()
@@ -351,7 +355,9 @@ def setup(
                 if not as_json:
                     _show_step(index, len(steps), run)
                 ran.append(run)
-    emit({**data, "ran": ran}, as_json, _render_setup)
+    found = tunnel.binary(settings)
+    emit({**data, "ran": ran, "cloudflared": None if found is None else str(found)}, as_json,
+         _render_setup)
 
 
 def _render_teardown(data: Mapping[str, Any]) -> Iterator[RenderableType]:

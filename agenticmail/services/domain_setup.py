@@ -64,8 +64,8 @@ class Step:
 
 
 STEPS = (
-    Step("token", "Check the API token and its permissions"),
-    Step("backup", "Find the zone and back up its DNS records"),
+    Step("token", "Check the API token and its permissions, find the zone"),
+    Step("backup", "Back up the zone's DNS records"),
     Step("tunnel", "Cloudflare Tunnel to the inbound endpoint"),
     Step("email_routing", "Email Routing and DNS (MX, SPF, DKIM, DMARC)"),
     Step("worker", "Email Worker on the catch-all rule"),

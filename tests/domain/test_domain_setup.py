@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agenticmail.services import tunnel as tunnel_service
 from agenticmail.services.domain_config import CONFIG_KEY, DomainConfig
 from agenticmail.services.domain_records import expected_records
 from agenticmail.services.domain_setup import worker_source
@@ -65,11 +66,13 @@ def test_setup_from_nothing(clean: DaemonHandle, cf: FakeCloudflare, token: Path
     code, out, err = _setup(clean, cf, token)
     assert code == 0, out + err
     # progress: each step named as it ran, then the summary; the token shown nowhere
-    for n, title in enumerate(["Check the API token", "back up its DNS records",
+    for n, title in enumerate(["Check the API token", "Back up the zone's DNS records",
                                "Cloudflare Tunnel", "Email Routing and DNS", "Email Worker",
                                "Agents' addresses"], 1):
         assert f"[{n}/6]" in err and title in err, err
     assert "Domain mode is set up for example.com" in out
+    if tunnel_service.binary(clean.settings) is None:  # how to get it, when this machine has none
+        assert "cloudflared is not installed" in out and "domain tunnel install" in out
     assert token.read_text().strip() not in out + err
 
     config = _config(clean)
