@@ -246,6 +246,8 @@ def check(ctx: typer.Context,
 # -- setup and teardown --------------------------------------------------------------------
 STEP_TIMEOUT = 180.0  # one step: a few Cloudflare calls (the Worker upload is the largest)
 TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+API_URL_ENV = "AGENTICMAIL_CLOUDFLARE_API_URL"  # a fake API in tests (read here, not by Typer:
+# the wizard calls this command as a function)
 
 
 def _token(token_file: Path | None, yes: bool, stored: bool) -> str | None:
@@ -316,7 +318,8 @@ def setup(
         "--catch-all-agent", metavar="AGENT", help="Gets mail for unknown local parts "
         "(default: such mail is refused).", show_default=False)] = None,
     api_base_url: Annotated[str | None, typer.Option(
-        "--api-base-url", hidden=True, envvar="AGENTICMAIL_CLOUDFLARE_API_URL")] = None,
+        "--api-base-url", hidden=True, help=f"Another Cloudflare API (tests); also "
+        f"${API_URL_ENV}.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Never ask (for scripts).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -332,6 +335,7 @@ def setup(
     """
     settings = settings_from(ctx)
     require_configured(settings)
+    api_base_url = api_base_url or os.environ.get(API_URL_ENV) or None
     with Client(settings, timeout=STEP_TIMEOUT) as client:
         current = client.get("/v1/domain")
         saved = current.get("domain") or {}

@@ -435,9 +435,10 @@ def setup(
     if settings.gateway_mode == "relay" and not relay_configured \
             and in_use == settings.gateway_mode:  # no relay account (or route) yet
         next_steps.append(f"{cmd} relay setup")
-    if settings.gateway_mode == "domain" and not domain_configured:
-        next_steps.append(f"{cmd} {DOMAIN_COMMAND}")
-        if tunnel.binary(settings) is None:
+    if settings.gateway_mode == "domain":
+        if not domain_configured:
+            next_steps.append(f"{cmd} {DOMAIN_COMMAND}")
+        if tunnel.binary(settings) is None:  # the daemon runs it for the tunnel
             next_steps.append(f"{cmd} domain tunnel install")
     data = {
         "created": bool(result.created), "master_key": result.master_key,
