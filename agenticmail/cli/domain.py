@@ -254,7 +254,11 @@ def _token(token_file: Path | None, yes: bool, stored: bool) -> str | None:
     """The API token: --token-file, else $CLOUDFLARE_API_TOKEN, else the one the daemon keeps
     (a resumed setup), else asked for without echo. Never an argument on the command line."""
     if token_file is not None:
-        token = token_file.read_text().strip()
+        try:
+            token = token_file.expanduser().read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"cannot read --token-file {token_file}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
         if not token:
             raise InvalidRequest(f"--token-file {token_file} is empty")
         return token
@@ -305,7 +309,7 @@ def setup(
         "--domain", help="Your domain, already a zone on your Cloudflare account.",
         show_default=False)] = None,
     token_file: Annotated[Path | None, typer.Option(
-        "--token-file", metavar="FILE", exists=True, dir_okay=False, readable=True,
+        "--token-file", metavar="FILE",
         help=f"A file holding the API token (else ${TOKEN_ENV}, else asked, hidden).")
     ] = None,
     hostname: Annotated[str | None, typer.Option(

@@ -299,6 +299,9 @@ def test_an_invalid_token_or_an_unknown_zone_is_a_clear_error(
     assert code == 1 and "no Cloudflare zone nosuch.example.org" in err
     code, _, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--yes")
     assert code == 1 and "--token-file" in err  # --yes never prompts for it
+    code, _, err = cli(clean, "domain", "setup", "--domain", DOMAIN, "--yes", "--token-file",
+                       str(token.parent / "no-such-file"))
+    assert code == 1 and "cannot read --token-file" in err and "Traceback" not in err
     assert cf.mutations == 0
 
 
