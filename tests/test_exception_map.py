@@ -23,6 +23,8 @@ from agenticmail.daemon.component import Scope
 from agenticmail.daemon.submission import SubmissionServer
 from agenticmail.errors import (
     AgenticMailError,
+    CloudflareError,
+    CloudflareUnavailable,
     ConfigError,
     Conflict,
     DaemonUnavailable,
@@ -49,6 +51,7 @@ from agenticmail.mail.imap import MailboxSession
 from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
 from agenticmail.providers import cloudflared, oauth, public_dns, rdap
+from agenticmail.providers.cloudflare import CloudflareApi
 from agenticmail.providers.docker_engine import DockerEngine
 from agenticmail.providers.web_fetch import fetch, public_address
 from agenticmail.providers.webhook_http import WebhookPoster, check_destination
@@ -60,6 +63,7 @@ from agenticmail.store import agents as agent_store
 from agenticmail.store import outbox as outbound
 from agenticmail.store.db import Database
 from agenticmail.store.migrations import migrate
+from agenticmail_testing.cloudflare_api import DNS, FakeCloudflare
 from agenticmail_testing.daemon import DaemonHandle
 from agenticmail_testing.oauth_provider import FakeOAuth
 from agenticmail_testing.ports import free_port
@@ -71,7 +75,7 @@ from tests.test_architecture import FOREIGN, imports_of, sources
 # where the input is read, or the framework's own error handling).
 RAISING = {"sqlite3", "sqlite_utils", "smtplib", "aiosmtplib", "imaplib", "imapclient",
            "aiosmtpd", "httpx", "httpcore", "requests", "docker", "dns", "tomllib", "pypdf",
-           "jinja2", "mailbox", "msal", "spf"}
+           "jinja2", "mailbox", "msal", "spf", "cloudflare"}
 
 # adapter modules (or packages) that wrap a RAISING library without a row, and why
 NO_ROW = {
@@ -252,6 +256,15 @@ def _webhook_post(url: str, allowed: bool = False) -> object:
     return asyncio.run(post())
 
 
+def _cloudflare_refused(d: DaemonHandle, t: Path) -> object:
+    """The fake API refuses a call the token has no permission for (403, code 10000)."""
+    with FakeCloudflare() as cf:
+        zone = cf.add_zone("example.com")
+        token = cf.add_token({DNS})
+        with CloudflareApi(token, base_url=cf.base_url) as api:
+            return api.enable_email_routing(zone, "example.com")
+
+
 ROWS = [
     Row("mail.template", "a template with a syntax error", InvalidRequest,
         lambda d, t: template.render("{{ name", {}, part="text", max_chars=100)),
@@ -344,6 +357,11 @@ ROWS = [
         lambda d, t: _revoked_grant(d, t, "google")),
     Row("providers.oauth", "a revoked grant at Microsoft's token endpoint", SignInRequired,
         lambda d, t: _revoked_grant(d, t, "microsoft")),
+    Row("providers.cloudflare", "a call the API token is not allowed", CloudflareError,
+        _cloudflare_refused),
+    Row("providers.cloudflare", "the API at a closed port", CloudflareUnavailable,
+        lambda d, t: CloudflareApi("t", base_url=f"http://127.0.0.1:{_closed()}/client/v4",
+                                   max_retries=0).verify_token()),
 ]
 
 

@@ -19,6 +19,7 @@ from .routes import (
     arrivals,
     audit,
     contacts,
+    domain,
     domain_reports,
     drafts,
     events,
@@ -73,7 +74,7 @@ def create_app(ctx: ServiceContext,
     app.include_router(metrics.router, responses=errors.documented(*errors.COMMON, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
                    tags, rules, contacts, policies, signatures, templates, tasks, transfer,
-                   webhooks, suppressions):
+                   webhooks, suppressions, domain):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     app.include_router(domain_reports.router, responses=errors.documented(*errors.COMMON))
     # one-click unsubscribes carry their own proof (an HMAC token), not a key

@@ -42,6 +42,8 @@ ACTIONS = {
     "clear_route": "route.clear",
     "relay_setup": "relay.setup",
     "relay_disable": "relay.disable",
+    "domain_setup_run": "domain.setup",
+    "domain_teardown": "domain.teardown",
     "approve": "pending.approve",
     "reject": "pending.reject",
     "send": "mail.submit",

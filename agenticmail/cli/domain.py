@@ -11,6 +11,7 @@ into the data dir itself (no daemon needed, as for the setup wizard).
 from __future__ import annotations
 
 import base64
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from rich.text import Text
 
 from ..errors import InvalidRequest
 from ..services import tunnel
-from .client import Client, settings_from
+from .client import Client, require_configured, settings_from
 from .output import JsonFlag, clean, details, emit, note, table
 
 app = typer.Typer(no_args_is_help=True)
@@ -240,3 +241,175 @@ def check(ctx: typer.Context,
     with Client(settings_from(ctx)) as client:
         data = client.get("/v1/domain/check", name=name)
     emit(data, as_json, _render_check)
+
+
+# -- setup and teardown --------------------------------------------------------------------
+STEP_TIMEOUT = 180.0  # one step: a few Cloudflare calls (the Worker upload is the largest)
+TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+API_URL_ENV = "AGENTICMAIL_CLOUDFLARE_API_URL"  # a fake API in tests (read here, not by Typer:
+# the wizard calls this command as a function)
+
+
+def _token(token_file: Path | None, yes: bool, stored: bool) -> str | None:
+    """The API token: --token-file, else $CLOUDFLARE_API_TOKEN, else the one the daemon keeps
+    (a resumed setup), else asked for without echo. Never an argument on the command line."""
+    if token_file is not None:
+        try:
+            token = token_file.expanduser().read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidRequest(f"cannot read --token-file {token_file}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+        if not token:
+            raise InvalidRequest(f"--token-file {token_file} is empty")
+        return token
+    if os.environ.get(TOKEN_ENV, "").strip():
+        return os.environ[TOKEN_ENV].strip()
+    if stored:
+        return None
+    if yes:
+        raise InvalidRequest(f"with --yes the token comes from --token-file or ${TOKEN_ENV}")
+    answer: str = typer.prompt("Cloudflare API token", hide_input=True, err=True)
+    return answer.strip() or None
+
+
+def _show_step(index: int, total: int, run: Mapping[str, Any]) -> None:
+    note(f"[{index}/{total}] {run['title']}", style="bold cyan")
+    for change in run.get("changes") or []:
+        note(f"  {change}", style="")
+    if not run.get("changes"):
+        note("  nothing to change", style="dim")
+
+
+def _render_setup(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    config = data.get("domain") or {}
+    changed = any(r.get("changed") for r in data.get("ran") or [])
+    yield Text(f"Domain mode is set up for {config.get('domain')}"
+               + ("." if changed else " (nothing changed)."), style="bold green")
+    yield details([
+        ("agents' addresses", f"AGENT@{config.get('domain')}"),
+        ("inbound", config.get("inbound_url")),
+        ("tunnel", f"{config.get('tunnel_name')} ({config.get('tunnel_id')})"),
+        ("Worker", config.get("worker_name")),
+        ("DKIM selector", config.get("dkim_selector")),
+        ("DMARC reports to", config.get("rua_address")),
+        ("DNS backup", config.get("backup_file")),
+    ])
+    if data.get("cloudflared"):
+        yield Text(f"The daemon runs the tunnel with {data['cloudflared']}.", style="dim")
+    else:
+        yield Text("cloudflared is not installed: the tunnel starts once it is "
+                   "(agenticmail domain tunnel install).", style="yellow")
+    yield Text("Undo everything with: agenticmail domain teardown", style="dim")
+
+
+@app.command()
+def setup(
+    ctx: typer.Context,
+    domain: Annotated[str | None, typer.Option(
+        "--domain", help="Your domain, already a zone on your Cloudflare account.",
+        show_default=False)] = None,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", metavar="FILE",
+        help=f"A file holding the API token (else ${TOKEN_ENV}, else asked, hidden).")
+    ] = None,
+    hostname: Annotated[str | None, typer.Option(
+        "--hostname", help="The tunnel's public hostname (default agenticmail.DOMAIN).",
+        show_default=False)] = None,
+    rua: Annotated[str | None, typer.Option(
+        "--rua", metavar="ADDR", help="DMARC aggregate reports go here (default "
+        "dmarc-reports@DOMAIN; the daemon reads them).", show_default=False)] = None,
+    catch_all_agent: Annotated[str | None, typer.Option(
+        "--catch-all-agent", metavar="AGENT", help="Gets mail for unknown local parts "
+        "(default: such mail is refused).", show_default=False)] = None,
+    api_base_url: Annotated[str | None, typer.Option(
+        "--api-base-url", hidden=True, help=f"Another Cloudflare API (tests); also "
+        f"${API_URL_ENV}.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Never ask (for scripts).")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Put your agents on your own domain through Cloudflare (resumable, idempotent).
+
+    Needs an API token with four permissions: Zone DNS edit, Email Routing edit, Workers
+    edit, Tunnel edit (docs/domain.md shows how to create it). It is checked before
+    anything changes. Then, each step shown as it runs: the zone's DNS records are backed up
+    to the data dir; a Cloudflare Tunnel is created that lets only the inbound endpoint
+    through; Email Routing is enabled with MX, SPF, DKIM (a key made here) and DMARC; the
+    Email Worker is deployed on the catch-all rule; every agent gets AGENT@DOMAIN. A failed
+    run resumes where it stopped; `agenticmail domain teardown` undoes it all.
+    """
+    settings = settings_from(ctx)
+    require_configured(settings)
+    api_base_url = api_base_url or os.environ.get(API_URL_ENV) or None
+    with Client(settings, timeout=STEP_TIMEOUT) as client:
+        current = client.get("/v1/domain")
+        saved = current.get("domain") or {}
+        if domain is None and not saved:
+            if yes:
+                raise InvalidRequest("--domain is required")
+            domain = typer.prompt("Your domain (a zone on Cloudflare)", err=True)
+        stored = bool(saved.get("api_token_set")) and domain in (None, saved.get("domain"))
+        body: dict[str, Any] = {
+            "domain": domain, "token": _token(token_file, yes, stored), "hostname": hostname,
+            "rua_address": rua, "catch_all_agent": catch_all_agent,
+            "api_base_url": api_base_url}
+        steps = current["steps"]
+        ran: list[dict[str, Any]] = []
+        data: dict[str, Any] = {}
+        for index, step in enumerate(steps, 1):
+            payload = ({k: v for k, v in body.items() if v is not None} if index == 1
+                       else {})
+            data = client.post("/v1/domain/setup", {**payload, "step": step["step"]})
+            for run in data["ran"]:
+                if not as_json:
+                    _show_step(index, len(steps), run)
+                ran.append(run)
+    found = tunnel.binary(settings)
+    emit({**data, "ran": ran, "cloudflared": None if found is None else str(found)}, as_json,
+         _render_setup)
+
+
+def _render_teardown(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    if not data.get("ran"):
+        yield Text("Domain mode is not set up: nothing to undo.")
+        return
+    yield Text("Domain mode removed: the DNS records it replaced are restored.",
+               style="bold green")
+
+
+@app.command()
+def teardown(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")
+                   ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo domain setup, in reverse order (resumable, idempotent).
+
+    Unbinds the catch-all rule and deletes the Email Worker, removes the mail records setup
+    added (and turns Email Routing off if it was off before), deletes the tunnel and its
+    hostname, then restores the DNS records setup replaced, from its backup. Agents keep
+    their mailboxes; mail to AGENT@DOMAIN stops arriving.
+    """
+    settings = settings_from(ctx)
+    require_configured(settings)
+    with Client(settings, timeout=STEP_TIMEOUT) as client:
+        current = client.get("/v1/domain")
+        config = current.get("domain")
+        if config is None:
+            data: dict[str, Any] = {"ran": [], "domain": None, "remaining": [], "done": True}
+            emit(data, as_json, _render_teardown)
+            return
+        if not yes and not typer.confirm(
+                f"Remove domain mode from {config['domain']}? Agents stop receiving mail "
+                "there.", err=True):
+            raise typer.Exit(1)
+        ran: list[dict[str, Any]] = []
+        data = {}
+        order = current["teardown"]
+        for index, step in enumerate(order, 1):
+            data = client.post("/v1/domain/teardown", {"step": step})
+            for run in data["ran"]:
+                if not as_json:
+                    _show_step(index, len(order), run)
+                ran.append(run)
+    emit({**data, "ran": ran}, as_json, _render_teardown)

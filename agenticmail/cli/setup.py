@@ -9,7 +9,8 @@ given), then the steps run in order, each skipping what is already done:
 4. start the mail host with progress (stalwart: pull, create, bootstrap) and the daemon,
    detached, like ``agenticmail start --detach``;
 5. the first agent (default ``secretary``), created through the daemon's API like
-   ``agenticmail agents create``; 6. the internet gateway choice (recorded; configured later);
+   ``agenticmail agents create``; 6. the internet gateway choice (recorded; the relay or
+   domain setup offered next, or its exact command shown with ``--yes``);
 7. a summary: the master key shown once, the agent's key, the next commands.
 
 A re-run on a configured machine keeps everything: no new key, no new agent, the daemon and
@@ -45,9 +46,10 @@ DEFAULT_AGENT = "secretary"
 GATEWAY_NEXT = {
     "relay": "send internet mail through your Gmail/Outlook account: configured later with "
              "`agenticmail relay setup`",
-    "domain": "your own domain via Cloudflare: not available in this version yet (the relay "
-              "works today: `agenticmail relay setup`)",
+    "domain": "agents mail as AGENT@your-domain through Cloudflare (DNS, Email Routing, a "
+              "Tunnel): set up with `agenticmail domain setup --domain YOUR-DOMAIN`",
 }
+DOMAIN_COMMAND = "domain setup --domain YOUR-DOMAIN --token-file FILE"
 
 
 @contextmanager
@@ -228,6 +230,35 @@ def _relay_step(ctx: typer.Context) -> bool:
     return True
 
 
+def _domain_step(ctx: typer.Context) -> bool:
+    """Run ``agenticmail domain setup`` inside the wizard (it asks for the domain and the
+    token); a failure leaves it for later: it resumes where it stopped."""
+    from ..services import tunnel
+    from . import domain as domain_cli
+    from .client import CliState
+
+    state = ctx.find_root().obj
+    if isinstance(state, CliState):
+        state.reload()
+    try:
+        settings = settings_from(ctx)
+        if tunnel.binary(settings) is None:  # the daemon runs cloudflared for the tunnel
+            plan = tunnel.planned_release(settings)
+            if Confirm.ask(f"  cloudflared is not installed; download cloudflared "
+                           f"{plan['version']} (SHA-256 checked) into {plan['path']}?",
+                           default=True, console=stderr()):
+                installed = tunnel.install(settings)
+                stderr().print(Text(f"  installed cloudflared {installed['version']}",
+                                    style="dim"))
+        domain_cli.setup(ctx)
+    except AgenticMailError as exc:
+        stderr().print(Text(f"  domain not set up: {exc.message}", style="yellow"))
+        stderr().print(Text("  run `agenticmail domain setup` when ready (it resumes)",
+                            style="dim"))
+        return False
+    return True
+
+
 @app.command(rich_help_panel="Setup and daemon")
 def setup(
     ctx: typer.Context,
@@ -274,7 +305,8 @@ def setup(
     ] = False,
     gateway: Annotated[
         str | None,
-        typer.Option("--gateway", help="Internet mail: none, relay or domain (set up later)."),
+        typer.Option("--gateway", help="Internet mail: none, relay or domain (relay and domain "
+                 "are set up next: asked here, or their command shown with --yes)."),
     ] = None,
     start: Annotated[
         bool, typer.Option("--start/--no-start", help="Start the mail host and the daemon.")
@@ -286,6 +318,7 @@ def setup(
 ) -> None:
     """Set up agenticmail: checks, mail host, master key, daemon, first agent (resumable)."""
     from ..services import setup as svc  # imported when used: keeps --help fast
+    from ..services import tunnel
     from .daemon import _start_detached, probe
 
     current = settings_from(ctx)
@@ -386,6 +419,10 @@ def setup(
     if settings.gateway_mode == "relay" and not yes and start and Confirm.ask(
             "  Set up the relay account now?", default=True, console=console):
         relay_configured = _relay_step(ctx)
+    domain_configured = False
+    if settings.gateway_mode == "domain" and not yes and start and Confirm.ask(
+            "  Set up your domain on Cloudflare now?", default=True, console=console):
+        domain_configured = _domain_step(ctx)
     _step(7, "Summary")
 
     checks = [check_dict(c) for c in result.checks]
@@ -398,6 +435,11 @@ def setup(
     if settings.gateway_mode == "relay" and not relay_configured \
             and in_use == settings.gateway_mode:  # no relay account (or route) yet
         next_steps.append(f"{cmd} relay setup")
+    if settings.gateway_mode == "domain":
+        if not domain_configured:
+            next_steps.append(f"{cmd} {DOMAIN_COMMAND}")
+        if tunnel.binary(settings) is None:  # the daemon runs it for the tunnel
+            next_steps.append(f"{cmd} domain tunnel install")
     data = {
         "created": bool(result.created), "master_key": result.master_key,
         "changes": result.changes, "settings": settings_summary(settings),

@@ -697,3 +697,29 @@ class WebhookReplayed(Model):
 
 class WebhookTestSent(Model):
     event: Event
+
+
+class DomainStep(Model):
+    step: str
+    title: str
+    done: bool
+
+
+class DomainAnswer(Model):
+    domain: dict[str, Any] | None
+    steps: list[DomainStep]
+    teardown: list[str]
+
+
+class DomainStepRun(Model):
+    step: str
+    title: str
+    changed: bool
+    changes: list[str]
+
+
+class DomainStepsAnswer(Model):
+    ran: list[DomainStepRun]
+    domain: dict[str, Any] | None
+    remaining: list[str]
+    done: bool

@@ -451,9 +451,22 @@ class StalwartHost:
         return sorted(a["emailAddress"] for a in self._accounts())
 
     def aliases(self, address: str) -> list[str]:
+        """The account's other addresses in its own domain (see :meth:`external_addresses`)."""
         acct = self.client().get("Account", [self._require(address)])
+        own = self.domain_id()
         return [f"{a.get('name')}@{self.domain}" for a in list_values(
-            (acct or [{}])[0].get("aliases"))]
+            (acct or [{}])[0].get("aliases")) if a.get("domainId", own) == own]
+
+    def external_addresses(self, address: str) -> list[str]:
+        """The account's addresses in other domains (domain mode's ``agent@domain``)."""
+        client = self.client()
+        acct = client.get("Account", [self._require(address)])
+        own = self.domain_id()
+        found = [a for a in list_values((acct or [{}])[0].get("aliases"))
+                 if a.get("domainId", own) != own]
+        names = {d: (client.get("Domain", [d]) or [{}])[0].get("name")
+                 for d in {a["domainId"] for a in found}}
+        return [f"{a.get('name')}@{names[a['domainId']]}" for a in found]
 
     def add_alias(self, address: str, alias: str) -> None:
         """Receive mail for ``alias`` (same domain) too; Conflict if another account has it."""
@@ -476,6 +489,46 @@ class StalwartHost:
             if isinstance(value, dict) and value.get("name") == name:
                 self.client().update("Account", acct_id, {f"aliases/{key}": None},
                                      f"removing the alias {alias} from {address}")
+
+    def add_external_address(self, address: str, external: str) -> bool:
+        """Receive mail for ``external`` (another domain: domain mode's ``agent@domain``)
+        too: the domain is created in Stalwart if missing, the address added as an alias of
+        the account. False when it was there already."""
+        acct_id = self._require(address)
+        local, _, domain = external.strip().lower().partition("@")
+        if domain == self.domain:
+            before = set(self.aliases(address))
+            self.add_alias(address, external)
+            return set(self.aliases(address)) != before
+        client = self.client()
+        dom_id = admin.ensure_domain(client, domain)
+        encoded = (client.get("Account", [acct_id]) or [{}])[0].get("aliases") or {}
+        if any(a.get("name") == local and a.get("domainId") == dom_id
+               for a in list_values(encoded)):
+            return False
+        index = max((int(k) for k in encoded if str(k).isdigit()), default=-1) + 1
+        client.update("Account", acct_id, {f"aliases/{index}": {
+            "name": local, "domainId": dom_id, "enabled": True}},
+            f"adding the address {external} to {address}")
+        return True
+
+    def remove_external_address(self, address: str, external: str) -> bool:
+        """Stop receiving mail for ``external``; False when the account did not have it."""
+        local, _, domain = external.strip().lower().partition("@")
+        acct_id = self._account_id(address)
+        client = self.client()
+        dom_id = admin.domain_id(client, domain)
+        if acct_id is None or dom_id is None:
+            return False
+        encoded = (client.get("Account", [acct_id]) or [{}])[0].get("aliases") or {}
+        removed = False
+        for key, value in dict(encoded).items():
+            if isinstance(value, dict) and value.get("name") == local \
+                    and value.get("domainId") == dom_id:
+                client.update("Account", acct_id, {f"aliases/{key}": None},
+                              f"removing the address {external} from {address}")
+                removed = True
+        return removed
 
     def verify_login(self, address: str, password: str) -> bool:
         """IMAP LOGIN on the published IMAP port. MailHostUnavailable if nothing answers."""

@@ -7,11 +7,14 @@ go by hash and the final comparison is constant-time.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..errors import ConfigError
 from ..log import register_secret
@@ -37,6 +40,22 @@ def generate_api_key() -> str:
 def generate_password() -> str:
     """A random mail password (URL-safe: no ':' or whitespace that passwd files dislike)."""
     return _issued(secrets.token_urlsafe(24))
+
+
+def generate_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` and 32 random bytes in base64."""
+    return _issued("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+def generate_dkim_key(bits: int = 2048) -> tuple[str, str]:
+    """A new RSA key for DKIM: (the private key as PKCS#8 PEM, the public key as the DNS
+    record's ``p=`` value: base64 of its DER SubjectPublicKeyInfo)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return _issued(private), base64.b64encode(public).decode()
 
 
 def hash_key(key: str) -> str:

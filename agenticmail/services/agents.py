@@ -26,6 +26,7 @@ from ..security.keys import generate_api_key, generate_password, hash_key, key_p
 from ..store import agents as agent_store
 from ..store import deletions
 from ..store._time import now_iso
+from . import domain_setup
 from .context import ServiceContext, transaction
 from .sessions import credentials, open_session
 
@@ -95,6 +96,7 @@ def create_agent(ctx: ServiceContext, name: str, *, role: str | Role = Role.SECR
         ctx.host.delete_account(address)
         raise
     agent = agent_store.get_agent(ctx.db, name)
+    domain_setup.agent_created(ctx, agent)  # domain mode: agent@domain too
     return CreatedAgent(agent, api_key, Credentials(address, password))
 
 

@@ -67,6 +67,8 @@ class DomainConfig:
     spf_includes: tuple[str, ...] = ("_spf.mx.cloudflare.net",)
     spf_ips: tuple[str, ...] = ()  # ``ip4:``/``ip6:`` for direct delivery from a static IP
     steps_done: tuple[str, ...] = ()
+    worker_digest: str | None = None  # what was uploaded (script, bindings, secret's hash)
+    gateway_before: str = "none"  # the gateway setting before setup (teardown puts it back)
 
     def to_json(self) -> str:
         data = asdict(self)

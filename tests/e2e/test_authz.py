@@ -128,6 +128,9 @@ MASTER_ONLY: list[Route] = [
     ("POST", "/v1/domain/dmarc", {"content": "PGZlZWRiYWNrLz4="}),
     ("GET", "/v1/domain/status", None),
     ("GET", "/v1/domain/check?name=example.com", None),
+    ("GET", "/v1/domain", None),
+    ("POST", "/v1/domain/setup", {"domain": "example.com", "token": "x"}),
+    ("POST", "/v1/domain/teardown", {}),
     ("GET", "/metrics", None),  # Settings.metrics_access: the master key by default
 ]
 # Routes keyed by an id (of an outbox entry, a held message, a draft, a task, a webhook
