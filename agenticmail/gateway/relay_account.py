@@ -18,7 +18,6 @@ Mail that matches none of these is the owner's own and is left alone. Everything
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import imaplib
 import smtplib
 import socket
@@ -27,7 +26,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
-from email.utils import getaddresses
 from typing import Any
 
 from imapclient import IMAPClient
@@ -41,7 +39,12 @@ from ..errors import (
     SignInRequired,
 )
 from ..mail.addresses import split_plus, validate_address
-from ..mail.mime import normalize_message_id, parse_message_ids
+from ..mail.mime import parse_message_ids
+from ..mail.outside_copy import SEAL_HEADER as SEAL_HEADER  # re-exported: the relay's seal
+from ..mail.outside_copy import header_addresses, outside_copy
+from ..mail.outside_copy import message_key as message_key
+from ..mail.outside_copy import seal_input as seal_input
+from ..mail.outside_copy import strip_forged_auth_results as strip_forged_auth_results
 from ..mail.smtp import TLS_MODES, SmtpRoute, xoauth2
 from ..models import Credentials, Endpoints
 
@@ -277,14 +280,6 @@ def _mailbox(address: str) -> tuple[str, str | None]:
     return f"{local}@{domain}", tag
 
 
-def _addresses(message: Message, names: Iterable[str]) -> list[str]:
-    values: list[str] = []
-    for name in names:
-        values += [str(v) for v in message.get_all(name) or []]
-    flat = [v.replace("\r", " ").replace("\n", " ") for v in values]
-    return [a for _, a in getaddresses(flat) if "@" in a]
-
-
 def route_message(raw: bytes | Message, account_address: str, agents: Iterable[str],
                   sent_lookup: Callable[[list[str]], str | None],
                   default_agent: str | None = None, default_scope: str = "tagged"
@@ -294,7 +289,7 @@ def route_message(raw: bytes | Message, account_address: str, agents: Iterable[s
     known = {a.lower(): a for a in agents}
     mine = _mailbox(account_address)[0]
     unknown_tag = False
-    for address in _addresses(message, ROUTING_HEADERS):
+    for address in header_addresses(message, ROUTING_HEADERS):
         try:
             base, tag = _mailbox(address)
         except InvalidRequest:
@@ -317,127 +312,24 @@ def route_message(raw: bytes | Message, account_address: str, agents: Iterable[s
     return None
 
 
-def message_key(raw: bytes) -> str:
-    """The dedup key: the normalised Message-ID, else a digest of the message."""
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    message = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
-    mid = normalize_message_id(str(message.get("Message-ID") or ""))
-    if mid is not None:
-        return mid.lower()
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
-
-
 def relayed_copy(raw: bytes, *, account: str, uid: int, route: RouteDecision,
                  local_domains: Iterable[str],
                  trusted_authserv_ids: Iterable[str] = (),
                  foreign_authserv_ids: Iterable[str] = (),
                  seal: Callable[[str], str] | None = None) -> bytes:
-    """The message as delivered to the agent: our trace headers prepended, the rest
-    byte-identical (original From, DKIM signatures and the provider's own
-    Authentication-Results intact).
+    """The message as delivered to the agent (:func:`.outside_copy.outside_copy`): our trace
+    headers prepended, the rest byte-identical (original From, DKIM signatures and the
+    provider's own Authentication-Results intact).
 
-    ``X-Original-From`` carries the original From. A From on one of our own domains cannot
-    have come from the internet legitimately; it is replaced by the relay address so the
-    inbound pipeline treats the message as external (and scores it).
-
-    ``Authentication-Results`` headers that claim a trusted server's id but that server did
-    not write are removed (RFC 8601 §5): one claiming the provider's id
-    (``trusted_authserv_ids``) counts only as the message's topmost header, which the
-    provider's MX prepends; one claiming any of ``foreign_authserv_ids`` (the local mail
-    host's, which relayed mail never passed) is always forged. Any :data:`SEAL_HEADER` the
-    message brought is removed too; ``seal`` (a MAC of :func:`seal_input`) adds ours.
+    A From on one of our own domains is replaced by the relay address so the inbound
+    pipeline treats the message as external (and scores it). ``Authentication-Results``
+    headers claiming the provider's id (``trusted_authserv_ids``) count only as the
+    message's topmost header, which the provider's MX prepends; one claiming any of
+    ``foreign_authserv_ids`` (the local mail host's, which relayed mail never passed) is
+    always forged. ``seal`` (a MAC of :func:`seal_input`) marks the copy as the relay's.
     """
-    raw = strip_forged_auth_results(raw, trusted_authserv_ids, foreign_authserv_ids,
-                                    drop=(SEAL_HEADER.lower(),))
-    message = message_from_bytes(raw, policy=policy.compat32)
-    original = " ".join(str(message.get("From") or "").split())
-    trace = [f"X-Agenticmail-Relay: {account}; uid={uid}; route={route.reason}",
-             f"X-Original-From: {original or '(none)'}"]
-    local = {d.lower() for d in local_domains}
-    from_domains = {a.rpartition("@")[2].lower() for a in _addresses(message, ("from",))}
-    body = raw
-    if from_domains & local:
-        body = _replace_from(raw, f"relay <{account}>")
-    if seal is not None:
-        trace.insert(0, f"{SEAL_HEADER}: {seal(seal_input(body))}")
-    return ("\r\n".join(trace) + "\r\n").encode("utf-8", "replace") + body
-
-
-SEAL_HEADER = "X-Agenticmail-Relay-Seal"
-
-
-def seal_input(raw: bytes) -> str:
-    """What the relay's seal binds: the message's topmost ``Authentication-Results`` (the
-    provider's, once :func:`strip_forged_auth_results` ran), its Message-ID, From and a
-    digest of its body (line endings and trailing blanks normalised, as a mail store may
-    change them). The caller MACs it under the daemon's key: a copy delivered by the relay
-    carries the MAC in :data:`SEAL_HEADER`, so the inbound scorer can tell the provider's
-    header from one written by whoever delivered the message some other way."""
-    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
-    head, _, body = raw.partition(sep)
-    message = message_from_bytes(head + b"\r\n\r\n", policy=policy.compat32)
-
-    def first(name: str) -> str:
-        return " ".join(str(message.get(name) or "").split())
-
-    text = b"\n".join(line.rstrip() for line in body.replace(b"\r\n", b"\n").split(b"\n"))
-    digest = hashlib.sha256(text.rstrip(b"\n")).hexdigest()
-    return "\n".join([first("Authentication-Results"), first("Message-ID"), first("From"),
-                      digest])
-
-
-def _authserv(value: bytes) -> str:
-    flat = value.replace(b"\r", b" ").replace(b"\n", b" ").decode("ascii", "replace")
-    return flat.split(";", 1)[0].strip().lower()
-
-
-def strip_forged_auth_results(raw: bytes, provider_ids: Iterable[str],
-                              foreign_ids: Iterable[str] = (),
-                              drop: Iterable[str] = ()) -> bytes:
-    """``raw`` without the ``Authentication-Results`` headers that claim an id in
-    ``provider_ids`` below the topmost header, nor any claiming an id in ``foreign_ids``,
-    nor any header named in ``drop`` (lower case); everything else byte-identical."""
-    provider = {i.strip().lower() for i in provider_ids if i.strip()}
-    foreign = {i.strip().lower() for i in foreign_ids if i.strip()} - provider
-    dropped = {d.encode() for d in drop}
-    if not provider and not foreign and not any(d in raw.lower() for d in dropped):
-        return raw
-    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
-    eol = sep[: len(sep) // 2]
-    head, found, rest = raw.partition(sep)
-    fields: list[list[bytes]] = []
-    for line in head.split(eol):
-        if fields and line[:1] in (b" ", b"\t"):
-            fields[-1].append(line)
-        else:
-            fields.append([line])
-    out: list[bytes] = []
-    first = True
-    for lines in fields:
-        name, colon, value = b"\n".join(lines).partition(b":")
-        if colon and name.strip().lower() in dropped:
-            continue
-        if colon and name.strip().lower() == b"authentication-results":
-            serv = _authserv(value)
-            forged = serv in foreign or (serv in provider and not first)
-            first = False
-            if forged:
-                continue
-        out.append(eol.join(lines))
-    return eol.join(out) + found + rest
-
-
-def _replace_from(raw: bytes, new_from: str) -> bytes:
-    sep = b"\r\n\r\n" if b"\r\n\r\n" in raw else b"\n\n"
-    eol = sep[: len(sep) // 2]
-    head, _, rest = raw.partition(sep)
-    out: list[bytes] = []
-    skipping = False
-    for line in head.split(eol):
-        if skipping and line[:1] in (b" ", b"\t"):
-            continue
-        skipping = line.lower().startswith(b"from:")
-        if not skipping:
-            out.append(line + eol)
-    out.append(f"From: {new_from}".encode() + eol)
-    return b"".join(out) + eol + rest
+    return outside_copy(raw, [f"X-Agenticmail-Relay: {account}; uid={uid}; "
+                              f"route={route.reason}"],
+                        local_domains=local_domains, replacement_from=f"relay <{account}>",
+                        provider_ids=trusted_authserv_ids, foreign_ids=foreign_authserv_ids,
+                        seal=seal)

@@ -25,9 +25,7 @@ from ..errors import InvalidRequest, PermanentDeliveryError
 from ..event_types import RELAY_CONFIGURED, RELAY_DELIVERED, RELAY_DISABLED
 from ..gateway import relay_account as gw
 from ..mail.addresses import is_valid_address, validate_address
-from ..mail.delivery import deliver_lmtp
 from ..mail.idle import FolderWatch
-from ..security.keys import same_secret
 from ..security.mime_view import InboundMessage
 from ..security.trace_headers import Connection
 from ..security.trace_headers import provider_connection as _recorded_connection
@@ -36,7 +34,7 @@ from ..store import kv
 from ..store import outbox as outbound_store
 from ..store import relay_state as store
 from ..store._time import now_iso
-from . import approvals, origin, relay_oauth, routes
+from . import approvals, gateway_delivery, relay_oauth, routes
 from .context import ServiceContext, transaction
 
 log = logging.getLogger(__name__)
@@ -220,14 +218,7 @@ def status(ctx: ServiceContext) -> dict[str, Any]:
 def sealed_by_relay(ctx: ServiceContext, message: InboundMessage) -> bool:
     """Whether ``message`` is a copy this daemon's relay delivered, unchanged in what the seal
     binds (its topmost Authentication-Results, Message-ID, From, body)."""
-    raw = message.raw
-    seals = message.message.get_all(gw.SEAL_HEADER) or []
-    if raw is None:
-        return False
-    if len(seals) != 1:
-        return False
-    return same_secret(" ".join(str(seals[0]).split()),
-                       ctx.secrets.mac(RELAY_SEAL, gw.seal_input(raw)))
+    return gateway_delivery.sealed(ctx, message, RELAY_SEAL)
 
 
 def provider_connection(ctx: ServiceContext, message: InboundMessage) -> Connection | None:
@@ -354,16 +345,14 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
     if agent is None:  # deleted meanwhile
         advance(ctx, account, uidvalidity, uid, "skipped")
         return "skipped"
-    copy = origin.strip(gw.relayed_copy(
+    copy = gw.relayed_copy(
         raw, account=account.address, uid=uid, route=decided,
         local_domains=[ctx.settings.domain],
         trusted_authserv_ids=trusted_ids(ctx, account) or frozenset(),
         foreign_authserv_ids=(ctx.settings.trusted_authserv_ids or "").split(","),
-        seal=lambda text: ctx.secrets.mac(RELAY_SEAL, text)))
-    endpoints = ctx.host.endpoints()
+        seal=lambda text: gateway_delivery.seal(ctx, RELAY_SEAL, text))
     try:
-        deliver_lmtp(endpoints.delivery_host, endpoints.delivery_port, _envelope_sender(raw),
-                     [agent.address], copy)
+        gateway_delivery.deliver(ctx, agent, _envelope_sender(raw), copy)
     except PermanentDeliveryError as exc:
         log.warning("relay uid %d for %s refused by the mailbox, skipped: %s", uid,
                     agent.name, exc)
@@ -373,7 +362,6 @@ def handle(ctx: ServiceContext, account: gw.RelayAccount, uidvalidity: int, uid:
             store.update_state(conn, last_error=f"the mailbox of {agent.name} refused a "
                                f"relayed message: {exc}", last_error_at=now_iso())
         return "failed"
-    ctx.mail_arrived([agent.address])
     with transaction(ctx) as tx:
         store.record_delivered(tx.conn, key, agent.name, uid, agent_id=agent.id)
         store.save_checkpoint(tx.conn, account.address, uidvalidity, uid)
