@@ -134,6 +134,9 @@ class Settings:
     send_concurrency: int = 4  # deliveries at once, per lane (local LMTP, external SMTP)
     smtp_timeout_seconds: int = 60  # each step of an external SMTP transaction
     trusted_authserv_ids: str = ""  # comma-separated; whose Authentication-Results to believe
+    # Domain mode: the ARC sealers (d= of the newest ARC-Seal, comma-separated) whose recorded
+    # authentication results are believed once the chain verifies; Cloudflare Email Routing's
+    domain_arc_sealers: str = "email.cloudflare.net"
     # Reply-To on an agent's mail may name only the agent's own addresses (its local address and
     # its relay sub-address) unless the owner allows any address here.
     allow_foreign_reply_to: bool = False

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, Union
 
 __all__ = [
-    "AGENT_CREATED", "AGENT_DELETED", "DMARC_REPORT",
+    "AGENT_CREATED", "AGENT_DELETED", "DMARC_REPORT", "DOMAIN_DELIVERED",
     "MESSAGE_APPROVED", "MESSAGE_BOUNCED", "MESSAGE_DELAYED",
     "MESSAGE_EXPUNGED", "MESSAGE_FAILED", "MESSAGE_FLAGS", "MESSAGE_HELD", "MESSAGE_NEW",
     "MESSAGE_REJECTED", "MESSAGE_SENT", "MESSAGE_SPAM", "REGISTRY", "RELAY_CONFIGURED",
@@ -263,6 +263,20 @@ class DmarcReport(EventPayload):
     dmarc_fail: int
 
 
+@_register
+@dataclass(frozen=True)
+class DomainDelivered(EventPayload):
+    """A message Cloudflare's Email Worker posted was put into an agent's mailbox (its
+    ``message.new`` follows when the agent's watcher has screened it)."""
+
+    TYPE: ClassVar[str] = "domain.delivered"
+    agent: str
+    message_id: str
+    recipient: str
+    route: str  # address | tag | catch_all
+    arc: str  # the ARC chain: pass (results believed), untrusted, fail or none
+
+
 # --- tasks one agent assigns another (each event goes to the assigner and the assignee) ----
 
 @_register
@@ -343,6 +357,7 @@ TASK_FAILED = TaskFailed.TYPE
 WEBHOOK_DISABLED = WebhookDisabled.TYPE
 WEBHOOK_TEST = WebhookTest.TYPE
 RELAY_SIGNIN_REQUIRED = RelaySigninRequired.TYPE
+DOMAIN_DELIVERED = DomainDelivered.TYPE
 
 
 def _fits(value: object, annotation: Any) -> bool:

@@ -119,7 +119,7 @@ FOREIGN = {
     # crypto, mail security, content
     "cryptography": {"security.keys", "security.archive_cipher"},
     "standardwebhooks": {"security.webhook_signing"},  # Standard Webhooks signatures
-    "dkim": {"security.authresults"}, "spf": {"security.spf_check"},  # pyspf
+    "dkim": {"security.authresults", "security.arc"}, "spf": {"security.spf_check"},  # pyspf
     "defusedxml": {"security.dmarc_report"},  # DMARC aggregate reports (no DTD, no entities)
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},

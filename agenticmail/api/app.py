@@ -24,6 +24,7 @@ from .routes import (
     drafts,
     events,
     health,
+    inbound,
     mail,
     metrics,
     pending,
@@ -61,7 +62,7 @@ def create_app(ctx: ServiceContext,
 
     # the push path checks the mail host's own secret (routes/arrivals.py), not an API key
     public = {"/v1/health", app.openapi_url, docs.DOCS_URL, docs.OAUTH2_REDIRECT_URL,
-              arrivals.PUSH_PATH}
+              arrivals.PUSH_PATH, inbound.INBOUND_PATH}  # the Worker's signature, not a key
     loopback = {metrics.PATH} if ctx.settings.metrics_access == MetricsAccess.LOOPBACK else set()
     app.add_middleware(Admission, ctx=ctx, max_body=limit,
                        public_paths={p for p in public if p},
@@ -71,6 +72,7 @@ def create_app(ctx: ServiceContext,
     # outermost: requests the admission refuses are timed too
     app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.router.routes)
     app.include_router(arrivals.router)
+    app.include_router(inbound.router)
     app.include_router(metrics.router, responses=errors.documented(*errors.COMMON, 403))
     for module in (health, agents, mail, threads, drafts, pending, route, relay, audit, events,
                    tags, rules, contacts, policies, signatures, templates, tasks, transfer,

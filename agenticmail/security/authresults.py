@@ -26,13 +26,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from email.message import Message
-from typing import Any
+from typing import Any, TypeVar
 
 from agenticmail.config import nameservers as nameserver_list
 from agenticmail.errors import DnsUnavailable
 from agenticmail.security import dmarc
 from agenticmail.security.mime_view import InboundMessage, read, to_message
 
+_T = TypeVar("_T")
 Resolver = Callable[[str], "bytes | str | None"]
 """TXT lookup: fully qualified name -> the record's text, or None when there is none."""
 
@@ -241,11 +242,7 @@ def _dkim(raw: bytes, resolver: Resolver, timeout: float) -> tuple[str, list[str
     """(result, signing domains that verified)."""
     import dkim
 
-    def dnsfunc(name: bytes | str, timeout: float = timeout) -> bytes | None:
-        # dkimpy asks with the name as bytes
-        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
-        return _as_bytes(resolver(text))
-
+    dnsfunc = dkim_dnsfunc(resolver)
     try:
         verifier = dkim.DKIM(raw, timeout=int(max(1, timeout)))
         sigs = [v for k, v in verifier.headers if k.lower() == b"dkim-signature"]
@@ -281,16 +278,33 @@ def verify_dkim(raw: bytes, resolver: Resolver, timeout: float = 2.0) -> tuple[s
     """Verify the message's DKIM signatures (at most 5) with ``resolver`` for the keys:
     (combined result word, the signing domains whose signature verified). Bounded by a
     wall-clock deadline of about ``2 * timeout``; never raises."""
+    none: list[str] = []
+    return within(timeout * 2, lambda: _dkim(bytes(raw), resolver, timeout),
+                  late=("temperror", none), failed=("permerror", none))
+
+
+def within(seconds: float, call: Callable[[], _T], *, late: _T, failed: _T) -> _T:
+    """``call()`` bounded by a wall-clock deadline (DNS answers can be slow): ``late`` when
+    it does not finish in ``seconds``, ``failed`` when it raises."""
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dkim")
     try:
-        return pool.submit(_dkim, bytes(raw), resolver, timeout).result(
-            timeout=max(timeout * 2, 0.1))
+        return pool.submit(call).result(timeout=max(seconds, 0.1))
     except concurrent.futures.TimeoutError:
-        return "temperror", []
+        return late
     except Exception:
-        return "permerror", []
+        return failed
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def dkim_dnsfunc(resolver: Resolver) -> Callable[..., bytes | None]:
+    """``resolver`` in the shape dkimpy asks DNS with (the name as bytes, a timeout)."""
+
+    def dnsfunc(name: bytes | str, timeout: float = 0) -> bytes | None:
+        text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
+        return _as_bytes(resolver(text))
+
+    return dnsfunc
 
 
 def _compute(source: bytes | InboundMessage, resolver: Resolver, timeout: float, spf: str,

@@ -4,11 +4,12 @@ security advisory and sanitised bodies, as one ``security`` block.
 Mail between the host's own agents is internal and not scored (it is still sanitised);
 everything else is. Internal means proven: the daemon's origin stamp verifies
 (:mod:`.origin`); a local From domain proves nothing. Authentication-Results headers count
-only from a configured trusted authserv-id (the mail host in front of us), or the relay
-provider's own on a copy the relay sealed; otherwise the verdicts are computed here. Where
-the connecting IP is known (a relay copy whose provider recorded it in its own headers), they
-are computed here whatever the headers say: SPF for that IP, the envelope sender and HELO,
-then DKIM and DMARC, whose SPF alignment uses that SPF result.
+only from a configured trusted authserv-id (the mail host in front of us), the relay
+provider's own on a copy the relay sealed, or the ARC results domain mode verified on a copy
+it sealed; otherwise the verdicts are computed here. Where the connecting IP is known (a relay
+copy whose provider recorded it in its own headers), they are computed here whatever the
+headers say: SPF for that IP, the envelope sender and HELO, then DKIM and DMARC, whose SPF
+alignment uses that SPF result.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..security.mime_view import InboundMessage, read
 from ..security.spf_check import SpfVerdict, spf_verdict
 from ..security.trace_headers import Connection
 from ..security.verdict import SecurityVerdict
-from . import origin
+from . import domain_inbound, origin
 from . import relay_gateway as relay
 from .context import ServiceContext
 
@@ -49,6 +50,9 @@ def _trusted_ids(ctx: ServiceContext, message: InboundMessage) -> set[str]:
         trusted -= provider  # even when also configured above: only on a sealed relay copy
         if relay.sealed_by_relay(ctx, message):
             trusted |= provider
+    vouched = domain_inbound.vouched_authserv_id(ctx, message)
+    if vouched is not None:  # the ARC results domain mode verified and sealed
+        trusted.add(vouched)
     return trusted
 
 

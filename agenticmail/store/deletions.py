@@ -14,7 +14,7 @@ from .db import Database
 # mail index, watcher checkpoints and keys go with the agent row by foreign-key cascade;
 # tasks given to it go the same way, tasks it gave stay with their assignee).
 OWNED_TABLES = ("events", "outbox", "pending_outbound", "spam_log", "relay_delivered",
-                "sent_messages", "signatures", "suppressions", "templates")
+                "sent_messages", "signatures", "suppressions", "templates", "domain_delivered")
 # a dead approval code (or its HMAC, from 0006_approval_hardening) is worth nothing but a risk
 _NOT_ARCHIVED = frozenset({"code_enc", "code_hash"})
 

@@ -520,6 +520,26 @@ _BOUNCES: Step = (
 )
 
 
+# Domain mode's inbound endpoint (``services/domain_inbound``): the webhook ids of the signed
+# deliveries it accepted, each kept until its timestamp is out of the tolerance window (a
+# replay is refused; older ones are refused by their timestamp), and the (Message-ID, agent)
+# log that makes a message delivered once per agent however often the Worker posts it
+_DOMAIN_INBOUND: Step = (
+    """CREATE TABLE domain_webhook_seen (
+        webhook_id TEXT PRIMARY KEY,
+        expires REAL NOT NULL)""",
+    "CREATE INDEX domain_webhook_seen_expires ON domain_webhook_seen(expires)",
+    # the agent's rows go with it (store/deletions.OWNED_TABLES), as relay_delivered's do
+    """CREATE TABLE domain_delivered (
+        message_key TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        agent_id INTEGER,
+        webhook_id TEXT NOT NULL,
+        delivered_at TEXT NOT NULL,
+        PRIMARY KEY (message_key, agent))""",
+)
+
+
 # DMARC aggregate reports sent to domain mode's rua address (services/dmarc_reports): one row
 # per report, deduplicated by (reporting organisation, report id); its records as rows.
 _DMARC_REPORTS = (
@@ -571,6 +591,7 @@ MIGRATIONS: list[tuple[str, Step]] = [
     ("0013_search_index", _SEARCH_INDEX),
     ("0014_tags_rules_contacts", _TAGS_RULES_CONTACTS),
     ("0015_signatures_templates_tasks", _SIGNATURES_TEMPLATES_TASKS),
+    ("0016_domain_inbound", _DOMAIN_INBOUND),
     ("0017_dmarc_reports", _DMARC_REPORTS),
 ]
 

@@ -2,8 +2,10 @@
 // it POSTs the raw message with its envelope to the daemon's inbound endpoint (through the
 // Cloudflare Tunnel), signed the Standard Webhooks way with the secret held in the Worker
 // secret binding INBOUND_SECRET (never in this text). The daemon's URL is the plain-text
-// binding INBOUND_URL. A permanent refusal (4xx but 408/429) rejects the message with the
-// daemon's reason; anything else throws, so the sending server retries later.
+// binding INBOUND_URL. A permanent refusal (a 4xx: unknown recipient, too large) rejects the
+// message with the daemon's reason; anything else throws, so the sending server retries
+// later: a 5xx, no answer, and also 401 (the daemon refused our signature: a secret or clock
+// out of step is the owner's to fix, not the sender's mail to bounce), 408 and 429.
 
 const encoder = new TextEncoder();
 
@@ -42,14 +44,14 @@ export default {
     });
     if (response.ok) return;
     const permanent = response.status >= 400 && response.status < 500
-      && response.status !== 408 && response.status !== 429;
+      && ![401, 408, 429].includes(response.status);
     let reason = `refused by agenticmail (HTTP ${response.status})`;
     try {
       const answer = await response.json();
       if (answer && answer.error && answer.error.message) reason = answer.error.message;
     } catch (_) { /* not JSON: keep the status */ }
     if (permanent) {
-      message.setReject(reason);
+      await message.setReject(reason);  // void in production; awaited where it is a call away
       return;
     }
     throw new Error(reason);

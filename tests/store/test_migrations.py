@@ -31,6 +31,7 @@ RELEASED = {
     "0014_tags_rules_contacts": "87deb31ee1f9c06a87c0a740d0ff34c356598605b9bcf30aaf2471b240a6c34d",
     "0015_signatures_templates_tasks":
         "a80213bbf96a7c87d834e7421931847ec652ec76b0b02ee709dc0be04ca42fa7",
+    "0016_domain_inbound": "10a5d1ba5c554eb7f03ddefefc57af97da8bfc7b773d4c8c1f13e72cdd5a0c8c",
     "0017_dmarc_reports": "f08fed9704b1aff89e6db8b9a2b3887274934386d9578785c441753c594c41c0",
 }
 
