@@ -54,6 +54,13 @@ step "Installing agenticmail into .venv"
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$dev" -eq 1 ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
+  # the Email Worker's tests run it in workerd (wrangler, pinned in tests/worker/package-lock.json)
+  if command -v npm >/dev/null 2>&1; then
+    step "Installing wrangler (workerd) for the Email Worker's tests into tests/worker"
+    (cd tests/worker && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    echo "note: npm not found: the Email Worker's workerd tests will be skipped" >&2
+  fi
   step "Done. Run the tests with: .venv/bin/python -m pytest"
   exit 0
 fi

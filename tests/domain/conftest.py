@@ -14,6 +14,9 @@ from agenticmail.cli.main import app
 from agenticmail_testing import log_audit
 from agenticmail_testing.cloudflare_api import FakeCloudflare
 from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.dns_server import DkimKey
+from tests.domain import inbound_helpers
+from tests.domain.inbound_helpers import InboundDaemon
 
 DOMAIN = "example.com"
 # the owner's zone before setup: a web site, Google Workspace mail (MX, SPF, DMARC), a
@@ -78,3 +81,15 @@ def cli(handle: DaemonHandle, *args: str, env: dict[str, str] | None = None,
                                 env={"COLUMNS": "200", "CLOUDFLARE_API_TOKEN": "",
                                      **(env or {})})
     return result.exit_code, result.stdout, result.stderr
+
+
+# -- the inbound side (test_inbound.py, test_worker_workerd.py) -----------------------------
+
+@pytest.fixture(scope="session")
+def arc_keys() -> dict[str, DkimKey]:
+    return inbound_helpers.new_arc_keys()
+
+
+@pytest.fixture(scope="session")
+def inbound_daemon(arc_keys: dict[str, DkimKey]) -> Iterator[InboundDaemon]:
+    yield from inbound_helpers.running(arc_keys)
