@@ -45,12 +45,12 @@ def signed_headers(secret: str, webhook_id: str, timestamp: float, body: bytes
     }
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float,
-           tolerance: float = TOLERANCE_SECONDS) -> str:
-    """The ``webhook-id`` of ``body`` when its headers carry a signature by ``secret`` made
-    within ``tolerance`` seconds of ``now``. AuthenticationFailed otherwise: code
-    ``stale_timestamp`` for a timestamp too far from now (a replay, or a wrong clock),
-    ``invalid_signature`` for anything else (no headers, a wrong secret, changed bytes)."""
+def check_headers(headers: Mapping[str, str], now: float,
+                  tolerance: float = TOLERANCE_SECONDS) -> str:
+    """The ``webhook-id`` when the three headers are there, well-formed, and the timestamp is
+    within ``tolerance`` seconds of ``now`` (what can be refused before the body is read).
+    AuthenticationFailed otherwise: ``stale_timestamp`` for a timestamp too far from now (a
+    replay, or a wrong clock), ``invalid_signature`` for the rest."""
     given = {k.lower(): v for k, v in headers.items()}
     webhook_id = given.get("webhook-id", "")
     stamp = given.get("webhook-timestamp", "")
@@ -65,8 +65,18 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float,
     if abs(now - int(stamp)) > tolerance:
         raise AuthenticationFailed(f"the webhook-timestamp is more than {int(tolerance)} "
                                    "seconds from now", code="stale_timestamp")
+    return webhook_id
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float,
+           tolerance: float = TOLERANCE_SECONDS) -> str:
+    """The ``webhook-id`` of ``body`` when its headers (:func:`check_headers`) carry a
+    signature by ``secret``; AuthenticationFailed (``invalid_signature``) for a wrong secret
+    or changed bytes."""
+    webhook_id = check_headers(headers, now, tolerance)
     try:
-        Webhook(secret).verify(body, given, json_parse=False)
+        Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()},
+                               json_parse=False)
     except WebhookVerificationError:
         raise AuthenticationFailed("the webhook-signature does not match the body",
                                    code="invalid_signature") from None

@@ -5,18 +5,20 @@ The Worker holds no API key; the Standard Webhooks signature under the secret sa
 :class:`~.domain_config.DomainConfig` (``inbound_secret_enc``, the Worker's ``INBOUND_SECRET``
 binding) is the authentication. In order, a delivery is:
 
-1. bounded (the route reads at most :data:`MAX_BODY_BYTES`; the message itself at most
+1. admitted before its body is read (:func:`admit`): domain mode set up, the signature
+   headers there, the timestamp fresh;
+2. bounded (the route reads at most :data:`MAX_BODY_BYTES`; the message itself at most
    :data:`MAX_MESSAGE_BYTES`, as Cloudflare Email Routing's own limit): ``payload_too_large``;
-2. verified: signed by the secret (``invalid_signature``), within ±5 minutes of now
+3. verified: signed by the secret (``invalid_signature``), within ±5 minutes of now
    (``stale_timestamp``), with a webhook-id never accepted before (``replayed_webhook``;
    ids are kept until their timestamp is out of the window, so a replay is refused either
    way);
-3. routed by the envelope recipient: the ``rua`` address of the DMARC record goes to
+4. routed by the envelope recipient: the ``rua`` address of the DMARC record goes to
    :func:`.dmarc_reports.ingest_message`, never to an agent; ``agent@domain`` and
    ``agent+tag@domain`` to that agent; anything else to the catch-all agent when one is
    configured, else refused permanently (``unknown_recipient``: the Worker rejects the
    message with its text);
-4. deduplicated by (Message-ID, agent) (answered ``duplicate``), then delivered on the inbound
+5. deduplicated by (Message-ID, agent) (answered ``duplicate``), then delivered on the inbound
    path the relay takes (:mod:`.gateway_delivery`): the agent's watcher scores, sanitises,
    moves spam and announces ``message.new``.
 
@@ -76,19 +78,28 @@ class Envelope:
     raw: bytes
 
 
+def admit(ctx: ServiceContext, headers: Mapping[str, str], now: float | None = None
+          ) -> DomainConfig:
+    """What can be refused before the body is read: domain mode not set up
+    (``domain_not_configured``), signature headers missing or malformed, a stale timestamp."""
+    config = domain_config.load(ctx)
+    if config is None or not config.inbound_secret_enc:
+        raise NotFound("domain mode is not set up on this daemon",
+                       code="domain_not_configured", hint="run: agenticmail domain setup")
+    webhook_signing.check_headers(headers, time.time() if now is None else now)
+    return config
+
+
 def receive(ctx: ServiceContext, headers: Mapping[str, str], body: bytes,
             now: float | None = None) -> dict[str, Any]:
     """Handle one signed delivery from the Email Worker: ``{"status": "delivered" |
     "duplicate" | "dmarc_report", ...}``. Every refusal raises an error with a stable code
     (see the module's docstring); nothing is recorded for a delivery refused before
     routing."""
-    config = domain_config.load(ctx)
-    if config is None or not config.inbound_secret_enc:
-        raise NotFound("domain mode is not set up on this daemon",
-                       code="domain_not_configured", hint="run: agenticmail domain setup")
+    when = time.time() if now is None else now
+    config = admit(ctx, headers, when)
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"a delivery is at most {MAX_BODY_BYTES} bytes")
-    when = time.time() if now is None else now
     secret = domain_config.secret(ctx, config.inbound_secret_enc) or ""
     webhook_id = webhook_signing.verify(secret, headers, body, when)
     envelope = _envelope(body)

@@ -53,7 +53,7 @@ class InboundDaemon:
                                 time.time() if timestamp is None else timestamp, body)
         return self.send(body, signed if headers is None else headers)
 
-    def send(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    def send(self, body: bytes | Iterator[bytes], headers: dict[str, str]) -> httpx.Response:
         return httpx.post(self.handle.api_url + INBOUND_PATH, content=body,
                           headers={"content-type": "application/json", **headers}, timeout=30)
 

@@ -6,13 +6,14 @@ trusted sealer. (The Worker itself, in workerd, and forged, stale and replayed p
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from typing import Any
 
 from agenticmail.security.webhook_signing import signed_headers
 from agenticmail.services import domain_config
-from agenticmail.services.domain_config import INBOUND_LAST_KEY
+from agenticmail.services.domain_config import INBOUND_LAST_KEY, INBOUND_PATH
 from agenticmail.services.domain_inbound import MAX_BODY_BYTES
 from agenticmail_testing.daemon import unique
 from agenticmail_testing.dns_server import DkimKey
@@ -116,11 +117,11 @@ def test_dmarc_reports_never_reach_an_agent(inbound_daemon: InboundDaemon) -> No
         r = inbound_daemon.post(raw, RUA)
     finally:
         inbound_daemon.save()
-    # the report parser (services/dmarc_reports) answers; until it is in, its stub fails (500)
-    assert r.status_code in (200, 500), r.text
-    if r.status_code == 200:
-        assert r.json()["status"] == "dmarc_report"
+    assert r.status_code == 200, r.text
+    assert r.json() | {"message_id": None} == {"status": "dmarc_report", "message_id": None,
+                                               "reports": 0}  # it carried none
     assert inbox(inbound_daemon, key) == []
+    assert (last_inbound(inbound_daemon) or {})["outcome"] == "dmarc_report"
 
 
 def test_cloudflares_arc_results_are_believed_only_from_a_verified_trusted_seal(
@@ -157,13 +158,37 @@ def test_cloudflares_arc_results_are_believed_only_from_a_verified_trusted_seal(
             assert (auth["dkim"], auth["dmarc"], auth["source"]) == expected, mid
 
 
+def head_only(inbound_daemon: InboundDaemon, headers: dict[str, str], length: int) -> int:
+    """The status the daemon answers to a request whose body never comes."""
+    host, port = "127.0.0.1", inbound_daemon.handle.settings.api_port
+    lines = [f"POST {INBOUND_PATH} HTTP/1.1", f"Host: {host}:{port}",
+             "Content-Type: application/json", f"Content-Length: {length}",
+             *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall("\r\n".join(lines).encode())
+        return int(conn.recv(4096).split(b" ", 2)[1])
+
+
 def test_an_oversized_delivery_is_refused_before_it_is_read_whole(
         inbound_daemon: InboundDaemon) -> None:
+    fresh = {"webhook-id": "msg_big", "webhook-timestamp": str(int(time.time())),
+             "webhook-signature": "v1,AAAA"}
     body = b"x" * (MAX_BODY_BYTES + 1)
-    r = inbound_daemon.send(body, {"webhook-id": "msg_big", "webhook-timestamp": "1",
-                                  "webhook-signature": "v1,AAAA"})
-    assert r.status_code == 413, r.text
-    assert r.json()["error"]["code"] == "payload_too_large"
+    declared = inbound_daemon.send(body, fresh)
+    chunked = inbound_daemon.send(iter([body[:1 << 20]] * (len(body) // (1 << 20) + 1)),
+                                 fresh)  # no Content-Length: counted as it arrives
+    for r in (declared, chunked):
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["code"] == "payload_too_large"
+    assert head_only(inbound_daemon, fresh, MAX_BODY_BYTES + 1) == 413
+
+
+def test_a_post_without_a_fresh_signature_is_refused_before_its_body_is_read(
+        inbound_daemon: InboundDaemon) -> None:
+    assert head_only(inbound_daemon, {}, 1_000_000) == 401
+    stale = {"webhook-id": "msg_old", "webhook-timestamp": str(int(time.time()) - 3600),
+             "webhook-signature": "v1,AAAA"}
+    assert head_only(inbound_daemon, stale, 1_000_000) == 401
 
 
 def test_without_domain_mode_the_endpoint_is_not_there(inbound_daemon: InboundDaemon) -> None:

@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agenticmail.security.webhook_signing import signed_headers
+from agenticmail.security.webhook_signing import new_secret, signed_headers
+from agenticmail.services import domain_config
 from agenticmail.services.domain_config import INBOUND_PATH
 from agenticmail_testing.daemon import unique, wait_until
 from agenticmail_testing.ports import free_port
@@ -165,3 +166,20 @@ def test_forged_stale_and_replayed_posts_are_refused_and_deliver_nothing(
                                                      headers["webhook-id"], time.time(), other))
     assert (again.status_code, again.json()["error"]["code"]) == (409, "replayed_webhook")
     assert subjects(inbound_daemon, key) == ["genuine", "replayed"]
+
+
+def test_a_secret_out_of_step_makes_the_worker_retry_not_bounce(
+        worker: Worker, inbound_daemon: InboundDaemon) -> None:
+    created = inbound_daemon.handle.create_agent(unique("rt"))
+    name, key = created["agent"]["name"], created["api_key"]
+    assert inbound_daemon.handle.daemon is not None
+    rotated = domain_config.encrypt(inbound_daemon.handle.daemon.ctx, new_secret())
+    inbound_daemon.save(inbound_secret_enc=rotated)  # the Worker still signs with the old one
+    try:
+        raw, _ = message("signed with the old secret", f"{name}@{DOMAIN}")
+        r = worker.email(raw, f"{name}@{DOMAIN}")
+    finally:
+        inbound_daemon.save()
+    # the Worker threw (Email Routing answers the sender 4xx: try again later), no setReject
+    assert r.status_code == 500 and "rejected" not in r.text, r.text
+    assert subjects(inbound_daemon, key) == []
