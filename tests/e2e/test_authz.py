@@ -16,6 +16,7 @@ from starlette.routing import Match
 from agenticmail.api.app import create_app
 from agenticmail.api.routing import serving_routes
 from agenticmail.services.arrivals import PUSH_PATH
+from agenticmail.services.domain_config import INBOUND_PATH
 from agenticmail_testing.daemon import DaemonHandle, unique
 from agenticmail_testing.ports import free_ports
 from agenticmail_testing.sse import EventStream
@@ -169,6 +170,8 @@ OWN_PROOF: list[Route] = [
     ("POST", PUSH_PATH, None),  # the mail host's push secret
     ("POST", "/v1/unsubscribe/tok", None),  # the one-click HMAC token
     ("GET", "/v1/unsubscribe/tok", None),  # the page that makes that POST
+    # domain mode's Email Worker: its Standard Webhooks signature (tests/domain/)
+    ("POST", INBOUND_PATH, None),
 ]
 PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json"), ("GET", "/v1/docs"),
           ("GET", "/v1/docs/oauth2-redirect"),
