@@ -144,6 +144,13 @@ class Settings:
     # `domain check NAME`: IANA's RDAP bootstrap file for DNS (RFC 9224), naming each TLD's
     # registry RDAP service (tests point it at a local fake registry)
     rdap_bootstrap_url: str = "https://data.iana.org/rdap/dns.json"
+    # Domain mode, outbound path "direct" (to each recipient domain's MX): the port MX hosts
+    # listen on (25; tests use a high one), whether their TLS must be offered and verified
+    # (off: opportunistic STARTTLS, as MTAs do without DANE/MTA-STS), the EHLO name (default:
+    # this machine's FQDN; give the name your PTR record has)
+    domain_direct_port: int = 25
+    domain_direct_require_tls: bool = False
+    domain_direct_helo: str = ""
     relay_default_agent: str | None = None  # gets relay mail sub-addressed to an unknown tag
     relay_poll_seconds: int = 30  # polling interval when the relay's IMAP server lacks IDLE
     relay_backoff_seconds: int = 30  # first retry delay; doubles up to 10x (30 s .. 5 min)

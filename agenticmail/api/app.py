@@ -20,6 +20,7 @@ from .routes import (
     audit,
     contacts,
     domain,
+    domain_outbound,
     domain_reports,
     drafts,
     events,
@@ -79,6 +80,7 @@ def create_app(ctx: ServiceContext,
                    webhooks, suppressions, domain):
         app.include_router(module.router, responses=errors.documented(*errors.COMMON))
     app.include_router(domain_reports.router, responses=errors.documented(*errors.COMMON))
+    app.include_router(domain_outbound.router, responses=errors.documented(*errors.COMMON))
     # one-click unsubscribes carry their own proof (an HMAC token), not a key
     app.include_router(suppressions.unsubscribe_router, responses=errors.documented(400, 413))
     docs.install(app)

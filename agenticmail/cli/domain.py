@@ -3,7 +3,8 @@
 setup/teardown (DNS with a backup, the tunnel, Email Routing with the inbound Worker, DKIM,
 DMARC), status (each DNS record expected vs found, the tunnel, the Worker, the last inbound
 message, outbound health), report (DMARC aggregate reports), check (is a name registered,
-via RDAP). Each command is a thin client of ``/v1/domain`` with the owner's master key.
+via RDAP), outbound (show or switch how mail leaves: cloudflare, smarthost or direct). Each
+command is a thin client of ``/v1/domain`` with the owner's master key.
 ``tunnel status`` reads the daemon's health report; ``tunnel install`` downloads cloudflared
 into the data dir itself (no daemon needed, as for the setup wizard).
 """
@@ -14,6 +15,7 @@ import base64
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -413,3 +415,45 @@ def teardown(
                     _show_step(index, len(order), run)
                 ran.append(run)
     emit({**data, "ran": ran}, as_json, _render_teardown)
+
+
+# -- how mail leaves (the outbound path) ------------------------------------------------------
+class OutboundChoice(StrEnum):
+    CLOUDFLARE = "cloudflare"
+    SMARTHOST = "smarthost"
+    DIRECT = "direct"
+
+
+def _render_outbound(data: Mapping[str, Any]) -> Iterator[RenderableType]:
+    if not data.get("domain"):
+        yield Text("Domain mode is not set up: agenticmail domain setup --domain DOMAIN")
+        return
+    last = data.get("last") or {}
+    yield details([
+        ("domain", data.get("domain")),
+        ("active", "yes" if data.get("active") else "no (gateway_mode is not domain)"),
+        ("outbound path", data.get("path")),
+        ("DKIM", f"selector {data.get('dkim_selector')}, "
+                 + ("key stored (encrypted)" if data.get("dkim_key") else "no key")),
+        ("last attempt", "none yet" if not last else
+         f"{last.get('at')} by {last.get('path')}: "
+         + ("ok" if last.get("ok") else f"failed: {last.get('error')}")),
+    ])
+
+
+@app.command()
+def outbound(
+    ctx: typer.Context,
+    path: Annotated[
+        OutboundChoice | None,
+        typer.Argument(case_sensitive=False, show_default=False,
+                       help="Switch to: cloudflare (Cloudflare's email sending), smarthost "
+                            "(the SMTP route) or direct (each recipient's MX). Omit to show."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show or switch how domain-mode mail leaves (DKIM-signed here by smarthost or direct)."""
+    with Client(settings_from(ctx)) as client:
+        data = (client.get("/v1/domain/outbound") if path is None else
+                client.request("PUT", "/v1/domain/outbound", json_body={"path": path.value}))
+    emit(data, as_json, _render_outbound)

@@ -419,6 +419,28 @@ class RouteAnswer(Model):
     route: Route | None
 
 
+class DomainOutboundLast(Model):
+    """The last domain-mode delivery attempt (``OUTBOUND_LAST_KEY``)."""
+
+    at: str
+    path: str
+    ok: bool
+    error: str | None
+    outbox_id: str | None = None
+
+
+class DomainOutbound(Model):
+    """How domain-mode mail leaves: the path (cloudflare | smarthost | direct), whether domain
+    mode is on, the DKIM selector and whether a key is stored, the last attempt."""
+
+    active: bool
+    domain: str | None
+    path: str | None
+    dkim_selector: str | None
+    dkim_key: bool
+    last: DomainOutboundLast | None
+
+
 class SmtpEndpoint(Model):
     host: str
     port: int

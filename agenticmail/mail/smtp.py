@@ -1,4 +1,5 @@
-"""Sending through an SMTP server (a relay account or smarthost) with aiosmtplib.
+"""Sending through an SMTP server (a relay account or smarthost) with aiosmtplib, or straight
+to a recipient domain's mail exchangers (:func:`send_direct`, domain mode's direct path).
 
 Failures are classified at this edge: 4xx replies and network trouble are transient
 (retry later), 5xx replies are permanent (the server's reason is kept). The transaction is
@@ -12,18 +13,24 @@ from __future__ import annotations
 import base64
 import functools
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiosmtplib
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from ..errors import (
+    DeliveryError,
     DeliveryInDoubt,
     MailHostError,
     MailHostUnavailable,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+
+if TYPE_CHECKING:  # mx imports dnspython: only the sender of direct mail needs it
+    from .mx import Exchanger
 
 TLS_MODES = ("implicit", "starttls", "none")
 
@@ -146,24 +153,112 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
             f"the SMTP server {route.host} refused the login for {route.username}: "
             f"{_reason(exc.code, exc.message)}",
             hint="check the account's (app) password") from exc
-    except aiosmtplib.SMTPRecipientsRefused as exc:
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise _delivery_error(exc, route.host, where) from exc
+    _raise_refused(refused)
+
+
+def _delivery_error(exc: Exception, host: str, where: str) -> DeliveryError:
+    """What a failed transaction with ``host`` (at ``where``) means: 4xx and network trouble
+    are transient, 5xx permanent."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         reasons = "; ".join(f"{r.recipient}: {_reason(r.code, r.message)}" for r in exc.recipients)
         if all(c >= 500 for c in codes):
-            raise PermanentDeliveryError(f"recipients refused: {reasons}") from exc
-        raise TransientDeliveryError(f"recipients deferred: {reasons}") from exc
-    except aiosmtplib.SMTPResponseException as exc:
-        reason = f"{route.host} answered {_reason(exc.code, exc.message)}"
+            return PermanentDeliveryError(f"recipients refused: {reasons}")
+        return TransientDeliveryError(f"recipients deferred: {reasons}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        reason = f"{host} answered {_reason(exc.code, exc.message)}"
         if 400 <= exc.code < 500:
-            raise TransientDeliveryError(reason) from exc
-        raise PermanentDeliveryError(reason) from exc
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise TransientDeliveryError(f"cannot reach {where}: {exc}") from exc
+            return TransientDeliveryError(reason)
+        return PermanentDeliveryError(reason)
+    return TransientDeliveryError(f"cannot reach {where}: {exc}")
+
+
+def _raise_refused(refused: dict[str, tuple[int, str]]) -> None:
+    """Some recipients refused (the others accepted): a failure of their kind."""
     if refused:
         reasons = "; ".join(f"{r}: {_reason(c, m)}" for r, (c, m) in refused.items())
         if all(c >= 500 for c, _ in refused.values()):
             raise PermanentDeliveryError(f"recipients refused: {reasons}")
         raise TransientDeliveryError(f"recipients deferred: {reasons}")
+
+
+@functools.lru_cache(maxsize=2)
+def _direct_context(verified: bool) -> ssl.SSLContext:
+    """TLS towards an MX: verified against the system's CAs and the MX name, or (opportunistic,
+    as MTAs do without DANE/MTA-STS) encrypted without checking the certificate."""
+    context = ssl.create_default_context()
+    if not verified:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class _NotThisHost(Exception):
+    """This exchanger could not be used before the transaction began: try the next."""
+
+    def __init__(self, error: DeliveryError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def _open_direct(host: str, address: str, port: int, *, timeout: float,
+                       require_tls: bool, helo: str | None) -> aiosmtplib.SMTP:
+    """A session with one MX address, greeted, in TLS when the host offers STARTTLS (always
+    with ``require_tls``, the certificate verified for ``host``)."""
+    where = f"{host} ({address}:{port})"
+    client = aiosmtplib.SMTP(hostname=address, port=port, timeout=timeout, start_tls=False,
+                             local_hostname=helo or None)
+    try:
+        await client.connect()
+        await client.ehlo()
+        if client.supports_extension("starttls"):
+            await client.starttls(server_hostname=host,
+                                  tls_context=_direct_context(require_tls))
+        elif require_tls:
+            raise TransientDeliveryError(f"{where} does not offer STARTTLS, and TLS is "
+                                         "required (domain_direct_require_tls)")
+    except TransientDeliveryError as exc:
+        client.close()
+        raise _NotThisHost(exc) from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError, ssl.SSLError) as exc:
+        client.close()
+        error = _delivery_error(exc, host, where)
+        if isinstance(error, PermanentDeliveryError):  # a host that refuses service (554):
+            error = TransientDeliveryError(str(error))  # its domain may have other hosts
+        raise _NotThisHost(error) from None
+    return client
+
+
+async def send_direct(exchangers: Sequence[Exchanger], port: int, sender: str,
+                      recipients: list[str], raw: bytes, *, timeout: float = 60,
+                      require_tls: bool = False, helo: str | None = None) -> None:
+    """Deliver ``raw`` to ``recipients`` (one domain's) at the first of its ``exchangers``
+    that takes a session, as an MTA does: each MX address in turn until one greets; then
+    one transaction, classified as :func:`send` does. Opportunistic STARTTLS unless
+    ``require_tls`` (then only verified TLS will do)."""
+    tried: list[str] = []
+    for exchanger in exchangers:
+        for address in exchanger.addresses:
+            try:
+                client = await _open_direct(exchanger.host, address, port, timeout=timeout,
+                                            require_tls=require_tls, helo=helo)
+            except _NotThisHost as skipped:
+                tried.append(str(skipped.error))
+                continue
+            where = f"{exchanger.host} ({address}:{port})"
+            try:
+                async with client:
+                    refused = await _transaction(client, sender, recipients, raw, where)
+            except DeliveryInDoubt:
+                raise
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                raise _delivery_error(exc, exchanger.host, where) from exc
+            _raise_refused(refused)
+            return
+    raise TransientDeliveryError("no mail exchanger took a session: " + "; ".join(tried)
+                                 if tried else "no mail exchanger to try")
 
 
 async def check_login(route: SmtpRoute, timeout: float = 10) -> str:

@@ -1,5 +1,6 @@
 """Delivering one outbox row: local recipients over LMTP, external ones through the route
-(with the From rewritten to the route's sub-address), the Sent copy (with Bcc), then the row
+(with the From rewritten to the route's sub-address) or, in domain mode, by the domain's path
+(From ``agent@domain``: services/domain_outbound), the Sent copy (with Bcc), then the row
 marked sent and announced. ``daemon/sender.py`` only schedules: it claims rows per lane and
 hands each to :func:`deliver`.
 
@@ -46,8 +47,9 @@ from ..mail.mime import normalize_message_id
 from ..models import Agent, SearchQuery
 from ..store import agents as agent_store
 from ..store import outbox as store
-from . import approvals, identity, origin, search
+from . import approvals, domain_outbound, identity, origin, search
 from .context import ServiceContext, transaction
+from .domain_config import external_address
 from .mailbox import open_session
 from .routes import external_sender, get_route
 
@@ -203,6 +205,8 @@ def _session_has(session: MailboxSession, message_id: str, folders: tuple[str, .
 
 
 async def _deliver_external(ctx: ServiceContext, row: store.OutboxRow) -> None:
+    if await _deliver_by_domain(ctx, row):
+        return
     try:
         route = await asyncio.to_thread(get_route, ctx)
     except SignInRequired as exc:  # kept: it leaves once the owner signs in again
@@ -221,6 +225,25 @@ async def _deliver_external(ctx: ServiceContext, row: store.OutboxRow) -> None:
     await smtp.send(route, sender, row.external_rcpts, raw,
                     timeout=ctx.settings.smtp_timeout_seconds)
     await asyncio.to_thread(_progress, ctx, row.id, delivered_external=True)
+
+
+async def _deliver_by_domain(ctx: ServiceContext, row: store.OutboxRow) -> bool:
+    """An agent's external part in domain mode: From ``agent@domain``, by the domain's path.
+    False when it is not for domain mode (domain mode off, or system mail: the route's)."""
+    config = await asyncio.to_thread(domain_outbound.active, ctx)
+    if config is None:
+        return False
+    agent = await asyncio.to_thread(agent_store.find_agent_by_id, ctx.db, row.agent_id)
+    if agent is None:
+        return False
+    sender = external_address(config, agent.name)
+    raw = await asyncio.to_thread(
+        external_variant, row.raw, agent.display_name, sender,
+        functools.partial(identity.reply_to_allowed, ctx, agent))
+    await asyncio.to_thread(_external_started, ctx, row.id)
+    await domain_outbound.send(ctx, config, row.id, sender, row.external_rcpts, raw)
+    await asyncio.to_thread(_progress, ctx, row.id, delivered_external=True)
+    return True
 
 
 def _finish(ctx: ServiceContext, row: store.OutboxRow) -> None:

@@ -2,8 +2,8 @@
 
 An agent authenticated as X may send only with exactly one ``From`` (over SMTP, a message
 without one gets X's own) naming one of X's own addresses (its local address and, with an
-outbound route, its relay sub-address), at most one ``Sender`` naming one of them, and a
-``Reply-To`` naming only them unless the owner set ``allow_foreign_reply_to``. SMTP
+outbound route, its relay sub-address; in domain mode, ``agent@domain``), at most one
+``Sender`` naming one of them, and a ``Reply-To`` naming only them unless the owner set ``allow_foreign_reply_to``. SMTP
 submission checks the header block it received; the API builds ``From`` itself and refuses
 custom headers that would speak for someone (:data:`RESERVED`).
 """
@@ -20,6 +20,7 @@ from ..mail.addresses import plus_address
 from ..models import Agent, OutgoingMail
 from ..security.origin import STAMP_HEADER, header_fields
 from .context import ServiceContext
+from .domain_outbound import outbound_address
 from .routes import route_address
 
 # Custom API headers that would say who wrote, sent or vouched for the message.
@@ -37,6 +38,9 @@ def own_addresses(ctx: ServiceContext, agent: Agent) -> frozenset[str]:
     address = route_address(ctx)
     if address is not None:
         mine.add(plus_address(address, agent.name).lower())
+    on_domain = outbound_address(ctx, agent)
+    if on_domain is not None:  # domain mode: agent@domain
+        mine.add(on_domain.lower())
     return frozenset(mine)
 
 

@@ -25,11 +25,10 @@ from ..store import agents as agent_store
 from ..store import messages as index
 from ..store import outbox as store
 from ..store import pending as pending_store
-from . import audit, contacts, identity, origin, suppressions
+from . import audit, contacts, domain_outbound, identity, origin, suppressions
 from .approvals import hold
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, new_id
-from .routes import route_address
 
 IDEMPOTENCY_WINDOW = 24 * 3600
 MAX_RECIPIENTS = 100
@@ -43,9 +42,13 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
         raise InvalidRequest(f"at most {MAX_RECIPIENTS} recipients per message")
     local: list[str] = []
     external: list[str] = []
+    domain = domain_outbound.active(ctx)
     for raw in recipients:
         address = validate_address(raw)
-        if domain_of(address).lower() == ctx.settings.domain.lower():
+        own = domain_outbound.agent_at_domain(ctx, domain, address) if domain else None
+        if own is not None:  # agent@ the owner's domain: delivered here, never out and back
+            address, bucket = own.address, local
+        elif domain_of(address).lower() == ctx.settings.domain.lower():
             address = address.lower()
             if agent_store.find_agent_by_address(ctx.db, address) is None:
                 raise InvalidRequest(f"no agent has the address {address}",
@@ -55,7 +58,7 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
             bucket = external
         if address not in bucket:
             bucket.append(address)
-    if external and route_address(ctx) is None:
+    if external and not domain_outbound.has_way_out(ctx):
         raise InvalidRequest(
             f"cannot deliver to {external[0]}: no route to internet mail is configured",
             code="no_route",

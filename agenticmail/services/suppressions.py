@@ -28,6 +28,7 @@ from ..security.keys import same_secret
 from ..store import agents as agent_store
 from ..store import suppressions as store
 from .context import ServiceContext, Tx, transaction
+from .domain_outbound import outbound_address
 from .routes import route_address
 
 __all__ = ["ONE_CLICK", "UNSUBSCRIBE_PREFIX", "add", "add_in", "bulk_header_lines",
@@ -164,7 +165,8 @@ def bulk_header_lines(ctx: ServiceContext, agent: Agent, recipient: str) -> byte
     token = unsubscribe_token(ctx, agent, recipient)
     base = (ctx.settings.public_url or ctx.settings.api_url).rstrip("/")
     route = route_address(ctx)
-    reply_to = plus_address(route, agent.name) if route else agent.address
+    reply_to = (outbound_address(ctx, agent)
+                or (plus_address(route, agent.name) if route else agent.address))
     mailto = f"mailto:{reply_to}?subject={quote(f'unsubscribe {token}')}"
     return (f"List-Unsubscribe: <{base}{UNSUBSCRIBE_PREFIX}{token}>,\r\n <{mailto}>\r\n"
             f"List-Unsubscribe-Post: {ONE_CLICK}\r\n").encode()
