@@ -3,9 +3,10 @@
 An agent authenticated as X may send only with exactly one ``From`` (over SMTP, a message
 without one gets X's own) naming one of X's own addresses (its local address and, with an
 outbound route, its relay sub-address; in domain mode, ``agent@domain``), at most one
-``Sender`` naming one of them, and a ``Reply-To`` naming only them unless the owner set ``allow_foreign_reply_to``. SMTP
-submission checks the header block it received; the API builds ``From`` itself and refuses
-custom headers that would speak for someone (:data:`RESERVED`).
+``Sender`` naming one of them, and a ``Reply-To`` naming only them unless the owner set
+``allow_foreign_reply_to``. SMTP submission checks the header block it received; the API
+builds ``From`` itself and refuses custom headers that would speak for someone
+(:data:`RESERVED`).
 """
 
 from __future__ import annotations
