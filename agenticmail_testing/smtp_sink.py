@@ -1,5 +1,7 @@
-"""An SMTP server with implicit TLS (trustme certificate) and AUTH that records what it
-accepts: the stand-in for a provider's SMTP relay. Replies can be scripted per message."""
+"""SMTP servers that record what they accept, with trustme certificates: :class:`SmtpSink`
+(implicit TLS and AUTH: the stand-in for a provider's SMTP relay) and :class:`MxSink` (a
+mail exchanger: port 25's manners, STARTTLS offered, no AUTH). Replies can be scripted per
+message."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import trustme
 from aiosmtpd.controller import Controller
@@ -29,6 +31,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    tls: bool = False  # the session was in TLS (implicit, or after STARTTLS)
 
     @property
     def message(self) -> Message:
@@ -79,7 +82,7 @@ class _Handler:
                 return reply
         with self.cond:
             self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
-                                          data))
+                                          data, tls=session.ssl is not None))
             self.cond.notify_all()
             slow, self.slow_replies = self.slow_replies > 0, max(0, self.slow_replies - 1)
         if slow:
@@ -87,7 +90,43 @@ class _Handler:
         return "250 2.0.0 OK queued"
 
 
-class SmtpSink:
+class _Recording:
+    """What both servers share: started and stopped, what they received, scripted replies."""
+
+    handler: _Handler
+    controller: Controller
+
+    def start(self) -> Self:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.cond:
+            return list(self.handler.received)
+
+    def set_script(self, script: Callable[[Message], str | None] | None) -> None:
+        self.handler.script = script
+
+    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 15
+                 ) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        with self.handler.cond:
+            while not predicate(self.handler.received):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the sink did not receive what was expected")
+                self.handler.cond.wait(remaining)
+            return list(self.handler.received)
+
+    def with_id(self, message_id: str) -> list[Received]:
+        return [r for r in self.received if r.message_id == message_id]
+
+
+class SmtpSink(_Recording):
     def __init__(self, username: str = "owner@example.com", password: str = "app-password"
                  ) -> None:
         self.ca = trustme.CA()
@@ -119,42 +158,32 @@ class SmtpSink:
         """Offer AUTH XOAUTH2, accepting the tokens ``check(username, token)`` approves."""
         self.handler.bearer = check
 
-    def start(self) -> SmtpSink:
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-    @property
-    def received(self) -> list[Received]:
-        with self.handler.cond:
-            return list(self.handler.received)
-
-    def set_script(self, script: Callable[[Message], str | None] | None) -> None:
-        self.handler.script = script
-
     def answer_late(self, seconds: float, messages: int = 1) -> None:
         """Keep the next ``messages`` and answer their final dot only after ``seconds``."""
         with self.handler.cond:
             self.handler.reply_delay, self.handler.slow_replies = seconds, messages
-
-    def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 15
-                 ) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        with self.handler.cond:
-            while not predicate(self.handler.received):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the sink did not receive what was expected")
-                self.handler.cond.wait(remaining)
-            return list(self.handler.received)
-
-    def with_id(self, message_id: str) -> list[Received]:
-        return [r for r in self.received if r.message_id == message_id]
 
     def route(self) -> dict[str, Any]:
         """The body of PUT /v1/route pointing at this sink."""
         return {"host": "127.0.0.1", "port": self.port, "tls": "implicit",
                 "address": self.username, "username": self.username,
                 "password": self.password, "ca_file": self.ca_file}
+
+
+class MxSink(_Recording):
+    """A mail exchanger on loopback: plain SMTP with STARTTLS offered (a trustme certificate
+    for ``hostname``; ``starttls=False``: none), no AUTH, recording what it accepts. Point an
+    MX record (agenticmail_testing.dns_server) at ``hostname`` and its A at 127.0.0.1."""
+
+    def __init__(self, hostname: str = "mx.example.test", starttls: bool = True) -> None:
+        self.hostname = hostname
+        self.ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(hostname, "127.0.0.1").configure_cert(context)
+        self.handler = _Handler("", "")
+        self.port = free_port()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.controller = Controller(
+                self.handler, hostname="127.0.0.1", port=self.port,
+                tls_context=context if starttls else None, auth_require_tls=False)
