@@ -45,6 +45,7 @@ from agenticmail.hosts import stalwart_admin
 from agenticmail.hosts.jmap import JmapClient
 from agenticmail.hosts.stalwart import StalwartHost
 from agenticmail.mail import archive, smtp, template
+from agenticmail.mail.mx import MxResolver
 from agenticmail.mail.delivery import deliver_lmtp
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
@@ -317,6 +318,9 @@ ROWS = [
         lambda d, t: DockerEngine(f"tcp://127.0.0.1:{_closed()}", timeout=5).info()),
     Row("security.authresults", "DNS at a closed port", DnsUnavailable, _dns_lookup),
     Row("security.spf_check", "SPF with DNS at a closed port", None, _spf_dead_dns),
+    Row("mail.mx", "an MX lookup at a closed DNS port", TransientDeliveryError,
+        lambda d, t: asyncio.run(MxResolver(f"127.0.0.1:{_closed()}", timeout=1.0)
+                                 .exchangers("example.org"))),
     Row("security.sender_policy", "a policy file that is not TOML", InvalidRequest,
         lambda d, t: parse_policy("default = ")),
     Row("daemon.submission", "SMTP submission on a port already taken", AgenticMailError,
