@@ -59,11 +59,14 @@ def route_recipients(ctx: ServiceContext, recipients: list[str]) -> Routed:
         if address not in bucket:
             bucket.append(address)
     if external and not domain_outbound.has_way_out(ctx):
+        hint = (f"agents can mail each other at @{ctx.settings.domain}; configure an outbound "
+                "route (agenticmail route set …) for external mail")
+        if domain:
+            hint = ("domain mode's smarthost path sends through the SMTP route: set one "
+                    "(agenticmail route set …) or switch (agenticmail domain outbound direct)")
         raise InvalidRequest(
             f"cannot deliver to {external[0]}: no route to internet mail is configured",
-            code="no_route",
-            hint=f"agents can mail each other at @{ctx.settings.domain}; configure an outbound "
-                 "route (agenticmail route set …) for external mail")
+            code="no_route", hint=hint)
     return Routed(local, external)
 
 
