@@ -45,10 +45,10 @@ from agenticmail.hosts import stalwart_admin
 from agenticmail.hosts.jmap import JmapClient
 from agenticmail.hosts.stalwart import StalwartHost
 from agenticmail.mail import archive, smtp, template
-from agenticmail.mail.mx import MxResolver
 from agenticmail.mail.delivery import deliver_lmtp
 from agenticmail.mail.idle import FolderWatch
 from agenticmail.mail.imap import MailboxSession
+from agenticmail.mail.mx import MxResolver
 from agenticmail.mcp.server import pdf_text
 from agenticmail.models import Credentials, Endpoints, Role
 from agenticmail.providers import cloudflared, oauth, public_dns, rdap

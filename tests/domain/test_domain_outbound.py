@@ -163,7 +163,7 @@ def test_direct_to_the_mx_signed_from_agent_at_domain(handle: DaemonHandle, mx: 
 
 def test_implicit_mx_is_the_domain_itself(handle: DaemonHandle, mx: MxSink,
                                           dns_server: DnsServer) -> None:
-    name, key = _agent(handle)
+    _, key = _agent(handle)
     sent = _send(handle, key, ["x@implicit.example"])
     mx.wait_for(lambda rs: any(r.message_id == sent["message_id"] for r in rs))
     _settled(handle, sent["id"], "sent")
@@ -171,7 +171,7 @@ def test_implicit_mx_is_the_domain_itself(handle: DaemonHandle, mx: MxSink,
 
 def test_a_4xx_is_retried_then_delivered(handle: DaemonHandle, mx: MxSink,
                                          dns_server: DnsServer) -> None:
-    name, key = _agent(handle)
+    _, key = _agent(handle)
     subject = unique("later")
     answers: list[str] = []
 
@@ -191,7 +191,7 @@ def test_a_4xx_is_retried_then_delivered(handle: DaemonHandle, mx: MxSink,
 
 
 def test_a_null_mx_fails_for_good(handle: DaemonHandle, mx: MxSink) -> None:
-    name, key = _agent(handle)
+    _, key = _agent(handle)
     sent = _send(handle, key, ["nobody@nullmx.example"])
     row = _settled(handle, sent["id"], "failed")
     assert "null MX" in row["last_error"]
@@ -203,7 +203,7 @@ def test_a_null_mx_fails_for_good(handle: DaemonHandle, mx: MxSink) -> None:
 
 def test_one_transaction_per_domain_and_a_retry_only_where_it_deferred(
         handle: DaemonHandle, mx: MxSink) -> None:
-    name, key = _agent(handle)
+    _, key = _agent(handle)
     subject = unique("two")
     calls: list[int] = []
 
