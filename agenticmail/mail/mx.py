@@ -10,7 +10,8 @@ addresses, looked up with dnspython through the configured nameservers.
   :class:`TransientDeliveryError` (the outbox retries later).
 
 Every query is bounded (``timeout`` seconds); answers are kept for their TTL, at most
-``CACHE_SECONDS``, per resolver (:func:`resolver_for` keeps one per setting).
+``CACHE_SECONDS`` (``CACHE_SIZE`` domains), per resolver (:func:`resolver_for` keeps one
+per setting).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..config import nameservers as nameserver_list
 from ..errors import PermanentDeliveryError, TransientDeliveryError
 
 CACHE_SECONDS = 300.0
+CACHE_SIZE = 1024  # domains remembered per resolver
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -62,7 +64,12 @@ class MxResolver:
         if cached is not None and cached[0] > time.monotonic():
             return _ordered(cached[1])
         found, ttl = await self._lookup(domain)
-        self._cache[domain] = (time.monotonic() + min(ttl, CACHE_SECONDS), found)
+        now = time.monotonic()
+        if len(self._cache) >= CACHE_SIZE:  # forget what has expired (else the oldest half)
+            kept = {d: e for d, e in self._cache.items() if e[0] > now}
+            self._cache = kept if len(kept) < CACHE_SIZE else dict(
+                list(kept.items())[CACHE_SIZE // 2:])
+        self._cache[domain] = (now + min(ttl, CACHE_SECONDS), found)
         return _ordered(found)
 
     async def _lookup(self, domain: str) -> tuple[list[Exchanger], float]:

@@ -23,6 +23,7 @@ from typing import Any
 
 import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from agenticmail.cli import main
@@ -77,9 +78,12 @@ def handle(dns_server: DnsServer, mx: MxSink, key: DkimKey) -> Iterator[DaemonHa
                           domain_direct_port=mx.port, **FAST).start()
     assert daemon.daemon is not None
     ctx = daemon.daemon.ctx
+    pkcs8 = serialization.load_pem_private_key(key.private_pem, password=None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())  # the form domain setup stores
     domain_config.save(ctx, DomainConfig(
         domain=DOMAIN, outbound=OutboundPath.DIRECT, dkim_selector=key.selector,
-        dkim_private_key_enc=domain_config.encrypt(ctx, key.private_pem.decode())))
+        dkim_private_key_enc=domain_config.encrypt(ctx, pkcs8.decode())))
     yield daemon
     daemon.close()
 

@@ -121,6 +121,8 @@ MASTER_ONLY: list[Route] = [
     ("PUT", "/v1/policies/{other}", {"policy": ""}),
     ("DELETE", "/v1/policies/{other}", None),
     ("POST", "/v1/policies/{other}/test", {"message": "Subject: x\r\n\r\nx\r\n"}),
+    ("GET", "/v1/domain/outbound", None),
+    ("PUT", "/v1/domain/outbound", {"path": "direct"}),
     ("GET", "/v1/audit", None),
     ("GET", "/v1/audit/verify", None),
     ("POST", "/v1/pending/pm_x/approve", None),
