@@ -268,4 +268,5 @@ def set_path(ctx: ServiceContext, path: str) -> dict[str, Any]:
         kv.put(tx.conn, domain_config.CONFIG_KEY, replace(config, outbound=wanted).to_json())
         audit.record(tx, audit.OWNER, SET_PATH, config.domain,
                      {"path": wanted.value, "was": config.outbound.value})
+    ctx.domain_changed()  # as domain_config.save() does (saved here with its audit entry)
     return summary(ctx)
