@@ -205,6 +205,15 @@ def test_a_null_mx_fails_for_good(handle: DaemonHandle, mx: MxSink) -> None:
     assert not [r for r in mx.received if r.message_id == sent["message_id"]]
 
 
+def test_a_5xx_fails_at_once(handle: DaemonHandle, mx: MxSink) -> None:
+    _, key = _agent(handle)
+    subject = unique("refused")
+    mx.set_script(lambda m: "554 5.7.1 not welcome here" if m["Subject"] == subject else None)
+    sent = _send(handle, key, ["someone@dest.example"], subject=subject)
+    row = _settled(handle, sent["id"], "failed")
+    assert "554" in row["last_error"] and row["attempts"] == 1
+
+
 def test_one_transaction_per_domain_and_a_retry_only_where_it_deferred(
         handle: DaemonHandle, mx: MxSink) -> None:
     _, key = _agent(handle)
@@ -328,6 +337,15 @@ def test_required_tls_refuses_an_unverified_or_plain_mx() -> None:
     finally:
         plain.stop()
         tls.stop()
+
+
+def test_the_next_mx_is_tried_when_one_cannot_be_reached(mx: MxSink) -> None:
+    before = len(mx.received)
+    exchangers = [Exchanger("down.example", 10, ("127.0.0.2",)),  # nothing listens there
+                  Exchanger(mx.hostname, 20, ("127.0.0.1",))]
+    asyncio.run(smtp.send_direct(exchangers, mx.port, "a@agents.example", ["b@dest.example"],
+                                 b"Subject: next\r\n\r\nx\r\n", timeout=5))
+    assert [r.rcpt_tos for r in mx.received[before:]] == [["b@dest.example"]]
 
 
 def test_mx_lookup_order_and_refusals(dns_server: DnsServer) -> None:
