@@ -172,14 +172,19 @@ class SmtpSink(_Recording):
 
 class MxSink(_Recording):
     """A mail exchanger on loopback: plain SMTP with STARTTLS offered (a trustme certificate
-    for ``hostname``; ``starttls=False``: none), no AUTH, recording what it accepts. Point an
-    MX record (agenticmail_testing.dns_server) at ``hostname`` and its A at 127.0.0.1."""
+    for ``hostname``; ``starttls=False``: none; ``broken_tls``: offered, but no handshake can
+    succeed), no AUTH, recording what it accepts. Point an MX record
+    (agenticmail_testing.dns_server) at ``hostname`` and its A at 127.0.0.1."""
 
-    def __init__(self, hostname: str = "mx.example.test", starttls: bool = True) -> None:
+    def __init__(self, hostname: str = "mx.example.test", starttls: bool = True,
+                 broken_tls: bool = False) -> None:
         self.hostname = hostname
         self.ca = trustme.CA()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ca.issue_cert(hostname, "127.0.0.1").configure_cert(context)
+        if broken_tls:  # trustme's key is ECDSA: an RSA-only TLS 1.2 suite shares nothing
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers("ECDHE-RSA-AES128-GCM-SHA256")
         self.handler = _Handler("", "")
         self.port = free_port()
         with warnings.catch_warnings():

@@ -196,24 +196,29 @@ def _direct_context(verified: bool) -> ssl.SSLContext:
 
 
 class _NotThisHost(Exception):
-    """This exchanger could not be used before the transaction began: try the next."""
+    """This exchanger could not be used before the transaction began: try the next
+    (``tls_failed``: its STARTTLS handshake failed; the same host may take mail in plain)."""
 
-    def __init__(self, error: DeliveryError) -> None:
+    def __init__(self, error: DeliveryError, tls_failed: bool = False) -> None:
         super().__init__(str(error))
-        self.error = error
+        self.error, self.tls_failed = error, tls_failed
 
 
 async def _open_direct(host: str, address: str, port: int, *, timeout: float,
-                       require_tls: bool, helo: str | None) -> aiosmtplib.SMTP:
+                       require_tls: bool, helo: str | None, starttls: bool = True
+                       ) -> aiosmtplib.SMTP:
     """A session with one MX address, greeted, in TLS when the host offers STARTTLS (always
-    with ``require_tls``, the certificate verified for ``host``)."""
+    with ``require_tls``, the certificate verified for ``host``; never with ``starttls``
+    False)."""
     where = f"{host} ({address}:{port})"
     client = aiosmtplib.SMTP(hostname=address, port=port, timeout=timeout, start_tls=False,
                              local_hostname=helo or None)
+    in_tls = False
     try:
         await client.connect()
         await client.ehlo()
-        if client.supports_extension("starttls"):
+        if starttls and client.supports_extension("starttls"):
+            in_tls = True
             await client.starttls(server_hostname=host,
                                   tls_context=_direct_context(require_tls))
         elif require_tls:
@@ -227,7 +232,7 @@ async def _open_direct(host: str, address: str, port: int, *, timeout: float,
         error = _delivery_error(exc, host, where)
         if isinstance(error, PermanentDeliveryError):  # a host that refuses service (554):
             error = TransientDeliveryError(str(error))  # its domain may have other hosts
-        raise _NotThisHost(error) from None
+        raise _NotThisHost(error, tls_failed=in_tls) from None
     return client
 
 
@@ -236,16 +241,24 @@ async def send_direct(exchangers: Sequence[Exchanger], port: int, sender: str,
                       require_tls: bool = False, helo: str | None = None) -> None:
     """Deliver ``raw`` to ``recipients`` (one domain's) at the first of its ``exchangers``
     that takes a session, as an MTA does: each MX address in turn until one greets; then
-    one transaction, classified as :func:`send` does. Opportunistic STARTTLS unless
-    ``require_tls`` (then only verified TLS will do)."""
+    one transaction, classified as :func:`send` does. Opportunistic STARTTLS (a host whose
+    handshake fails is tried again in plain) unless ``require_tls`` (then only verified TLS
+    will do)."""
     tried: list[str] = []
     for exchanger in exchangers:
         for address in exchanger.addresses:
-            try:
-                client = await _open_direct(exchanger.host, address, port, timeout=timeout,
-                                            require_tls=require_tls, helo=helo)
-            except _NotThisHost as skipped:
-                tried.append(str(skipped.error))
+            client = None
+            for starttls in (True, False) if not require_tls else (True,):
+                try:
+                    client = await _open_direct(exchanger.host, address, port,
+                                                timeout=timeout, require_tls=require_tls,
+                                                helo=helo, starttls=starttls)
+                    break
+                except _NotThisHost as skipped:
+                    tried.append(str(skipped.error))
+                    if not skipped.tls_failed:
+                        break
+            if client is None:
                 continue
             where = f"{exchanger.host} ({address}:{port})"
             try:

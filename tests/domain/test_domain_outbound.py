@@ -319,11 +319,13 @@ def test_switching_the_path_from_the_cli(handle: DaemonHandle) -> None:
 
 def test_required_tls_refuses_an_unverified_or_plain_mx() -> None:
     """``domain_direct_require_tls``: an MX whose certificate does not verify (trustme's CA is
-    not the system's) or that offers no STARTTLS is not used (transient: retried)."""
+    not the system's), whose handshake fails or that offers no STARTTLS is not used
+    (transient: retried). Without it, TLS is taken where it works, else plain (as MTAs do)."""
     plain = MxSink("mx.plain.example", starttls=False).start()
     tls = MxSink("mx.tls.example").start()
+    broken = MxSink("mx.broken.example", broken_tls=True).start()
     try:
-        for server in (plain, tls):
+        for server in (plain, tls, broken):
             exchangers = [Exchanger(server.hostname, 10, ("127.0.0.1",))]
             with pytest.raises(TransientDeliveryError):
                 asyncio.run(smtp.send_direct(exchangers, server.port, "a@agents.example",
@@ -335,8 +337,8 @@ def test_required_tls_refuses_an_unverified_or_plain_mx() -> None:
                                          timeout=5))
             assert [r.tls for r in server.received] == [server is tls]
     finally:
-        plain.stop()
-        tls.stop()
+        for server in (plain, tls, broken):
+            server.stop()
 
 
 def test_the_next_mx_is_tried_when_one_cannot_be_reached(mx: MxSink) -> None:
