@@ -40,6 +40,7 @@ ACTIONS = {
     "update_metadata": "agent.metadata",
     "set_route": "route.set",
     "clear_route": "route.clear",
+    "set_outbound": "domain.outbound",
     "relay_setup": "relay.setup",
     "relay_disable": "relay.disable",
     "domain_setup_run": "domain.setup",

@@ -46,17 +46,15 @@ from ..mail import smtp
 from ..mail.addresses import domain_of, split_plus
 from ..models import Agent
 from ..store import agents as agent_store
-from ..store import kv
 from ..timestamps import now_iso
-from . import audit, domain_config
-from .context import ServiceContext, transaction
+from . import domain_config
+from .context import ServiceContext
 from .domain_config import OUTBOUND_LAST_KEY, DomainConfig, OutboundPath, external_address
 from .routes import get_route, route_address
 
 log = logging.getLogger(__name__)
 
 PROGRESS_PREFIX = "domain.outbound.progress."  # + outbox id: domains done (several domains)
-SET_PATH = "domain.outbound"  # the audit action of a path switch
 
 
 def active(ctx: ServiceContext) -> DomainConfig | None:
@@ -245,7 +243,8 @@ def summary(ctx: ServiceContext) -> dict[str, Any]:
 
 
 def set_path(ctx: ServiceContext, path: str) -> dict[str, Any]:
-    """Switch how domain-mode mail leaves (the owner's call; audited)."""
+    """Switch how domain-mode mail leaves (the owner's call: the API's audit trail records
+    it as ``domain.outbound``)."""
     try:
         wanted = OutboundPath(path)
     except ValueError:
@@ -264,9 +263,6 @@ def set_path(ctx: ServiceContext, path: str) -> dict[str, Any]:
         raise InvalidRequest("Cloudflare email sending needs the API token and account that "
                              "domain setup stores", code="cloudflare_not_configured",
                              hint="agenticmail domain setup --domain " + config.domain)
-    with transaction(ctx) as tx:
-        kv.put(tx.conn, domain_config.CONFIG_KEY, replace(config, outbound=wanted).to_json())
-        audit.record(tx, audit.OWNER, SET_PATH, config.domain,
-                     {"path": wanted.value, "was": config.outbound.value})
-    ctx.domain_changed()  # as domain_config.save() does (saved here with its audit entry)
+    domain_config.save(ctx, replace(config, outbound=wanted))
+    log.info("domain mode's outbound path: %s (was %s)", wanted.value, config.outbound.value)
     return summary(ctx)

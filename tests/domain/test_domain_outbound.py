@@ -315,6 +315,11 @@ def test_switching_the_path_from_the_cli(handle: DaemonHandle) -> None:
         r = owner.put("/v1/domain/outbound", json={"path": "pigeon"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_outbound_path"
     assert json.loads(run("direct").stdout)["path"] == "direct"
+    with handle.client() as owner:
+        entries = owner.get("/v1/audit", params={"action": "domain.outbound"}).json()["entries"]
+    assert [(e["subject"], e["detail"]["outcome"]) for e in entries[:3]] == [
+        ("direct", "ok"), ("pigeon", "invalid_outbound_path"),
+        ("cloudflare", "cloudflare_not_configured")]
 
 
 def test_required_tls_refuses_an_unverified_or_plain_mx() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from ...client import models as answers
 from ...services import domain_outbound
-from .. import errors
+from .. import audit_trail, errors
 from ..auth import Ctx, Owner
 
 router = APIRouter(prefix="/v1/domain/outbound", tags=["domain"],
@@ -29,5 +29,7 @@ def show_outbound(ctx: Ctx, _: Owner) -> dict[str, Any]:
 
 @router.put("", response_model=answers.DomainOutbound,
             responses=errors.documented(409))
-def set_outbound(body: OutboundPathBody, ctx: Ctx, _: Owner) -> dict[str, Any]:
+def set_outbound(body: OutboundPathBody, request: Request, ctx: Ctx, _: Owner
+                 ) -> dict[str, Any]:
+    audit_trail.note_target(request, body.path)
     return domain_outbound.set_path(ctx, body.path)
