@@ -24,9 +24,8 @@ from typing import Any
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from agenticmail.cli import main
 from agenticmail.errors import PermanentDeliveryError, TransientDeliveryError
 from agenticmail.mail import smtp
 from agenticmail.mail.mx import Exchanger, MxResolver
@@ -35,6 +34,7 @@ from agenticmail.services.domain_config import DomainConfig, OutboundPath
 from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
 from agenticmail_testing.dns_server import DkimKey, DnsServer
 from agenticmail_testing.smtp_sink import MxSink, Received, SmtpSink
+from tests.domain.cli_runs import cli
 
 DOMAIN = "agents.example"
 FAST = {"smtp_timeout_seconds": 5, "send_retry_seconds": 600, "send_backoff_max_seconds": 1}
@@ -299,10 +299,8 @@ def test_smarthost_through_the_route_signed(handle: DaemonHandle, sink: SmtpSink
 
 
 def test_switching_the_path_from_the_cli(handle: DaemonHandle) -> None:
-    def run(*args: str) -> Any:
-        result = CliRunner().invoke(main.app, ["--home", str(handle.home), "domain",
-                                               "outbound", *args, "--json"])
-        return result
+    def run(*args: str) -> Result:
+        return cli(handle.home, "domain", "outbound", *args, "--json")
 
     shown = run()
     assert shown.exit_code == 0, shown.output
