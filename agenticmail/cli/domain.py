@@ -304,6 +304,14 @@ def _render_setup(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     yield Text("Undo everything with: agenticmail domain teardown", style="dim")
 
 
+class OutboundChoice(StrEnum):
+    """How domain-mode mail leaves (services.domain_config.OutboundPath, as CLI choices)."""
+
+    CLOUDFLARE = "cloudflare"
+    SMARTHOST = "smarthost"
+    DIRECT = "direct"
+
+
 @app.command()
 def setup(
     ctx: typer.Context,
@@ -323,6 +331,14 @@ def setup(
     catch_all_agent: Annotated[str | None, typer.Option(
         "--catch-all-agent", metavar="AGENT", help="Gets mail for unknown local parts "
         "(default: such mail is refused).", show_default=False)] = None,
+    outbound_path: Annotated[OutboundChoice | None, typer.Option(
+        "--outbound", help="How mail leaves: cloudflare (Cloudflare's email sending), "
+        "smarthost (the SMTP route, the default) or direct (to each recipient's MX: a static "
+        "IP with reverse DNS); switch later with `agenticmail domain outbound`.",
+        show_default=False)] = None,
+    spf_ips: Annotated[list[str] | None, typer.Option(
+        "--spf-ip", metavar="IP", help="This machine's public IP, authorised in SPF for "
+        "direct delivery (repeat for several).", show_default=False)] = None,
     api_base_url: Annotated[str | None, typer.Option(
         "--api-base-url", hidden=True, help=f"Another Cloudflare API (tests); also "
         f"${API_URL_ENV}.")] = None,
@@ -353,7 +369,8 @@ def setup(
         body: dict[str, Any] = {
             "domain": domain, "token": _token(token_file, yes, stored), "hostname": hostname,
             "rua_address": rua, "catch_all_agent": catch_all_agent,
-            "api_base_url": api_base_url}
+            "api_base_url": api_base_url, "spf_ips": spf_ips,
+            "outbound": outbound_path.value if outbound_path else None}
         steps = current["steps"]
         ran: list[dict[str, Any]] = []
         data: dict[str, Any] = {}
@@ -418,12 +435,6 @@ def teardown(
 
 
 # -- how mail leaves (the outbound path) ------------------------------------------------------
-class OutboundChoice(StrEnum):
-    CLOUDFLARE = "cloudflare"
-    SMARTHOST = "smarthost"
-    DIRECT = "direct"
-
-
 def _render_outbound(data: Mapping[str, Any]) -> Iterator[RenderableType]:
     if not data.get("domain"):
         yield Text("Domain mode is not set up: agenticmail domain setup --domain DOMAIN")

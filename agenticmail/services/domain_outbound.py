@@ -242,19 +242,16 @@ def summary(ctx: ServiceContext) -> dict[str, Any]:
     }
 
 
-def set_path(ctx: ServiceContext, path: str) -> dict[str, Any]:
-    """Switch how domain-mode mail leaves (the owner's call: the API's audit trail records
-    it as ``domain.outbound``)."""
+def checked_path(ctx: ServiceContext, config: DomainConfig, path: str) -> OutboundPath:
+    """``path`` as an :class:`OutboundPath` that can work with ``config`` (domain setup's
+    ``--outbound`` and the switch both ask this): smarthost needs the SMTP route, cloudflare
+    the API token and account that setup stores."""
     try:
         wanted = OutboundPath(path)
     except ValueError:
         raise InvalidRequest(f"unknown outbound path {path!r}; choose one of "
                              f"{', '.join(p.value for p in OutboundPath)}",
                              code="invalid_outbound_path") from None
-    config = domain_config.load(ctx)
-    if config is None:
-        raise Conflict("domain mode is not set up", code="domain_not_configured",
-                       hint="agenticmail domain setup --domain example.com")
     if wanted == OutboundPath.SMARTHOST and route_address(ctx) is None:
         raise InvalidRequest("the smarthost path sends through the SMTP route, and none is "
                              "set", code="no_route",
@@ -263,6 +260,17 @@ def set_path(ctx: ServiceContext, path: str) -> dict[str, Any]:
         raise InvalidRequest("Cloudflare email sending needs the API token and account that "
                              "domain setup stores", code="cloudflare_not_configured",
                              hint="agenticmail domain setup --domain " + config.domain)
+    return wanted
+
+
+def set_path(ctx: ServiceContext, path: str) -> dict[str, Any]:
+    """Switch how domain-mode mail leaves (the owner's call: the API's audit trail records
+    it as ``domain.outbound``)."""
+    config = domain_config.load(ctx)
+    if config is None:
+        raise Conflict("domain mode is not set up", code="domain_not_configured",
+                       hint="agenticmail domain setup --domain example.com")
+    wanted = checked_path(ctx, config, path)
     domain_config.save(ctx, replace(config, outbound=wanted))
     log.info("domain mode's outbound path: %s (was %s)", wanted.value, config.outbound.value)
     return summary(ctx)

@@ -27,6 +27,7 @@ removed are restored) and forgets the configuration; it is idempotent too.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -46,7 +47,7 @@ from ..models import Agent
 from ..providers.cloudflare import CloudflareApi
 from ..security.keys import generate_dkim_key, generate_webhook_secret
 from ..store import agents as agent_store
-from . import domain_config
+from . import domain_config, domain_outbound
 from .context import ServiceContext
 from .domain_config import INBOUND_PATH, DomainConfig
 from .domain_records import ExpectedRecord, expected_records
@@ -85,6 +86,8 @@ class SetupInput:
     rua_address: str | None = None  # default: dmarc-reports@<domain>
     catch_all_agent: str | None = None
     api_base_url: str | None = None  # tests: the fake API
+    outbound: str | None = None  # how mail leaves: cloudflare, smarthost (default) or direct
+    spf_ips: tuple[str, ...] | None = None  # this machine's public IPs, for direct delivery
 
 
 @dataclass
@@ -256,10 +259,22 @@ def _check_token(ctx: ServiceContext, config: DomainConfig | None, given: SetupI
                        else base.api_token_enc),
         hostname=hostname, rua_address=rua,
         catch_all_agent=given.catch_all_agent or base.catch_all_agent,
+        spf_ips=base.spf_ips if given.spf_ips is None else _spf_ips(given.spf_ips),
         tunnel_name=base.tunnel_name or f"agenticmail-{domain.replace('.', '-')}")
+    if given.outbound is not None:
+        updated = replace(updated, outbound=domain_outbound.checked_path(ctx, updated,
+                                                                         given.outbound))
     if config is None:
         outcome.changes.append(f"zone {domain} found (account {zone.account_id})")
     return updated
+
+
+def _spf_ips(given: Iterable[str]) -> tuple[str, ...]:
+    """The addresses SPF authorises for direct delivery (``ip4:``/``ip6:``), checked."""
+    try:
+        return tuple(str(ipaddress.ip_address(ip.strip())) for ip in given)
+    except ValueError as exc:
+        raise InvalidRequest(f"--spf-ip: {exc}", code="invalid_ip") from None
 
 
 def _backup(ctx: ServiceContext, api: CloudflareApi, config: DomainConfig,

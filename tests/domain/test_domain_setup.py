@@ -385,3 +385,30 @@ def test_records_in_the_way_are_replaced_then_restored(clean: DaemonHandle, cf: 
     assert _setup(clean, cf, token)[0] == 0 and cf.mutations == 0
     assert cli(clean, "domain", "teardown", "--yes")[0] == 0
     assert _records(cf) == before
+
+
+def test_the_outbound_path_is_chosen_at_setup(clean: DaemonHandle, cf: FakeCloudflare,
+                                              token: Path) -> None:
+    # smarthost needs the SMTP route: refused at the first step, before anything changes
+    mutations = cf.mutations
+    code, out, err = _setup(clean, cf, token, "--outbound", "smarthost", "--json")
+    assert code != 0 and json.loads(out)["error"]["code"] == "no_route", out + err
+    assert cf.mutations == mutations
+    code, out, err = _setup(clean, cf, token, "--spf-ip", "not-an-ip", "--json")
+    assert code != 0 and json.loads(out)["error"]["code"] == "invalid_ip", out + err
+    assert cf.mutations == mutations
+
+    code, out, err = _setup(clean, cf, token, "--outbound", "direct",
+                            "--spf-ip", "203.0.113.7", "--spf-ip", "2001:db8::7")
+    assert code == 0, out + err
+    config = _config(clean)
+    assert config.outbound.value == "direct"
+    assert config.spf_ips == ("203.0.113.7", "2001:db8::7")
+    spf = [r["content"] for r in cf.records(_zone(cf))
+           if r["type"] == "TXT" and r["name"] == DOMAIN and "v=spf1" in r["content"]]
+    assert len(spf) == 1 and "ip4:203.0.113.7" in spf[0] and "ip6:2001:db8::7" in spf[0], spf
+    # cloudflare email sending: the token and account setup stored are enough
+    code, out, err = _setup(clean, cf, token, "--outbound", "cloudflare")
+    assert code == 0, out + err
+    assert _config(clean).outbound.value == "cloudflare"
+    assert _config(clean).spf_ips == ("203.0.113.7", "2001:db8::7")  # kept when not given

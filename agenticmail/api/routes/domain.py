@@ -7,7 +7,7 @@ then kept encrypted. ``POST /v1/domain/teardown`` undoes them. Both are idempote
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -28,6 +28,9 @@ class DomainSetupBody(BaseModel):
     rua_address: str | None = Field(default=None, min_length=3, max_length=254)
     catch_all_agent: str | None = Field(default=None, min_length=1, max_length=200)
     api_base_url: str | None = Field(default=None, pattern="^https?://", max_length=2048)
+    outbound: Literal["cloudflare", "smarthost", "direct"] | None = None
+    spf_ips: list[Annotated[str, Field(max_length=45)]] | None = Field(default=None,
+                                                                        max_length=16)
     step: str | None = Field(default=None, max_length=40)
 
 
@@ -44,6 +47,8 @@ def domain_config(ctx: Ctx, _: Owner) -> dict[str, Any]:
 def domain_setup_run(body: DomainSetupBody, ctx: Ctx, _: Owner) -> dict[str, Any]:
     data = body.model_dump()
     step = data.pop("step")
+    if data["spf_ips"] is not None:
+        data["spf_ips"] = tuple(data["spf_ips"])
     return domain_setup.setup(ctx, domain_setup.SetupInput(**data), step=step)
 
 
