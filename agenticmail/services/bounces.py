@@ -5,12 +5,15 @@ commits with that message's ``message.new``). A report (:mod:`agenticmail.mail.b
 believed only when all of these hold:
 
 - it arrived by a trusted path: a copy the daemon's relay fetched from the owner's provider
-  and sealed (:func:`.relay_gateway.sealed_by_relay`), not written by the daemon's own route
-  (its From, Sender and Return-Path are not the relay account's address or a sub-address of
-  it; the relay rewrites a From on a local domain to that address, and the seal binds the
-  From). Mail an agent submits is delivered stamped and never through the relay, and
-  nothing else can write a sealed copy: a DSN forged by an agent, a local process or an
-  IMAP APPEND is read as ordinary mail;
+  and sealed (:func:`.relay_gateway.sealed_by_relay`), or one the domain gateway received
+  from Cloudflare's Email Worker and sealed (:func:`.domain_inbound.delivered_by_domain`),
+  not written by the daemon's own route or addresses (its From, Sender and Return-Path are
+  not the relay account's address or a sub-address of it, nor on the local domain or the
+  owner's domain; the gateways rewrite a From on those domains, to the relay's address or
+  :data:`.domain_inbound.FORGED_LOCAL_FROM`, and the seal binds the From). Mail an agent
+  submits is delivered stamped and never through a gateway, and nothing else can write a
+  sealed copy: a DSN forged by an agent, a local process or an IMAP APPEND is read as
+  ordinary mail;
 - it names a message this agent sent (its Message-ID, from the returned headers) and
 - only recipients of that message count.
 
@@ -36,8 +39,8 @@ from ..models import Agent
 from ..security.mime_view import InboundMessage
 from ..store import outbox as outbox_store
 from ..store._time import now_iso
+from . import domain_inbound, suppressions
 from . import relay_gateway as relay
-from . import suppressions
 from .context import ServiceContext, Tx
 
 log = logging.getLogger(__name__)
@@ -55,16 +58,23 @@ def _base(address: str) -> str | None:
 
 
 def trusted_path(ctx: ServiceContext, message: InboundMessage) -> bool:
-    """Whether ``message`` came from outside through the owner's relay (sealed copy) and
-    not from the daemon's own route (an agent's mail looping back through the provider)."""
-    if message.raw is None or not relay.sealed_by_relay(ctx, message):
+    """Whether ``message`` came from outside through a gateway (a copy the owner's relay or
+    the domain gateway delivered and sealed) and not from the daemon's own route or
+    addresses (an agent's mail looping back through the provider or the domain's MX)."""
+    if message.raw is None or not (relay.sealed_by_relay(ctx, message)
+                                   or domain_inbound.delivered_by_domain(ctx, message)):
         return False
     head = message.message
     account = relay.get_account(ctx)
-    ours = {_base(account.address)} if account is not None else set()
+    # what the domain gateway makes of a From on our domains
+    ours = {_base(a) for _, a in getaddresses([domain_inbound.FORGED_LOCAL_FROM])}
+    if account is not None:
+        ours.add(_base(account.address))
+    domains = domain_inbound.own_domains(ctx)
     senders = [str(v) for name in ("From", "Sender", "Return-Path")
                for v in head.get_all(name) or []]
-    return not any(_base(a) in ours for _, a in getaddresses(senders) if a)
+    return not any(_base(a) in ours or a.rpartition("@")[2].lower() in domains
+                   for _, a in getaddresses(senders) if a)
 
 
 def consider(ctx: ServiceContext, tx: Tx, agent: Agent, message: InboundMessage,

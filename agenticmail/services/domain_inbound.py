@@ -26,7 +26,10 @@ Cloudflare checked SPF, DKIM and DMARC at its MX and sealed the results in an AR
 results are believed only when the chain verifies (dkimpy) and its newest sealer is one of
 the ``domain_arc_sealers`` setting; the copy then carries them as its topmost
 ``Authentication-Results``, sealed with this gateway's MAC (:func:`vouched_authserv_id` is how
-the scorer tells). Otherwise the scorer verifies DKIM itself, as it does for relayed mail.
+the scorer tells). Otherwise the scorer verifies DKIM itself, as it does for relayed mail, and
+the copy is sealed under another purpose (``DOMAIN_ARRIVAL``) that says only that it came
+through this gateway (:func:`delivered_by_domain`: bounce reports are believed from such a
+copy, never its Authentication-Results).
 Each outcome is noted under ``INBOUND_LAST_KEY`` for ``domain status``.
 """
 
@@ -64,6 +67,9 @@ MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 # the JSON the Worker posts: the message in base64 (4 bytes per 3) and the envelope
 MAX_BODY_BYTES = (MAX_MESSAGE_BYTES + 2) // 3 * 4 + 64 * 1024
 DOMAIN_SEAL = "domain-seal"  # MAC purpose: the ARC results this gateway verified
+# MAC purpose: a copy this gateway delivered whose Authentication-Results it does not vouch
+# for (one seal per copy: such a copy never passes as DOMAIN_SEAL's)
+DOMAIN_ARRIVAL = "domain-arrival"
 ARC_DNS_TIMEOUT = 2.0
 # a From on one of our own domains did not come from there: what the agent sees instead
 FORGED_LOCAL_FROM = "outside sender <unverified-sender@sender.invalid>"
@@ -179,7 +185,8 @@ def _deliver(ctx: ServiceContext, config: DomainConfig, envelope: Envelope, agen
         local_domains=[ctx.settings.domain, config.domain], replacement_from=FORGED_LOCAL_FROM,
         foreign_ids=(ctx.settings.trusted_authserv_ids or "").split(","),
         vouched_results=vouched,
-        seal=(lambda text: gateway_delivery.seal(ctx, DOMAIN_SEAL, text)) if vouched else None)
+        seal=lambda text: gateway_delivery.seal(
+            ctx, DOMAIN_SEAL if vouched else DOMAIN_ARRIVAL, text))
     with _delivering:
         if store.already_delivered(ctx.db, key, agent.name):
             _note(ctx, key, agent.name, "duplicate")
@@ -215,3 +222,17 @@ def vouched_authserv_id(ctx: ServiceContext, message: InboundMessage) -> str | N
         return None
     headers = message.message.get_all("Authentication-Results") or []
     return str(headers[0]).split(";", 1)[0].strip().lower() or None if headers else None
+
+
+def delivered_by_domain(ctx: ServiceContext, message: InboundMessage) -> bool:
+    """Whether ``message`` is a copy this gateway delivered (either seal: its ARC results
+    vouched for or not), unchanged in what the seal binds."""
+    return any(gateway_delivery.sealed(ctx, message, purpose)
+               for purpose in (DOMAIN_SEAL, DOMAIN_ARRIVAL))
+
+
+def own_domains(ctx: ServiceContext) -> set[str]:
+    """The domains mail from this daemon's agents is written from: the local one and, in
+    domain mode, the owner's (a From on either is replaced on a copy this gateway delivers)."""
+    config = domain_config.load(ctx)
+    return {d.lower() for d in (ctx.settings.domain, config.domain if config else "") if d}

@@ -86,14 +86,15 @@ def new_arc_keys() -> dict[str, DkimKey]:
             OTHER_SEALER: DkimKey.generate(OTHER_SEALER, "arc")}
 
 
-def running(arc_keys: dict[str, DkimKey]) -> Iterator[InboundDaemon]:
-    """A daemon with domain mode's inbound side configured, until the generator is closed."""
+def running(arc_keys: dict[str, DkimKey], **settings: Any) -> Iterator[InboundDaemon]:
+    """A daemon (with ``settings``) with domain mode's inbound side configured, until the
+    generator is closed."""
     if not dovecot_available():
         pytest.skip("needs Dovecot")
     dns = DnsServer().start()
     for key in arc_keys.values():
         dns.publish(key)
-    handle = DaemonHandle(dns_nameservers=dns.nameservers).start()
+    handle = DaemonHandle(dns_nameservers=dns.nameservers, **settings).start()
     assert handle.daemon is not None
     ctx = handle.daemon.ctx
     secret = new_secret()
