@@ -57,6 +57,23 @@ class _Handler:
     # XOAUTH2: (username, bearer token) -> accepted? None: the mechanism always fails
     bearer: Callable[[str, str], bool] | None = None
     xoauth2_logins: list[tuple[str, bool]] = field(default_factory=list)
+    # the step where sessions stall until released: "rcpt" (before DATA: nothing of the
+    # message sent yet) or "dot" (the whole message received and kept, the 250 not sent)
+    hold_at: str | None = None
+    holding: threading.Event = field(default_factory=threading.Event)  # a session stalls
+    released: threading.Event = field(default_factory=threading.Event)
+
+    async def _hold(self, step: str) -> None:
+        if self.hold_at == step and not self.released.is_set():
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 120)
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:  # aiosmtpd API
+        await self._hold("rcpt")
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # aiosmtpd API
         """SASL XOAUTH2 (Google's and Microsoft's): ``user=U^Aauth=Bearer T^A^A``."""
@@ -87,6 +104,7 @@ class _Handler:
             slow, self.slow_replies = self.slow_replies > 0, max(0, self.slow_replies - 1)
         if slow:
             await asyncio.sleep(self.reply_delay)
+        await self._hold("dot")
         return "250 2.0.0 OK queued"
 
 
@@ -101,6 +119,7 @@ class _Recording:
         return self
 
     def stop(self) -> None:
+        self.release()
         self.controller.stop()
 
     @property
@@ -110,6 +129,22 @@ class _Recording:
 
     def set_script(self, script: Callable[[Message], str | None] | None) -> None:
         self.handler.script = script
+
+    def hold(self, step: str) -> None:
+        """Stall every session at ``step`` ("rcpt" or "dot", see ``_Handler.hold_at``) until
+        :meth:`release`; :meth:`wait_held` waits until one stalls there."""
+        self.handler.released.clear()
+        self.handler.holding.clear()
+        self.handler.hold_at = step
+
+    def wait_held(self, timeout: float = 30) -> None:
+        if not self.handler.holding.wait(timeout):
+            raise TimeoutError(f"no session reached {self.handler.hold_at!r}")
+
+    def release(self) -> None:
+        """Let the stalled sessions go on, and stall no more."""
+        self.handler.hold_at = None
+        self.handler.released.set()
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout: float = 15
                  ) -> list[Received]:

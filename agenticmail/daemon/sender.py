@@ -3,6 +3,9 @@ service (``services/delivery.py``), which does the work and records the outcome.
 
 Two lanes with their own slots: ``local`` (LMTP delivery and Sent copies) and ``external``
 (the SMTP route), so a slow or dead route never holds up agent-to-agent mail.
+
+A stop waits a few seconds for the deliveries in flight, then cuts off those that hang (an
+outside SMTP server that does not answer): their rows go back to the queue for the next start.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0
 IDLE_POLL = 1.0  # scheduled sends come due without a wake-up
+DRAIN_GRACE = 5.0  # how long a stop waits for deliveries in flight before cutting them off
+CUT_GRACE = 2.0  # how long it then waits for those cut off to put their rows back
 
 
 class SenderWorker:
@@ -68,10 +73,17 @@ class SenderWorker:
             self.ctx.sender_wakeups.remove(self.wake)
 
     async def _drain(self) -> None:
-        """Let deliveries in flight finish (their rows stay leased if they do not)."""
+        """Let deliveries in flight finish for :data:`DRAIN_GRACE` seconds, then cut off the
+        rest: an SMTP transaction cut off puts its row back in the queue (in doubt if its
+        final dot was sent); any other row stays leased until the next start releases it."""
         inflight = set().union(*self._lanes.values())
-        if inflight:
-            await asyncio.wait(inflight, timeout=30)
+        if not inflight:
+            return
+        _, hanging = await asyncio.wait(inflight, timeout=DRAIN_GRACE)
+        for task in hanging:
+            task.cancel()
+        if hanging:
+            await asyncio.wait(hanging, timeout=CUT_GRACE)
 
     async def _run(self) -> None:
         while True:

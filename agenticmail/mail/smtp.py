@@ -10,6 +10,7 @@ the server has the whole message and may have accepted it (RFC 5321 §6.1), so t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import ssl
@@ -54,6 +55,15 @@ class SmtpRoute:
         return _ssl_context(self.ca_file)
 
 
+@dataclass
+class Attempt:
+    """How far one :func:`send` got, for a caller that cancels it (a daemon stopping):
+    ``body_sent`` once the message and its final dot were written, from then on the server may
+    accept it whatever happens to the connection (RFC 5321 §6.1)."""
+
+    body_sent: bool = False
+
+
 @functools.lru_cache(maxsize=8)
 def _ssl_context(ca_file: str | None) -> ssl.SSLContext:
     # Building a context loads the system CA bundle (~80 ms): do it once per CA file.
@@ -96,7 +106,8 @@ def _dot_terminated(raw: bytes) -> bytes:
 
 
 async def _transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[str],
-                       raw: bytes, where: str) -> dict[str, tuple[int, str]]:
+                       raw: bytes, where: str, attempt: Attempt
+                       ) -> dict[str, tuple[int, str]]:
     """MAIL, RCPT each, DATA; the recipients refused (all refused: raises)."""
     await client.mail(sender)
     refused: dict[str, tuple[int, str]] = {}
@@ -116,6 +127,7 @@ async def _transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[st
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     # aiosmtplib's data() cannot say whether a timeout came before or after the final dot,
     # so the body goes out here: written, then one reply read (the protocol's own calls)
+    attempt.body_sent = True
     protocol.write(_dot_terminated(raw))
     try:
         reply = await protocol.read_response(timeout=client.timeout)
@@ -130,11 +142,12 @@ async def _transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[st
 
 
 async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
-               timeout: float = 60) -> None:
+               timeout: float = 60, attempt: Attempt | None = None) -> None:
     """Deliver ``raw`` to every recipient or raise; partial refusal is a failure of that kind.
 
     :class:`DeliveryInDoubt` (a :class:`TransientDeliveryError`): the message was sent in
-    full but the server's answer did not come within ``timeout``."""
+    full but the server's answer did not come within ``timeout``. ``attempt`` records how far
+    it got (see :class:`Attempt`)."""
     where = f"{route.host}:{route.port}"
     try:
         client = aiosmtplib.SMTP(
@@ -143,9 +156,14 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
             tls_context=route.ssl_context() if route.tls != "none" else None,
         )
         async with client:
-            if route.username:
-                await _login(client, route)
-            refused = await _transaction(client, sender, recipients, raw, where)
+            try:
+                if route.username:
+                    await _login(client, route)
+                refused = await _transaction(client, sender, recipients, raw, where,
+                                             attempt or Attempt())
+            except asyncio.CancelledError:  # no QUIT: a server that hangs would not answer it
+                client.close()
+                raise
     except DeliveryInDoubt:
         raise
     except aiosmtplib.SMTPAuthenticationError as exc:

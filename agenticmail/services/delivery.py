@@ -15,8 +15,11 @@ Each step records its progress, so a retry never repeats what a server already a
 * **Retry by time.** Transient failures retry with a capped, jittered backoff for
   ``send_retry_seconds`` (2 days); ``message.delayed`` is announced once after
   ``send_delayed_after_seconds``; then ``message.failed``.
-* **In doubt.** An SMTP transaction cut off after the final dot (crash, timeout) may have
-  been accepted: the row is flagged ``in_doubt`` and sent again.
+* **In doubt.** An SMTP transaction cut off after the final dot (crash, timeout, a stop) may
+  have been accepted: the row is flagged ``in_doubt`` and sent again.
+* **Cut off by a stop.** A stop cancels an SMTP transaction that hangs: the row goes back to
+  the queue at once (in doubt only if the final dot had been sent) and leaves at the next
+  start.
 """
 
 from __future__ import annotations
@@ -222,8 +225,13 @@ async def _deliver_external(ctx: ServiceContext, row: store.OutboxRow) -> None:
     else:  # system mail (owner notifications) goes out as the route's own address
         sender, raw = row.envelope_from, origin.strip(approvals.sealed_raw(ctx, row))
     await asyncio.to_thread(_external_started, ctx, row.id)
-    await smtp.send(route, sender, row.external_rcpts, raw,
-                    timeout=ctx.settings.smtp_timeout_seconds)
+    attempt = smtp.Attempt()
+    try:
+        await smtp.send(route, sender, row.external_rcpts, raw,
+                        timeout=ctx.settings.smtp_timeout_seconds, attempt=attempt)
+    except asyncio.CancelledError:  # the daemon is stopping: the row goes back to the queue
+        await asyncio.to_thread(_cut_off, ctx, row, attempt.body_sent)
+        raise
     await asyncio.to_thread(_progress, ctx, row.id, delivered_external=True)
 
 
@@ -331,6 +339,18 @@ def _progress(ctx: ServiceContext, outbox_id: str, **flags: bool) -> None:
 def _external_started(ctx: ServiceContext, outbox_id: str) -> None:
     with ctx.db.write() as conn:
         store.mark_external_started(conn, outbox_id)
+
+
+def _cut_off(ctx: ServiceContext, row: store.OutboxRow, body_sent: bool) -> None:
+    with ctx.db.write() as conn:
+        store.release(conn, row.id, in_doubt=body_sent)
+    if body_sent:
+        log.warning("outbox %s: its SMTP transaction was cut off by the stop after the final "
+                    "dot; it is in doubt and sent again at the next start (the recipient may "
+                    "get it twice)", row.id)
+    else:
+        log.info("outbox %s: its SMTP transaction was cut off by the stop before the message "
+                 "went out; sent at the next start", row.id)
 
 
 def _requeue(ctx: ServiceContext, row: store.OutboxRow) -> None:
