@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 WAIT_SLICE = 30.0
 MAX_BACKOFF = 60.0
 REVIVE_EVERY = 1.0  # how often the manager looks for watcher threads that died
+STOP_WAIT = 5.0  # how long a stop waits for all the watchers together
 
 
 class WatcherCrash(BaseException):
@@ -286,7 +287,11 @@ class WatcherManager:
         if watcher is not None:
             watcher.stop()
 
-    def stop_all(self, timeout: float = 5.0) -> None:
+    def stop_all(self, timeout: float = STOP_WAIT) -> list[str]:
+        """Stop every watcher at once and wait for them all, ``timeout`` seconds in total;
+        the names of those still busy then (left behind: an IMAP call that hangs ends with its
+        own timeout, their threads never hold up the process's exit, and an ingest cut off
+        is not checkpointed, so it is taken again at the next start)."""
         with self._lock:
             watchers = list(self.watchers.values())
             self.watchers.clear()
@@ -294,8 +299,14 @@ class WatcherManager:
             self._names.clear()
         for watcher in watchers:
             watcher.stop()
+        deadline = time.monotonic() + timeout
         for watcher in watchers:
-            watcher.join(timeout)
+            watcher.join(max(0.0, deadline - time.monotonic()))
+        busy = [w.agent.name for w in watchers if w.is_alive()]
+        if busy:
+            log.warning("%d watcher(s) still busy %.0f s after the stop, left behind: %s",
+                        len(busy), timeout, ", ".join(busy))
+        return busy
 
     def mail_arrived(self, address: str) -> None:
         """Thread-safe: the daemon has just delivered mail to ``address``'s INBOX."""
