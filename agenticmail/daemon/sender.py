@@ -91,7 +91,7 @@ class SenderWorker:
             busy = False
             for lane, inflight in self._lanes.items():
                 free = self.concurrency - len(inflight)
-                rows = await asyncio.to_thread(self._claim, lane, free) if free > 0 else []
+                rows = await self._claim(lane, free) if free > 0 else []
                 for row in rows:
                     task = asyncio.create_task(delivery.deliver(self.ctx, row))
                     inflight.add(task)
@@ -109,5 +109,19 @@ class SenderWorker:
         if not task.cancelled() and task.exception() is not None:
             log.error("sender task crashed", exc_info=task.exception())
 
-    def _claim(self, lane: str, limit: int) -> list[OutboxRow]:
-        return delivery.claim_due(self.ctx, lane, limit, LEASE_SECONDS)
+    async def _claim(self, lane: str, limit: int) -> list[OutboxRow]:
+        """Lease due rows; a claim cut off by a stop still commits: its rows are given back
+        at once (a restart of the sender in this process would find them leased for
+        :data:`LEASE_SECONDS`; one that does not end within :data:`CUT_GRACE` is left to the
+        next start)."""
+        claim = asyncio.ensure_future(asyncio.to_thread(
+            delivery.claim_due, self.ctx, lane, limit, LEASE_SECONDS))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            await asyncio.wait([claim], timeout=CUT_GRACE)
+            claimed = (claim.result() if claim.done() and not claim.cancelled()
+                       and claim.exception() is None else [])
+            if claimed:
+                await asyncio.to_thread(delivery.give_back, self.ctx, claimed)
+            raise

@@ -69,6 +69,13 @@ def claim_due(ctx: ServiceContext, lane: str, limit: int, lease: float
         return store.claim_due(tx.conn, time.time(), lease, limit, lane)
 
 
+def give_back(ctx: ServiceContext, rows: list[store.OutboxRow]) -> None:
+    """Release at once the leases of rows claimed but not worked on (the sender stopped)."""
+    with transaction(ctx) as tx:
+        for row in rows:
+            store.release(tx.conn, row.id)
+
+
 def release_leases(ctx: ServiceContext) -> tuple[int, int]:
     """Give back the leases a previous process left: (rows released, of which in doubt)."""
     with transaction(ctx) as tx:

@@ -239,13 +239,15 @@ def release_leases(conn: sqlite3.Connection) -> tuple[int, int]:
     return cur.rowcount, doubt
 
 
-def release(conn: sqlite3.Connection, id: str, *, in_doubt: bool) -> None:
-    """Requeue one row whose delivery was cut off by a stop, at once (its lease given back;
-    progress flags kept). ``in_doubt``: its SMTP transaction was cut after the final dot."""
+def release(conn: sqlite3.Connection, id: str, *, in_doubt: bool = False) -> None:
+    """Give back at once the lease of one row whose work was cut off by a stop (or never
+    began): a 'sending' row is requeued, progress flags kept (``in_doubt``: its SMTP
+    transaction was cut after the final dot); a sent one keeps waiting for its Sent copy."""
     conn.execute("UPDATE outbox SET status = 'queued', lease_until = NULL, "
                  "external_started = NULL, in_doubt = MAX(in_doubt, ?), next_attempt_at = ?, "
                  "updated_at = ? WHERE id = ? AND status = 'sending'",
                  (int(in_doubt), time.time(), now_iso(), id))
+    conn.execute("UPDATE outbox SET lease_until = NULL WHERE id = ? AND status = 'sent'", (id,))
 
 
 def mark_in_doubt(conn: sqlite3.Connection, id: str) -> None:

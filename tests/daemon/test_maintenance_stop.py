@@ -7,27 +7,14 @@ another thread holds the database's writer lock, as a long write of another part
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
-from types import FrameType
 
 from agenticmail.daemon.component import Scope
 from agenticmail.daemon.maintenance import Maintenance
 from agenticmail.services.context import build_context
 from agenticmail.store import events
 from agenticmail_testing.daemon import DaemonHandle, wait_until
-
-
-def _pruning() -> bool:
-    """Some thread is inside ``Maintenance.run_once``."""
-    def inside(frame: FrameType | None) -> bool:
-        while frame is not None:
-            if frame.f_code is Maintenance.run_once.__code__:
-                return True
-            frame = frame.f_back
-        return False
-
-    return any(inside(frame) for frame in sys._current_frames().values())
+from agenticmail_testing.frames import some_thread_in
 
 
 def test_a_prune_waiting_to_write_at_the_stop_writes_nothing_after_it() -> None:
@@ -52,16 +39,19 @@ def test_a_prune_waiting_to_write_at_the_stop_writes_nothing_after_it() -> None:
         assert holding.wait(10)
         maintenance = Maintenance(ctx, keep_events=1)
 
+        def pruning() -> bool:
+            return some_thread_in(Maintenance.run_once, lambda args: args["self"] is maintenance)
+
         async def start_then_stop() -> None:
             scope = Scope(maintenance.name)
             await maintenance.start(scope)
-            await asyncio.to_thread(wait_until, _pruning, 10, what="a prune to start")
+            await asyncio.to_thread(wait_until, pruning, 10, what="a prune to start")
             await scope.aclose()
 
         loop.run_until_complete(start_then_stop())
         release.set()  # the prune gets the lock now: it must write nothing
         holder.join()
-        wait_until(lambda: not _pruning(), 10, what="the prune thread to end")
+        wait_until(lambda: not pruning(), 10, what="the prune thread to end")
         after = ctx.db.one("SELECT count(*) AS n FROM events")["n"]
         assert after == before, "the prune wrote after its component had stopped"
     finally:

@@ -5,18 +5,24 @@ The sender waits a few seconds for deliveries in flight, then cuts off those tha
 transaction cut before the message went out is safe to repeat: the row goes back to the
 queue and the next start delivers it exactly once. One cut after the final dot may have been
 accepted (RFC 5321 §6.1): it is sent again and flagged in doubt. The sink stalls on an event
-(``SmtpSink.hold``), the route's SMTP timeout is the default 60 s per step.
+(``SmtpSink.hold``), the route's SMTP timeout is the default 60 s per step. And a claim of due
+rows cut off by a stop gives them back at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import signal
 import subprocess
+import threading
 from typing import Any
 
 from agenticmail.config import load_settings
 from agenticmail.hosts import build_host
+from agenticmail.services import delivery
 from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
+from agenticmail_testing.frames import some_thread_in
 from agenticmail_testing.process import DaemonProcess
 from agenticmail_testing.smtp_sink import SmtpSink
 from tests.e2e.test_lifecycle import _assert_cleaned_up, _dovecot_pids, _listening
@@ -105,3 +111,51 @@ def test_a_stop_after_the_final_dot_is_prompt_and_the_resend_is_in_doubt(
     finally:
         sink.release()
         handle.close()
+
+
+def test_a_claim_cut_off_by_a_stop_gives_its_rows_back(daemon: DaemonHandle,
+                                                       agent_pair: tuple[dict, dict]) -> None:
+    """The sender is halted while its claim waits for the database's writer lock (held here,
+    as a long write of another part does); the claim commits all the same, and its row must
+    not stay leased: the sender started again in this process delivers it at once."""
+    alice, bob = agent_pair
+    running = daemon.daemon
+    assert running is not None and running.loop is not None
+    loop, supervisor, ctx = running.loop, running.supervisor, running.ctx
+
+    def on_loop(coro: Any) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    async def claim_cancelled() -> bool:
+        return all(t.cancelling() for t in asyncio.all_tasks() if t.get_name() == "sender:claim")
+
+    on_loop(supervisor.halt("sender")).result(20)
+    release, holding = threading.Event(), threading.Event()
+
+    def hold_the_writer_lock() -> None:
+        with ctx.db.exclusive():
+            holding.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=hold_the_writer_lock)
+    try:
+        with daemon.client(alice["api_key"]) as api:
+            r = api.post("/v1/mail/send", json={"to": [bob["agent"]["address"]],
+                                                "subject": unique("claimed"), "text": "x"})
+            assert r.status_code == 202, r.text
+            queued = r.json()
+        holder.start()
+        assert holding.wait(10)
+        on_loop(supervisor.resume("sender")).result(20)
+        wait_until(lambda: some_thread_in(delivery.claim_due, lambda args: args["ctx"] is ctx), 10,
+                   what="the sender's claim to wait for the database")
+        halted = on_loop(supervisor.halt("sender"))
+        wait_until(lambda: on_loop(claim_cancelled()).result(10), 10,
+                   what="the claim to be cut off")
+    finally:
+        release.set()
+        holder.join()
+    halted.result(20)
+    on_loop(supervisor.resume("sender")).result(20)
+    wait_until(lambda: _row(daemon.client, queued["id"])["status"] == "sent", 30,
+               interval=0.2, what="the claimed message delivered by the sender started again")
