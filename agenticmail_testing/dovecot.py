@@ -56,6 +56,40 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "
         time.sleep(0.02)  # polling, not synchronising
 
 
+def dovecot_pids(config: Path) -> list[int]:
+    """Processes whose command line names the Dovecot config ``config`` (its master)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(config).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def process_tree(roots: Iterable[int]) -> list[int]:
+    """``roots`` and every process descending from them (Dovecot's imap processes, whose
+    command lines do not name the config)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:  # "pid (comm) state ppid ...": comm may hold spaces and parentheses
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree = set(roots)
+    grown = True
+    while grown:
+        children = {pid for pid, ppid in parents.items() if ppid in tree} - tree
+        tree |= children
+        grown = bool(children)
+    return sorted(tree)
+
+
 def scratch_system_dir() -> Path:
     """A 0755 directory standing in for /var/lib/agenticmail (removed at interpreter exit)."""
     global _SYSTEM_DIR

@@ -10,13 +10,16 @@ the production client code path changes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import ssl
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,7 @@ from agenticmail.config import write_private
 from agenticmail.hosts import dovecot_config as dc
 from agenticmail.hosts.local import LocalHost
 from agenticmail.models import Credentials
-from agenticmail_testing.dovecot import scratch_system_dir
+from agenticmail_testing.dovecot import dovecot_pids, process_tree, scratch_system_dir
 from agenticmail_testing.oauth_provider import FakeOAuth
 from agenticmail_testing.ports import free_ports
 from agenticmail_testing.smtp_sink import SmtpSink
@@ -148,6 +151,21 @@ class Provider:
     def stop_imap(self) -> None:
         """The provider's IMAP server goes down (connected clients are cut off)."""
         self.host.stop()
+
+    @contextlib.contextmanager
+    def imap_frozen(self) -> Iterator[None]:
+        """The provider's IMAP server hangs (every Dovecot process stopped, SIGSTOP):
+        connections stay open and are accepted, nothing is answered, until the block ends."""
+        frozen = process_tree(dovecot_pids(self.host.config_path))
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in frozen:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
     def start_imap(self) -> None:
         self.host.start()

@@ -36,6 +36,7 @@ WAIT_SLICE = 1.0  # how often the loop checks for stop/reconfigure while idling
 UNCONFIGURED_RECHECK = 10.0
 ACTIVITY_WRITE_EVERY = 10.0
 POISON_LIMIT = 5  # a message that crashes the handler this often is skipped, not retried
+STOP_WAIT = 3.0  # how long a stop waits for the thread before leaving it behind
 
 
 class _Reconfigure(Exception):
@@ -54,6 +55,7 @@ class RelayWorker:
         self._kick = threading.Event()
         self._activity_written = 0.0
         self._poison: dict[int, int] = {}  # uid -> consecutive unexpected failures
+        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, stack: Scope) -> None:
@@ -62,6 +64,9 @@ class RelayWorker:
                             next_retry_at=None)
         except AgenticMailError as exc:
             log.warning("relay: cannot reset its status: %s", exc)
+        if self._thread is not None and self._thread.is_alive():  # left behind by a stop
+            raise RuntimeError("the relay thread of the previous run is still busy (a call "
+                               "to the provider hangs); starting again later")
         self._stop.clear()
         self._kick.clear()
         self.ctx.bus.add_listener(self._on_event)
@@ -69,12 +74,20 @@ class RelayWorker:
         thread = threading.Thread(target=self._thread_main, args=(stack,), name="relay",
                                   daemon=True)
         thread.start()
+        self._thread = thread
         stack.push_async_callback(self._stop_thread, thread)
 
     async def _stop_thread(self, thread: threading.Thread) -> None:
+        """Tell the thread to stop and wait :data:`STOP_WAIT` seconds for it; a call to the
+        provider that hangs (its IMAP timeout is 30 s) is left behind: the thread never holds
+        up the process's exit, a message it was handling is not checkpointed (handled again,
+        duplicates skipped, at the next start), and no second loop starts while it lives."""
         self._stop.set()
         self._kick.set()
-        await asyncio.to_thread(thread.join, 15)
+        await asyncio.to_thread(thread.join, STOP_WAIT)
+        if thread.is_alive():
+            log.warning("relay: still busy %.0f s after the stop (a call to the provider "
+                        "hangs); left behind", STOP_WAIT)
 
     def _thread_main(self, scope: Scope) -> None:
         try:

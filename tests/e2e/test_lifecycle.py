@@ -29,25 +29,12 @@ from agenticmail.cli.main import app
 from agenticmail.daemon.supervisor import RUNNING
 from agenticmail.hosts import build_host
 from agenticmail_testing.daemon import DaemonHandle, purge_mail_store, wait_until
+from agenticmail_testing.dovecot import dovecot_pids as _dovecot_pids
 from agenticmail_testing.sse import EventStream
 
 COMPONENTS = ["mail-host", "maintenance", "watchers", "indexer", "submission", "sender", "relay",
               "webhooks",
               "api"]
-
-
-def _dovecot_pids(config: Path) -> list[int]:
-    """Processes whose command line names this daemon's Dovecot config."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if str(config).encode() in cmdline:
-                found.append(int(entry.name))
-    return found
 
 
 def _listening(port: int) -> bool:
