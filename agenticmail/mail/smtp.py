@@ -106,7 +106,7 @@ def _dot_terminated(raw: bytes) -> bytes:
 
 
 async def _transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[str],
-                       raw: bytes, where: str, attempt: Attempt
+                       raw: bytes, where: str, attempt: Attempt | None = None
                        ) -> dict[str, tuple[int, str]]:
     """MAIL, RCPT each, DATA; the recipients refused (all refused: raises)."""
     await client.mail(sender)
@@ -127,7 +127,8 @@ async def _transaction(client: aiosmtplib.SMTP, sender: str, recipients: list[st
         raise aiosmtplib.SMTPServerDisconnected("Connection lost")
     # aiosmtplib's data() cannot say whether a timeout came before or after the final dot,
     # so the body goes out here: written, then one reply read (the protocol's own calls)
-    attempt.body_sent = True
+    if attempt is not None:
+        attempt.body_sent = True
     protocol.write(_dot_terminated(raw))
     try:
         reply = await protocol.read_response(timeout=client.timeout)
@@ -159,8 +160,7 @@ async def send(route: SmtpRoute, sender: str, recipients: list[str], raw: bytes,
             try:
                 if route.username:
                     await _login(client, route)
-                refused = await _transaction(client, sender, recipients, raw, where,
-                                             attempt or Attempt())
+                refused = await _transaction(client, sender, recipients, raw, where, attempt)
             except asyncio.CancelledError:  # no QUIT: a server that hangs would not answer it
                 client.close()
                 raise
@@ -256,12 +256,13 @@ async def _open_direct(host: str, address: str, port: int, *, timeout: float,
 
 async def send_direct(exchangers: Sequence[Exchanger], port: int, sender: str,
                       recipients: list[str], raw: bytes, *, timeout: float = 60,
-                      require_tls: bool = False, helo: str | None = None) -> None:
+                      require_tls: bool = False, helo: str | None = None,
+                      attempt: Attempt | None = None) -> None:
     """Deliver ``raw`` to ``recipients`` (one domain's) at the first of its ``exchangers``
     that takes a session, as an MTA does: each MX address in turn until one greets; then
     one transaction, classified as :func:`send` does. Opportunistic STARTTLS (a host whose
     handshake fails is tried again in plain) unless ``require_tls`` (then only verified TLS
-    will do)."""
+    will do). ``attempt`` as for :func:`send`."""
     tried: list[str] = []
     for exchanger in exchangers:
         for address in exchanger.addresses:
@@ -281,7 +282,12 @@ async def send_direct(exchangers: Sequence[Exchanger], port: int, sender: str,
             where = f"{exchanger.host} ({address}:{port})"
             try:
                 async with client:
-                    refused = await _transaction(client, sender, recipients, raw, where)
+                    try:
+                        refused = await _transaction(client, sender, recipients, raw, where,
+                                                     attempt)
+                    except asyncio.CancelledError:  # no QUIT, as in send()
+                        client.close()
+                        raise
             except DeliveryInDoubt:
                 raise
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

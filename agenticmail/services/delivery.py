@@ -30,7 +30,7 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from email import policy
 from email.headerregistry import Address
 
@@ -233,13 +233,21 @@ async def _deliver_external(ctx: ServiceContext, row: store.OutboxRow) -> None:
         sender, raw = row.envelope_from, origin.strip(approvals.sealed_raw(ctx, row))
     await asyncio.to_thread(_external_started, ctx, row.id)
     attempt = smtp.Attempt()
+    await _unless_cut_off(ctx, row, attempt, smtp.send(
+        route, sender, row.external_rcpts, raw, timeout=ctx.settings.smtp_timeout_seconds,
+        attempt=attempt))
+    await asyncio.to_thread(_progress, ctx, row.id, delivered_external=True)
+
+
+async def _unless_cut_off(ctx: ServiceContext, row: store.OutboxRow, attempt: smtp.Attempt,
+                          sending: Awaitable[None]) -> None:
+    """Await ``sending`` (``row``'s external transaction, recording its progress in
+    ``attempt``); cut off by a stop, the row goes back to the queue first."""
     try:
-        await smtp.send(route, sender, row.external_rcpts, raw,
-                        timeout=ctx.settings.smtp_timeout_seconds, attempt=attempt)
-    except asyncio.CancelledError:  # the daemon is stopping: the row goes back to the queue
+        await sending
+    except asyncio.CancelledError:  # the daemon is stopping
         await asyncio.to_thread(_cut_off, ctx, row, attempt.body_sent)
         raise
-    await asyncio.to_thread(_progress, ctx, row.id, delivered_external=True)
 
 
 async def _deliver_by_domain(ctx: ServiceContext, row: store.OutboxRow) -> bool:
@@ -256,7 +264,9 @@ async def _deliver_by_domain(ctx: ServiceContext, row: store.OutboxRow) -> bool:
         external_variant, row.raw, agent.display_name, sender,
         functools.partial(identity.reply_to_allowed, ctx, agent))
     await asyncio.to_thread(_external_started, ctx, row.id)
-    await domain_outbound.send(ctx, config, row.id, sender, row.external_rcpts, raw)
+    attempt = smtp.Attempt()
+    await _unless_cut_off(ctx, row, attempt, domain_outbound.send(
+        ctx, config, row.id, sender, row.external_rcpts, raw, attempt))
     await asyncio.to_thread(_progress, ctx, row.id, delivered_external=True)
     return True
 

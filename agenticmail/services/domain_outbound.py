@@ -94,19 +94,22 @@ def has_way_out(ctx: ServiceContext) -> bool:
 # -- sending ---------------------------------------------------------------------------------
 
 async def send(ctx: ServiceContext, config: DomainConfig, outbox_id: str, sender: str,
-               recipients: list[str], raw: bytes) -> None:
+               recipients: list[str], raw: bytes, attempt: smtp.Attempt | None = None) -> None:
     """Send ``raw`` (From ``sender``) to the external ``recipients`` by the configured path;
-    raise :class:`TransientDeliveryError` (retry) or another error (the row fails)."""
+    raise :class:`TransientDeliveryError` (retry) or another error (the row fails).
+    ``attempt`` records how far it got (an API call counts as sent once made)."""
     path = config.outbound
     try:
         if path == OutboundPath.CLOUDFLARE:
+            if attempt is not None:
+                attempt.body_sent = True
             await asyncio.to_thread(_send_cloudflare, ctx, config, sender, recipients, raw)
         else:
             signed = await asyncio.to_thread(_signed, ctx, config, raw)
             if path == OutboundPath.SMARTHOST:
-                await _send_smarthost(ctx, sender, recipients, signed)
+                await _send_smarthost(ctx, sender, recipients, signed, attempt)
             else:
-                await _send_direct(ctx, outbox_id, sender, recipients, signed)
+                await _send_direct(ctx, outbox_id, sender, recipients, signed, attempt)
     except AgenticMailError as exc:
         await asyncio.to_thread(_record, ctx, path, outbox_id, str(exc))
         raise
@@ -157,7 +160,7 @@ def _send_cloudflare(ctx: ServiceContext, config: DomainConfig, sender: str,
 
 
 async def _send_smarthost(ctx: ServiceContext, sender: str, recipients: list[str],
-                          raw: bytes) -> None:
+                          raw: bytes, attempt: smtp.Attempt | None) -> None:
     try:
         route = await asyncio.to_thread(get_route, ctx)
     except SignInRequired as exc:  # kept: it leaves once the owner signs in again
@@ -166,11 +169,13 @@ async def _send_smarthost(ctx: ServiceContext, sender: str, recipients: list[str
         raise PermanentDeliveryError("the smarthost path has no SMTP route any more",
                                      hint="agenticmail route set …, or agenticmail domain "
                                           "outbound direct|cloudflare")
-    await smtp.send(route, sender, recipients, raw, timeout=ctx.settings.smtp_timeout_seconds)
+    await smtp.send(route, sender, recipients, raw, timeout=ctx.settings.smtp_timeout_seconds,
+                    attempt=attempt)
 
 
 async def _send_direct(ctx: ServiceContext, outbox_id: str, sender: str,
-                       recipients: list[str], raw: bytes) -> None:
+                       recipients: list[str], raw: bytes, attempt: smtp.Attempt | None
+                       ) -> None:
     """One transaction per recipient domain, at its MX. With several domains, those done
     (or refused for good) are remembered, so a retry sends only to the others."""
     by_domain: dict[str, list[str]] = {}
@@ -194,7 +199,8 @@ async def _send_direct(ctx: ServiceContext, outbox_id: str, sender: str,
             await smtp.send_direct(exchangers, settings.domain_direct_port, sender, rcpts, raw,
                                    timeout=settings.smtp_timeout_seconds,
                                    require_tls=settings.domain_direct_require_tls,
-                                   helo=settings.domain_direct_helo or None)
+                                   helo=settings.domain_direct_helo or None,
+                                   attempt=attempt)
         except PermanentDeliveryError as exc:
             refused[domain] = str(exc)
         except TransientDeliveryError as exc:
