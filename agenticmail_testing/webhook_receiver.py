@@ -2,7 +2,8 @@
 webhook benchmark: it records every POST (path, headers, body, when) and answers as scripted —
 a status (and a delay) per request from a list, then a default. :meth:`down` closes the
 listening socket and cuts the open connections (connections are refused) and :meth:`up`
-listens again on the same port."""
+listens again on the same port. :meth:`hold` makes it take the POSTs and never answer them
+(a stalled receiver) until :meth:`release`."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class Receiver:
         self._server: _Server | None = None
         self._connections: set[socket.socket] = set()  # open (kept-alive) connections
         self._thread: threading.Thread | None = None
+        self._hold = False
+        self.holding = threading.Event()  # a POST is read and held unanswered
+        self.released = threading.Event()
 
     @property
     def url(self) -> str:
@@ -58,6 +62,19 @@ class Receiver:
         """The next answers in order (a status, or ``(status, delay)``); then the default."""
         with self._lock:
             self._script.extend(s if isinstance(s, tuple) else (s, 0.0) for s in statuses)
+
+    def hold(self) -> None:
+        """From now on, read each POST (it is recorded) and do not answer until :meth:`release`."""
+        self.released.clear()
+        self._hold = True
+
+    def release(self) -> None:
+        """Answer the held POSTs (their callers may have gone) and the next ones as usual."""
+        self._hold = False
+        self.released.set()
+
+    def wait_held(self, timeout: float = 30.0) -> None:
+        wait_until(self.holding.is_set, timeout, what="a POST held by the receiver")
 
     def _next(self) -> tuple[int, float]:
         with self._lock:
@@ -86,6 +103,9 @@ class Receiver:
                     receiver.received.append(Received(
                         self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                         time.time()))
+                if receiver._hold:
+                    receiver.holding.set()
+                    receiver.released.wait(120)
                 if delay:
                     time.sleep(delay)  # the receiver being slow, not test synchronisation
                 try:
@@ -146,5 +166,6 @@ class Receiver:
         return self.up() if self._server is None else self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
         self.down()
 
