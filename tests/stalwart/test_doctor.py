@@ -212,7 +212,7 @@ def test_doctor_offers_the_repair_in_a_terminal(stalwart_home: Settings) -> None
     env = {**os.environ, "TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "120"}
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home",
                                            str(stalwart_home.home), "doctor"],
-                          env=env, encoding="utf-8", timeout=30)
+                          env=env, encoding="utf-8", timeout=30, use_poll=True)
     try:
         child.expect(r"the mailbox stray@agents.test belongs to no agent: will delete\s+the"
                      r"\s+mailbox\s+stray@agents.test\s+and its mail")

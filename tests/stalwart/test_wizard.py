@@ -132,7 +132,7 @@ def test_interactive_wizard_through_a_pty(home: Path) -> None:
     env = {**_env(home, "unix:///nonexistent/docker.sock"), "NO_COLOR": "1", "TERM": "dumb"}
     port = env["AGENTICMAIL_API_PORT"]
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup"], env=env,
-                          encoding="utf-8", timeout=30, dimensions=(50, 200))
+                          encoding="utf-8", timeout=30, use_poll=True, dimensions=(50, 200))
     try:
         child.expect(r"Mail host \[local/stalwart\] \(local\)")
         child.sendline("exchange")  # not a choice: asked again
@@ -197,7 +197,7 @@ def test_wizard_runs_relay_setup_and_survives_a_bad_answer(home: Path) -> None:
     env = {**_env(home, "unix:///nonexistent/docker.sock"), "NO_COLOR": "1", "TERM": "dumb"}
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup", "--mail-host", "local",
                                            "--owner-email", "owner@example.com", "--agent",
-                                           "helper"], env=env, encoding="utf-8", timeout=30,
+                                           "helper"], env=env, encoding="utf-8", timeout=30, use_poll=True,
                           dimensions=(50, 200))
     try:
         child.expect(r"API port")
