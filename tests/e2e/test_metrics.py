@@ -274,7 +274,8 @@ def test_status_watch_refreshes_until_ctrl_c(handle: DaemonHandle) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home", str(handle.home),
                                            "status", "--watch", "--interval", "0.3"],
-                          env=env, dimensions=(60, 200), encoding="utf-8", timeout=30, use_poll=True)
+                          env=env, dimensions=(60, 200), encoding="utf-8", timeout=30,
+                          use_poll=True)
     try:
         child.expect(rf"{a}\s+│\s+0\s+│\s+0\s+│")  # received 0, sent 0
         send(handle, alice["api_key"], to=[alice["agent"]["address"]], subject="watched")

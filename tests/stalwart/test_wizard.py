@@ -197,8 +197,8 @@ def test_wizard_runs_relay_setup_and_survives_a_bad_answer(home: Path) -> None:
     env = {**_env(home, "unix:///nonexistent/docker.sock"), "NO_COLOR": "1", "TERM": "dumb"}
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup", "--mail-host", "local",
                                            "--owner-email", "owner@example.com", "--agent",
-                                           "helper"], env=env, encoding="utf-8", timeout=30, use_poll=True,
-                          dimensions=(50, 200))
+                                           "helper"], env=env, encoding="utf-8", timeout=30,
+                          use_poll=True, dimensions=(50, 200))
     try:
         child.expect(r"API port")
         child.sendline("")
