@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import tomli_w
 
@@ -85,6 +85,26 @@ def nameservers(value: str) -> tuple[list[str], int | None]:
         else:
             servers.append(item.strip("[]"))
     return servers, port
+
+
+class _Resolver(Protocol):
+    nameservers: Any
+    port: int
+
+
+R = TypeVar("R", bound=_Resolver)
+
+
+def dns_resolver(factory: Callable[..., R], value: str) -> R:
+    """A dnspython resolver (``factory``: ``dns.resolver.Resolver`` or its asyncio twin) for the
+    ``dns_nameservers`` setting ``value``: the system's configuration when it is empty."""
+    servers, port = nameservers(value)
+    resolver = factory(configure=not servers)
+    if servers:
+        resolver.nameservers = servers
+        if port is not None:
+            resolver.port = port
+    return resolver
 
 
 def default_home(env: Mapping[str, str] | None = None) -> Path:

@@ -27,7 +27,7 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from ..config import nameservers as nameserver_list
+from ..config import dns_resolver
 from ..errors import PermanentDeliveryError, TransientDeliveryError
 
 CACHE_SECONDS = 300.0
@@ -48,12 +48,7 @@ class MxResolver:
     """MX lookups through ``nameservers`` (the setting's form; empty: the system's)."""
 
     def __init__(self, nameservers: str = "", timeout: float = DEFAULT_TIMEOUT) -> None:
-        servers, port = nameserver_list(nameservers)
-        self._resolver = dns.asyncresolver.Resolver(configure=not servers)
-        if servers:
-            self._resolver.nameservers = servers
-        if port is not None:
-            self._resolver.port = port
+        self._resolver = dns_resolver(dns.asyncresolver.Resolver, nameservers)
         self._timeout = timeout
         self._cache: dict[str, tuple[float, list[Exchanger]]] = {}
 

@@ -13,20 +13,10 @@ import dns.exception
 import dns.rdatatype
 import dns.resolver
 
-from ..config import nameservers as nameserver_list
+from ..config import dns_resolver
 from ..errors import DnsUnavailable
 
 TIMEOUT = 3.0
-
-
-def _resolver(nameservers: str) -> dns.resolver.Resolver:
-    servers, port = nameserver_list(nameservers)
-    resolver = dns.resolver.Resolver(configure=not servers)
-    if servers:
-        resolver.nameservers = servers
-        if port is not None:
-            resolver.port = port
-    return resolver
 
 
 def _host(name: object) -> str:
@@ -37,8 +27,9 @@ def lookup(name: str, rdtype: str, *, nameservers: str = "",
            timeout: float = TIMEOUT) -> list[str]:
     """The ``rdtype`` records of ``name`` as text (empty when there are none)."""
     try:
-        answer = _resolver(nameservers).resolve(name.rstrip("."), rdtype, lifetime=timeout,
-                                                raise_on_no_answer=False)
+        resolver = dns_resolver(dns.resolver.Resolver, nameservers)
+        answer = resolver.resolve(name.rstrip("."), rdtype, lifetime=timeout,
+                                  raise_on_no_answer=False)
     except dns.resolver.NXDOMAIN:
         return []
     except (dns.exception.DNSException, OSError) as exc:

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from email.message import Message
 from typing import Any, TypeVar
 
-from agenticmail.config import nameservers as nameserver_list
+from agenticmail.config import dns_resolver
 from agenticmail.errors import DnsUnavailable
 from agenticmail.security import dmarc
 from agenticmail.security.mime_view import InboundMessage, read, to_message
@@ -162,12 +162,7 @@ def _dns_resolver(nameservers: str) -> Any:
     too)."""
     import dns.resolver
 
-    servers, port = nameserver_list(nameservers)
-    resolver = dns.resolver.Resolver(configure=not servers)
-    if servers:
-        resolver.nameservers = servers
-        if port is not None:
-            resolver.port = port
+    resolver = dns_resolver(dns.resolver.Resolver, nameservers)
     with _CACHES_LOCK:
         cache = _CACHES.get(nameservers)
         if cache is None:
