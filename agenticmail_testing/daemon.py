@@ -118,6 +118,12 @@ class DaemonHandle:
         data: dict[str, Any] = response.json()
         return data
 
+    def outbox_row(self, outbox_id: str) -> dict[str, Any]:
+        """One outbox entry as the owner sees it (``GET /v1/mail/outbox/{id}``)."""
+        with self.client() as owner:
+            data: dict[str, Any] = owner.get(f"/v1/mail/outbox/{outbox_id}").json()["outbox"]
+        return data
+
 
 def purge_mail_store(settings: Settings) -> None:
     """Remove the mail store too: as root it lives outside the home (/var/lib/agenticmail)."""

@@ -111,15 +111,9 @@ def _send(handle: DaemonHandle, key: str, to: list[str], **body: Any) -> dict[st
     return data
 
 
-def _row(handle: DaemonHandle, outbox_id: str) -> dict[str, Any]:
-    with handle.client() as owner:
-        data: dict[str, Any] = owner.get(f"/v1/mail/outbox/{outbox_id}").json()["outbox"]
-    return data
-
-
 def _settled(handle: DaemonHandle, outbox_id: str, status: str) -> dict[str, Any]:
     row: dict[str, Any] = wait_until(
-        lambda: (r := _row(handle, outbox_id))["status"] == status and r,
+        lambda: (r := handle.outbox_row(outbox_id))["status"] == status and r,
         timeout=30, interval=0.1, what=f"outbox {outbox_id} {status}")
     return row
 

@@ -60,12 +60,6 @@ def _send(handle: DaemonHandle, key: str, **body: Any) -> dict[str, Any]:
     return data
 
 
-def _row(handle: DaemonHandle, outbox_id: str) -> dict[str, Any]:
-    with handle.client() as owner:
-        data: dict[str, Any] = owner.get(f"/v1/mail/outbox/{outbox_id}").json()["outbox"]
-    return data
-
-
 def _imap(agent: dict[str, Any]) -> IMAPClient:
     creds = agent["mail"]
     imap = IMAPClient(creds["imap_host"], port=creds["imap_port"], ssl=False, timeout=10)
@@ -123,11 +117,11 @@ def test_mail_host_down_after_delivery_is_sent_and_filed_later(
                            timeout=30)
     assert done["type"] == "message.sent", done["data"]
     assert len(sink.with_id(queued["message_id"])) == 1
-    assert _row(fast, queued["id"])["status"] == "sent"
+    assert fast.outbox_row(queued["id"])["status"] == "sent"
     # the supervisor restarts Dovecot; the Sent copy follows on its own, once
     wait_until(lambda: _reachable_copies(agent, "Sent", queued["message_id"]) == 1,
                timeout=60, interval=0.5, what="the Sent copy after the mail host came back")
-    wait_until(lambda: _row(fast, queued["id"])["last_error"] is None, timeout=30,
+    wait_until(lambda: fast.outbox_row(queued["id"])["last_error"] is None, timeout=30,
                what="the row to record the Sent copy")
     assert _copies(agent, "Sent", queued["message_id"]) == 1
 
@@ -140,7 +134,7 @@ def test_retry_after_a_crash_mid_local_delivery_delivers_once(fast: DaemonHandle
         queued = _send(fast, alice["api_key"], to=[bob["agent"]["address"]])
         inbox.next("message.new", where=lambda e:
                    e["data"]["message"]["message_id"] == queued["message_id"])
-    wait_until(lambda: _row(fast, queued["id"])["status"] == "sent", what="the send")
+    wait_until(lambda: fast.outbox_row(queued["id"])["status"] == "sent", what="the send")
     # What a SIGKILL between Dovecot's LMTP 250 and the progress commit leaves behind: a
     # leased row, local delivery and Sent copy not recorded (both happened).
     fast.stop()
@@ -149,7 +143,7 @@ def test_retry_after_a_crash_mid_local_delivery_delivers_once(fast: DaemonHandle
                    "lease_until = 0, sent_at = NULL WHERE id = ?", (queued["id"],))
     fast.start()
     with EventStream(fast.api_url, bob["api_key"]) as inbox:
-        wait_until(lambda: _row(fast, queued["id"])["status"] == "sent", timeout=30,
+        wait_until(lambda: fast.outbox_row(queued["id"])["status"] == "sent", timeout=30,
                    what="the retried send")
         marker = _send(fast, alice["api_key"], to=[bob["agent"]["address"]])
         inbox.next("message.new", where=lambda e:
@@ -195,8 +189,8 @@ def test_route_down_a_while_announces_delayed_once_then_sends(
         delayed = events.next("message.delayed", timeout=30)
         assert delayed["data"]["message_id"] == queued["message_id"]
         assert "451" in delayed["data"]["error"] and delayed["data"]["retrying_until"]
-        assert _row(fast, queued["id"])["status"] == "queued"
-        wait_until(lambda: _row(fast, queued["id"])["attempts"] >= 4, timeout=30,
+        assert fast.outbox_row(queued["id"])["status"] == "queued"
+        wait_until(lambda: fast.outbox_row(queued["id"])["attempts"] >= 4, timeout=30,
                    what="more retries after the delay was announced")
         down["on"] = False
         events.next("message.sent", timeout=30)
@@ -218,7 +212,7 @@ def test_a_route_down_longer_than_the_budget_fails_the_send(sink: SmtpSink) -> N
             failed = events.next("message.failed", timeout=30)
         assert failed["data"]["message_id"] == queued["message_id"]
         assert failed["data"]["error"].startswith("gave up after")
-        assert _row(handle, queued["id"])["status"] == "failed"
+        assert handle.outbox_row(queued["id"])["status"] == "failed"
     finally:
         handle.close()
 
@@ -245,7 +239,7 @@ def test_a_hung_route_does_not_delay_agent_to_agent_mail(
     try:
         stuck = [_send(daemon, alice["api_key"], to=[f"far{i}@example.org"])
                  for i in range(daemon.settings.send_concurrency + 2)]
-        wait_until(lambda: all(_row(daemon, s["id"])["status"] == "sending"
+        wait_until(lambda: all(daemon.outbox_row(s["id"])["status"] == "sending"
                                for s in stuck[:daemon.settings.send_concurrency]),
                    timeout=10, what="the external sends to hang")
         with EventStream(daemon.api_url, bob["api_key"]) as inbox:
@@ -267,7 +261,7 @@ def test_a_late_answer_to_the_final_dot_is_in_doubt(fast: DaemonHandle,
     with EventStream(fast.api_url, agent["api_key"]) as events:
         queued = _send(fast, agent["api_key"], to=["far@example.org"])
         events.next("message.sent", timeout=30)
-    row = _row(fast, queued["id"])
+    row = fast.outbox_row(queued["id"])
     assert row["status"] == "sent" and row["in_doubt"] is True
     assert len(sink.with_id(queued["message_id"])) == 2  # the server did have it
 
