@@ -1,7 +1,11 @@
 """The ``agenticmail`` command: the root Typer app and its error handling.
 
 The CLI is a thin client of the daemon's HTTP API (``setup``, ``start`` and ``doctor`` also work
-without a daemon). Every expected failure is an ``AgenticMailError``: it is printed as one line
+without a daemon). Its command groups are the table ``MOUNTS``; each module is imported only
+when one of its commands runs (``lazy.py``), so ``agenticmail X`` loads what serves X only.
+A new command group is a ``Mount`` here, not an ``app.add_typer`` call.
+
+Every expected failure is an ``AgenticMailError``: it is printed as one line
 ``error: <message>`` (plus ``hint: <hint>``) on stderr and exits 2 when the daemon cannot be
 reached, 1 otherwise. Usage errors exit 2 (Typer), Ctrl-C exits 130.
 
