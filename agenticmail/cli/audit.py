@@ -15,16 +15,18 @@ rewritten wholesale.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import RenderableType
 from rich.text import Text
 
 from ..errors import InvalidRequest
-from ..services import audit as audit_svc
 from .client import Client, settings_from
 from .output import JsonFlag, clean, emit, print_json, stdout, table
+
+if TYPE_CHECKING:  # the offline ``verify`` imports the service (and the store) when it runs
+    from ..services.audit import ChainHead
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -75,9 +77,11 @@ def list_entries(
     emit(data, as_json, _render_list)
 
 
-def _parse_anchors(values: list[str]) -> list[audit_svc.ChainHead]:
+def _parse_anchors(values: list[str]) -> list[ChainHead]:
+    from ..services.audit import ChainHead
+
     try:
-        return [audit_svc.ChainHead.parse(v) for v in values]
+        return [ChainHead.parse(v) for v in values]
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
 
@@ -95,7 +99,9 @@ def verify(
 
     Exits 1 if any row was edited, deleted, reordered or replaced.
     """
-    result = audit_svc.verify_database(settings_from(ctx), _parse_anchors(anchor or []))
+    from ..services.audit import verify_database
+
+    result = verify_database(settings_from(ctx), _parse_anchors(anchor or []))
     if as_json:
         print_json(result.to_dict())
     elif result.ok:

@@ -1,5 +1,6 @@
 """The CLI's connection to the daemon: the public Python client (``agenticmail.client``)
-with the local config's master key, plus the CLI's own state (``--home``, settings).
+with the local config's master key (the CLI's own state, ``--home`` and settings, is in
+``state.py`` and re-exported here).
 
 The client turns transport failures into ``DaemonUnavailable`` and the daemon's JSON error
 body ``{"error": {"code", "message", "hint"?}}`` back into the ``errors.py`` class for that
@@ -9,20 +10,16 @@ code, so commands only ever see ``AgenticMailError``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import typer
 
 from ..client import Client as ApiClient
 from ..client._base import DEFAULT_TIMEOUT, START_HINT, SseMessage, path_part
-from ..config import Settings, load_settings
-from ..errors import NotConfigured
+from ..config import Settings
+from .state import SETUP_HINT, CliState, require_configured, settings_from
 
-SETUP_HINT = "run: agenticmail setup"
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "SETUP_HINT",
     "START_HINT",
     "CliState",
     "Client",
@@ -32,37 +29,6 @@ __all__ = [
     "require_configured",
     "settings_from",
 ]
-
-
-@dataclass
-class CliState:
-    """What the root callback hands to every command (through ``ctx.obj``)."""
-
-    home: Path | None = None
-    _settings: Settings | None = field(default=None, repr=False)
-
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(self.home)
-        return self._settings
-
-    def reload(self) -> None:
-        """Forget the cached settings (after ``setup`` wrote a new config)."""
-        self._settings = None
-
-
-def settings_from(ctx: typer.Context) -> Settings:
-    """The settings selected by the global ``--home`` option (or ``AGENTICMAIL_HOME``)."""
-    state = ctx.find_root().obj
-    if not isinstance(state, CliState):
-        state = CliState()
-        ctx.find_root().obj = state
-    return state.settings()
-
-
-def require_configured(settings: Settings) -> None:
-    if not settings.is_configured:
-        raise NotConfigured("agenticmail is not set up yet", hint=SETUP_HINT)
 
 
 class Client(ApiClient):

@@ -1,7 +1,11 @@
 """The ``agenticmail`` command: the root Typer app and its error handling.
 
 The CLI is a thin client of the daemon's HTTP API (``setup``, ``start`` and ``doctor`` also work
-without a daemon). Every expected failure is an ``AgenticMailError``: it is printed as one line
+without a daemon). Its command groups are the table ``MOUNTS``; each module is imported only
+when one of its commands runs (``lazy.py``), so ``agenticmail X`` loads what serves X only.
+A new command group is a ``Mount`` here, not an ``app.add_typer`` call.
+
+Every expected failure is an ``AgenticMailError``: it is printed as one line
 ``error: <message>`` (plus ``hint: <hint>``) on stderr and exits 2 when the daemon cannot be
 reached, 1 otherwise. Usage errors exit 2 (Typer), Ctrl-C exits 130.
 
@@ -24,34 +28,9 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import AgenticMailError, DaemonUnavailable
-from . import (
-    agents,
-    audit,
-    backup,
-    contacts,
-    conversation,
-    daemon,
-    domain,
-    index,
-    mail,
-    manage,
-    mcp_server,
-    organise,
-    outbox,
-    pending,
-    policy,
-    relay,
-    route,
-    rules,
-    service,
-    setup,
-    suppressions,
-    tags,
-    transfer,
-    webhooks,
-)
-from .client import CliState
+from .lazy import LazyCommands, Mount
 from .output import json_printed, print_json
+from .state import CliState
 
 EXIT_ERROR = 1
 EXIT_DAEMON_UNAVAILABLE = 2
@@ -118,8 +97,16 @@ class AgenticMailGroup(TyperGroup):
             raise typer.Exit(EXIT_USAGE) from None
 
 
+class RootGroup(AgenticMailGroup):
+    """The ``agenticmail`` group: its commands are ``MOUNTS``, each loaded on first use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(MOUNTS, lambda mount: mount.load(app), self.commands)
+
+
 app = typer.Typer(
-    cls=AgenticMailGroup,
+    cls=RootGroup,
     name="agenticmail",
     help="Give each AI agent a real mailbox, run by a local daemon.",
     no_args_is_help=True,
@@ -158,64 +145,62 @@ def main(
     ctx.obj = CliState(home=home)
 
 
-app.add_typer(setup.app)
-app.add_typer(daemon.app)
-app.add_typer(agents.app, name="agents", help="Create, list, show, delete agents; rotate keys.")
-app.add_typer(mail.app)
-app.add_typer(conversation.app)
-app.add_typer(conversation.drafts_app, name="drafts", rich_help_panel="Mail",
-              help="An agent's drafts (kept in its Drafts folder): list, create, send, delete.")
-app.add_typer(transfer.app)
-app.add_typer(organise.signatures_app, name="signatures", rich_help_panel="Organise",
-              help="An agent's signatures (the default is appended): list, set, delete.")
-app.add_typer(organise.templates_app, name="templates", rich_help_panel="Organise",
-              help="An agent's mail templates ({{ name }} placeholders): list, create, "
-                   "render, delete.")
-app.add_typer(organise.tasks_app, name="tasks", rich_help_panel="Organise",
-              help="Tasks agents give each other: list, assign, claim, complete, fail.")
-app.add_typer(mcp_server.app, name="mcp",
-              help="Serve an agent's mailbox over MCP; install it into Claude Code, Cursor…")
-app.add_typer(manage.app)
-app.add_typer(manage.attachment_app, name="attachment", rich_help_panel="Mail")
-app.add_typer(pending.app, name="pending",
-              help="Review mail the outbound guard held: list, show, approve, reject.")
-app.add_typer(outbox.app, name="outbox",
-              help="Outgoing mail and its delivery state: list, show, scheduled, cancel.")
-app.add_typer(route.app, name="route",
-              help="The SMTP route for mail to the internet: show, set, clear.")
-app.add_typer(domain.app, name="domain",
-              help="Your own domain through Cloudflare: setup, status, DMARC reports.")
-app.add_typer(relay.app, name="relay",
-              help="Internet mail through your own Gmail/Outlook account: setup, status.")
-app.add_typer(backup.app)
-app.add_typer(service.app, name="service", rich_help_panel="Operations",
-              help="Run the daemon as a login service (systemd/launchd): install, status.")
-app.add_typer(audit.app, name="audit",
-              help="List the audit log; verify its hash chain (tamper check).")
-app.add_typer(tags.app, name="tags", rich_help_panel="Organise",
-              help="An agent's tags (IMAP keywords): list, create, delete, add, remove.")
-app.add_typer(rules.app, name="rules", rich_help_panel="Organise",
-              help="Server-side rules run on new mail: list, add, edit, delete, test.")
-app.add_typer(contacts.app, name="contacts", rich_help_panel="Organise",
-              help="An agent's address book and block/allow list.")
-app.add_typer(policy.app, name="policy",
-              help="Each agent's per-sender policy: show, set, edit, test, remove.")
-app.add_typer(webhooks.app, name="webhooks",
-              help="Endpoints the daemon POSTs events to (signed): create, list, deliveries, "
-                   "replay, test.")
-app.add_typer(suppressions.app, name="suppressions",
-              help="Addresses an agent no longer mails (bounces, complaints, "
-                   "unsubscribes): list, add, remove.")
-app.add_typer(index.app, name="index", rich_help_panel="Mail",
-              help="The search index of every folder: rebuild it from the mailboxes.")
-
-try:
-    from .filter import app as filter_app
-except ModuleNotFoundError as exc:  # pragma: no cover - built separately; mount it once it exists
-    if exc.name != f"{__package__}.filter":
-        raise
-else:
-    app.add_typer(filter_app, name="filter")
+# Every command group of the root, in ``--help`` order; each module is imported only when one
+# of its commands is looked up (see lazy.py). tests/cli/test_cli_lazy.py checks the table
+# against the sub-apps.
+MOUNTS: tuple[Mount, ...] = (
+    Mount("setup", merged=("setup",)),
+    Mount("daemon", merged=("start", "stop", "status", "doctor")),
+    Mount("agents", name="agents", help="Create, list, show, delete agents; rotate keys."),
+    Mount("mail", merged=("send", "inbox", "search", "read", "watch")),
+    Mount("conversation", merged=("reply", "forward", "threads", "thread", "wait")),
+    Mount("conversation", "drafts_app", name="drafts", rich_help_panel="Mail",
+          help="An agent's drafts (kept in its Drafts folder): list, create, send, delete."),
+    Mount("transfer", merged=("export", "import")),
+    Mount("organise", "signatures_app", name="signatures", rich_help_panel="Organise",
+          help="An agent's signatures (the default is appended): list, set, delete."),
+    Mount("organise", "templates_app", name="templates", rich_help_panel="Organise",
+          help="An agent's mail templates ({{ name }} placeholders): list, create, "
+               "render, delete."),
+    Mount("organise", "tasks_app", name="tasks", rich_help_panel="Organise",
+          help="Tasks agents give each other: list, assign, claim, complete, fail."),
+    Mount("mcp_server", name="mcp",
+          help="Serve an agent's mailbox over MCP; install it into Claude Code, Cursor…"),
+    Mount("manage", merged=("delete", "move", "mark")),
+    Mount("manage", "attachment_app", name="attachment", rich_help_panel="Mail"),
+    Mount("pending", name="pending",
+          help="Review mail the outbound guard held: list, show, approve, reject."),
+    Mount("outbox", name="outbox",
+          help="Outgoing mail and its delivery state: list, show, scheduled, cancel."),
+    Mount("route", name="route",
+          help="The SMTP route for mail to the internet: show, set, clear."),
+    Mount("domain", name="domain",
+          help="Your own domain through Cloudflare: setup, status, DMARC reports."),
+    Mount("relay", name="relay",
+          help="Internet mail through your own Gmail/Outlook account: setup, status."),
+    Mount("backup", merged=("backup", "restore")),
+    Mount("service", name="service", rich_help_panel="Operations",
+          help="Run the daemon as a login service (systemd/launchd): install, status."),
+    Mount("audit", name="audit",
+          help="List the audit log; verify its hash chain (tamper check)."),
+    Mount("tags", name="tags", rich_help_panel="Organise",
+          help="An agent's tags (IMAP keywords): list, create, delete, add, remove."),
+    Mount("rules", name="rules", rich_help_panel="Organise",
+          help="Server-side rules run on new mail: list, add, edit, delete, test."),
+    Mount("contacts", name="contacts", rich_help_panel="Organise",
+          help="An agent's address book and block/allow list."),
+    Mount("policy", name="policy",
+          help="Each agent's per-sender policy: show, set, edit, test, remove."),
+    Mount("webhooks", name="webhooks",
+          help="Endpoints the daemon POSTs events to (signed): create, list, deliveries, "
+               "replay, test."),
+    Mount("suppressions", name="suppressions",
+          help="Addresses an agent no longer mails (bounces, complaints, "
+               "unsubscribes): list, add, remove."),
+    Mount("index", name="index", rich_help_panel="Mail",
+          help="The search index of every folder: rebuild it from the mailboxes."),
+    Mount("filter", name="filter"),
+)
 
 
 def run() -> NoReturn:

@@ -4,10 +4,12 @@ mail host: the same functions the daemon's pipeline uses, on bytes the caller re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..security import sanitize, score
-from ..security.outbound import ScanResult, scan_message
+
+if TYPE_CHECKING:
+    from ..security.outbound import ScanResult
 
 
 def verdict(raw: bytes, local_domains: frozenset[str]) -> dict[str, Any]:
@@ -22,4 +24,6 @@ def sanitized(raw: bytes) -> dict[str, Any]:
 
 def outbound_scan(raw: bytes) -> ScanResult:
     """What the outbound guard finds (masked previews) and whether it would hold the mail."""
+    from ..security.outbound import scan_message  # only ``filter scan`` pays for the DLP rules
+
     return scan_message(raw)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from agenticmail_testing.daemon import DaemonHandle
+from agenticmail_testing.daemon import DaemonHandle, wait_until
 
 from .support import Invoke, run_json
 from .test_cli_commands import make_agent, wait_for_mail
@@ -26,8 +26,12 @@ def test_tags_rules_and_contacts_from_the_command_line(cli: Invoke, daemon: Daem
                                      "value": r"^weekly\s+report"}
     run_json(cli, home, "send", "-a", alice["name"], "--to", bob["address"], "-s",
              "Weekly report 12", "--text", "numbers")
-    (message,) = wait_for_mail(cli, daemon, bob["name"])
-    assert "reports" in message["flags"] and "\\Seen" in message["flags"]
+
+    def ruled() -> list[dict] | None:  # listed a moment before the daemon's ingest ran the rule
+        messages = wait_for_mail(cli, daemon, bob["name"])
+        return messages if {"reports", "\\Seen"} <= set(messages[0]["flags"]) else None
+
+    (message,) = wait_until(ruled, timeout=15, what="the rule's tag and read flag")
 
     # tags: create with a colour, put on a message, list what carries it
     tag = run_json(cli, home, "tags", "create", *b, "to do", "--color", "blue")["tags"][0]
