@@ -3,7 +3,6 @@ on free loopback ports under a temporary home, for end-to-end tests."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -61,7 +60,7 @@ class DaemonHandle:
         def run() -> None:
             try:
                 assert self.daemon is not None
-                asyncio.run(self.daemon.run())
+                self.daemon.run_in_loop()  # the loop the real daemon runs in
             except BaseException as exc:
                 self.error = exc
 

@@ -112,6 +112,7 @@ FOREIGN = {
     "fastapi": {"api"}, "starlette": {"api", "mcp.server"}, "sse_starlette": {"api"},
     "pydantic": {"api", "client.models", "mcp.server"},  # the wire models
     "swagger_ui_bundle": {"api.docs"}, "uvicorn": {"daemon.api_server", "mcp.server"},
+    "uvloop": {"daemon.run"},  # the daemon's event loop
     "mcp": {"mcp"},  # the MCP SDK
     "pypdf": {"mcp.server"},  # text of a PDF attachment for the model
     # local embeddings (the optional semantic extra)
