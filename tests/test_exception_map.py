@@ -374,6 +374,16 @@ def scratch(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
 
 
+@pytest.fixture(scope="module")
+def daemon() -> Iterator[DaemonHandle]:
+    """A daemon of this module's own: the shared one has by now seen many failed logins from
+    this address, and its login throttle (daemon/submission.py) would make each wrong-password
+    row here wait its 4 s penalty twice."""
+    handle = DaemonHandle().start()
+    yield handle
+    handle.close()
+
+
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.adapter}: {r.failure}")
 def test_foreign_failure_becomes_an_agenticmail_error(row: Row, daemon: DaemonHandle,
                                                       scratch: Path) -> None:
