@@ -53,20 +53,18 @@ def build(docs: list[tuple[str, bool, set[str]]]) -> dict[str, object]:
         else:
             ham.update(toks)
             n_ham += 1
-    model = bayes.Model(n_ham, n_spam, {})
     kept = []
     for tok in set(ham) | set(spam):
         h, s = ham[tok], spam[tok]
         if h + s < MIN_DOCS:
             continue
-        p = model.token_prob(h, s)
-        if abs(p - 0.5) < bayes.MIN_STRENGTH:
-            continue
+        # neutral tokens (|f(w) - 0.5| < MIN_STRENGTH) carry no evidence but are kept: they are
+        # the model's vocabulary, which bayes.Model.probability needs to know when to abstain
         kept.append((h + s, tok, h, s))
     kept.sort(key=lambda x: (-x[0], x[1]))
     tokens = {tok: [h, s] for _, tok, h, s in kept[:MAX_TOKENS]}
     return {
-        "format": 1,
+        "format": 2,
         "trained_on": "SpamAssassin public corpus: " + ", ".join(TRAIN_HAM + TRAIN_SPAM),
         "n_ham": n_ham,
         "n_spam": n_spam,
