@@ -82,8 +82,16 @@ PI_ROLE = (
     r"\s*(?:\S+\s+){0,2}?(?:AI|assistant|model|bot|chatbot|agent|character|persona|hacker|"
     r"unrestricted|unfiltered|uncensored|evil|different|new|mode|role|free|DAN|called|named|act|"
     r"pretend|no\s+longer)"
-    r"|(?i)\bfrom\s+now\s+on,?\s+(?:you\s+(?:are|will|must|shall|should|have|can|answer|respond|act|"
-    r"reply|speak|only)|your\s+(?:name|role|task|job)|act|respond|answer|reply)\b"
+    # "from now on you are / answer / act / will roleplay / must ignore ...", not "from now on
+    # you will handle the renewals": after a modal, a role of an AI or a change of how it answers
+    r"|(?i)\bfrom\s+now\s+on,?\s+(?:you\s+(?:are|answer|respond|act|reply|speak|only)|"
+    r"your\s+(?:name|role)|act|respond|answer|reply)\b"
+    r"|(?i)\bfrom\s+now\s+on,?\s+you\s+(?:will|must|shall|should|have|can)\s+(?:\S+\s+){0,4}?"
+    r"(?:AI|assistant|model|bot|chatbot|agent|DAN|persona|character|identity|unrestricted|unfiltered|"
+    r"uncensored|jailbroken|evil|terminal|hacker|mode|format|answer\w*|respond\w*|repl\w+|speak|"
+    r"talk|act\w*|pretend\w*|role\w*|play\w*|simulat\w+|ignore|disregard|forget|obey|comply|abide|"
+    r"called|named|no\s+longer|no\s+(?:restrictions|rules|limits|limitations|filters|guidelines|"
+    r"boundaries|censorship))\b"
     r"|(?i)\byour\s+new\s+(?:role|name|identity|persona|purpose|task|instructions?|goal|objective|"
     r"directive|job)\s+(?:is|are|will\s+be)\b"
     r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:behave|respond|answer|reply)\b"
@@ -126,11 +134,20 @@ PI_NEW_INSTRUCTIONS = (
     r"|(?i)\bsupersedes?\s+(?:all\s+|any\s+)?(?:prior|previous|earlier)\s+(?:\S+\s+)?(?:instructions|"
     r"rules|prompts?|directives|guidelines|commands|system\s+prompts?)\b"
 )
+# After "in every response": anything but an addressee ("... you write", "... for tracking",
+# "... to the user"): "in every response to the supplier" is a person's correspondence, the
+# reader's own outputs have no addressee but the user.
+_CLAUSE_END = (
+    r"(?:\s*(?:[.?!:;,\"'”)(]|$)|\s+(?:[^tT\s]|[tT][^oO\s]|[tT][oO]\S)"  # any word but "to"
+    r"|\s+to\s+(?:the\s+)?(?:user|owner|human|reader|me|us|them)\b)"
+)
 PI_PERSISTENCE = (
     r"(?i)\b(?:save|store|write|add|commit|persist)\s+(?:\S+\s+){0,4}?(?:to|in|into)\s+(?:your\s+)?"
     r"(?:long[\s-]term\s+)?memory\b|(?i)\bremember\s+(?:this\s+)?for\s+(?:all\s+)?future\b"
+    # "in every reply" the reader writes; not "in every response to the supplier" (a person's
+    # correspondence): the clause ends there, or goes on with a conjunction or the reader
     r"|(?i)\b(?:in|to|at\s+the\s+end\s+of)\s+(?:every|each|all)\s+(?:future\s+)?(?:replies|reply|"
-    r"responses?|summar(?:y|ies)|answers?|reports?|reviews?|outputs?)\b"
+    r"responses?|summar(?:y|ies)|answers?|reports?|reviews?|outputs?)" + _CLAUSE_END +
     r"|(?i)\b(?:append|prepend|include|insert|add)\s+(?:\S+\s+){0,5}?(?:to\s+the\s+end\s+of|at\s+the\s+"
     r"end\s+of|to|in)\s+"
     r"(?:your|the)\s+(?:summary|review|reply|response|answer|output)\b"
@@ -151,8 +168,8 @@ PI_OUTPUT_CONTROL = (
     # plant a string in every answer / summary the reader writes (canary, tracking token)
     r"|(?i)\b(?:include|append|add|insert|show|shown|display|mention|print|output|put|attach|repeat)\w*\b"
     r"[^\n]{0,80}?\b(?:in|to|into|at\s+the\s+end\s+of|to\s+the\s+end\s+of)\s+(?:(?:every|each|any|all)"
-    r"\s+(?:of\s+your\s+|future\s+)?(?:summar(?:y|ies)|responses?|repl(?:y|ies)|answers?|outputs?)|"
-    r"your\s+(?:summary|output))\b"
+    r"\s+(?:of\s+your\s+|future\s+)?(?:summar(?:y|ies)|responses?|repl(?:y|ies)|answers?|outputs?)"
+    + _CLAUSE_END + r"|your\s+(?:summary|output)\b)"
     r"|(?i)(?:\bam\s+ende\s+jeder\s+antwort|\sla\s+fin\s+de\s+(?:toute|chaque)\s+r[ée]ponse|"
     r"al\s+final\s+de\s+(?:cualquier|cada)\s+respuesta|alla\s+fine\s+di\s+ogni\s+risposta)\b"
     # "repeat the following sentence: '...'"
@@ -284,7 +301,14 @@ PI_REVEAL_PROMPT = (
     r"|(?i)\b(?:your|its)\s+(?:own\s+|full\s+|exact\s+|complete\s+)?(?:system|initial|original|"
     r"hidden|secret|internal|starting|base|pre-?)[\s-]*(?:prompts?|instructions|directives|"
     r"guidelines\s+verbatim)\b"
-    r"|(?i)\b(?:the|this|that)\s+system\s+prompts?\b"
+    # a bare mention asks for it only as a question, or with the clause ending on it ("what is
+    # the system prompt?", "I need the system prompt."), not "the system prompt in our chatbot
+    # pilot needs a rewrite"
+    r"|(?i)\bwhat\s+(?:is|was|are|were|does|did)\s+(?:the|this|that)\s+system\s+prompts?\b"
+    r"|(?i)\b(?:need|want|like|have)\s+to\s+(?:see|read|view|know|get|access|have)\s+(?:\S+\s+){0,2}?"
+    r"system\s+prompts?\b"
+    r"|(?i)\b(?:the|this|that)\s+system\s+prompts?\s*(?:[.?!:;,\"'”)]|$|\b(?:and|then|you|verbatim|"
+    r"above|word\s+for\s+word|in\s+full)\b)"
     r"|(?i)\brepeat\s+(?:back\s+)?(?:the\s+|all\s+|everything\s+)?(?:above|previous|preceding|"
     r"prior|earlier)\s+(?:text|words|prompt|instructions|messages?|conversation)\b"
     r"|(?i)\brepeat\s+(?:back\s+)?(?:this|the|our)\s+(?:entire\s+|whole\s+|full\s+)?"
