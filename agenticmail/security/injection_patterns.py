@@ -76,6 +76,16 @@ PI_IGNORE = (
     r"|(?i)\byour\s+(?:rules|guidelines|restrictions|instructions|policies|settings)\s+(?:have|has)\s+"
     r"(?:now\s+)?(?:been\s+)?(?:changed|updated|lifted|removed|disabled|replaced|reset)\b"
 )
+# a role only an AI has, or a change of how the reader answers (after "from now on you will",
+# "your new task is"): a colleague's new duties ("handle the renewals", "team lead") have none
+_AI_ROLE_OR_ANSWERING = (
+    r"(?:AI|assistant|model|bot|chatbot|agent|DAN|persona|character|identity|unrestricted|unfiltered|"
+    r"uncensored|jailbroken|evil|terminal|hacker|mode|format|answer\w*|respond\w*|repl\w+|speak|"
+    r"talk|act\w*|pretend\w*|role\w*|play\w*|simulat\w+|emulat\w+|imitat\w+|impersonat\w+|"
+    r"\w*GPT\w*|LLM|ignore|disregard|forget|obey|comply|abide|"
+    r"called|named|no\s+longer|no\s+(?:restrictions|rules|limits|limitations|filters|guidelines|"
+    r"boundaries|censorship))\b"
+)
 PI_ROLE = (
     r"(?i)\byou\s+are\s+(?:now|no\s+longer|from\s+now\s+on)\s+(?:a|an|the|my|in|acting|operating|"
     r"free|unrestricted|unfiltered|uncensored|jailbroken|DAN|called|named|going\s+to|to)\b"
@@ -87,14 +97,14 @@ PI_ROLE = (
     r"|(?i)\bfrom\s+now\s+on,?\s+(?:you\s+(?:are|answer|respond|act|reply|speak|only)|"
     r"your\s+(?:name|role)|act|respond|answer|reply)\b"
     r"|(?i)\bfrom\s+now\s+on,?\s+you\s+(?:will|must|shall|should|have|can)\s+(?:\S+\s+){0,4}?"
-    r"(?:AI|assistant|model|bot|chatbot|agent|DAN|persona|character|identity|unrestricted|unfiltered|"
-    r"uncensored|jailbroken|evil|terminal|hacker|mode|format|answer\w*|respond\w*|repl\w+|speak|"
-    r"talk|act\w*|pretend\w*|role\w*|play\w*|simulat\w+|ignore|disregard|forget|obey|comply|abide|"
-    r"called|named|no\s+longer|no\s+(?:restrictions|rules|limits|limitations|filters|guidelines|"
-    r"boundaries|censorship))\b"
-    r"|(?i)\byour\s+new\s+(?:role|name|identity|persona|purpose|task|instructions?|goal|objective|"
-    r"directive|job)\s+(?:is|are|will\s+be)\b"
-    r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:behave|respond|answer|reply)\b"
+    + _AI_ROLE_OR_ANSWERING
+    # "your new persona / instructions are", and "your new role / task / job is" an AI's or a
+    # way of answering, not "your new role is team lead for the Berlin office"
+    + r"|(?i)\byour\s+new\s+(?:name|identity|persona|purpose|instructions?|goal|objective|"
+    r"directive)\s+(?:is|are|will\s+be)\b"
+    r"|(?i)\byour\s+new\s+(?:role|task|job)\s+(?:is|will\s+be)\s+(?:\S+\s+){0,4}?"
+    + _AI_ROLE_OR_ANSWERING
+    + r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:behave|respond|answer|reply)\b"
     # "you will now be / act as" a role of an AI, not "the primary account manager"
     r"|(?i)\byou\s+(?:will|must|shall)\s+now\s+(?:be|act\s+as|become)\s+(?:\S+\s+){0,3}?(?:AI|"
     r"assistant|model|bot|chatbot|agent|DAN|persona|character|unrestricted|unfiltered|uncensored|"
@@ -143,9 +153,12 @@ _CLAUSE_END = (
 )
 PI_PERSISTENCE = (
     r"(?i)\b(?:save|store|write|add|commit|persist)\s+(?:\S+\s+){0,4}?(?:to|in|into)\s+(?:your\s+)?"
-    r"(?:long[\s-]term\s+)?memory\b|(?i)\bremember\s+(?:this\s+)?for\s+(?:all\s+)?future\b"
+    r"(?:long[\s-]term\s+)?memory\b"
+    # "remember this for all future conversations", not "... for future orders / reference"
+    r"|(?i)\bremember\s+(?:this\s+)?for\s+(?:all\s+)?future\s*(?:[^\w\s]|$|(?:conversations?|sessions?|"
+    r"interactions?|chats?|responses?|replies|answers?|prompts?|queries|tasks)\b)"
     # "in every reply" the reader writes; not "in every response to the supplier" (a person's
-    # correspondence): the clause ends there, or goes on with a conjunction or the reader
+    # correspondence): no addressee but the user may follow
     r"|(?i)\b(?:in|to|at\s+the\s+end\s+of)\s+(?:every|each|all)\s+(?:future\s+)?(?:replies|reply|"
     r"responses?|summar(?:y|ies)|answers?|reports?|reviews?|outputs?)" + _CLAUSE_END +
     r"|(?i)\b(?:append|prepend|include|insert|add)\s+(?:\S+\s+){0,5}?(?:to\s+the\s+end\s+of|at\s+the\s+"
@@ -250,17 +263,25 @@ PI_CODE_FENCE = (
     r"(?:\bexec\s*\(|\beval\s*\(|os\.system|subprocess|__import__|\bcurl\b|\bwget\b|rm\s+-rf|"
     r"Invoke-Expression|\biex\b|child_process)"
 )
+# after the AI noun: the end of its noun phrase, not a noun it qualifies ("note to the AI
+# team", "instructions for the assistant manager", "for the AI budget")
+_AI_NOUN_END = (
+    r"(?:\s*(?:[^\w\s]|$)|\s+(?:reading|processing|summari[sz]ing|parsing|handling|reviewing|"
+    r"that|who|which|here|and|or|if|when|you|in|on|about|below|above|only|please|from|now|to|as|"
+    r"must|should|will|shall|tools?|agents?|assistants?|models?|systems?)\b)"
+)
 PI_ADDRESS_AI = (
     r"(?i)\b(?:dear|hey|hi|hello|attention|note\s+to|message\s+(?:to|for)|instructions?\s+for|"
     r"to\s+the|for\s+the|calling)\s+(?:the\s+|any\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|"
     r"language\s+model|chatbot|GPT|ChatGPT|Claude|Gemini|Copilot|(?:AI|virtual|automated|e-?mail|mail)"
-    r"\s+(?:assistant|agent|model|system)s?)\b"
+    r"\s+(?:assistant|agent|model|system)s?)" + _AI_NOUN_END +
     r"|(?i)\bif\s+you\s+are\s+(?:an?\s+)?(?:AI|LLM|large\s+language\s+model|language\s+model|"
     r"AI\s+assistant|assistant|agent|bot|automated\s+(?:system|agent|assistant))\b"
     r"|(?i)\b(?:AI|LLM|assistant|agent)s?\s+(?:reading|processing|summari[sz]ing|parsing|handling|"
     r"reviewing|integrating)\b"
     r"|(?i)\b(?:note|message|instructions?|important)\s+(?:to|for)\s+(?:the\s+)?(?:bot|assistant|model|"
-    r"AI|agent|LLM)s?\b|(?i)\b(?:as|for)\s+the\s+(?:assistant|AI|model)\b"
+    r"AI|agent|LLM)s?" + _AI_NOUN_END + r"|(?i)\b(?:as|for)\s+the\s+(?:assistant|AI|model)"
+    + _AI_NOUN_END +
     r"|(?i)\b(?:visible|readable|meant)\s+(?:only\s+)?(?:to|for)\s+(?:the\s+)?(?:LLMs?|AIs?|language\s+"
     r"models?|AI\s+(?:models?|systems?|scanners?))\b|(?i)\bfor\s+automated\s+screening\s+systems\b"
 )
