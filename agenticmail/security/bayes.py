@@ -212,6 +212,8 @@ def latin_share(text: str) -> float:
     characters, Japanese kana) count one word per character, as each carries about a word's
     meaning; every other script counts runs of letters, as Latin does."""
     text = text[:MAX_CHARS]
+    if text.isascii():  # no letter of another script (the common case, decided in C)
+        return 1.0
     latin = len(_LATIN_WORD.findall(text))
     other = len(_OTHER_WORD.findall(text))
     return latin / (latin + other) if latin + other else 1.0
