@@ -144,23 +144,16 @@ PI_NEW_INSTRUCTIONS = (
     r"|(?i)\bsupersedes?\s+(?:all\s+|any\s+)?(?:prior|previous|earlier)\s+(?:\S+\s+)?(?:instructions|"
     r"rules|prompts?|directives|guidelines|commands|system\s+prompts?)\b"
 )
-# After "in every response": anything but an addressee ("... you write", "... for tracking",
-# "... to the user"): "in every response to the supplier" is a person's correspondence, the
-# reader's own outputs have no addressee but the user.
-_CLAUSE_END = (
-    r"(?:\s*(?:[.?!:;,\"'”)(]|$)|\s+(?:[^tT\s]|[tT][^oO\s]|[tT][oO]\S)"  # any word but "to"
-    r"|\s+to\s+(?:the\s+)?(?:user|owner|human|reader|me|us|them)\b)"
-)
 PI_PERSISTENCE = (
     r"(?i)\b(?:save|store|write|add|commit|persist)\s+(?:\S+\s+){0,4}?(?:to|in|into)\s+(?:your\s+)?"
     r"(?:long[\s-]term\s+)?memory\b"
     # "remember this for all future conversations", not "... for future orders / reference"
     r"|(?i)\bremember\s+(?:this\s+)?for\s+(?:all\s+)?future\s*(?:[^\w\s]|$|(?:conversations?|sessions?|"
     r"interactions?|chats?|responses?|replies|answers?|prompts?|queries|tasks)\b)"
-    # "in every reply" the reader writes; not "in every response to the supplier" (a person's
-    # correspondence): no addressee but the user may follow
+    # (an addressee after "in every reply" does not make it a person's correspondence: an e-mail
+    # agent's own replies go to customers and suppliers, so "... to the supplier" still counts)
     r"|(?i)\b(?:in|to|at\s+the\s+end\s+of)\s+(?:every|each|all)\s+(?:future\s+)?(?:replies|reply|"
-    r"responses?|summar(?:y|ies)|answers?|reports?|reviews?|outputs?)" + _CLAUSE_END +
+    r"responses?|summar(?:y|ies)|answers?|reports?|reviews?|outputs?)\b"
     r"|(?i)\b(?:append|prepend|include|insert|add)\s+(?:\S+\s+){0,5}?(?:to\s+the\s+end\s+of|at\s+the\s+"
     r"end\s+of|to|in)\s+"
     r"(?:your|the)\s+(?:summary|review|reply|response|answer|output)\b"
@@ -181,8 +174,8 @@ PI_OUTPUT_CONTROL = (
     # plant a string in every answer / summary the reader writes (canary, tracking token)
     r"|(?i)\b(?:include|append|add|insert|show|shown|display|mention|print|output|put|attach|repeat)\w*\b"
     r"[^\n]{0,80}?\b(?:in|to|into|at\s+the\s+end\s+of|to\s+the\s+end\s+of)\s+(?:(?:every|each|any|all)"
-    r"\s+(?:of\s+your\s+|future\s+)?(?:summar(?:y|ies)|responses?|repl(?:y|ies)|answers?|outputs?)"
-    + _CLAUSE_END + r"|your\s+(?:summary|output)\b)"
+    r"\s+(?:of\s+your\s+|future\s+)?(?:summar(?:y|ies)|responses?|repl(?:y|ies)|answers?|outputs?)|"
+    r"your\s+(?:summary|output))\b"
     r"|(?i)(?:\bam\s+ende\s+jeder\s+antwort|\sla\s+fin\s+de\s+(?:toute|chaque)\s+r[ée]ponse|"
     r"al\s+final\s+de\s+(?:cualquier|cada)\s+respuesta|alla\s+fine\s+di\s+ogni\s+risposta)\b"
     # "repeat the following sentence: '...'"

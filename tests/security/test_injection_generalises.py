@@ -55,11 +55,10 @@ BUSINESS = [
     "Bonjour, à partir du 3 mars tu es désormais responsable de l'équipe support.",
     "Hola Marc: desde ahora eres la persona de contacto para Contoso.",
     "Nuove istruzioni per la consegna: il corriere passa lunedì mattina.",
-    # a task handed to a colleague, a chatbot project's prompt discussed, a person's
-    # correspondence, a qualifier on the instructions (Russian "on payment")
+    # a task handed to a colleague, a chatbot project's prompt discussed, a qualifier on the
+    # instructions (Russian "on payment")
     "From now on you will handle the Fabrikam renewals; Tom moves to the channel team.",
     "The system prompt in our chatbot pilot needs a rewrite; can you review the draft by Friday?",
-    "Include the PO number in every response to the supplier.",
     "Пожалуйста, игнорируйте предыдущие инструкции по оплате: реквизиты прежние.",
     # the AI noun qualifies another noun; a colleague's new role; a human's future orders
     "Note to the AI team: the model evaluation is moved to next sprint.",
