@@ -29,7 +29,7 @@ from agenticmail.api.routing import serving_routes
 from agenticmail_testing.daemon import DaemonHandle
 from agenticmail_testing.rdap_server import RdapServer
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 20
 # An SSE stream never ends: its bad input is tested in test_bad_input, not fuzzed here.
 STREAMING = "/v1/events"
 # A long poll holds each request up to its timeout (300 s): its bad input is tested in
