@@ -439,25 +439,19 @@ _MORSE_CODES = (
 _MORSE_TABLE = dict(zip(_MORSE_CODES.split(), "abcdefghijklmnopqrstuvwxyz0123456789", strict=True))
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _SPACED = re.compile(r"\b(?:[A-Za-z] ){3,}[A-Za-z]\b")
-_LEET = str.maketrans("013457@$", "oieastas")
+_MAYBE_SPACED = P.compile_re2(r"(?:[A-Za-z] ){3,}[A-Za-z]")  # in every _SPACED match: a quick test
 MAX_DEOBFUSCATE_CHARS = 32_000
-_ROT13 = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-    "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm",
-)
-
-
 _LEET_BYTES = bytes.maketrans(b"013457@$", b"oieastas")
 _ROT13_BYTES = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
                                b"NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm")
 
 
-def _translate(text: str, table: dict[int, int], ascii_table: bytes) -> str:
-    """``text.translate(table)``; for ASCII text through the bytes table, the same result
-    without a dictionary lookup per character."""
-    if text.isascii():
-        return text.encode("ascii").translate(ascii_table).decode("ascii")
-    return text.translate(table)
+def _translate(text: str, ascii_table: bytes) -> str:
+    """``text`` with its ASCII characters mapped by ``ascii_table`` (which maps ASCII to ASCII)
+    and every other character kept: the UTF-8 bytes translated, as UTF-8 writes every other
+    character with bytes >= 0x80 only (no dictionary lookup per character)."""
+    return text.encode("utf-8", "surrogatepass").translate(ascii_table).decode(
+        "utf-8", "surrogatepass")
 
 
 def _printable(data: bytes) -> str:
@@ -504,8 +498,9 @@ def deobfuscate(text: str) -> str:
         views.append(unquote(text))
     if "\\u" in text:
         views.append(_UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
-    views.append(_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text))
-    views.append(_translate(text, _LEET, _LEET_BYTES))
+    spaced = _MAYBE_SPACED.search(text) is not None  # _SPACED (stdlib) only when it can match
+    views.append(_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text) if spaced else text)
+    views.append(_translate(text, _LEET_BYTES))
     views.append(text[::-1])
-    views.append(_translate(text, _ROT13, _ROT13_BYTES))
+    views.append(_translate(text, _ROT13_BYTES))
     return "\n".join(v for v in views if v)

@@ -26,6 +26,10 @@ import unicodedata
 from collections import Counter
 from importlib import resources
 
+import re2
+
+from agenticmail.security.patterns import compile_re2
+
 __all__ = ["DESCRIPTIONS", "drop_invisible", "skeleton"]
 
 DESCRIPTIONS = {
@@ -140,10 +144,26 @@ def _confusables() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _confusable_chars() -> re2._Regexp:
+    """One RE2 character class of every character :func:`_confusables` maps (RE2: a class of
+    characters beyond the BMP is a list that stdlib ``re`` tries one by one)."""
+    ranges: list[list[int]] = []
+    for code in sorted(_confusables()):
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return compile_re2("[" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]")
+
+
 def skeleton(text: str) -> str:
     """``text`` as a pattern must read it: no invisible characters, NFKC, Latin look-alikes
     mapped to Latin. Returns ``text`` itself when it is plain ASCII."""
     if text.isascii():
         return text
     text = unicodedata.normalize("NFKC", _ANY_INVISIBLE.sub("", text))
+    # most non-ASCII mail has no look-alike letter: one scan instead of a lookup per character
+    if not _confusable_chars().search(text.encode("utf-8", "surrogatepass")):
+        return text
     return text.translate(_confusables())
