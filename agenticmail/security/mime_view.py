@@ -359,15 +359,16 @@ def extract_links(html: str, text: str) -> tuple[Link, ...]:
     """Anchors of the HTML (href + visible text) then bare URLs of the plain text."""
     links: list[Link] = []
     if html:
-        for m in itertools.islice(P.ANCHOR.finditer(html[:MAX_TEXT_CHARS]), MAX_LINKS):
-            href = html_lib.unescape(m.group(1) or m.group(2) or m.group(3) or "").strip()
-            label = tidy_text(html_lib.unescape(TAG_RE.sub(" ", m.group(4) or "")))
-            links.append(Link(href, label))
+        for m in itertools.islice(P.ANCHOR.finditer(P.utf8(html[:MAX_TEXT_CHARS])), MAX_LINKS):
+            href = (m.group(1) or m.group(2) or m.group(3) or b"").decode()
+            label = (m.group(4) or b"").decode()
+            links.append(Link(html_lib.unescape(href).strip(),
+                              tidy_text(html_lib.unescape(TAG_RE.sub(" ", label)))))
     if text and len(links) < MAX_LINKS:
         for m in itertools.islice(
-            P.BARE_URL.finditer(text[:MAX_TEXT_CHARS]), MAX_LINKS - len(links)
+            P.BARE_URL.finditer(P.utf8(text[:MAX_TEXT_CHARS])), MAX_LINKS - len(links)
         ):
-            links.append(Link(m.group(0).rstrip(".,;:!?"), ""))
+            links.append(Link(m.group(0).decode().rstrip(".,;:!?"), ""))
     return tuple(links)
 
 
@@ -473,32 +474,33 @@ def deobfuscate(text: str) -> str:
     from urllib.parse import unquote
 
     text = text[:MAX_DEOBFUSCATE_CHARS]
+    data = P.utf8(text)  # the RE2 scans below match ASCII only: their groups decode as ASCII
     views: list[str] = []
-    for m in itertools.islice(_B64.finditer(text), 50):
-        chunk = m.group(0)
+    for m in itertools.islice(_B64.finditer(data), 50):
+        chunk = m.group(0).decode()
         with contextlib.suppress(ValueError):
             views.append(_printable(base64.b64decode(chunk + "=" * (-len(chunk) % 4))))
-    for m in itertools.islice(_B32.finditer(text), 20):
-        chunk = m.group(0)
+    for m in itertools.islice(_B32.finditer(data), 20):
+        chunk = m.group(0).decode()
         with contextlib.suppress(ValueError):
             views.append(_printable(base64.b32decode(chunk + "=" * (-len(chunk) % 8))))
-    for m in itertools.islice(_HEX.finditer(text), 20):
+    for m in itertools.islice(_HEX.finditer(data), 20):
         with contextlib.suppress(ValueError):
-            views.append(_printable(bytes.fromhex(m.group(0))))
-    for m in itertools.islice(_BINARY.finditer(text), 20):
-        bits = m.group(0).replace(" ", "")
+            views.append(_printable(bytes.fromhex(m.group(0).decode())))
+    for m in itertools.islice(_BINARY.finditer(data), 20):
+        bits = m.group(0).decode().replace(" ", "")
         views.append(_printable(bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))))
     for m in itertools.islice(_ASCII85.finditer(text), 20):
         with contextlib.suppress(ValueError):
             views.append(_printable(base64.a85decode(m.group(1), ignorechars=b" \t\r\n")))
-    for m in itertools.islice(_MORSE.finditer(text), 20):
-        words = m.group(0).split("/")
+    for m in itertools.islice(_MORSE.finditer(data), 20):
+        words = m.group(0).decode().split("/")
         views.append(" ".join("".join(_MORSE_TABLE.get(c, "") for c in w.split()) for w in words))
     if text.count("%") >= 5:
         views.append(unquote(text))
     if "\\u" in text:
         views.append(_UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
-    spaced = _MAYBE_SPACED.search(text) is not None  # _SPACED (stdlib) only when it can match
+    spaced = _MAYBE_SPACED.search(data) is not None  # _SPACED (stdlib) only when it can match
     views.append(_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text) if spaced else text)
     views.append(_translate(text, _LEET_BYTES))
     views.append(text[::-1])

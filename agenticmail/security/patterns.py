@@ -31,6 +31,14 @@ def compile_re2(pattern: str) -> re2._Regexp:
     return re2.compile(pattern)
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as the UTF-8 bytes to run an RE2 ``finditer`` over: the matches are the same,
+    their groups ``bytes`` (``.decode()`` gives the ``str`` ones), and the wrapper no longer
+    maps each match's offsets back to characters by decoding the text up to it (which costs
+    more than the match). Raises on a lone surrogate, as matching the ``str`` does."""
+    return text.encode("utf-8")
+
+
 def compile_untrusted(pattern: str, *, max_mem: int = 8 << 20) -> re2._Regexp:
     """A case-insensitive RE2 regex written by a user (a rule), its memory capped;
     :class:`~agenticmail.errors.InvalidRequest` (``invalid_pattern``) saying why when it is

@@ -118,11 +118,11 @@ def named_brands(text: str, limit: int = 20_000) -> frozenset[Brand]:
     """Brands named in ``text`` (its first ``limit`` characters) as whole words; a name that
     is part of an address or a domain (``paypal.com``, ``x@paypal``) does not count."""
     loose, exact, lookup = _name_patterns()
-    text = text[:limit]
+    data = P.utf8(text[:limit])
     found: set[Brand] = set()
     for regex in (loose, exact):
-        for m in regex.finditer(text):
-            brand = lookup.get(" ".join(m.group(1).lower().split()))
+        for m in regex.finditer(data):
+            brand = lookup.get(" ".join(m.group(1).decode().lower().split()))
             if brand is not None:
                 found.add(brand)
             if len(found) >= 20:

@@ -230,8 +230,8 @@ class _Ctx:
         """Distinct spam phrases per :data:`PHRASE_SPAN` characters (shorter texts count as
         one span): a density, so a long, honest document that happens to say "free" and
         "offer" a few times is not judged like a short sales pitch saying them all at once."""
-        found = itertools.islice(_SPAM_PHRASES.finditer(self.text), MAX_PHRASE_MATCHES)
-        distinct = len({" ".join(m.group().lower().split()) for m in found})
+        found = itertools.islice(_SPAM_PHRASES.finditer(P.utf8(self.text)), MAX_PHRASE_MATCHES)
+        distinct = len({" ".join(m.group().decode().lower().split()) for m in found})
         return round(distinct * PHRASE_SPAN / max(PHRASE_SPAN, len(self.text)))
 
 
@@ -410,8 +410,9 @@ def _qr_only(ctx: _Ctx) -> bool:
     picture (a QR code to scan), where no text or link filter can read it."""
     images = sum(a.content_type.lower().startswith("image/") for a in ctx.view.attachments)
     if ctx.view.html:
-        images += len(list(itertools.islice(_IMG.finditer(ctx.view.html), 50)))
-        images -= len(list(itertools.islice(_PIXEL.finditer(ctx.view.html), 50)))
+        html = P.utf8(ctx.view.html)
+        images += len(list(itertools.islice(_IMG.finditer(html), 50)))
+        images -= len(list(itertools.islice(_PIXEL.finditer(html), 50)))
     if images <= 0:
         return False
     words = len(ctx.view.body_text.split())
