@@ -13,8 +13,10 @@ weight per feature (lower-cased word unigrams, word bigrams and a few symbol tok
 ``<``, ``[`` or ``|``). :func:`injection_probability` tokenises the text once (linear: one
 stdlib pattern over a character class), slides a window of :data:`WINDOW` tokens with stride
 :data:`STEP` over it (:func:`window_features`), and returns the highest logistic probability
-of any window, so one injected paragraph inside a long, benign message is still seen. Pure;
-never raises (a missing or broken model file gives ``None``).
+of any window, so one injected paragraph inside a long, benign message is still seen.
+Scoring adds each window's weights from its two halves (:meth:`InjectionModel.window_sums`:
+every feature looked up once per half, not once per window it is in); training reads the
+windows' feature sets. Pure; never raises (a missing or broken model file gives ``None``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ MODEL_RESOURCE = "injection_model.json.gz"
 MAX_CHARS = 40_000  # characters of subject + body read per message
 MAX_TOKENS = 6_000  # ... and at most this many tokens of them (bounds the work on junk input)
 WINDOW = 48  # tokens per window
-STEP = 24  # stride between windows
+STEP = 24  # stride between windows: each window is two blocks of STEP tokens
+assert WINDOW == 2 * STEP
 
 # words, and the symbols that carry meaning in prompts (other punctuation is skipped)
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>\[\]{}|#*`$:/=_@!?\"']")
@@ -83,12 +86,47 @@ class InjectionModel:
         # map() calls get(f, 0.0) without a Python frame per feature: same sum, same order
         return _sigmoid(self.bias + sum(map(self.weights.get, features, itertools.repeat(0.0))))
 
+    def window_sums(self, tokens: list[str]) -> list[float]:
+        """Each window's sum of weights (:func:`window_features`' windows, in order), from its
+        two blocks of :data:`STEP` tokens: the weights of the features of the first plus those
+        of the second minus those of the features in both, plus the bigram across them when
+        neither block has it. Equal to summing each window's features up to float rounding
+        (the order of a set's members, which varies from process to process, already does that
+        much)."""
+        n = len(tokens)
+        bigrams = ["", *map(" ".join, itertools.pairwise(tokens))]  # "a b", built in C
+        get, zero = self.weights.get, itertools.repeat(0.0)
+        # block k: its tokens [k*STEP, (k+1)*STEP) and the bigrams ending inside it after the first
+        blocks = []
+        for start in range(0, n, STEP):
+            feats = set(tokens[start : start + STEP])
+            feats.update(bigrams[start + 1 : start + STEP])
+            blocks.append(feats)
+        block_sums = [sum(map(get, feats, zero)) for feats in blocks]
+        sums = []
+        for start in window_starts(n):
+            k, offset = divmod(start, STEP)
+            if offset:  # the last window of a long text, ending at its end
+                feats = set(tokens[start : start + WINDOW])
+                feats.update(bigrams[start + 1 : start + WINDOW])
+                sums.append(sum(map(get, feats, zero)))
+            elif k + 1 == len(blocks):  # a text of one block
+                sums.append(block_sums[k])
+            else:
+                first, second = blocks[k], blocks[k + 1]
+                total = block_sums[k] + block_sums[k + 1] - sum(map(get, first & second, zero))
+                across = bigrams[start + STEP]
+                if across not in first and across not in second:
+                    total += get(across, 0.0)
+                sums.append(total)
+        return sums
+
     def probability(self, text: str) -> float:
         """Highest window probability of ``text`` (0.0 for text without words)."""
         tokens = tokenize(text)
         if not tokens:
             return 0.0
-        return max(self.window_probability(f) for f in window_features(tokens))
+        return _sigmoid(self.bias + max(self.window_sums(tokens)))  # the sigmoid is monotonic
 
 
 @lru_cache(maxsize=1)
