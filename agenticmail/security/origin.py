@@ -166,6 +166,8 @@ def verify(key: bytes, raw: bytes) -> Origin:
 
 def has_stamp_header(raw: bytes) -> bool:
     """Whether the header block names a stamp at all (verified or not)."""
+    if _STAMP_NAME not in raw[:MAX_HEADER_BYTES].lower():  # the header block is inside
+        return False
     try:
         return any(n.lower() == STAMP_HEADER.lower() for n, _ in header_fields(raw))
     except InvalidRequest:

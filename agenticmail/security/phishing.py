@@ -282,6 +282,13 @@ def _match(reg: str, index: _Index) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _brand_lookalike(reg: str) -> str | None:
+    """The brand domain ``reg`` imitates (pure: a day's mail names few domains, each judged
+    once)."""
+    return _match(reg, _brand_index())
+
+
 def lookalike(domain: str, known: Iterable[str] = ()) -> str | None:
     """The reference domain ``domain`` imitates: a brand's (when ``known`` is empty) or one
     of the ``known`` correspondent domains; None when it imitates none (see module doc).
@@ -291,7 +298,7 @@ def lookalike(domain: str, known: Iterable[str] = ()) -> str | None:
         return None
     known = tuple(known)
     if not known:
-        return _match(reg, _brand_index())
+        return _brand_lookalike(reg)
     regs = {P.registrable_domain(k) for k in known}
     if reg in regs:
         return None
