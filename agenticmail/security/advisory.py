@@ -99,7 +99,10 @@ def attachment_reasons(att: AttachmentInfo) -> list[tuple[str, str]]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def link_host(href: str) -> str:
+    """The lower-case host of a link ("" when it has none); pure, so cached: the rules ask
+    for each link's host several times."""
     href = href.strip()
     if href.lower().startswith("www."):
         href = "http://" + href
