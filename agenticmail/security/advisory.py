@@ -139,11 +139,10 @@ def text_domain_mismatch(link: Link) -> bool:
     """The visible text is a domain/URL whose registrable domain differs from the href's."""
     if not link.text:
         return False
-    shown = P.HOSTNAME_LIKE.match(link.text.strip())
+    shown = P.HOSTNAME_LIKE.match(P.utf8(link.text.strip()))
     real = link_host(link.href)
-    return bool(shown and real) and P.registrable_domain(shown.group(1)) != P.registrable_domain(
-        real
-    )
+    return bool(shown and real) and P.registrable_domain(
+        shown.group(1).decode()) != P.registrable_domain(real)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -165,7 +164,8 @@ def _host_reasons(host: str) -> tuple[tuple[str, str], ...]:
 def link_reasons(link: Link) -> list[tuple[str, str]]:
     """(reason, risk) pairs for one link; reasons are stable identifiers."""
     found: list[tuple[str, str]] = []
-    if P.SCRIPT_URI.match(link.href):
+    href = P.utf8(link.href)  # matched as bytes (see patterns.utf8)
+    if P.SCRIPT_URI.match(href):
         found.append(("script_uri", "critical"))
         return found
     if PH.unsafe_scheme(link.href):
@@ -177,7 +177,7 @@ def link_reasons(link: Link) -> list[tuple[str, str]]:
     found.extend(_host_reasons(host))
     if PH.redirect_target(link.href):
         found.append(("redirector", "medium"))
-    if P.EXFIL_HOST_RE.search(link.href):
+    if P.EXFIL_HOST_RE.search(href):
         found.append(("exfiltration_endpoint", "high"))
     if text_domain_mismatch(link):
         found.append(("text_href_mismatch", "high"))

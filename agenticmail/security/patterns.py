@@ -32,10 +32,11 @@ def compile_re2(pattern: str) -> re2._Regexp:
 
 
 def utf8(text: str) -> bytes:
-    """``text`` as the UTF-8 bytes to run an RE2 ``finditer`` over: the matches are the same,
-    their groups ``bytes`` (``.decode()`` gives the ``str`` ones), and the wrapper no longer
-    maps each match's offsets back to characters by decoding the text up to it (which costs
-    more than the match). Raises on a lone surrogate, as matching the ``str`` does."""
+    """``text`` as the UTF-8 bytes to match an RE2 pattern against where the scorer matches
+    often (every link, every match of a ``finditer``): the matches are the same, their groups
+    ``bytes`` (``.decode()`` gives the ``str`` ones), and the wrapper no longer maps each
+    match's offsets back to characters by decoding the text up to it (which costs more than
+    the match). Raises on a lone surrogate, as matching the ``str`` does."""
     return text.encode("utf-8")
 
 

@@ -327,7 +327,7 @@ def _link_mismatch(ctx: _Ctx) -> bool:
     for link in itertools.islice(ctx.view.links, 100):
         if not link.text or len(link.text.split()) > MAX_BUTTON_WORDS:
             continue
-        if not _BUTTON.search(link.text):
+        if not _BUTTON.search(P.utf8(link.text)):
             continue
         host = A.link_host(link.href)
         if not host or (ctx.from_reg and P.registrable_domain(host) == ctx.from_reg):
@@ -385,7 +385,7 @@ _ACTIVE_SRC = P.compile_re2(
 
 def _data_blob(ctx: _Ctx) -> bool:
     return any(PH.unsafe_scheme(link.href) for link in ctx.view.links) or bool(
-        ctx.view.html and _ACTIVE_SRC.search(ctx.view.html))
+        ctx.view.html and _ACTIVE_SRC.search(P.utf8(ctx.view.html)))
 
 
 def _redirect(ctx: _Ctx) -> bool:
@@ -571,7 +571,7 @@ _CHECKS: dict[str, Callable[[_Ctx], bool]] = {
         )
     ),
     "CS_SUBJECT_CAPS": _subject_caps,
-    "CS_LOUD_HTML": lambda c: bool(c.view.html) and bool(_LOUD_HTML.search(c.view.html)),
+    "CS_LOUD_HTML": lambda c: bool(c.view.html) and bool(_LOUD_HTML.search(P.utf8(c.view.html))),
     "CS_EXCLAMATIONS": _exclamations,
     "CS_SHOUTING_BODY": _shouting,
     "CS_SUBJECT_BULK_TAG": lambda c: bool(_SUBJECT_TAG.search(c.view.subject)),
