@@ -38,12 +38,16 @@ STEP = 24  # stride between windows: each window is two blocks of STEP tokens
 assert WINDOW == 2 * STEP
 
 # words, and the symbols that carry meaning in prompts (other punctuation is skipped)
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>\[\]{}|#*`$:/=_@!?\"']")
+_SYMBOLS = r"[<>\[\]{}|#*`$:/=_@!?\"']"
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|" + _SYMBOLS)
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?|" + _SYMBOLS)  # _TOKEN on lower-case ASCII
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words and the symbols that carry meaning in prompts (one pass)."""
-    return _TOKEN.findall(text[:MAX_CHARS].lower())[:MAX_TOKENS]
+    """Lower-cased words and the symbols that carry meaning in prompts (one pass; ASCII text,
+    most mail, with a class the engine tests faster than a Unicode category)."""
+    text = text[:MAX_CHARS].lower()
+    return (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)[:MAX_TOKENS]
 
 
 def window_starts(n: int) -> list[int]:

@@ -52,6 +52,16 @@ def test_window_sums_are_the_sums_of_each_windows_features(n: int) -> None:
     assert model.window_sums(tokens) == pytest.approx(expected, abs=1e-9)
 
 
+def test_ascii_text_tokenises_as_the_unicode_pattern_does() -> None:
+    """ASCII text is read with an ASCII class: the same tokens as the Unicode pattern gives."""
+    every = "".join(map(chr, range(128)))
+    text = (every + " Don't IGNORE all_previous [INST] <|im_start|> x'y '' a'b'c 42nd ") * 3
+    low = text.lower()
+    assert low.isascii()
+    assert im.tokenize(text) == im._TOKEN.findall(low)
+    assert "don't" in im.tokenize(text) and "_" in im.tokenize(text)
+
+
 def test_empty_and_wordless_text() -> None:
     assert im.injection_probability("") == 0.0
     assert im.injection_probability("\u200b" * 1000) == 0.0
