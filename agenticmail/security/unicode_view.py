@@ -26,9 +26,7 @@ import unicodedata
 from collections import Counter
 from importlib import resources
 
-import re2
-
-from agenticmail.security.patterns import compile_re2
+from agenticmail.security import patterns as P
 
 __all__ = ["DESCRIPTIONS", "drop_invisible", "skeleton"]
 
@@ -145,7 +143,7 @@ def _confusables() -> dict[int, str]:
 
 
 @functools.cache
-def _confusable_chars() -> re2._Regexp:
+def _confusable_chars() -> P.re2._Regexp:
     """One RE2 character class of every character :func:`_confusables` maps (RE2: a class of
     characters beyond the BMP is a list that stdlib ``re`` tries one by one)."""
     ranges: list[list[int]] = []
@@ -154,7 +152,7 @@ def _confusable_chars() -> re2._Regexp:
             ranges[-1][1] = code
         else:
             ranges.append([code, code])
-    return compile_re2("[" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]")
+    return P.compile_re2("[" + "".join(f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges) + "]")
 
 
 def skeleton(text: str) -> str:
