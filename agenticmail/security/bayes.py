@@ -152,7 +152,7 @@ class Model:
         words = [t for t in toks if ":" not in t]
         if not words:
             return 1.0
-        return sum(1 for t in words if t in self.prob) / len(words)
+        return sum(map(self.prob.__contains__, words)) / len(words)  # True counts 1, in C
 
     def probability(self, toks: Iterable[str]) -> float:
         """Chi-squared combined spam probability of a token set (0.5 when no evidence, or when
