@@ -4,7 +4,9 @@ Runs a real daemon (subprocess) with an outbound route to a local TLS SMTP sink,
 1. accept latency: p50/p99 of N sequential POSTs (each answered 202 once durable), and the
    accept rate with ``--clients`` concurrent clients (N more POSTs);
 2. sustained rate: N messages accepted as fast as the client can, timed until the sink has
-   them all (external, over TLS with AUTH), and the same for local agent-to-agent delivery.
+   them all (external, over TLS with AUTH), and the same for local agent-to-agent delivery;
+3. the accept path alone: the same two measurements with sends scheduled a year ahead, so
+   nothing is delivered meanwhile (the daemon's CPU per accept is then the accept's own).
 
     python -m scripts.bench.outbox [--messages 500] [--clients 8]
 """
@@ -28,6 +30,17 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+def settle(pid: int, timeout: float = 300.0) -> None:
+    """Wait (up to ``timeout``) until the daemon is idle: under 2 % of a CPU for half a
+    second (the background work of earlier phases done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.01:
+            return
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=500)
@@ -48,33 +61,48 @@ def main() -> None:
             owner.post("/v1/agents", json={"name": "peer"}).raise_for_status()
         assert daemon.proc is not None
         with daemon.client(key) as api:
-            latencies = []
-            cpu0 = cpu_seconds(daemon.proc.pid)
+            pid = daemon.proc.pid
+
+            def sequential(prefix: str, **extra: str) -> tuple[list[float], float, float]:
+                """N sends one after another: latencies, seconds, daemon CPU seconds."""
+                latencies = []
+                cpu0 = cpu_seconds(pid)
+                start = time.perf_counter()
+                for i in range(n):
+                    t0 = time.perf_counter()
+                    r = api.post("/v1/mail/send", json={"to": [f"{prefix}{i}@example.org"],
+                                                        "subject": f"{prefix} {i}",
+                                                        "text": "hello", **extra})
+                    latencies.append(time.perf_counter() - t0)
+                    assert r.status_code == 202, r.text
+                # CPU is robust on a busy machine, unlike rates
+                return latencies, time.perf_counter() - start, cpu_seconds(pid) - cpu0
+
+            def concurrently(prefix: str, **extra: str) -> float:
+                """N sends from ``--clients`` clients at once: seconds."""
+                def burst(c: int) -> None:
+                    with daemon.client(key) as own:
+                        for i in range(c, n, args.clients):
+                            r = own.post("/v1/mail/send", json={
+                                "to": [f"{prefix}{i}@example.org"],
+                                "subject": f"{prefix} {i}", "text": "hello", **extra})
+                            assert r.status_code == 202, r.text
+
+                start = time.perf_counter()
+                with ThreadPoolExecutor(args.clients) as pool:
+                    list(pool.map(burst, range(args.clients)))
+                return time.perf_counter() - start
+
             start = time.perf_counter()
-            for i in range(n):
-                t0 = time.perf_counter()
-                r = api.post("/v1/mail/send", json={"to": [f"r{i}@example.org"],
-                                                    "subject": f"ext {i}", "text": "hello"})
-                latencies.append(time.perf_counter() - t0)
-                assert r.status_code == 202, r.text
-            accepted = time.perf_counter() - start
-            cpu = cpu_seconds(daemon.proc.pid) - cpu0  # robust on a busy machine, unlike rates
+            latencies, accepted, cpu = sequential("ext")
             sink.wait_for(lambda rs: len(rs) >= n, timeout=600)
             external = time.perf_counter() - start
-
-            def burst(c: int) -> None:
-                with daemon.client(key) as own:
-                    for i in range(c, n, args.clients):
-                        r = own.post("/v1/mail/send", json={
-                            "to": [f"c{i}@example.org"], "subject": f"burst {i}",
-                            "text": "hello"})
-                        assert r.status_code == 202, r.text
-
-            start = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(burst, range(args.clients)))
-            concurrent = time.perf_counter() - start
+            concurrent = concurrently("burst")
             sink.wait_for(lambda rs: len(rs) >= 2 * n, timeout=600)
+            later = {"send_at": f"{time.gmtime().tm_year + 1}-01-01T00:00:00Z"}
+            settle(pid)  # the Sent copies of the sends above are still being embedded
+            alone, alone_seconds, alone_cpu = sequential("sched", **later)
+            alone_concurrent = concurrently("schedc", **later)
 
             def sent_count() -> int:
                 rows = api.get("/v1/mail/outbox", params={"status": "sent",
@@ -99,6 +127,11 @@ def main() -> None:
         print(f"accepted {n} in {accepted:.2f} s ({n / accepted:.0f}/s) one client; "
               f"{n} in {concurrent:.2f} s ({n / concurrent:.0f}/s) with {args.clients} "
               f"concurrent clients")
+        ms = [x * 1000 for x in alone]
+        print(f"accept path alone (scheduled a year ahead, nothing delivered meanwhile): "
+              f"p50={statistics.median(ms):.1f} ms  p99={pct(ms, 0.99):.1f} ms; daemon CPU "
+              f"{alone_cpu / n * 1000:.2f} ms per accept; {n / alone_seconds:.0f}/s one "
+              f"client, {n / alone_concurrent:.0f}/s with {args.clients} concurrent clients")
         print(f"external (SMTP route, implicit TLS + AUTH, new connection per message): "
               f"{n} delivered in {external:.2f} s = {n / external:.1f} msg/s")
         print(f"local (LMTP into an agent mailbox + Sent copy): {n} delivered in "
