@@ -74,7 +74,8 @@ def test_the_wizard_runs_domain_setup(wizard_home: Path) -> None:
         child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup", "--mail-host",
                                                "local", "--owner-email", "owner@example.com",
                                                "--agent", "helper"], env=env,
-                              encoding="utf-8", timeout=60, dimensions=(50, 200))
+                              encoding="utf-8", timeout=60, dimensions=(50, 200),
+                              use_poll=True)  # select() refuses descriptors above 1023
         seen = io.StringIO()
         child.logfile_read = seen  # everything the terminal showed
         try:

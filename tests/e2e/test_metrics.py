@@ -274,7 +274,9 @@ def test_status_watch_refreshes_until_ctrl_c(handle: DaemonHandle) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home", str(handle.home),
                                            "status", "--watch", "--interval", "0.3"],
-                          env=env, dimensions=(60, 200), encoding="utf-8", timeout=30,
+                          # tall enough for the whole screen: a taller one than the
+                          # terminal is cut short ("...") by the live display
+                          env=env, dimensions=(200, 200), encoding="utf-8", timeout=30,
                           use_poll=True)
     try:
         child.expect(rf"{a}\s+│\s+0\s+│\s+0\s+│")  # received 0, sent 0
