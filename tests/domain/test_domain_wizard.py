@@ -64,6 +64,7 @@ def test_the_wizard_runs_domain_setup(wizard_home: Path) -> None:
         token = cf.add_token()
         log_audit.remember(token)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICMAIL_")
+               and k not in ("LINES", "COLUMNS")  # the pty's size (xdist's workers set them)
                and k != "CLOUDFLARE_API_TOKEN"}
         for name, port in zip(["API", "IMAP", "LMTP", "SUBMISSION"], free_ports(4),
                               strict=True):

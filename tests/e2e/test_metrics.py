@@ -271,12 +271,12 @@ def test_status_shows_the_same_figures(handle: DaemonHandle) -> None:
 def test_status_watch_refreshes_until_ctrl_c(handle: DaemonHandle) -> None:
     alice = handle.create_agent(unique("alice"))
     a = alice["agent"]["name"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # the terminal's size is the pty's (pytest-xdist's workers set LINES=24 and COLUMNS=80)
+    env = {**{k: v for k, v in os.environ.items() if k not in ("LINES", "COLUMNS")},
+           "PYTHONPATH": os.pathsep.join(sys.path)}
     child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home", str(handle.home),
                                            "status", "--watch", "--interval", "0.3"],
-                          # tall enough for the whole screen: a taller one than the
-                          # terminal is cut short ("...") by the live display
-                          env=env, dimensions=(200, 200), encoding="utf-8", timeout=30,
+                          env=env, dimensions=(60, 200), encoding="utf-8", timeout=30,
                           use_poll=True)
     try:
         child.expect(rf"{a}\s+│\s+0\s+│\s+0\s+│")  # received 0, sent 0
