@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..services import delivery
 from ..services.context import ServiceContext
+from ..services.sessions import SessionPool
 from .component import Scope, in_thread
 
 if TYPE_CHECKING:
@@ -44,16 +45,26 @@ class SenderWorker:
         self._lanes: dict[str, set[asyncio.Task[None]]] = {lane: set()
                                                            for lane in delivery.LANES}
         self._recovered = False
+        self._sessions: SessionPool | None = None
 
     async def start(self, stack: Scope) -> None:
         if not self._recovered:  # leases left by a previous process (a restart in this one
             await in_thread(self._release_leases)  # waits for its deliveries instead)
             self._recovered = True
         self._loop = asyncio.get_running_loop()
+        # the Sent copies' IMAP sessions, kept between deliveries; logged out at the stop
+        # (in a thread), after the deliveries in flight (cleanup unwinds in reverse)
+        self._sessions = sessions = SessionPool(self.ctx)
+        stack.push_async_callback(in_thread, sessions.close)
         self.ctx.sender_wakeups.append(self.wake)
         stack.callback(self._unwake)
         stack.push_async_callback(self._drain)
         stack.spawn(self._run(), "claim")
+
+    @property
+    def sessions(self) -> SessionPool | None:
+        """The pool of the Sent copies' IMAP sessions (while started)."""
+        return self._sessions
 
     def _release_leases(self) -> None:
         released, in_doubt = delivery.release_leases(self.ctx)
@@ -92,8 +103,9 @@ class SenderWorker:
             for lane, inflight in self._lanes.items():
                 free = self.concurrency - len(inflight)
                 rows = await self._claim(lane, free) if free > 0 else []
+                assert self._sessions is not None
                 for row in rows:
-                    task = asyncio.create_task(delivery.deliver(self.ctx, row))
+                    task = asyncio.create_task(delivery.deliver(self.ctx, row, self._sessions))
                     inflight.add(task)
                     task.add_done_callback(self._done)
                 busy = busy or bool(rows and len(rows) == free)

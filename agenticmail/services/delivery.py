@@ -55,6 +55,7 @@ from .context import ServiceContext, transaction
 from .domain_config import external_address
 from .mailbox import open_session
 from .routes import external_sender, get_route
+from .sessions import SessionPool
 
 log = logging.getLogger(__name__)
 
@@ -117,14 +118,15 @@ def _stamped(ctx: ServiceContext, row: store.OutboxRow, raw: bytes) -> bytes:
     return origin.strip(raw)
 
 
-async def deliver(ctx: ServiceContext, row: store.OutboxRow) -> None:
+async def deliver(ctx: ServiceContext, row: store.OutboxRow, sessions: SessionPool) -> None:
     """Do the next part of ``row``'s work and record the outcome (never raises for a
-    delivery problem: the row is sent, retried, delayed or failed)."""
+    delivery problem: the row is sent, retried, delayed or failed). The Sent copy is filed
+    through ``sessions`` (the sender's pool of logged-in sessions)."""
     try:
         if row.status == "sent":  # only its Sent copy is left
-            await asyncio.to_thread(_file_later, ctx, row)
+            await asyncio.to_thread(_file_later, ctx, row, sessions)
             return
-        await _deliver_parts(ctx, row)
+        await _deliver_parts(ctx, row, sessions)
     except StorageUnavailable as exc:  # nothing can be recorded now; the retry after the
         # lease runs out looks for what was delivered before it delivers again
         log.warning("outbox %s: cannot record its progress: %s (retried when its lease "
@@ -142,7 +144,8 @@ async def deliver(ctx: ServiceContext, row: store.OutboxRow) -> None:
         await asyncio.to_thread(_retry_or_fail, ctx, row, f"internal error: {exc}")
 
 
-async def _deliver_parts(ctx: ServiceContext, row: store.OutboxRow) -> None:
+async def _deliver_parts(ctx: ServiceContext, row: store.OutboxRow,
+                         sessions: SessionPool) -> None:
     if row.local_rcpts and not row.delivered_local:
         await asyncio.to_thread(_deliver_local, ctx, row)
         if row.external_rcpts and not row.delivered_external:
@@ -151,7 +154,7 @@ async def _deliver_parts(ctx: ServiceContext, row: store.OutboxRow) -> None:
             return
     if row.external_rcpts and not row.delivered_external:
         await _deliver_external(ctx, row)
-    await asyncio.to_thread(_finish, ctx, row)
+    await asyncio.to_thread(_finish, ctx, row, sessions)
 
 
 def _deliver_local(ctx: ServiceContext, row: store.OutboxRow) -> None:
@@ -271,13 +274,13 @@ async def _deliver_by_domain(ctx: ServiceContext, row: store.OutboxRow) -> bool:
     return True
 
 
-def _finish(ctx: ServiceContext, row: store.OutboxRow) -> None:
+def _finish(ctx: ServiceContext, row: store.OutboxRow, sessions: SessionPool) -> None:
     """Every recipient has it: file the Sent copy if that works now, then mark it sent.
     A Sent copy that fails is retried on its own (the row is sent all the same)."""
     filing_error = None
     if not row.filed:
         try:
-            _file_sent_copy(ctx, row, look_first=row.attempts > 1)
+            _file_sent_copy(ctx, row, sessions, look_first=row.attempts > 1)
         except AgenticMailError as exc:
             filing_error = str(exc)
     with transaction(ctx) as tx:
@@ -298,23 +301,28 @@ def _finish(ctx: ServiceContext, row: store.OutboxRow) -> None:
                     row.id, filing_error)
 
 
-def _file_sent_copy(ctx: ServiceContext, row: store.OutboxRow, *, look_first: bool) -> None:
+def _file_sent_copy(ctx: ServiceContext, row: store.OutboxRow, sessions: SessionPool, *,
+                    look_first: bool) -> None:
     """Save the Sent copy (with Bcc); ``look_first``: unless an earlier attempt did."""
     agent = agent_store.find_agent_by_id(ctx.db, row.agent_id)
-    if agent is not None:
-        copy = row.raw
-        if row.bcc:
-            message = email.message_from_bytes(row.raw, policy=policy.SMTP)
-            message["Bcc"] = ", ".join(row.bcc)
-            copy = message.as_bytes()
-        copy = _stamped(ctx, row, copy)
-        with open_session(ctx, agent) as session:
-            sent = session.special_folder("\\Sent")
-            query = SearchQuery(message_id=row.message_id.strip().strip("<>"))
-            if not (look_first and session.search(sent, query)):
-                uid = session.append(sent, copy, flags=("\\Seen",))
-                if uid is not None:
-                    _index_sent_copy(ctx, session, agent, sent, uid, copy)
+    if agent is None:
+        return
+    copy = row.raw
+    if row.bcc:
+        message = email.message_from_bytes(row.raw, policy=policy.SMTP)
+        message["Bcc"] = ", ".join(row.bcc)
+        copy = message.as_bytes()
+    copy = _stamped(ctx, row, copy)
+
+    def file(session: MailboxSession, again: bool) -> None:
+        sent = session.special_folder("\\Sent")
+        query = SearchQuery(message_id=row.message_id.strip().strip("<>"))
+        if not ((look_first or again) and session.search(sent, query)):
+            uid = session.append(sent, copy, flags=("\\Seen",))
+            if uid is not None:
+                _index_sent_copy(ctx, session, agent, sent, uid, copy)
+
+    sessions.run(agent, file)
 
 
 def _index_sent_copy(ctx: ServiceContext, session: MailboxSession, agent: Agent, sent: str,
@@ -327,10 +335,10 @@ def _index_sent_copy(ctx: ServiceContext, session: MailboxSession, agent: Agent,
         log.warning("could not index the Sent copy %s/%d of %s: %s", sent, uid, agent.name, exc)
 
 
-def _file_later(ctx: ServiceContext, row: store.OutboxRow) -> None:
+def _file_later(ctx: ServiceContext, row: store.OutboxRow, sessions: SessionPool) -> None:
     """Retry the Sent copy of a sent message until the retry budget runs out."""
     try:
-        _file_sent_copy(ctx, row, look_first=True)
+        _file_sent_copy(ctx, row, sessions, look_first=True)
     except AgenticMailError as exc:
         with ctx.db.write() as conn:
             if time.time() - row.due >= ctx.settings.send_retry_seconds:
