@@ -14,6 +14,7 @@ import pytest
 from agenticmail.log import file_handler
 from agenticmail_testing import log_audit
 from agenticmail_testing.daemon import DaemonHandle, unique
+from agenticmail_testing.smtp_sink import SmtpSink
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,6 +48,15 @@ def daemon() -> Iterator[DaemonHandle]:
     handle = DaemonHandle().start()
     yield handle
     handle.close()
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[SmtpSink]:
+    """A TLS SMTP sink standing in for the internet (one per test module; a module that
+    needs a fresh one per test overrides it)."""
+    server = SmtpSink().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

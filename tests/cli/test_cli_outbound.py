@@ -45,13 +45,6 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
 def route_args(sink: SmtpSink) -> list[str]:
     return ["route", "set", "--host", "127.0.0.1", "--port", str(sink.port), "--tls", "implicit",
             "--address", sink.username, "--username", sink.username, "--ca-file", sink.ca_file]

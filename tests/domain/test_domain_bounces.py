@@ -39,13 +39,6 @@ SAYS_PASS = "dkim=pass header.d=sender.example; dmarc=pass header.from=sender.ex
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def daemon(arc_keys: dict[str, DkimKey], sink: SmtpSink) -> Iterator[InboundDaemon]:
     """Domain mode, inbound (the Worker's secret) and outbound (smarthost: the sink)."""
     running = inbound_helpers.running(arc_keys, gateway_mode="domain")

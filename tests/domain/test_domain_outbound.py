@@ -66,13 +66,6 @@ def dns_server(key: DkimKey) -> Iterator[DnsServer]:
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def handle(dns_server: DnsServer, mx: MxSink, key: DkimKey) -> Iterator[DaemonHandle]:
     daemon = DaemonHandle(gateway_mode="domain", dns_nameservers=dns_server.nameservers,
                           domain_direct_port=mx.port, **FAST).start()

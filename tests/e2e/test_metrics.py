@@ -36,13 +36,6 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def handle(sink: SmtpSink) -> Iterator[DaemonHandle]:
     daemon = DaemonHandle(owner_email="boss@example.net").start(
         restart_backoff=0.05, max_restart_backoff=0.4)

@@ -30,13 +30,6 @@ FAST = {  # seconds, so that budgets and timeouts run out within a test
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    server = SmtpSink().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def fast(sink: SmtpSink) -> Iterator[DaemonHandle]:
     handle = DaemonHandle(**FAST).start()
     with handle.client() as owner:
