@@ -54,19 +54,16 @@ class SessionPool:
         new one, with ``again`` True: it may have done part of its job on the first."""
         session, kept = self._take(agent)
         try:
-            result = work(session, False)
-        except MailHostUnavailable:
-            session.close()
-            if not kept:
-                raise
-            session = self._open(agent)
             try:
-                result = work(session, True)
-            except BaseException:
+                result = work(session, False)
+            except MailHostUnavailable:
+                if not kept:
+                    raise
                 session.close()
-                raise
+                session = self._open(agent)
+                result = work(session, True)
         except BaseException:
-            session.close()
+            session.close()  # safe twice
             raise
         self._give(agent, session)
         return result
@@ -81,7 +78,8 @@ class SessionPool:
 
     def _open(self, agent: Agent) -> MailboxSession:
         session = MailboxSession.open(self.ctx.host.endpoints(), credentials(self.ctx, agent))
-        self.logins += 1
+        with self._lock:
+            self.logins += 1
         return session
 
     def _take(self, agent: Agent) -> tuple[MailboxSession, bool]:
@@ -106,8 +104,8 @@ class SessionPool:
 
     def _give(self, agent: Agent, session: MailboxSession) -> None:
         with self._lock:
-            mine = self._waiting.setdefault(agent.id, [])
+            mine = self._waiting.get(agent.id, [])
             if not self._closed and len(mine) < self.keep:
-                mine.append((time.monotonic(), session))
+                self._waiting[agent.id] = [*mine, (time.monotonic(), session)]
                 return
         session.close()
