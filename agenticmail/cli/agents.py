@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ..models import Role
 from . import keys
-from .client import Client, path_part, settings_from
+from .client import Client, path_part
 from .output import (
     ConfirmFlag,
     JsonFlag,
@@ -27,6 +27,7 @@ from .output import (
     secrets_panel,
     table,
 )
+from .state import settings_from
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(keys.app, name="keys", help="An agent's named API keys: list, create, revoke.")

@@ -22,8 +22,9 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..errors import InvalidRequest
-from .client import Client, settings_from
+from .client import Client
 from .output import JsonFlag, clean, emit, print_json, stdout, table
+from .state import settings_from
 
 if TYPE_CHECKING:  # the offline ``verify`` imports the service (and the store) when it runs
     from ..services.audit import ChainHead

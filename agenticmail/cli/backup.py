@@ -15,8 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ..errors import InvalidRequest
 from ..services import backup as backups
-from .client import require_configured, settings_from
 from .output import JsonFlag, details, emit, human_size, stderr
+from .state import require_configured, settings_from
 
 app = typer.Typer()
 PANEL = "Operations"

@@ -1,6 +1,6 @@
 """The CLI's connection to the daemon: the public Python client (``agenticmail.client``)
 with the local config's master key (the CLI's own state, ``--home`` and settings, is in
-``state.py`` and re-exported here).
+``state.py``).
 
 The client turns transport failures into ``DaemonUnavailable`` and the daemon's JSON error
 body ``{"error": {"code", "message", "hint"?}}`` back into the ``errors.py`` class for that
@@ -15,19 +15,15 @@ from typing import Any
 from ..client import Client as ApiClient
 from ..client._base import DEFAULT_TIMEOUT, START_HINT, SseMessage, path_part
 from ..config import Settings
-from .state import SETUP_HINT, CliState, require_configured, settings_from
+from .state import require_configured
 
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "SETUP_HINT",
     "START_HINT",
-    "CliState",
     "Client",
     "SseMessage",
     "follow",
     "path_part",
-    "require_configured",
-    "settings_from",
 ]
 
 

@@ -12,9 +12,10 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
-from .client import Client, settings_from
+from .client import Client
 from .mail import AgentOpt, FolderOpt, _read_attachment
 from .output import JsonFlag, emit, table
+from .state import settings_from
 
 PANEL = "Mail"
 app = typer.Typer()

@@ -31,7 +31,7 @@ from ..config import LogFormat, Settings
 from ..errors import AgenticMailError, DaemonUnavailable, InvalidRequest
 from ..log import open_private
 from ..processes import pid_alive, poll_until
-from .client import Client, require_configured, settings_from
+from .client import Client
 from .output import (
     JsonFlag,
     check_dict,
@@ -44,6 +44,7 @@ from .output import (
     stdout,
     table,
 )
+from .state import require_configured, settings_from
 
 app = typer.Typer()
 PANEL = "Setup and daemon"

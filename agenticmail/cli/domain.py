@@ -25,8 +25,9 @@ from rich.text import Text
 
 from ..errors import InvalidRequest
 from ..services import tunnel
-from .client import Client, require_configured, settings_from
+from .client import Client
 from .output import JsonFlag, clean, details, emit, note, table
+from .state import require_configured, settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

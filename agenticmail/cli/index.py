@@ -25,8 +25,8 @@ from rich.text import Text
 from ..services import search
 from ..services.agents import get_agent, list_agents
 from ..services.context import build_context
-from .client import require_configured, settings_from
 from .output import JsonFlag, emit, stderr, table
+from .state import require_configured, settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

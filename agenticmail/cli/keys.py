@@ -11,8 +11,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import RenderableType
 
-from .client import Client, settings_from
+from .client import Client
 from .output import JsonFlag, emit, secrets_panel, table
+from .state import settings_from
 
 app = typer.Typer(no_args_is_help=True)
 AgentArg = Annotated[str, typer.Argument(help="The agent's name.")]

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from ..config import Settings
 from ..errors import AgenticMailError, DeliveryError, InvalidRequest, PayloadTooLarge
-from .client import Client, follow, path_part, settings_from
+from .client import Client, follow, path_part
 from .manage import mark_messages
 from .outbox import outbox_rows
 from .output import (
@@ -41,6 +41,7 @@ from .output import (
     table,
 )
 from .pending import findings_table
+from .state import settings_from
 
 app = typer.Typer()
 PANEL = "Mail"

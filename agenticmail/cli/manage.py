@@ -17,8 +17,9 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..errors import Conflict, InvalidRequest
-from .client import Client, path_part, settings_from
+from .client import Client, path_part
 from .output import JsonFlag, clean, emit
+from .state import settings_from
 
 app = typer.Typer()
 attachment_app = typer.Typer(no_args_is_help=True,

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InvalidRequest
-from .client import Client, settings_from
+from .client import Client
+from .state import settings_from
 
 app = typer.Typer(invoke_without_command=True)
 

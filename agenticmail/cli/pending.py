@@ -17,7 +17,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .client import Client, path_part, settings_from
+from .client import Client, path_part
 from .output import (
     ConfirmFlag,
     JsonFlag,
@@ -29,6 +29,7 @@ from .output import (
     human_size,
     table,
 )
+from .state import settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

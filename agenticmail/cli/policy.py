@@ -20,8 +20,9 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from ..errors import InvalidRequest
-from .client import Client, path_part, settings_from
+from .client import Client, path_part
 from .output import JsonFlag, details, emit
+from .state import settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -24,8 +24,9 @@ from rich.text import Text
 from ..errors import InvalidRequest
 from ..services import relay_oauth
 from ..services.relay_gateway import PRESETS
-from .client import Client, require_configured, settings_from
+from .client import Client
 from .output import JsonFlag, details, emit, note, read_secret
+from .state import require_configured, settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -17,8 +17,9 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
-from .client import Client, require_configured, settings_from
+from .client import Client
 from .output import JsonFlag, details, emit, read_secret
+from .state import require_configured, settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

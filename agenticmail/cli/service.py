@@ -13,9 +13,9 @@ from rich.text import Text
 
 from ..errors import AgenticMailError
 from ..services import service_unit
-from .client import require_configured, settings_from
 from .daemon import probe
 from .output import JsonFlag, details, emit
+from .state import require_configured, settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

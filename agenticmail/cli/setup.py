@@ -37,8 +37,9 @@ from rich.text import Text
 from ..config import MAIL_HOSTS, MailHostKind, Settings
 from ..errors import AgenticMailError, ConfigError, Conflict
 from ..services.checks import Check
-from .client import Client, settings_from
+from .client import Client
 from .output import JsonFlag, check_dict, checks_table, details, emit, secrets_panel, stderr
+from .state import CliState, settings_from
 
 app = typer.Typer()
 GATEWAYS = ("none", "relay", "domain")
@@ -216,7 +217,6 @@ def _render(data: dict[str, Any]) -> Iterator[RenderableType]:
 def _relay_step(ctx: typer.Context) -> bool:
     """Run ``agenticmail relay setup`` inside the wizard; a failure leaves it for later."""
     from . import relay as relay_cli
-    from .client import CliState
 
     state = ctx.find_root().obj
     if isinstance(state, CliState):
@@ -235,7 +235,6 @@ def _domain_step(ctx: typer.Context) -> bool:
     token); a failure leaves it for later: it resumes where it stopped."""
     from ..services import tunnel
     from . import domain as domain_cli
-    from .client import CliState
 
     state = ctx.find_root().obj
     if isinstance(state, CliState):

@@ -13,8 +13,9 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
-from .client import Client, path_part, settings_from
+from .client import Client, path_part
 from .output import JsonFlag, emit, table
+from .state import settings_from
 
 app = typer.Typer(no_args_is_help=True)
 

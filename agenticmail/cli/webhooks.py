@@ -15,7 +15,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..errors import InvalidRequest
-from .client import Client, path_part, settings_from
+from .client import Client, path_part
 from .output import (
     ConfirmFlag,
     JsonFlag,
@@ -27,6 +27,7 @@ from .output import (
     secrets_panel,
     table,
 )
+from .state import settings_from
 
 app = typer.Typer(no_args_is_help=True)
 
