@@ -21,6 +21,7 @@ from agenticmail_testing.cloudflare_api import FakeCloudflare
 from agenticmail_testing.daemon import purge_mail_store
 from agenticmail_testing.dovecot import dovecot_available
 from agenticmail_testing.ports import free_port, free_ports
+from agenticmail_testing.terminal import spawn_cli
 
 
 def test_the_domain_gateway_names_the_setup_command(tmp_path: Path) -> None:
@@ -64,7 +65,6 @@ def test_the_wizard_runs_domain_setup(wizard_home: Path) -> None:
         token = cf.add_token()
         log_audit.remember(token)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTICMAIL_")
-               and k not in ("LINES", "COLUMNS")  # the pty's size (xdist's workers set them)
                and k != "CLOUDFLARE_API_TOKEN"}
         for name, port in zip(["API", "IMAP", "LMTP", "SUBMISSION"], free_ports(4),
                               strict=True):
@@ -72,11 +72,8 @@ def test_the_wizard_runs_domain_setup(wizard_home: Path) -> None:
         env.update({"AGENTICMAIL_HOME": str(wizard_home), "NO_COLOR": "1", "TERM": "dumb",
                     "AGENTICMAIL_LOG_LEVEL": "WARNING", "PATH": "/usr/bin:/bin",
                     "AGENTICMAIL_CLOUDFLARE_API_URL": cf.base_url})
-        child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup", "--mail-host",
-                                               "local", "--owner-email", "owner@example.com",
-                                               "--agent", "helper"], env=env,
-                              encoding="utf-8", timeout=60, dimensions=(50, 200),
-                              use_poll=True)  # select() refuses descriptors above 1023
+        child = spawn_cli(["setup", "--mail-host", "local", "--owner-email",
+                           "owner@example.com", "--agent", "helper"], env, timeout=60)
         seen = io.StringIO()
         child.logfile_read = seen  # everything the terminal showed
         try:

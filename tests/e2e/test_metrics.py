@@ -26,6 +26,7 @@ from agenticmail.services.metrics import METRIC_NAMES
 from agenticmail_testing.daemon import DaemonHandle, unique, wait_until
 from agenticmail_testing.smtp_sink import SmtpSink
 from agenticmail_testing.sse import EventStream
+from agenticmail_testing.terminal import spawn_cli
 from agenticmail_testing.webhook_receiver import Receiver
 from tests.e2e.test_inbound_protection import INJECTION_TEXT
 
@@ -264,13 +265,9 @@ def test_status_shows_the_same_figures(handle: DaemonHandle) -> None:
 def test_status_watch_refreshes_until_ctrl_c(handle: DaemonHandle) -> None:
     alice = handle.create_agent(unique("alice"))
     a = alice["agent"]["name"]
-    # the terminal's size is the pty's (pytest-xdist's workers set LINES=24 and COLUMNS=80)
-    env = {**{k: v for k, v in os.environ.items() if k not in ("LINES", "COLUMNS")},
-           "PYTHONPATH": os.pathsep.join(sys.path)}
-    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home", str(handle.home),
-                                           "status", "--watch", "--interval", "0.3"],
-                          env=env, dimensions=(60, 200), encoding="utf-8", timeout=30,
-                          use_poll=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = spawn_cli(["--home", str(handle.home), "status", "--watch", "--interval", "0.3"],
+                      env, rows=60)
     try:
         child.expect(rf"{a}\s+│\s+0\s+│\s+0\s+│")  # received 0, sent 0
         send(handle, alice["api_key"], to=[alice["agent"]["address"]], subject="watched")

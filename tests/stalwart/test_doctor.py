@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from agenticmail.services.context import ServiceContext, build_context
 from agenticmail.services.doctor import find_drift, repair
 from agenticmail_testing.dovecot import dovecot_available, make_local_host
 from agenticmail_testing.ports import free_ports
+from agenticmail_testing.terminal import spawn_cli
 
 from .conftest import MakeHost
 from .fake_docker import FakeDockerServer
@@ -209,10 +209,9 @@ def test_doctor_offers_the_repair_in_a_terminal(stalwart_home: Settings) -> None
     ctx = build_context(stalwart_home)
     ctx.host.create_account("stray@agents.test", PW)
     ctx.db.close()
-    env = {**os.environ, "TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "120"}
-    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "--home",
-                                           str(stalwart_home.home), "doctor"],
-                          env=env, encoding="utf-8", timeout=30, use_poll=True)
+    env = {**os.environ, "TERM": "dumb", "NO_COLOR": "1"}
+    child = spawn_cli(["--home", str(stalwart_home.home), "doctor"], env, rows=24,
+                      columns=120)
     try:
         child.expect(r"the mailbox stray@agents.test belongs to no agent: will delete\s+the"
                      r"\s+mailbox\s+stray@agents.test\s+and its mail")

@@ -19,6 +19,7 @@ from agenticmail.config import load_settings
 from agenticmail_testing.daemon import purge_mail_store
 from agenticmail_testing.dovecot import dovecot_available
 from agenticmail_testing.ports import free_ports
+from agenticmail_testing.terminal import spawn_cli
 
 from .fake_docker import FakeDockerServer
 
@@ -131,8 +132,7 @@ def test_interactive_wizard_through_a_pty(home: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
     env = {**_env(home, "unix:///nonexistent/docker.sock"), "NO_COLOR": "1", "TERM": "dumb"}
     port = env["AGENTICMAIL_API_PORT"]
-    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup"], env=env,
-                          encoding="utf-8", timeout=30, use_poll=True, dimensions=(50, 200))
+    child = spawn_cli(["setup"], env)
     try:
         child.expect(r"Mail host \[local/stalwart\] \(local\)")
         child.sendline("exchange")  # not a choice: asked again
@@ -195,10 +195,8 @@ def test_wizard_runs_relay_setup_and_survives_a_bad_answer(home: Path) -> None:
     """Choosing the relay gateway runs `relay setup` in place; its error does not end setup."""
     pexpect = pytest.importorskip("pexpect")
     env = {**_env(home, "unix:///nonexistent/docker.sock"), "NO_COLOR": "1", "TERM": "dumb"}
-    child = pexpect.spawn(sys.executable, ["-m", "agenticmail", "setup", "--mail-host", "local",
-                                           "--owner-email", "owner@example.com", "--agent",
-                                           "helper"], env=env, encoding="utf-8", timeout=30,
-                          use_poll=True, dimensions=(50, 200))
+    child = spawn_cli(["setup", "--mail-host", "local", "--owner-email", "owner@example.com",
+                       "--agent", "helper"], env)
     try:
         child.expect(r"API port")
         child.sendline("")
