@@ -80,6 +80,7 @@ def hold(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes, m
                              message_id=message_id, subject=mail.subject, findings=findings,
                              summary=scan.summary, idempotency_key=idempotency_key,
                              code_hash=_code_hash(ctx, code))
+        tx.after_commit(ctx.send_limits.recorder(agent.id))
         tx.emit(MESSAGE_HELD, agent.name, {"pending_id": pending_id, "agent": agent.name,
                                            "message_id": message_id, "subject": mail.subject,
                                            "summary": scan.summary, "findings": findings},

@@ -23,6 +23,7 @@ from ..store import webhooks as webhook_queue
 from ..store.db import Database
 from ..store.migrations import migrate
 from ..store.secret_key import load_or_create
+from .send_limits import SendLimits
 
 if TYPE_CHECKING:
     import sqlite3
@@ -39,6 +40,12 @@ class ServiceContext:
     arrival_listeners: list[Callable[[str], None]] = field(default_factory=list)
     webhook_wakeups: list[Callable[[], None]] = field(default_factory=list)
     domain_listeners: list[Callable[[], None]] = field(default_factory=list)
+    send_limits: SendLimits = field(default_factory=SendLimits)
+
+    def writer_idle(self) -> bool:
+        """Whether a write transaction begun now would not wait for another thread's (a hint:
+        another may begin the moment after)."""
+        return self.db.writer_idle()
 
     def wake_sender(self) -> None:
         """Tell the sender worker (if one runs in this process) that rows are due."""
@@ -69,6 +76,12 @@ class ServiceContext:
 class Tx:
     conn: sqlite3.Connection
     events: list[Event] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this transaction has committed, before any later one commits
+        (nothing when it rolls back): for state kept beside the tables."""
+        self.committed.append(action)
 
     def emit(self, type_: str, agent: str | None, data: Mapping[str, Any] | EventPayload, *,
              agent_id: int | None = None, only_webhook: str | None = None) -> Event:
@@ -93,6 +106,8 @@ def transaction(ctx: ServiceContext) -> Iterator[Tx]:
         with ctx.db.write() as conn:
             tx = Tx(conn)
             yield tx
+        for action in tx.committed:
+            action()
         for event in tx.events:
             ctx.bus.publish(event)
 

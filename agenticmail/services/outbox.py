@@ -29,6 +29,7 @@ from . import audit, contacts, domain_outbound, identity, origin, suppressions
 from .approvals import hold
 from .context import ServiceContext, transaction
 from .queue import Accepted, Routed, new_id
+from .send_limits import Limit
 
 IDEMPOTENCY_WINDOW = 24 * 3600
 MAX_RECIPIENTS = 100
@@ -91,17 +92,10 @@ def _bulk_headers(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, routed:
 
 
 def _check_rate(ctx: ServiceContext, agent: Agent) -> None:
-    now = time.time()
     s = ctx.settings
-    limits = ((60, s.rate_per_minute, "minute"), (3600, s.rate_per_hour, "hour"),
-              (86400, s.rate_per_day, "day"))
-    counts = store.count_since(ctx.db, agent.id, *(now - window for window, _, _ in limits))
-    for (window, limit, label), (count, oldest) in zip(limits, counts, strict=True):
-        if count >= limit:
-            retry = int((oldest or now) + window - now) + 1
-            raise RateLimited(f"agent {agent.name} may send {limit} messages per {label}",
-                              retry_after=max(1, retry),
-                              hint="wait before sending more, or raise the limit in config.toml")
+    ctx.send_limits.check(ctx.db, agent.id, agent.name, (
+        Limit(60, s.rate_per_minute, "minute"), Limit(3600, s.rate_per_hour, "hour"),
+        Limit(86400, s.rate_per_day, "day")))
 
 
 def _thread_of(ctx: ServiceContext, mail: OutgoingMail, message_id: str) -> str:
@@ -270,6 +264,7 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
                 external_rcpts=routed.external, bcc=list(mail.bcc), raw=raw,
                 thread_id=thread, subject=mail.subject, idempotency_key=idempotency_key,
                 send_at=due)
+            tx.after_commit(ctx.send_limits.recorder(agent.id))
             contacts.saw_outbound(tx.conn, agent, routed.local + routed.external)
             audit.record(tx, f"agent:{agent.name}", audit.SEND, message_id, {
                 "outbox_id": outbox_id, "to": routed.local + routed.external,

@@ -329,21 +329,14 @@ def mark_bounced(conn: sqlite3.Connection, id: str, bounce: dict[str, Any]) -> N
                  (json.dumps(bounce), now_iso(), id))
 
 
-def count_since(db: Database, agent_id: int,
-                *since: float) -> list[tuple[int, float | None]]:
-    """For each time in ``since``: how many sends (queued or held) the agent made since then,
-    and the oldest one's time; one statement for all of them."""
-    widest = min(since)
-    columns = ", ".join(f"sum(created >= :s{i}), min(CASE WHEN created >= :s{i} THEN created END)"
-                        for i in range(len(since)))
-    row = db.one(
-        f"SELECT {columns} FROM (SELECT created FROM outbox WHERE agent_id = :agent AND "
-        "created >= :widest AND pending_id IS NULL UNION ALL SELECT created FROM "
-        "pending_outbound WHERE agent_id = :agent AND created >= :widest)",
-        {"agent": agent_id, "widest": widest, **{f"s{i}": t for i, t in enumerate(since)}})
-    if row is None:
-        return [(0, None) for _ in since]
-    return [(int(row[2 * i] or 0), row[2 * i + 1]) for i in range(len(since))]
+def send_times(db: Database, agent_id: int, since: float) -> list[float]:
+    """When the agent made each send (queued or held) since ``since``, oldest first: what
+    its rate limits count (:mod:`agenticmail.services.send_limits`)."""
+    return [row[0] for row in db.query(
+        "SELECT created FROM outbox WHERE agent_id = :agent AND created >= :since AND "
+        "pending_id IS NULL UNION ALL SELECT created FROM pending_outbound WHERE "
+        "agent_id = :agent AND created >= :since ORDER BY created",
+        {"agent": agent_id, "since": since})]
 
 
 def count_thread(db: Database, agent_id: int, thread_id: str, since: float) -> int:

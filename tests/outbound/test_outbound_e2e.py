@@ -201,6 +201,27 @@ def test_rate_limit_answers_429_with_retry_after(sink: SmtpSink) -> None:
         handle.close()
 
 
+def test_rate_limits_count_held_mail_and_survive_a_restart(sink: SmtpSink) -> None:
+    """The limits are kept in memory: what an agent sent before a restart, held mail
+    included, still counts after it."""
+    handle = DaemonHandle(rate_per_minute=3, owner_email="boss@example.net").start()
+    try:
+        with handle.client() as owner:
+            assert owner.put("/v1/route", json=sink.route()).status_code == 200
+        a = handle.create_agent("remembers")
+        held = _send(handle, a["api_key"], to=["friend@example.org"],
+                     text=f"the key is {AWS_KEY} and {AWS_SECRET}")
+        assert held.status_code == 202 and held.json()["status"] == "held", held.text
+        assert _send(handle, a["api_key"], to=["friend@example.org"]).status_code == 202
+        handle.stop()
+        handle.start()
+        codes = [_send(handle, a["api_key"], to=["friend@example.org"]).status_code
+                 for _ in range(2)]
+        assert codes == [202, 429]
+    finally:
+        handle.close()
+
+
 def test_each_rate_window_is_counted_on_its_own(sink: SmtpSink) -> None:
     """The minute, hour and day windows are counted in one statement: each still applies."""
     handle = DaemonHandle(rate_per_minute=50, rate_per_hour=2, rate_per_day=50).start()
