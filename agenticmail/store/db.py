@@ -177,6 +177,14 @@ class Database:
             finally:
                 self._depth, self._writer = 0, None
 
+    def writer_idle(self) -> bool:
+        """Whether no thread holds the writer lock at this moment (a hint: another may take
+        it the moment after)."""
+        if self._lock.acquire(blocking=False):
+            self._lock.release()
+            return True
+        return False
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the writer lock without a transaction: meanwhile no other thread's write

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ...client import models as answers
 from ...errors import InvalidRequest
-from ...models import SearchQuery
+from ...models import Attachment, SearchQuery
 from ...security import fence as fencing
 from ...services import attachments, compose, inbox, mailbox, outbox
 from ...services import search as search_service
-from ...services.auth import resolve_agent
+from ...services.auth import Principal, resolve_agent
+from ...services.context import ServiceContext
 from ...services.reading import agent_view
 from .. import download, errors
 from ..auth import Caller, Ctx
@@ -28,6 +30,7 @@ from ..schemas import (
     SendBody,
     sources,
 )
+from ..send_lane import accept_send, is_small
 
 router = APIRouter(prefix="/v1/mail", tags=["mail"],
                    responses=errors.documented(403, 404, 409, 429, 502, 503))
@@ -49,16 +52,30 @@ def fenced(view: dict[str, Any], fence: bool) -> dict[str, Any]:
 
 
 @router.post("/send", status_code=202)
-def send(body: SendBody, ctx: Ctx, caller: Caller,
-         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
-         ) -> dict[str, Any]:
+async def send(request: Request, body: SendBody, ctx: Ctx, caller: Caller,
+               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+               ) -> dict[str, Any]:
     """Accept a message: 202 once it is durable (queued, scheduled, or held for the owner)."""
-    agent = resolve_agent(ctx, caller, body.agent)
-    files = attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
-    return compose.send(ctx, agent, body.to_mail(files), template=body.template,
-                        variables=body.variables, signature=body.signature,
-                        idempotency_key=idempotency_key or body.idempotency_key,
-                        send_at=body.send_at).to_dict()
+    files: tuple[Attachment, ...] = ()
+    if body.attachments:  # a URL is fetched from the network: not inside the send lane
+        files = await run_in_threadpool(_attachments, ctx, caller, body)
+
+    def accept() -> dict[str, Any]:
+        agent = resolve_agent(ctx, caller, body.agent)
+        return compose.send(ctx, agent, body.to_mail(files), template=body.template,
+                            variables=body.variables, signature=body.signature,
+                            idempotency_key=idempotency_key or body.idempotency_key,
+                            send_at=body.send_at).to_dict()
+
+    return await accept_send(request, ctx, accept, small=is_small(
+        attachments=len(body.attachments), template=body.template, text=body.text,
+        html=body.html))
+
+
+def _attachments(ctx: ServiceContext, caller: Principal, body: SendBody
+                 ) -> tuple[Attachment, ...]:
+    resolve_agent(ctx, caller, body.agent)  # a caller who may not send gets nothing fetched
+    return attachments.resolve(ctx, sources(body.attachments), owner=caller.is_master)
 
 
 @router.get("/outbox")
