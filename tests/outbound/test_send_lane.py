@@ -1,0 +1,58 @@
+"""Where a send is accepted (api/send_lane.py): on the event loop only when it is small and
+the database's writer is idle, so the loop never waits for another thread's transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+
+from agenticmail.api.send_lane import INLINE_BODY, accept_send, is_small
+from agenticmail.services.context import build_context
+from agenticmail_testing.daemon import DaemonHandle
+
+
+def test_small_sends_run_on_the_loop_unless_the_writer_is_busy() -> None:
+    handle = DaemonHandle()  # a set-up home; its daemon is not needed
+    ctx = build_context(handle.settings)
+    request = Request({"type": "http", "app": Starlette()})
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        with ctx.db.exclusive():
+            holding.set()
+            release.wait(30)
+
+    async def on_loop(small: bool) -> bool:
+        loop_thread = threading.get_ident()
+        return await accept_send(request, ctx, threading.get_ident, small=small) == loop_thread
+
+    async def scenarios() -> list[bool]:
+        seen = [await on_loop(True), await on_loop(False)]
+        holder = threading.Thread(target=hold_the_writer)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            seen.append(await on_loop(True))
+        finally:
+            release.set()
+            holder.join(10)
+        seen.append(await on_loop(True))
+        return seen
+
+    try:
+        assert asyncio.run(scenarios()) == [True, False, False, True]
+    finally:
+        ctx.db.close()
+        handle.close()
+
+
+def test_what_counts_as_small() -> None:
+    assert is_small(attachments=0, template=None, text="hello", html=None)
+    assert is_small(attachments=0, template=None, text="a" * (INLINE_BODY // 2),
+                    html="b" * (INLINE_BODY // 2))
+    assert not is_small(attachments=0, template=None, text="a" * INLINE_BODY, html="<p>")
+    assert not is_small(attachments=1, template=None, text="hello", html=None)
+    assert not is_small(attachments=0, template="welcome", text=None, html=None)
