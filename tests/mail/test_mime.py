@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import email
+import email.headerregistry
 import email.policy
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from agenticmail.errors import InvalidRequest, NotFound
 from agenticmail.mail import mime
@@ -418,3 +421,37 @@ def test_building_messages_makes_each_header_class_once() -> None:
     second, _ = build_message(mail, from_addr=FROM, from_name=None, domain="example.test")
     for name in ("From", "To", "Subject", "Date", "Message-ID", "Content-Type"):
         assert type(first[name]) is type(second[name]), name
+
+
+# the header memo (mime._HeaderClasses): a header object made once serves every message
+_TEXTS = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+_WORDS = st.sampled_from(["Re: invoice", "héllo wörld", "\"quoted\" and \\ slashes",
+                          "=?utf-8?q?caf=C3=A9?=", "a " * 120, "日本語の件名", ""])
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(subjects=st.lists(st.one_of(_WORDS, _TEXTS), min_size=1, max_size=4),
+       names=st.lists(st.one_of(st.none(), _WORDS, _TEXTS), min_size=1, max_size=3),
+       header=st.one_of(_WORDS, _TEXTS))
+def test_remembered_headers_build_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
+                                                 subjects: list[str], names: list[str | None],
+                                                 header: str) -> None:
+    """Every message (values repeated, so the memo answers the repeats) is byte for byte what
+    the email package's own registry builds, apart from the Date of the moment."""
+    plain = email.policy.SMTP.clone(cte_type="7bit",
+                                    header_factory=email.headerregistry.HeaderRegistry())
+
+    def built(mail: OutgoingMail, name: str | None) -> bytes:
+        try:
+            raw, _ = build(mail, from_name=name, message_id="<fixed@example.test>")
+        except InvalidRequest as exc:
+            return f"refused: {exc}".encode()
+        return b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"Date:"))
+
+    mails = [(OutgoingMail(to=("a@example.org",), subject=subject, text="hi",
+                           headers=(("X-Note", header),)), name)
+             for subject in subjects * 2 for name in names]
+    remembered = [built(mail, name) for mail, name in mails]
+    monkeypatch.setattr(mime, "POLICY", plain)
+    assert remembered == [built(mail, name) for mail, name in mails]
