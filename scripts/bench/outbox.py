@@ -6,9 +6,12 @@ Runs a real daemon (subprocess) with an outbound route to a local TLS SMTP sink,
 2. sustained rate: N messages accepted as fast as the client can, timed until the sink has
    them all (external, over TLS with AUTH), and the same for local agent-to-agent delivery;
 3. the accept path alone: the same two measurements with sends scheduled a year ahead, so
-   nothing is delivered meanwhile (the daemon's CPU per accept is then the accept's own).
+   nothing is delivered meanwhile (the daemon's CPU per accept is then the accept's own);
+4. sustained accepts: ``--sustained`` sends from ``--clients`` clients, scheduled (the accept
+   path alone) and then due at once (the sender delivering them meanwhile), each with its
+   rate overall and in its slowest and median whole second.
 
-    python -m scripts.bench.outbox [--messages 500] [--clients 8]
+    python -m scripts.bench.outbox [--messages 500] [--clients 8] [--sustained 5000]
 """
 
 from __future__ import annotations
@@ -30,6 +33,18 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+def per_second(answered: list[float]) -> str:
+    """The rate of answers overall and in the slowest and median whole second."""
+    whole = int(max(answered))
+    counts = [0] * max(whole, 1)
+    for t in answered:
+        if int(t) < whole:
+            counts[int(t)] += 1
+    seconds = max(answered)
+    return (f"{len(answered)} accepted in {seconds:.2f} s ({len(answered) / seconds:.0f}/s); "
+            f"per whole second: slowest {min(counts)}, median {statistics.median(counts):.0f}")
+
+
 def settle(pid: int, timeout: float = 300.0) -> None:
     """Wait (up to ``timeout``) until the daemon is idle: under 2 % of a CPU for half a
     second (the background work of earlier phases done)."""
@@ -45,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--sustained", type=int, default=5000)
     args = parser.parse_args()
     n = args.messages
     # the sink (in this process) would warn on every connection: noise, and CPU taken from
@@ -52,7 +68,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     sink = SmtpSink().start()
-    big = str(10 * n)
+    big = str(10 * max(n, args.sustained))
     daemon = DaemonProcess(rate_per_minute=big, rate_per_hour=big, rate_per_day=big).start()
     try:
         with daemon.client() as owner:
@@ -80,18 +96,26 @@ def main() -> None:
 
             def concurrently(prefix: str, **extra: str) -> float:
                 """N sends from ``--clients`` clients at once: seconds."""
+                return max(timed_burst(prefix, n, **extra))
+
+            def timed_burst(prefix: str, count: int, **extra: str) -> list[float]:
+                """``count`` sends from ``--clients`` clients at once: when each was
+                answered, in seconds from the start."""
+                start = time.perf_counter()
+                answered: list[float] = []
+
                 def burst(c: int) -> None:
                     with daemon.client(key) as own:
-                        for i in range(c, n, args.clients):
+                        for i in range(c, count, args.clients):
                             r = own.post("/v1/mail/send", json={
                                 "to": [f"{prefix}{i}@example.org"],
                                 "subject": f"{prefix} {i}", "text": "hello", **extra})
                             assert r.status_code == 202, r.text
+                            answered.append(time.perf_counter() - start)
 
-                start = time.perf_counter()
                 with ThreadPoolExecutor(args.clients) as pool:
                     list(pool.map(burst, range(args.clients)))
-                return time.perf_counter() - start
+                return answered
 
             start = time.perf_counter()
             latencies, accepted, cpu = sequential("ext")
@@ -117,6 +141,9 @@ def main() -> None:
             while sent_count() < min(n, 1000) and time.monotonic() < deadline:
                 time.sleep(0.2)
             local = time.perf_counter() - start
+            settle(pid)
+            sustained = {"scheduled": timed_burst("sus", args.sustained, **later),
+                         "delivered meanwhile": timed_burst("sud", args.sustained)}
 
         ms = [x * 1000 for x in latencies]
         print(f"POST /v1/mail/send accept latency (n={n}, sequential): "
@@ -136,6 +163,8 @@ def main() -> None:
               f"{n} delivered in {external:.2f} s = {n / external:.1f} msg/s")
         print(f"local (LMTP into an agent mailbox + Sent copy): {n} delivered in "
               f"{local:.2f} s = {n / local:.1f} msg/s")
+        for label, answered in sustained.items():
+            print(f"sustained, {label}: {per_second(answered)}")
     finally:
         daemon.close()
         sink.stop()
