@@ -6,6 +6,7 @@ the in-process bus only after that transaction commits.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,10 +43,10 @@ class ServiceContext:
     domain_listeners: list[Callable[[], None]] = field(default_factory=list)
     send_limits: SendLimits = field(default_factory=SendLimits)
 
-    def writer_idle(self) -> bool:
-        """Whether a write transaction begun now would not wait for another thread's (a hint:
-        another may begin the moment after)."""
-        return self.db.writer_idle()
+    def writer_within(self, seconds: float) -> contextlib.AbstractContextManager[bool]:
+        """The database's writer lock if it comes free within ``seconds``, held for the
+        block (True), or not at all (False): see :meth:`Database.writer_within`."""
+        return self.db.writer_within(seconds)
 
     def wake_sender(self) -> None:
         """Tell the sender worker (if one runs in this process) that rows are due."""

@@ -177,13 +177,19 @@ class Database:
             finally:
                 self._depth, self._writer = 0, None
 
-    def writer_idle(self) -> bool:
-        """Whether no thread holds the writer lock at this moment (a hint: another may take
-        it the moment after)."""
-        if self._lock.acquire(blocking=False):
+    @contextmanager
+    def writer_within(self, seconds: float) -> Iterator[bool]:
+        """Take the writer lock if it comes free within ``seconds`` and hold it for the block
+        (True), or not at all (False): for work that must not wait longer for another
+        thread's transaction. A :meth:`write` inside the block, in this thread, takes it
+        again at once."""
+        if not self._lock.acquire(timeout=seconds):
+            yield False
+            return
+        try:
+            yield True
+        finally:
             self._lock.release()
-            return True
-        return False
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -1,5 +1,6 @@
 """Where a send is accepted (api/send_lane.py): on the event loop only when it is small and
-the database's writer is idle, so the loop never waits for another thread's transaction."""
+the database's writer comes free at once or soon, so the loop never waits out another
+thread's long transaction."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from agenticmail.services.context import build_context
 from agenticmail_testing.daemon import DaemonHandle
 
 
-def test_small_sends_run_on_the_loop_unless_the_writer_is_busy() -> None:
+def test_small_sends_run_on_the_loop_unless_the_writer_stays_busy() -> None:
     handle = DaemonHandle()  # a set-up home; its daemon is not needed
     ctx = build_context(handle.settings)
     request = Request({"type": "http", "app": Starlette()})
