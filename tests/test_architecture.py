@@ -109,7 +109,8 @@ FOREIGN = {
     "docker": {"providers.docker_engine"},
     "dns": {"security.authresults", "hosts.stalwart_admin", "providers.public_dns", "mail.mx"},
     # HTTP serving
-    "fastapi": {"api"}, "anyio": {"api.send_lane"}, "starlette": {"api", "mcp.server"}, "sse_starlette": {"api"},
+    "fastapi": {"api"}, "starlette": {"api", "mcp.server"}, "sse_starlette": {"api"},
+    "anyio": {"api.send_lane"},  # the send lane's thread limiter
     "pydantic": {"api", "client.models", "mcp.server"},  # the wire models
     "swagger_ui_bundle": {"api.docs"}, "uvicorn": {"daemon.api_server", "mcp.server"},
     "uvloop": {"daemon.run"},  # the daemon's event loop
