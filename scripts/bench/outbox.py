@@ -33,16 +33,21 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def per_second(answered: list[float]) -> str:
-    """The rate of answers overall and in the slowest and median whole second."""
-    whole = int(max(answered))
-    counts = [0] * max(whole, 1)
-    for t in answered:
-        if int(t) < whole:
+def per_second(answered: list[tuple[int, float]]) -> str:
+    """The rate of answers overall, and while every client was still sending (until the
+    first finished its share: after that fewer clients are left) with the slowest and the
+    median whole second of that stretch. ``answered``: (client, seconds from the start)."""
+    times = sorted(t for _, t in answered)
+    steady = min(max(t for c, t in answered if c == client) for client, _ in answered)
+    whole = max(1, int(steady))
+    counts = [0] * whole
+    for t in times:
+        if t < whole:
             counts[int(t)] += 1
-    seconds = max(answered)
-    return (f"{len(answered)} accepted in {seconds:.2f} s ({len(answered) / seconds:.0f}/s); "
-            f"per whole second: slowest {min(counts)}, median {statistics.median(counts):.0f}")
+    rate = sum(t < steady for t in times) / steady
+    return (f"{len(times)} accepted in {times[-1]:.2f} s ({len(times) / times[-1]:.0f}/s); "
+            f"while all clients sent ({steady:.1f} s): {rate:.0f}/s, whole seconds: slowest "
+            f"{min(counts)}, median {statistics.median(counts):.0f}")
 
 
 def settle(pid: int, timeout: float = 300.0) -> None:
@@ -96,13 +101,13 @@ def main() -> None:
 
             def concurrently(prefix: str, **extra: str) -> float:
                 """N sends from ``--clients`` clients at once: seconds."""
-                return max(timed_burst(prefix, n, **extra))
+                return max(t for _, t in timed_burst(prefix, n, **extra))
 
-            def timed_burst(prefix: str, count: int, **extra: str) -> list[float]:
+            def timed_burst(prefix: str, count: int, **extra: str) -> list[tuple[int, float]]:
                 """``count`` sends from ``--clients`` clients at once: when each was
-                answered, in seconds from the start."""
+                answered, in seconds from the start, by which client."""
                 start = time.perf_counter()
-                answered: list[float] = []
+                answered: list[tuple[int, float]] = []
 
                 def burst(c: int) -> None:
                     with daemon.client(key) as own:
@@ -111,7 +116,7 @@ def main() -> None:
                                 "to": [f"{prefix}{i}@example.org"],
                                 "subject": f"{prefix} {i}", "text": "hello", **extra})
                             assert r.status_code == 202, r.text
-                            answered.append(time.perf_counter() - start)
+                            answered.append((c, time.perf_counter() - start))
 
                 with ThreadPoolExecutor(args.clients) as pool:
                     list(pool.map(burst, range(args.clients)))
