@@ -3,6 +3,7 @@ waits inside a given function (e.g. blocked on a lock the test holds)."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -22,4 +23,19 @@ def some_thread_in(func: Callable[..., Any],
             frame = frame.f_back
         return False
 
-    return any(inside(frame) for frame in sys._current_frames().values())
+    return any(inside(frame) for frame in current_frames().values())
+
+
+def current_frames() -> dict[int, FrameType]:
+    """``sys._current_frames()`` with the garbage collector off meanwhile: CPython before 3.12
+    builds the result holding the runtime's thread-list lock, and a collection inside it runs
+    the gc callbacks (hypothesis installs one), which can wait for the GIL while a starting
+    thread holds the GIL and waits for that lock: a deadlock (CPython gh-106883), seen as a
+    test run that never ended."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return sys._current_frames()
+    finally:
+        if enabled:
+            gc.enable()

@@ -101,7 +101,7 @@ def build_account(data: RelayInput) -> gw.RelayAccount:
     return account
 
 
-def setup(ctx: ServiceContext, data: RelayInput, *, verify: bool = True) -> dict[str, Any]:
+def setup(ctx: ServiceContext, data: RelayInput) -> dict[str, Any]:
     """Test both logins, then save the account (password encrypted) and make its SMTP the
     outbound route. Nothing is saved when a login fails."""
     account = build_account(data)
@@ -112,10 +112,8 @@ def setup(ctx: ServiceContext, data: RelayInput, *, verify: bool = True) -> dict
         app = data.oauth.app(account.provider, account.ca_file)
         grant = (app, relay_oauth.first_tokens(app, data.oauth.refresh_token))
         account = replace(account, password=grant[1].access_token)
-    idle: bool | None = None
-    if verify:
-        gw.check_smtp_login(account)
-        idle = gw.check_imap_login(account)
+    gw.check_smtp_login(account)
+    idle = gw.check_imap_login(account)
     stored = {k: v for k, v in asdict(account).items() if k != "password"}
     stored["authserv_ids"] = list(account.authserv_ids)
     if not account.oauth:
