@@ -39,12 +39,12 @@ def _by_key(ctx: ServiceContext, key: str) -> Principal | None:
     if not looks_like_key(key):
         return None
     digest = hash_key(key)
-    row = agent_store.key_by_hash(ctx.db, digest)
-    if row is None or not same_secret(row["key_hash"], digest):
+    holder = agent_store.key_holder(ctx.db, digest)
+    if holder is None or not same_secret(holder.key_hash, digest):
         return None
-    if row["kind"] == "master":
+    if holder.kind == "master":
         return Principal("master")
-    return Principal("agent", agent_store.get_agent_by_id(ctx.db, row["agent_id"]))
+    return None if holder.agent is None else Principal("agent", holder.agent)
 
 
 def login_agent(ctx: ServiceContext, login: str, secret: str) -> Agent:

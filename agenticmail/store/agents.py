@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Conflict, NotFound
@@ -131,6 +132,25 @@ def key_by_hash(db: Database, key_hash: str) -> sqlite3.Row | None:
         "WHERE key_hash = ? AND revoked_at IS NULL",
         (key_hash,),
     )
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    kind: str  # "master" | "agent"
+    key_hash: str
+    agent: Agent | None  # None for the master key (and for an agent key whose agent is gone)
+
+
+def key_holder(db: Database, key_hash: str) -> KeyHolder | None:
+    """Who holds the current key with this hash, in one statement (every request asks)."""
+    row = db.one(
+        f"SELECT k.kind AS key_kind, k.key_hash AS key_hash, {_AGENT_COLS} FROM api_keys k "
+        "LEFT JOIN agents a ON a.id = k.agent_id WHERE k.key_hash = ? AND k.revoked_at IS NULL",
+        (key_hash,))
+    if row is None:
+        return None
+    agent = _agent(row) if row["id"] is not None else None
+    return KeyHolder(row["key_kind"], row["key_hash"], agent)
 
 
 def has_master_key(db: Database) -> bool:
