@@ -5,18 +5,18 @@ Accepting a send is Python work under the GIL around a dozen SQLite statements a
 transaction. Handed to a worker thread, it costs more than its own work: the loop and the
 worker trade the GIL at every SQLite call (each releases it), and concurrent sends in the
 shared pool (40 threads) contend for it and for the database's writer lock besides. The accept
-path alone (``python -m scripts.bench.outbox``'s sustained section: 5,000 sends from 8 clients
-on 2 cores), daemon CPU per send and sends per second: 4.2 ms and 264/s from the shared pool
-(with the old rate-window query), 2.2 ms and 435/s in a one-thread lane, 1.6 ms and 590/s on
-the loop.
+path alone (3,000 scheduled sends from 8 clients on 2 cores, as ``scripts.bench.outbox`` makes
+them), daemon CPU per send and sends per second: 3.0 ms and 320/s from the shared pool,
+2.2 ms and 435/s in a one-thread lane, 1.6 ms and 580/s on the loop.
 
-So a send runs on the loop when it is small: no attachments (a URL is fetched, a large file
-takes long to scan), no template (rendering runs the owner's template), at most
-:data:`INLINE_BODY` characters of body. It takes the database's writer lock first and holds it
-throughout, waiting at most :data:`INLINE_WAIT` for another thread's transaction to end (they
-last a few milliseconds at most, stretched by the GIL under load: a send that fell back to the
-lane whenever the writer was busy made the accepts while the sender delivered 320/s instead
-of 490/s). A longer wait (a bulk write) sends it to the lane, as it does anything else.
+So a send runs on the loop when it is small: a request of at most :data:`INLINE_BODY` bytes
+(its body, headers and recipients are then quick to build into a message and scan), no
+attachments (a URL is fetched), no template (rendering runs the owner's template). It takes
+the database's writer lock first and holds it throughout, waiting at most
+:data:`INLINE_WAIT` for another thread's transaction to end (they last a few milliseconds at
+most, stretched by the GIL under load: a send that fell back to the lane whenever the writer
+was busy made the accepts while the sender delivered 320/s instead of 490/s). A longer wait
+(a bulk write) sends it to the lane, as it does anything else.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ async def accept_send(request: Request, ctx: ServiceContext, work: Callable[[], 
     return await anyio.to_thread.run_sync(work, limiter=lane)
 
 
-def is_small(*, attachments: int, template: str | None, text: str | None,
-             html: str | None) -> bool:
-    """Whether a send is small enough to be accepted on the loop (see the module's doc)."""
-    return (not attachments and template is None
-            and len(text or "") + len(html or "") <= INLINE_BODY)
+def is_small(request: Request, *, attachments: int, template: str | None) -> bool:
+    """Whether a send is small enough to be accepted on the loop (see the module's doc): a
+    request without a declared length (chunked) is not."""
+    declared = request.headers.get("content-length", "")
+    return (declared.isdigit() and int(declared) <= INLINE_BODY and not attachments
+            and template is None)

@@ -51,9 +51,13 @@ def test_small_sends_run_on_the_loop_unless_the_writer_stays_busy() -> None:
 
 
 def test_what_counts_as_small() -> None:
-    assert is_small(attachments=0, template=None, text="hello", html=None)
-    assert is_small(attachments=0, template=None, text="a" * (INLINE_BODY // 2),
-                    html="b" * (INLINE_BODY // 2))
-    assert not is_small(attachments=0, template=None, text="a" * INLINE_BODY, html="<p>")
-    assert not is_small(attachments=1, template=None, text="hello", html=None)
-    assert not is_small(attachments=0, template="welcome", text=None, html=None)
+    def request(length: int | None) -> Request:
+        headers = [] if length is None else [(b"content-length", str(length).encode())]
+        return Request({"type": "http", "app": Starlette(), "headers": headers})
+
+    assert is_small(request(300), attachments=0, template=None)
+    assert is_small(request(INLINE_BODY), attachments=0, template=None)
+    assert not is_small(request(INLINE_BODY + 1), attachments=0, template=None)
+    assert not is_small(request(None), attachments=0, template=None)  # chunked
+    assert not is_small(request(300), attachments=1, template=None)
+    assert not is_small(request(300), attachments=0, template="welcome")

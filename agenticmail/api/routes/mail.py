@@ -68,8 +68,7 @@ async def send(request: Request, body: SendBody, ctx: Ctx, caller: Caller,
                             send_at=body.send_at).to_dict()
 
     return await accept_send(request, ctx, accept, small=is_small(
-        attachments=len(body.attachments), template=body.template, text=body.text,
-        html=body.html))
+        request, attachments=len(body.attachments), template=body.template))
 
 
 def _attachments(ctx: ServiceContext, caller: Principal, body: SendBody
