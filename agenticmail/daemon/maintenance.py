@@ -1,5 +1,5 @@
-"""Periodic housekeeping: keep the event log bounded (SSE replay needs recent events only) and
-forget webhook messages delivered (or given up) long ago.
+"""Periodic housekeeping: keep the event log bounded (SSE replay needs recent events only),
+forget webhook messages delivered (or given up) long ago, and DMARC reports over a year old.
 
 A stop never waits for a prune still waiting for its turn to write (behind a long write of
 another thread): the prunes run in a thread of their own, and each checks the component's
@@ -14,7 +14,7 @@ import asyncio
 import functools
 import logging
 
-from ..services import event_log, webhooks
+from ..services import dmarc_reports, event_log, webhooks
 from ..services.context import ServiceContext
 from ..services.search import StopFlag
 from .component import Scope, in_own_thread, in_thread
@@ -34,10 +34,12 @@ class Maintenance:
         self.ctx, self.interval, self.keep_events = ctx, interval, keep_events
 
     def run_once(self, stop: StopFlag | None = None) -> None:
-        """Prune the event log, then the webhook messages (none of it once ``stop`` is set)."""
+        """Prune the event log, the webhook messages, then the DMARC reports (none of it once
+        ``stop`` is set)."""
         stop = stop or StopFlag()
         for prune in (functools.partial(event_log.prune, self.ctx, self.keep_events),
-                      functools.partial(webhooks.prune, self.ctx)):
+                      functools.partial(webhooks.prune, self.ctx),
+                      functools.partial(dmarc_reports.prune, self.ctx)):
             with self.ctx.db.exclusive(), stop.unless_set() as go:
                 if not go:
                     return

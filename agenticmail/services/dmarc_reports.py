@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_WINDOW = "30d"
 MAX_SOURCES = 100
 MAX_FAILING_ROWS = 1000
+RETAIN_SECONDS = 400 * 86400  # kept a year and a month: a year-on-year look still finds them
 _RELATIVE = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -147,6 +148,13 @@ def _failing_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                             ("reporters", [row["org_name"]])):
             entry[key].extend(v for v in values if v and v not in entry[key])
     return sorted(sources.values(), key=lambda e: (-e["messages"], e["source_ip"]))
+
+
+def prune(ctx: ServiceContext, keep_seconds: float = RETAIN_SECONDS) -> int:
+    """Forget the reports whose period ended more than ``keep_seconds`` ago (housekeeping:
+    ``daemon.maintenance``); returns how many."""
+    with transaction(ctx) as tx:
+        return store.prune(tx.conn, iso(time.time() - keep_seconds))
 
 
 def summary(ctx: ServiceContext, since: str | None = None) -> dict[str, Any]:

@@ -37,6 +37,12 @@ def insert(conn: sqlite3.Connection, report: Report) -> int | None:
     return report_key
 
 
+def prune(conn: sqlite3.Connection, before: str) -> int:
+    """Forget the reports whose period ended before ``before`` (ISO 8601, as stored); their
+    rows go with them. Returns how many reports."""
+    return conn.execute("DELETE FROM dmarc_reports WHERE end_at < ?", (before,)).rowcount
+
+
 _PASS = "(r.dkim = 'pass' OR r.spf = 'pass')"
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from agenticmail.daemon.maintenance import Maintenance
 from agenticmail.services import dmarc_reports, domain_config
-from agenticmail.services.context import ServiceContext
+from agenticmail.services.context import ServiceContext, build_context
 from agenticmail.services.domain_config import DomainConfig
 from agenticmail.store import events as event_log
 from agenticmail_testing.daemon import DaemonHandle
@@ -177,3 +178,22 @@ def test_mail_to_the_rua_address_about_another_domain_is_not_stored(
         assert dmarc_reports.ingest_message(ctx, mail("notexample.com", "x-3")) == 0
     finally:
         domain_config.clear(ctx)
+
+
+def test_housekeeping_forgets_reports_over_a_year_old() -> None:
+    """Maintenance prunes reports whose period ended more than RETAIN_SECONDS ago, their rows
+    with them; a recent one stays."""
+    handle = DaemonHandle()  # a set-up home; housekeeping runs on its database
+    ctx = build_context(handle.settings)
+    old = SMALL.replace(b"by-hand-1", b"by-hand-old").replace(
+        b"1796256000", b"1700000000").replace(b"1796342399", b"1700086399")  # Nov 2023
+    try:
+        for data in (SMALL, old):
+            assert dmarc_reports.import_file(ctx, data, "report.xml")["stored"] == 1
+        Maintenance(ctx).run_once()
+        kept = [r["report_id"] for r in ctx.db.query("SELECT report_id FROM dmarc_reports")]
+        rows = ctx.db.one("SELECT count(*) AS n FROM dmarc_rows")["n"]
+        assert kept == ["by-hand-1"] and rows == 1
+    finally:
+        ctx.db.close()
+        handle.close()
