@@ -12,9 +12,9 @@ A pure ASGI middleware (no BaseHTTPMiddleware: nothing is buffered):
   is answered 413 the moment it does, after which the application sees a disconnect.
 
 The principal found here is left in the scope for :func:`agenticmail.api.auth.get_principal`,
-so a request is authenticated once, on the event loop: a SHA-256 and two indexed reads on a
-pooled read-only connection (WAL readers do not wait for the writer) cost less than handing
-the work to a thread and back.
+so a request is authenticated once, on the event loop: a SHA-256 and one indexed read (the
+key and its agent) on a pooled read-only connection (WAL readers do not wait for the writer)
+cost less than handing the work to a thread and back.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def run_setup(settings: Settings, *, mail_host: str | None = None, api_port: int
                 hint="delete the agents first, or set up a new data dir with --home")
         raw_key: str | None = None
         existing = settings.master_key
-        if existing and agent_store.key_by_hash(db, hash_key(existing)) is not None:
+        if existing and agent_store.key_holder(db, hash_key(existing)) is not None:
             key = existing
         else:
             key = existing or generate_master_key()

@@ -126,14 +126,6 @@ def revoke_keys(conn: sqlite3.Connection, *, kind: str, agent_id: int | None = N
     )
 
 
-def key_by_hash(db: Database, key_hash: str) -> sqlite3.Row | None:
-    return db.one(
-        "SELECT id, kind, agent_id, key_hash FROM api_keys "
-        "WHERE key_hash = ? AND revoked_at IS NULL",
-        (key_hash,),
-    )
-
-
 @dataclass(frozen=True)
 class KeyHolder:
     kind: str  # "master" | "agent"
