@@ -2,26 +2,33 @@
 
 ``score PATH...`` prints ``{"path": ..., **verdict}`` and ``sanitize PATH...`` prints
 ``{"path": ..., **sanitiser result}`` for every message. A PATH is an .eml file or a
-directory searched recursively for ``*.eml``. Files are streamed one at a time, so
-thousands of messages run in one process with flat memory. An unreadable path prints one
+directory searched recursively for ``*.eml``. Files are streamed, so thousands of messages
+run with flat memory; ``score`` and ``sanitize`` spread them over one worker process per CPU
+(``--jobs``), printing the same lines in the same order. An unreadable path prints one
 ``error:`` line on stderr, the run goes on, and the exit code is 1 at the end; paths with
 no message at all are an error too (exit 1). ``scan`` exits 3 when a message would be blocked.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..services import filters
-from .eml_files import run_each
+from .eml_files import auto_jobs, run_each
 
 app = typer.Typer(help="Run the inbound filters (score, sanitize) or the outbound guard (scan) "
                        "on .eml files; no daemon needed.")
 
 PathsArg = Annotated[list[Path], typer.Argument(help=".eml files or directories (recursive)")]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", min=0,
+                      help="worker processes for many messages (0: one per CPU; 1: this "
+                           "process only); the output is the same, in the same order")
+]
 
 
 @app.command()
@@ -32,16 +39,17 @@ def score(
                                 help="our own domain, for link rules (repeatable); no mail is "
                                      "internal here: that takes the daemon's origin stamp")
     ] = ["localhost"],  # noqa: B006 - Typer needs a list default
+    jobs: JobsOpt = 0,
 ) -> None:
     """Spam/threat verdict per message (exit 1 if a path fails or holds no .eml message)."""
-    domains = frozenset(local_domain)
-    raise typer.Exit(run_each(paths, lambda raw: filters.verdict(raw, domains)))
+    verdict = partial(filters.verdict, local_domains=frozenset(local_domain))
+    raise typer.Exit(run_each(paths, verdict, jobs=jobs or auto_jobs()))
 
 
 @app.command()
-def sanitize(paths: PathsArg) -> None:
+def sanitize(paths: PathsArg, jobs: JobsOpt = 0) -> None:
     """Model-safe text/HTML per message, with what was removed."""
-    raise typer.Exit(run_each(paths, filters.sanitized))
+    raise typer.Exit(run_each(paths, filters.sanitized, jobs=jobs or auto_jobs()))
 
 
 @app.command()

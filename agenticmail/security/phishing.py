@@ -366,6 +366,10 @@ def redirect_target(href: str) -> str | None:
     that is itself an http(s) URL on another registrable domain than the link's own
     (google.com/url?q=https://evil, bing.com/ck/a?...&u=..., safelinks, /redirect/https://...).
     """
+    if len(href) <= 8192:  # most links: decided without parsing (a long one is parsed)
+        plain = unquote(href) if "%" in href else href
+        if plain.lower().count("http") < 2 and "aHR0c" not in plain:
+            return None  # no second http(s) URL, plain, percent- or base64-encoded
     try:
         parts = urlsplit(href.strip())
     except ValueError:

@@ -173,7 +173,7 @@ _SUBJECT_TAG = P.compile_re2(P.CS_SUBJECT_TAG)
 _LOUD_HTML = P.compile_re2(P.CS_LOUD_HTML)
 
 
-def _text_hits(text: str) -> frozenset[str]:
+def _text_hits(text: str | bytes) -> frozenset[str]:
     """The phrase rules ``text`` fires: English families and the rest, then the multilingual
     injection families."""
     return _TEXT_SET.match(text) | _MULTILINGUAL_SET.match(text)
@@ -638,7 +638,8 @@ def score(
     if origin is Origin.VERIFIED:
         return Verdict(0, False, False, None, (), True, auth)
     text = view.subject + "\n" + view.body_text
-    hits = _text_hits(text) | _RAW_SET.match(text + "\n" + view.html)
+    data = text.encode("utf-8", "replace")  # matched as bytes, encoded once for every set
+    hits = _text_hits(data) | _RAW_SET.match(data + b"\n" + view.html.encode("utf-8", "replace"))
     # Score what the agent will read: invisible characters dropped, NFKC, look-alike letters
     # as Latin. An attack word only this reading reveals was hidden on purpose (PI_OBFUSCATED).
     shown = skeleton(text)

@@ -5,11 +5,12 @@ queried with ``spamc``, :mod:`.spamassassin`). A tool that is not installed is s
 line saying so; the numbers are wall-clock rates on this machine, printed, never asserted.
 
 The set is written to a temporary directory as ``.eml`` files, so every tool reads the same
-bytes from the same disk. rspamd runs with one scanner process (as agenticmail's CLI runs on
-one core) and with one per CPU (its default); spamd with two children.
+bytes from the same disk. agenticmail's CLI runs with one process (``-j 1``) and with one
+worker per CPU (its default); rspamd with one scanner process and with one per CPU (its
+default); spamd with two children.
 
 Two rates per tool: wall clock, and messages per CPU-second of the scanning processes
-(agenticmail's process; rspamd's and spamd's process trees, read from ``/proc``; the
+(agenticmail's process and its workers; rspamd's and spamd's process trees, read from ``/proc``; the
 clients ``rspamc``/``spamc`` not counted). On a shared, busy machine the wall-clock rates
 follow the load of the moment; the CPU rates compare the filters' own cost.
 """
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agenticmail.cli.eml_files import auto_jobs
 from agenticmail.security import score
 from scripts.eval import rspamd
 from scripts.eval.spamassassin import SpamAssassin
@@ -81,13 +83,16 @@ def eval_speed(messages: list[tuple[str, bytes]], cache: Path, spamassassin: boo
             score(raw)
         _row("agenticmail", "score() in process, 1 core", n, time.perf_counter() - start,
              time.process_time() - cpu)
-        start, cpu = time.perf_counter(), _children_cpu()
-        done = subprocess.run([sys.executable, "-m", "agenticmail", "filter", "score", str(tmp)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
-        elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu
-        lines = done.stdout.count(b"\n")
-        _row("agenticmail", "`agenticmail filter score DIR` (start-up included)", lines, elapsed,
-             cpu)
+        for jobs, how in (("1", "`agenticmail filter score -j 1 DIR`, one process"),
+                          ("0", f"`agenticmail filter score DIR`, {auto_jobs()} worker "
+                                "process(es) (the default: one per CPU)")):
+            start, cpu = time.perf_counter(), _children_cpu()
+            done = subprocess.run(
+                [sys.executable, "-m", "agenticmail", "filter", "score", "-j", jobs, str(tmp)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False)
+            elapsed, cpu = time.perf_counter() - start, _children_cpu() - cpu
+            _row("agenticmail", how + ", start-up included", done.stdout.count(b"\n"), elapsed,
+                 cpu)
         if rspamd.available():
             for workers in sorted({1, os.cpu_count() or 1}):
                 with rspamd.Rspamd(workers) as server:

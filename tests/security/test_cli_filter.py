@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -77,3 +79,36 @@ def test_empty_directory_says_so(tmp_path: Path) -> None:
         assert result.exit_code == 1, result.output
         assert result.stdout == ""
         assert result.stderr.strip() == f"error: no .eml messages in {tmp_path}"
+
+
+def test_worker_processes_print_the_same_lines_in_the_same_order(tmp_path: Path) -> None:
+    """``-j 2`` hands the messages after the first to two forked workers: the output is the
+    same bytes as one process gives (order included), a path that fails is reported in its
+    place, and the exit code still says so."""
+    names = sorted(p.name for p in FIXTURES.glob("*.eml"))[:40]
+    for i, name in enumerate(names):
+        shutil.copy(FIXTURES / name, tmp_path / f"{i:03d}.{name}")
+    (tmp_path / "020.broken.eml").symlink_to(tmp_path / "gone")  # listed, then unreadable
+    for command in ("score", "sanitize"):
+        one = runner.invoke(app, [command, "-j", "1", str(tmp_path)])
+        two = runner.invoke(app, [command, "-j", "2", str(tmp_path)])
+        assert one.exit_code == two.exit_code == 1, two.output
+        assert len(one.stdout.splitlines()) == len(names)
+        assert two.stdout == one.stdout and two.stderr == one.stderr
+        assert two.stderr.startswith("error: ") and "020.broken.eml" in two.stderr
+
+
+def test_a_reader_that_stops_early_ends_the_workers(tmp_path: Path) -> None:
+    """``filter score DIR | head -1``: the run stops quietly once the reader has gone, workers
+    included (no traceback, no process left behind)."""
+    src = (FIXTURES / "rule.CS_SPAM_WORDS.hit.eml").read_bytes()
+    for i in range(400):
+        (tmp_path / f"m{i:04d}.eml").write_bytes(src)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agenticmail", "filter", "score", "-j", "2", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["path"].endswith("m0000.eml")
+    proc.stdout.close()
+    assert proc.wait(timeout=60) in (0, 1, -13)
+    assert b"Traceback" not in proc.stderr.read()
