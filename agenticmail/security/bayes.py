@@ -63,6 +63,7 @@ MAX_DISCRIMINATORS = 150
 MIN_STRENGTH = 0.1  # |f(w) - 0.5| below this carries no evidence
 MIN_CLUES = 12  # fewer discriminating tokens than this: too little text to judge (0.5)
 MIN_KNOWN = 0.5  # share of the message's distinct words in the vocabulary below which: abstain
+VOCABULARY_DOCS = 4  # training messages a word must be in to count as known (MIN_KNOWN)
 MIN_LATIN = 0.5  # share of its words written in Latin letters below which: abstain
 ROBINSON_S = 0.45  # strength of the 0.5 prior (SpamBayes default)
 ROBINSON_X = 0.5
@@ -122,14 +123,32 @@ def tokens(view: MessageView) -> set[str]:
     return {t for t in out if len(t) > 2}
 
 
-class Model:
-    """Token counts plus the corpus sizes they were counted on."""
+def family(token: str) -> str:
+    """A token's family: its prefix up to the colon (``"caps:"``, ``"url:"`` ...), ``""`` for
+    a subject-free body word."""
+    head, colon, _ = token.partition(":")
+    return head + colon if colon else ""
 
-    def __init__(self, n_ham: int, n_spam: int, counts: dict[str, tuple[int, int]]) -> None:
+
+class Model:
+    """Token counts plus the corpus sizes they were counted on.
+
+    ``families`` gives, for a token family that only part of the training messages could
+    carry (a set that ships its messages without headers or links has no display-name, link or
+    capital-word tokens), the ham and spam messages that could: a token's rates are counted
+    over those, not over messages that could never have shown it."""
+
+    def __init__(self, n_ham: int, n_spam: int, counts: dict[str, tuple[int, int]],
+                 families: dict[str, tuple[int, int]] | None = None) -> None:
         self.n_ham = max(1, n_ham)
         self.n_spam = max(1, n_spam)
-        # every token the training data knew, evidence or not (the vocabulary)
-        self.prob: dict[str, float] = {t: self.token_prob(h, s) for t, (h, s) in counts.items()}
+        self.families = {f: (max(1, h), max(1, s)) for f, (h, s) in (families or {}).items()}
+        # every token the training data kept, evidence or not
+        self.prob: dict[str, float] = {
+            t: self.token_prob(h, s, *self.families.get(family(t), (self.n_ham, self.n_spam)))
+            for t, (h, s) in counts.items()}
+        # the vocabulary: the tokens seen in at least VOCABULARY_DOCS training messages
+        self.vocabulary = frozenset(t for t, (h, s) in counts.items() if h + s >= VOCABULARY_DOCS)
         # the tokens that carry evidence (|f(w) - 0.5| >= MIN_STRENGTH), each with what
         # probability() needs of it, computed once: (f(w), its sort key, ln(1 - f), ln f)
         self.strong: dict[str, tuple[float, float, float, float]] = {
@@ -137,9 +156,10 @@ class Model:
                 math.log(min(max(p, 1e-6), 1 - 1e-6)))
             for t, p in self.prob.items() if abs(p - 0.5) >= MIN_STRENGTH}
 
-    def token_prob(self, ham: int, spam: int) -> float:
-        """Robinson's f(w): the spam ratio pulled towards 0.5 when the token is rare."""
-        h, s = ham / self.n_ham, spam / self.n_spam
+    def token_prob(self, ham: int, spam: int, n_ham: int = 0, n_spam: int = 0) -> float:
+        """Robinson's f(w): the spam ratio pulled towards 0.5 when the token is rare (rates
+        over ``n_ham``/``n_spam`` messages, the whole training set by default)."""
+        h, s = ham / (n_ham or self.n_ham), spam / (n_spam or self.n_spam)
         if h + s == 0:
             return ROBINSON_X
         p = s / (h + s)
@@ -152,7 +172,7 @@ class Model:
         words = [t for t in toks if ":" not in t]
         if not words:
             return 1.0
-        return sum(map(self.prob.__contains__, words)) / len(words)  # True counts 1, in C
+        return sum(map(self.vocabulary.__contains__, words)) / len(words)  # True counts 1, in C
 
     def probability(self, toks: Iterable[str]) -> float:
         """Chi-squared combined spam probability of a token set (0.5 when no evidence, or when
@@ -188,12 +208,14 @@ def _chi2q(x2: float, v: int) -> float:
 
 
 def load_model(data: bytes) -> Model:
-    """Parse the (gzipped) JSON model: {"n_ham", "n_spam", "tokens": {tok: [ham, spam]}}."""
+    """Parse the (gzipped) JSON model: {"n_ham", "n_spam", "tokens": {tok: [ham, spam]}, and
+    optionally "families": {prefix: [ham, spam]}}."""
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     obj = json.loads(data)
     counts = {str(t): (int(v[0]), int(v[1])) for t, v in obj["tokens"].items()}
-    return Model(int(obj["n_ham"]), int(obj["n_spam"]), counts)
+    families = {str(f): (int(v[0]), int(v[1])) for f, v in obj.get("families", {}).items()}
+    return Model(int(obj["n_ham"]), int(obj["n_spam"]), counts, families)
 
 
 @lru_cache(maxsize=1)

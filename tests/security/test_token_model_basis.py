@@ -248,3 +248,17 @@ def test_known_share_counts_words_in_the_vocabulary() -> None:
     assert model.known_share({"meeting", "rechnung"}) == 0.5
     assert model.known_share({"caps:free"}) == 1.0  # no words: nothing to judge the basis on
     assert model.probability({"rechnung", "zahlung", "berweisung", "meeting"}) == 0.5
+
+
+def test_a_family_only_whole_messages_carry_is_counted_over_them() -> None:
+    """Training messages without headers or links (Enron-Spam as shipped) cannot show a
+    capital-word, display-name or link token: such a token's rates are over the messages that
+    could, so adding them does not make it look rarer in one class than it is."""
+    counts = {"caps:free": (1, 50), "meeting": (10, 10)}
+    whole = bayes.Model(100, 100, counts)
+    mixed = bayes.Model(100, 200, counts, {"caps:": (100, 100)})  # + 100 spam without headers
+    assert mixed.prob["caps:free"] == whole.prob["caps:free"]
+    assert mixed.prob["meeting"] < whole.prob["meeting"] == 0.5  # a word: over every message
+    model = bayes.default_model()
+    assert model is not None and set(model.families) >= {"caps:", "fromname:", "url:", "urlp:"}
+    assert bayes.family("caps:free") == "caps:" and bayes.family("free") == ""
