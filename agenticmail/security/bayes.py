@@ -1,11 +1,14 @@
 """Statistical content score: a token model in the style of SpamBayes (Robinson / chi-squared).
 
 The model is package data (``data/spam_tokens.json.gz``) written by
-``scripts/train_spam_model.py`` from the *training* split of the SpamAssassin public corpus
-only (easy-ham-1, the first half of hard-ham-1, spam-1). It holds, per token, the number of
-training ham and spam messages that contained it (tokens seen in fewer than a handful of
-messages are left out to keep the file small; tokens whose probability is close to 0.5 carry no
-evidence but are kept: together they are the model's *vocabulary*).
+``scripts/build/spam_model.py`` from training sets only: the *training* split of the
+SpamAssassin public corpus (easy-ham-1, the first half of hard-ham-1, spam-1) and the training
+set of Enron-Spam (pre-processed text without headers or links, so the token families only
+whole messages carry are counted over the SpamAssassin messages: the model's ``families``).
+It holds, per token, the number of training ham and spam messages that contained it (tokens
+seen in a single message are left out; tokens whose probability is close to 0.5 carry no
+evidence but are kept). The tokens seen in at least :data:`VOCABULARY_DOCS` messages are the
+model's *vocabulary*.
 
 :func:`spam_probability` tokenises a :class:`~agenticmail.security.mime_view.MessageView`
 (subject and body words, all-capital words, sender display-name words, whether the sender's
@@ -18,7 +21,7 @@ exactly 0.5 when fewer than :data:`MIN_CLUES` tokens carry evidence, so short me
 not judged).
 
 **The model abstains where it has no basis** (also exactly 0.5, so neither ``CS_BAYES_SPAM``/
-``CS_BAYES_LIKELY`` nor ``CS_BAYES_HAM`` fires). It was trained on English mail of 2002; its
+``CS_BAYES_LIKELY`` nor ``CS_BAYES_HAM`` fires). It was trained on English mail of 2001-2005; its
 probability for text in another language or script measures nothing but "unlike the training
 ham" (a French billing notice got p = 0.98, a Chinese remittance advice p >= 0.95 from its
 English signature alone). Two measurements of that, decided on the training material only:

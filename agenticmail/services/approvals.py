@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 
-from ..errors import Conflict, PermissionDenied
+from ..errors import Conflict, NotFound
 from ..events import MESSAGE_APPROVED, MESSAGE_HELD, MESSAGE_REJECTED
 from ..mail.mime import normalize_message_id, parse_message_ids
 from ..models import Agent, OutgoingMail
@@ -171,9 +171,11 @@ def list_pending(ctx: ServiceContext, agent: Agent | None, status: str | None = 
 
 
 def get_pending(ctx: ServiceContext, pending_id: str, agent: Agent | None) -> store.PendingRow:
+    """A held message of ``agent`` (any for the owner: ``agent=None``); another agent's is as
+    unknown as one that does not exist."""
     row = store.get_pending(ctx.db, pending_id)
     if agent is not None and row.agent_id != agent.id:
-        raise PermissionDenied(f"held message {pending_id} belongs to another agent")
+        raise NotFound(f"no held message {pending_id!r}")
     return row
 
 

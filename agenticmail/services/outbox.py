@@ -15,7 +15,13 @@ from email.headerregistry import Address
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 
-from ..errors import Conflict, InvalidRequest, PayloadTooLarge, PermissionDenied, RateLimited
+from ..errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+)
 from ..mail import bounds
 from ..mail.addresses import domain_of, validate_address
 from ..mail.mime import build_message, get_attachment, parse_message, thread_key
@@ -281,9 +287,11 @@ def _accept(ctx: ServiceContext, agent: Agent, mail: OutgoingMail, *, raw: bytes
 
 
 def get_outbox(ctx: ServiceContext, outbox_id: str, agent: Agent | None) -> store.OutboxRow:
+    """An entry of ``agent``'s outbox (any for the owner: ``agent=None``); another agent's
+    entry is as unknown as one that does not exist (the answer says nothing of who has it)."""
     row = store.get_outbox(ctx.db, outbox_id)
     if agent is not None and row.agent_id != agent.id:
-        raise PermissionDenied(f"outbox entry {outbox_id} belongs to another agent")
+        raise NotFound(f"no outbox entry {outbox_id!r}")
     return row
 
 

@@ -161,7 +161,7 @@ ID_SCOPED: list[Route] = [
     ("POST", "/v1/webhooks/{webhook}/replay", {"since": "2020-01-01T00:00:00Z"}),
     ("GET", "/v1/webhooks/{webhook}/deliveries", None),
 ]
-ID_ANSWER = {"outbox": (403, "forbidden"), "pending": (403, "forbidden"),
+ID_ANSWER = {"outbox": (404, "not_found"), "pending": (404, "not_found"),
              "draft": (404, "not_found"), "task": (404, "task_not_found"),
              "webhook": (404, "not_found")}
 NO_SUCH_ID = {"{outbox}": "ob_x", "{pending}": "pm_x", "{draft}": "dr_x", "{task}": "task_x",

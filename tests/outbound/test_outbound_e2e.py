@@ -84,7 +84,7 @@ def test_secret_in_bcc_only_external_mail_is_held_until_the_owner_approves(
         denied = api.post(f"/v1/pending/{pending_id}/approve")
         assert denied.status_code == 403 and "owner" in denied.json()["error"]["hint"]
     with outbound.client(peer["api_key"]) as other:
-        assert other.get(f"/v1/pending/{pending_id}").status_code == 403
+        assert other.get(f"/v1/pending/{pending_id}").status_code == 404  # not theirs: unknown
     assert sink.with_id(mid) == []
 
     with EventStream(outbound.api_url, agent["api_key"]) as events, \
