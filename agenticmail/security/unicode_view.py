@@ -51,9 +51,24 @@ _KIND_CLASSES = {
         "\ufff9-\ufffb\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     ),
 }
+# the characters a script may need (judged one at a time, in context: _needed); every other
+# invisible character goes whatever surrounds it, so a run of them is one match
+_MAYBE_NEEDED = {
+    "zero_width": "\u200c\u200d",
+    "bidi_control": "\u061c\u200e\u200f",
+    "variation_selectors": "\ufe0e\ufe0f\U000e0100-\U000e01ef",
+}
+_ALWAYS = {
+    "zero_width": "\u200b\ufeff",
+    "bidi_control": "\u202a-\u202e\u2066-\u2069",
+    "variation_selectors": "\ufe00-\ufe0d",
+}
 _INVISIBLE = re.compile(
     "(?P<flag>\U0001f3f4[\U000e0020-\U000e007e]{1,12}\U000e007f)"
-    + "".join(f"|(?P<{kind}>[{chars}])" for kind, chars in _KIND_CLASSES.items())
+    + "".join(
+        f"|(?P<{kind}>[{_ALWAYS.get(kind, chars)}]+"
+        + (f"|[{_MAYBE_NEEDED[kind]}])" if kind in _MAYBE_NEEDED else ")")
+        for kind, chars in _KIND_CLASSES.items())
 )
 _ANY_INVISIBLE = re.compile("[" + "".join(_KIND_CLASSES.values()) + "]+")
 _RTL = re.compile(
@@ -113,9 +128,9 @@ def drop_invisible(text: str) -> tuple[str, Counter[str]]:
 
     def repl(m: re.Match[str]) -> str:
         kind = m.lastgroup or ""
-        if kind == "flag" or _needed(kind, m.string, m.start()):
+        if kind == "flag" or (m.end() - m.start() == 1 and _needed(kind, m.string, m.start())):
             return m.group(0)
-        removed[kind] += 1
+        removed[kind] += m.end() - m.start()
         return ""
 
     return _INVISIBLE.sub(repl, text), removed

@@ -137,10 +137,8 @@ MASTER_ONLY: list[Route] = [
     ("GET", "/metrics", None),  # Settings.metrics_access: the master key by default
 ]
 # Routes keyed by an id (of an outbox entry, a held message, a draft, a task, a webhook
-# endpoint): an agent key on another agent's id reads and changes nothing. The contract per
-# kind (docs/security.md): outbox entries and held messages answer 403 ``forbidden`` (their
-# ids are random, 80 bits: a 403 tells only who already has the id that it exists); drafts,
-# tasks and webhook endpoints answer as if the id did not exist (404).
+# endpoint): an agent key on another agent's id reads and changes nothing, and the answer is
+# that of an id that does not exist (404; docs/security.md).
 ID_SCOPED: list[Route] = [
     ("GET", "/v1/mail/outbox/{outbox}", None),
     ("POST", "/v1/mail/outbox/{outbox}/cancel", None),

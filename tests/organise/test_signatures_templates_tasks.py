@@ -296,7 +296,7 @@ def test_a_cancelled_scheduled_send_never_leaves(daemon: DaemonHandle,
         listed = [e["id"] for e in a.get("/v1/mail/scheduled").json()["scheduled"]]
         assert listed == [cancel_id, far.json()["id"]]  # soonest first
         assert c.get("/v1/mail/scheduled").json()["scheduled"] == []  # alice's alone
-        _error(c.post(f"/v1/mail/outbox/{cancel_id}/cancel"), 403, "forbidden")
+        _error(c.post(f"/v1/mail/outbox/{cancel_id}/cancel"), 404, "not_found")  # not hers: unknown
 
         r = a.post(f"/v1/mail/outbox/{cancel_id}/cancel")
         assert r.status_code == 200, r.text
