@@ -8,9 +8,9 @@ Paths that hold no ``.eml`` message at all (e.g. an empty directory) print
 ``error: no .eml messages in PATH...`` on stderr and exit 1: silence never means "all clean".
 
 With ``jobs`` above 1 the messages after the first are read and handled by that many worker
-processes (forked once the first message has loaded the filters, so they share them); the
-output is the same lines in the same order, and memory stays flat (at most a few messages per
-worker are in flight).
+processes (on Linux forked once the first message has loaded the filters, so they share
+them; elsewhere started fresh, as forking is unsafe on macOS); the output is the same lines in
+the same order, and memory stays flat (at most a few batches per worker are in flight).
 """
 
 from __future__ import annotations
@@ -81,10 +81,17 @@ def _handle_batch(fn: Handler, batch: list[Item]) -> list[Result]:
     return [_handle(fn, item) for item in batch]
 
 
-def _parallel(fn: Handler, items: Iterator[Item], jobs: int) -> Generator[Result, None, None]:
-    """:func:`_handle` over ``items`` in ``jobs`` forked workers, results in input order
+def default_start_method() -> str:
+    """How worker processes start: forked on Linux (they share what the first message
+    loaded), spawned elsewhere (macOS's system libraries are not safe to fork)."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def _parallel(fn: Handler, items: Iterator[Item], jobs: int, start_method: str
+              ) -> Generator[Result, None, None]:
+    """:func:`_handle` over ``items`` in ``jobs`` workers, results in input order
     (:data:`BATCH` messages per task, at most :data:`IN_FLIGHT` tasks per worker queued)."""
-    with multiprocessing.get_context("fork").Pool(jobs, _ignore_interrupt) as pool:
+    with multiprocessing.get_context(start_method).Pool(jobs, _ignore_interrupt) as pool:
         pending: deque[AsyncResult[list[Result]]] = deque()
         while batch := list(itertools.islice(items, BATCH)):
             pending.append(pool.apply_async(_handle_batch, (fn, batch)))
@@ -96,10 +103,11 @@ def _parallel(fn: Handler, items: Iterator[Item], jobs: int) -> Generator[Result
         pool.join()
 
 
-def _results(fn: Handler, paths: list[Path], jobs: int) -> Generator[Result, None, None]:
+def _results(fn: Handler, paths: list[Path], jobs: int, start_method: str
+             ) -> Generator[Result, None, None]:
     """:func:`_handle` over every path in order: in this process up to and including the
     first message (which loads what ``fn`` needs), the rest in ``jobs`` workers when there is
-    a rest and fork is available (one process otherwise)."""
+    a rest."""
     items = iter_eml(paths)
     for item in items:
         result = _handle(fn, item)
@@ -110,22 +118,23 @@ def _results(fn: Handler, paths: list[Path], jobs: int) -> Generator[Result, Non
     if rest is None:
         return
     items = itertools.chain([rest], items)
-    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        yield from _parallel(fn, items, jobs)
+    if jobs > 1:
+        yield from _parallel(fn, items, jobs, start_method)
     else:
         yield from (_handle(fn, item) for item in items)
 
 
-def run_each(paths: list[Path], fn: Handler, *, jobs: int = 1,
+def run_each(paths: list[Path], fn: Handler, *, jobs: int = 1, start_method: str = "",
              out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Print ``{"path": ..., **fn(raw)}`` per message; return the exit code (0 ok, 1 if a
     path failed or there was no message). ``jobs`` > 1 needs a picklable ``fn`` (a module's
-    function or a ``functools.partial`` of one)."""
+    function or a ``functools.partial`` of one); ``start_method`` is multiprocessing's
+    (:func:`default_start_method` when empty)."""
     out = out or sys.stdout
     err = err or sys.stderr
     failed = False
     seen = 0
-    results = _results(fn, paths, jobs)
+    results = _results(fn, paths, jobs, start_method or default_start_method())
     try:
         for ok, line in results:
             if not ok:

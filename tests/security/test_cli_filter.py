@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -10,7 +11,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from agenticmail.cli.eml_files import run_each
 from agenticmail.cli.filter import app
+from agenticmail.services import filters
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml" / "inbound"
 runner = CliRunner()
@@ -112,3 +115,14 @@ def test_a_reader_that_stops_early_ends_the_workers(tmp_path: Path) -> None:
     proc.stdout.close()
     assert proc.wait(timeout=60) in (0, 1, -13)
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_spawned_workers_give_the_same_lines(tmp_path: Path) -> None:
+    """Where forking is unsafe (macOS) the workers are spawned, fresh: the same output."""
+    names = sorted(p.name for p in FIXTURES.glob("rule.PI_*.eml"))[:12]
+    for name in names:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    one, two = io.StringIO(), io.StringIO()
+    assert run_each([tmp_path], filters.sanitized, jobs=1, out=one) == 0
+    assert run_each([tmp_path], filters.sanitized, jobs=2, start_method="spawn", out=two) == 0
+    assert two.getvalue() == one.getvalue() and len(one.getvalue().splitlines()) == len(names)
