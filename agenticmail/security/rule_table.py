@@ -121,7 +121,7 @@ CS_LOUD_HTML             5  very large fonts in HTML (<font size=5+ or +2>, font
 CS_EXCLAMATIONS          5  5+ exclamation marks, at least one per 300 characters of text
 CS_SHOUTING_BODY         5  more than 20% of the body's words in capitals (20+ words)
 CS_BAYES_SPAM           37  token model (security/bayes.py): spam probability >= 0.95
-CS_BAYES_LIKELY         25  token model: spam probability 0.85 to 0.95
+CS_BAYES_LIKELY         25  token model: spam probability 0.80 to 0.95
 CS_BAYES_HAM           -30  token model: spam probability < 0.05; takes back up to 30 content points
 CS_LEGIT_BULK          -10  List-Unsubscribe + consistent sender, no attack rule; content points
 LINKS_MANY               5  10+ unique links

@@ -478,7 +478,7 @@ def _is_html_only(ctx: _Ctx) -> bool:
 
 
 BAYES_SPAM = 0.95
-BAYES_LIKELY = 0.85
+BAYES_LIKELY = 0.80
 BAYES_HAM = 0.05
 # Points CS_BAYES_HAM may take back: content-level rules only, never the rules that flag an
 # attack on the agent (injection, exfiltration, social engineering), phishing, attachments
