@@ -28,6 +28,7 @@ background.
 
 from __future__ import annotations
 
+import colorsys
 import html as html_lib
 import re
 from collections import Counter
@@ -73,6 +74,16 @@ _SUSPICIOUS_COMMENT = re.compile(
     r"override|jailbreak|forward|password|credentials?)\b"
 )
 _CSS_COMMENT = re.compile(r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/")
+_CSS_ESCAPE = re.compile(r"\\([0-9a-f]{1,6})[ \t\n]?|\\(.)", re.DOTALL)
+_UNESCAPED_SEMICOLON = re.compile(r"(?<!\\);")
+_TRANSFORM = re.compile(r"\b(scale(?:x|y|3d)?|matrix|translate(?:x|y|3d)?)\(([^()]{0,200})\)")
+_HSL = re.compile(
+    r"^hsla?\(\s*(-?[0-9.]+)(?:deg)?[\s,]+([0-9.]+)%[\s,]+([0-9.]+)%(?:[\s,/]+([0-9.]+%?))?\s*\)"
+)
+_PX_PER = {"px": 1.0, "": 1.0, "pt": 4 / 3, "pc": 16.0, "em": 16.0, "rem": 16.0, "in": 96.0,
+           "cm": 96 / 2.54, "mm": 96 / 25.4, "vw": 1024 / 100,
+           "vh": 768 / 100}  # a 1024 x 768 screen and 16px text, as the stylesheet pass assumes
+OFFSCREEN_PX = -500  # an offset this far left or up puts an element outside the screen
 _NUMBER = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+)\s*([a-z%]*)")
 _RGB = re.compile(
     r"^rgba?\(\s*([0-9.]+%?)[\s,]+([0-9.]+%?)[\s,]+([0-9.]+%?)(?:[\s,/]+([0-9.]+%?))?\s*\)"
@@ -92,7 +103,6 @@ _BLOCKS_CLOSING_P = wordset(
     "address article aside blockquote div dl fieldset footer form h1 h2 h3 h4 h5 h6 header hr "
     "main nav ol p pre section table ul"
 )
-_OFFSET_UNITS = frozenset({"px", "pt", "em", "rem", "", "%"})
 _SIBLING_CLOSERS = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option"})
 _HIDDEN_WHY = {
     "display_none": "element hidden with display:none",
@@ -116,13 +126,27 @@ _HIDDEN_WHY = {
 }
 
 
+def _css_unescape(text: str) -> str:
+    """CSS escapes read as the characters they stand for (``n\\6f ne`` is ``none``)."""
+    def char(m: re.Match[str]) -> str:
+        if m.group(2) is not None:
+            return m.group(2)
+        code = int(m.group(1), 16)
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+    return _CSS_ESCAPE.sub(char, text)
+
+
 def _css(style: str) -> dict[str, str]:
-    """Lower-cased declarations of an inline style (last one wins, !important dropped)."""
+    """Lower-cased declarations of an inline style (last one wins, !important dropped, CSS
+    escapes decoded; an escaped ``;`` does not end a declaration)."""
     decls: dict[str, str] = {}
     style = _CSS_COMMENT.sub("", style[:4096]).lower()
-    for decl in style.split(";"):
+    escaped = "\\" in style
+    for decl in (_UNESCAPED_SEMICOLON.split(style) if escaped else style.split(";")):
         prop, sep, value = decl.partition(":")
         if sep:
+            if escaped:
+                prop, value = _css_unescape(prop), _css_unescape(value)
             decls[prop.strip()] = value.replace("!important", "").strip()
     return decls
 
@@ -151,6 +175,16 @@ def _colour(value: str | None) -> tuple[int, int, int] | None:
             h = "".join(c * 2 for c in h[:3])
         try:
             return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) if len(h) >= 6 else None
+        except ValueError:
+            return None
+    hsl = _HSL.match(v)
+    if hsl:
+        try:
+            if hsl.group(4) is not None and _channel(hsl.group(4)) <= 0.05:
+                return _INVISIBLE_COLOUR
+            r, g, b = colorsys.hls_to_rgb(float(hsl.group(1)) % 360 / 360,
+                                          float(hsl.group(3)) / 100, float(hsl.group(2)) / 100)
+            return (round(r * 255), round(g * 255), round(b * 255))
         except ValueError:
             return None
     m = _RGB.match(v)
@@ -184,6 +218,69 @@ def _close(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 16
 
 
+def _px(value: str) -> float | None:
+    """A CSS length in pixels (None when it is not one)."""
+    length = _length(value)
+    if length is None or length[1] not in _PX_PER:
+        return None
+    return length[0] * _PX_PER[length[1]]
+
+
+def _font_size(decls: dict[str, str]) -> tuple[float, str] | None:
+    """The font size an inline style sets: ``font-size``, else the size in the ``font``
+    shorthand (``font: 0/0 a``, ``bold 1px/2 serif``; a unitless number other than 0 before
+    the size is a weight)."""
+    if "font-size" in decls:
+        return _length(decls["font-size"])
+    for token in decls.get("font", "").split()[:6]:
+        head = token.split("/")[0]
+        size = _length(head)
+        if size is None or _NUMBER.match(head).end() != len(head):  # type: ignore[union-attr]
+            continue
+        if size[1] == "" and size[0] != 0 and "/" not in token:
+            continue  # a weight (700)
+        return size
+    return None
+
+
+def _transform_hides(decls: dict[str, str]) -> str | None:
+    """"zero_size" when a transform (or the ``scale`` property) flattens an axis to nothing,
+    "offscreen" when it moves the element far outside the screen; else None."""
+    scale = decls.get("scale", "").split()
+    if scale and (_length(scale[0]) or (1.0, ""))[0] == 0:
+        return "zero_size"
+    for name, args in _TRANSFORM.findall(decls.get("transform", "")):
+        values = [a for a in re.split(r"[\s,]+", args.strip()) if a]
+        nums = [(_length(a) or (1.0, ""))[0] for a in values]
+        if name == "matrix":  # a b c d e f: no area left when a*d - b*c is 0
+            if len(nums) == 6 and abs(nums[0] * nums[3] - nums[1] * nums[2]) <= 1e-4:
+                return "zero_size"
+        elif name.startswith("scale"):  # scale(s), scale(sx, sy), scaleX/Y(s), scale3d(...)
+            if any(abs(n) <= 0.01 for n in nums[:2 if name in ("scale", "scale3d") else 1]):
+                return "zero_size"
+        else:  # translate: in px, em ... (a percentage is of the element itself: centring)
+            for a in values[:2]:
+                px = _px(a)
+                if px is not None and (px <= OFFSCREEN_PX or px >= 2000):
+                    return "offscreen"
+    return None
+
+
+def _clip_hides(decls: dict[str, str]) -> bool:
+    """``clip: rect(top right bottom left)`` that leaves no area, or a ``clip-path`` that
+    leaves none (inset(50 %) or more, a zero circle or ellipse)."""
+    clip = decls.get("clip", "").replace(" ", ",").replace(",,", ",")
+    if clip.startswith("rect("):
+        edges = [_px(e) for e in clip[5:].rstrip(")").split(",") if e]
+        if len(edges) == 4 and None not in edges:
+            top, right, bottom, left = edges
+            if bottom <= top or right <= left:  # type: ignore[operator]
+                return True
+    path = decls.get("clip-path", "").replace(" ", "")
+    return ("inset(50%" in path or "inset(100%" in path
+            or path.startswith(("circle(0", "ellipse(0")))
+
+
 def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> str | None:
     """Why this element and all it holds are invisible to a human reader, or None. (Text
     coloured like its background is decided per text node: a descendant may set its own
@@ -199,7 +296,7 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
         return "visibility_hidden"
     if decls.get("mso-hide", "").startswith("all"):
         return "mso_hide"
-    size = _length(decls.get("font-size", ""))
+    size = _font_size(decls)
     if size and (
         size[0] <= 0
         or (size[1] in ("px", "pt", "") and size[0] < 2)
@@ -214,24 +311,27 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
         return "zero_opacity"
     positioned = decls.get("position") in ("absolute", "fixed", "relative")
     for key in ("left", "top", "text-indent", "margin-left", "margin-top", "right"):
-        offset = _length(decls.get(key, ""))
-        far = offset is not None and offset[0] <= -500 and offset[1] in _OFFSET_UNITS
+        value = decls.get(key, "")
+        offset, share = _px(value), _length(value)
+        far = (offset is not None and offset <= OFFSCREEN_PX) or (
+            share is not None and share[1] == "%" and share[0] <= -100)  # a whole width
         if far and (key in ("text-indent", "margin-left", "margin-top") or positioned):
             return "offscreen"
     overflow = decls.get("overflow", "")
-    for key in ("height", "max-height", "width", "max-width"):
-        dim = _length(decls.get(key, ""))
-        if dim and dim[0] <= 0 and overflow.startswith(("hidden", "clip")):
-            return "zero_size"
-    if (
-        decls.get("clip", "").replace(" ", "").startswith("rect(0")
-        or "inset(50%" in decls.get("clip-path", "")
-        or "inset(100%" in decls.get("clip-path", "")
-        or decls.get("clip-path", "").replace(" ", "").startswith(("circle(0", "ellipse(0"))
-    ):
+    if overflow.startswith(("hidden", "clip")):
+        for key in ("height", "max-height", "width", "max-width"):
+            dim = _length(decls.get(key, ""))
+            if dim and dim[0] <= 0:
+                return "zero_size"
+        width = _px(decls.get("width", "") or decls.get("max-width", ""))
+        height = _px(decls.get("height", "") or decls.get("max-height", ""))
+        if width is not None and height is not None and width <= 1 and height <= 1:
+            return "zero_size"  # a 1 x 1 box ("screen-reader only")
+    if _clip_hides(decls):
         return "zero_size"
-    if "scale(0)" in decls.get("transform", "").replace(" ", ""):
-        return "zero_size"
+    transformed = _transform_hides(decls)
+    if transformed:
+        return transformed
     zoom = _length(decls.get("zoom", ""))
     if zoom and zoom[0] <= (5 if zoom[1] == "%" else 0.05):
         return "zero_size"
