@@ -6,8 +6,10 @@ Two passes, in this order (the order matters):
    driven tokenizer with an element stack, see :func:`_strip_hidden`), after the document's
    ``<style>`` blocks were inlined the way a mail client renders them (:mod:`.stylesheet`):
    subtrees hidden by CSS (``display:none``, ``visibility:hidden``, zero font size or
-   opacity, text coloured like its background, off-screen positioning, zero-size clipping,
-   and what mail clients honour: ``mso-hide:all``, ``-webkit-text-fill-color``), content a
+   opacity, text coloured like its background, off-screen positioning or translation,
+   zero-size clipping, boxes or transforms; lengths in any unit, colours in any notation,
+   CSS escapes read; and what mail clients honour: ``mso-hide:all``,
+   ``-webkit-text-fill-color``), content a
    client does not display by default (closed ``<details>``/``<dialog>``, SVG descriptions),
    ``hidden`` elements,
    iframes, scripts, ``javascript:``/``vbscript:``/``data:`` URIs, event-handler attributes
@@ -234,18 +236,20 @@ def _font_size(decls: dict[str, str]) -> tuple[float, str] | None:
         return _length(decls["font-size"])
     for token in decls.get("font", "").split()[:6]:
         head = token.split("/")[0]
-        size = _length(head)
-        if size is None or _NUMBER.match(head).end() != len(head):  # type: ignore[union-attr]
-            continue
+        m = _NUMBER.match(head)
+        if m is None or m.end() != len(head):
+            continue  # a style, weight or family name
+        size = (float(m.group(1)), m.group(2))
         if size[1] == "" and size[0] != 0 and "/" not in token:
-            continue  # a weight (700)
+            continue  # a numeric weight (700)
         return size
     return None
 
 
 def _transform_hides(decls: dict[str, str]) -> str | None:
-    """"zero_size" when a transform (or the ``scale`` property) flattens an axis to nothing,
-    "offscreen" when it moves the element far outside the screen; else None."""
+    """Why a transform (or the ``scale`` property) hides an element: ``zero_size`` when it
+    flattens an axis to nothing, ``offscreen`` when it moves the element far outside the
+    screen; None when it does neither."""
     scale = decls.get("scale", "").split()
     if scale and (_length(scale[0]) or (1.0, ""))[0] == 0:
         return "zero_size"
