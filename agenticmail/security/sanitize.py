@@ -7,8 +7,8 @@ Two passes, in this order (the order matters):
    ``<style>`` blocks were inlined the way a mail client renders them (:mod:`.stylesheet`):
    subtrees hidden by CSS (``display:none``, ``visibility:hidden``, zero font size or
    opacity, text coloured like its background, off-screen positioning or translation,
-   zero-size clipping, boxes or transforms; lengths in any unit, colours in any notation,
-   CSS escapes read; and what mail clients honour: ``mso-hide:all``,
+   zero-size clipping, masks, boxes or transforms, collapsed letters; lengths in any unit,
+   colours in any notation, CSS escapes read; and what mail clients honour: ``mso-hide:all``,
    ``-webkit-text-fill-color``), content a
    client does not display by default (closed ``<details>``/``<dialog>``, SVG descriptions),
    ``hidden`` elements,
@@ -78,7 +78,11 @@ _SUSPICIOUS_COMMENT = re.compile(
 _CSS_COMMENT = re.compile(r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/")
 _CSS_ESCAPE = re.compile(r"\\([0-9a-f]{1,6})[ \t\n]?|\\(.)", re.DOTALL)
 _UNESCAPED_SEMICOLON = re.compile(r"(?<!\\);")
-_TRANSFORM = re.compile(r"\b(scale(?:x|y|3d)?|matrix|translate(?:x|y|3d)?)\(([^()]{0,200})\)")
+_TRANSFORM = re.compile(
+    r"\b(scale(?:x|y|3d)?|matrix|translate(?:x|y|3d)?|rotate[xy]|skew[xy]?)\(([^()]{0,200})\)")
+_TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")  # a comma outside parentheses
+_ANGLE = re.compile(r"^(-?[0-9]*\.?[0-9]+)(deg|rad|turn|grad)?$")
+_TO_DEGREES = {"deg": 1.0, "": 1.0, "rad": 57.29577951308232, "turn": 360.0, "grad": 0.9}
 _HSL = re.compile(
     r"^hsla?\(\s*(-?[0-9.]+)(?:deg)?[\s,]+([0-9.]+)%[\s,]+([0-9.]+)%(?:[\s,/]+([0-9.]+%?))?\s*\)"
 )
@@ -86,6 +90,7 @@ _PX_PER = {"px": 1.0, "": 1.0, "pt": 4 / 3, "pc": 16.0, "em": 16.0, "rem": 16.0,
            "cm": 96 / 2.54, "mm": 96 / 25.4, "vw": 1024 / 100,
            "vh": 768 / 100}  # a 1024 x 768 screen and 16px text, as the stylesheet pass assumes
 OFFSCREEN_PX = -500  # an offset this far left or up puts an element outside the screen
+SCREEN = (1024, 768)  # the screen the checks assume, as the stylesheet pass does
 _NUMBER = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+)\s*([a-z%]*)")
 _RGB = re.compile(
     r"^rgba?\(\s*([0-9.]+%?)[\s,]+([0-9.]+%?)[\s,]+([0-9.]+%?)(?:[\s,/]+([0-9.]+%?))?\s*\)"
@@ -174,8 +179,10 @@ def _colour(value: str | None) -> tuple[int, int, int] | None:
     if v.startswith("#"):
         h = v[1:]
         if len(h) in (3, 4):
-            h = "".join(c * 2 for c in h[:3])
+            h = "".join(c * 2 for c in h)  # #rgb(a) -> #rrggbb(aa)
         try:
+            if len(h) == 8 and int(h[6:8], 16) <= 12:  # alpha of 5 % or less
+                return _INVISIBLE_COLOUR
             return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) if len(h) >= 6 else None
         except ValueError:
             return None
@@ -262,6 +269,11 @@ def _transform_hides(decls: dict[str, str]) -> str | None:
         elif name.startswith("scale"):  # scale(s), scale(sx, sy), scaleX/Y(s), scale3d(...)
             if any(abs(n) <= 0.01 for n in nums[:2 if name in ("scale", "scale3d") else 1]):
                 return "zero_size"
+        elif name.startswith(("rotate", "skew")):  # turned edge-on, or sheared flat
+            for a in values[:2]:
+                m = _ANGLE.match(a)
+                if m and abs((float(m.group(1)) * _TO_DEGREES[m.group(2) or ""]) % 180 - 90) < 1:
+                    return "zero_size"
         else:  # translate: in px, em ... (a percentage is of the element itself: centring)
             for a in values[:2]:
                 px = _px(a)
@@ -272,17 +284,55 @@ def _transform_hides(decls: dict[str, str]) -> str | None:
 
 def _clip_hides(decls: dict[str, str]) -> bool:
     """``clip: rect(top right bottom left)`` that leaves no area, or a ``clip-path`` that
-    leaves none (inset(50 %) or more, a zero circle or ellipse)."""
+    leaves none (an inset whose opposite sides meet, a zero circle or ellipse, a polygon whose
+    points are on one line)."""
     clip = decls.get("clip", "").replace(" ", ",").replace(",,", ",")
     if clip.startswith("rect("):
-        edges = [_px(e) for e in clip[5:].rstrip(")").split(",") if e]
-        if len(edges) == 4 and None not in edges:
+        parts = [e for e in clip[5:].rstrip(")").split(",") if e]
+        edges = [px for px in map(_px, parts) if px is not None]
+        if len(parts) == len(edges) == 4:
             top, right, bottom, left = edges
-            if bottom <= top or right <= left:  # type: ignore[operator]
+            if bottom <= top or right <= left:
                 return True
-    path = decls.get("clip-path", "").replace(" ", "")
-    return ("inset(50%" in path or "inset(100%" in path
-            or path.startswith(("circle(0", "ellipse(0")))
+    path = decls.get("clip-path", "").strip()
+    if path.replace(" ", "").startswith(("circle(0", "ellipse(0")):
+        return True
+    if path.startswith("inset(") and ")" in path:
+        # inset(top right bottom left), CSS shorthand: opposite sides that meet leave nothing
+        sides = [_length(v) for v in path[6:path.index(")")].split(" round")[0].split()][:4]
+        pct = [v[0] if v[1] == "%" else 0.0 for v in sides if v is not None]
+        if pct and len(pct) == len(sides):
+            top, right = pct[0], pct[1] if len(pct) > 1 else pct[0]
+            bottom = pct[2] if len(pct) > 2 else top
+            left = pct[3] if len(pct) > 3 else right
+            if top + bottom >= 100 or left + right >= 100:
+                return True
+    if path.startswith("polygon(") and ")" in path:  # every point on one line: no area
+        points = []
+        for point in path[8:path.index(")")].split(",")[:100]:
+            xy = [v[0] for v in map(_length, point.split()) if v is not None]
+            if len(xy) == 2:
+                points.append((xy[0], xy[1]))
+        area = sum(x0 * y1 - x1 * y0
+                   for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
+        return len(points) >= 3 and abs(area) < 1e-6
+    return False
+
+
+def _mask_hides(decls: dict[str, str]) -> bool:
+    """A mask (``mask``, ``mask-image``, ``-webkit-mask…``) that is a gradient of transparent
+    colours only: nothing of the element shows through it."""
+    for key in ("mask", "mask-image", "-webkit-mask", "-webkit-mask-image"):
+        value = decls.get(key, "")
+        if "gradient(" not in value:
+            continue
+        inside = value[value.index("gradient(") + 9:]
+        colours = [c for c in (_colour(part.strip().split(" ")[0])
+                               for part in _TOP_LEVEL_COMMA.split(inside.rsplit(")", 1)[0]))
+                   if c is not None]
+        if colours and all(c == _INVISIBLE_COLOUR for c in colours):
+            return True
+    return False
 
 
 def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> str | None:
@@ -321,16 +371,29 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
             share is not None and share[1] == "%" and share[0] <= -100)  # a whole width
         if far and (key in ("text-indent", "margin-left", "margin-top") or positioned):
             return "offscreen"
+    if decls.get("position") == "fixed":  # fixed below or right of the screen: never seen
+        top, left = _px(decls.get("top", "")), _px(decls.get("left", ""))
+        if (top is not None and top >= SCREEN[1]) or (left is not None and left >= SCREEN[0]):
+            return "offscreen"
     overflow = decls.get("overflow", "")
     if overflow.startswith(("hidden", "clip")):
         for key in ("height", "max-height", "width", "max-width"):
             dim = _length(decls.get(key, ""))
-            if dim and dim[0] <= 0:
+            px = _px(decls.get(key, ""))
+            if (dim and dim[0] <= 0) or (px is not None and px < 1):
                 return "zero_size"
         width = _px(decls.get("width", "") or decls.get("max-width", ""))
         height = _px(decls.get("height", "") or decls.get("max-height", ""))
-        if width is not None and height is not None and width <= 1 and height <= 1:
-            return "zero_size"  # a 1 x 1 box ("screen-reader only")
+        if width is not None and width <= 1 and (
+                (height is not None and height <= 1) or "nowrap" in decls.get("white-space", "")):
+            return "zero_size"  # a 1 x 1 box ("screen-reader only"), a 1 px column of one line
+    spacing = _px(decls.get("letter-spacing", ""))
+    size = _font_size(decls)
+    font_px = 16.0 if size is None else (_px(f"{size[0]}{size[1]}") or 16.0)
+    if spacing is not None and spacing <= -0.5 * font_px:
+        return "zero_size"  # letters drawn on top of one another
+    if _mask_hides(decls):
+        return "zero_size"
     if _clip_hides(decls):
         return "zero_size"
     transformed = _transform_hides(decls)

@@ -1,9 +1,10 @@
 """Inline styles that hide text the way a mail client renders it, beyond the plain forms:
-the ``font`` shorthand, transforms that flatten or move an element away, a 1 x 1 clipped box,
-``clip: rect()`` with no area left, HSL colours, lengths in any unit, CSS escapes; and the
-look-alikes every newsletter uses (centring with ``translate(-50%, -50%)``, a hover scale, a
-spacer, a visible clip, white HSL text on a dark cell, CJK font names written as escapes),
-which stay."""
+the ``font`` shorthand, transforms that flatten, turn edge-on or move an element away, tiny
+clipped boxes, clips and masks that leave nothing, colours with zero alpha in any notation,
+lengths in any unit, collapsed letters, CSS escapes; and the look-alikes every newsletter uses
+(centring with ``translate(-50%, -50%)``, a hover scale, a spacer, a visible clip, a fade-out
+mask, tight tracking, a sticky header, white text on a dark cell, CJK font names written as
+escapes), which stay."""
 
 from __future__ import annotations
 
@@ -42,6 +43,23 @@ HIDDEN = {
     "HSL white on the page": ('<span style="color:hsl(0, 0%, 100%)">{p}</span>', "same_color"),
     "transparent HSLA": ('<span style="color:hsla(120, 50%, 50%, 0)">{p}</span>', "same_color"),
     "CSS escapes": ('<div style="display:n\\6f ne">{p}</div>', "display_none"),
+    "turned edge-on": ('<div style="transform:rotateX(90deg)">{p}</div>', "zero_size"),
+    "sheared flat": ('<div style="transform:skewX(0.25turn)">{p}</div>', "zero_size"),
+    "a polygon on one line": ('<div style="clip-path:polygon(0 0, 50% 50%, 100% 100%)">{p}</div>',
+                              "zero_size"),
+    "an inset whose sides meet": ('<div style="clip-path:inset(0 0 100% 0)">{p}</div>',
+                                  "zero_size"),
+    "a transparent mask": (
+        '<div style="-webkit-mask-image:linear-gradient(transparent, rgba(0,0,0,0))">{p}</div>',
+        "zero_size"),
+    "hex with zero alpha": ('<span style="color:#0000">{p}</span>', "same_color"),
+    "a box under a pixel high": ('<div style="overflow:hidden;height:0.1px">{p}</div>',
+                                 "zero_size"),
+    "a one-pixel column of one line": (
+        '<div style="width:1px;overflow:hidden;white-space:nowrap">{p}</div>', "zero_size"),
+    "letters on top of one another": ('<span style="letter-spacing:-1em">{p}</span>',
+                                      "zero_size"),
+    "fixed below the screen": ('<div style="position:fixed;top:100vh">{p}</div>', "offscreen"),
     "escaped property name": ('<div style="vis\\69 bility:hidden">{p}</div>',
                               "visibility_hidden"),
 }
@@ -72,6 +90,15 @@ BENIGN = {
     "a CJK font name written as escapes": (
         '<p style="font-family:\\5FAE\\8F6F\\96C5\\9ED1;font-size:14px">{p}</p>'),
     "half a width to the left": '<p style="margin-left:-50%">{p}</p>',
+    "a mirrored card (rotateY 180)": '<div style="transform:rotateY(180deg)">{p}</div>',
+    "a slight tilt": '<div style="transform:rotate(90deg) skewX(10deg)">{p}</div>',
+    "a diamond clip": (
+        '<div style="clip-path:polygon(50% 0%, 100% 50%, 50% 100%, 0% 50%)">{p}</div>'),
+    "a fade-out mask": '<div style="mask-image:linear-gradient(black, transparent)">{p}</div>',
+    "tight tracking": '<h1 style="letter-spacing:-1px;font-size:32px">{p}</h1>',
+    "a sticky header": '<div style="position:fixed;top:0;left:0">{p}</div>',
+    "white with full alpha on a dark cell": (
+        '<table><tr><td bgcolor="#222222"><span style="color:#ffff">{p}</span></td></tr></table>'),
 }
 
 
