@@ -7,8 +7,8 @@ Two passes, in this order (the order matters):
    ``<style>`` blocks were inlined the way a mail client renders them (:mod:`.stylesheet`):
    subtrees hidden by CSS (``display:none``, ``visibility:hidden``, zero font size or
    opacity, text coloured like its background, off-screen positioning or translation,
-   zero-size clipping, masks, boxes or transforms, collapsed letters; lengths in any unit,
-   colours in any notation, CSS escapes read; and what mail clients honour: ``mso-hide:all``,
+   zero-size clipping, masks, boxes or transforms, collapsed letters; CSS values read as a
+   renderer reads them by :mod:`.css_values`; and what mail clients honour: ``mso-hide:all``,
    ``-webkit-text-fill-color``), content a
    client does not display by default (closed ``<details>``/``<dialog>``, SVG descriptions),
    ``hidden`` elements,
@@ -30,7 +30,6 @@ background.
 
 from __future__ import annotations
 
-import colorsys
 import html as html_lib
 import re
 from collections import Counter
@@ -40,6 +39,7 @@ from email.message import Message
 
 import nh3
 
+from agenticmail.security import css_values as css
 from agenticmail.security import mime_view as inbound
 from agenticmail.security.patterns import wordset
 from agenticmail.security.stylesheet import apply_stylesheets
@@ -75,37 +75,13 @@ _SUSPICIOUS_COMMENT = re.compile(
     r"(?i)\b(?:ignore|disregard|system|instructions?|prompts?|inject\w*|assistant|AI|LLM|agent|"
     r"override|jailbreak|forward|password|credentials?)\b"
 )
-_CSS_COMMENT = re.compile(r"/\*[^*]*\*+(?:[^/*][^*]*\*+)*/")
-_CSS_ESCAPE = re.compile(r"\\([0-9a-f]{1,6})[ \t\n]?|\\(.)", re.DOTALL)
-_UNESCAPED_SEMICOLON = re.compile(r"(?<!\\);")
 _TRANSFORM = re.compile(
     r"\b(scale(?:x|y|3d)?|matrix|translate(?:x|y|3d)?|rotate[xy]|skew[xy]?)\(([^()]{0,200})\)")
+OFFSCREEN_PX = -500  # an offset this far left or up puts an element outside the screen
+_FILTER_OPACITY = re.compile(r"\bopacity\(\s*([^()\s]{1,20})\s*\)")
 _TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")  # a comma outside parentheses
 _ANGLE = re.compile(r"^(-?[0-9]*\.?[0-9]+)(deg|rad|turn|grad)?$")
 _TO_DEGREES = {"deg": 1.0, "": 1.0, "rad": 57.29577951308232, "turn": 360.0, "grad": 0.9}
-_HSL = re.compile(
-    r"^hsla?\(\s*(-?[0-9.]+)(?:deg)?[\s,]+([0-9.]+)%[\s,]+([0-9.]+)%(?:[\s,/]+([0-9.]+%?))?\s*\)"
-)
-_PX_PER = {"px": 1.0, "": 1.0, "pt": 4 / 3, "pc": 16.0, "em": 16.0, "rem": 16.0, "in": 96.0,
-           "cm": 96 / 2.54, "mm": 96 / 25.4, "vw": 1024 / 100,
-           "vh": 768 / 100}  # a 1024 x 768 screen and 16px text, as the stylesheet pass assumes
-OFFSCREEN_PX = -500  # an offset this far left or up puts an element outside the screen
-SCREEN = (1024, 768)  # the screen the checks assume, as the stylesheet pass does
-_NUMBER = re.compile(r"^\s*(-?[0-9]*\.?[0-9]+)\s*([a-z%]*)")
-_RGB = re.compile(
-    r"^rgba?\(\s*([0-9.]+%?)[\s,]+([0-9.]+%?)[\s,]+([0-9.]+%?)(?:[\s,/]+([0-9.]+%?))?\s*\)"
-)
-_NAMED_TABLE = (
-    "white 255 255 255, black 0 0 0, red 255 0 0, green 0 128 0, blue 0 0 255, yellow 255 255 "
-    "0, gray 128 128 128, grey 128 128 128, silver 192 192 192, navy 0 0 128, whitesmoke 245 "
-    "245 245, snow 255 250 250, ivory 255 255 240, ghostwhite 248 248 255, lightgray 211 211 "
-    "211, lightgrey 211 211 211, darkgray 169 169 169"
-)
-_NAMED = {
-    name: (int(r), int(g), int(b))
-    for name, r, g, b in (entry.split() for entry in _NAMED_TABLE.split(", "))
-}
-_INVISIBLE_COLOUR = (-1, -1, -1)
 _BLOCKS_CLOSING_P = wordset(
     "address article aside blockquote div dl fieldset footer form h1 h2 h3 h4 h5 h6 header hr "
     "main nav ol p pre section table ul"
@@ -133,80 +109,6 @@ _HIDDEN_WHY = {
 }
 
 
-def _css_unescape(text: str) -> str:
-    """CSS escapes read as the characters they stand for (``n\\6f ne`` is ``none``)."""
-    def char(m: re.Match[str]) -> str:
-        if m.group(2) is not None:
-            return m.group(2)
-        code = int(m.group(1), 16)
-        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
-    return _CSS_ESCAPE.sub(char, text)
-
-
-def _css(style: str) -> dict[str, str]:
-    """Lower-cased declarations of an inline style (last one wins, !important dropped, CSS
-    escapes decoded; an escaped ``;`` does not end a declaration)."""
-    decls: dict[str, str] = {}
-    style = _CSS_COMMENT.sub("", style[:4096]).lower()
-    escaped = "\\" in style
-    for decl in (_UNESCAPED_SEMICOLON.split(style) if escaped else style.split(";")):
-        prop, sep, value = decl.partition(":")
-        if sep:
-            if escaped:
-                prop, value = _css_unescape(prop), _css_unescape(value)
-            decls[prop.strip()] = value.replace("!important", "").strip()
-    return decls
-
-
-def _length(value: str) -> tuple[float, str] | None:
-    m = _NUMBER.match(value)
-    return (float(m.group(1)), m.group(2)) if m else None
-
-
-def _channel(token: str) -> float:
-    return float(token[:-1]) * 2.55 if token.endswith("%") else float(token)
-
-
-def _colour(value: str | None) -> tuple[int, int, int] | None:
-    """RGB of a CSS colour; _INVISIBLE_COLOUR for transparent; None when unknown."""
-    if not value:
-        return None
-    v = value.strip().lower().split(" !")[0].strip()
-    if v == "transparent":
-        return _INVISIBLE_COLOUR
-    if v in _NAMED:
-        return _NAMED[v]
-    if v.startswith("#"):
-        h = v[1:]
-        if len(h) in (3, 4):
-            h = "".join(c * 2 for c in h)  # #rgb(a) -> #rrggbb(aa)
-        try:
-            if len(h) == 8 and int(h[6:8], 16) <= 12:  # alpha of 5 % or less
-                return _INVISIBLE_COLOUR
-            return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)) if len(h) >= 6 else None
-        except ValueError:
-            return None
-    hsl = _HSL.match(v)
-    if hsl:
-        try:
-            if hsl.group(4) is not None and _channel(hsl.group(4)) <= 0.05:
-                return _INVISIBLE_COLOUR
-            r, g, b = colorsys.hls_to_rgb(float(hsl.group(1)) % 360 / 360,
-                                          float(hsl.group(3)) / 100, float(hsl.group(2)) / 100)
-            return (round(r * 255), round(g * 255), round(b * 255))
-        except ValueError:
-            return None
-    m = _RGB.match(v)
-    if not m:
-        return None
-    try:
-        if m.group(4) is not None and _channel(m.group(4)) <= 0.05:
-            return _INVISIBLE_COLOUR
-        return (int(_channel(m.group(1))), int(_channel(m.group(2))), int(_channel(m.group(3))))
-    except ValueError:
-        return None
-
-
 def _background(decls: dict[str, str], attrs: dict[str, str]) -> tuple[int, int, int] | str | None:
     """Own background: a colour, "image" (unknown) or None (inherits)."""
     if (
@@ -217,22 +119,14 @@ def _background(decls: dict[str, str], attrs: dict[str, str]) -> tuple[int, int,
         return "image"
     for key in ("background-color", "background"):
         if key in decls:
-            colour = _colour(decls[key].split()[0] if decls[key] else "")
-            if colour is not None and colour != _INVISIBLE_COLOUR:
+            colour = css.colour(decls[key].split()[0] if decls[key] else "")
+            if colour is not None and colour != css.INVISIBLE:
                 return colour
-    return _colour(attrs.get("bgcolor"))
+    return css.colour(attrs.get("bgcolor"))
 
 
 def _close(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     return max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 16
-
-
-def _px(value: str) -> float | None:
-    """A CSS length in pixels (None when it is not one)."""
-    length = _length(value)
-    if length is None or length[1] not in _PX_PER:
-        return None
-    return length[0] * _PX_PER[length[1]]
 
 
 def _font_size(decls: dict[str, str]) -> tuple[float, str] | None:
@@ -240,13 +134,11 @@ def _font_size(decls: dict[str, str]) -> tuple[float, str] | None:
     shorthand (``font: 0/0 a``, ``bold 1px/2 serif``; a unitless number other than 0 before
     the size is a weight)."""
     if "font-size" in decls:
-        return _length(decls["font-size"])
+        return css.length(decls["font-size"])
     for token in decls.get("font", "").split()[:6]:
-        head = token.split("/")[0]
-        m = _NUMBER.match(head)
-        if m is None or m.end() != len(head):
+        size = css.whole_length(token.split("/")[0])
+        if size is None:
             continue  # a style, weight or family name
-        size = (float(m.group(1)), m.group(2))
         if size[1] == "" and size[0] != 0 and "/" not in token:
             continue  # a numeric weight (700)
         return size
@@ -258,11 +150,11 @@ def _transform_hides(decls: dict[str, str]) -> str | None:
     flattens an axis to nothing, ``offscreen`` when it moves the element far outside the
     screen; None when it does neither."""
     scale = decls.get("scale", "").split()
-    if scale and (_length(scale[0]) or (1.0, ""))[0] == 0:
+    if scale and (css.length(scale[0]) or (1.0, ""))[0] == 0:
         return "zero_size"
     for name, args in _TRANSFORM.findall(decls.get("transform", "")):
         values = [a for a in re.split(r"[\s,]+", args.strip()) if a]
-        nums = [(_length(a) or (1.0, ""))[0] for a in values]
+        nums = [(css.length(a) or (1.0, ""))[0] for a in values]
         if name == "matrix":  # a b c d e f: no area left when a*d - b*c is 0
             if len(nums) == 6 and abs(nums[0] * nums[3] - nums[1] * nums[2]) <= 1e-4:
                 return "zero_size"
@@ -276,7 +168,7 @@ def _transform_hides(decls: dict[str, str]) -> str | None:
                     return "zero_size"
         else:  # translate: in px, em ... (a percentage is of the element itself: centring)
             for a in values[:2]:
-                px = _px(a)
+                px = css.px(a)
                 if px is not None and (px <= OFFSCREEN_PX or px >= 2000):
                     return "offscreen"
     return None
@@ -289,7 +181,7 @@ def _clip_hides(decls: dict[str, str]) -> bool:
     clip = decls.get("clip", "").replace(" ", ",").replace(",,", ",")
     if clip.startswith("rect("):
         parts = [e for e in clip[5:].rstrip(")").split(",") if e]
-        edges = [px for px in map(_px, parts) if px is not None]
+        edges = [e for e in map(css.px, parts) if e is not None]
         if len(parts) == len(edges) == 4:
             top, right, bottom, left = edges
             if bottom <= top or right <= left:
@@ -299,7 +191,7 @@ def _clip_hides(decls: dict[str, str]) -> bool:
         return True
     if path.startswith("inset(") and ")" in path:
         # inset(top right bottom left), CSS shorthand: opposite sides that meet leave nothing
-        sides = [_length(v) for v in path[6:path.index(")")].split(" round")[0].split()][:4]
+        sides = [css.length(v) for v in path[6:path.index(")")].split(" round")[0].split()][:4]
         pct = [v[0] if v[1] == "%" else 0.0 for v in sides if v is not None]
         if pct and len(pct) == len(sides):
             top, right = pct[0], pct[1] if len(pct) > 1 else pct[0]
@@ -310,7 +202,7 @@ def _clip_hides(decls: dict[str, str]) -> bool:
     if path.startswith("polygon(") and ")" in path:  # every point on one line: no area
         points = []
         for point in path[8:path.index(")")].split(",")[:100]:
-            xy = [v[0] for v in map(_length, point.split()) if v is not None]
+            xy = [v[0] for v in map(css.length, point.split()) if v is not None]
             if len(xy) == 2:
                 points.append((xy[0], xy[1]))
         area = sum(x0 * y1 - x1 * y0
@@ -327,10 +219,10 @@ def _mask_hides(decls: dict[str, str]) -> bool:
         if "gradient(" not in value:
             continue
         inside = value[value.index("gradient(") + 9:]
-        colours = [c for c in (_colour(part.strip().split(" ")[0])
+        colours = [c for c in (css.colour(part.strip().split(" ")[0])
                                for part in _TOP_LEVEL_COMMA.split(inside.rsplit(")", 1)[0]))
                    if c is not None]
-        if colours and all(c == _INVISIBLE_COLOUR for c in colours):
+        if colours and all(c == css.INVISIBLE for c in colours):
             return True
     return False
 
@@ -358,38 +250,39 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
         or (size[1] == "%" and size[0] < 15)
     ):
         return "zero_font_size"
-    opacity = _length(decls.get("opacity", ""))
-    if opacity and opacity[0] <= (5 if opacity[1] == "%" else 0.05):
-        return "zero_opacity"
-    if "opacity(0)" in decls.get("filter", "").replace(" ", ""):
-        return "zero_opacity"
+    filtered = _FILTER_OPACITY.search(decls.get("filter", ""))
+    for opacity in (css.length(decls.get("opacity", "")),
+                    css.length(filtered.group(1)) if filtered else None):
+        if opacity and opacity[0] <= (5 if opacity[1] == "%" else 0.05):
+            return "zero_opacity"
     positioned = decls.get("position") in ("absolute", "fixed", "relative")
-    for key in ("left", "top", "text-indent", "margin-left", "margin-top", "right"):
+    for key in ("left", "top", "text-indent", "margin-left", "margin-top", "right", "bottom"):
         value = decls.get(key, "")
-        offset, share = _px(value), _length(value)
+        offset, share = css.px(value), css.length(value)
         far = (offset is not None and offset <= OFFSCREEN_PX) or (
             share is not None and share[1] == "%" and share[0] <= -100)  # a whole width
         if far and (key in ("text-indent", "margin-left", "margin-top") or positioned):
             return "offscreen"
     if decls.get("position") == "fixed":  # fixed below or right of the screen: never seen
-        top, left = _px(decls.get("top", "")), _px(decls.get("left", ""))
-        if (top is not None and top >= SCREEN[1]) or (left is not None and left >= SCREEN[0]):
+        top, left = css.px(decls.get("top", "")), css.px(decls.get("left", ""))
+        if (top is not None and top >= css.SCREEN[1]) or (
+                left is not None and left >= css.SCREEN[0]):
             return "offscreen"
-    overflow = decls.get("overflow", "")
-    if overflow.startswith(("hidden", "clip")):
+    overflow = " ".join(decls.get(k, "") for k in ("overflow", "overflow-x", "overflow-y"))
+    if any(word in ("hidden", "clip") for word in overflow.split()):
         for key in ("height", "max-height", "width", "max-width"):
-            dim = _length(decls.get(key, ""))
-            px = _px(decls.get(key, ""))
-            if (dim and dim[0] <= 0) or (px is not None and px < 1):
+            dim = css.length(decls.get(key, ""))
+            size_px = css.px(decls.get(key, ""))
+            if (dim and dim[0] <= 0) or (size_px is not None and size_px < 1):
                 return "zero_size"
-        width = _px(decls.get("width", "") or decls.get("max-width", ""))
-        height = _px(decls.get("height", "") or decls.get("max-height", ""))
+        width = css.px(decls.get("width", "") or decls.get("max-width", ""))
+        height = css.px(decls.get("height", "") or decls.get("max-height", ""))
         if width is not None and width <= 1 and (
                 (height is not None and height <= 1) or "nowrap" in decls.get("white-space", "")):
             return "zero_size"  # a 1 x 1 box ("screen-reader only"), a 1 px column of one line
-    spacing = _px(decls.get("letter-spacing", ""))
+    spacing = css.px(decls.get("letter-spacing", ""))
     size = _font_size(decls)
-    font_px = 16.0 if size is None else (_px(f"{size[0]}{size[1]}") or 16.0)
+    font_px = 16.0 if size is None else (css.px(f"{size[0]}{size[1]}") or 16.0)
     if spacing is not None and spacing <= -0.5 * font_px:
         return "zero_size"  # letters drawn on top of one another
     if _mask_hides(decls):
@@ -399,7 +292,7 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
     transformed = _transform_hides(decls)
     if transformed:
         return transformed
-    zoom = _length(decls.get("zoom", ""))
+    zoom = css.length(decls.get("zoom", ""))
     if zoom and zoom[0] <= (5 if zoom[1] == "%" else 0.05):
         return "zero_size"
     return None
@@ -408,13 +301,13 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
 def _own_colour(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> object:
     """The text colour an element sets (None: inherited). WebKit clients (Apple Mail, iOS)
     paint text with ``-webkit-text-fill-color`` over ``color``."""
-    return _colour(decls.get("-webkit-text-fill-color") or decls.get("color")
+    return css.colour(decls.get("-webkit-text-fill-color") or decls.get("color")
                    or (attrs.get("color") if tag == "font" else None))
 
 
 def _unreadable(colour: object, bg: object) -> bool:
     """Text of ``colour`` on ``bg`` cannot be seen (transparent, or within 16/255)."""
-    return colour == _INVISIBLE_COLOUR or (
+    return colour == css.INVISIBLE or (
         isinstance(colour, tuple) and isinstance(bg, tuple) and _close(colour, bg))
 
 
@@ -422,7 +315,7 @@ def _iframe_hidden(attrs: dict[str, str], decls: dict[str, str], reason: str | N
     if reason:
         return True
     for key in ("width", "height"):
-        dim = _length(attrs.get(key, "") or decls.get(key, ""))
+        dim = css.length(attrs.get(key, "") or decls.get(key, ""))
         if dim and dim[0] <= 1:
             return True
     return False
@@ -459,9 +352,9 @@ def strip_hidden(html: str, clean_text: Callable[[str], str], *,
     default_bg: object = None if has_stylesheet else (255, 255, 255)
     closed: set[int] = set()  # stack depths of a closed <details> or <dialog>
     out: list[str] = []
-    # stack entries: (tag, background, text colour); hidden_at: stack depth where a hidden
-    # subtree starts
-    stack: list[tuple[str, object, object]] = []
+    # stack entries: (tag, background, text colour, custom properties in force); hidden_at:
+    # stack depth where a hidden subtree starts
+    stack: list[tuple[str, object, object, dict[str, str]]] = []
     hidden_at: int | None = None
     for kind, value, attr_list, self_closing in inbound.tokenize(html):
         if kind in ("text", "rawtext"):
@@ -516,11 +409,14 @@ def strip_hidden(html: str, clean_text: Callable[[str], str], *,
             continue  # browsers cap nesting too; keeps nh3 (html5ever) linear
         if hidden_at is not None:  # inside a hidden subtree: only track nesting
             if opens:
-                stack.append((tag, None, None))
+                stack.append((tag, None, None, {}))
             continue
-        attrs = dict(attr_list)
+        attrs: dict[str, str] = {}
+        for name, val in attr_list:  # a repeated attribute: the first one counts (HTML)
+            attrs.setdefault(name, val)
         style = attrs.get("style", "")
-        decls = _css(style) if style else {}
+        inherited = stack[-1][3] if stack else {}
+        decls, custom = css.declarations(style, inherited) if style else ({}, inherited)
         parent_bg = stack[-1][1] if stack else default_bg
         own_bg = (
             _background(decls, attrs)
@@ -546,7 +442,7 @@ def strip_hidden(html: str, clean_text: Callable[[str], str], *,
         elif reason:
             note(reason)
         if opens:
-            stack.append((tag, bg, colour))
+            stack.append((tag, bg, colour, custom))
             if tag == "details" and "open" not in attrs and not reason:
                 closed.add(len(stack) - 1)
         if reason or tag == "script" or tag in _EMBEDS or tag in _DROP_SILENT:
