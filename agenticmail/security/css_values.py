@@ -49,12 +49,14 @@ _NAMED = {
 }
 # shorthand -> the longhands it sets, for 1 to 4 values (CSS's top, right, bottom, left)
 _BOXES = {"inset": ("top", "right", "bottom", "left"),
-          "margin": ("margin-top", "margin-right", "margin-bottom", "margin-left")}
+          "margin": ("margin-top", "margin-right", "margin-bottom", "margin-left"),
+          "padding": ("padding-top", "padding-right", "padding-bottom", "padding-left")}
 # logical properties, read for a left-to-right, top-to-bottom page
 _LOGICAL = {"inset-inline-start": "left", "inset-inline-end": "right",
             "inset-block-start": "top", "inset-block-end": "bottom",
             "margin-inline-start": "margin-left", "margin-inline-end": "margin-right",
-            "margin-block-start": "margin-top", "margin-block-end": "margin-bottom"}
+            "margin-block-start": "margin-top", "margin-block-end": "margin-bottom",
+            "padding-inline-start": "padding-left", "padding-block-start": "padding-top"}
 _LOGICAL_PAIRS = {"inset-inline": ("left", "right"), "inset-block": ("top", "bottom"),
                   "margin-inline": ("margin-left", "margin-right"),
                   "margin-block": ("margin-top", "margin-bottom")}
@@ -76,7 +78,7 @@ def declarations(style: str, inherited: dict[str, str] | None = None
 
     Comments and ``!important`` are dropped, CSS escapes decoded (``n\\6f ne`` is ``none``;
     an escaped ``;`` does not end a declaration), ``var(--x, fallback)`` substituted, and
-    ``inset``/``margin`` and their logical forms expanded into the physical longhands,
+    ``inset``/``margin``/``padding`` and their logical forms expanded into the physical longhands,
     which a longhand written after them overrides."""
     style = _COMMENT.sub("", style[:MAX_STYLE]).lower()
     escaped = "\\" in style

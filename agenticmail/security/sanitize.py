@@ -78,6 +78,7 @@ _SUSPICIOUS_COMMENT = re.compile(
 _TRANSFORM = re.compile(
     r"\b(scale(?:x|y|3d)?|matrix|translate(?:x|y|3d)?|rotate[xy]|skew[xy]?)\(([^()]{0,200})\)")
 OFFSCREEN_PX = -500  # an offset this far left or up puts an element outside the screen
+_FILTER_BLUR = re.compile(r"\bblur\(\s*([^()\s]{1,20})\s*\)")
 _FILTER_OPACITY = re.compile(r"\bopacity\(\s*([^()\s]{1,20})\s*\)")
 _TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")  # a comma outside parentheses
 _ANGLE = re.compile(r"^(-?[0-9]*\.?[0-9]+)(deg|rad|turn|grad)?$")
@@ -103,6 +104,7 @@ _HIDDEN_WHY = {
     "event_handler": "event-handler attribute (onclick, onerror, ...)",
     "suspicious_comment": "HTML comment with instructions for a model",
     "mso_hide": "element hidden from Outlook with mso-hide:all",
+    "blurred": "text blurred past reading (filter: blur)",
     "not_rendered": "content a mail client does not display (closed <details>/<dialog>, SVG "
                     "descriptions)",
     "html_too_deep": f"HTML nested over {MAX_DEPTH} elements deep (deeper tags dropped)",
@@ -143,6 +145,19 @@ def _font_size(decls: dict[str, str]) -> tuple[float, str] | None:
             continue  # a numeric weight (700)
         return size
     return None
+
+
+def _scale_factor(decls: dict[str, str]) -> float:
+    """How much a transform (or the ``scale`` property) shrinks the element's text: the
+    smallest scale factor on either axis (1.0 without one)."""
+    factors = [abs(v[0]) for v in map(css.length, decls.get("scale", "").split()[:2])
+               if v is not None and v[1] == ""]
+    for name, args in _TRANSFORM.findall(decls.get("transform", "")):
+        if name.startswith("scale"):
+            nums = [css.length(a) for a in re.split(r"[\s,]+", args.strip()) if a]
+            factors += [abs(n[0]) for n in nums[:2 if name in ("scale", "scale3d") else 1]
+                        if n is not None and n[1] == ""]
+    return min(factors, default=1.0)
 
 
 def _transform_hides(decls: dict[str, str]) -> str | None:
@@ -209,6 +224,23 @@ def _clip_hides(decls: dict[str, str]) -> bool:
                    for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1], strict=True))
         return len(points) >= 3 and abs(area) < 1e-6
     return False
+
+
+def _pushed_out(decls: dict[str, str]) -> bool:
+    """Text pushed out of its own clipped box: a text-indent of the whole width or more on
+    one line (the "image replacement" trick), or padding as wide or high as the box."""
+    width = css.px(decls.get("width", "") or decls.get("max-width", ""))
+    indent = css.length(decls.get("text-indent", ""))
+    if indent is not None and "nowrap" in decls.get("white-space", ""):
+        indent_px = css.px(decls.get("text-indent", ""))
+        if (indent[1] == "%" and indent[0] >= 100) or (
+                indent_px is not None and indent_px >= (width or css.SCREEN[0])):
+            return True
+    height = css.px(decls.get("height", "") or decls.get("max-height", ""))
+    left = css.px(decls.get("padding-left", ""))
+    top = css.px(decls.get("padding-top", ""))
+    return bool((width is not None and left is not None and left >= width > 0)
+                or (height is not None and top is not None and top >= height > 0))
 
 
 def _mask_hides(decls: dict[str, str]) -> bool:
@@ -282,16 +314,27 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
             return "zero_size"  # a 1 x 1 box ("screen-reader only"), a 1 px column of one line
     spacing = css.px(decls.get("letter-spacing", ""))
     size = _font_size(decls)
-    font_px = 16.0 if size is None else (css.px(f"{size[0]}{size[1]}") or 16.0)
+    font_px = css.FONT_PX if size is None else (css.px(f"{size[0]}{size[1]}") or css.FONT_PX)
     if spacing is not None and spacing <= -0.5 * font_px:
         return "zero_size"  # letters drawn on top of one another
     if _mask_hides(decls):
         return "zero_size"
+    if any(word in ("hidden", "clip") for word in overflow.split()) and _pushed_out(decls):
+        return "offscreen"
+    vertical = css.px(decls.get("vertical-align", ""))
+    if vertical is not None and (vertical <= OFFSCREEN_PX or vertical >= 2000):
+        return "offscreen"
+    blur = _FILTER_BLUR.search(decls.get("filter", ""))
+    radius = css.px(blur.group(1)) if blur else None
+    if radius is not None and radius >= 0.5 * font_px:
+        return "blurred"
     if _clip_hides(decls):
         return "zero_size"
     transformed = _transform_hides(decls)
     if transformed:
         return transformed
+    if font_px * _scale_factor(decls) < 2:
+        return "zero_font_size"  # text scaled down below 2 px
     zoom = css.length(decls.get("zoom", ""))
     if zoom and zoom[0] <= (5 if zoom[1] == "%" else 0.05):
         return "zero_size"

@@ -77,6 +77,16 @@ HIDDEN = {
     "HWB white": ('<span style="color:hwb(0 100% 0%)">{p}</span>', "same_color"),
     "color(srgb) white": ('<span style="color:color(srgb 1 1 1)">{p}</span>', "same_color"),
     "filter opacity 0 %": ('<div style="filter:opacity(0%)">{p}</div>', "zero_opacity"),
+    "text scaled below 2 px": (
+        '<span style="display:inline-block;font-size:5px;transform:scale(0.2)">{p}</span>',
+        "zero_font_size"),
+    "indented out of its box": (
+        '<div style="text-indent:100%;white-space:nowrap;overflow:hidden">{p}</div>',
+        "offscreen"),
+    "padded out of its box": ('<div style="padding-left:9999px;overflow:hidden;width:100px">'
+                              "{p}</div>", "offscreen"),
+    "aligned far below": ('<span style="vertical-align:-9999px">{p}</span>', "offscreen"),
+    "blurred past reading": ('<div style="filter:blur(50px)">{p}</div>', "blurred"),
     "the first of two style attributes": (
         '<div style="display:none" style="display:block">{p}</div>', "display_none"),
     "escaped property name": ('<div style="vis\\69 bility:hidden">{p}</div>',
@@ -125,6 +135,12 @@ BENIGN = {
     "the first of two style attributes shows": (
         '<div style="color:#333" style="display:none">{p}</div>'),
     "OKLCH dark text": '<p style="color:oklch(30% 0.05 250)">{p}</p>',
+    "a half-size badge": '<span style="display:inline-block;transform:scale(0.5)">{p}</span>',
+    "a first-line indent": '<p style="text-indent:2em;overflow:hidden">{p}</p>',
+    "a padded card that clips": (
+        '<div style="padding:20px;width:560px;overflow:hidden">{p}</div>'),
+    "superscript-like alignment": '<span style="vertical-align:-2px">{p}</span>',
+    "a soft focus": '<div style="filter:blur(1px) drop-shadow(0 0 2px #000)">{p}</div>',
     "white with full alpha on a dark cell": (
         '<table><tr><td bgcolor="#222222"><span style="color:#ffff">{p}</span></td></tr></table>'),
 }
