@@ -106,18 +106,18 @@ def _parallel(fn: Handler, items: Iterator[Item], jobs: int, start_method: str
 def _results(fn: Handler, paths: list[Path], jobs: int, start_method: str
              ) -> Generator[Result, None, None]:
     """:func:`_handle` over every path in order: in this process up to and including the
-    first message (which loads what ``fn`` needs), the rest in ``jobs`` workers when there is
-    a rest."""
+    first message (which loads what ``fn`` needs), the rest in up to ``jobs`` workers, one
+    per :data:`BATCH` messages at most (fewer messages than that stay in this process)."""
     items = iter_eml(paths)
     for item in items:
         result = _handle(fn, item)
         yield result
         if result[0]:
             break
-    rest = next(items, None)
-    if rest is None:
-        return
-    items = itertools.chain([rest], items)
+    # no more workers than there are batches to share (a few messages stay in this process)
+    ahead = list(itertools.islice(items, jobs * BATCH))
+    jobs = min(jobs, -(-len(ahead) // BATCH))
+    items = itertools.chain(ahead, items)
     if jobs > 1:
         yield from _parallel(fn, items, jobs, start_method)
     else:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from agenticmail.cli.eml_files import run_each
@@ -120,9 +122,29 @@ def test_a_reader_that_stops_early_ends_the_workers(tmp_path: Path) -> None:
 def test_spawned_workers_give_the_same_lines(tmp_path: Path) -> None:
     """Where forking is unsafe (macOS) the workers are spawned, fresh: the same output."""
     names = sorted(p.name for p in FIXTURES.glob("rule.PI_*.eml"))[:12]
-    for name in names:
-        shutil.copy(FIXTURES / name, tmp_path / name)
+    for copy in range(3):  # 36 messages: more than one batch per worker
+        for name in names:
+            shutil.copy(FIXTURES / name, tmp_path / f"{copy}.{name}")
     one, two = io.StringIO(), io.StringIO()
     assert run_each([tmp_path], filters.sanitized, jobs=1, out=one) == 0
     assert run_each([tmp_path], filters.sanitized, jobs=2, start_method="spawn", out=two) == 0
-    assert two.getvalue() == one.getvalue() and len(one.getvalue().splitlines()) == len(names)
+    assert two.getvalue() == one.getvalue() and len(one.getvalue().splitlines()) == 3 * len(names)
+
+
+def _pid(raw: bytes) -> dict[str, int]:
+    """A handler that says which process handled the message."""
+    return {"pid": os.getpid(), "size": len(raw)}
+
+
+@pytest.mark.parametrize(("messages", "forked"), [(3, False), (40, True)])
+def test_workers_only_for_more_than_a_batch(tmp_path: Path, messages: int, forked: bool) -> None:
+    """Fewer messages than one batch per worker stay in the CLI's own process (three files
+    start no worker); more are shared with workers."""
+    src = (FIXTURES / "rule.AUTH_NO_RESULTS.miss.eml").read_bytes()
+    for i in range(messages):
+        (tmp_path / f"m{i:03d}.eml").write_bytes(src)
+    out = io.StringIO()
+    assert run_each([tmp_path], _pid, jobs=8, out=out) == 0
+    pids = {json.loads(line)["pid"] for line in out.getvalue().splitlines()}
+    assert len(out.getvalue().splitlines()) == messages
+    assert (pids != {os.getpid()}) is forked
