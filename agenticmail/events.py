@@ -62,8 +62,9 @@ class Subscription:
 
     async def get(self, timeout: float | None = None) -> Event | None:
         """The next event, or None on overflow/close (or when ``timeout`` passes)."""
-        try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+        try:  # asyncio.timeout, not wait_for: a cancellation as an event arrives is not lost
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             return None
 

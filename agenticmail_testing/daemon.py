@@ -17,6 +17,7 @@ from agenticmail.config import Settings, load_settings
 from agenticmail.daemon.run import Daemon
 from agenticmail.services.setup import run_setup
 from agenticmail_testing import log_audit
+from agenticmail_testing.frames import describe_threads
 from agenticmail_testing.ports import free_ports
 
 
@@ -83,7 +84,8 @@ class DaemonHandle:
             self.daemon.request_stop()
             self._thread.join(timeout)
             if self._thread.is_alive():
-                raise TimeoutError("daemon did not stop")
+                raise TimeoutError(f"daemon did not stop within {timeout:g}s; where it waits:\n"
+                                   + describe_threads(self.daemon.loop))
         self.daemon, self._thread = None, None
 
     def close(self) -> None:

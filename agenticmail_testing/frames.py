@@ -39,3 +39,29 @@ def current_frames() -> dict[int, FrameType]:
     finally:
         if enabled:
             gc.enable()
+
+
+def describe_threads(loop: Any = None) -> str:
+    """Every thread's stack and, given the daemon's event loop, every task's: what a test
+    reports when the code under test does not finish (a hang is then diagnosable from the
+    CI log alone)."""
+    import asyncio
+    import io
+    import threading
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    parts = []
+    for ident, frame in current_frames().items():
+        stack = "".join(traceback.format_stack(frame, limit=25))
+        parts.append(f"--- thread {names.get(ident, ident)}\n{stack}")
+    if loop is not None:
+        try:
+            tasks = list(asyncio.all_tasks(loop))
+        except RuntimeError:  # the set changed while it was read from this thread
+            tasks = []
+        for task in tasks:
+            out = io.StringIO()
+            task.print_stack(limit=12, file=out)
+            parts.append(f"--- task {task.get_name()}\n{out.getvalue()}")
+    return "\n".join(parts)

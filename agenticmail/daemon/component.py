@@ -21,6 +21,20 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 
 
+CANCEL_AGAIN_AFTER = 0.5  # seconds a cancelled task has to end before it is cancelled again
+
+
+async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` seconds pass; whether it is set. Unlike
+    ``asyncio.wait_for(event.wait(), timeout)`` on Python 3.11, a cancellation that arrives
+    as the event is set is never lost (the waiting task would otherwise run on after a stop
+    and hold the daemon's shutdown)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    return event.is_set()
+
+
 class ComponentExited(RuntimeError):
     """A component's task ended by itself although the component was meant to keep running."""
 
@@ -56,8 +70,11 @@ class Scope(contextlib.AsyncExitStack):
         task.add_done_callback(done)
 
         async def cancel() -> None:
-            task.cancel()
-            await asyncio.wait([task])  # never re-raises: its error was reported already
+            # cancelled again until it ends: a task can swallow one cancellation (Python
+            # 3.11's asyncio.wait_for does when what it waits for completes at that moment)
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=CANCEL_AGAIN_AFTER)  # never re-raises
 
         self.push_async_callback(cancel)
         return task

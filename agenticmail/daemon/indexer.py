@@ -16,7 +16,6 @@ nothing once the component's stop flag is up, so stopping waits for it at most
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from ..errors import AgenticMailError
@@ -24,7 +23,7 @@ from ..processes import lower_thread_priority
 from ..services import search
 from ..services.agents import list_agents
 from ..services.context import ServiceContext
-from .component import Scope, in_own_thread, in_thread
+from .component import Scope, in_own_thread, in_thread, wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +87,4 @@ class Indexer:
             self.embedded += done
             if done:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), IDLE_WAIT)
+            await wait_for_event(wake, IDLE_WAIT)

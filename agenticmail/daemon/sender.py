@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..services import delivery
 from ..services.context import ServiceContext
 from ..services.sessions import SessionPool
-from .component import Scope, in_thread
+from .component import Scope, in_thread, wait_for_event
 
 if TYPE_CHECKING:
     from ..store.outbox import OutboxRow
@@ -111,8 +111,7 @@ class SenderWorker:
                 busy = busy or bool(rows and len(rows) == free)
             if busy:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_POLL)
+            await wait_for_event(self._wake, IDLE_POLL)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         for inflight in self._lanes.values():

@@ -30,7 +30,7 @@ from ..processes import signal_group
 from ..services import tunnel
 from ..services.context import ServiceContext
 from ..timestamps import now_iso
-from .component import Scope, in_thread
+from .component import Scope, in_thread, wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +184,7 @@ class TunnelRunner:
                                                             CONFIG_POLL)
             if left <= 0:
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), left)
+            await wait_for_event(self._wake, left)
             self._wake.clear()
             if await in_thread(tunnel.wanted_token, self.ctx) != token:
                 return True

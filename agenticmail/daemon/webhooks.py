@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..models import Event
 from ..services import webhooks
 from ..services.context import ServiceContext
-from .component import Scope
+from .component import Scope, wait_for_event
 
 if TYPE_CHECKING:
     from ..providers.webhook_http import WebhookPoster
@@ -105,8 +105,7 @@ class WebhookDispatcher:
             if self._resting:
                 wait = min(wait or REST_AFTER_CRASH, REST_AFTER_CRASH)
             if wait > 0 or len(self._inflight) >= limit:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait or IDLE_POLL)
+                await wait_for_event(self._wake, wait or IDLE_POLL)
 
     def _send(self, poster: WebhookPoster, message: webhooks.Due) -> None:
         endpoint = message.endpoint.id
