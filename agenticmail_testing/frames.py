@@ -3,8 +3,12 @@ waits inside a given function (e.g. blocked on a lock the test holds)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import io
 import sys
+import threading
+import traceback
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -45,11 +49,6 @@ def describe_threads(loop: Any = None) -> str:
     """Every thread's stack and, given the daemon's event loop, every task's: what a test
     reports when the code under test does not finish (a hang is then diagnosable from the
     CI log alone)."""
-    import asyncio
-    import io
-    import threading
-    import traceback
-
     names = {t.ident: t.name for t in threading.enumerate()}
     parts = []
     for ident, frame in current_frames().items():

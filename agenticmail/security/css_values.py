@@ -118,16 +118,12 @@ def _expand(decls: dict[str, str]) -> dict[str, str]:
             right = parts[1] if len(parts) > 1 else top
             bottom = parts[2] if len(parts) > 2 else top
             left = parts[3] if len(parts) > 3 else right
-            for longhand, side in zip(_BOXES[prop], (top, right, bottom, left), strict=True):
-                out.pop(longhand, None)
-                out[longhand] = side
+            out.update(zip(_BOXES[prop], (top, right, bottom, left), strict=True))
         elif prop in _LOGICAL:
-            out.pop(_LOGICAL[prop], None)
             out[_LOGICAL[prop]] = value
         elif prop in _LOGICAL_PAIRS and 1 <= len(parts) <= 2:
             start, end = _LOGICAL_PAIRS[prop]
             out[start], out[end] = parts[0], parts[-1]
-        out.pop(prop, None)
         out[prop] = value
     return out
 
@@ -281,12 +277,25 @@ def _fraction(token: str, scale: float) -> float | None:
         return None
 
 
-def _hue(token: str) -> float:
-    """A hue in degrees (deg, rad, grad, turn or a bare number)."""
+def angle(token: str) -> float | None:
+    """An angle in degrees (deg, grad, rad, turn or a bare number); None when it is not one."""
     for unit, factor in (("deg", 1.0), ("grad", 0.9), ("rad", 180 / math.pi), ("turn", 360.0)):
         if token.endswith(unit):
-            return float(token[: -len(unit)]) * factor
-    return float(token)
+            token, scale = token[: -len(unit)], factor
+            break
+    else:
+        scale = 1.0
+    try:
+        return float(token) * scale
+    except ValueError:
+        return None
+
+
+def _hue(token: str) -> float:
+    degrees = angle(token)
+    if degrees is None:
+        raise ValueError(token)
+    return degrees
 
 
 def _from_function(name: str, parts: list[str]) -> Colour | None:
@@ -299,16 +308,16 @@ def _from_function(name: str, parts: list[str]) -> Colour | None:
     if name in ("rgb", "rgba"):
         rgb = (frac(0, 255), frac(1, 255), frac(2, 255))
     elif name in ("hsl", "hsla"):
-        r, g, b = colorsys.hls_to_rgb(_hue(parts[0]) % 360 / 360, frac(2, 100), frac(1, 100))
-        rgb = (r, g, b)
+        rgb = colorsys.hls_to_rgb(_hue(parts[0]) % 360 / 360, frac(2, 100), frac(1, 100))
     elif name == "hwb":
         white, black = frac(1, 100), frac(2, 100)
         if white + black >= 1:
             grey = white / (white + black)
             rgb = (grey, grey, grey)
         else:
-            pure = colorsys.hls_to_rgb(_hue(parts[0]) % 360 / 360, 0.5, 1.0)
-            rgb = tuple(c * (1 - white - black) + white for c in pure)  # type: ignore[assignment]
+            r, g, b = colorsys.hls_to_rgb(_hue(parts[0]) % 360 / 360, 0.5, 1.0)
+            keep = 1 - white - black
+            rgb = (r * keep + white, g * keep + white, b * keep + white)
     elif name in ("lab", "lch"):
         lightness = frac(0, 100)
         a, b = (frac(1, 1), frac(2, 1)) if name == "lab" else _polar(frac(1, 1), _hue(parts[2]))
@@ -322,7 +331,8 @@ def _from_function(name: str, parts: list[str]) -> Colour | None:
         rgb = (frac(0, 1), frac(1, 1), frac(2, 1))
     else:
         return None
-    return tuple(round(min(1.0, max(0.0, c)) * 255) for c in rgb)  # type: ignore[return-value]
+    r, g, b = (round(min(1.0, max(0.0, c)) * 255) for c in rgb)
+    return r, g, b
 
 
 def _polar(chroma: float, hue: float) -> tuple[float, float]:

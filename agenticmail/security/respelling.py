@@ -53,12 +53,18 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
-# every vocabulary word of MIN_EDIT_LENGTH+ letters under each of its one-letter deletions
-_BY_DELETION: dict[str, set[str]] = {}
-for _w in sorted(VOCABULARY):
-    if len(_w) >= MIN_EDIT_LENGTH:
-        for _d in _deletions(_w) | {_w}:
-            _BY_DELETION.setdefault(_d, set()).add(_w)
+def _by_deletion() -> dict[str, set[str]]:
+    """Every vocabulary word of MIN_EDIT_LENGTH+ letters under itself and each of its
+    one-letter deletions."""
+    index: dict[str, set[str]] = {}
+    for word in VOCABULARY:
+        if len(word) >= MIN_EDIT_LENGTH:
+            for key in _deletions(word) | {word}:
+                index.setdefault(key, set()).add(word)
+    return index
+
+
+_BY_DELETION = _by_deletion()
 
 
 def _one_edit(a: str, b: str) -> bool:

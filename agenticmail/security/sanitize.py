@@ -81,8 +81,6 @@ OFFSCREEN_PX = -500  # an offset this far left or up puts an element outside the
 _FILTER_BLUR = re.compile(r"\bblur\(\s*([^()\s]{1,20})\s*\)")
 _FILTER_OPACITY = re.compile(r"\bopacity\(\s*([^()\s]{1,20})\s*\)")
 _TOP_LEVEL_COMMA = re.compile(r",(?![^()]*\))")  # a comma outside parentheses
-_ANGLE = re.compile(r"^(-?[0-9]*\.?[0-9]+)(deg|rad|turn|grad)?$")
-_TO_DEGREES = {"deg": 1.0, "": 1.0, "rad": 57.29577951308232, "turn": 360.0, "grad": 0.9}
 _BLOCKS_CLOSING_P = wordset(
     "address article aside blockquote div dl fieldset footer form h1 h2 h3 h4 h5 h6 header hr "
     "main nav ol p pre section table ul"
@@ -147,15 +145,25 @@ def _font_size(decls: dict[str, str]) -> tuple[float, str] | None:
     return None
 
 
+def _transforms(decls: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """The functions of an inline ``transform``, each with its arguments."""
+    return [(name, [a for a in re.split(r"[\s,]+", args.strip()) if a])
+            for name, args in _TRANSFORM.findall(decls.get("transform", ""))]
+
+
+def _scaled_axes(name: str, values: list[str]) -> list[str]:
+    """The arguments of a scale function that scale the x and y axes."""
+    return values[:2 if name in ("scale", "scale3d") else 1]
+
+
 def _scale_factor(decls: dict[str, str]) -> float:
     """How much a transform (or the ``scale`` property) shrinks the element's text: the
     smallest scale factor on either axis (1.0 without one)."""
     factors = [abs(v[0]) for v in map(css.length, decls.get("scale", "").split()[:2])
                if v is not None and v[1] == ""]
-    for name, args in _TRANSFORM.findall(decls.get("transform", "")):
+    for name, values in _transforms(decls):
         if name.startswith("scale"):
-            nums = [css.length(a) for a in re.split(r"[\s,]+", args.strip()) if a]
-            factors += [abs(n[0]) for n in nums[:2 if name in ("scale", "scale3d") else 1]
+            factors += [abs(n[0]) for n in map(css.length, _scaled_axes(name, values))
                         if n is not None and n[1] == ""]
     return min(factors, default=1.0)
 
@@ -167,19 +175,17 @@ def _transform_hides(decls: dict[str, str]) -> str | None:
     scale = decls.get("scale", "").split()
     if scale and (css.length(scale[0]) or (1.0, ""))[0] == 0:
         return "zero_size"
-    for name, args in _TRANSFORM.findall(decls.get("transform", "")):
-        values = [a for a in re.split(r"[\s,]+", args.strip()) if a]
+    for name, values in _transforms(decls):
         nums = [(css.length(a) or (1.0, ""))[0] for a in values]
         if name == "matrix":  # a b c d e f: no area left when a*d - b*c is 0
             if len(nums) == 6 and abs(nums[0] * nums[3] - nums[1] * nums[2]) <= 1e-4:
                 return "zero_size"
         elif name.startswith("scale"):  # scale(s), scale(sx, sy), scaleX/Y(s), scale3d(...)
-            if any(abs(n) <= 0.01 for n in nums[:2 if name in ("scale", "scale3d") else 1]):
+            if any(abs(n) <= 0.01 for n in nums[:len(_scaled_axes(name, values))]):
                 return "zero_size"
         elif name.startswith(("rotate", "skew")):  # turned edge-on, or sheared flat
-            for a in values[:2]:
-                m = _ANGLE.match(a)
-                if m and abs((float(m.group(1)) * _TO_DEGREES[m.group(2) or ""]) % 180 - 90) < 1:
+            for degrees in map(css.angle, values[:2]):
+                if degrees is not None and abs(degrees % 180 - 90) < 1:
                     return "zero_size"
         else:  # translate: in px, em ... (a percentage is of the element itself: centring)
             for a in values[:2]:
@@ -301,7 +307,8 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
                 left is not None and left >= css.SCREEN[0]):
             return "offscreen"
     overflow = " ".join(decls.get(k, "") for k in ("overflow", "overflow-x", "overflow-y"))
-    if any(word in ("hidden", "clip") for word in overflow.split()):
+    clipped = any(word in ("hidden", "clip") for word in overflow.split())
+    if clipped:
         for key in ("height", "max-height", "width", "max-width"):
             dim = css.length(decls.get(key, ""))
             size_px = css.px(decls.get(key, ""))
@@ -319,7 +326,7 @@ def _hidden_reason(tag: str, attrs: dict[str, str], decls: dict[str, str]) -> st
         return "zero_size"  # letters drawn on top of one another
     if _mask_hides(decls):
         return "zero_size"
-    if any(word in ("hidden", "clip") for word in overflow.split()) and _pushed_out(decls):
+    if clipped and _pushed_out(decls):
         return "offscreen"
     vertical = css.px(decls.get("vertical-align", ""))
     if vertical is not None and (vertical <= OFFSCREEN_PX or vertical >= 2000):
